@@ -1,0 +1,258 @@
+"""The tracevault configuration file: one YAML document validated into typed, frozen models.
+
+Every policy field is optional at every level (defaults -> tenant -> environment). ``None``
+means "inherit from the level above"; it never means zero or empty. The built-in defaults at
+the bottom of the chain are complete, so a resolved policy always has every field set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from policies.tenants import ID_PATTERN_TEXT, is_valid_id
+
+Method = Literal["replace", "pseudonym", "mask", "remove"]
+PayloadMode = Literal["none", "redacted", "original"]
+
+Port = Annotated[int, Field(ge=0, le=65535)]  # 0: any free port (tests)
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PolicySpec(_Frozen):
+    """One level of policy. Every field left out inherits from the level above."""
+
+    entities: list[str] | None = Field(
+        default=None,
+        description="Entity types to detect in content (e.g. PERSON, EMAIL_ADDRESS). "
+        "An explicit empty list detects no PII; secrets and identifiers are always handled.",
+    )
+    score_threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = Field(
+        default=None, description="Minimum detector score for a finding to be masked."
+    )
+    default_method: Method | None = Field(
+        default=None, description="Masking method for entities without an entry in `methods`."
+    )
+    methods: dict[str, Method] | None = Field(
+        default=None,
+        description="Masking method per entity type. Merged key by key with the level above.",
+    )
+    identifier_keys: list[str] | None = Field(
+        default=None,
+        description="Extra attribute keys (glob patterns, `*` matches one or more key segments) "
+        "whose whole value is an identifier to pseudonymise. Added to the built-in list.",
+    )
+    secret_key_names: list[str] | None = Field(
+        default=None,
+        description="Extra key names (case-insensitive, separators ignored) whose value is a "
+        "secret at any depth. Added to the built-in list.",
+    )
+    structural_keys: list[str] | None = Field(
+        default=None,
+        description="Extra attribute keys (glob patterns) never scanned for PII: typed values "
+        "such as counts, model names and ids. Secret patterns still apply to their strings.",
+    )
+    payload_mode: PayloadMode | None = Field(
+        default=None,
+        description="What the vault stores as payload: none, redacted or original (escrow). "
+        "Used by the vault; the redacted forward path ignores it.",
+    )
+
+    @field_validator("entities")
+    @classmethod
+    def _entities_upper(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        return [_entity_name(v) for v in value]
+
+    @field_validator("methods")
+    @classmethod
+    def _methods_upper(cls, value: dict[str, Method] | None) -> dict[str, Method] | None:
+        if value is None:
+            return None
+        return {_entity_name(k): v for k, v in value.items()}
+
+
+def _entity_name(value: str) -> str:
+    name = value.strip().upper()
+    if not name.replace("_", "").isalnum():
+        raise ValueError("entity names are letters, digits and underscores, like EMAIL_ADDRESS")
+    return name
+
+
+class TenantSpec(PolicySpec):
+    """A tenant's policy, with per-environment overrides."""
+
+    environments: dict[str, PolicySpec] = Field(default_factory=dict)
+
+    @field_validator("environments")
+    @classmethod
+    def _env_ids(cls, value: dict[str, PolicySpec]) -> dict[str, PolicySpec]:
+        for env in value:
+            if not is_valid_id(env):
+                raise ValueError(f"environment names must match {ID_PATTERN_TEXT}")
+        return value
+
+
+class ServerConfig(_Frozen):
+    http_host: str = "127.0.0.1"
+    http_port: Port = 14318
+    grpc_host: str = "127.0.0.1"
+    grpc_port: Port = 14317
+    grpc_enabled: bool = True
+    max_body_bytes: PositiveInt = Field(
+        default=4 * 1024 * 1024, description="Largest request body on the wire (compressed)."
+    )
+    max_decompressed_bytes: PositiveInt = Field(
+        default=20 * 1024 * 1024,
+        description="Largest request after decompression (the Collector's default, 20 MiB).",
+    )
+    max_inflight_requests: PositiveInt = Field(
+        default=64, description="Requests being redacted at once before the receivers push back."
+    )
+    retry_after_seconds: PositiveInt = Field(
+        default=2, description="Retry-After (HTTP) and RetryInfo (gRPC) sent when overloaded."
+    )
+    workers: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
+        default="auto",
+        description="Redaction worker processes, each loading the model once. `auto` is one per "
+        "core; 0 redacts in a single thread of the server process (small deployments, tests).",
+    )
+    shutdown_grace_seconds: PositiveFloat = 20.0
+
+
+class TenancyConfig(_Frozen):
+    header: str = Field(default="X-Tenant-Id", description="Request header naming the tenant.")
+    resource_attribute: str = Field(
+        default="tenant.id", description="Resource attribute used when the header is absent."
+    )
+    default_tenant: str = Field(default="default", description="Tenant when neither is present.")
+    env_header: str = Field(default="X-Tracevault-Env", description="Header naming the env.")
+    env_resource_attributes: list[str] = Field(
+        default_factory=lambda: ["deployment.environment.name", "deployment.environment"]
+    )
+    default_env: str = "default"
+
+    @field_validator("default_tenant", "default_env")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not is_valid_id(value):
+            raise ValueError(f"must match {ID_PATTERN_TEXT}")
+        return value
+
+
+class NlpConfig(_Frozen):
+    model: str = Field(
+        default="en_core_web_sm",
+        description="spaCy pipeline package used for NER (en_core_web_sm, en_core_web_lg, ...).",
+    )
+    batch_size: PositiveInt = Field(default=64, description="Texts per nlp.pipe batch.")
+    max_text_chars: PositiveInt = Field(
+        default=200_000,
+        description="Longer text values are split into chunks of this size before NER.",
+    )
+
+
+class KeysConfig(_Frozen):
+    master_key_env: str = Field(
+        default="TRACEVAULT_MASTER_KEY",
+        description="Env var holding the master secret (base64, >= 32 bytes). Wins over the file.",
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="File holding the master secret; default <data_dir>/keys/master.key, "
+        "created with mode 0600 when missing.",
+    )
+
+
+class ForwardConfig(_Frozen):
+    endpoint: str = Field(description="Next hop's OTLP/HTTP traces URL, e.g. http://phoenix:6006/v1/traces")
+    headers: dict[str, str] = Field(default_factory=dict)
+    tenant_header: str | None = Field(
+        default="X-Tenant-Id", description="Header carrying the tenant to the next hop; null to omit."
+    )
+    compression: Literal["gzip", "none"] = "gzip"
+    timeout_seconds: PositiveFloat = 10.0
+    max_attempts: PositiveInt = 5
+    initial_backoff_seconds: PositiveFloat = 0.5
+    max_backoff_seconds: PositiveFloat = 10.0
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class Config(_Frozen):
+    """The whole configuration file."""
+
+    data_dir: Path = Field(
+        default=Path("tracevault-data"),
+        description="Embedded-default home of keys (and, later, the spool and the local store).",
+    )
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    tenancy: TenancyConfig = Field(default_factory=TenancyConfig)
+    nlp: NlpConfig = Field(default_factory=NlpConfig)
+    keys: KeysConfig = Field(default_factory=KeysConfig)
+    forward: ForwardConfig | None = None
+    defaults: PolicySpec = Field(default_factory=PolicySpec)
+    tenants: dict[str, TenantSpec] = Field(default_factory=dict)
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenant_ids(cls, value: dict[str, TenantSpec]) -> dict[str, TenantSpec]:
+        for tenant in value:
+            if not is_valid_id(tenant):
+                raise ValueError(f"tenant ids must match {ID_PATTERN_TEXT}")
+        return value
+
+    def master_key_path(self) -> Path:
+        return self.keys.master_key_file or self.data_dir / "keys" / "master.key"
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid. The message names the field."""
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate a config file; no path means the embedded defaults."""
+    if path is None:
+        return Config()
+    file = Path(path)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{file}: not valid YAML{where}") from None
+    return parse_config(raw or {}, source=str(file))
+
+
+def parse_config(raw: object, source: str = "config") -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: " + _describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    # Name the field and the rule; never echo the offending value (it may be a secret).
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"{where}: {error['msg']}")
+    return "; ".join(lines)

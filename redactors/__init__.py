@@ -1,0 +1,1 @@
+"""redactors package."""

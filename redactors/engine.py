@@ -1,0 +1,55 @@
+"""The redaction engine: one object per process that redacts requests and texts per policy.
+
+Built once at start-up (model loaded, policies compiled, secret rules compiled); the per-request
+path only walks, batches and masks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
+
+from policies.config import Config
+from policies.resolve import PolicySet
+from redactors.identifiers import Pseudonymizer
+from redactors.pii import PiiAnalyzer, load_spacy_model
+from redactors.textredact import RedactedText, TextRedactor
+from redactors.walker import redact_resource_spans
+
+
+class Redactor:
+    def __init__(self, policies: PolicySet, text: TextRedactor, pseudonymizer: Pseudonymizer) -> None:
+        self.policies = policies
+        self._text = text
+        self._pseudonymizer = pseudonymizer
+
+    @classmethod
+    def build(cls, config: Config, master_secret: bytes, analyzer: PiiAnalyzer | None = None) -> Redactor:
+        """Validate the policies and load the model; raises on any bad rule (refuse to start)."""
+        policies = PolicySet(config)
+        if analyzer is None:
+            analyzer = PiiAnalyzer(
+                load_spacy_model(config.nlp.model),
+                batch_size=config.nlp.batch_size,
+                max_text_chars=config.nlp.max_text_chars,
+            )
+        text = TextRedactor(analyzer)
+        redactor = cls(policies, text, Pseudonymizer(master_secret))
+        # Compile every policy's secret rules now, so a bad secret key name fails start-up.
+        for policy in policies.compiled():
+            text.secret_rules(policy)
+        return redactor
+
+    def redact_resource_spans(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
+        policy = self.policies.resolve(tenant, env)
+        pseudo = self._pseudonymizer.for_tenant(tenant)
+        return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text)
+
+    def redact_texts(self, texts: Sequence[str], tenant: str = "default", env: str = "default") -> list[RedactedText]:
+        policy = self.policies.resolve(tenant, env)
+        return self._text.redact_many(texts, policy, self._pseudonymizer.for_tenant(tenant))
+
+    def redact_text(self, text: str, tenant: str = "default", env: str = "default") -> RedactedText:
+        return self.redact_texts([text], tenant, env)[0]

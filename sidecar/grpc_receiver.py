@@ -1,0 +1,92 @@
+"""OTLP/gRPC receiver: TraceService/Export with the status codes the OTLP spec gives.
+
+Bad data is INVALID_ARGUMENT; an oversized message is RESOURCE_EXHAUSTED (enforced by gRPC on
+the decompressed size); backpressure is UNAVAILABLE with a RetryInfo detail.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from policies.config import Config
+from sidecar import otlp
+from sidecar.errors import InvalidRequest, Overloaded
+from sidecar.pipeline import Pipeline
+
+log = logging.getLogger("tracevault.grpc")
+
+
+def _retry_info_trailer(code: int, message: str, seconds: int) -> tuple[tuple[str, bytes], ...]:
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds)))
+    status = status_pb2.Status(code=code, message=message, details=[detail])
+    return (("grpc-status-details-bin", status.SerializeToString()),)
+
+
+class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(self, config: Config, pipeline: Pipeline) -> None:
+        self._config = config
+        self._pipeline = pipeline
+        self._tenant_key = config.tenancy.header.lower()
+        self._env_key = config.tenancy.env_header.lower()
+
+    async def Export(  # noqa: N802 (gRPC method name)
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        metrics = self._pipeline.metrics
+        metadata = {key.lower(): value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
+        outcome = "error"
+        try:
+            metrics.spans_received.inc(otlp.span_count(request))
+            result = await self._pipeline.export(request, metadata.get(self._tenant_key), metadata.get(self._env_key))
+            outcome = "partial" if result.rejected_spans else "ok"
+            response = trace_service_pb2.ExportTraceServiceResponse()
+            if result.rejected_spans:
+                response.partial_success.rejected_spans = result.rejected_spans
+                response.partial_success.error_message = result.error_message
+            return response
+        except InvalidRequest as exc:
+            outcome = "invalid"
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except Overloaded as exc:
+            outcome = "overloaded"
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                str(exc),
+                trailing_metadata=_retry_info_trailer(code_pb2.UNAVAILABLE, str(exc), exc.retry_after_seconds),
+            )
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            log.error("unexpected %s while handling an export request", type(exc).__name__)
+            seconds = self._config.server.retry_after_seconds
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                "internal error",
+                trailing_metadata=_retry_info_trailer(code_pb2.UNAVAILABLE, "internal error", seconds),
+            )
+        finally:
+            metrics.requests.labels(transport="grpc", outcome=outcome).inc()
+        raise AssertionError("unreachable")
+
+
+def make_grpc_server(config: Config, pipeline: Pipeline) -> tuple[grpc.aio.Server, int]:
+    limit = config.server.max_decompressed_bytes
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", 4 * 1024 * 1024),
+        ],
+        # No maximum_concurrent_rpcs: gRPC would answer RESOURCE_EXHAUSTED without RetryInfo,
+        # which clients do not retry. The pipeline pushes back with UNAVAILABLE + RetryInfo.
+    )
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(config, pipeline), server)
+    port = server.add_insecure_port(f"{config.server.grpc_host}:{config.server.grpc_port}")
+    if port == 0:
+        raise OSError(f"cannot bind gRPC on {config.server.grpc_host}:{config.server.grpc_port}")
+    return server, port

@@ -1,0 +1,129 @@
+"""OTLP request and response encoding: protobuf, and OTLP/JSON with its differences from proto3 JSON.
+
+OTLP/JSON writes trace and span ids as lowercase hex (proto3 JSON would use base64), enums as
+integers, and 64-bit integers as strings or numbers. Unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from sidecar.errors import InvalidRequest
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+_ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+_ID_LENGTHS = {"traceId": 16, "trace_id": 16}
+
+
+def _ids_hex_to_b64(node: Any, depth: int = 0) -> None:
+    if depth > 16:
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _ID_FIELDS and isinstance(value, str):
+                node[key] = _hex_to_b64(key, value)
+            elif isinstance(value, (dict, list)) and key not in ("attributes", "resource"):
+                _ids_hex_to_b64(value, depth + 1)
+    elif isinstance(node, list):
+        for item in node:
+            _ids_hex_to_b64(item, depth + 1)
+
+
+def _hex_to_b64(key: str, value: str) -> str:
+    if value == "":
+        return ""
+    expected = _ID_LENGTHS.get(key, 8)
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raise InvalidRequest(f"{key} is not a hex string") from None
+    if len(raw) != expected:
+        raise InvalidRequest(f"{key} must be {expected * 2} hex characters")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _ids_b64_to_hex(node: Any) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _ID_FIELDS and isinstance(value, str):
+                node[key] = base64.b64decode(value).hex()
+            elif isinstance(value, (dict, list)) and key not in ("attributes", "resource"):
+                _ids_b64_to_hex(value)
+    elif isinstance(node, list):
+        for item in node:
+            _ids_b64_to_hex(item)
+
+
+def decode_json_request(body: bytes | str) -> ExportTraceServiceRequest:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("body is not valid JSON") from None
+    return request_from_json_document(document)
+
+
+def request_from_json_document(document: Any) -> ExportTraceServiceRequest:
+    if not isinstance(document, dict):
+        raise InvalidRequest("an ExportTraceServiceRequest must be a JSON object")
+    for resource_spans in document.get("resourceSpans", document.get("resource_spans", [])) or []:
+        if not isinstance(resource_spans, dict):
+            raise InvalidRequest("resourceSpans entries must be objects")
+        _ids_hex_to_b64(resource_spans)
+    request = ExportTraceServiceRequest()
+    try:
+        json_format.ParseDict(document, request, ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+        # ParseError names the field path and type, never a value of the span content...
+        # but to be sure, keep only the part before any quoted value.
+        raise InvalidRequest("not a valid OTLP/JSON ExportTraceServiceRequest: " + _field_only(str(exc))) from None
+    return request
+
+
+def _field_only(message: str) -> str:
+    cut = message.find('"')
+    return (message[:cut] if cut >= 0 else message)[:200].strip()
+
+
+def decode_protobuf_request(body: bytes) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except (DecodeError, RecursionError, ValueError):
+        raise InvalidRequest("body is not a valid protobuf ExportTraceServiceRequest") from None
+    return request
+
+
+def request_to_json_document(request: ExportTraceServiceRequest) -> dict[str, Any]:
+    document = json_format.MessageToDict(request, preserving_proto_field_name=False, use_integers_for_enums=True)
+    for resource_spans in document.get("resourceSpans", []):
+        _ids_b64_to_hex(resource_spans)
+    return document
+
+
+def encode_json_request(request: ExportTraceServiceRequest) -> str:
+    return json.dumps(request_to_json_document(request), ensure_ascii=False)
+
+
+def encode_response(rejected_spans: int, error_message: str, content_type: str) -> bytes:
+    response = ExportTraceServiceResponse()
+    if rejected_spans or error_message:
+        response.partial_success.rejected_spans = rejected_spans
+        response.partial_success.error_message = error_message
+    if content_type == JSON:
+        return json.dumps(json_format.MessageToDict(response)).encode()
+    return response.SerializeToString()
+
+
+def span_count(request: ExportTraceServiceRequest) -> int:
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+

@@ -1,0 +1,85 @@
+"""The service: HTTP and gRPC receivers on one event loop, a redaction pool, and the sinks.
+
+SIGTERM (or SIGINT) stops the listeners, waits for requests in flight, flushes the sinks, stops
+the workers and returns, so that `tracevault serve` exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from policies.config import Config
+from redactors.keys import load_master_secret
+from sidecar.grpc_receiver import make_grpc_server
+from sidecar.http_receiver import make_app
+from sidecar.metrics import Metrics
+from sidecar.pipeline import Pipeline, build_sinks
+from sidecar.workers import RedactionPool
+
+log = logging.getLogger("tracevault.server")
+
+
+@dataclass
+class Running:
+    """What a started server exposes: bound ports, and an event that stops it."""
+
+    http_port: int = 0
+    grpc_port: int = 0
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def serve(config: Config, running: Running | None = None, install_signals: bool = True) -> None:
+    running = running or Running()
+    secret = load_master_secret(config.keys.master_key_env, config.master_key_path())
+    metrics = Metrics()
+    pool = RedactionPool(config, secret)
+    pipeline = Pipeline(config, pool, build_sinks(config, metrics), metrics)
+    if config.forward is None:
+        log.warning("no forward endpoint configured: spans are redacted, acknowledged and discarded (counted in tracevault_spans_dropped_total)")
+
+    runner = web.AppRunner(make_app(config, pipeline, running.ready.is_set), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, config.server.http_host, config.server.http_port, shutdown_timeout=config.server.shutdown_grace_seconds)
+    await site.start()
+    running.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    grpc_server = None
+    if config.server.grpc_enabled:
+        grpc_server, running.grpc_port = make_grpc_server(config, pipeline)
+        await grpc_server.start()
+
+    if install_signals:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, running.stop.set)
+    try:
+        await pool.warm_up()
+        running.ready.set()
+        log.info(
+            "tracevault serving OTLP/HTTP on %s:%d and OTLP/gRPC on %s:%s",
+            config.server.http_host, running.http_port, config.server.grpc_host,
+            running.grpc_port if grpc_server else "off",
+        )
+        await running.stop.wait()
+    finally:
+        running.ready.clear()
+        log.info("draining: %d requests in flight", pipeline.inflight)
+        pipeline.stop_accepting()
+        if grpc_server is not None:
+            await grpc_server.stop(config.server.shutdown_grace_seconds)
+        await _wait_drained(pipeline, config.server.shutdown_grace_seconds)
+        await runner.cleanup()
+        await pipeline.shutdown()
+        log.info("stopped")
+
+
+async def _wait_drained(pipeline: Pipeline, grace: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while pipeline.inflight and loop.time() < deadline:
+        await asyncio.sleep(0.05)

@@ -1,0 +1,118 @@
+"""Where redacted spans go. Every sink has `export`, `flush` and `shutdown`, like the OTel SDK's
+SpanExporter. The vault's store plugs in here beside the forwarder.
+
+A sink either keeps the spans or raises `Unavailable`, so that the client retries: nothing is
+acknowledged that no sink took, and nothing is dropped without a count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import random
+from typing import Protocol
+
+import aiohttp
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from policies.config import ForwardConfig
+from sidecar.errors import Unavailable
+from sidecar.metrics import Metrics
+
+log = logging.getLogger("tracevault.sink")
+_RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+
+class Sink(Protocol):
+    async def export(self, tenant: str, env: str, request: ExportTraceServiceRequest, span_count: int) -> None: ...
+    async def flush(self) -> None: ...
+    async def shutdown(self) -> None: ...
+
+
+class DiscardSink:
+    """No next hop and no store configured: spans are redacted, counted as dropped, and acknowledged."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    async def export(self, tenant: str, env: str, request: ExportTraceServiceRequest, span_count: int) -> None:
+        self._metrics.spans_dropped.labels(reason="no_sink").inc(span_count)
+
+    async def flush(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+class ForwarderSink:
+    """OTLP/HTTP protobuf to the next hop, with retries, backoff and Retry-After."""
+
+    def __init__(self, config: ForwardConfig, metrics: Metrics, retry_after_seconds: int) -> None:
+        self._config = config
+        self._metrics = metrics
+        self._retry_after = retry_after_seconds
+        self._session: aiohttp.ClientSession | None = None
+        self._random = random.Random()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._config.timeout_seconds))
+        return self._session
+
+    async def export(self, tenant: str, env: str, request: ExportTraceServiceRequest, span_count: int) -> None:
+        body = request.SerializeToString()
+        headers = {**self._config.headers, "Content-Type": "application/x-protobuf"}
+        if self._config.compression == "gzip":
+            body = gzip.compress(body, compresslevel=5)
+            headers["Content-Encoding"] = "gzip"
+        if self._config.tenant_header:
+            headers[self._config.tenant_header] = tenant
+        delay = self._config.initial_backoff_seconds
+        for attempt in range(1, self._config.max_attempts + 1):
+            reason, retry_after = await self._attempt(body, headers)
+            if reason is None:
+                return
+            self._metrics.forward_failures.labels(reason=reason).inc()
+            if reason.startswith("status_4") and reason not in ("status_429",):
+                break  # the next hop refused the data itself: retrying cannot help
+            if attempt == self._config.max_attempts:
+                break
+            wait = retry_after if retry_after is not None else delay * (0.5 + self._random.random())
+            await asyncio.sleep(min(wait, self._config.max_backoff_seconds))
+            delay = min(delay * 2, self._config.max_backoff_seconds)
+        log.warning("forwarding failed after retries (tenant=%s, spans=%d, last=%s)", tenant, span_count, reason)
+        raise Unavailable("next hop unavailable", self._retry_after)
+
+    async def _attempt(self, body: bytes, headers: dict[str, str]) -> tuple[str | None, float | None]:
+        try:
+            async with self._client().post(self._config.endpoint, data=body, headers=headers) as response:
+                await response.read()
+                if 200 <= response.status < 300:
+                    return None, None
+                retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+                if response.status in _RETRYABLE_STATUS:
+                    return f"status_{response.status}", retry_after
+                return f"status_{response.status}", None
+        except asyncio.TimeoutError:
+            return "timeout", None
+        except aiohttp.ClientError:
+            return "connection", None
+
+    async def flush(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,103 @@
+"""Redaction off the event loop: a pool of worker processes, each loading the model once.
+
+Work crosses the process boundary as serialized protobuf bytes, so nothing but bytes, ids and
+counts is pickled. With `workers: 0` the same function runs in one thread of the server process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections import Counter
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from policies.config import Config
+from redactors.engine import Redactor
+from sidecar.errors import Unavailable
+
+# One redactor per worker process, set by the pool initializer. A process-pool worker has no
+# other place to keep what it loaded once; the server process itself never reads this.
+_worker_redactor: Redactor | None = None
+
+
+def _init_worker(config_json: str, master_secret: bytes) -> None:
+    global _worker_redactor
+    _worker_redactor = Redactor.build(Config.model_validate_json(config_json), master_secret)
+
+
+def _redact_in_worker(tenant: str, env: str, payload: bytes) -> tuple[bytes, dict[str, int]]:
+    assert _worker_redactor is not None, "worker not initialised"
+    return redact_serialized(_worker_redactor, tenant, env, payload)
+
+
+def _ready_in_worker() -> bool:
+    return _worker_redactor is not None
+
+
+def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes) -> tuple[bytes, dict[str, int]]:
+    request = ExportTraceServiceRequest.FromString(payload)
+    counts = redactor.redact_resource_spans(list(request.resource_spans), tenant, env)
+    return request.SerializeToString(), dict(counts)
+
+
+def worker_count(config: Config) -> int:
+    setting = config.server.workers
+    if setting == "auto":
+        return max(1, os.cpu_count() or 1)
+    return int(setting)
+
+
+class RedactionPool:
+    """Runs `redact_serialized` in worker processes (or one thread when workers is 0)."""
+
+    def __init__(self, config: Config, master_secret: bytes) -> None:
+        self._config = config
+        self._secret = master_secret
+        self._workers = worker_count(config)
+        self._local: Redactor | None = None
+        self._executor: Executor = self._new_executor()
+
+    @property
+    def size(self) -> int:
+        return max(1, self._workers)
+
+    def _new_executor(self) -> Executor:
+        if self._workers == 0:
+            if self._local is None:
+                self._local = Redactor.build(self._config, self._secret)
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="redact")
+        # spawn, not fork: the server process runs gRPC threads that must not be forked.
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._config.model_dump_json(), self._secret),
+        )
+
+    async def warm_up(self) -> None:
+        """Start every worker and wait until each has loaded the model."""
+        if self._local is not None:
+            return
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._executor, _ready_in_worker) for _ in range(self._workers)))
+
+    async def redact(self, tenant: str, env: str, payload: bytes) -> tuple[bytes, Counter[str]]:
+        loop = asyncio.get_running_loop()
+        try:
+            if self._local is not None:
+                data, counts = await loop.run_in_executor(self._executor, redact_serialized, self._local, tenant, env, payload)
+            else:
+                data, counts = await loop.run_in_executor(self._executor, _redact_in_worker, tenant, env, payload)
+        except BrokenProcessPool:
+            # A worker died (OOM, crash): start a fresh pool, and let the client retry.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor()
+            raise Unavailable("redaction worker restarted", self._config.server.retry_after_seconds) from None
+        return data, Counter(counts)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=False)
