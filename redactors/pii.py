@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import spacy
 import tldextract
-from presidio_analyzer import AnalyzerEngine, LocalRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import AnalyzerEngine, LocalRecognizer, Pattern, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
@@ -111,10 +111,23 @@ _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallba
 
 
 class OfflineEmailRecognizer(EmailRecognizer):
-    """Presidio's email recognizer, validating the domain without any network access."""
+    """Presidio's email recognizer, validating the domain without any network access.
+
+    The local part excludes `/`, `=`, `?` and `&`: RFC 5322 allows them, but in traces they are
+    URL delimiters, and Presidio's greedy pattern then swallows "users/jane@x.com" whole and
+    fails validation, missing the email inside.
+    """
+
+    PATTERNS = [
+        Pattern(
+            "Email (tracevault)",
+            r"(?<![\w.%+!#$'*^`{|}~-])[\w!#$%'*+^`{|}~-]+(?:\.[\w!#$%'*+^`{|}~-]+)*@\w+(?:-+\w+)*(?:\.\w+(?:-+\w+)*)+\b",
+            0.5,
+        )
+    ]
 
     def validate_result(self, pattern_text: str) -> bool:
-        return _OFFLINE_TLD(pattern_text).fqdn != ""
+        return _OFFLINE_TLD(pattern_text.rsplit("@", 1)[-1]).fqdn != ""
 
 
 class OfflineUrlRecognizer(UrlRecognizer):

@@ -142,8 +142,8 @@ class _Walk:
             bucket[BINARY_ENTITY] += 1
         elif kind in ("kvlist_value", "array_value"):
             holder = [any_to_py(value)]
-            self._node(holder, 0, structural, bucket, 0)
             self.finalizers.append(lambda: value.CopyFrom(py_to_any(holder[0])))
+            self._node(holder, 0, structural, bucket, 0)
 
     def plain_content(self, text: str, setter: Callable[[str], None], bucket: Counter[str]) -> None:
         """Span names and status messages: free text (a JSON-looking one is parsed too)."""
@@ -184,8 +184,10 @@ class _Walk:
                 parsed = None
             if isinstance(parsed, (dict, list)):
                 holder = [parsed]
-                self._node(holder, 0, False, bucket, depth + 1)
+                # Registered before walking: finalizers run in reverse, so this re-encoding
+                # runs after everything nested inside it has been written back.
                 self.finalizers.append(lambda: setter(json.dumps(holder[0], ensure_ascii=False)))
+                self._node(holder, 0, False, bucket, depth + 1)
                 return
         self.queue.append((text, setter, bucket))
 
@@ -218,6 +220,9 @@ class _Walk:
         toolish = obj.get("type") in _TOOL_TYPES or "arguments" in obj or "parameters" in obj
         is_blob = obj.get("type") == "blob"
         renames: dict[str, str] = {}
+        if not structural:
+            # Before the children: keys are renamed after their values were written back.
+            self.finalizers.append(lambda: _rename_keys(obj, renames))
         for key in list(obj):
             value = obj[key]
             secret_kind = self.rules.key_kind(key)
@@ -241,8 +246,6 @@ class _Walk:
             if not structural and not _PLAIN_KEY.fullmatch(key):
                 # A key that is not a plain identifier may itself be content ({"jane@x.com": 3}).
                 self.queue.append((key, lambda new, old=key: renames.__setitem__(old, new), bucket))
-        if not structural:
-            self.finalizers.append(lambda: _rename_keys(obj, renames))
 
     # -- phases 2 and 3 ----------------------------------------------------------------------
 

@@ -1,0 +1,122 @@
+"""sidecar.limits: bounded gzip inflation and the identity limit, table-driven."""
+
+from __future__ import annotations
+
+import gzip
+import tracemalloc
+import zlib
+
+import pytest
+
+from sidecar.errors import InvalidRequest, PayloadTooLarge
+from sidecar.limits import SUPPORTED_ENCODINGS, decode_body, decompress_gzip
+
+KIB = 1024
+MIB = 1024 * 1024
+
+
+def _gzip_zeros(total: int, chunk: int = MIB) -> bytes:
+    """A gzip member inflating to `total` zero bytes, built without holding `total` bytes."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(chunk)
+    parts = [compressor.compress(zeros) for _ in range(total // chunk)]
+    parts.append(compressor.compress(bytes(total % chunk)))
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+PAYLOAD = b"tracevault " * 1000  # 11,000 bytes
+GZ = gzip.compress(PAYLOAD)
+
+# (id, body, limit, expected bytes | exception type)
+GZIP_ROWS = [
+    ("small-ok", GZ, 1 * MIB, PAYLOAD),
+    ("exactly-at-limit", GZ, len(PAYLOAD), PAYLOAD),
+    ("one-over-limit", GZ, len(PAYLOAD) - 1, PayloadTooLarge),
+    ("empty-body", b"", 10, b""),
+    ("empty-member", gzip.compress(b""), 10, b""),
+    ("two-members", gzip.compress(b"abc") + gzip.compress(b"def"), 10, b"abcdef"),
+    ("three-members-at-limit", gzip.compress(b"aa") * 3, 6, b"aaaaaa"),
+    ("members-each-under-but-sum-over", gzip.compress(bytes(600 * KIB)) * 2, 1 * MIB, PayloadTooLarge),
+    ("truncated-trailer", GZ[:-4], 1 * MIB, InvalidRequest),
+    ("truncated-mid-stream", GZ[: len(GZ) // 2], 1 * MIB, InvalidRequest),
+    ("header-only", GZ[:10], 1 * MIB, InvalidRequest),
+    ("second-member-truncated", gzip.compress(b"abc") + gzip.compress(b"def")[:-3], 10, InvalidRequest),
+    ("not-gzip", b"this is not gzip at all", 1 * MIB, InvalidRequest),
+    ("trailing-garbage", gzip.compress(b"abc") + b"garbage!", 1 * MIB, InvalidRequest),
+    ("corrupt-deflate", GZ[:12] + bytes(b ^ 0xFF for b in GZ[12:40]) + GZ[40:], 1 * MIB, InvalidRequest),
+    ("raw-zlib-not-gzip", zlib.compress(PAYLOAD), 1 * MIB, InvalidRequest),
+]
+
+
+@pytest.mark.parametrize(("body", "limit", "expected"), [r[1:] for r in GZIP_ROWS], ids=[r[0] for r in GZIP_ROWS])
+def test_decompress_gzip(body: bytes, limit: int, expected: bytes | type[Exception]) -> None:
+    if isinstance(expected, bytes):
+        assert decompress_gzip(body, limit) == expected
+    else:
+        with pytest.raises(expected):
+            decompress_gzip(body, limit)
+
+
+def test_gzip_bomb_is_refused_without_inflating_it() -> None:
+    bomb = _gzip_zeros(50 * MIB)
+    assert len(bomb) < 200 * KIB  # it really is a bomb: > 250x expansion
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        with pytest.raises(PayloadTooLarge):
+            decompress_gzip(bomb, 1 * MIB)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The limit is 1 MiB: memory must stay near it, never near the 50 MiB the bomb would produce.
+    assert peak < 4 * MIB
+
+
+def test_bomb_split_over_many_members_is_refused() -> None:
+    member = _gzip_zeros(256 * KIB)
+    with pytest.raises(PayloadTooLarge):
+        decompress_gzip(member * 8, 1 * MIB)  # 2 MiB in total, 256 KiB per member
+
+
+def test_error_messages_quote_no_body_content() -> None:
+    secret_body = gzip.compress(b"jane@example.com sk-proj-abcdefghijklmnopqrstuvwx")[:-6]
+    with pytest.raises(InvalidRequest) as truncated:
+        decompress_gzip(secret_body, MIB)
+    with pytest.raises(InvalidRequest) as garbage:
+        decompress_gzip(b"jane@example.com", MIB)
+    with pytest.raises(PayloadTooLarge) as big:
+        decompress_gzip(gzip.compress(b"jane@example.com" * 100), 10)
+    for exc in (truncated.value, garbage.value, big.value):
+        assert "jane" not in str(exc)
+        assert "sk-proj" not in str(exc)
+
+
+# (id, body, encoding, limit, expected bytes | exception type)
+DECODE_ROWS = [
+    ("identity-under", b"x" * 100, "identity", 100, b"x" * 100),
+    ("identity-over", b"x" * 101, "identity", 100, PayloadTooLarge),
+    ("empty-encoding-is-identity", b"abc", "", 10, b"abc"),
+    ("identity-uppercase", b"abc", "IDENTITY", 10, b"abc"),
+    ("gzip", gzip.compress(b"abc"), "gzip", 10, b"abc"),
+    ("gzip-mixed-case-spaces", gzip.compress(b"abc"), " GZip ", 10, b"abc"),
+    ("gzip-over", gzip.compress(b"a" * 11), "gzip", 10, PayloadTooLarge),
+    ("gzip-bad", b"abc", "gzip", 10, InvalidRequest),
+    ("deflate-unsupported", zlib.compress(b"abc"), "deflate", 10, ValueError),
+    ("br-unsupported", b"abc", "br", 10, ValueError),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "limit", "expected"), [r[1:] for r in DECODE_ROWS], ids=[r[0] for r in DECODE_ROWS]
+)
+def test_decode_body(body: bytes, encoding: str, limit: int, expected: bytes | type[Exception]) -> None:
+    if isinstance(expected, bytes):
+        assert decode_body(body, encoding, limit) == expected
+    else:
+        with pytest.raises(expected):
+            decode_body(body, encoding, limit)
+
+
+def test_supported_encodings_are_exactly_gzip_and_identity() -> None:
+    assert set(SUPPORTED_ENCODINGS) == {"gzip", "identity"}
