@@ -91,7 +91,9 @@ def _entity_name(value: str) -> str:
 class TenantSpec(PolicySpec):
     """A tenant's policy, with per-environment overrides."""
 
-    environments: dict[str, PolicySpec] = Field(default_factory=dict)
+    environments: dict[str, PolicySpec] = Field(
+        default_factory=dict, description="Per-environment policies; unset fields inherit the tenant's."
+    )
 
     @field_validator("environments")
     @classmethod
@@ -103,11 +105,11 @@ class TenantSpec(PolicySpec):
 
 
 class ServerConfig(_Frozen):
-    http_host: str = "127.0.0.1"
-    http_port: Port = 14318
-    grpc_host: str = "127.0.0.1"
-    grpc_port: Port = 14317
-    grpc_enabled: bool = True
+    http_host: str = Field(default="127.0.0.1", description="OTLP/HTTP listen address (also /healthz, /readyz, /metrics).")
+    http_port: Port = Field(default=14318, description="OTLP/HTTP port; 0 picks a free port.")
+    grpc_host: str = Field(default="127.0.0.1", description="OTLP/gRPC listen address.")
+    grpc_port: Port = Field(default=14317, description="OTLP/gRPC port; 0 picks a free port.")
+    grpc_enabled: bool = Field(default=True, description="Serve OTLP/gRPC as well as OTLP/HTTP.")
     max_body_bytes: PositiveInt = Field(
         default=4 * 1024 * 1024, description="Largest request body on the wire (compressed)."
     )
@@ -126,7 +128,9 @@ class ServerConfig(_Frozen):
         description="Redaction worker processes, each loading the model once. `auto` is one per "
         "core; 0 redacts in a single thread of the server process (small deployments, tests).",
     )
-    shutdown_grace_seconds: PositiveFloat = 20.0
+    shutdown_grace_seconds: PositiveFloat = Field(
+        default=20.0, description="On SIGTERM, how long to wait for requests in flight."
+    )
 
 
 class TenancyConfig(_Frozen):
@@ -137,9 +141,10 @@ class TenancyConfig(_Frozen):
     default_tenant: str = Field(default="default", description="Tenant when neither is present.")
     env_header: str = Field(default="X-Tracevault-Env", description="Header naming the env.")
     env_resource_attributes: list[str] = Field(
-        default_factory=lambda: ["deployment.environment.name", "deployment.environment"]
+        default_factory=lambda: ["deployment.environment.name", "deployment.environment"],
+        description="Resource attributes naming the env when the header is absent (lower-cased).",
     )
-    default_env: str = "default"
+    default_env: str = Field(default="default", description="Environment when none is given.")
 
     @field_validator("default_tenant", "default_env")
     @classmethod
@@ -175,15 +180,19 @@ class KeysConfig(_Frozen):
 
 class ForwardConfig(_Frozen):
     endpoint: str = Field(description="Next hop's OTLP/HTTP traces URL, e.g. http://phoenix:6006/v1/traces")
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers, e.g. Authorization.")
     tenant_header: str | None = Field(
         default="X-Tenant-Id", description="Header carrying the tenant to the next hop; null to omit."
     )
-    compression: Literal["gzip", "none"] = "gzip"
-    timeout_seconds: PositiveFloat = 10.0
-    max_attempts: PositiveInt = 5
-    initial_backoff_seconds: PositiveFloat = 0.5
-    max_backoff_seconds: PositiveFloat = 10.0
+    compression: Literal["gzip", "none"] = Field(default="gzip", description="Body compression to the next hop.")
+    timeout_seconds: PositiveFloat = Field(default=10.0, description="Timeout of one attempt.")
+    max_attempts: PositiveInt = Field(
+        default=5, description="Attempts on connection errors, timeouts, 429, 502, 503 and 504."
+    )
+    initial_backoff_seconds: PositiveFloat = Field(
+        default=0.5, description="First backoff, doubled per attempt with jitter; Retry-After wins."
+    )
+    max_backoff_seconds: PositiveFloat = Field(default=10.0, description="Longest wait between attempts.")
 
     @field_validator("endpoint")
     @classmethod
@@ -200,13 +209,17 @@ class Config(_Frozen):
         default=Path("tracevault-data"),
         description="Embedded-default home of keys (and, later, the spool and the local store).",
     )
-    server: ServerConfig = Field(default_factory=ServerConfig)
-    tenancy: TenancyConfig = Field(default_factory=TenancyConfig)
-    nlp: NlpConfig = Field(default_factory=NlpConfig)
-    keys: KeysConfig = Field(default_factory=KeysConfig)
-    forward: ForwardConfig | None = None
-    defaults: PolicySpec = Field(default_factory=PolicySpec)
-    tenants: dict[str, TenantSpec] = Field(default_factory=dict)
+    server: ServerConfig = Field(default_factory=ServerConfig, description="Listeners, limits, workers.")
+    tenancy: TenancyConfig = Field(default_factory=TenancyConfig, description="How tenant and env are found.")
+    nlp: NlpConfig = Field(default_factory=NlpConfig, description="The spaCy model used for NER.")
+    keys: KeysConfig = Field(default_factory=KeysConfig, description="Where the master secret comes from.")
+    forward: ForwardConfig | None = Field(
+        default=None, description="Next hop for redacted spans (OTLP/HTTP); null forwards nothing."
+    )
+    defaults: PolicySpec = Field(default_factory=PolicySpec, description="Policy for every tenant.")
+    tenants: dict[str, TenantSpec] = Field(
+        default_factory=dict, description="Per-tenant policies, with `environments` overrides."
+    )
 
     @field_validator("tenants")
     @classmethod

@@ -152,3 +152,9 @@ def test_identifier_and_structural_keys_extend_builtins() -> None:
     assert policy.is_identifier_key("app.customer_id") and policy.is_identifier_key("user.id")
     assert policy.is_structural_key("app.plan") and policy.is_structural_key("gen_ai.request.model")
     assert not policy.is_structural_key("gen_ai.input.messages")
+
+
+def test_configuration_reference_is_generated_from_the_models() -> None:
+    from policies.docgen import render
+
+    assert (ROOT / "docs" / "configuration.md").read_text() == render(), "run: python -m policies.docgen > docs/configuration.md"
