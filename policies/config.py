@@ -202,6 +202,55 @@ class ForwardConfig(_Frozen):
         return value
 
 
+class StorageConfig(_Frozen):
+    url: str | None = Field(
+        default=None,
+        description="Object store: file:///abs/path or s3://bucket/prefix. Default: <data_dir>/store.",
+    )
+    endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, Ceph, moto); null for AWS."
+    )
+    region: str | None = Field(default=None, description="AWS region for S3; null uses the environment.")
+    sse_kms_key_id: str | None = Field(
+        default=None, description="S3 server-side encryption with this KMS key (on top of envelope encryption)."
+    )
+    max_attempts: PositiveInt = Field(default=5, description="S3 attempts per call (botocore standard retries).")
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("file://", "s3://")):
+            raise ValueError("must be file:///absolute/path or s3://bucket[/prefix]")
+        return value
+
+
+class KeyringConfig(_Frozen):
+    type: Literal["local", "kms"] = Field(
+        default="local",
+        description="local: per-tenant X25519 keys in <data_dir>/keys (private halves encrypted "
+        "under the master secret); kms: AWS KMS GenerateDataKey/Decrypt.",
+    )
+    kms_key_id: str = Field(
+        default="alias/tracevault-{tenant}",
+        description="KMS key per tenant; `{tenant}` is replaced by the tenant id.",
+    )
+    endpoint_url: str | None = Field(default=None, description="KMS endpoint (moto, LocalStack); null for AWS.")
+    region: str | None = Field(default=None, description="AWS region for KMS; null uses the environment.")
+
+
+class SpoolConfig(_Frozen):
+    dir: Path | None = Field(default=None, description="Write-ahead spool; default <data_dir>/spool.")
+    max_bytes: PositiveInt = Field(
+        default=1024 * 1024 * 1024,
+        description="Spool cap: above it the receivers push back (503 / UNAVAILABLE) until flushed.",
+    )
+    segment_max_bytes: PositiveInt = Field(
+        default=64 * 1024 * 1024, description="A spool file is sealed and flushed at this size..."
+    )
+    flush_interval_seconds: PositiveFloat = Field(default=30.0, description="...or at this age.")
+    fsync: bool = Field(default=True, description="fsync before acknowledging (turn off only for tests).")
+
+
 class Config(_Frozen):
     """The whole configuration file."""
 
@@ -215,6 +264,12 @@ class Config(_Frozen):
     keys: KeysConfig = Field(default_factory=KeysConfig, description="Where the master secret comes from.")
     forward: ForwardConfig | None = Field(
         default=None, description="Next hop for redacted spans (OTLP/HTTP); null forwards nothing."
+    )
+    storage: StorageConfig = Field(default_factory=StorageConfig, description="Where the vault stores objects.")
+    keyring: KeyringConfig = Field(default_factory=KeyringConfig, description="Key-encryption keys per tenant.")
+    spool: SpoolConfig = Field(default_factory=SpoolConfig, description="The write-ahead spool.")
+    vault_enabled: bool = Field(
+        default=True, description="Store metrics and encrypted payloads; false only forwards."
     )
     defaults: PolicySpec = Field(default_factory=PolicySpec, description="Policy for every tenant.")
     tenants: dict[str, TenantSpec] = Field(
@@ -231,6 +286,15 @@ class Config(_Frozen):
 
     def master_key_path(self) -> Path:
         return self.keys.master_key_file or self.data_dir / "keys" / "master.key"
+
+    def store_url(self) -> str:
+        return self.storage.url or (self.data_dir / "store").resolve().as_uri()
+
+    def spool_dir(self) -> Path:
+        return self.spool.dir or self.data_dir / "spool"
+
+    def keyring_dir(self) -> Path:
+        return self.data_dir / "keys" / "tenants"
 
 
 class ConfigError(Exception):

@@ -47,6 +47,12 @@ class Redactor:
         pseudo = self._pseudonymizer.for_tenant(tenant)
         return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text)
 
+    def strip_secrets(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
+        """Escrow copy (payload mode `original`): PII kept, secrets stripped, in place."""
+        policy = self.policies.resolve(tenant, env)
+        pseudo = self._pseudonymizer.for_tenant(tenant)
+        return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text, secrets_only=True)
+
     def redact_texts(self, texts: Sequence[str], tenant: str = "default", env: str = "default") -> list[RedactedText]:
         policy = self.policies.resolve(tenant, env)
         return self._text.redact_many(texts, policy, self._pseudonymizer.for_tenant(tenant))

@@ -92,8 +92,17 @@ def _looks_like_json(text: str) -> bool:
 class _Walk:
     """One request's walk: queued content texts, their setters, and re-encoders."""
 
-    def __init__(self, policy: CompiledPolicy, pseudo: TenantPseudonymizer, rules: SecretRules, text: TextRedactor) -> None:
+    def __init__(
+        self,
+        policy: CompiledPolicy,
+        pseudo: TenantPseudonymizer,
+        rules: SecretRules,
+        text: TextRedactor,
+        secrets_only: bool = False,
+    ) -> None:
         self.policy = policy
+        # Escrow mode: PII and identifiers are kept, secrets are still stripped everywhere.
+        self.secrets_only = secrets_only
         self.pseudo = pseudo
         self.rules = rules
         self.text = text
@@ -119,14 +128,14 @@ class _Walk:
                 value.CopyFrom(AnyValue(string_value=f"<SECRET:{secret_kind}>"))
                 bucket[SECRET_ENTITY] += 1
             return
-        if self.policy.is_identifier_key(key):
+        if self.policy.is_identifier_key(key) and not self.secrets_only:
             value.CopyFrom(py_to_any(self._identifier_tree(any_to_py(value), bucket)))
             return
         if key.endswith(".embedding.vector") or key.endswith("embedding.vector"):
             value.CopyFrom(AnyValue(array_value=ArrayValue()))
             bucket[VECTOR_ENTITY] += 1
             return
-        if kind == "string_value" and self.policy.is_url_key(key):
+        if kind == "string_value" and self.policy.is_url_key(key) and not self.secrets_only:
             redacted, counts = redact_url(value.string_value, self.pseudo, self.rules)
             value.string_value = redacted
             bucket.update(counts)
@@ -189,7 +198,10 @@ class _Walk:
                 self.finalizers.append(lambda: setter(json.dumps(holder[0], ensure_ascii=False)))
                 self._node(holder, 0, False, bucket, depth + 1)
                 return
-        self.queue.append((text, setter, bucket))
+        if self.secrets_only:
+            self._secrets_only(text, setter, bucket)
+        else:
+            self.queue.append((text, setter, bucket))
 
     def _node(self, container: list | dict, slot: Any, structural: bool, bucket: Counter[str], depth: int) -> None:
         """Walk container[slot], replacing values in place (or via queued setters)."""
@@ -232,7 +244,7 @@ class _Walk:
                     bucket[SECRET_ENTITY] += 1
                 continue
             squashed = _squash(key)
-            if squashed in _IDENTIFIER_FIELDS and not isinstance(value, (dict, list)):
+            if squashed in _IDENTIFIER_FIELDS and not isinstance(value, (dict, list)) and not self.secrets_only:
                 obj[key] = self._identifier_tree(value, bucket)
             elif is_blob and key == "content":
                 obj[key] = BLOB_TOKEN
@@ -243,7 +255,7 @@ class _Walk:
             else:
                 field_structural = structural or key in _STRUCTURAL_FIELDS or (toolish and key == "name")
                 self._node(obj, key, field_structural, bucket, depth + 1)
-            if not structural and not _PLAIN_KEY.fullmatch(key):
+            if not structural and not self.secrets_only and not _PLAIN_KEY.fullmatch(key):
                 # A key that is not a plain identifier may itself be content ({"jane@x.com": 3}).
                 self.queue.append((key, lambda new, old=key: renames.__setitem__(old, new), bucket))
 
@@ -291,9 +303,14 @@ def redact_resource_spans(
     pseudo: TenantPseudonymizer,
     rules: SecretRules,
     text: TextRedactor,
+    secrets_only: bool = False,
 ) -> Counter[str]:
-    """Redact resource spans in place; return the total counts per entity type."""
-    walk = _Walk(policy, pseudo, rules, text)
+    """Redact resource spans in place; return the total counts per entity type.
+
+    With `secrets_only`, only secrets (and blobs, vectors, binary values) are removed: the
+    escrow copy for payload mode `original`.
+    """
+    walk = _Walk(policy, pseudo, rules, text, secrets_only)
     buckets: list[tuple[Any, Counter[str]]] = []
     for resource_spans in items:
         resource_bucket: Counter[str] = Counter()

@@ -296,3 +296,15 @@ def test_json_keys_that_are_content_are_masked(redactor: Redactor) -> None:
     out = attribute(request.resource_spans[0].scope_spans[0].spans[0], "gen_ai.tool.call.result").string_value
     assert EMAIL not in out
     assert json.loads(out) == {"<EMAIL_ADDRESS>": {"orders": 2}}
+
+
+def test_escrow_copy_keeps_pii_but_strips_secrets(redactor: Redactor) -> None:
+    arguments = json.dumps({"api_key": OPENAI_KEY, "note": f"for {EMAIL}", "auth": f"token {OPENAI_KEY}"})
+    request = make_request([make_span(attributes={"gen_ai.tool.call.arguments": arguments, "user.id": "u-42", "input.value": f"{EMAIL} {DSN}"})])
+    total = redactor.strip_secrets(list(request.resource_spans), "acme", "prod")
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    text = attributes_text(span)
+    assert OPENAI_KEY not in text and "S3cr3tPassw0rd" not in text
+    assert EMAIL in text, "escrow keeps PII"
+    assert attribute(span, "user.id").string_value == "u-42", "escrow keeps identifiers"
+    assert set(total) == {"SECRET"}
