@@ -23,6 +23,7 @@ The identity view (the hot path: plain ASCII) stores no arrays at all.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from array import array
@@ -89,7 +90,13 @@ _ESCAPE_RE = re.compile(
     r"|(?P<u>(?:\\u[0-9A-Fa-f]{4})+)"
     r"|(?P<x>(?:\\x[0-9A-Fa-f]{2})+)"
     r"|\\U(?P<U>[0-9A-Fa-f]{8})"
+    # HTML character references: &#64; &#x40; &commat; ...
+    r"|(?P<ent>&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)"
+    # Spelled-out separators in obfuscated emails: "jane [at] example [dot] com".
+    r"|(?P<at>[ \t]*[\[({<][ \t]*(?i:at)[ \t]*[\])}>][ \t]*)"
+    r"|(?P<dot>[ \t]*[\[({<][ \t]*(?i:dot)[ \t]*[\])}>][ \t]*)"
 )
+_DECODE_HINT = re.compile(r"[%\\&]|[\[({<][ \t]*(?i:at|dot)[ \t]*[\])}>]")
 
 
 def _utf8_len(lead: int) -> int:
@@ -214,6 +221,16 @@ def _decode_escapes(original: str) -> tuple[str, list[int] | None, list[int] | N
             _decode_byte_run(m_start, hexes, 4, True, out, starts, ends)
         elif kind == "u":
             _decode_u_run(m_start, run, out, starts, ends)
+        elif kind in ("ent", "at", "dot"):
+            decoded = "@" if kind == "at" else "." if kind == "dot" else html.unescape(run)
+            if len(decoded) == 1 and decoded != run:
+                out.append(decoded)
+                starts.append(m_start)
+                ends.append(m_end)
+            else:  # an unknown entity such as "&foo;" stays literal
+                out.append(run)
+                starts.extend(range(m_start, m_end))
+                ends.extend(range(m_start + 1, m_end + 1))
         else:  # "U"
             cp = int(m.group("U"), 16)
             if cp <= 0x10FFFF and not 0xD800 <= cp <= 0xDFFF:
@@ -354,10 +371,11 @@ def normalize(original: str) -> TextView:
     if not isinstance(original, str):
         raise TypeError("normalize() expects a str")
     # Hot path: plain ASCII with nothing to decode (ASCII has no Cf chars and is NFKC).
-    if original.isascii() and "%" not in original and "\\" not in original:
+    needs_decoding = _DECODE_HINT.search(original) is not None
+    if original.isascii() and not needs_decoding:
         return TextView(original)
 
-    if "%" in original or "\\" in original:
+    if needs_decoding:
         text, starts, ends = _decode_escapes(original)
         changed = starts is not None
     else:

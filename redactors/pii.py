@@ -13,15 +13,14 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import spacy
 import tldextract
-from presidio_analyzer import AnalyzerEngine, LocalRecognizer, Pattern, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import AnalyzerEngine, LocalRecognizer, Pattern, PatternRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
-    CreditCardRecognizer,
     EmailRecognizer,
     IbanRecognizer,
     IpRecognizer,
@@ -135,6 +134,105 @@ class OfflineUrlRecognizer(UrlRecognizer):
         return _OFFLINE_TLD(pattern_text).fqdn != ""
 
 
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+# Issuer prefixes of the major networks, Mastercard's 2-series (2221-2720) included, which
+# Presidio's card pattern does not cover.
+_CARD_PREFIX = re.compile(r"4|5[1-5]|2(?:2(?:2[1-9]|[3-9]\d)|[3-6]\d\d|7(?:[01]\d|20))|3[47]|3(?:0[0-5]|[68])|35|6(?:011|5|4[4-9]|22)|62|81")
+
+
+class CardRecognizer(PatternRecognizer):
+    """Card numbers of 13 to 19 digits in groups separated by a space, hyphen or dot; Luhn-checked."""
+
+    PATTERNS = [Pattern("card (luhn)", r"(?<![\w.-])\d(?:[ .-]?\d){12,18}(?![\w]|[.-]\d)", 0.3)]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="CREDIT_CARD", patterns=self.PATTERNS, name="CardRecognizer", supported_language=LANGUAGE)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        digits = re.sub(r"\D", "", pattern_text)
+        return 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) is not None and luhn_valid(digits)
+
+
+class SpacedSsnRecognizer(PatternRecognizer):
+    """US SSNs whose separators are padded ("123 - 45 - 6789"), with the SSA's validity rules."""
+
+    PATTERNS = [Pattern("ssn (spaced)", r"(?<![\w-])\d{3}[ \t]*[-.][ \t]*\d{2}[ \t]*[-.][ \t]*\d{4}(?![\w-])", 0.5)]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="US_SSN", patterns=self.PATTERNS, name="SpacedSsnRecognizer", supported_language=LANGUAGE)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        digits = re.sub(r"\D", "", pattern_text)
+        area, group, serial = digits[:3], digits[3:5], digits[5:]
+        return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
+
+
+_PHONE_CONTEXT = re.compile(r"(?i)\b(?:phone|call|tel|telephone|mobile|cell|number|whatsapp|sms|text|fax|reach|contact)\b")
+
+
+class FormattedPhoneRecognizer(PhoneRecognizer):
+    """Phone numbers that look like phone numbers: a bare digit run (an epoch timestamp, an
+    order number) counts only with a phone word nearby; a run glued to an id prefix never does."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        kept = []
+        for result in super().analyze(text, entities, nlp_artifacts):
+            matched = text[result.start : result.end]
+            before = text[max(0, result.start - 1) : result.start]
+            if before and (before.isalnum() or before in "#-_/"):
+                continue
+            formatted = matched.startswith("+") or any(ch in matched for ch in " -.()")
+            if not formatted and not _PHONE_CONTEXT.search(text[max(0, result.start - 40) : result.start]):
+                continue
+            kept.append(result)
+        return kept
+
+
+_VERSION_WORD = re.compile(r"(?i)(?:version|firmware|release|build|v)\s*$")
+
+
+class AddressIpRecognizer(IpRecognizer):
+    """IP addresses, but not dotted version numbers ("firmware 4.2.1.17")."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        return [r for r in super().analyze(text, entities, nlp_artifacts) if not _VERSION_WORD.search(text[max(0, r.start - 12) : r.start])]
+
+
+_STREET_TYPES = (
+    r"street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|"
+    r"parkway|pkwy|square|sq|highway|hwy|crescent|close|circle|cir|alley|row|mews|gardens"
+)
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """Street addresses and US city/state/ZIP lines, which the small model rarely tags."""
+
+    PATTERNS = [
+        Pattern(
+            "street address",
+            rf"(?i)\b\d{{1,5}}[A-Za-z]?(?:[ \t]+[A-Za-z][a-z'.\-]*){{1,4}}[ \t]+(?:{_STREET_TYPES})\b\.?"
+            r"(?:,?[ \t]+(?:apt|apartment|suite|ste|unit|flat|#)\.?[ \t]*[\w-]{1,6})?",
+            0.6,
+        ),
+        Pattern("city, state zip", r"\b[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?,[ \t]*[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?\b", 0.6),
+        Pattern("uk postcode", r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]+\d[A-Z]{2}\b", 0.5),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="LOCATION", patterns=self.PATTERNS, name="StreetAddressRecognizer", supported_language=LANGUAGE)
+
+
 # Names the small model misses: lower-case names and names in fixed phrases.
 _NAME_WORD = r"[A-Za-z][a-z'\-]{1,20}"
 _CAP_WORD = r"[A-Z][a-z'\-]{1,20}"
@@ -153,6 +251,18 @@ _NOT_NAMES = frozenset(
 class _NameRule:
     pattern: re.Pattern[str]
     score: float
+    # Lower-case candidates of weak rules are confirmed by the NER model, title-cased.
+    verify_lower_case: bool = False
+
+
+_RELATIONS = (
+    r"spoke with|spoke to|talked to|talked with|speaking with|met with|meeting with|call with|chat with|"
+    r"tell|ask|cc\s*:?|reviewer\s*:?|assigned to|assignee\s*:?|on behalf of(?: my \w+)?,?|"
+    r"my (?:colleague|coworker|co-worker|manager|boss|wife|husband|partner|son|daughter|mother|father|mom|"
+    r"dad|friend|brother|sister|neighbou?r|doctor|lawyer|landlord|tenant|roommate)|"
+    r"customer|patient|client|user|contact\s*:?|attn\s*:?|signed by|approved by|requested by|reported by|"
+    r"owner\s*:?|author\s*:?|from\s*:|to\s*:"
+)
 
 
 def _name_rules() -> tuple[_NameRule, ...]:
@@ -168,18 +278,35 @@ def _name_rules() -> tuple[_NameRule, ...]:
         _NameRule(re.compile(rf"(?i:\b(?:regards|best|cheers|thanks|thank you|sincerely|yours(?: truly)?|warmly)[,!.]?[ \t]*\n+[ \t]*){lower_ok}[ \t]*(?=\n|$)"), 0.8),
         _NameRule(re.compile(rf"(?i:\b(?:regards|cheers|sincerely|thanks),[ \t]+){lower_ok}[ \t]*(?=[\n.!]|$)"), 0.7),
         _NameRule(re.compile(rf"(?m:^--[ \t]*){lower_ok}[ \t]*$"), 0.7),
+        # Relations and roles: "spoke with Maria Lopez", "my colleague dave", "cc: Ana, Raj".
+        _NameRule(re.compile(rf"(?i:\b(?:{_RELATIONS})[ \t]+){lower_ok}"), 0.7, verify_lower_case=True),
+        # The second of two names: "Maria Lopez and Raj Patel", "cc: Ana, Raj".
+        _NameRule(re.compile(rf"(?<=[a-z])(?:,| and| &)[ \t]+{capitalised}\b"), 0.5, verify_lower_case=True),
+        # Name fields in JSON-looking text: "name": "Maria Lopez".
+        _NameRule(re.compile(r'(?i:"(?:name|full_?name|first_?name|last_?name|customer_?name|contact_?name|display_?name|author|assignee|reviewer)"\s*:\s*")(?P<name>[^"\n]{2,60})(?=")'), 0.7),
     )
 
 
 class NameContextRecognizer(LocalRecognizer):
-    """Person names from phrases: introductions, greetings and sign-offs."""
+    """Person names from phrases: introductions, greetings, sign-offs, relations, name fields."""
 
-    def __init__(self) -> None:
+    def __init__(self, nlp: Language | None = None) -> None:
         super().__init__(supported_entities=["PERSON"], supported_language=LANGUAGE, name="NameContextRecognizer")
         self._rules = _name_rules()
+        self._nlp = nlp
 
     def load(self) -> None:
         return None
+
+    def _model_says_person(self, words: list[str]) -> bool:
+        """Ask NER whether the title-cased words read as a person's name in a neutral sentence."""
+        if self._nlp is None:
+            return False
+        candidate = " ".join(word[:1].upper() + word[1:] for word in words)
+        sentence = f"I spoke with {candidate} yesterday."
+        start = len("I spoke with ")
+        doc = self._nlp(sentence)
+        return any(ent.label_ in ("PERSON", "PER") and ent.start_char <= start and ent.end_char >= start + len(candidate.split(" ")[0]) for ent in doc.ents)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         results = []
@@ -192,8 +319,49 @@ class NameContextRecognizer(LocalRecognizer):
                     end -= len(words.pop()) + (1 if words else 0)
                 if not words or words[0].lower() in _NOT_NAMES:
                     continue
+                if rule.verify_lower_case and words[0][:1].islower() and not self._model_says_person(words):
+                    continue
+                if rule.verify_lower_case and words[0][:1].isupper() and rule.score < 0.6 and not self._model_says_person(words):
+                    continue
                 results.append(RecognizerResult("PERSON", start, end, rule.score))
         return results
+
+
+_NER_NAME_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
+
+
+def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool]) -> RecognizerResult | None:
+    """Fix the small model's common slips: drop code-like spans, cut at line breaks, and
+    extend a name to an adjacent capitalised word it left out ("Alejandro <PERSON>")."""
+    span = text[result.start : result.end]
+    newline = span.find("\n")
+    if newline > 0:
+        result = RecognizerResult(result.entity_type, result.start, result.start + newline, result.score)
+        span = span[:newline]
+    span = span.strip()
+    if not span or span[0].islower() or any(ch.isdigit() or ch in "_/=<>{}()[]" for ch in span):
+        return None
+    start, end = result.start, result.end
+    before = re.search(r"([A-Z][a-z'\-]{1,20}) $", text[max(0, start - 24) : start])
+    if before and not stop(before.group(1)):
+        start -= len(before.group(0))
+    after = re.match(r" ([A-Z][a-z'\-]{1,20})\b", text[end : end + 24])
+    if after and not stop(after.group(1)):
+        end += len(after.group(0))
+    return RecognizerResult(result.entity_type, start, end, result.score)
+
+
+def _recognizer_of(result: RecognizerResult) -> str:
+    return (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY, "")
+
+
+# Capitalised words that start sentences or label things, never extended into a name.
+_NOT_EXTENDED = frozenset(
+    """contact contacted email call ask tell please thanks dear hi hello hey mr mrs ms dr prof
+    customer user client patient agent name issue order account ticket subject note status
+    monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december today yesterday tomorrow""".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,16 +387,18 @@ class PiiAnalyzer:
             SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "ORGANIZATION"]),
             OfflineEmailRecognizer(),
             OfflineUrlRecognizer(),
-            CreditCardRecognizer(),
+            CardRecognizer(),
             UsSsnRecognizer(),
+            SpacedSsnRecognizer(),
             IbanRecognizer(),
-            IpRecognizer(),
-            PhoneRecognizer(),
-            NameContextRecognizer(),
+            AddressIpRecognizer(),
+            FormattedPhoneRecognizer(),
+            NameContextRecognizer(nlp),
+            StreetAddressRecognizer(),
         ):
             registry.add_recognizer(recognizer)
         self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=self._engine, supported_languages=[LANGUAGE])
-        self._card = CreditCardRecognizer()
+        self._card = CardRecognizer()
         self._iban = IbanRecognizer()
 
     @property
@@ -257,14 +427,32 @@ class PiiAnalyzer:
             score_threshold=threshold,
             nlp_artifacts=artifacts,
         )
-        return [PiiFinding(r.start, r.end, r.entity_type, r.score) for r in results]
+        findings = []
+        for result in results:
+            if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
+                cleaned = _clean_ner(text, result, self._is_common_word)
+                if cleaned is None:
+                    continue
+                result = cleaned
+            findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score))
+        return findings
 
-    def analyze_collapsed_digits(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
-        """Cards and IBANs in a view whose digit separators were removed ("4111 - 1111 ...")."""
+    def _is_common_word(self, word: str) -> bool:
+        lower = word.lower()
+        return lower in _NOT_NAMES or self._nlp.vocab[lower].is_stop or lower in _NOT_EXTENDED
+
+    def analyze_collapsed_digits(self, text: str, entities: frozenset[str], threshold: float, cards: bool = True) -> list[PiiFinding]:
+        """Cards and IBANs in a view whose digit separators were removed ("4111 - 1111 ...").
+
+        IBANs are checked upper-cased ("de89 3704 ..."): same length, so offsets are unchanged.
+        """
         found: list[PiiFinding] = []
-        for entity, recognizer in (("CREDIT_CARD", self._card), ("IBAN_CODE", self._iban)):
+        checks = [("IBAN_CODE", self._iban, text.upper())]
+        if cards:
+            checks.append(("CREDIT_CARD", self._card, text))
+        for entity, recognizer, view in checks:
             if entity in entities:
-                for r in recognizer.analyze(text, [entity], None):
+                for r in recognizer.analyze(view, [entity], None):
                     if r.score >= threshold:
                         found.append(PiiFinding(r.start, r.end, r.entity_type, r.score))
         return found

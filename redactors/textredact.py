@@ -214,8 +214,10 @@ class TextRedactor:
             for f in self._analyzer.analyze(chunk, artifact, policy.entities, policy.score_threshold):
                 findings.append(in_original(view, f.start + offset, f.end + offset, f.entity, f.score))
         if policy.entities & {"CREDIT_CARD", "IBAN_CODE"}:
+            # Cards already ran on the view itself; on an unchanged view only the case-blind
+            # IBAN check adds anything.
             collapsed = collapse_digit_separators(view)
-            if collapsed.text != view.text:
-                for f in self._analyzer.analyze_collapsed_digits(collapsed.text, policy.entities, policy.score_threshold):
-                    findings.append(in_original(collapsed, f.start, f.end, f.entity, f.score))
+            changed = collapsed.text != view.text
+            for f in self._analyzer.analyze_collapsed_digits(collapsed.text, policy.entities, policy.score_threshold, cards=changed):
+                findings.append(in_original(collapsed, f.start, f.end, f.entity, f.score))
         return findings

@@ -1,0 +1,234 @@
+"""The vault as a sink: split each span, spool it durably, flush segments to the object store.
+
+- `export` returns only after the batch's records are encrypted and fsynced to the spool:
+  that is what lets the receivers answer 200.
+- A background loop seals the active spool file by size or age, and flushes sealed files:
+  payload segment first, then the metrics Parquet (so no metrics row ever points to a missing
+  payload), then deletes the spool file. A store outage leaves the files in place; they are
+  retried with backoff, and replayed after a restart.
+- `has_capacity` turns false when the spool reaches its cap, so the receivers push back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.protobuf import json_format
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from policies.config import SpoolConfig
+from redactors.batch import RedactedBatch
+from redactors.walker import COUNT_PREFIX
+from vault.keyring import Keyring
+from vault.metrics import MetricsMapping, metrics_row, rows_to_parquet
+from vault.spool import SpoolRecord, SpoolWriter, read_spool_file, segment_bytes
+from vault.store import ObjectStore
+
+log = logging.getLogger("tracevault.vault")
+
+
+@dataclass
+class VaultStats:
+    """Numbers for self-metrics; read at scrape time."""
+
+    spool_bytes: int = 0
+    flushed_files: int = 0
+    flushed_spans: int = 0
+    flush_failures: int = 0
+    corrupt_regions: int = 0
+    last_flush_seconds: float = 0.0
+    store_reachable: bool = True
+
+
+def payload_document(span: Span, resource: Resource, scope: InstrumentationScope) -> bytes:
+    """A span's content as stored (encrypted) in a payload record: OTLP/JSON shapes, hex ids."""
+    span_doc = json_format.MessageToDict(span, use_integers_for_enums=True)
+    for field in ("traceId", "spanId", "parentSpanId"):
+        if field in span_doc:
+            span_doc[field] = getattr(span, {"traceId": "trace_id", "spanId": "span_id", "parentSpanId": "parent_span_id"}[field]).hex()
+    for link, link_doc in zip(span.links, span_doc.get("links", [])):
+        link_doc["traceId"], link_doc["spanId"] = link.trace_id.hex(), link.span_id.hex()
+    document = {
+        "resource": json_format.MessageToDict(resource),
+        "scope": json_format.MessageToDict(scope),
+        "span": span_doc,
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _redaction_counts(span: Span) -> dict[str, int]:
+    return {kv.key[len(COUNT_PREFIX):]: kv.value.int_value for kv in span.attributes if kv.key.startswith(COUNT_PREFIX)}
+
+
+def split_batch(batch: RedactedBatch, mapping: MetricsMapping) -> list[SpoolRecord]:
+    """One metrics row and (per payload mode) one payload per span."""
+    records: list[SpoolRecord] = []
+    escrow_spans: list[Span] = []
+    if batch.escrow is not None:
+        escrow_spans = [s for rs in batch.escrow.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    index = 0
+    for resource_spans in batch.request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                row = metrics_row(
+                    span,
+                    resource_spans.resource,
+                    tenant=batch.tenant,
+                    env=batch.env,
+                    received_at=batch.received_at,
+                    redactions=_redaction_counts(span),
+                    payload_ref=None,
+                    mapping=mapping,
+                )
+                payload: bytes | None = None
+                if batch.payload_mode == "redacted":
+                    payload = payload_document(span, resource_spans.resource, scope_spans.scope)
+                elif batch.payload_mode == "original":
+                    if index >= len(escrow_spans):
+                        raise ValueError("escrow copy does not match the redacted spans")
+                    escrow_resource = _resource_of(batch, index)
+                    payload = payload_document(escrow_spans[index], escrow_resource[0], escrow_resource[1])
+                records.append(SpoolRecord(trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), metrics=row, payload=payload))
+                index += 1
+    return records
+
+
+def _resource_of(batch: RedactedBatch, index: int) -> tuple[Resource, InstrumentationScope]:
+    assert batch.escrow is not None
+    seen = 0
+    for resource_spans in batch.escrow.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            if index < seen + len(scope_spans.spans):
+                return resource_spans.resource, scope_spans.scope
+            seen += len(scope_spans.spans)
+    raise IndexError("span index outside the escrow copy")
+
+
+def flush_spool_file(path: Path, store: ObjectStore, stats: VaultStats) -> int:
+    """Upload one sealed spool file's segments and Parquet files, then delete it. Idempotent."""
+    contents = read_spool_file(path)
+    if contents.corrupt_regions or contents.orphan_records:
+        stats.corrupt_regions += contents.corrupt_regions
+        log.error(
+            "spool file %s is damaged: %d corrupt regions (%d bytes) and %d orphan records skipped",
+            path.name, contents.corrupt_regions, contents.skipped_bytes, contents.orphan_records,
+        )
+    for group in contents.groups:
+        segment = segment_bytes(group)
+        if segment is not None:
+            store.put(group.payload_key, segment)
+        if group.rows:
+            store.put(group.metrics_key, rows_to_parquet(group.rows))
+    path.unlink()
+    return contents.records
+
+
+class VaultSink:
+    def __init__(
+        self,
+        spool_config: SpoolConfig,
+        spool_dir: Path,
+        keyring: Keyring,
+        store: ObjectStore,
+        mapping: MetricsMapping | None = None,
+    ) -> None:
+        self._config = spool_config
+        self._store = store
+        self._mapping = mapping or MetricsMapping.with_overrides({})
+        self.stats = VaultStats()
+        self._writer = SpoolWriter(spool_dir, keyring.new_data_key, fsync=spool_config.fsync)
+        # One thread owns the spool writer (appends are serialized); another flushes.
+        self._spool_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
+        self._flush_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush")
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
+        self._closed = False
+        self.stats.spool_bytes = self._writer.total_bytes()
+
+    @property
+    def store(self) -> ObjectStore:
+        return self._store
+
+    def has_capacity(self) -> bool:
+        return self.stats.spool_bytes < self._config.max_bytes
+
+    async def start(self) -> None:
+        """Start the flush loop; spool files left by a previous run are flushed first."""
+        self._flusher = asyncio.create_task(self._flush_loop(), name="vault-flush")
+
+    async def export(self, batch: RedactedBatch) -> None:
+        loop = asyncio.get_running_loop()
+        records = split_batch(batch, self._mapping)
+        if not records:
+            return
+        await loop.run_in_executor(self._spool_thread, self._append, batch, records)
+
+    def _append(self, batch: RedactedBatch, records: list[SpoolRecord]) -> None:
+        before = self._writer.active_bytes
+        self._writer.append(batch.tenant, batch.env, batch.received_at.date(), records)
+        self.stats.spool_bytes += self._writer.active_bytes - before
+        if self._writer.active_bytes >= self._config.segment_max_bytes:
+            self._writer.seal()
+
+    def _seal_if_due(self) -> None:
+        if self._writer.active_bytes and (
+            self._writer.active_age_seconds >= self._config.flush_interval_seconds
+            or self._writer.active_bytes >= self._config.segment_max_bytes
+        ):
+            self._writer.seal()
+
+    async def _flush_loop(self) -> None:
+        backoff = 0.5
+        while not self._closed:
+            try:
+                await self.flush(seal=False)
+                backoff = 0.5
+                await asyncio.sleep(0.5)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # store outage: keep the files, retry with backoff
+                self.stats.flush_failures += 1
+                self.stats.store_reachable = False
+                log.warning("flush to %s failed (%s); retrying in %.1fs", self._store.describe(), type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    async def flush(self, seal: bool = True) -> None:
+        """Seal the active file when due (or always, with `seal`), then flush every sealed file."""
+        loop = asyncio.get_running_loop()
+        async with self._flush_lock:
+            await loop.run_in_executor(self._spool_thread, self._writer.seal if seal else self._seal_if_due)
+            sealed = await loop.run_in_executor(self._spool_thread, self._writer.sealed_files)
+            for path in sealed:
+                started = time.perf_counter()
+                size = path.stat().st_size
+                spans = await loop.run_in_executor(self._flush_thread, flush_spool_file, path, self._store, self.stats)
+                self.stats.last_flush_seconds = time.perf_counter() - started
+                self.stats.flushed_files += 1
+                self.stats.flushed_spans += spans
+                self.stats.spool_bytes = max(0, self.stats.spool_bytes - size)
+                self.stats.store_reachable = True
+
+    async def shutdown(self) -> None:
+        self._closed = True
+        if self._flusher is not None:
+            self._flusher.cancel()
+            try:
+                await self._flusher
+            except asyncio.CancelledError:
+                pass
+        try:
+            await self.flush(seal=True)
+        except Exception as exc:
+            # Nothing is lost: the sealed files stay in the spool and are replayed at start.
+            log.warning("final flush failed (%s); %d bytes stay in the spool for the next start", type(exc).__name__, self.stats.spool_bytes)
+        self._spool_thread.shutdown(wait=True)
+        self._flush_thread.shutdown(wait=True)
