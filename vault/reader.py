@@ -1,0 +1,127 @@
+"""Reading back: partitions, metrics, and payloads by reference or by trace and span id.
+
+This is the one reader API that access grants, retention and erasure build on. It needs a
+keyring that can unwrap (the reader side), never the sidecar's writer-only one. Damaged
+objects are reported (in `problems`) and skipped, never crashed on.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vault import layout
+from vault.envelope import DecryptError, decrypt_record, record_aad
+from vault.keyring import Keyring, KeyUnavailable
+from vault.metrics import METRICS_SCHEMA
+from vault.segment import CorruptSegment, PayloadRef, decode_frame
+from vault.store import ObjectNotFound, ObjectStore
+
+log = logging.getLogger("tracevault.reader")
+
+
+class PayloadUnavailable(Exception):
+    """A payload cannot be read: missing, damaged, or its key is gone. Says which, not what."""
+
+
+@dataclass
+class Problem:
+    key: str
+    reason: str
+
+
+@dataclass
+class VaultReader:
+    store: ObjectStore
+    keyring: Keyring | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    # -- partitions and metrics ----------------------------------------------------------
+
+    def partitions(self, kind: str, tenant: str | None = None) -> list[layout.Partition]:
+        seen: dict[layout.Partition, None] = {}
+        for info in self.store.list(layout.partition_prefix(kind, tenant)):
+            parsed = layout.parse_key(info.key)
+            if parsed is not None:
+                seen.setdefault(parsed[0], None)
+        return list(seen)
+
+    def metrics_objects(self, tenant: str, env: str | None = None, day_from: date | None = None, day_to: date | None = None) -> Iterator[str]:
+        for info in self.store.list(layout.partition_prefix("metrics", tenant, env)):
+            parsed = layout.parse_key(info.key)
+            if parsed is None or not info.key.endswith(".parquet"):
+                continue
+            day = parsed[0].day
+            if (day_from and day < day_from) or (day_to and day > day_to):
+                continue
+            yield info.key
+
+    def read_metrics(self, tenant: str, env: str | None = None, day_from: date | None = None, day_to: date | None = None) -> pa.Table:
+        """All metrics rows of a tenant (optionally one env and a day range) as one table."""
+        tables = []
+        for key in self.metrics_objects(tenant, env, day_from, day_to):
+            try:
+                tables.append(pq.read_table(io.BytesIO(self.store.get(key))).cast(METRICS_SCHEMA))
+            except ObjectNotFound:
+                continue  # deleted by retention or compaction between list and get
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                self._problem(key, f"unreadable Parquet ({type(exc).__name__})")
+        if not tables:
+            return METRICS_SCHEMA.empty_table()
+        return pa.concat_tables(tables)
+
+    def find_spans(self, tenant: str, trace_id: str, span_id: str | None = None, env: str | None = None) -> list[dict[str, Any]]:
+        table = self.read_metrics(tenant, env)
+        rows = [row for row in table.to_pylist() if row["trace_id"] == trace_id.lower() and (span_id is None or row["span_id"] == span_id.lower())]
+        return rows
+
+    # -- payloads ------------------------------------------------------------------------
+
+    def payload(self, ref_text: str) -> dict[str, Any]:
+        """Fetch and decrypt one payload with a single ranged GET."""
+        if self.keyring is None:
+            raise PayloadUnavailable("this reader has no keyring that can decrypt")
+        ref = PayloadRef.parse(ref_text)
+        parsed = layout.parse_key(ref.object_key)
+        if parsed is None or parsed[0].kind != "payloads":
+            raise PayloadUnavailable("payload_ref does not point into the payloads layout")
+        partition = parsed[0]
+        try:
+            frame = decode_frame(self.store.get_range(ref.object_key, ref.offset, ref.length))
+        except ObjectNotFound:
+            raise PayloadUnavailable("payload segment not found (expired or erased)") from None
+        except CorruptSegment:
+            self._problem(ref.object_key, "damaged payload frame")
+            raise PayloadUnavailable("payload frame is damaged") from None
+        if frame.position != ref.position:
+            raise PayloadUnavailable("payload frame is not at its recorded position")
+        assert partition.env is not None
+        try:
+            data_key = self.keyring.unwrap(partition.tenant, partition.env, frame.key_id, frame.wrapped_key)
+            aad = record_aad(partition.tenant, partition.env, ref.object_key, ref.position)
+            plaintext = decrypt_record(data_key, aad, frame.sealed)
+        except KeyUnavailable:
+            raise PayloadUnavailable("the tenant's key is unavailable (rotated out, shredded, or no permission)") from None
+        except DecryptError:
+            self._problem(ref.object_key, "payload failed authentication")
+            raise PayloadUnavailable("payload failed to decrypt (tampered, moved or wrong tenant)") from None
+        return json.loads(plaintext)
+
+    def payloads_for(self, tenant: str, trace_id: str, span_id: str | None = None, env: str | None = None) -> list[dict[str, Any]]:
+        out = []
+        for row in self.find_spans(tenant, trace_id, span_id, env):
+            if row.get("payload_ref"):
+                out.append(self.payload(row["payload_ref"]))
+        return out
+
+    def _problem(self, key: str, reason: str) -> None:
+        self.problems.append(Problem(key, reason))
+        log.error("skipping %s: %s", key, reason)
