@@ -74,6 +74,16 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             metrics.requests.labels(transport="grpc", outcome=outcome).inc()
         raise AssertionError("unreachable")
 
+    async def export_serialized(self, body: bytes, context: grpc.aio.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
+        """Export with our own decoding: a corrupt message is INVALID_ARGUMENT (bad data), not
+        the UNKNOWN that gRPC answers when its generated deserializer raises."""
+        try:
+            request = otlp.decode_protobuf_request(body)
+        except InvalidRequest as exc:
+            self._pipeline.metrics.requests.labels(transport="grpc", outcome="invalid").inc()
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return await self.Export(request, context)
+
 
 def make_grpc_server(config: Config, pipeline: Pipeline) -> tuple[grpc.aio.Server, int]:
     limit = config.server.max_decompressed_bytes
@@ -85,8 +95,19 @@ def make_grpc_server(config: Config, pipeline: Pipeline) -> tuple[grpc.aio.Serve
         # No maximum_concurrent_rpcs: gRPC would answer RESOURCE_EXHAUSTED without RetryInfo,
         # which clients do not retry. The pipeline pushes back with UNAVAILABLE + RetryInfo.
     )
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(config, pipeline), server)
-    port = server.add_insecure_port(f"{config.server.grpc_host}:{config.server.grpc_port}")
+    service = TraceService(config, pipeline)
+    handler = grpc.unary_unary_rpc_method_handler(
+        service.export_serialized,
+        request_deserializer=None,  # raw bytes: decoded in export_serialized
+        response_serializer=trace_service_pb2.ExportTraceServiceResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService", {"Export": handler}),)
+    )
+    try:
+        port = server.add_insecure_port(f"{config.server.grpc_host}:{config.server.grpc_port}")
+    except RuntimeError:  # grpcio >= 1.5x raises instead of returning 0
+        port = 0
     if port == 0:
         raise OSError(f"cannot bind gRPC on {config.server.grpc_host}:{config.server.grpc_port}")
     return server, port

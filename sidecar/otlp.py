@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 from google.protobuf import json_format
@@ -25,18 +26,28 @@ _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "paren
 _ID_LENGTHS = {"traceId": 16, "trace_id": 16}
 
 
-def _ids_hex_to_b64(node: Any, depth: int = 0) -> None:
+def _ids_hex_to_b64(node: Any, depth: int = 0) -> Any:
+    """A copy of `node` with hex ids as base64 (what proto3 JSON parsing expects).
+
+    The caller's document is not modified: it may share sub-objects (a list of links used by two
+    spans), and converting a shared id twice would corrupt it. Attribute subtrees are content,
+    not ids: they are passed through as they are (shared, never modified).
+    """
     if depth > 16:
-        return
+        return node
     if isinstance(node, dict):
+        out = {}
         for key, value in node.items():
             if key in _ID_FIELDS and isinstance(value, str):
-                node[key] = _hex_to_b64(key, value)
+                out[key] = _hex_to_b64(key, value)
             elif isinstance(value, (dict, list)) and key not in ("attributes", "resource"):
-                _ids_hex_to_b64(value, depth + 1)
-    elif isinstance(node, list):
-        for item in node:
-            _ids_hex_to_b64(item, depth + 1)
+                out[key] = _ids_hex_to_b64(value, depth + 1)
+            else:
+                out[key] = value
+        return out
+    if isinstance(node, list):
+        return [_ids_hex_to_b64(item, depth + 1) for item in node]
+    return node
 
 
 def _hex_to_b64(key: str, value: str) -> str:
@@ -75,23 +86,41 @@ def decode_json_request(body: bytes | str) -> ExportTraceServiceRequest:
 def request_from_json_document(document: Any) -> ExportTraceServiceRequest:
     if not isinstance(document, dict):
         raise InvalidRequest("an ExportTraceServiceRequest must be a JSON object")
-    for resource_spans in document.get("resourceSpans", document.get("resource_spans", [])) or []:
-        if not isinstance(resource_spans, dict):
+    document = dict(document)
+    for field_name in ("resourceSpans", "resource_spans"):
+        entries = document.get(field_name)
+        if not entries:
+            continue
+        if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
             raise InvalidRequest("resourceSpans entries must be objects")
-        _ids_hex_to_b64(resource_spans)
+        document[field_name] = [_ids_hex_to_b64(entry) for entry in entries]
     request = ExportTraceServiceRequest()
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
-        # ParseError names the field path and type, never a value of the span content...
-        # but to be sure, keep only the part before any quoted value.
+        # ParseError texts quote the offending value (span content): keep the field path only.
         raise InvalidRequest("not a valid OTLP/JSON ExportTraceServiceRequest: " + _field_only(str(exc))) from None
     return request
 
 
+_FIELD_PREFIX = re.compile(r"Failed to parse ([A-Za-z_][A-Za-z0-9_]*) field: ")
+
+
 def _field_only(message: str) -> str:
-    cut = message.find('"')
-    return (message[:cut] if cut >= 0 else message)[:200].strip()
+    """The field path of a protobuf JSON parse error, and nothing else.
+
+    json_format's messages quote the offending value after the field prefixes ("Couldn't parse
+    float: <value>", "... must be in [] which is <value>"), quoted or not. Only the leading
+    run of "Failed to parse <field> field: " prefixes is schema text: keep those field names.
+    """
+    fields = []
+    position = 0
+    while (match := _FIELD_PREFIX.match(message, position)) is not None:
+        fields.append(match.group(1))
+        position = match.end()
+    if not fields:
+        return "wrong structure or value type"
+    return "wrong value type in field " + ".".join(fields)
 
 
 def decode_protobuf_request(body: bytes) -> ExportTraceServiceRequest:

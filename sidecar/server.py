@@ -43,21 +43,31 @@ async def serve(config: Config, running: Running | None = None, install_signals:
     if config.forward is None:
         log.warning("no forward endpoint configured: spans are redacted, acknowledged and discarded (counted in tracevault_spans_dropped_total)")
 
-    runner = web.AppRunner(make_app(config, pipeline, running.ready.is_set), access_log=None, handle_signals=False)
+    # auto_decompress=False: aiohttp would otherwise inflate gzip (and deflate, br) request bodies
+    # itself, before our bounded decompress_gzip and wire limit ever see them.
+    runner = web.AppRunner(
+        make_app(config, pipeline, running.ready.is_set),
+        access_log=None,
+        handle_signals=False,
+        auto_decompress=False,
+        shutdown_timeout=config.server.shutdown_grace_seconds,
+    )
     await runner.setup()
-    site = web.TCPSite(runner, config.server.http_host, config.server.http_port, shutdown_timeout=config.server.shutdown_grace_seconds)
-    await site.start()
-    running.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     grpc_server = None
-    if config.server.grpc_enabled:
-        grpc_server, running.grpc_port = make_grpc_server(config, pipeline)
-        await grpc_server.start()
-
-    if install_signals:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, running.stop.set)
+    # Everything after setup is inside the try: when a later step fails (the gRPC port is taken),
+    # the HTTP listener and the pool are released too.
     try:
+        site = web.TCPSite(runner, config.server.http_host, config.server.http_port)
+        await site.start()
+        running.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if config.server.grpc_enabled:
+            grpc_server, running.grpc_port = make_grpc_server(config, pipeline)
+            await grpc_server.start()
+
+        if install_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, running.stop.set)
         await pool.warm_up()
         running.ready.set()
         log.info(

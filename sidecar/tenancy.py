@@ -49,6 +49,9 @@ def group_by_tenant(
 ) -> TenantGroups:
     if tenant_header is not None and not is_valid_id(tenant_header):
         raise InvalidRequest(f"header {tenancy.header}: tenant id must match {ID_PATTERN_TEXT}")
+    if env_header is not None:
+        # Case-insensitive, as for the resource attribute below ("Prod" and "prod" are one env).
+        env_header = env_header.lower()
     if env_header is not None and not is_valid_id(env_header):
         raise InvalidRequest(f"header {tenancy.env_header}: environment must match {ID_PATTERN_TEXT}")
     result = TenantGroups()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +27,12 @@ _worker_redactor: Redactor | None = None
 
 def _init_worker(config_json: str, master_secret: bytes) -> None:
     global _worker_redactor
+    # The server process owns shutdown. A SIGINT or SIGTERM sent to the whole process group
+    # (Ctrl-C in a terminal, systemd's default KillMode=control-group) must not kill a worker in
+    # the middle of a redaction while the server drains. A worker still exits when the server
+    # process goes away: its call queue breaks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _worker_redactor = Redactor.build(Config.model_validate_json(config_json), master_secret)
 
 

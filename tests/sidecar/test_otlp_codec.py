@@ -155,13 +155,21 @@ def test_ids_inside_attributes_are_not_rewritten() -> None:
 
 
 def test_decoding_does_not_mutate_the_callers_document() -> None:
-    # Not required by OTLP, but the CLI reuses documents: check that hex ids survive or that the
-    # mutation at least leaves a decodable document (decode twice gives the same message).
     document = _document()
     before = copy.deepcopy(document)
     first = otlp.request_from_json_document(document)
-    second = otlp.request_from_json_document(copy.deepcopy(before))
-    assert first == second
+    assert document == before
+    assert otlp.request_from_json_document(document) == first
+
+
+def test_shared_sub_objects_are_converted_once() -> None:
+    # Two spans built in Python sharing one links list: each must decode to the same link ids.
+    document = _document()
+    scope = document["resourceSpans"][0]["scopeSpans"][0]
+    scope["spans"].append(dict(scope["spans"][0], spanId="0000000000000001"))  # shallow: links shared
+    request = otlp.request_from_json_document(document)
+    spans = request.resource_spans[0].scope_spans[0].spans
+    assert [s.links[0].span_id.hex() for s in spans] == [LINK_SPAN_ID, LINK_SPAN_ID]
 
 
 CONTENT = "jane.doe@example.com"  # stands for span content that must never reach an error message
