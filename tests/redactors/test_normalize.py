@@ -305,8 +305,9 @@ def test_prop_collapse_maps_to_original(original: str, data: st.DataObject) -> N
         j += 1
 
 
+# No escape-like input: "%", "\\" and "&" start escapes, and "[at]"/"(dot)" are decoded too.
 NFKC_TEXT = st.text(
-    alphabet=st.characters(exclude_categories=("Cf", "Cs"), exclude_characters="%\\"), max_size=20
+    alphabet=st.characters(exclude_categories=("Cf", "Cs"), exclude_characters="%\\&[({<"), max_size=20
 ).filter(lambda s: unicodedata.is_normalized("NFKC", s))
 
 
@@ -318,3 +319,24 @@ def test_prop_normalized_text_untouched_by_slow_path(x: str, y: str) -> None:
     view = normalize(x + " \ufb01 " + y)
     assert view.text == x + " fi " + y
     assert view.to_original(len(x) + 1, len(x) + 3) == (len(x) + 1, len(x) + 2)
+
+
+@pytest.mark.parametrize(
+    ("original", "view", "span_of_at"),
+    [
+        ("jane&#64;example.com", "jane@example.com", (4, 9)),
+        ("jane&#x40;example.com", "jane@example.com", (4, 10)),
+        ("jane&commat;example.com", "jane@example.com", (4, 12)),
+        ("jane [at] example [dot] com", "jane@example.com", (4, 10)),
+        ("jane(AT)example(DOT)com", "jane@example.com", (4, 8)),
+        ("R&D and a &foo; entity", "R&D and a &foo; entity", None),
+        ("see [attached] file", "see [attached] file", None),
+    ],
+)
+def test_html_entities_and_spelled_separators(original: str, view: str, span_of_at: tuple[int, int] | None) -> None:
+    result = normalize(original)
+    assert result.text == view
+    if span_of_at is not None:
+        at = result.text.index("@")
+        assert result.to_original(at, at + 1) == span_of_at
+        assert result.to_original(0, len(result.text)) == (0, len(original))
