@@ -279,7 +279,7 @@ def test_prop_each_view_char_comes_from_its_source(original: str) -> None:
 
 
 @PROPS
-@given(original=st.text(alphabet=st.characters(max_codepoint=0x7F, exclude_characters="%\\")))
+@given(original=st.text(alphabet=st.characters(max_codepoint=0x7F, exclude_characters="%\\&[({<")))
 def test_prop_plain_ascii_is_identity(original: str) -> None:
     view = normalize(original)
     assert view.is_identity
