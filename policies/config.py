@@ -185,14 +185,16 @@ class ForwardConfig(_Frozen):
         default="X-Tenant-Id", description="Header carrying the tenant to the next hop; null to omit."
     )
     compression: Literal["gzip", "none"] = Field(default="gzip", description="Body compression to the next hop.")
-    timeout_seconds: PositiveFloat = Field(default=10.0, description="Timeout of one attempt.")
+    # Defaults keep a synchronous forward (no vault) under the OTel SDK's 10 s export timeout,
+    # so the client does not resend while we are still trying.
+    timeout_seconds: PositiveFloat = Field(default=3.0, description="Timeout of one attempt.")
     max_attempts: PositiveInt = Field(
-        default=5, description="Attempts on connection errors, timeouts, 429, 502, 503 and 504."
+        default=3, description="Attempts on connection errors, timeouts, 429, 502, 503 and 504."
     )
     initial_backoff_seconds: PositiveFloat = Field(
-        default=0.5, description="First backoff, doubled per attempt with jitter; Retry-After wins."
+        default=0.25, description="First backoff, doubled per attempt with jitter; Retry-After wins."
     )
-    max_backoff_seconds: PositiveFloat = Field(default=10.0, description="Longest wait between attempts.")
+    max_backoff_seconds: PositiveFloat = Field(default=2.0, description="Longest wait between attempts.")
 
     @field_validator("endpoint")
     @classmethod
@@ -270,6 +272,11 @@ class Config(_Frozen):
     spool: SpoolConfig = Field(default_factory=SpoolConfig, description="The write-ahead spool.")
     vault_enabled: bool = Field(
         default=True, description="Store metrics and encrypted payloads; false only forwards."
+    )
+    metrics_columns: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Override which attributes feed a metrics column, e.g. {feature: [app.feature]}; "
+        "a listed column's sources are replaced, the others keep the built-in defaults (docs/metrics.md).",
     )
     defaults: PolicySpec = Field(default_factory=PolicySpec, description="Policy for every tenant.")
     tenants: dict[str, TenantSpec] = Field(

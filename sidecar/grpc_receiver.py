@@ -43,7 +43,8 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         outcome = "error"
         try:
             metrics.spans_received.inc(otlp.span_count(request))
-            result = await self._pipeline.export(request, metadata.get(self._tenant_key), metadata.get(self._env_key))
+            async with self._pipeline.admit():
+                result = await self._pipeline.export(request, metadata.get(self._tenant_key), metadata.get(self._env_key))
             outcome = "partial" if result.rejected_spans else "ok"
             response = trace_service_pb2.ExportTraceServiceResponse()
             if result.rejected_spans:

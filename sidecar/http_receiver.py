@@ -62,15 +62,17 @@ def make_app(config: Config, pipeline: Pipeline, is_ready: Callable[[], bool]) -
             if encoding not in SUPPORTED_ENCODINGS:
                 outcome = "unsupported_media_type"
                 return _error(415, code_pb2.INVALID_ARGUMENT, "Content-Encoding must be gzip or identity", reply_type)
-            wire = await _read_limited(request, server.max_body_bytes)
-            body = decode_body(wire, encoding, server.max_decompressed_bytes)
-            decoded = otlp.decode_json_request(body) if content_type == otlp.JSON else otlp.decode_protobuf_request(body)
-            metrics.spans_received.inc(otlp.span_count(decoded))
-            result = await pipeline.export(
-                decoded,
-                request.headers.get(config.tenancy.header),
-                request.headers.get(config.tenancy.env_header),
-            )
+            # Admission before the body is read: overload costs a 503, not memory or CPU.
+            async with pipeline.admit():
+                wire = await _read_limited(request, server.max_body_bytes)
+                body = decode_body(wire, encoding, server.max_decompressed_bytes)
+                decoded = otlp.decode_json_request(body) if content_type == otlp.JSON else otlp.decode_protobuf_request(body)
+                metrics.spans_received.inc(otlp.span_count(decoded))
+                result = await pipeline.export(
+                    decoded,
+                    request.headers.get(config.tenancy.header),
+                    request.headers.get(config.tenancy.env_header),
+                )
             outcome = "partial" if result.rejected_spans else "ok"
             return web.Response(
                 status=200,

@@ -19,5 +19,18 @@ class Metrics:
         self.forward_failures = Counter("tracevault_forward_failures", "Failed forward attempts", ["reason"], registry=r)
         self.redaction_seconds = Histogram("tracevault_redaction_seconds", "Redaction time per request", registry=r)
 
+    def watch_vault(self, stats: object) -> None:
+        """Expose the vault's numbers, read at scrape time."""
+        r = self.registry
+        for name, help_text, attribute in (
+            ("tracevault_spool_bytes", "Bytes waiting in the write-ahead spool", "spool_bytes"),
+            ("tracevault_flushed_spans", "Spans flushed from the spool to the store", "flushed_spans"),
+            ("tracevault_flush_failures", "Failed flush attempts (store outage)", "flush_failures"),
+            ("tracevault_spool_corrupt_regions", "Damaged spool regions reported and skipped", "corrupt_regions"),
+            ("tracevault_last_flush_seconds", "Duration of the last flush of one spool file", "last_flush_seconds"),
+        ):
+            gauge = Gauge(name, help_text, registry=r)
+            gauge.set_function(lambda attribute=attribute: float(getattr(stats, attribute)))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,14 +1,22 @@
-"""The pipeline the receivers share: tenant resolution, backpressure, redaction, sinks."""
+"""The pipeline the receivers share: admission, tenant resolution, redaction, sinks.
+
+Admission comes first: a receiver asks for a slot before it reads, inflates or decodes a body,
+so that overload costs nothing but a 503 and memory stays bounded by the in-flight limit.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from policies.config import Config
+from redactors.batch import RedactedBatch
 from sidecar.errors import Overloaded
 from sidecar.metrics import Metrics
 from sidecar.sinks import DiscardSink, ForwarderSink, Sink
@@ -23,10 +31,13 @@ class ExportResult:
     error_message: str
 
 
-def build_sinks(config: Config, metrics: Metrics) -> list[Sink]:
+def build_sinks(config: Config, metrics: Metrics, vault: Sink | None = None) -> list[Sink]:
+    """The vault (durable) first; the forwarder runs in the background behind it."""
     sinks: list[Sink] = []
+    if vault is not None:
+        sinks.append(vault)
     if config.forward is not None:
-        sinks.append(ForwarderSink(config.forward, metrics, config.server.retry_after_seconds))
+        sinks.append(ForwarderSink(config.forward, metrics, config.server.retry_after_seconds, background=vault is not None))
     if not sinks:
         sinks.append(DiscardSink(metrics))
     return sinks
@@ -40,13 +51,36 @@ class Pipeline:
         self.metrics = metrics
         self._inflight = 0
         self._accepting = True
+        self._wants_escrow = any(sink.stores_payloads for sink in sinks)
 
     @property
     def inflight(self) -> int:
         return self._inflight
 
+    @property
+    def sinks(self) -> list[Sink]:
+        return self._sinks
+
     def stop_accepting(self) -> None:
         self._accepting = False
+
+    @asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Hold one in-flight slot, or refuse at once with a retry hint."""
+        retry_after = self._config.server.retry_after_seconds
+        if not self._accepting:
+            raise Overloaded("shutting down", retry_after)
+        if self._inflight >= self._config.server.max_inflight_requests:
+            raise Overloaded("too many requests in flight", retry_after)
+        if not all(sink.has_capacity() for sink in self._sinks):
+            raise Overloaded("spool is full; the store is behind", retry_after)
+        self._inflight += 1
+        self.metrics.inflight.set(self._inflight)
+        try:
+            yield
+        finally:
+            self._inflight -= 1
+            self.metrics.inflight.set(self._inflight)
 
     async def export(
         self,
@@ -54,42 +88,47 @@ class Pipeline:
         tenant_header: str | None,
         env_header: str | None,
     ) -> ExportResult:
-        """Redact and hand on every span, or raise; never acknowledge what no sink took."""
-        retry_after = self._config.server.retry_after_seconds
-        if not self._accepting:
-            raise Overloaded("shutting down", retry_after)
-        if self._inflight >= self._config.server.max_inflight_requests:
-            raise Overloaded("too many requests in flight", retry_after)
+        """Redact and hand on every span, or raise; never acknowledge what no sink took.
+
+        Called inside `admit()`.
+        """
         groups = group_by_tenant(request, self._config.tenancy, tenant_header, env_header)
-        self._inflight += 1
-        self.metrics.inflight.set(self._inflight)
-        try:
-            accepted = 0
-            for (tenant, env), resource_spans in groups.groups.items():
-                accepted += await self._export_group(tenant, env, resource_spans)
-        finally:
-            self._inflight -= 1
-            self.metrics.inflight.set(self._inflight)
+        received_at = datetime.now(timezone.utc)
+        accepted = 0
+        for (tenant, env), resource_spans in groups.groups.items():
+            accepted += await self._export_group(tenant, env, resource_spans, received_at)
         if groups.rejected_spans:
             self.metrics.spans_rejected.labels(reason="invalid_tenant").inc(groups.rejected_spans)
         self.metrics.spans_accepted.inc(accepted)
         return ExportResult(accepted, groups.rejected_spans, groups.error_message)
 
-    async def _export_group(self, tenant: str, env: str, resource_spans: list) -> int:
+    async def _export_group(self, tenant: str, env: str, resource_spans: list, received_at: datetime) -> int:
         group = ExportTraceServiceRequest(resource_spans=resource_spans)
         spans = sum(len(ss.spans) for rs in resource_spans for ss in rs.scope_spans)
         started = time.perf_counter()
-        redacted_bytes, counts = await self._pool.redact(tenant, env, group.SerializeToString())
+        redacted, counts = await self._pool.redact(tenant, env, group.SerializeToString(), self._wants_escrow)
         self.metrics.redaction_seconds.observe(time.perf_counter() - started)
         self._count_redactions(counts)
-        redacted = ExportTraceServiceRequest.FromString(redacted_bytes)
+        batch = RedactedBatch(
+            tenant=tenant,
+            env=env,
+            request=ExportTraceServiceRequest.FromString(redacted.request),
+            span_count=spans,
+            received_at=received_at,
+            payload_mode=redacted.payload_mode,
+            escrow=ExportTraceServiceRequest.FromString(redacted.escrow) if redacted.escrow is not None else None,
+        )
         for sink in self._sinks:
-            await sink.export(tenant, env, redacted, spans)
+            await sink.export(batch)
         return spans
 
     def _count_redactions(self, counts: Counter[str]) -> None:
         for entity, count in counts.items():
             self.metrics.redactions.labels(entity=entity).inc(count)
+
+    async def start(self) -> None:
+        for sink in self._sinks:
+            await sink.start()
 
     async def shutdown(self) -> None:
         for sink in self._sinks:

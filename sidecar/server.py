@@ -20,6 +20,10 @@ from sidecar.http_receiver import make_app
 from sidecar.metrics import Metrics
 from sidecar.pipeline import Pipeline, build_sinks
 from sidecar.workers import RedactionPool
+from vault.keyring import build_keyring
+from vault.metrics import MetricsMapping
+from vault.sink import VaultSink
+from vault.store import open_store
 
 log = logging.getLogger("tracevault.server")
 
@@ -38,15 +42,24 @@ async def serve(config: Config, running: Running | None = None, install_signals:
     running = running or Running()
     secret = load_master_secret(config.keys.master_key_env, config.master_key_path())
     metrics = Metrics()
+    vault = build_vault(config, secret)
+    if vault is not None:
+        metrics.watch_vault(vault.stats)
     pool = RedactionPool(config, secret)
-    pipeline = Pipeline(config, pool, build_sinks(config, metrics), metrics)
-    if config.forward is None:
-        log.warning("no forward endpoint configured: spans are redacted, acknowledged and discarded (counted in tracevault_spans_dropped_total)")
+    pipeline = Pipeline(config, pool, build_sinks(config, metrics, vault), metrics)
+    if config.forward is None and vault is None:
+        log.warning("no vault and no forward endpoint: spans are redacted, acknowledged and discarded (counted in tracevault_spans_dropped_total)")
+
+    def is_ready() -> bool:
+        # Model loaded (set after warm-up), store reachable, spool below its cap.
+        return running.ready.is_set() and all(sink.has_capacity() for sink in pipeline.sinks) and (
+            vault is None or vault.stats.store_reachable
+        )
 
     # auto_decompress=False: aiohttp would otherwise inflate gzip (and deflate, br) request bodies
     # itself, before our bounded decompress_gzip and wire limit ever see them.
     runner = web.AppRunner(
-        make_app(config, pipeline, running.ready.is_set),
+        make_app(config, pipeline, is_ready),
         access_log=None,
         handle_signals=False,
         auto_decompress=False,
@@ -69,6 +82,7 @@ async def serve(config: Config, running: Running | None = None, install_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, running.stop.set)
         await pool.warm_up()
+        await pipeline.start()
         running.ready.set()
         log.info(
             "tracevault serving OTLP/HTTP on %s:%d and OTLP/gRPC on %s:%s",
@@ -86,6 +100,19 @@ async def serve(config: Config, running: Running | None = None, install_signals:
         await runner.cleanup()
         await pipeline.shutdown()
         log.info("stopped")
+
+
+def build_vault(config: Config, master_secret: bytes) -> VaultSink | None:
+    """The vault sink, with a writer-only keyring: the sidecar can seal but never unseal."""
+    if not config.vault_enabled:
+        return None
+    return VaultSink(
+        config.spool,
+        config.spool_dir(),
+        build_keyring(config, master_secret, writer_only=True),
+        open_store(config),
+        MetricsMapping.with_overrides(config.metrics_columns),
+    )
 
 
 async def _wait_drained(pipeline: Pipeline, grace: float) -> None:

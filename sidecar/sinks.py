@@ -14,9 +14,9 @@ import random
 from typing import Protocol
 
 import aiohttp
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from policies.config import ForwardConfig
+from redactors.batch import RedactedBatch
 from sidecar.errors import Unavailable
 from sidecar.metrics import Metrics
 
@@ -25,7 +25,11 @@ _RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 
 
 class Sink(Protocol):
-    async def export(self, tenant: str, env: str, request: ExportTraceServiceRequest, span_count: int) -> None: ...
+    stores_payloads: bool  # wants the escrow copy for payload mode `original`
+
+    async def start(self) -> None: ...
+    def has_capacity(self) -> bool: ...
+    async def export(self, batch: RedactedBatch) -> None: ...
     async def flush(self) -> None: ...
     async def shutdown(self) -> None: ...
 
@@ -33,11 +37,19 @@ class Sink(Protocol):
 class DiscardSink:
     """No next hop and no store configured: spans are redacted, counted as dropped, and acknowledged."""
 
+    stores_payloads = False
+
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    async def export(self, tenant: str, env: str, request: ExportTraceServiceRequest, span_count: int) -> None:
-        self._metrics.spans_dropped.labels(reason="no_sink").inc(span_count)
+    async def start(self) -> None:
+        return None
+
+    def has_capacity(self) -> bool:
+        return True
+
+    async def export(self, batch: RedactedBatch) -> None:
+        self._metrics.spans_dropped.labels(reason="no_sink").inc(batch.span_count)
 
     async def flush(self) -> None:
         return None
@@ -47,22 +59,60 @@ class DiscardSink:
 
 
 class ForwarderSink:
-    """OTLP/HTTP protobuf to the next hop, with retries, backoff and Retry-After."""
+    """OTLP/HTTP protobuf to the next hop, with retries, backoff and Retry-After.
 
-    def __init__(self, config: ForwardConfig, metrics: Metrics, retry_after_seconds: int) -> None:
+    Synchronous by default: the client's request waits for the next hop, and a next hop that
+    stays down turns into 503 / UNAVAILABLE, so the collector's own queue keeps the data.
+    Behind the vault it runs in the background instead (`background=True`): the spans are
+    already durable, and failing the request would make the client resend them into the vault
+    a second time. Background failures and a full backlog are counted as drops.
+    """
+
+    MAX_BACKLOG = 256
+    stores_payloads = False
+
+    def __init__(self, config: ForwardConfig, metrics: Metrics, retry_after_seconds: int, background: bool = False) -> None:
         self._config = config
         self._metrics = metrics
         self._retry_after = retry_after_seconds
+        self._background = background
+        self._pending: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._random = random.Random()
+
+    async def start(self) -> None:
+        return None
+
+    def has_capacity(self) -> bool:
+        return True
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._config.timeout_seconds))
         return self._session
 
-    async def export(self, tenant: str, env: str, request: ExportTraceServiceRequest, span_count: int) -> None:
-        body = request.SerializeToString()
+    async def export(self, batch: RedactedBatch) -> None:
+        if not self._background:
+            await self._send(batch)
+            return
+        if len(self._pending) >= self.MAX_BACKLOG:
+            self._metrics.spans_dropped.labels(reason="forward_backlog_full").inc(batch.span_count)
+            return
+        task = asyncio.create_task(self._send_in_background(batch))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _send_in_background(self, batch: RedactedBatch) -> None:
+        try:
+            await self._send(batch)
+        except Unavailable:
+            self._metrics.spans_dropped.labels(reason="forward_failed").inc(batch.span_count)
+        except Refused:
+            self._metrics.spans_dropped.labels(reason="forward_refused").inc(batch.span_count)
+
+    async def _send(self, batch: RedactedBatch) -> None:
+        tenant, span_count = batch.tenant, batch.span_count
+        body = batch.request.SerializeToString()
         headers = {**self._config.headers, "Content-Type": "application/x-protobuf"}
         if self._config.compression == "gzip":
             body = gzip.compress(body, compresslevel=5)
@@ -75,8 +125,14 @@ class ForwarderSink:
             if reason is None:
                 return
             self._metrics.forward_failures.labels(reason=reason).inc()
-            if reason.startswith("status_4") and reason not in ("status_429",):
-                break  # the next hop refused the data itself: retrying cannot help
+            if reason.startswith("status_4") and reason != "status_429":
+                # The next hop refused the data itself: neither we nor the client can fix that
+                # by retrying. Count it as dropped and acknowledge; do not loop the client.
+                log.warning("next hop refused a batch (tenant=%s, spans=%d, %s)", tenant, span_count, reason)
+                if not self._background:
+                    self._metrics.spans_dropped.labels(reason="forward_refused").inc(span_count)
+                    return
+                raise Refused(reason)
             if attempt == self._config.max_attempts:
                 break
             wait = retry_after if retry_after is not None else delay * (0.5 + self._random.random())
@@ -101,12 +157,20 @@ class ForwarderSink:
             return "connection", None
 
     async def flush(self) -> None:
-        return None
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=self._config.timeout_seconds * self._config.max_attempts)
 
     async def shutdown(self) -> None:
+        await self.flush()
+        for task in list(self._pending):
+            task.cancel()
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class Refused(Exception):
+    """The next hop answered with a non-retryable 4xx."""
 
 
 def _parse_retry_after(value: str | None) -> float | None:

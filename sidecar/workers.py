@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 from collections import Counter
+from dataclasses import dataclass
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -36,19 +37,39 @@ def _init_worker(config_json: str, master_secret: bytes) -> None:
     _worker_redactor = Redactor.build(Config.model_validate_json(config_json), master_secret)
 
 
-def _redact_in_worker(tenant: str, env: str, payload: bytes) -> tuple[bytes, dict[str, int]]:
+@dataclass(frozen=True)
+class Redacted:
+    """What a worker sends back: only bytes, counts and the policy's payload mode."""
+
+    request: bytes
+    counts: dict[str, int]
+    payload_mode: str
+    escrow: bytes | None  # secrets-stripped original, for payload mode `original`
+
+
+def _redact_in_worker(tenant: str, env: str, payload: bytes, with_escrow: bool) -> Redacted:
     assert _worker_redactor is not None, "worker not initialised"
-    return redact_serialized(_worker_redactor, tenant, env, payload)
+    return redact_serialized(_worker_redactor, tenant, env, payload, with_escrow)
 
 
-def _ready_in_worker() -> bool:
-    return _worker_redactor is not None
+def _ready_in_worker() -> int:
+    if _worker_redactor is None:
+        raise RuntimeError("worker not initialised")
+    return os.getpid()
 
 
-def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes) -> tuple[bytes, dict[str, int]]:
+def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> Redacted:
+    """Redact one (tenant, env) group. With `with_escrow` and payload mode `original`, also
+    return the escrow copy: the same spans with only secrets stripped."""
+    mode = redactor.policies.resolve(tenant, env).payload_mode
+    escrow = None
+    if with_escrow and mode == "original":
+        original = ExportTraceServiceRequest.FromString(payload)
+        redactor.strip_secrets(list(original.resource_spans), tenant, env)
+        escrow = original.SerializeToString()
     request = ExportTraceServiceRequest.FromString(payload)
     counts = redactor.redact_resource_spans(list(request.resource_spans), tenant, env)
-    return request.SerializeToString(), dict(counts)
+    return Redacted(request.SerializeToString(), dict(counts), mode, escrow)
 
 
 def worker_count(config: Config) -> int:
@@ -85,26 +106,36 @@ class RedactionPool:
             initargs=(self._config.model_dump_json(), self._secret),
         )
 
-    async def warm_up(self) -> None:
-        """Start every worker and wait until each has loaded the model."""
+    async def warm_up(self, max_rounds: int = 50) -> None:
+        """Start every worker and wait until each has loaded the model.
+
+        One probe per worker is not enough: an idle worker may take several probes. Probe in
+        rounds until every worker process has answered once (bounded).
+        """
         if self._local is not None:
             return
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._executor, _ready_in_worker) for _ in range(self._workers)))
+        seen: set[int] = set()
+        for _ in range(max_rounds):
+            pids = await asyncio.gather(*(loop.run_in_executor(self._executor, _ready_in_worker) for _ in range(self._workers)))
+            seen.update(pids)
+            if len(seen) >= self._workers:
+                return
+        raise RuntimeError(f"only {len(seen)} of {self._workers} redaction workers started")
 
-    async def redact(self, tenant: str, env: str, payload: bytes) -> tuple[bytes, Counter[str]]:
+    async def redact(self, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> tuple[Redacted, Counter[str]]:
         loop = asyncio.get_running_loop()
         try:
             if self._local is not None:
-                data, counts = await loop.run_in_executor(self._executor, redact_serialized, self._local, tenant, env, payload)
+                result = await loop.run_in_executor(self._executor, redact_serialized, self._local, tenant, env, payload, with_escrow)
             else:
-                data, counts = await loop.run_in_executor(self._executor, _redact_in_worker, tenant, env, payload)
+                result = await loop.run_in_executor(self._executor, _redact_in_worker, tenant, env, payload, with_escrow)
         except BrokenProcessPool:
             # A worker died (OOM, crash): start a fresh pool, and let the client retry.
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = self._new_executor()
             raise Unavailable("redaction worker restarted", self._config.server.retry_after_seconds) from None
-        return data, Counter(counts)
+        return result, Counter(result.counts)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)

@@ -33,6 +33,8 @@ from vault.spool import SpoolRecord, SpoolWriter, read_spool_file, segment_bytes
 from vault.store import ObjectStore
 
 log = logging.getLogger("tracevault.vault")
+READINESS_PROBE_KEY = "probe/ready"
+PROBE_INTERVAL_SECONDS = 10.0
 
 
 @dataclass
@@ -132,6 +134,8 @@ def flush_spool_file(path: Path, store: ObjectStore, stats: VaultStats) -> int:
 
 
 class VaultSink:
+    stores_payloads = True
+
     def __init__(
         self,
         spool_config: SpoolConfig,
@@ -185,10 +189,19 @@ class VaultSink:
         ):
             self._writer.seal()
 
+    def _probe_store(self) -> None:
+        self._store.head(READINESS_PROBE_KEY)  # raises when the store cannot be reached
+
     async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         backoff = 0.5
+        last_probe = 0.0
         while not self._closed:
             try:
+                if loop.time() - last_probe > PROBE_INTERVAL_SECONDS:
+                    await loop.run_in_executor(self._flush_thread, self._probe_store)
+                    last_probe = loop.time()
+                    self.stats.store_reachable = True
                 await self.flush(seal=False)
                 backoff = 0.5
                 await asyncio.sleep(0.5)

@@ -232,6 +232,9 @@ def _merge(base: dict, overrides: dict) -> dict:
 def sidecar_document(data_dir: Path, hop: NextHop | None, overrides: dict | None = None) -> dict:
     document: dict = {
         "data_dir": str(data_dir),
+        # These fixtures test the receivers and the synchronous forwarder; the vault has its
+        # own end-to-end tests (test_vault_e2e.py).
+        "vault_enabled": False,
         "server": {
             "http_port": 0,
             "grpc_port": 0,

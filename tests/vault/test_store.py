@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from policies.config import Config, StorageConfig
-from tests.vault.conftest import REGION
+from tests.conftest import REGION
 from vault.layout import audit_key, metrics_key, parse_key, partition_prefix, payload_key
 from vault.store import (
     TEMP_PREFIX,
