@@ -125,5 +125,14 @@ def config_check(config_path: str) -> None:
     click.echo(f"{config_path}: ok ({len(policies.compiled())} policies)")
 
 
+def _register_groups() -> None:
+    """Each package's CLI group lives with its package; the one command assembles them."""
+    from vault.cli import keys_group
+
+    main.add_command(keys_group)
+
+
+_register_groups()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -114,6 +114,7 @@ class SpoolWriter:
         self._handle: BinaryIO | None = None
         self._path: Path | None = None
         self._opened_at: datetime | None = None
+        self._segment_salt = ""
         self._groups: dict[tuple[str, str, date], _Group] = {}
         self._seq = max((int(p.stem) for p in self.files()), default=0)
 
@@ -149,6 +150,7 @@ class SpoolWriter:
             fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
             self._handle = os.fdopen(fd, "ab")
             self._opened_at = self._clock()
+            self._segment_salt = secrets.token_hex(4)
             if self._fsync:
                 _fsync_dir(self.directory)
         return self._handle
@@ -167,7 +169,11 @@ class SpoolWriter:
         key = (tenant, env, day)
         group = self._groups.get(key)
         if group is None:
-            segment = f"{self.instance}-{self._seq:012d}"
+            # Unique across restarts: spool file numbers start again once the spool is empty,
+            # so the name carries the opening time and a random part. It is fixed here, in the
+            # GROUP frame, so a replay writes the same objects.
+            assert self._opened_at is not None
+            segment = f"{self.instance}-{self._opened_at:%Y%m%dT%H%M%S}-{self._segment_salt}"
             data_key = self._new_data_key(tenant, env)
             group = _Group(
                 group_id=len(self._groups) + 1,

@@ -280,3 +280,13 @@ def test_parquet_holds_no_content(redactor: Redactor, tmp_path: Path) -> None:
         table = pq.read_table(io.BytesIO(store.get(info.key)))
         dump = json.dumps(table.to_pylist(), default=str)
         assert EMAIL not in dump and API_KEY not in dump and "customer-8812" not in dump and "my email is" not in dump
+
+
+def test_a_restart_with_an_empty_spool_never_overwrites_earlier_segments(redactor: Redactor, tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    writer = LocalKeyring(tmp_path / "keys", SECRET, writer_only=True)
+    for _ in range(3):  # three process lifetimes, each flushing everything before it ends
+        sink = VaultSink(spool_config(), tmp_path / "spool", writer, store)
+        run(export_and_flush(sink, batch(redactor, "acme", spans=2)))
+    assert VaultReader(store).read_metrics("acme").num_rows == 6
+    assert len([i for i in store.list("payloads/") if i.key.endswith(".tvseg")]) == 3
