@@ -65,6 +65,13 @@ class PolicySpec(_Frozen):
         description="What the vault stores as payload: none, redacted or original (escrow). "
         "Used by the vault; the redacted forward path ignores it.",
     )
+    payload_days: PositiveInt | None = Field(
+        default=None, description="Retention of payload segments, in days after the day received."
+    )
+    metrics_days: PositiveInt | None = Field(
+        default=None, description="Retention of metrics Parquet files, in days."
+    )
+    audit_days: PositiveInt | None = Field(default=None, description="Retention of audit records, in days.")
 
     @field_validator("entities")
     @classmethod
@@ -253,6 +260,18 @@ class SpoolConfig(_Frozen):
     fsync: bool = Field(default=True, description="fsync before acknowledging (turn off only for tests).")
 
 
+class AccessConfig(_Frozen):
+    admin_enabled: bool = Field(
+        default=False,
+        description="Serve GET /v1/payloads/... on a separate admin listener (never the OTLP port).",
+    )
+    admin_host: str = Field(default="127.0.0.1", description="Admin listener address.")
+    admin_port: Port = Field(default=14319, description="Admin listener port; 0 picks a free port.")
+    issuer: str = Field(default="tracevault", description="`iss` of issued grants; verified on use.")
+    default_ttl_seconds: PositiveInt = Field(default=3600, description="Grant lifetime when --ttl is not given.")
+    max_ttl_seconds: PositiveInt = Field(default=7 * 24 * 3600, description="Longest grant lifetime accepted.")
+
+
 class Config(_Frozen):
     """The whole configuration file."""
 
@@ -270,6 +289,7 @@ class Config(_Frozen):
     storage: StorageConfig = Field(default_factory=StorageConfig, description="Where the vault stores objects.")
     keyring: KeyringConfig = Field(default_factory=KeyringConfig, description="Key-encryption keys per tenant.")
     spool: SpoolConfig = Field(default_factory=SpoolConfig, description="The write-ahead spool.")
+    access: AccessConfig = Field(default_factory=AccessConfig, description="Grants and the admin listener.")
     vault_enabled: bool = Field(
         default=True, description="Store metrics and encrypted payloads; false only forwards."
     )

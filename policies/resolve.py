@@ -49,6 +49,9 @@ BUILTIN_POLICY = PolicySpec(
     secret_key_names=[],
     structural_keys=[],
     payload_mode="redacted",
+    payload_days=30,
+    metrics_days=400,
+    audit_days=730,
 )
 
 # Whole-value identifiers: replaced by a keyed pseudonym, never scanned as text.
@@ -181,6 +184,9 @@ class CompiledPolicy:
     structural_keys: re.Pattern[str] | None
     secret_key_names: tuple[str, ...]
     payload_mode: PayloadMode
+    payload_days: int
+    metrics_days: int
+    audit_days: int
 
     @property
     def ner_enabled(self) -> bool:
@@ -220,6 +226,7 @@ def merge(parent: PolicySpec, child: PolicySpec) -> PolicySpec:
 def compile_policy(tenant: str, env: str, spec: PolicySpec) -> CompiledPolicy:
     assert spec.entities is not None and spec.score_threshold is not None
     assert spec.default_method is not None and spec.payload_mode is not None
+    assert spec.payload_days and spec.metrics_days and spec.audit_days
     unknown = sorted(set(spec.entities) - SUPPORTED_ENTITIES)
     unknown += sorted(set(spec.methods or {}) - SUPPORTED_ENTITIES)
     if unknown:
@@ -245,6 +252,9 @@ def compile_policy(tenant: str, env: str, spec: PolicySpec) -> CompiledPolicy:
         structural_keys=structural,
         secret_key_names=tuple(spec.secret_key_names or ()),
         payload_mode=spec.payload_mode,
+        payload_days=spec.payload_days or 30,
+        metrics_days=spec.metrics_days or 400,
+        audit_days=spec.audit_days or 730,
     )
 
 
