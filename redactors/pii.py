@@ -393,11 +393,13 @@ class PiiAnalyzer:
             IbanRecognizer(),
             AddressIpRecognizer(),
             FormattedPhoneRecognizer(),
-            NameContextRecognizer(nlp),
             StreetAddressRecognizer(),
         ):
             registry.add_recognizer(recognizer)
         self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=self._engine, supported_languages=[LANGUAGE])
+        # Outside Presidio's registry on purpose: Presidio keeps one of two results on the same
+        # span, and the NER clean-up below must not drop a context-rule name with it.
+        self._names = NameContextRecognizer(nlp)
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()
 
@@ -435,6 +437,10 @@ class PiiAnalyzer:
                     continue
                 result = cleaned
             findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score))
+        if "PERSON" in entities:
+            for result in self._names.analyze(text, ["PERSON"], artifacts):
+                if result.score >= threshold:
+                    findings.append(PiiFinding(result.start, result.end, "PERSON", result.score))
         return findings
 
     def _is_common_word(self, word: str) -> bool:

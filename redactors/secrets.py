@@ -32,6 +32,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 __all__ = ["SecretFinding", "SecretRules", "CUSTOM_KIND", "GENERIC_KIND"]
 
@@ -171,7 +172,7 @@ _SUFFIX_DESCRIPTORS = frozenset(
         "usage", "type", "types", "id", "ids", "name", "names", "budget", "ttl", "expiry", "expires",
         "expire", "expiration", "lifetime", "index", "idx", "offset", "offsets", "position", "rate",
         "ratio", "latency", "time", "ms", "version", "path", "file", "filename", "dir", "location",
-        "url", "uri", "endpoint", "arn",
+        "url", "uri", "endpoint", "arn", "manager", "provider",
     }
 )  # fmt: skip
 _PREFIX_DESCRIPTORS = frozenset({"max", "min", "num", "total", "count", "n"})
@@ -229,6 +230,7 @@ class _ValueRule:
     priority: int  # breaks ties between equally long overlapping findings: specific beats generic
     literals: tuple[str, ...] = ()  # at least one must occur in the text (case-sensitive)
     literals_ci: tuple[str, ...] = ()  # at least one must occur in text.lower()
+    also_ci: tuple[str, ...] = ()  # ... and then also one of these
     groups: tuple[str | int, ...] = (0,)  # the first group that took part is the secret's span
     check: _Check | None = None  # (text, match, value) -> keep?
     trim: _Trim | None = None  # (text, start, end) -> new end
@@ -265,14 +267,12 @@ def _b64decode(value: str, urlsafe: bool = False) -> bytes | None:
 
 
 _AUTH_CONTEXT = re.compile(r"(?i)authorization(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\\*[\"'])?(?:bearer|basic)[ \t]+\Z")
-_SCHEME_AT_START = re.compile(r"[ \t\"']*(?i:bearer|basic)[ \t]+\Z")
 
 
 def _auth_context(text: str, m: re.Match[str]) -> bool:
-    """Is this Bearer/Basic credential the value of an Authorization header (or the whole text)?"""
+    """Is this Bearer/Basic credential the value of an Authorization header?"""
     start = m.start("v")
-    window = max(0, start - 60)
-    return bool(_AUTH_CONTEXT.search(text, window, start)) or bool(_SCHEME_AT_START.match(text, 0, start))
+    return _AUTH_CONTEXT.search(text, max(0, start - 60), start) is not None
 
 
 def _check_basic(text: str, m: re.Match[str], value: str) -> bool:
@@ -296,21 +296,20 @@ def _check_bearer(text: str, m: re.Match[str], value: str) -> bool:
     return len(value) >= 16 and _has_digit(value)
 
 
+_LOWER_HEX = re.compile(r"[0-9a-f]+")
+
+
 def _check_openai(text: str, m: re.Match[str], value: str) -> bool:
     body = value.split("-", 2)[-1] if value.startswith(("sk-proj-", "sk-svcacct-", "sk-admin-")) else value[3:]
     if len(body) < 32:
         return False
     # Random keys mix upper, lower and digits; "sk-learn-..."-like slugs are lower-case kebab.
     # (32+ hex also passes: DeepSeek-style "sk-<hex>" keys.)
-    return (_mixed_case(body) and _has_digit(body)) or re.fullmatch(r"[0-9a-f]{32,}", body) is not None
+    return (_mixed_case(body) and _has_digit(body)) or _LOWER_HEX.fullmatch(body) is not None
 
 
 def _check_digit(text: str, m: re.Match[str], value: str) -> bool:
     return _has_digit(value)
-
-
-def _check_mixed(text: str, m: re.Match[str], value: str) -> bool:
-    return _mixed_case(value)
 
 
 def _check_hf(text: str, m: re.Match[str], value: str) -> bool:
@@ -367,7 +366,7 @@ _VALUE_RULES: tuple[_ValueRule, ...] = (
         "aws_secret_access_key",
         r"(?:(?i:(?:aws[_\-. ]?)?secret[_\-. ]?access[_\-. ]?key|aws[_\-. ]?secret(?:[_\-. ]?key)?)" + _SEP
         + r"|<SecretAccessKey>[ \t\r\n]*)(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-        _P_CONTEXT, literals_ci=("secret",), groups=("v",),
+        _P_CONTEXT, literals_ci=("secret",), also_ci=("access", "aws"), groups=("v",),
     ),
     _rule(
         "azure_storage_key", r"AccountKey=(?P<v>[A-Za-z0-9+/]{40,100}={0,2})(?![A-Za-z0-9+/=])",
@@ -453,7 +452,8 @@ _VALUE_RULES: tuple[_ValueRule, ...] = (
     # key material that follows. A complete block also matches this; the longer one wins.
     _rule(
         "private_key",
-        _PEM_LABEL + r"(?P<body>(?:[A-Za-z0-9+/= \t\r\n]|\\[nrt]|(?:Proc-Type|DEK-Info|Comment|Version):[^\r\n\\]{0,200})*+)",
+        # (header lines first: the loop is possessive, so "P" must not be taken as base64 first)
+        _PEM_LABEL + r"(?P<body>(?:(?:Proc-Type|DEK-Info|Comment|Version):[^\r\n\\]{0,200}|[A-Za-z0-9+/= \t\r\n]|\\[nrt])*+)",
         literals=("PRIVATE KEY",), check=_check_pem_body, trim=_trim_pem,
     ),
     _rule("basic_auth", _start("[Bb]") + r"(?i:asic)[ \t]+(?P<v>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])",
@@ -476,16 +476,28 @@ _VALUE_RULES: tuple[_ValueRule, ...] = (
 # and may not continue a longer word on its left. Values: "double", 'single', \"escaped\"
 # (JSON inside a JSON string), a JSON array, or a bare run up to the next delimiter.
 _ASSIGN_RX = re.compile(
-    r"(?P<key>[A-Za-z_](?<![A-Za-z0-9_.\-][A-Za-z_])[A-Za-z0-9_.\-]{0,99}(?:[ ][A-Za-z0-9_.\-]{1,100})?)"
+    r"(?P<key>[A-Za-z_](?<![A-Za-z0-9_.\-][A-Za-z_])[A-Za-z0-9_.\-]{0,99}+(?:[ ][A-Za-z0-9_.\-]{1,100}+)?)"
     + _KEY_SEP
     + r"(?:"
     r"\"(?P<dq>(?:[^\"\\\r\n]|\\.)*+)\""
     r"|'(?P<sq>(?:[^'\\\r\n]|\\.)*+)'"
     r"|\\+[\"'](?P<eq>(?:(?!\\+[\"'])[^\r\n])*+)\\+[\"']"
     r"|(?P<arr>\[)"
-    r"|(?P<bare>[^\s\"'`,;&<>{}\[\]()\\=][^\s\"'`,;&<>{}\[\]()\\]*+)"
+    r"|(?P<bare>[^\s\"'`,;&<>{}\[\]()\\=])"  # first character only, see _scan_assignments
     r")"
 )
+# A bare value: up to the next delimiter; "${VAR}" references are kept whole.
+_BARE_REST = re.compile(r"(?:\$\{[^}\s]{0,100}\}|[^\s\"'`,;&<>{}\[\]()\\])*+")
+# Prose: "my password is X", "the api key was changed to X". Anchored on the secret word (a
+# literal alternation, so the regex engine skips quickly to candidates); the key in front and
+# the kind are worked out in _scan_prose.
+_PROSE_RX = re.compile(
+    r"(?P<w>(?i:password|passwd|passphrase|passcode|pwd|secret|token|key|credential))(?i:s|'s)?"
+    r"[ \t]+(?i:is|was)(?:[ \t]+(?i:now|still|just|currently|set[ \t]+to|changed[ \t]+to|reset[ \t]+to|updated[ \t]+to))?"
+    r"[ \t]*:?[ \t]+[\"'`]?(?P<v>[^\s\"'`<>]{4,200})"
+)
+_PROSE_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
+_PASSWORD_SYMBOLS = frozenset("!@#$%^&*_+=~/\\|.?")
 # --password hunter2 (command lines in tool calls and process attributes)
 _CLI_RX = re.compile(r"(?<![A-Za-z0-9_\-])--(?P<key>[A-Za-z][A-Za-z0-9_\-]{1,60})[ \t]+(?P<bare>[^\s\-\"'][^\s\"']*)")
 # <password>hunter2</password>
@@ -496,6 +508,11 @@ _ARRAY_ITEM = re.compile(r"[ \t\r\n]*(?:\"(?P<v>(?:[^\"\\\r\n]|\\.)*+)\"[ \t\r\n
 _REST_OF_LINE = re.compile(r"(?:[^\r\n\\\"']|\\(?![nrt\"'\\]))*+")
 # Before a key at the start of a line: indentation, a YAML list dash, "export", "set".
 _LINE_PREFIX = re.compile(r"[ \t]*(?:-[ \t]+|export[ \t]+|set[ \t]+)?[\"']?\Z")
+_CODE_PUNCTUATION = frozenset(",;(){}[]")
+# HTTP headers whose whole value (spaces, ";" and "," included) is the credential.
+_HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+# After a bare name: a type union or a default ("key: KeyTypes | None", "token: Token = None").
+_ANNOTATION_TAIL = re.compile(r"[ \t]*\||[ \t]+=[ \t]")
 _AUTH_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9\-]{1,30}[ \t]+(?=\S)")
 
 # Values that are not secrets but placeholders, types or references to one.
@@ -504,15 +521,30 @@ _PLACEHOLDER = re.compile(
     r"|str|string|bytes|int|bool|optional|any|secretstr"
     r"|<[^>]*>|\[[^\]]*\]|\{[^}]*\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%"
     r"|(?:os\.environ|os\.getenv|process\.env|env\.|ENV\[).*"
+    r"|your[-_ ].*"  # "your-api-key", "YOUR_TOKEN_HERE"
 )
+# SCREAMING_SNAKE without digits: a constant's name in code ("aws_secret_access_key=SECRET_KEY").
+_CONSTANT_NAME = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
+# One part of a dotted name in one of the usual code styles (snake_case, SCREAMING_CASE,
+# CamelCase): how code refers to a value. A random password with a dot ("e_bSDsO.Sn6F14")
+# does not fit. Matched one part at a time: as a single regex over "a.a.a...!" the overlapping
+# alternatives would backtrack exponentially.
+_NAME_PART = re.compile(
+    r"_*(?:[a-z]+[0-9]*(?:_+[a-z0-9]+)*|[A-Z][A-Z0-9]*(?:_+[A-Z0-9]+)*|[A-Z]?[a-z]+[0-9]*(?:[A-Z][a-z]+[0-9]*)*)_*"
+)
+_MAX_CODE_NAME_LEN = 120
 _DOTTED_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9+/=_\-.~]+")
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_RUN_SEPARATORS = re.compile(r"[_\-.~]")
 
 # Generic high-entropy rule: at least this long and this many bits per character. Random
 # base62/base64 of 16+ characters sits around 3.7-4.5; words, versions, model names well below.
 _ENTROPY_MIN_LEN = 16
 _ENTROPY_MIN_BITS = 3.5
+# Longer values are content, not a key; the cap also bounds the work per key-ish name.
+_ENTROPY_MAX_LEN = 512
 
 
 def shannon_entropy(value: str) -> float:
@@ -524,24 +556,53 @@ def shannon_entropy(value: str) -> float:
 
 
 def _looks_random(value: str) -> bool:
+    """A value that looks machine-generated: long, token alphabet, letters and digits, high entropy.
+
+    Not: UUIDs (ids), short hex (hashes and ids; hex secrets are 32+), dotted names
+    ("fs.s3.retryPeriodSeconds") and snake_case identifiers ("split_s3_bucket_key") -- a random
+    string has long runs without separators.
+    """
     return (
         len(value) >= _ENTROPY_MIN_LEN
         and _TOKEN_CHARS.fullmatch(value) is not None
+        and "." not in value
         and _has_digit(value)
         and any(c.isalpha() for c in value)
-        and _UUID.fullmatch(value) is None  # ids, not secrets
+        and (len(value) >= 32 or _HEX.fullmatch(value) is None)
+        and _UUID.fullmatch(value) is None
+        and max(len(run) for run in _RUN_SEPARATORS.split(value)) >= 12
         and shannon_entropy(value) >= _ENTROPY_MIN_BITS
     )
+
+
+def _looks_like_password(value: str) -> bool:
+    """A word in prose that is a credential, not English ("is incorrect", "was changed").
+
+    It needs a digit, a symbol inside, or a capital after the first letter next to lower case
+    letters ("Hunter2", "Maple*Pepper", "CorrectHorse"). An all-lower-case passphrase in prose
+    ("my password is correcthorse") is indistinguishable from a word and is not matched.
+    """
+    if len(value) < 4 or _PLACEHOLDER.fullmatch(value) or "://" in value:
+        return False
+    inner_upper = any(c.isupper() for c in value[1:]) and any(c.islower() for c in value)
+    return _has_digit(value) or any(c in _PASSWORD_SYMBOLS for c in value) or inner_upper
 
 
 def _is_placeholder(value: str, key: str) -> bool:
     """An empty, masked, templated or referenced value: nothing to mask."""
     stripped = value.strip()
-    if not stripped or _PLACEHOLDER.fullmatch(stripped):
+    if not stripped:
+        return True
+    if len(stripped) > 200:  # placeholders and names are short; a long value is content
+        return False
+    if _PLACEHOLDER.fullmatch(stripped):
+        return True
+    if _CONSTANT_NAME.fullmatch(stripped):
         return True
     key_words = _key_words(key)
-    if _key_words(stripped) == key_words and not any(c.isdigit() for c in stripped):
-        return True  # password=password, api_key=API_KEY: a keyword argument passed through
+    value_words = _key_words(stripped)
+    if value_words and not _has_digit(stripped) and set(value_words) <= set(key_words):
+        return True  # password=password, api_key=API_KEY, aws_secret_access_key="secret"
     # api_key=self.api_key, password=settings.DB_PASSWORD: a reference to the secret, not it.
     return _DOTTED_IDENT.fullmatch(stripped) is not None and not set(
         _key_words(stripped.rsplit(".", 1)[1])
@@ -558,7 +619,7 @@ class SecretRules:
     are safe to share between threads.
     """
 
-    __slots__ = ("_phrases", "_stems", "_kinds", "_cache")
+    __slots__ = ("_phrases", "_stems", "_kinds", "_cache", "_assign_cache")
 
     def __init__(self, phrases: tuple[_KeyPhrase, ...]) -> None:
         self._phrases = phrases
@@ -569,6 +630,8 @@ class SecretRules:
         kinds = {r.kind for r in _VALUE_RULES} | {p.kind for p in phrases} | {GENERIC_KIND}
         self._kinds = frozenset(kinds)
         self._cache: dict[str, str | None] = {}
+        # scan()'s view of a key: (kind, key-ish for the entropy rule); cached the same way.
+        self._assign_cache: dict[str, tuple[str | None, bool]] = {}
 
     @classmethod
     def compile(cls, extra_key_names: Iterable[str] = ()) -> SecretRules:
@@ -622,14 +685,13 @@ class SecretRules:
         LLM tokens are not secrets: ``max_tokens``, ``token_count``, ``api_key_id``,
         ``tokenizer``, ``gen_ai.usage.input_tokens``.
         """
+        if not isinstance(key, str):
+            raise TypeError(f"key_kind() expects str, not {type(key).__name__}")
         cached = self._cache.get(key)
         if cached is not None or key in self._cache:
             return cached
         kind = self._match(_key_words(key), suffix_only=False)
-        if len(key) <= _KEY_CACHE_MAX_KEY_LEN:
-            if len(self._cache) >= _KEY_CACHE_MAX:
-                self._cache.clear()
-            self._cache[key] = kind
+        _remember(self._cache, key, kind)
         return kind
 
     def _match(self, words: list[str], suffix_only: bool) -> str | None:
@@ -676,12 +738,22 @@ class SecretRules:
             return False
         return True
 
-    def _assignment_kind(self, key: str) -> str | None:
+    def _assignment_key(self, key: str) -> tuple[str | None, bool]:
+        """(secret kind, key-ish name for the entropy rule) of a key found by scan()."""
+        cached = self._assign_cache.get(key)
+        if cached is not None:
+            return cached
         if " " in key:
             # Prose ("the password: x", "my api key: x"): the phrase must END the key, so that
             # "password reset: click here" is not an assignment of a password.
-            return self._match(_key_words(key), suffix_only=True)
-        return self.key_kind(key)
+            kind = self._match(_key_words(key), suffix_only=True)
+        else:
+            kind = self.key_kind(key)
+        words = _key_words(key.rsplit(" ", 1)[-1])
+        keyish = bool(words) and words[-1] in _KEYISH_LAST_WORDS and _PUBLIC_WORDS.isdisjoint(words)
+        result = (kind, keyish)
+        _remember(self._assign_cache, key, result)
+        return result
 
     # -------------------------------------------------------------------------------- scan
 
@@ -697,14 +769,28 @@ class SecretRules:
         if len(text) < _MIN_TEXT_LEN:
             return []
         found: list[tuple[int, int, int, str]] = []  # (start, end, priority, kind)
-        lower: str | None = None
+        # Only for the literal pre-checks: str.lower() may change the length of non-ASCII text,
+        # so no offset is ever taken from it.
+        lower = text.lower()
         for rule in _VALUE_RULES:
-            if rule.literals and not any(lit in text for lit in rule.literals):
-                continue
-            if rule.literals_ci:
-                if lower is None:
-                    lower = text.lower()
-                if not any(lit in lower for lit in rule.literals_ci):
+            # Plain loops, not any(<genexpr>): this runs ~40 times per call on every string.
+            for lit in rule.literals:
+                if lit in text:
+                    break
+            else:
+                if rule.literals:
+                    continue
+            for lit in rule.literals_ci:
+                if lit in lower:
+                    break
+            else:
+                if rule.literals_ci:
+                    continue
+            for lit in rule.also_ci:
+                if lit in lower:
+                    break
+            else:
+                if rule.also_ci:
                     continue
             for m in rule.regex.finditer(text):
                 for group in rule.groups:
@@ -720,44 +806,61 @@ class SecretRules:
                 if rule.check is not None and not rule.check(text, m, text[start:end]):
                     continue
                 found.append((start, end, rule.priority, rule.kind))
-        if lower is None:
-            lower = text.lower()
-        if any(stem in lower for stem in self._stems):
-            if "=" in text or ":" in text:
-                self._scan_assignments(text, found)
-            if "--" in text:
-                self._scan_cli(text, found)
-            if "</" in text:
-                self._scan_xml(text, found)
+        # Assignments need a secret-ish key, and every such key contains one of the stems.
+        for stem in self._stems:
+            if stem in lower:
+                if "=" in text or ":" in text:
+                    self._scan_assignments(text, found)
+                if "--" in text:
+                    self._scan_cli(text, found)
+                if "</" in text:
+                    self._scan_xml(text, found)
+                if " is " in lower or " was " in lower:
+                    self._scan_prose(text, found)
+                break
         return _resolve(found)
 
     def _scan_assignments(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
+        # Linear time matters here: after a key that is not a secret we continue INSIDE its
+        # value (to find 'config="password=x"' and "url=https://h/?token=x"), so the regex only
+        # matches the first character of a bare value, and the end of a bare run is computed
+        # once per run (every position inside a run ends where the run ends).
         pos = 0
         n = len(text)
+        run_start = run_end = -1
         while pos < n:
             m = _ASSIGN_RX.search(text, pos)
             if m is None:
                 return
             key = m.group("key")
-            kind = self._assignment_kind(key)
+            kind, keyish = self._assignment_key(key)
             if m.group("arr") is not None:
-                if kind is None:
-                    pos = m.end()
-                else:
-                    pos = self._array_values(text, m.end(), kind, key, found)
+                pos = m.end() if kind is None else self._array_values(text, m.end(), kind, key, found)
                 continue
             group = next(g for g in ("dq", "sq", "eq", "bare") if m.group(g) is not None)
             vstart, vend = m.span(group)
-            if kind is None:
-                if vend - vstart >= _ENTROPY_MIN_LEN and _keyish(key) and _looks_random(text[vstart:vend]):
+            if kind is None and not keyish:
+                pos = vstart  # > m.start(): the key is at least one character
+                continue
+            if group == "bare":
+                if not run_start <= vstart < run_end:
+                    run_start, run_end = vstart, _BARE_REST.match(text, vstart).end()  # type: ignore[union-attr]
+                vend = run_end
+                if _is_code_reference(text, vstart, vend):
+                    pos = vend
+                    continue
+            if kind is None:  # a key-ish name: only a random-looking value counts
+                if vend - vstart <= _ENTROPY_MAX_LEN and _looks_random(text[vstart:vend]):
                     found.append((vstart, vend, _P_ENTROPY, GENERIC_KIND))
                     pos = vend
                 else:
-                    # Not a secret key: look inside the value too ('config="password=x"').
-                    pos = vstart if vstart > m.start() else m.end()
+                    pos = vstart
+                continue
+            if " " in key and _char_before(text, m.start("key")) == ":":
+                pos = vstart  # a reST field list in a docstring: ":param token: the token"
                 continue
             if group == "bare":
-                vend = self._extend_bare(text, m.start("key"), vstart, vend, kind)
+                vend = self._extend_bare(text, key, m.start("key"), vstart, vend)
             if kind == "authorization":
                 scheme = _AUTH_SCHEME.match(text, vstart, vend)
                 if scheme is not None:  # "Bearer abc": mask the credential, keep the scheme
@@ -768,24 +871,42 @@ class SecretRules:
             pos = max(vend, m.end())
 
     @staticmethod
-    def _extend_bare(text: str, key_start: int, vstart: int, vend: int, kind: str) -> int:
-        """A bare value runs to the end of the line for headers and line-start assignments."""
-        line_start = max(text.rfind("\n", 0, key_start), text.rfind("\r", 0, key_start)) + 1
-        escaped_nl = text.rfind("\\n", line_start, key_start)
-        if escaped_nl != -1:
-            line_start = escaped_nl + 2
-        at_line_start = _LINE_PREFIX.match(text, line_start, key_start) is not None
-        if kind not in ("authorization", "cookie") and not at_line_start:
-            return vend
-        rest = _REST_OF_LINE.match(text, vstart)
+    def _extend_bare(text: str, key: str, key_start: int, vstart: int, vend: int) -> int:
+        """Where a bare value really ends.
+
+        Header values ("Cookie: a=b; c=d", "Authorization: Digest u=1, r=2") run to the end of
+        the line. So do YAML / env-file values with spaces ("password: correct horse battery"),
+        minus a trailing "# comment" -- but only for an unquoted key at the start of a line
+        whose rest has no code punctuation, so that '"k": false,' and "f(password=x, y=z)" end
+        where the regex stopped.
+        """
+        header = key.lower() in _HEADER_NAMES
+        if not header:
+            # Look back a short way only: a long line prefix is not "the start of a line", and
+            # an unbounded look-back would make a long line of assignments quadratic.
+            window = max(0, key_start - 64)
+            line_start = max(text.rfind("\n", window, key_start), text.rfind("\r", window, key_start)) + 1
+            escaped_nl = text.rfind("\\n", window, key_start)
+            if escaped_nl != -1:
+                line_start = max(line_start, escaped_nl + 2)
+            if line_start == 0 and window > 0:
+                return vend
+            if _char_before(text, key_start) in ("\"", "'") or _LINE_PREFIX.match(text, line_start, key_start) is None:
+                return vend
+        rest = _REST_OF_LINE.match(text, vend)
         end = rest.end() if rest is not None else vend
-        if at_line_start and kind not in ("authorization", "cookie"):
-            comment = text.find(" #", vstart, end)  # YAML / env-file comment
+        if not header:
+            comment = text.find(" #", vend, end)  # YAML / env-file comment
             if comment != -1:
                 end = comment
-        while end > vstart and text[end - 1] in " \t":
+            rest = text[vend:end]
+            # Code ("f(password=x, y=z)") or more pairs on the line (logfmt "password=x user=bob",
+            # "passphrase=x keyfile=/path"): the value ended where the regex stopped.
+            if any(c in _CODE_PUNCTUATION for c in rest) or "=" in rest or ": " in rest:
+                return vend
+        while end > vend and text[end - 1] in " \t":
             end -= 1
-        return max(end, vend) if end > vstart else vend
+        return end
 
     @staticmethod
     def _array_values(text: str, pos: int, kind: str, key: str, found: list[tuple[int, int, int, str]]) -> int:
@@ -800,6 +921,27 @@ class SecretRules:
             pos = item.end()
             if item.group("sep") == "]":
                 return pos
+
+    def _scan_prose(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
+        for m in _PROSE_RX.finditer(text):
+            # The key: the secret word with the rest of its word, plus one word before it
+            # ("my password", "the api key", "DB_PASSWORD"), judged like a prose assignment key.
+            start = m.start("w")
+            while start > 0 and start > m.start("w") - 60 and text[start - 1] in _PROSE_KEY_CHARS:
+                start -= 1
+            if start > 1 and text[start - 1] == " " and text[start - 2] in _PROSE_KEY_CHARS:
+                prev = start - 1
+                while prev > 0 and prev > start - 40 and text[prev - 1] in _PROSE_KEY_CHARS:
+                    prev -= 1
+                start = prev
+            kind, _ = self._assignment_key(text[start : m.end("w")])
+            if kind is None:
+                continue
+            vstart, vend = m.span("v")
+            while vend > vstart and text[vend - 1] in ",;:)]}":
+                vend -= 1
+            if _looks_like_password(text[vstart:vend].rstrip(".!?")):
+                found.append((vstart, vend, _P_ASSIGN, kind))
 
     def _scan_cli(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
         for m in _CLI_RX.finditer(text):
@@ -818,9 +960,32 @@ class SecretRules:
                 found.append((*m.span("v"), _P_ASSIGN, kind))
 
 
-def _keyish(key: str) -> bool:
-    words = _key_words(key.rsplit(" ", 1)[-1])
-    return bool(words) and words[-1] in _KEYISH_LAST_WORDS and not _PUBLIC_WORDS.intersection(words)
+def _char_before(text: str, index: int) -> str:
+    return text[index - 1] if index > 0 else ""
+
+
+_V = TypeVar("_V")
+
+
+def _remember(cache: dict[str, _V], key: str, value: _V) -> None:
+    # Bounded: keys come from untrusted input. Long keys are rare and not worth keeping.
+    if len(key) <= _KEY_CACHE_MAX_KEY_LEN:
+        if len(cache) >= _KEY_CACHE_MAX:
+            cache.clear()
+        cache[key] = value
+
+
+def _is_code_reference(text: str, start: int, end: int) -> bool:
+    """An unquoted value that is code naming the secret, not the secret itself.
+
+    ``token = jwt.decode(...)``, ``key = os.environ["X"]`` (a call or subscript follows) and
+    ``token = self.token`` / ``password = settings.DB_PASSWORD`` (a dotted name), and type
+    annotations (``key: KeyTypes | None``, ``token: Token = None``). Quoted values are literals
+    and never skipped here.
+    """
+    if end - start > _MAX_CODE_NAME_LEN or not all(_NAME_PART.fullmatch(p) for p in text[start:end].split(".")):
+        return False
+    return text.startswith(("(", "["), end) or "." in text[start:end] or _ANNOTATION_TAIL.match(text, end) is not None
 
 
 def _is_pwd_path(key: str, value: str) -> bool:

@@ -7,7 +7,11 @@ method per entity. Secrets always become ``<SECRET:kind>``, whatever the PII met
 
 from __future__ import annotations
 
-from collections import Counter
+import hashlib
+import hmac
+import os
+import re
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +51,17 @@ class Finding:
 class RedactedText:
     text: str
     counts: Counter[str]
+
+
+def _join(parts: list[RedactedText]) -> RedactedText:
+    if len(parts) == 1:
+        return parts[0]
+    counts: Counter[str] = Counter()
+    for part in parts:
+        counts.update(part.counts)
+    if FAILED_ENTITY in counts:  # one failed paragraph fails the whole value closed
+        return RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1}))
+    return RedactedText("".join(part.text for part in parts), counts)
 
 
 def _priority(finding: Finding) -> tuple[int, float, int]:
@@ -126,12 +141,77 @@ def apply_findings(
     return RedactedText("".join(out), counts)
 
 
+class RedactionCache:
+    """Bounded LRU of redaction results per text unit (a message part, a document, a paragraph).
+
+    Keys are HMAC-SHA256 digests under a random per-process key, scoped by tenant and env, so
+    the cache holds no plain-text keys and a digest means nothing outside this process. The
+    values are redacted texts. Failed redactions are never cached.
+    """
+
+    def __init__(self, max_entries: int = 20_000, max_chars: int = 64 * 1024 * 1024) -> None:
+        self._key = os.urandom(32)
+        self._entries: OrderedDict[bytes, RedactedText] = OrderedDict()
+        self._chars = 0
+        self._max_entries = max_entries
+        self._max_chars = max_chars
+        self.hits = 0
+        self.misses = 0
+
+    def digest(self, scope: str, text: str) -> bytes:
+        return hmac.new(self._key, scope.encode() + b"\x00" + text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+
+    def get(self, key: bytes) -> RedactedText | None:
+        found = self._entries.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return found
+
+    def put(self, key: bytes, value: RedactedText) -> None:
+        if FAILED_ENTITY in value.counts or len(value.text) > self._max_chars // 16:
+            return
+        previous = self._entries.pop(key, None)
+        if previous is not None:
+            self._chars -= len(previous.text)
+        self._entries[key] = value
+        self._chars += len(value.text)
+        while self._entries and (len(self._entries) > self._max_entries or self._chars > self._max_chars):
+            _, evicted = self._entries.popitem(last=False)
+            self._chars -= len(evicted.text)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# Long values are cached per paragraph: a RAG prompt repeats its system prompt and documents
+# while its question changes. Names do not cross a blank line, so NER loses nothing.
+PARAGRAPH_SPLIT_CHARS = 1500
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def text_units(text: str) -> list[str]:
+    """Split a long text at blank lines into units that concatenate back to the text."""
+    if len(text) < PARAGRAPH_SPLIT_CHARS:
+        return [text]
+    units: list[str] = []
+    start = 0
+    for match in _PARAGRAPH_BREAK.finditer(text):
+        units.append(text[start : match.end()])
+        start = match.end()
+    units.append(text[start:])
+    return [unit for unit in units if unit] or [text]
+
+
 class TextRedactor:
     """Redacts batches of free-text values for one compiled policy."""
 
-    def __init__(self, analyzer: PiiAnalyzer | None) -> None:
+    def __init__(self, analyzer: PiiAnalyzer | None, cache: RedactionCache | None = None) -> None:
         self._analyzer = analyzer
         self._secret_rules: dict[tuple[str, ...], SecretRules] = {}
+        self.cache = cache if cache is not None else RedactionCache()
 
     def secret_rules(self, policy: CompiledPolicy) -> SecretRules:
         rules = self._secret_rules.get(policy.secret_key_names)
@@ -150,7 +230,32 @@ class TextRedactor:
             return RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1}))
 
     def redact_many(self, texts: Sequence[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
-        """Redact many texts with one batched NER pass. A failing text fails closed alone."""
+        """Redact many texts: cached units are reused, the rest go through one NER batch."""
+        scope = f"{policy.tenant}\x00{policy.env}"
+        per_text_units = [text_units(text) for text in texts]
+        keys: dict[str, bytes] = {}
+        done: dict[str, RedactedText] = {}
+        missing: list[str] = []
+        for units in per_text_units:
+            for unit in units:
+                if unit in done or unit in keys:
+                    continue
+                key = self.cache.digest(scope, unit)
+                keys[unit] = key
+                cached = self.cache.get(key)
+                if cached is not None:
+                    done[unit] = cached
+                else:
+                    missing.append(unit)
+        for unit, result in zip(missing, self._redact_uncached(missing, policy, pseudo)):
+            done[unit] = result
+            self.cache.put(keys[unit], result)
+        return [_join([done[unit] for unit in units]) for units in per_text_units]
+
+    def _redact_uncached(self, texts: Sequence[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
+        """One batched NER pass over many texts. A failing text fails closed alone."""
+        if not texts:
+            return []
         rules = self.secret_rules(policy)
         views: list[TextView | None] = []
         for text in texts:
