@@ -42,6 +42,10 @@ class Redactor:
             text.secret_rules(policy)
         return redactor
 
+    @property
+    def cache(self):  # noqa: ANN201 (RedactionCache; kept loose to avoid an import cycle in typing)
+        return self._text.cache
+
     def redact_resource_spans(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)

@@ -17,6 +17,8 @@ class Metrics:
         self.redactions = Counter("tracevault_redactions", "Values redacted, by entity type", ["entity"], registry=r)
         self.inflight = Gauge("tracevault_inflight_requests", "Requests being redacted or forwarded", registry=r)
         self.forward_failures = Counter("tracevault_forward_failures", "Failed forward attempts", ["reason"], registry=r)
+        self.cache_hits = Counter("tracevault_cache_hits", "Text units served from the redaction cache", registry=r)
+        self.cache_misses = Counter("tracevault_cache_misses", "Text units redacted (not in the cache)", registry=r)
         self.redaction_seconds = Histogram("tracevault_redaction_seconds", "Redaction time per request", registry=r)
 
     def watch_vault(self, stats: object) -> None:

@@ -109,6 +109,8 @@ class Pipeline:
         redacted, counts = await self._pool.redact(tenant, env, group.SerializeToString(), self._wants_escrow)
         self.metrics.redaction_seconds.observe(time.perf_counter() - started)
         self._count_redactions(counts)
+        self.metrics.cache_hits.inc(redacted.cache_hits)
+        self.metrics.cache_misses.inc(redacted.cache_misses)
         batch = RedactedBatch(
             tenant=tenant,
             env=env,

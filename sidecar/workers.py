@@ -45,6 +45,8 @@ class Redacted:
     counts: dict[str, int]
     payload_mode: str
     escrow: bytes | None  # secrets-stripped original, for payload mode `original`
+    cache_hits: int = 0
+    cache_misses: int = 0
 
 
 def _redact_in_worker(tenant: str, env: str, payload: bytes, with_escrow: bool) -> Redacted:
@@ -62,6 +64,7 @@ def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes,
     """Redact one (tenant, env) group. With `with_escrow` and payload mode `original`, also
     return the escrow copy: the same spans with only secrets stripped."""
     mode = redactor.policies.resolve(tenant, env).payload_mode
+    hits, misses = redactor.cache.hits, redactor.cache.misses
     escrow = None
     if with_escrow and mode == "original":
         original = ExportTraceServiceRequest.FromString(payload)
@@ -69,7 +72,10 @@ def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes,
         escrow = original.SerializeToString()
     request = ExportTraceServiceRequest.FromString(payload)
     counts = redactor.redact_resource_spans(list(request.resource_spans), tenant, env)
-    return Redacted(request.SerializeToString(), dict(counts), mode, escrow)
+    return Redacted(
+        request.SerializeToString(), dict(counts), mode, escrow,
+        cache_hits=redactor.cache.hits - hits, cache_misses=redactor.cache.misses - misses,
+    )
 
 
 def worker_count(config: Config) -> int:
