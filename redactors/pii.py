@@ -351,6 +351,30 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     return RecognizerResult(result.entity_type, start, end, result.score)
 
 
+_AT_LEAST_4_DIGITS = re.compile(r"(?:\D*\d){4}")
+_AT_LEAST_7_DIGITS = re.compile(r"(?:\D*\d){7}")
+_ALWAYS = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
+
+
+def candidate_entities(text: str, entities: frozenset[str]) -> list[str]:
+    """One cheap pass over the text decides which pattern recognizers can match at all.
+
+    Presidio runs every recognizer's regexes over every text; most text units have no '@' and
+    few digits, so emails, cards, phones, SSNs, IBANs and IPs are skipped for them.
+    """
+    wanted = [entity for entity in entities if entity in _ALWAYS]
+    if "EMAIL_ADDRESS" in entities and "@" in text:
+        wanted.append("EMAIL_ADDRESS")
+    if "URL" in entities and "." in text:
+        wanted.append("URL")
+    if entities & {"IP_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE"}:
+        if "IP_ADDRESS" in entities and ("::" in text or _AT_LEAST_4_DIGITS.match(text)):
+            wanted.append("IP_ADDRESS")
+        if _AT_LEAST_7_DIGITS.match(text):
+            wanted.extend(e for e in ("PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE") if e in entities)
+    return sorted(wanted)
+
+
 def _recognizer_of(result: RecognizerResult) -> str:
     return (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY, "")
 
@@ -422,10 +446,13 @@ class PiiAnalyzer:
         entities: frozenset[str],
         threshold: float,
     ) -> list[PiiFinding]:
+        candidates = candidate_entities(text, entities)
+        if not candidates:
+            return []
         results = self._analyzer.analyze(
             text=text,
             language=LANGUAGE,
-            entities=sorted(entities),
+            entities=candidates,
             score_threshold=threshold,
             nlp_artifacts=artifacts,
         )

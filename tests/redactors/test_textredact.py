@@ -168,3 +168,20 @@ def test_long_text_is_chunked_and_still_redacted(make_redactor, analyzer: PiiAna
     redactor = Redactor.build(Config(), bytes(32), analyzer=small)
     result = redactor.redact_text(text)
     assert "maria@example.org" not in result.text and "555-0132" not in result.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hello there", ["LOCATION", "PERSON"]),
+        ("mail me: a@b.io", ["EMAIL_ADDRESS", "LOCATION", "PERSON"]),
+        ("ip 10.1.2.3", ["IP_ADDRESS", "LOCATION", "PERSON"]),
+        ("v6 fe80::1", ["IP_ADDRESS", "LOCATION", "PERSON"]),
+        ("call 212 555 0199", ["CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "LOCATION", "PERSON", "PHONE_NUMBER", "US_SSN"]),
+    ],
+)
+def test_candidate_entities_prefilter(text: str, expected: list[str]) -> None:
+    from redactors.pii import candidate_entities
+    from policies.resolve import BUILTIN_POLICY
+
+    assert candidate_entities(text, frozenset(BUILTIN_POLICY.entities or [])) == expected
