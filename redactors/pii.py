@@ -64,11 +64,19 @@ def load_spacy_model(name: str) -> Language:
             nlp = spacy.load(candidate, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
             if "ner" not in nlp.pipe_names:
                 raise ModelNotInstalled(f"spaCy model {name} has no ner component")
-            # Keep the shared tok2vec only when NER listens to it (larger models do).
+            # Keep the shared tok2vec only when NER listens to it; in the small English model
+            # NER has its own embedding layer, and the shared one would be computed for nothing.
+            if "tok2vec" in nlp.pipe_names and not _ner_listens_to_tok2vec(nlp):
+                nlp.remove_pipe("tok2vec")
             return nlp
     raise ModelNotInstalled(
         f"spaCy model {name} is not installed; install its package (see requirements/model.txt)"
     )
+
+
+def _ner_listens_to_tok2vec(nlp: Language) -> bool:
+    tok2vec = nlp.get_pipe("tok2vec")
+    return "ner" in getattr(tok2vec, "listening_components", [])
 
 
 class _OfflineSpacyEngine(SpacyNlpEngine):
