@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval lock clean
+.PHONY: install run test eval bench lock clean
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ test: $(STAMP)
 
 eval: $(STAMP)
 	$(PY) -m redactors.evaluate
+
+# Throughput, latency, memory and objects against naive Presidio and the NER ceiling, in one run
+# (docs/benchmark.md). `make bench BENCH_ARGS=--quick` takes about a minute.
+bench: $(STAMP)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 # Re-resolve the pinned set after editing pyproject.toml's dependencies.
 lock:

@@ -127,9 +127,18 @@ def config_check(config_path: str) -> None:
 
 def _register_groups() -> None:
     """Each package's CLI group lives with its package; the one command assembles them."""
+    from retention.cli import register as register_retention
+    from policies.cli import register as register_access
     from vault.cli import keys_group
 
     main.add_command(keys_group)
+    register_access(main)
+    register_retention(main)
+    from sidecar.demo import demo
+    from sidecar.doctor import doctor
+
+    main.add_command(doctor)
+    main.add_command(demo)
 
 
 _register_groups()

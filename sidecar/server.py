@@ -34,6 +34,7 @@ class Running:
 
     http_port: int = 0
     grpc_port: int = 0
+    admin_port: int = 0
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -67,6 +68,7 @@ async def serve(config: Config, running: Running | None = None, install_signals:
     )
     await runner.setup()
     grpc_server = None
+    admin_runner = None
     # Everything after setup is inside the try: when a later step fails (the gRPC port is taken),
     # the HTTP listener and the pool are released too.
     try:
@@ -76,6 +78,12 @@ async def serve(config: Config, running: Running | None = None, install_signals:
         if config.server.grpc_enabled:
             grpc_server, running.grpc_port = make_grpc_server(config, pipeline)
             await grpc_server.start()
+        if config.access.admin_enabled:
+            # Off by default: the admin listener needs a reader keyring (it can decrypt).
+            from sidecar.admin import start_admin
+
+            admin_runner = await start_admin(config, secret)
+            running.admin_port = admin_runner.addresses[0][1]
 
         if install_signals:
             loop = asyncio.get_running_loop()
@@ -96,6 +104,8 @@ async def serve(config: Config, running: Running | None = None, install_signals:
         pipeline.stop_accepting()
         if grpc_server is not None:
             await grpc_server.stop(config.server.shutdown_grace_seconds)
+        if admin_runner is not None:
+            await admin_runner.cleanup()
         await _wait_drained(pipeline, config.server.shutdown_grace_seconds)
         await runner.cleanup()
         await pipeline.shutdown()

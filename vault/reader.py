@@ -27,6 +27,23 @@ from vault.store import ObjectNotFound, ObjectStore
 
 log = logging.getLogger("tracevault.reader")
 
+#: Parquet key-value metadata of a compacted metrics file: a JSON list of the file names, in the
+#: same partition, whose rows it holds (see retention/compact.py).
+REPLACES_METADATA_KEY = b"tracevault.replaces"
+
+
+def replaced_keys(key: str, metadata: dict[bytes, bytes] | None) -> set[str]:
+    """The keys of the files that the metrics file ``key`` replaces (none for a plain file)."""
+    raw = (metadata or {}).get(REPLACES_METADATA_KEY)
+    if not raw:
+        return set()
+    try:
+        names = json.loads(raw)
+    except ValueError:
+        return set()
+    directory = key.rsplit("/", 1)[0]
+    return {f"{directory}/{name}" for name in names if isinstance(name, str) and name and "/" not in name} if isinstance(names, list) else set()
+
 
 class PayloadUnavailable(Exception):
     """A payload cannot be read: missing, damaged, or its key is gone. Says which, not what."""
@@ -65,18 +82,35 @@ class VaultReader:
             yield info.key
 
     def read_metrics(self, tenant: str, env: str | None = None, day_from: date | None = None, day_to: date | None = None) -> pa.Table:
-        """All metrics rows of a tenant (optionally one env and a day range) as one table."""
-        tables = []
-        for key in self.metrics_objects(tenant, env, day_from, day_to):
-            try:
-                tables.append(pq.read_table(io.BytesIO(self.store.get(key))).cast(METRICS_SCHEMA))
-            except ObjectNotFound:
-                continue  # deleted by retention or compaction between list and get
-            except (pa.ArrowException, OSError, ValueError) as exc:
-                self._problem(key, f"unreadable Parquet ({type(exc).__name__})")
-        if not tables:
+        """All metrics rows of a tenant (optionally one env and a day range) as one table.
+
+        Compaction (retention/compact.py) writes a merged file whose ``tracevault.replaces``
+        metadata names the files it holds, then deletes them. Files named by another file's
+        ``replaces`` are skipped, and a file that vanished between list and get makes the
+        partition be listed again, so a concurrent compaction never shows a row twice or not at all.
+        """
+        tables: dict[str, tuple[pa.Table, set[str]]] = {}
+        unreadable: set[str] = set()
+        pending = list(self.metrics_objects(tenant, env, day_from, day_to))
+        for _attempt in range(3):
+            vanished = False
+            for key in pending:
+                try:
+                    table = pq.read_table(io.BytesIO(self.store.get(key)))
+                    tables[key] = (table.cast(METRICS_SCHEMA), replaced_keys(key, table.schema.metadata))
+                except ObjectNotFound:
+                    vanished = True  # deleted by retention or compaction between list and get
+                except (pa.ArrowException, OSError, ValueError) as exc:
+                    unreadable.add(key)
+                    self._problem(key, f"unreadable Parquet ({type(exc).__name__})")
+            if not vanished:
+                break
+            pending = [k for k in self.metrics_objects(tenant, env, day_from, day_to) if k not in tables and k not in unreadable]
+        replaced = set().union(*(names for _, names in tables.values()))
+        kept = [table for key, (table, _) in tables.items() if key not in replaced]
+        if not kept:
             return METRICS_SCHEMA.empty_table()
-        return pa.concat_tables(tables)
+        return pa.concat_tables(kept)
 
     def find_spans(self, tenant: str, trace_id: str, span_id: str | None = None, env: str | None = None) -> list[dict[str, Any]]:
         table = self.read_metrics(tenant, env)

@@ -1,0 +1,304 @@
+"""The authorised, audited payload read: the only way tracevault hands out payload content.
+
+For every attempt: verify the grant (signature, key, validity, issuer, scope) -> check that it is
+not revoked -> check the request against the grant (tenant, env, trace id) -> find the spans in
+the metrics -> check each span (tenant, env, window, trace ids) -> decrypt the in-scope payloads
+with the reader keyring -> append an audit record (allowed, denied or not_found, with the failed
+rule) -> answer. The audit record is written before any content is returned; if it cannot be
+written, nothing is returned (the store error propagates).
+
+Answers are :class:`AccessResult`: an outcome, an HTTP-like status (200, 401 for a missing or
+malformed token, 403 for a refused grant, 404 when nothing matches) and a JSON-able body. A
+refusal's body names the rule, never what the data holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow.compute as pc
+
+from policies.grant_keys import GrantKeys, grant_keys_dir
+from policies.grants import (
+    MALFORMED_TOKEN,
+    REVOKED,
+    RULES,
+    Decision,
+    Grant,
+    GrantError,
+    check_request,
+    check_span,
+    iso,
+    normalise_span_id,
+    normalise_trace_id,
+    verify_grant,
+)
+from policies.tenants import is_valid_id
+from vault import layout
+from vault.audit import AuditLog
+from vault.keyring import Keyring, build_keyring
+from vault.reader import PayloadUnavailable, VaultReader
+from vault.revocations import Revocations
+from vault.segment import PayloadRef
+from vault.store import ObjectStore, open_store
+
+log = logging.getLogger("tracevault.access")
+
+#: How many traces `payload list` returns at most.
+LIST_LIMIT = 1000
+
+
+@dataclass
+class AccessResult:
+    outcome: str  # "allowed", "denied" or "not_found"
+    status: int  # 200, 401, 403 or 404
+    rule: str | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome == "allowed"
+
+
+def _when(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None
+
+
+class AccessService:
+    """Grants, revocations, the reader and the audit log over one store."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        keyring: Keyring | None,
+        grant_keys: GrantKeys,
+        *,
+        issuer: str,
+        max_ttl_seconds: int,
+        revocations: Revocations | None = None,
+        audit: AuditLog | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.keyring = keyring
+        self.grant_keys = grant_keys
+        self.issuer = issuer
+        self.max_ttl_seconds = max_ttl_seconds
+        self.revocations = revocations or Revocations(store)
+        self.audit = audit or AuditLog(store, clock=clock)
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    @classmethod
+    def from_config(cls, config: Any, master_secret: bytes, *, store: ObjectStore | None = None, keyring: Keyring | None = None) -> AccessService:
+        """With a *reader* keyring (it can decrypt): only for the CLI and the admin listener."""
+        return cls(
+            store if store is not None else open_store(config),
+            keyring if keyring is not None else build_keyring(config, master_secret),
+            GrantKeys(grant_keys_dir(config), master_secret),
+            issuer=config.access.issuer,
+            max_ttl_seconds=config.access.max_ttl_seconds,
+        )
+
+    # -- grants ---------------------------------------------------------------------------------
+
+    def authorize(self, token: str) -> Decision:
+        """Verify the token and check that it is not revoked. Not audited by itself."""
+        decision = verify_grant(token, self.grant_keys, issuer=self.issuer, max_ttl_seconds=self.max_ttl_seconds, now=self._clock())
+        if decision.allowed and decision.grant is not None and self.revocations.is_revoked(decision.grant.jti):
+            return Decision.deny(REVOKED, decision.grant)
+        return decision
+
+    # -- audit ----------------------------------------------------------------------------------
+
+    def _audit(self, tenant: str | None, decision: Decision, *, action: str, asked: dict[str, Any], outcome: str, rule: str | None, spans: dict[str, int] | None = None) -> None:
+        grant = decision.grant
+        fields: dict[str, Any] = {
+            "action": action,
+            "asked": asked,
+            "outcome": outcome,
+            "rule": rule,
+            "spans": spans or {},
+            "claims_verified": grant is not None,
+        }
+        if grant is not None:
+            fields.update(principal=grant.principal, grant_id=grant.jti, reason=grant.reason)
+        else:
+            fields.update(
+                principal=decision.unverified.get("sub"),
+                grant_id=decision.unverified.get("jti"),
+                reason=decision.unverified.get("reason"),
+            )
+        if tenant is None:
+            # Nothing names a tenant (a token that is not even a JWT, and no tenant asked for):
+            # there is no chain to append to. Log the refusal, without the token.
+            log.warning("%s refused (%s): no tenant to audit under", action, rule)
+            return
+        self.audit.append(tenant, **fields)
+        log.info("%s %s (%s) for grant %s", action, outcome, rule or "-", fields.get("grant_id") or "-")
+
+    def _refuse(self, decision: Decision, *, action: str, asked: dict[str, Any], tenant: str | None, rule: str) -> AccessResult:
+        self._audit(tenant, decision, action=action, asked=asked, outcome="denied", rule=rule)
+        status = 401 if rule == MALFORMED_TOKEN else 403
+        return AccessResult("denied", status, rule, {"error": "unauthorized" if status == 401 else "forbidden", "rule": rule, "message": RULES.get(rule, "denied")})
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _rows(self, grant: Grant, tenant: str, env: str | None, trace_id: str | None, span_id: str | None) -> list[dict[str, Any]]:
+        reader = VaultReader(self.store)
+        day_from = datetime.fromtimestamp(grant.window_from, UTC).date()
+        day_to = datetime.fromtimestamp(grant.window_to, UTC).date()
+        table = reader.read_metrics(tenant, env, day_from, day_to)
+        if trace_id is not None:
+            table = table.filter(pc.equal(table["trace_id"], trace_id))
+        if span_id is not None:
+            table = table.filter(pc.equal(table["span_id"], span_id))
+        return table.to_pylist()
+
+    def get_payloads(self, token: str, trace_id: str, span_id: str | None = None, *, tenant: str | None = None, env: str | None = None) -> AccessResult:
+        """Decrypted payload records of one trace (or one span). Raises GrantError on a
+        malformed trace id, span id, tenant or env (a bad request, not an attempt)."""
+        trace_id = normalise_trace_id(trace_id)
+        span_id = normalise_span_id(span_id) if span_id is not None else None
+        for value, what in ((tenant, "tenant"), (env, "env")):
+            if value is not None and not is_valid_id(value):
+                raise GrantError(f"{what}: not a valid id")
+        action = "payload.get"
+        decision = self.authorize(token)
+        audit_tenant = tenant or (decision.grant.tenant if decision.grant else decision.unverified.get("tenant"))
+        asked = {"tenant": audit_tenant, "env": env, "trace_id": trace_id, "span_id": span_id}
+        if not decision.allowed:
+            assert decision.rule is not None
+            return self._refuse(decision, action=action, asked=asked, tenant=audit_tenant, rule=decision.rule)
+        grant = decision.grant
+        assert grant is not None and audit_tenant is not None
+        target = audit_tenant
+        rule = check_request(grant, target, trace_id, env)
+        if rule is not None:
+            return self._refuse(decision, action=action, asked=asked, tenant=target, rule=rule)
+
+        rows = self._rows(grant, target, env, trace_id, span_id)
+        if not rows:
+            self._audit(target, decision, action=action, asked=asked, outcome="not_found", rule=None, spans={"matched": 0})
+            return AccessResult("not_found", 404, None, {"error": "not_found", "message": "no span of this trace is stored in the grant's window"})
+
+        in_scope: list[dict[str, Any]] = []
+        withheld: dict[str, int] = {}
+        for row in rows:
+            span_rule = check_span(grant, tenant=row.get("tenant") or "", env=row.get("env") or "", trace_id=row.get("trace_id") or "", data_time=row.get("received_at"))
+            if span_rule is None:
+                in_scope.append(row)
+            else:
+                withheld[span_rule] = withheld.get(span_rule, 0) + 1
+        if not in_scope:
+            first = next(iter(withheld))
+            return self._refuse(decision, action=action, asked=asked, tenant=target, rule=first)
+
+        records = []
+        unavailable = without_payload = 0
+        reader = VaultReader(self.store, self.keyring)
+        for row in in_scope:
+            ref_text = row.get("payload_ref")
+            if not ref_text:
+                without_payload += 1
+                continue
+            if not self._ref_matches(ref_text, target, row.get("env") or ""):
+                unavailable += 1
+                log.error("payload_ref of a %s span points outside its tenant and env; withheld", target)
+                continue
+            try:
+                payload = reader.payload(ref_text)
+            except (PayloadUnavailable, ValueError):
+                unavailable += 1
+                continue
+            records.append(
+                {
+                    "tenant": row.get("tenant"),
+                    "env": row.get("env"),
+                    "trace_id": row.get("trace_id"),
+                    "span_id": row.get("span_id"),
+                    "received_at": _when(row.get("received_at")),
+                    "payload": payload,
+                }
+            )
+        counts = {
+            "matched": len(rows),
+            "returned": len(records),
+            "withheld": sum(withheld.values()),
+            "unavailable": unavailable,
+            "without_payload": without_payload,
+        }
+        if not records:
+            self._audit(target, decision, action=action, asked=asked, outcome="not_found", rule=None, spans=counts)
+            return AccessResult(
+                "not_found", 404, None,
+                {"error": "not_found", "message": "no payload is available for these spans (payload mode none, expired or erased)", "spans": counts},
+            )
+        self._audit(target, decision, action=action, asked=asked, outcome="allowed", rule=None, spans=counts)
+        body = {"tenant": target, "trace_id": trace_id, "span_id": span_id, "grant_id": grant.jti, "records": records, "spans": counts}
+        if withheld:
+            body["withheld_rules"] = sorted(withheld)
+        return AccessResult("allowed", 200, None, body)
+
+    @staticmethod
+    def _ref_matches(ref_text: str, tenant: str, env: str) -> bool:
+        try:
+            parsed = layout.parse_key(PayloadRef.parse(ref_text).object_key)
+        except ValueError:
+            return False
+        return parsed is not None and parsed[0].kind == "payloads" and parsed[0].tenant == tenant and parsed[0].env == env
+
+    def list_reachable(self, token: str, *, env: str | None = None, limit: int = LIST_LIMIT) -> AccessResult:
+        """What the grant can reach, from the metrics only: trace ids, times and spans, no content."""
+        if env is not None and not is_valid_id(env):
+            raise GrantError("env: not a valid id")
+        action = "payload.list"
+        decision = self.authorize(token)
+        tenant = decision.grant.tenant if decision.grant else decision.unverified.get("tenant")
+        if not decision.allowed:
+            assert decision.rule is not None
+            return self._refuse(decision, action=action, asked={"tenant": tenant, "env": env}, tenant=tenant, rule=decision.rule)
+        grant = decision.grant
+        assert grant is not None
+        asked = {"tenant": grant.tenant, "env": env, "envs": list(grant.envs), "window": [iso(grant.window_from), iso(grant.window_to)]}
+        rule = check_request(grant, grant.tenant, None, env)
+        if rule is not None:
+            return self._refuse(decision, action=action, asked=asked, tenant=grant.tenant, rule=rule)
+        traces: dict[str, list[dict[str, Any]]] = {}
+        spans = 0
+        truncated = False
+        for each_env in [env] if env else list(grant.envs):
+            for row in self._rows(grant, grant.tenant, each_env, None, None):
+                if check_span(grant, tenant=row.get("tenant") or "", env=row.get("env") or "", trace_id=row.get("trace_id") or "", data_time=row.get("received_at")):
+                    continue
+                trace = row.get("trace_id") or ""
+                if trace not in traces and len(traces) >= limit:
+                    truncated = True
+                    continue
+                spans += 1
+                traces.setdefault(trace, []).append(
+                    {
+                        "span_id": row.get("span_id"),
+                        "parent_span_id": row.get("parent_span_id"),
+                        "env": row.get("env"),
+                        "name": row.get("name"),
+                        "start_time": _when(row.get("start_time")),
+                        "end_time": _when(row.get("end_time")),
+                        "received_at": _when(row.get("received_at")),
+                        "has_payload": bool(row.get("payload_ref")),
+                    }
+                )
+        listing = [
+            {"trace_id": trace, "spans": sorted(items, key=lambda s: s["start_time"] or "")}
+            for trace, items in sorted(traces.items(), key=lambda kv: min(s["received_at"] or "" for s in kv[1]))
+        ]
+        self._audit(grant.tenant, decision, action=action, asked=asked, outcome="allowed", rule=None, spans={"listed": spans, "traces": len(listing)})
+        return AccessResult(
+            "allowed", 200, None,
+            {"tenant": grant.tenant, "grant_id": grant.jti, "window": {"from": iso(grant.window_from), "to": iso(grant.window_to)}, "traces": listing, "truncated": truncated},
+        )

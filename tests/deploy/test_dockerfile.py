@@ -1,0 +1,246 @@
+"""The Dockerfile builds what `make install` installs. No Docker engine runs here, so this keeps
+the two in step by parsing both: the same pip installs, of the same requirement files, with the
+same flags, in the same order. It also checks the image's shape: multi-stage, non-root, the
+model baked in, the base Python allowed by requires-python, and the entry point and ports."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass
+
+import pytest
+from packaging.specifiers import SpecifierSet
+
+from policies.config import Config, load_config
+from sidecar.cli import main as cli_main
+from tests.deploy.conftest import DEPLOY, ROOT
+
+# Flags that change only pip's chatter or caching, not what gets installed.
+COSMETIC_FLAGS = {"--quiet", "-q", "--disable-pip-version-check", "--no-cache-dir", "--progress-bar=off"}
+
+
+@dataclass(frozen=True)
+class PipInstall:
+    flags: frozenset[str]
+    requirement_files: tuple[str, ...]
+    targets: tuple[str, ...]  # "." for the project itself
+
+
+def _pip_install(words: list[str]) -> PipInstall | None:
+    """Parse `<python> -m pip install ...` (or `pip install ...`); None for anything else."""
+    try:
+        start = words.index("install")
+    except ValueError:
+        return None
+    if "pip" not in words[:start] and not any(w.endswith("/pip") for w in words[:start]):
+        return None
+    flags, files, targets = set(), [], []
+    rest = iter(words[start + 1:])
+    for word in rest:
+        if word in ("-r", "--requirement"):
+            files.append(next(rest))
+        elif word == "-e":
+            targets.append(next(rest))  # editable or not, the same project is installed
+        elif word.startswith("-"):
+            if word not in COSMETIC_FLAGS:
+                flags.add(word)
+        else:
+            targets.append(word)
+    return PipInstall(frozenset(flags), tuple(files), tuple(t.rstrip("/") or "." for t in targets))
+
+
+def makefile_installs() -> list[PipInstall]:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", text, re.MULTILINE)
+    assert recipe, "Makefile: no $(STAMP) recipe"
+    installs = []
+    for line in recipe.group(1).splitlines():
+        parsed = _pip_install(shlex.split(line.strip()))
+        if parsed is not None:
+            installs.append(parsed)
+    return installs
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str | None
+    instructions: list[tuple[str, str]]
+
+
+def dockerfile_stages() -> list[Stage]:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    lines, current = [], ""
+    for raw in text.splitlines():
+        if not current and (raw.lstrip().startswith("#") or not raw.strip()):
+            continue
+        if raw.rstrip().endswith("\\"):
+            current += raw.rstrip()[:-1] + " "
+            continue
+        lines.append(current + raw)
+        current = ""
+    args: dict[str, str] = {}
+    stages: list[Stage] = []
+    for line in lines:
+        instruction, _, rest = line.strip().partition(" ")
+        instruction, rest = instruction.upper(), rest.strip()
+        if instruction == "ARG" and not stages:
+            name, _, default = rest.partition("=")
+            args[name] = default
+            continue
+        if instruction == "FROM":
+            base = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], rest.split()[0])
+            name = rest.split()[2] if len(rest.split()) == 3 and rest.split()[1].upper() == "AS" else None
+            stages.append(Stage(base, name, []))
+            continue
+        assert stages, f"instruction before FROM: {line}"
+        stages[-1].instructions.append((instruction, rest))
+    return stages
+
+
+def _run_commands(stage: Stage) -> list[list[str]]:
+    commands = []
+    for instruction, rest in stage.instructions:
+        if instruction != "RUN":
+            continue
+        if rest.startswith("["):
+            commands.append(json.loads(rest))
+            continue
+        for part in re.split(r"&&|;", rest):
+            if part.strip():
+                commands.append(shlex.split(part))
+    return commands
+
+
+def dockerfile_installs(stage: Stage) -> list[PipInstall]:
+    return [p for words in _run_commands(stage) if (p := _pip_install(words)) is not None]
+
+
+def _final() -> Stage:
+    return dockerfile_stages()[-1]
+
+
+def _builder() -> Stage:
+    stages = dockerfile_stages()
+    assert len(stages) >= 2, "the Dockerfile must be multi-stage"
+    return stages[0]
+
+
+def _exec_form(stage: Stage, instruction: str) -> list[str]:
+    values = [rest for name, rest in stage.instructions if name == instruction]
+    assert values, instruction
+    return json.loads(values[-1])
+
+
+# -- the install steps ---------------------------------------------------------------------------
+
+
+def test_makefile_parser_finds_the_three_installs() -> None:
+    installs = makefile_installs()
+    assert [i.requirement_files or i.targets for i in installs] == [
+        ("requirements/lock.txt",), ("requirements/model.txt",), (".",)
+    ]
+    assert {"--require-hashes", "--no-deps"} <= installs[1].flags
+
+
+def test_builder_installs_exactly_what_make_installs() -> None:
+    assert dockerfile_installs(_builder()) == makefile_installs()
+
+
+def test_requirement_files_are_copied_before_they_are_used() -> None:
+    copied: set[str] = set()
+    for instruction, rest in _builder().instructions:
+        if instruction == "COPY":
+            *sources, _ = shlex.split(rest)
+            copied.update(s.rstrip("/") for s in sources if not s.startswith("--"))
+        if instruction == "RUN":
+            parsed = _pip_install(rest.split()) if not rest.startswith("[") else None
+            for file in parsed.requirement_files if parsed else ():
+                assert file in copied or file.split("/")[0] in copied, file
+                assert (ROOT / file).is_file()
+
+
+def test_every_package_of_the_project_is_copied_into_the_build() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = {p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
+    copied = set()
+    for instruction, rest in _builder().instructions:
+        if instruction == "COPY":
+            *sources, _ = shlex.split(rest)
+            copied.update(s.rstrip("/") for s in sources)
+    assert packages <= copied
+    assert {"pyproject.toml", pyproject["project"]["readme"]} <= copied
+
+
+def test_the_final_stage_installs_nothing_from_the_network() -> None:
+    final = _final()
+    assert dockerfile_installs(final) == []
+    for words in _run_commands(final):
+        assert not {"apt-get", "curl", "wget", "pip"} & set(words), words
+    copies = [rest for name, rest in final.instructions if name == "COPY"]
+    venv = next(c for c in copies if c.startswith(f"--from={_builder().name}"))
+    assert venv.split()[1:] == ["/opt/tracevault", "/opt/tracevault"]
+    # The model is loaded once at build time: a broken or missing model fails the build.
+    assert any("load_spacy_model" in " ".join(words) for words in _run_commands(final))
+
+
+# -- the image's shape ---------------------------------------------------------------------------
+
+
+def test_base_python_matches_requires_python() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    required = SpecifierSet(pyproject["project"]["requires-python"])
+    for stage in dockerfile_stages():
+        match = re.fullmatch(r"python:(\d+\.\d+)-slim", stage.base)
+        assert match, stage.base
+        version = match.group(1)
+        assert required.contains(f"{version}.0"), (version, str(required))
+    # The lowest version allowed is the one built and tested (this venv and CI run it).
+    lowest = min(str(s.version) for s in required if s.operator == ">=")
+    assert _final().base == f"python:{lowest}-slim"
+
+
+def test_runs_as_a_non_root_user() -> None:
+    users = [rest for name, rest in _final().instructions if name == "USER"]
+    assert users, "the final stage must set USER"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+    # Numeric, so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+    assert user.isdigit()
+
+
+def test_entrypoint_command_and_ports_match_the_cli_and_config() -> None:
+    final = _final()
+    assert _exec_form(final, "ENTRYPOINT") == ["tracevault"]
+    command = _exec_form(final, "CMD")
+    assert command[0] in cli_main.commands
+    image_config_path = command[command.index("--config") + 1]
+    # The config baked at that path is valid and listens where EXPOSE says.
+    copies = [shlex.split(rest) for name, rest in final.instructions if name == "COPY"]
+    source = next(c[-2] for c in copies if c[-1] == image_config_path)
+    config: Config = load_config(ROOT / source)
+    exposed = {int(p.split("/")[0]) for name, rest in final.instructions if name == "EXPOSE" for p in rest.split()}
+    assert exposed == {config.server.http_port, config.server.grpc_port}
+    assert config.server.http_host == "0.0.0.0" and config.server.grpc_host == "0.0.0.0"
+    # The data directory is the non-root user's, and the working directory.
+    workdirs = [rest for name, rest in final.instructions if name == "WORKDIR"]
+    assert workdirs[-1] == str(config.data_dir)
+
+
+def test_kubernetes_runs_the_image_command() -> None:
+    from tests.deploy.conftest import k8s_object
+
+    pod = k8s_object("Deployment", "tracevault-collector")["spec"]["template"]["spec"]
+    container = next(c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == "tracevault")
+    assert container["args"] == _exec_form(_final(), "CMD")
+    assert "command" not in container  # the image's ENTRYPOINT
+
+
+@pytest.mark.parametrize("entry", [".venv", ".venv-*", "tracevault-data", ".git"])
+def test_dockerignore_keeps_local_state_out_of_the_build(entry: str) -> None:
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert entry in ignored
+    assert (DEPLOY / "docker" / "tracevault.yaml").is_file()

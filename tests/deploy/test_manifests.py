@@ -1,0 +1,487 @@
+"""deploy/kubernetes: every manifest is valid against the Kubernetes schemas (offline, with
+kubernetes-validate), and what the manifests say agrees with the config and the CLI: ports,
+probe paths, config file paths, env var names, volumes, the CronJob's command, IAM scoping."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import re
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+import kubernetes_validate
+import pytest
+import yaml
+
+from policies.config import Config, parse_config
+from policies.resolve import PolicySet
+from sidecar.cli import main as cli_main
+from sidecar.http_receiver import make_app
+from tests.deploy.conftest import COLLECTOR, KUBERNETES, ROOT, iam_policy, k8s_documents, k8s_object
+from vault import layout
+from vault.keyring import KmsKeyring
+from vault.sink import READINESS_PROBE_KEY
+
+# The oldest release the manifests target (native sidecars: init containers with
+# restartPolicy Always are on by default from 1.29) and the newest schema bundled.
+K8S_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+CONFIG_MAP = "tracevault-config"
+CONFIG_KEY = "tracevault.yaml"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+# -- schema validation --------------------------------------------------------------------------
+
+
+def _ids() -> list[str]:
+    return [f"{name}:{doc['kind']}/{doc['metadata']['name']}" for name, doc in k8s_documents()]
+
+
+def test_every_expected_manifest_is_there() -> None:
+    kinds = {(doc["kind"], doc["metadata"]["name"]) for _, doc in k8s_documents()}
+    assert {
+        ("Deployment", "tracevault-collector"),
+        ("ConfigMap", CONFIG_MAP),
+        ("ConfigMap", "otelcol-config"),
+        ("Secret", "tracevault-master-key"),
+        ("CronJob", "tracevault-retention"),
+        ("ServiceAccount", "tracevault-sidecar"),
+        ("ServiceAccount", "tracevault-reader"),
+        ("Service", "tracevault-collector"),
+        ("NetworkPolicy", "tracevault-collector"),
+    } <= kinds
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+@pytest.mark.parametrize(("file_name", "document"), k8s_documents(), ids=_ids())
+def test_manifest_is_valid_against_the_kubernetes_schema(file_name: str, document: dict, version: str) -> None:
+    # strict: unknown fields (a misspelt key) are errors, not silently ignored.
+    kubernetes_validate.validate(document, version, strict=True)
+
+
+def test_the_schema_check_catches_a_misspelt_field() -> None:
+    deployment = copy.deepcopy(k8s_object("Deployment", "tracevault-collector"))
+    deployment["spec"]["template"]["spec"]["initContainers"][0]["livenesProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, K8S_VERSIONS[0], strict=True)
+
+
+def test_schema_validation_needs_no_network() -> None:
+    """kubernetes-validate reads its bundled schemas: run it with every connection refused."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        def guard(event, args):
+            if event in ("socket.getaddrinfo", "socket.connect", "socket.gethostbyname"):
+                raise PermissionError("network access during validation")
+        sys.addaudithook(guard)
+        import glob, yaml, kubernetes_validate
+        count = 0
+        for path in sorted(glob.glob({str(KUBERNETES / "*.yaml")!r})):
+            for doc in yaml.safe_load_all(open(path)):
+                if doc is not None:
+                    kubernetes_validate.validate(doc, {K8S_VERSIONS[0]!r}, strict=True)
+                    count += 1
+        print("validated", count)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"validated {len(k8s_documents())}" in result.stdout
+
+
+# -- the sidecar pod agrees with the config ------------------------------------------------------
+
+
+def _config_map_document() -> dict:
+    return yaml.safe_load(k8s_object("ConfigMap", CONFIG_MAP)["data"][CONFIG_KEY])
+
+
+def _config() -> Config:
+    return parse_config(_config_map_document(), source=f"ConfigMap {CONFIG_MAP}")
+
+
+def _pod_spec() -> dict:
+    return k8s_object("Deployment", "tracevault-collector")["spec"]["template"]["spec"]
+
+
+def _tracevault_container(pod: dict) -> dict:
+    candidates = [c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == "tracevault"]
+    assert len(candidates) == 1
+    container = candidates[0]
+    if container in pod.get("initContainers", []):
+        # An init container that is not a native sidecar would block the pod forever.
+        assert container.get("restartPolicy") == "Always"
+    return container
+
+
+def _mounts(pod: dict, container: dict) -> dict[str, tuple[dict, dict]]:
+    """mountPath -> (volumeMount, volume)."""
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    return {m["mountPath"]: (m, volumes[m["name"]]) for m in container.get("volumeMounts", [])}
+
+
+def _volume_for(pod: dict, container: dict, path: Path) -> tuple[str, dict, dict]:
+    """The mount that holds `path` (the longest mount path that is a parent of it)."""
+    best = None
+    for mount_path, (mount, volume) in _mounts(pod, container).items():
+        if path == Path(mount_path) or Path(mount_path) in path.parents:
+            if best is None or len(mount_path) > len(best[0]):
+                best = (mount_path, mount, volume)
+    assert best is not None, f"{path} is on no volume (the root filesystem is read-only)"
+    return best
+
+
+def _config_file_path(container: dict) -> Path:
+    args = container.get("args", [])
+    assert "--config" in args
+    return Path(args[args.index("--config") + 1])
+
+
+def _quantity_bytes(text: str) -> int:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9}
+    match = re.fullmatch(r"(\d+)([A-Za-z]*)", str(text))
+    assert match, text
+    return int(match.group(1)) * units.get(match.group(2), 1)
+
+
+def test_config_map_is_a_valid_tracevault_config() -> None:
+    config = _config()
+    assert PolicySet(config).compiled()  # policies compile, as `tracevault config-check` does
+    assert config.vault_enabled and config.keyring.type == "kms"  # production: writer-only KMS
+    assert not config.access.admin_enabled  # the sidecar's role cannot decrypt
+
+
+def test_tracevault_runs_serve_with_the_mounted_config() -> None:
+    pod = _pod_spec()
+    container = _tracevault_container(pod)
+    assert container["args"][:1] == ["serve"]
+    config_file = _config_file_path(container)
+    _, mount, volume = _volume_for(pod, container, config_file)
+    assert volume["configMap"]["name"] == CONFIG_MAP
+    assert config_file.name == CONFIG_KEY
+    assert mount.get("readOnly") is True
+    # `serve` has a --config option (the name the manifest uses).
+    assert "--config" in [opt for p in cli_main.commands["serve"].params for opt in p.opts]
+
+
+def test_ports_and_probes_match_the_http_listener() -> None:
+    config = _config()
+    container = _tracevault_container(_pod_spec())
+    ports = {p["containerPort"] for p in container["ports"]}
+    assert {config.server.http_port, config.server.grpc_port} <= ports
+    # The kubelet probes the pod IP: a loopback-only listener would never become ready.
+    assert config.server.http_host not in LOOPBACK
+    # The HTTP app serves the probe paths (built with a stand-in pipeline: only routes matter).
+    app = make_app(config, SimpleNamespace(metrics=None), lambda: True)
+    routes = {(route.method, route.resource.canonical) for route in app.router.routes()}
+    probes = {
+        "livenessProbe": "/healthz",
+        "readinessProbe": "/readyz",
+        "startupProbe": "/healthz",
+    }
+    for probe, path in probes.items():
+        http_get = container[probe]["httpGet"]
+        assert http_get["path"] == path, probe
+        assert http_get["port"] == config.server.http_port, probe
+        assert ("GET", http_get["path"]) in routes
+
+
+def test_master_key_comes_from_the_secret_under_the_configured_name() -> None:
+    config = _config()
+    container = _tracevault_container(_pod_spec())
+    env = {e["name"]: e for e in container["env"]}
+    ref = env[config.keys.master_key_env]["valueFrom"]["secretKeyRef"]
+    secret = k8s_object("Secret", ref["name"])
+    assert ref["key"] in secret.get("stringData", {}) | secret.get("data", {})
+    # The example is a placeholder that tracevault refuses, never something that looks usable.
+    placeholder = (secret.get("stringData") or {})[ref["key"]]
+    assert "REPLACE" in placeholder
+    from redactors.keys import MasterKeyError, _decode
+
+    with pytest.raises(MasterKeyError):
+        _decode(placeholder, "example")
+
+
+def test_writable_paths_are_volumes_and_the_root_filesystem_is_read_only() -> None:
+    config = _config()
+    pod = _pod_spec()
+    container = _tracevault_container(pod)
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    for path in (config.data_dir, config.spool_dir(), Path("/tmp")):
+        _, mount, _ = _volume_for(pod, container, Path(path))
+        assert not mount.get("readOnly"), path
+    # The spool volume holds more than spool.max_bytes, so the receivers push back (503)
+    # before the volume is full.
+    _, _, volume = _volume_for(pod, container, config.spool_dir())
+    assert _quantity_bytes(volume["emptyDir"]["sizeLimit"]) > config.spool.max_bytes
+
+
+def test_pod_runs_as_non_root_and_matches_the_image_user() -> None:
+    pod = _pod_spec()
+    context = pod["securityContext"]
+    assert context["runAsNonRoot"] is True
+    assert context["runAsUser"] != 0
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    user = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)[-1]
+    assert user.split(":")[0] == str(context["runAsUser"])
+
+
+def test_workers_and_grace_period_fit_the_pod() -> None:
+    config = _config()
+    pod = _pod_spec()
+    container = _tracevault_container(pod)
+    # `auto` would count the node's cores, not the container's: one worker per requested CPU.
+    assert isinstance(config.server.workers, int) and config.server.workers >= 1
+    assert float(container["resources"]["requests"]["cpu"]) == config.server.workers
+    assert "memory" in container["resources"]["limits"]
+    # SIGTERM drains (shutdown_grace_seconds) and then flushes the spool before the kill.
+    assert pod["terminationGracePeriodSeconds"] > config.server.shutdown_grace_seconds + 10
+
+
+def test_image_tag_is_the_project_version() -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    images = [_tracevault_container(_pod_spec())["image"]]
+    cron = k8s_object("CronJob", "tracevault-retention")
+    images += [c["image"] for c in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]]
+    for image in images:
+        assert image.rsplit(":", 1)[1] == version
+
+
+def test_collector_container_uses_the_checked_in_collector_config() -> None:
+    pod = _pod_spec()
+    collector = next(c for c in pod["containers"] if c["name"] == "otel-collector")
+    flag = next(a for a in collector["args"] if a.startswith("--config="))
+    path = Path(flag.split("=", 1)[1])
+    _, _, volume = _volume_for(pod, collector, path)
+    config_map = k8s_object("ConfigMap", volume["configMap"]["name"])
+    embedded = yaml.safe_load(config_map["data"][path.name])
+    assert embedded == yaml.safe_load((COLLECTOR / "otelcol-http.yaml").read_text(encoding="utf-8"))
+    # The collector's own receivers are what the Service exposes.
+    named_ports = {p["name"]: p["containerPort"] for p in collector["ports"]}
+    service = k8s_object("Service", "tracevault-collector")
+    for port in service["spec"]["ports"]:
+        assert named_ports[port["targetPort"]] == port["port"]
+
+
+def test_service_and_network_policy_select_the_pod_and_keep_tracevault_private() -> None:
+    config = _config()
+    labels = k8s_object("Deployment", "tracevault-collector")["spec"]["template"]["metadata"]["labels"]
+    service = k8s_object("Service", "tracevault-collector")
+    policy = k8s_object("NetworkPolicy", "tracevault-collector")
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    allowed = {p["port"] for rule in policy["spec"]["ingress"] for p in rule.get("ports", [])}
+    assert config.server.http_port not in allowed and config.server.grpc_port not in allowed
+    assert all(rule.get("ports") for rule in policy["spec"]["ingress"])  # no all-ports rule
+    assert config.server.http_port not in {p["port"] for p in service["spec"]["ports"]}
+
+
+def test_service_accounts_carry_irsa_role_annotations() -> None:
+    pod = _pod_spec()
+    cron_pod = k8s_object("CronJob", "tracevault-retention")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    for name in (pod["serviceAccountName"], cron_pod["serviceAccountName"]):
+        account = k8s_object("ServiceAccount", name)
+        assert re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@-]+", account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"])
+    # Writer and reader are different identities.
+    assert pod["serviceAccountName"] != cron_pod["serviceAccountName"]
+
+
+# -- the retention CronJob -----------------------------------------------------------------------
+
+
+def _cron() -> tuple[dict, dict, dict]:
+    cron = k8s_object("CronJob", "tracevault-retention")
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return cron, pod, pod["containers"][0]
+
+
+def test_cronjob_runs_retention_with_the_same_config() -> None:
+    cron, pod, container = _cron()
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    command = container["command"] + container["args"]
+    sidecar_config = _config_file_path(_tracevault_container(_pod_spec()))
+    assert command == ["tracevault", "retention", "run", "--config", str(sidecar_config)]
+    _, mount, volume = _volume_for(pod, container, sidecar_config)
+    assert volume["configMap"]["name"] == CONFIG_MAP and mount.get("readOnly") is True
+    config = _config()
+    env = {e["name"] for e in container["env"]}
+    assert config.keys.master_key_env in env
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    _, data_mount, _ = _volume_for(pod, container, config.data_dir)
+    assert not data_mount.get("readOnly")
+
+
+def test_cronjob_command_parses_with_the_cli() -> None:
+    _, _, container = _cron()
+    args = container["args"]
+    group = cli_main.commands.get(args[0])
+    if group is None:
+        pytest.skip("the `retention` command is not registered in this tree yet")
+    assert isinstance(group, click.Group)
+    command = group.commands[args[1]]
+    # Parse exactly the manifest's arguments, as click would at run time (nothing is run).
+    context = command.make_context(args[1], list(args[2:]), parent=click.Context(group, info_name=args[0]))
+    assert context.params["config_path"] == args[args.index("--config") + 1]
+
+
+# -- IAM -----------------------------------------------------------------------------------------
+
+
+def _bucket_and_prefix() -> tuple[str, str]:
+    url = urlsplit(_config().store_url())
+    assert url.scheme == "s3"
+    return url.netloc, url.path.strip("/")
+
+
+def _statements(policy: dict) -> list[dict]:
+    return [dict(s, Action=[s["Action"]] if isinstance(s["Action"], str) else s["Action"]) for s in policy["Statement"]]
+
+
+def _actions(policy: dict) -> set[str]:
+    return {a for s in _statements(policy) if s["Effect"] == "Allow" for a in s["Action"]}
+
+
+def test_sidecar_policy_can_seal_but_never_decrypt() -> None:
+    policy = iam_policy("sidecar-policy.json")
+    actions = _actions(policy)
+    assert "kms:GenerateDataKey" in actions
+    for action in actions:
+        assert "*" not in action, action
+        assert not action.startswith("kms:Decrypt") and action != "kms:ReEncryptFrom"
+    assert "s3:DeleteObject" not in actions
+    # GenerateDataKey only with tracevault's encryption context (the one KmsKeyring sends).
+    context_keys = set(KmsKeyring._context("t", "e"))
+    generate = next(s for s in _statements(policy) if "kms:GenerateDataKey" in s["Action"])
+    conditions = generate["Condition"]
+    assert set(conditions["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]) == context_keys
+    assert set(conditions["Null"]) == {f"kms:EncryptionContext:{k}" for k in context_keys}
+    # Scoped to the tenant keys named by keyring.kms_key_id (alias/tracevault-{tenant}).
+    alias_pattern = _config().keyring.kms_key_id.replace("{tenant}", "*")
+    assert conditions["ForAnyValue:StringLike"]["kms:ResourceAliases"] == [alias_pattern]
+
+
+def test_reader_policy_can_decrypt_and_expire() -> None:
+    actions = _actions(iam_policy("reader-policy.json"))
+    assert {"kms:Decrypt", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket"} <= actions
+    assert not any("*" in a for a in actions)
+
+
+@pytest.mark.parametrize("name", ["sidecar-policy.json", "reader-policy.json"])
+def test_policies_name_the_configured_bucket_and_prefix(name: str) -> None:
+    bucket, prefix = _bucket_and_prefix()
+    for statement in _statements(iam_policy(name)):
+        for resource in statement["Resource"]:
+            if resource.startswith("arn:aws:s3:::"):
+                path = resource[len("arn:aws:s3:::"):]
+                assert path == bucket or path.startswith(f"{bucket}/{prefix}/"), resource
+        prefixes = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+        if prefixes:
+            assert all(p.startswith(f"{prefix}/") for p in prefixes)
+
+
+# -- the sidecar's actual AWS calls are the ones its policy allows ------------------------------
+
+_S3_ACTIONS = {"PutObject": "s3:PutObject", "HeadObject": "s3:GetObject", "GetObject": "s3:GetObject", "ListObjectsV2": "s3:ListBucket"}
+_KMS_ACTIONS = {"GenerateDataKey": "kms:GenerateDataKey", "Decrypt": "kms:Decrypt"}
+
+
+def _allowed(policy: dict, action: str, resource: str, params: dict[str, Any]) -> bool:
+    for statement in _statements(policy):
+        if statement["Effect"] != "Allow" or action not in statement["Action"]:
+            continue
+        if not any(fnmatch.fnmatchcase(resource, pattern) for pattern in statement["Resource"]):
+            continue
+        condition = statement.get("Condition", {})
+        if "s3:prefix" in condition.get("StringLike", {}):
+            if not any(fnmatch.fnmatchcase(params.get("Prefix", ""), p) for p in condition["StringLike"]["s3:prefix"]):
+                continue
+        if "kms:EncryptionContextKeys" in condition.get("ForAllValues:StringEquals", {}):
+            context = params.get("EncryptionContext") or {}
+            allowed_keys = set(condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"])
+            if not context or not set(context) <= allowed_keys:
+                continue
+            required = {k.removeprefix("kms:EncryptionContext:") for k, v in condition.get("Null", {}).items() if v == "false"}
+            if not required <= set(context):
+                continue
+        return True
+    return False
+
+
+def test_sidecar_aws_calls_are_allowed_by_its_policy(moto_endpoint: str, aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the sidecar with the ConfigMap's config against moto (S3 and KMS), record every AWS
+    call it makes, and check each against iam/sidecar-policy.json: a missing permission (or a
+    call that the policy should not need) fails here rather than in a cluster."""
+    import base64
+
+    import boto3
+
+    from tests.sidecar.conftest import json_request, start_sidecar
+
+    bucket, prefix = _bucket_and_prefix()
+    document = _config_map_document()
+    document["data_dir"] = str(tmp_path / "data")
+    document["server"].update(http_host="127.0.0.1", http_port=0, grpc_port=0, workers=0, shutdown_grace_seconds=5)
+    document["storage"].update(endpoint_url=moto_endpoint, region="us-east-1", max_attempts=1)
+    document["keyring"].update(endpoint_url=moto_endpoint, region="us-east-1")
+    document["spool"].update(fsync=False)
+    config = parse_config(document)
+    monkeypatch.setenv(config.keys.master_key_env, base64.b64encode(bytes(range(7, 39))).decode())
+
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    tenant = "acme"
+    KmsKeyring(config.keyring, boto3.client("kms", endpoint_url=moto_endpoint, region_name="us-east-1")).ensure_tenant_key(tenant)
+
+    calls: list[tuple[str, str, dict]] = []
+
+    def record(model: Any, params: dict, **_: Any) -> None:
+        calls.append((model.service_model.service_name, model.name, dict(params)))
+
+    boto3.setup_default_session()
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.DEFAULT_SESSION)
+    boto3.DEFAULT_SESSION.events.register("provide-client-params.s3.*", record)
+    boto3.DEFAULT_SESSION.events.register("provide-client-params.kms.*", record)
+    try:
+        import requests
+
+        server = start_sidecar(config)
+        try:
+            response = requests.post(
+                f"http://127.0.0.1:{server.http_port}/v1/traces",
+                json=json_request(), headers={config.tenancy.header: tenant}, timeout=30,
+            )
+            assert response.status_code == 200, response.text
+        finally:
+            server.stop()  # SIGTERM path: drains and flushes the spool to the store
+    finally:
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+    policy = iam_policy("sidecar-policy.json")
+    key_arn = f"arn:aws:kms:eu-west-1:111122223333:key/{'0' * 8}"  # the policy's account/region
+    operations = set()
+    for service, operation, params in calls:
+        operations.add(operation)
+        if service == "s3":
+            action = _S3_ACTIONS[operation]
+            resource = f"arn:aws:s3:::{params['Bucket']}" + (f"/{params['Key']}" if "Key" in params else "")
+        else:
+            action = _KMS_ACTIONS[operation]
+            assert params["KeyId"] == config.keyring.kms_key_id.replace("{tenant}", tenant)
+            resource = key_arn
+        assert _allowed(policy, action, resource, params), (operation, {k: v for k, v in params.items() if k != "Body"})
+    # It did store something, with a sealed data key, and it probed readiness.
+    assert {"PutObject", "GenerateDataKey", "HeadObject"} <= operations
+    assert f"{prefix}/{READINESS_PROBE_KEY}" in {p.get("Key") for _, op, p in calls if op == "HeadObject"}
+    stored = {p["Key"] for _, op, p in calls if op == "PutObject"}
+    assert any(k.startswith(f"{prefix}/{layout.KINDS[0]}/") for k in stored)
+    assert any(k.startswith(f"{prefix}/payloads/") for k in stored)

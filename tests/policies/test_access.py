@@ -1,0 +1,315 @@
+"""Authorised payload reads over data written by the VaultSink: every refusal rule with its audit
+record, forged and retired-key tokens, cross-tenant use, revocation across instances, the CLI end
+to end, and the IAM policy."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+import yaml
+from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from policies.cli import iam_policy
+from policies.config import parse_config
+from policies.grants import GrantError
+from sidecar.cli import main
+from tests.policies.vaultdata import MARKER, NOW, RECEIVED, SECRET_B64, Stored, write_data
+from vault.revocations import Revocations
+from vault.store import LocalStore
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Stored:
+    return write_data(tmp_path_factory.mktemp("access") / "data")
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Stored:
+    """Data of its own, for tests that rotate keys or revoke grants."""
+    return write_data(tmp_path / "data")
+
+
+def last_audit(stored: Stored, tenant: str = "acme") -> dict:
+    return stored.access().audit.show(tenant)[-1]
+
+
+def test_allowed_read_returns_decrypted_records_and_is_audited(stored: Stored) -> None:
+    access = stored.access()
+    token = stored.issue()
+    trace = stored.traces["acme_prod"]
+    result = access.get_payloads(token, trace.upper())
+    assert result.status == 200 and result.outcome == "allowed"
+    records = result.body["records"]
+    assert sorted(r["span_id"] for r in records) == sorted(stored.spans["acme_prod"])
+    assert all(r["tenant"] == "acme" and r["env"] == "prod" and r["payload"]["span"]["traceId"] == trace for r in records)
+    assert MARKER in json.dumps(records)
+    record = last_audit(stored)
+    assert record["outcome"] == "allowed" and record["rule"] is None and record["action"] == "payload.get"
+    assert record["principal"] == "alice@example.com" and record["reason"] == "INC-42 debugging"
+    assert record["asked"] == {"tenant": "acme", "env": None, "trace_id": trace, "span_id": None}
+    assert record["spans"]["returned"] == 2 and record["claims_verified"] is True
+    assert MARKER not in json.dumps(record) and token not in json.dumps(record)
+
+    one = access.get_payloads(token, trace, stored.spans["acme_prod"][1])
+    assert [r["span_id"] for r in one.body["records"]] == [stored.spans["acme_prod"][1]]
+
+
+def test_payload_list_shows_metadata_only(stored: Stored) -> None:
+    token = stored.issue(envs=["prod", "dev"])
+    result = stored.access().list_reachable(token)
+    assert result.status == 200
+    traces = {t["trace_id"]: t for t in result.body["traces"]}
+    assert set(traces) == {stored.traces["acme_prod"], stored.traces["acme_dev"]}
+    assert len(traces[stored.traces["acme_prod"]]["spans"]) == 2
+    assert all(span["has_payload"] and span["received_at"] == "2026-11-28T12:30:00Z" for t in traces.values() for span in t["spans"])
+    assert MARKER not in json.dumps(result.body)
+    record = last_audit(stored)
+    assert record["action"] == "payload.list" and record["outcome"] == "allowed" and record["spans"]["listed"] == 3
+
+
+def _forged(stored: Stored) -> str:
+    claims = jwt.decode(stored.issue(), options={"verify_signature": False})
+    kid = jwt.get_unverified_header(stored.issue())["kid"]
+    return jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid})
+
+
+# (case, grant overrides or a token factory, request: (trace name, tenant, env), expected rule, audit tenant)
+REFUSALS = [
+    ("bad_signature: forged with another Ed25519 key", _forged, ("acme_prod", None, None), "bad_signature", "acme"),
+    ("expired", {"now": NOW - timedelta(hours=3)}, ("acme_prod", None, None), "expired", "acme"),
+    ("not_yet_valid", {"not_before": NOW + timedelta(hours=1)}, ("acme_prod", None, None), "not_yet_valid", "acme"),
+    ("wrong_issuer", {"issuer": "another-vault"}, ("acme_prod", None, None), "wrong_issuer", "acme"),
+    ("tenant_out_of_scope: acme grant on globex data", {}, ("globex_prod", "globex", None), "tenant_out_of_scope", "globex"),
+    ("env_out_of_scope: span in dev", {}, ("acme_dev", None, None), "env_out_of_scope", "acme"),
+    ("env_out_of_scope: env asked for", {}, ("acme_dev", None, "dev"), "env_out_of_scope", "acme"),
+    ("outside_window", {"window_from": RECEIVED + timedelta(minutes=5), "window_to": RECEIVED + timedelta(hours=1)}, ("acme_prod", None, None), "outside_window", "acme"),
+    ("trace_not_granted", {"trace_ids": ["ab" * 16]}, ("acme_prod", None, None), "trace_not_granted", "acme"),
+    ("malformed_token", lambda s: "definitely-not-a-grant", ("acme_prod", "acme", None), "malformed_token", "acme"),
+]
+
+
+@pytest.mark.parametrize(("grant", "request_", "rule", "audit_tenant"), [c[1:] for c in REFUSALS], ids=[c[0] for c in REFUSALS])
+def test_each_refusal_is_named_and_audited(stored: Stored, caplog: pytest.LogCaptureFixture, grant, request_, rule: str, audit_tenant: str) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = grant(stored) if callable(grant) else stored.issue(**grant)
+    name, tenant, env = request_
+    result = stored.access().get_payloads(token, stored.traces[name], tenant=tenant, env=env)
+    assert result.outcome == "denied" and result.rule == rule
+    assert result.status == (401 if rule == "malformed_token" else 403)
+    assert result.body["rule"] == rule and "records" not in result.body
+    record = last_audit(stored, audit_tenant)
+    assert record["outcome"] == "denied" and record["rule"] == rule and record["action"] == "payload.get"
+    assert record["asked"]["trace_id"] == stored.traces[name]
+    if rule != "malformed_token":
+        assert record["grant_id"] and record["principal"] == "alice@example.com"
+    for text in (json.dumps(result.body), json.dumps(record), caplog.text):
+        assert MARKER not in text and token not in text
+    assert stored.access().audit.verify(audit_tenant).ok
+
+
+def test_revoked_and_honoured_by_a_second_instance(fresh: Stored) -> None:
+    token = fresh.issue()
+    trace = fresh.traces["acme_prod"]
+    ticks = [0.0]
+    # Another instance: its own store object over the same storage, its own revocation cache.
+    second = fresh.access(store=LocalStore(fresh.store.root))
+    second.revocations = Revocations(second.store, ttl_seconds=5, monotonic=lambda: ticks[0])
+    assert second.get_payloads(token, trace).allowed
+
+    grant_id = jwt.decode(token, options={"verify_signature": False})["jti"]
+    Revocations(fresh.store).revoke(grant_id, by="ops", reason="leaked in a ticket")
+    assert fresh.access().get_payloads(token, trace).rule == "revoked"
+    ticks[0] = 6.0  # past the second instance's negative-cache ttl
+    result = second.get_payloads(token, trace)
+    assert result.rule == "revoked" and result.status == 403
+    record = last_audit(fresh)
+    assert record["rule"] == "revoked" and record["grant_id"] == grant_id and MARKER not in json.dumps(record)
+    assert fresh.access().list_reachable(token).rule == "revoked"
+
+
+def test_token_signed_by_a_rotated_out_and_retired_key(fresh: Stored) -> None:
+    old = fresh.issue()
+    old_kid = jwt.get_unverified_header(old)["kid"]
+    fresh.grant_keys().rotate()
+    new = fresh.issue()
+    trace = fresh.traces["acme_prod"]
+    assert fresh.access().get_payloads(old, trace).allowed, "rotated out, not retired: still valid"
+    fresh.grant_keys().retire(old_kid)
+    result = fresh.access().get_payloads(old, trace)
+    assert result.rule == "unknown_key" and result.status == 403
+    assert last_audit(fresh)["rule"] == "unknown_key" and last_audit(fresh)["claims_verified"] is False
+    assert fresh.access().get_payloads(new, trace).allowed
+
+
+def test_tenant_a_token_finds_nothing_of_tenant_b(stored: Stored) -> None:
+    token = stored.issue()
+    result = stored.access().get_payloads(token, stored.traces["globex_prod"])
+    assert result.status == 404 and result.outcome == "not_found" and "records" not in result.body
+    record = last_audit(stored, "acme")
+    assert record["outcome"] == "not_found" and record["asked"]["trace_id"] == stored.traces["globex_prod"]
+
+
+def test_partly_in_scope_trace_returns_only_the_granted_spans(fresh: Stored) -> None:
+    # acme_prod's second span re-sent under dev: one trace across two envs.
+    import asyncio
+
+    from policies.config import SpoolConfig
+    from redactors.batch import RedactedBatch
+    from tests.redactors.otlp_builders import make_request, make_span
+    from tests.policies.vaultdata import SECRET
+    from vault.keyring import LocalKeyring
+    from vault.sink import VaultSink
+
+    span = make_span(attributes={"input.value": f"{MARKER} dev part"})
+    span.trace_id = bytes.fromhex(fresh.traces["acme_prod"])
+    sink = VaultSink(SpoolConfig(fsync=False), fresh.data_dir / "spool2", LocalKeyring(fresh.config.keyring_dir(), SECRET, writer_only=True), fresh.store)
+
+    async def run() -> None:
+        await sink.export(RedactedBatch("acme", "dev", make_request([span]), 1, RECEIVED, "redacted"))
+        await sink.flush()
+
+    asyncio.run(run())
+    result = fresh.access().get_payloads(fresh.issue(), fresh.traces["acme_prod"])
+    assert result.status == 200 and len(result.body["records"]) == 2
+    assert result.body["spans"]["withheld"] == 1 and result.body["withheld_rules"] == ["env_out_of_scope"]
+    assert "dev part" not in json.dumps(result.body)
+
+
+def test_bad_request_values_are_refused_before_any_read(stored: Stored) -> None:
+    access = stored.access()
+    for trace, span, tenant in (("xyz", None, None), ("a" * 32, "nothex", None), ("a" * 32, None, "../etc")):
+        with pytest.raises(GrantError):
+            access.get_payloads(stored.issue(), trace, span, tenant=tenant)
+
+
+# -- the CLI, end to end -------------------------------------------------------------------------
+
+
+def _config_file(tmp_path: Path, data_dir: Path, extra: dict | None = None) -> str:
+    path = tmp_path / "tracevault.yaml"
+    path.write_text(yaml.safe_dump({"data_dir": str(data_dir), **(extra or {})}))
+    return str(path)
+
+
+def test_cli_issue_get_list_revoke_audit(fresh: Stored, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACEVAULT_MASTER_KEY", SECRET_B64)
+    monkeypatch.delenv("TRACEVAULT_GRANT_TOKEN", raising=False)
+    config = _config_file(tmp_path, fresh.data_dir)
+    runner = CliRunner()
+    window = ["--from", (RECEIVED - timedelta(hours=1)).isoformat(), "--to", (RECEIVED + timedelta(hours=1)).isoformat()]
+    issued = runner.invoke(main, ["grant", "issue", "--config", config, "--tenant", "acme", "--env", "prod", "--principal", "bob", "--reason", "INC-7", "--ttl", "15m", *window])
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip()
+    assert token.count(".") == 2 and "grant " in issued.stderr
+    grant_id = jwt.decode(token, options={"verify_signature": False})["jti"]
+
+    trace = fresh.traces["acme_prod"]
+    got = runner.invoke(main, ["payload", "get", "--config", config, "--token", token, "--trace-id", trace])
+    assert got.exit_code == 0, got.output
+    body = json.loads(got.stdout)
+    assert len(body["records"]) == 2 and MARKER in got.stdout
+
+    via_stdin = runner.invoke(main, ["payload", "get", "--config", config, "--token", "-", "--trace-id", trace, "--span-id", fresh.spans["acme_prod"][0]], input=token + "\n")
+    assert via_stdin.exit_code == 0, via_stdin.output
+    assert [r["span_id"] for r in json.loads(via_stdin.stdout)["records"]] == [fresh.spans["acme_prod"][0]]
+
+    listed = runner.invoke(main, ["payload", "list", "--config", config, "--token", token])
+    assert listed.exit_code == 0 and MARKER not in listed.stdout
+    assert [t["trace_id"] for t in json.loads(listed.stdout)["traces"]] == [trace]
+
+    grants = runner.invoke(main, ["grant", "list", "--config", config, "--tenant", "acme"])
+    assert grants.exit_code == 0 and grant_id in grants.stdout and "active" in grants.stdout and token not in grants.stdout
+
+    revoked = runner.invoke(main, ["grant", "revoke", "--config", config, grant_id, "--reason", "done"])
+    assert revoked.exit_code == 0, revoked.output
+    refused = runner.invoke(main, ["payload", "get", "--config", config, "--token", token, "--trace-id", trace])
+    assert refused.exit_code == 1 and "revoked" in refused.output and MARKER not in refused.output
+    assert "revoked" in runner.invoke(main, ["grant", "list", "--config", config, "--tenant", "acme"]).stdout
+
+    verified = runner.invoke(main, ["audit", "verify", "--config", config, "--tenant", "acme"])
+    assert verified.exit_code == 0 and "ok" in verified.stdout, verified.output
+    shown = runner.invoke(main, ["audit", "show", "--config", config, "--tenant", "acme", "--since", "2000-01-01T00:00:00Z"])
+    records = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert [(r["action"], r["outcome"], r["rule"]) for r in records] == [
+        ("grant.issue", "allowed", None),
+        ("payload.get", "allowed", None),
+        ("payload.get", "allowed", None),
+        ("payload.list", "allowed", None),
+        ("grant.revoke", "allowed", None),
+        ("payload.get", "denied", "revoked"),
+    ]
+    assert MARKER not in shown.stdout and token not in shown.stdout
+
+    # An edited record makes `audit verify` fail and name the seq.
+    key = next(i.key for i in fresh.store.list("audit/tenant=acme/") if "/000000000002-" in i.key)
+    fresh.store.put(key, fresh.store.get(key).replace(b'"principal":"bob"', b'"principal":"eve"'))
+    broken = runner.invoke(main, ["audit", "verify", "--config", config, "--tenant", "acme"])
+    assert broken.exit_code == 1 and "seq 2" in broken.output
+
+
+def test_cli_keys_rotate_and_retire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACEVAULT_MASTER_KEY", SECRET_B64)
+    config = _config_file(tmp_path, tmp_path / "data")
+    runner = CliRunner()
+    first = runner.invoke(main, ["grant", "keys", "rotate", "--config", config])
+    second = runner.invoke(main, ["grant", "keys", "rotate", "--config", config])
+    old_kid, new_kid = first.stdout.split()[-1], second.stdout.split()[-1]
+    assert runner.invoke(main, ["grant", "keys", "retire", "--config", config, new_kid]).exit_code == 1
+    assert runner.invoke(main, ["grant", "keys", "retire", "--config", config, old_kid]).exit_code == 0
+    listing = runner.invoke(main, ["grant", "keys", "list", "--config", config]).stdout
+    assert f"{old_kid}  retired" in listing and f"{new_kid}  active" in listing
+
+
+def test_cli_issue_refuses_a_ttl_over_the_maximum(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACEVAULT_MASTER_KEY", SECRET_B64)
+    config = _config_file(tmp_path, tmp_path / "data", {"access": {"max_ttl_seconds": 3600}})
+    result = CliRunner().invoke(main, ["grant", "issue", "--config", config, "--tenant", "acme", "--env", "prod", "--principal", "p", "--reason", "r", "--ttl", "2h"])
+    assert result.exit_code == 1 and "max_ttl" in result.output and "." not in result.stdout.strip()
+
+
+# -- IAM policy ------------------------------------------------------------------------------------
+
+
+def _statements(document: dict) -> list[dict]:
+    return document["Statement"]
+
+
+def test_iam_policy_names_only_the_tenants_prefixes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _config_file(tmp_path, tmp_path / "data", {"storage": {"url": "s3://tv-bucket/vault"}, "keyring": {"type": "kms"}})
+    result = CliRunner().invoke(main, ["access", "iam-policy", "--config", config, "--tenant", "acme"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["Version"] == "2012-10-17"
+    by_sid = {s["Sid"]: s for s in _statements(document)}
+    assert by_sid["ListTenantPrefixes"]["Resource"] == "arn:aws:s3:::tv-bucket"
+    assert sorted(by_sid["ListTenantPrefixes"]["Condition"]["StringLike"]["s3:prefix"]) == ["vault/metrics/tenant=acme/*", "vault/payloads/tenant=acme/*"]
+    assert sorted(by_sid["ReadTenantObjects"]["Resource"]) == [
+        "arn:aws:s3:::tv-bucket/vault/metrics/tenant=acme/*",
+        "arn:aws:s3:::tv-bucket/vault/payloads/tenant=acme/*",
+    ]
+    decrypt = by_sid["DecryptTenantDataKeys"]
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Condition"]["StringEquals"] == {"kms:EncryptionContext:tracevault:tenant": "acme"}
+    assert decrypt["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": "alias/tracevault-acme"}
+    text = json.dumps(document)
+    assert "globex" not in text and "audit/" not in text and "s3:PutObject" not in text and "s3:*" not in text
+
+    scoped = iam_policy(parse_config({"storage": {"url": "s3://tv-bucket"}}), "acme", "prod")
+    by_sid = {s["Sid"]: s for s in _statements(scoped)}
+    assert by_sid["ReadTenantObjects"]["Resource"] == ["arn:aws:s3:::tv-bucket/metrics/tenant=acme/env=prod/*", "arn:aws:s3:::tv-bucket/payloads/tenant=acme/env=prod/*"]
+    assert by_sid["DecryptTenantDataKeys"]["Condition"]["StringEquals"] == {
+        "kms:EncryptionContext:tracevault:tenant": "acme",
+        "kms:EncryptionContext:tracevault:env": "prod",
+    }
+
+
+def test_iam_policy_needs_an_s3_store(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["access", "iam-policy", "--config", _config_file(tmp_path, tmp_path / "data"), "--tenant", "acme"])
+    assert result.exit_code == 1 and "s3://" in result.output
+    assert CliRunner().invoke(main, ["access", "iam-policy", "--tenant", "../x"]).exit_code == 2
