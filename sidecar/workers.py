@@ -10,6 +10,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import time
 from collections import Counter
 from dataclasses import dataclass
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -54,9 +55,11 @@ def _redact_in_worker(tenant: str, env: str, payload: bytes, with_escrow: bool) 
     return redact_serialized(_worker_redactor, tenant, env, payload, with_escrow)
 
 
-def _ready_in_worker() -> int:
+def _ready_in_worker(hold_seconds: float = 0.0) -> int:
     if _worker_redactor is None:
         raise RuntimeError("worker not initialised")
+    # Held briefly, so that one fast worker cannot answer every probe of a round alone.
+    time.sleep(hold_seconds)
     return os.getpid()
 
 
@@ -112,22 +115,24 @@ class RedactionPool:
             initargs=(self._config.model_dump_json(), self._secret),
         )
 
-    async def warm_up(self, max_rounds: int = 50) -> None:
+    async def warm_up(self, timeout_seconds: float = 300.0) -> None:
         """Start every worker and wait until each has loaded the model.
 
-        One probe per worker is not enough: an idle worker may take several probes. Probe in
-        rounds until every worker process has answered once (bounded).
+        One probe per worker is not enough: a worker that is ready first can answer several
+        probes while another is still loading. Probe in rounds, each probe held briefly, until
+        every worker process has answered once (bounded in time).
         """
         if self._local is not None:
             return
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_seconds
         seen: set[int] = set()
-        for _ in range(max_rounds):
-            pids = await asyncio.gather(*(loop.run_in_executor(self._executor, _ready_in_worker) for _ in range(self._workers)))
-            seen.update(pids)
+        while loop.time() < deadline:
+            probes = (loop.run_in_executor(self._executor, _ready_in_worker, 0.2) for _ in range(self._workers))
+            seen.update(await asyncio.gather(*probes))
             if len(seen) >= self._workers:
                 return
-        raise RuntimeError(f"only {len(seen)} of {self._workers} redaction workers started")
+        raise RuntimeError(f"only {len(seen)} of {self._workers} redaction workers started in {timeout_seconds:.0f} s")
 
     async def redact(self, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> tuple[Redacted, Counter[str]]:
         loop = asyncio.get_running_loop()
