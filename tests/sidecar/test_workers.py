@@ -1,0 +1,34 @@
+"""The redaction pool with several worker processes: warm-up reaches every worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from policies.config import parse_config
+from sidecar.workers import RedactionPool, _ready_in_worker
+from tests.redactors.otlp_builders import make_request, make_span
+
+SECRET = bytes(range(32))
+
+
+@pytest.mark.slow
+def test_two_workers_warm_up_and_redact() -> None:
+    pool = RedactionPool(parse_config({"server": {"workers": 2}}), SECRET)
+
+    async def run() -> tuple[set[int], bytes]:
+        await pool.warm_up(timeout_seconds=120)
+        loop = asyncio.get_running_loop()
+        pids = set(await asyncio.gather(*(loop.run_in_executor(pool._executor, _ready_in_worker, 0.3) for _ in range(4))))
+        request = make_request([make_span(attributes={"input.value": "mail maria@example.org"})])
+        redacted, counts = await pool.redact("acme", "prod", request.SerializeToString())
+        assert counts["EMAIL_ADDRESS"] == 1
+        return pids, redacted.request
+
+    try:
+        pids, body = asyncio.run(run())
+    finally:
+        pool.shutdown()
+    assert len(pids) == 2, "both worker processes answer after warm-up"
+    assert b"maria@example.org" not in body
