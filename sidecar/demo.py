@@ -323,7 +323,8 @@ def next_steps(result: DemoResult, config_path: str | None) -> list[str]:
         f"  tracevault payload get{config} --trace-id {result.trace_id}",
         "  # see the metrics (no content) with DuckDB:",
         f"  duckdb -c \"select name, input_tokens, output_tokens, redactions from read_parquet('{_store_path(result.store_url)}/metrics/**/*.parquet', "
-        f"hive_partitioning=true, hive_types_autocast=false) where trace_id = '{result.trace_id}'\"",
+        f"hive_partitioning=true, hive_types={{'tenant': VARCHAR, 'env': VARCHAR, 'date': DATE}}) "
+        f"where trace_id = '{result.trace_id}'\"",
     ]
 
 
@@ -391,7 +392,7 @@ def render_rich(result: DemoResult, config_path: str | None, console: Any) -> No
         console.print(line, highlight=False)
     for name, changed, kept, counts in span_changes(result):
         table = Table(title=f"span: {name}", show_lines=True, expand=True, title_justify="left")
-        table.add_column("attribute", style="bold", no_wrap=True, ratio=1)
+        table.add_column("attribute", style="bold", overflow="fold", ratio=2)
         table.add_column("sent by the app", style="red", overflow="fold", ratio=3)
         table.add_column("after tracevault (forwarded and stored)", style="green", overflow="fold", ratio=3)
         for key, before, after in changed:

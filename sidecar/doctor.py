@@ -197,7 +197,8 @@ def check_model(ctx: _Context) -> Check:
         fix = "pip install --no-deps --require-hashes -r requirements/model.txt  (or: make install)"
     else:
         fix = f"install the spaCy package {name} (pip), or set nlp.model to an installed model such as en_core_web_sm"
-    return Check("model", FAIL, f"spaCy model {name} is not installed (looked for: {', '.join(candidates)}); nothing is downloaded at run time", fix)
+    detail = f"spaCy model {name} is not installed (looked for: {', '.join(candidates)}); nothing is downloaded at run time"
+    return Check("model", FAIL, detail, fix)
 
 
 def check_spool(ctx: _Context) -> Check:
@@ -206,16 +207,22 @@ def check_spool(ctx: _Context) -> Check:
     directory = config.spool_dir()
     if not directory.exists():
         parent = _nearest_existing(directory)
-        if os.access(parent, os.W_OK | os.X_OK):
+        if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
             return Check("spool", OK, f"{directory} does not exist yet; {parent} is writable")
-        return Check("spool", FAIL, f"{directory} does not exist and {parent} is not writable", f"create {directory} owned by this user, or mount a writable volume there")
+        return Check(
+            "spool", FAIL, f"{directory} does not exist and {parent} is not a writable directory",
+            f"create {directory} owned by this user, or mount a writable volume there",
+        )
     try:
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".doctor-", delete=True) as handle:
             handle.write(b"x")
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
-        return Check("spool", FAIL, f"{directory}: cannot write ({exc.strerror})", f"make {directory} writable by this user (a writable volume in a container)")
+        return Check(
+            "spool", FAIL, f"{directory}: cannot write ({exc.strerror})",
+            f"make {directory} writable by this user (a writable volume in a container)",
+        )
     return Check("spool", OK, f"{directory}: writable")
 
 
@@ -284,7 +291,10 @@ def check_offline(ctx: _Context) -> Check:
             env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
         )
     except subprocess.TimeoutExpired:
-        return Check("offline", FAIL, f"one redaction took more than {OFFLINE_TIMEOUT_SECONDS}s", "run `tracevault redact` on a small file to see where it hangs")
+        return Check(
+            "offline", FAIL, f"one redaction took more than {OFFLINE_TIMEOUT_SECONDS}s",
+            "run `tracevault redact` on a small file to see where it hangs",
+        )
     report = None
     for line in reversed(result.stdout.splitlines()):
         try:
@@ -308,7 +318,10 @@ def check_offline(ctx: _Context) -> Check:
             "install the model package instead of letting spaCy download it; tldextract must use its bundled snapshot",
         )
     if not report["masked"]:
-        return Check("offline", FAIL, "one redaction ran but did not mask a test email and card", "check nlp.model and the default policy's entities")
+        return Check(
+            "offline", FAIL, "one redaction ran but did not mask a test email and card",
+            "check nlp.model and the default policy's entities",
+        )
     return Check("offline", OK, "one redaction ran with every non-loopback lookup and connection refused; none was tried")
 
 

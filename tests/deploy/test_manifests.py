@@ -11,6 +11,8 @@ import subprocess
 import sys
 import textwrap
 import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,7 +28,6 @@ from policies.resolve import PolicySet
 from sidecar.cli import main as cli_main
 from sidecar.http_receiver import make_app
 from tests.deploy.conftest import COLLECTOR, KUBERNETES, ROOT, iam_policy, k8s_documents, k8s_object
-from vault import layout
 from vault.keyring import KmsKeyring
 from vault.sink import READINESS_PROBE_KEY
 
@@ -325,9 +326,7 @@ def test_cronjob_command_parses_with_the_cli() -> None:
     _, _, container = _cron()
     args = container["args"]
     group = cli_main.commands.get(args[0])
-    if group is None:
-        pytest.skip("the `retention` command is not registered in this tree yet")
-    assert isinstance(group, click.Group)
+    assert isinstance(group, click.Group), f"`{args[0]}` is not a command group of the CLI"
     command = group.commands[args[1]]
     # Parse exactly the manifest's arguments, as click would at run time (nothing is run).
     context = command.make_context(args[1], list(args[2:]), parent=click.Context(group, info_name=args[0]))
@@ -391,8 +390,12 @@ def test_policies_name_the_configured_bucket_and_prefix(name: str) -> None:
 
 # -- the sidecar's actual AWS calls are the ones its policy allows ------------------------------
 
-_S3_ACTIONS = {"PutObject": "s3:PutObject", "HeadObject": "s3:GetObject", "GetObject": "s3:GetObject", "ListObjectsV2": "s3:ListBucket"}
-_KMS_ACTIONS = {"GenerateDataKey": "kms:GenerateDataKey", "Decrypt": "kms:Decrypt"}
+_S3_ACTIONS = {
+    "PutObject": "s3:PutObject", "HeadObject": "s3:GetObject", "GetObject": "s3:GetObject",
+    "ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket", "DeleteObjects": "s3:DeleteObject",
+    "DeleteObject": "s3:DeleteObject",
+}
+_KMS_ACTIONS = {"GenerateDataKey": "kms:GenerateDataKey", "Decrypt": "kms:Decrypt", "DescribeKey": "kms:DescribeKey"}
 
 
 def _allowed(policy: dict, action: str, resource: str, params: dict[str, Any]) -> bool:
@@ -417,56 +420,75 @@ def _allowed(policy: dict, action: str, resource: str, params: dict[str, Any]) -
     return False
 
 
-def test_sidecar_aws_calls_are_allowed_by_its_policy(moto_endpoint: str, aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run the sidecar with the ConfigMap's config against moto (S3 and KMS), record every AWS
-    call it makes, and check each against iam/sidecar-policy.json: a missing permission (or a
-    call that the policy should not need) fails here rather than in a cluster."""
+@dataclass
+class AwsRun:
+    """The ConfigMap's config pointed at moto, and every AWS call made while using it."""
+
+    config_file: Path
+    tenant: str
+    calls: list[tuple[str, str, dict]] = field(default_factory=list)
+    sidecar_calls: list[tuple[str, str, dict]] = field(default_factory=list)
+
+    def record(self, model: Any, params: dict, **_: Any) -> None:
+        self.calls.append((model.service_model.service_name, model.name, dict(params)))
+
+
+@pytest.fixture(scope="module")
+def aws_run(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsRun]:
     import base64
 
     import boto3
 
-    from tests.sidecar.conftest import json_request, start_sidecar
-
-    bucket, prefix = _bucket_and_prefix()
+    tmp = tmp_path_factory.mktemp("aws-run")
+    bucket, _ = _bucket_and_prefix()
     document = _config_map_document()
-    document["data_dir"] = str(tmp_path / "data")
+    document["data_dir"] = str(tmp / "data")
     document["server"].update(http_host="127.0.0.1", http_port=0, grpc_port=0, workers=0, shutdown_grace_seconds=5)
     document["storage"].update(endpoint_url=moto_endpoint, region="us-east-1", max_attempts=1)
     document["keyring"].update(endpoint_url=moto_endpoint, region="us-east-1")
     document["spool"].update(fsync=False)
+    config_file = tmp / "tracevault.yaml"
+    config_file.write_text(yaml.safe_dump(document), encoding="utf-8")
     config = parse_config(document)
-    monkeypatch.setenv(config.keys.master_key_env, base64.b64encode(bytes(range(7, 39))).decode())
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        patch.setenv(config.keys.master_key_env, base64.b64encode(bytes(range(7, 39))).decode())
+        boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+        run = AwsRun(config_file, "acme")
+        KmsKeyring(config.keyring, boto3.client("kms", endpoint_url=moto_endpoint, region_name="us-east-1")).ensure_tenant_key(run.tenant)
+        # From here on, every client made from boto3's default session (as the store and the
+        # keyring make theirs) reports its calls.
+        # (A fresh session, put back as it was when the context ends.)
+        patch.setattr(boto3, "DEFAULT_SESSION", boto3.session.Session())
+        boto3.DEFAULT_SESSION.events.register("provide-client-params.s3.*", run.record)
+        boto3.DEFAULT_SESSION.events.register("provide-client-params.kms.*", run.record)
+        _run_sidecar(run)
+        run.sidecar_calls, run.calls = list(run.calls), []
+        yield run
 
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    s3.create_bucket(Bucket=bucket)
-    tenant = "acme"
-    KmsKeyring(config.keyring, boto3.client("kms", endpoint_url=moto_endpoint, region_name="us-east-1")).ensure_tenant_key(tenant)
 
-    calls: list[tuple[str, str, dict]] = []
+def _run_sidecar(run: AwsRun) -> None:
+    """The sidecar with the ConfigMap's config: receive one request, then SIGTERM (drain, flush)."""
+    import requests
 
-    def record(model: Any, params: dict, **_: Any) -> None:
-        calls.append((model.service_model.service_name, model.name, dict(params)))
+    from policies.config import load_config
+    from tests.sidecar.conftest import json_request, start_sidecar
 
-    boto3.setup_default_session()
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.DEFAULT_SESSION)
-    boto3.DEFAULT_SESSION.events.register("provide-client-params.s3.*", record)
-    boto3.DEFAULT_SESSION.events.register("provide-client-params.kms.*", record)
+    config = load_config(run.config_file)
+    server = start_sidecar(config)
     try:
-        import requests
-
-        server = start_sidecar(config)
-        try:
-            response = requests.post(
-                f"http://127.0.0.1:{server.http_port}/v1/traces",
-                json=json_request(), headers={config.tenancy.header: tenant}, timeout=30,
-            )
-            assert response.status_code == 200, response.text
-        finally:
-            server.stop()  # SIGTERM path: drains and flushes the spool to the store
+        response = requests.post(
+            f"http://127.0.0.1:{server.http_port}/v1/traces",
+            json=json_request(), headers={config.tenancy.header: run.tenant}, timeout=30,
+        )
+        assert response.status_code == 200, response.text
     finally:
-        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+        server.stop()
 
-    policy = iam_policy("sidecar-policy.json")
+
+def _check_calls(policy: dict, calls: list[tuple[str, str, dict]], kms_key_ref: str) -> set[str]:
     key_arn = f"arn:aws:kms:eu-west-1:111122223333:key/{'0' * 8}"  # the policy's account/region
     operations = set()
     for service, operation, params in calls:
@@ -476,12 +498,54 @@ def test_sidecar_aws_calls_are_allowed_by_its_policy(moto_endpoint: str, aws_env
             resource = f"arn:aws:s3:::{params['Bucket']}" + (f"/{params['Key']}" if "Key" in params else "")
         else:
             action = _KMS_ACTIONS[operation]
-            assert params["KeyId"] == config.keyring.kms_key_id.replace("{tenant}", tenant)
+            if "KeyId" in params and not params["KeyId"].startswith("arn:"):
+                assert params["KeyId"] == kms_key_ref
             resource = key_arn
-        assert _allowed(policy, action, resource, params), (operation, {k: v for k, v in params.items() if k != "Body"})
+        shown = {k: v for k, v in params.items() if k not in ("Body", "CiphertextBlob")}
+        assert _allowed(policy, action, resource, params), (operation, shown)
+    return operations
+
+
+def test_sidecar_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
+    """The sidecar ran with the ConfigMap's config against moto (S3 and KMS); every AWS call it
+    made must be allowed by iam/sidecar-policy.json: a missing permission (or a call that the
+    policy should not need) fails here rather than in a cluster."""
+    from policies.config import load_config
+
+    config = load_config(aws_run.config_file)
+    _, prefix = _bucket_and_prefix()
+    calls = aws_run.sidecar_calls
+    operations = _check_calls(iam_policy("sidecar-policy.json"), calls, config.keyring.kms_key_id.replace("{tenant}", aws_run.tenant))
     # It did store something, with a sealed data key, and it probed readiness.
     assert {"PutObject", "GenerateDataKey", "HeadObject"} <= operations
+    assert "Decrypt" not in operations
     assert f"{prefix}/{READINESS_PROBE_KEY}" in {p.get("Key") for _, op, p in calls if op == "HeadObject"}
     stored = {p["Key"] for _, op, p in calls if op == "PutObject"}
-    assert any(k.startswith(f"{prefix}/{layout.KINDS[0]}/") for k in stored)
+    assert any(k.startswith(f"{prefix}/metrics/") for k in stored)
     assert any(k.startswith(f"{prefix}/payloads/") for k in stored)
+
+
+def test_reader_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
+    """Then, as the reader: the retention sweep, a grant and an audited payload read of what the
+    sidecar stored. Every AWS call must be allowed by iam/reader-policy.json."""
+    from click.testing import CliRunner
+
+    from policies.config import load_config
+
+    assert {"grant", "payload", "retention"} <= set(cli_main.commands)
+    config = load_config(aws_run.config_file)
+    aws_run.calls.clear()
+    runner = CliRunner()
+    config_arg = ["--config", str(aws_run.config_file)]
+    swept = runner.invoke(cli_main, ["retention", "run", *config_arg, "--dry-run"])
+    assert swept.exit_code == 0, swept.output
+    trace_id = "5b8efff798038103d269b633813fc60c"  # json_request's trace
+    issued = runner.invoke(cli_main, ["grant", "issue", *config_arg, "--tenant", aws_run.tenant, "--env", "default",
+                                      "--principal", "oncall", "--reason", "INC-1", "--ttl", "15m", "--trace-id", trace_id])
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip().splitlines()[-1]
+    read = runner.invoke(cli_main, ["payload", "get", *config_arg, "--token", token, "--trace-id", trace_id])
+    assert read.exit_code == 0, read.output
+    assert '"records"' in read.stdout
+    operations = _check_calls(iam_policy("reader-policy.json"), aws_run.calls, config.keyring.kms_key_id.replace("{tenant}", aws_run.tenant))
+    assert "Decrypt" in operations and "GetObject" in operations
