@@ -47,6 +47,9 @@ def group_by_tenant(
     tenant_header: str | None,
     env_header: str | None,
 ) -> TenantGroups:
+    # An empty header (a collector's headers_setter with no value) means "not given".
+    tenant_header = tenant_header or None
+    env_header = env_header or None
     if tenant_header is not None and not is_valid_id(tenant_header):
         raise InvalidRequest(f"header {tenancy.header}: tenant id must match {ID_PATTERN_TEXT}")
     if env_header is not None:

@@ -81,10 +81,22 @@ def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes,
     )
 
 
+def available_cpus(cgroup_cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (containers)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = open(cgroup_cpu_max, encoding="ascii").read().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
 def worker_count(config: Config) -> int:
     setting = config.server.workers
     if setting == "auto":
-        return max(1, os.cpu_count() or 1)
+        return available_cpus()
     return int(setting)
 
 

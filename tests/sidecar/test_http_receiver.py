@@ -284,7 +284,6 @@ def test_identity_body_over_decompressed_limit_is_413(make_sidecar) -> None:
         pytest.param("X-Tenant-Id", "Acme Corp", id="tenant-space-upper"),
         pytest.param("X-Tenant-Id", "..", id="tenant-dotdot"),
         pytest.param("X-Tenant-Id", "../etc", id="tenant-traversal"),
-        pytest.param("X-Tenant-Id", "", id="tenant-empty"),
         pytest.param("X-Tenant-Id", "a" * 64, id="tenant-too-long"),
         pytest.param("X-Tracevault-Env", "prod/eu", id="env-slash"),
     ],
@@ -298,6 +297,16 @@ def test_invalid_tenant_header_is_400(sidecar: Sidecar, next_hop: NextHop, heade
     if value:
         assert value not in status.message  # the message names the rule, not the value
     assert next_hop.attempts == []
+
+
+def test_empty_tenant_header_means_not_given(sidecar: Sidecar, next_hop: NextHop) -> None:
+    # A collector's headers_setter with no value for a request sends an empty header: the
+    # resource attribute decides instead of a 400 that the collector would never retry.
+    document = json_request([({"service.name": "a", "tenant.id": "acme"}, 1)])
+    response = requests.post(sidecar.traces_url, data=json.dumps(document), headers={**JS, "X-Tenant-Id": ""}, timeout=WAIT_SECONDS)
+    assert response.status_code == 200
+    (received,) = next_hop.received
+    assert received.headers["x-tenant-id"] == "acme"
 
 
 @pytest.mark.parametrize("encoding", ["protobuf", "json"])

@@ -32,3 +32,13 @@ def test_two_workers_warm_up_and_redact() -> None:
         pool.shutdown()
     assert len(pids) == 2, "both worker processes answer after warm-up"
     assert b"maria@example.org" not in body
+
+
+@pytest.mark.parametrize(("cpu_max", "cap"), [("max 100000\n", None), ("100000 100000\n", 1), ("250000 100000\n", 2), ("garbage", None)])
+def test_available_cpus_honours_a_cgroup_quota(tmp_path, cpu_max: str, cap: int | None) -> None:
+    from sidecar.workers import available_cpus
+
+    path = tmp_path / "cpu.max"
+    path.write_text(cpu_max)
+    unlimited = available_cpus(str(tmp_path / "missing"))
+    assert available_cpus(str(path)) == (min(unlimited, cap) if cap else unlimited)
