@@ -223,6 +223,13 @@ _STREET_TYPES = (
 )
 
 
+_EURO_STREET_WORDS = r"rue|via|rua|calle|avenida|avinguda|strada|carrer|piazza|plaza|praça|ulica|boulevard|chaussée|quai|corso|viale"
+_STREET_SUFFIXES = r"stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|laan|straat|gade|vej|väg|gatan|way|gate"
+# ", City" and ", City 12345" / "City 4753-961" after a street: the whole address goes.
+# Case-sensitive even inside the case-insensitive street patterns: "between 9am" is no city.
+_CITY_TAIL = r"(?-i:(?:,?[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?(?:[ \t]+[A-Z]{0,2}\d[\dA-Z]{2,5}(?:[ -]\d{3,4})?)?)?)"
+
+
 class StreetAddressRecognizer(PatternRecognizer):
     """Street addresses and US city/state/ZIP lines, which the small model rarely tags."""
 
@@ -230,15 +237,70 @@ class StreetAddressRecognizer(PatternRecognizer):
         Pattern(
             "street address",
             rf"(?i)\b\d{{1,5}}[A-Za-z]?(?:[ \t]+[A-Za-z][a-z'.\-]*){{1,4}}[ \t]+(?:{_STREET_TYPES})\b\.?"
-            r"(?:,?[ \t]+(?:apt|apartment|suite|ste|unit|flat|#)\.?[ \t]*[\w-]{1,6})?",
+            r"(?:,?[ \t]+(?:apt|apartment|suite|ste|unit|flat|#)\.?[ \t]*[\w-]{1,6})?" + _CITY_TAIL,
             0.6,
         ),
+        # Continental forms: "Via Roma 1804", "rue de Rivoli 12", "1461 Rue de Rivoli".
+        Pattern("street (continental)", rf"(?i)\b(?:{_EURO_STREET_WORDS})[ \t]+(?:[A-Za-zÀ-ÿ'\-]+[ \t]+){{0,3}}?\d{{1,5}}[a-z]?\b" + _CITY_TAIL, 0.6),
+        Pattern("street (number first)", rf"(?i)\b\d{{1,5}}[ \t]+(?:{_EURO_STREET_WORDS})(?:[ \t]+(?:de|del|da|di|la|le|des|do|dos)?[ \t]*[A-Za-zÀ-ÿ'\-]+){{1,3}}\b" + _CITY_TAIL, 0.6),
+        # One-word street names with their number: "Friedrichstrasse 876", "1718 Kingsway".
+        Pattern("street (suffix)", rf"(?i)\b[A-Za-zÀ-ÿ]+(?:{_STREET_SUFFIXES})[ \t]+\d{{1,5}}[a-z]?\b" + _CITY_TAIL, 0.6),
+        Pattern("street (number, suffix)", rf"(?i)\b\d{{1,5}}[ \t]+[A-Za-zÀ-ÿ]+(?:{_STREET_SUFFIXES})\b" + _CITY_TAIL, 0.6),
         Pattern("city, state zip", r"\b[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?,[ \t]*[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?\b", 0.6),
         Pattern("uk postcode", r"\b[A-Z]{1,2}\d[A-Z\d]?[ \t]+\d[A-Z]{2}\b", 0.5),
+        # Address fields in JSON-looking text.
+        Pattern(
+            "address field",
+            r'(?i)(?<="(?:city|town|line1|line2|street|address|address_line_?\d|postal_code|postcode|zip|zip_code|state|province|region)"\s*:\s*")[^"\n]{2,80}(?=")',
+            0.6,
+        ),
     ]
 
     def __init__(self) -> None:
         super().__init__(supported_entity="LOCATION", patterns=self.PATTERNS, name="StreetAddressRecognizer", supported_language=LANGUAGE)
+
+
+# Strong cues: a place may follow in lower case ("i'm currently in edinburgh").
+_STRONG_PLACE_CUES = (
+    r"currently in|living in|live in|lives in|based in|located in|moved to|moving to|born in|"
+    r"staying in|relocated to|travel(?:l?ing)? to|flight (?:from|to)|fly(?:ing)? (?:from|to)|office in|hotel in"
+)
+# Weak cues: only a capitalised word after them is a candidate ("from Marseille", not "to upgrade").
+_WEAK_PLACE_CUES = r"from|to|in|near|visiting|visit|ship(?:ped)? to|deliver(?:ed)? to"
+_PLACE_CUES = re.compile(
+    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[A-Za-z][a-z'\-]+(?:[ \t][A-Z][a-z'\-]+)?)"
+    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[A-Z][a-z'\-]+(?:[ \t][A-Z][a-z'\-]+)?)"
+)
+_NOT_PLACES = frozenset(
+    """jan feb mar apr jun jul aug sep sept oct nov dec january february march april may june july
+    august september october november december monday tuesday wednesday thursday friday saturday
+    sunday today tomorrow yesterday""".split()
+)
+
+
+class PlaceContextRecognizer:
+    """Places after "in", "from", "to", "born in" ...: candidates confirmed by the NER model,
+    title-cased in a neutral sentence, so "i'm in edinburgh" is caught and "i'm in trouble" is not."""
+
+    def __init__(self, nlp: Language) -> None:
+        self._nlp = nlp
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        results = []
+        for match in _PLACE_CUES.finditer(text):
+            group = "place" if match.group("place") else "capital"
+            place = match.group(group)
+            first = place.split()[0].lower()
+            if first in _NOT_NAMES or first in _NOT_PLACES or first in _NOT_EXTENDED or self._nlp.vocab[first].is_stop:
+                continue
+            if group == "capital" and match.start(group) > 0 and text[: match.start(group)].rstrip().endswith((".", "!", "?")):
+                continue  # a capital after a sentence end says nothing
+            candidate = " ".join(word[:1].upper() + word[1:] for word in place.split())
+            doc = self._nlp(f"She lives in {candidate}.")
+            start = len("She lives in ")
+            if any(ent.label_ in ("GPE", "LOC", "FAC") and ent.start_char <= start < ent.end_char for ent in doc.ents):
+                results.append(RecognizerResult("LOCATION", match.start(group), match.end(group), 0.7))
+        return results
 
 
 # Names the small model misses: lower-case names and names in fixed phrases.
@@ -432,6 +494,7 @@ class PiiAnalyzer:
         # Outside Presidio's registry on purpose: Presidio keeps one of two results on the same
         # span, and the NER clean-up below must not drop a context-rule name with it.
         self._names = NameContextRecognizer(nlp)
+        self._places = PlaceContextRecognizer(nlp)
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()
 
@@ -476,6 +539,10 @@ class PiiAnalyzer:
             for result in self._names.analyze(text, ["PERSON"], artifacts):
                 if result.score >= threshold:
                     findings.append(PiiFinding(result.start, result.end, "PERSON", result.score))
+        if "LOCATION" in entities:
+            for result in self._places.analyze(text):
+                if result.score >= threshold:
+                    findings.append(PiiFinding(result.start, result.end, "LOCATION", result.score))
         return findings
 
     def _is_common_word(self, word: str) -> bool:
