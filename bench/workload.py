@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import random
 import string
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -199,6 +199,11 @@ GREETINGS = (
     "Hi! I'm {assistant}, the {brand} support assistant. How can I help you today?",
     "Hello and welcome to {brand} support. I'm {assistant}; what can I do for you?",
     "Hi there, {assistant} from {brand} here. Ask me about orders, returns or gear.",
+)
+REVISION_SENTENCES = (
+    "This paragraph was last revised in revision {revision}, on {month} {day}.",
+    "Changed in revision {revision} after feedback from the support team in {city}.",
+    "Revision {revision} clarified this rule for customers in {region}.",
 )
 TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # topic: (title patterns, sentences)
@@ -605,7 +610,7 @@ class WorkloadGenerator:
         self.docs_per_request = docs_per_request
         self._seen_paragraphs: set[str] = set()
         self._index = 0
-        self._code = 0
+        self._revision = 0
         self.brand = BRANDS[0]
         self.assistant = ASSISTANTS[0]
         self.pool: list[tuple[str, str]] = []  # (document id, content)
@@ -621,13 +626,22 @@ class WorkloadGenerator:
     # -- text ----------------------------------------------------------------------------------
 
     def _unique(self, paragraph_maker) -> str:
-        """A paragraph never emitted before by this generator (re-drawn on a repeat)."""
-        for _ in range(50):
+        """A paragraph never emitted before by this generator.
+
+        Re-drawn on a repeat; a paragraph built from sentences without slots has few variants, so
+        after a few repeats it gets one more sentence that carries a revision number, which never
+        repeats.
+        """
+        for _ in range(10):
             paragraph = paragraph_maker()
             if paragraph not in self._seen_paragraphs:
                 self._seen_paragraphs.add(paragraph)
                 return paragraph
-        raise RuntimeError("could not draw a new paragraph")  # pragma: no cover - 50 repeats in a row
+        self._revision += 1
+        slots = _Filler(self.rng, {"revision": str(self._revision)})
+        paragraph = paragraph_maker() + " " + _fill(self.rng.choice(REVISION_SENTENCES), slots)
+        self._seen_paragraphs.add(paragraph)
+        return paragraph
 
     def _system_prompt(self, brand: str, assistant: str) -> str:
         rng = self.rng
@@ -900,7 +914,3 @@ def generate(kind: str, traces: int, seed: int = DEFAULT_SEED) -> Workload:
     """`traces` traces of the given kind, from a fresh generator."""
     return WorkloadGenerator(kind, seed).workload(traces)
 
-
-def chunked(items: Sequence, size: int) -> Iterable[Sequence]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

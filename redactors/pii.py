@@ -195,7 +195,7 @@ class FormattedPhoneRecognizer(PhoneRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         kept = []
-        for result in super().analyze(text, entities, nlp_artifacts):
+        for result in self._matches(text, entities):
             matched = text[result.start : result.end]
             before = text[max(0, result.start - 1) : result.start]
             if before and (before.isalnum() or before in "#-_/"):
@@ -206,6 +206,28 @@ class FormattedPhoneRecognizer(PhoneRecognizer):
             kept.append(result)
         return kept
 
+    def _matches(self, text: str, entities: list[str]) -> list[RecognizerResult]:
+        """The phonenumbers matcher, run only on windows around phone-shaped digit runs.
+
+        It tries every supported region over the whole text; most texts hold prices, times and
+        ids, so a cheap regex finds the few places worth its time.
+        """
+        results: list[RecognizerResult] = []
+        windows: list[list[int]] = []
+        for run in _PHONE_RUN.finditer(text):
+            start, end = max(0, run.start() - 8), min(len(text), run.end() + 8)
+            if windows and start <= windows[-1][1]:
+                windows[-1][1] = end
+            else:
+                windows.append([start, end])
+        for start, end in windows:
+            for result in super().analyze(text[start:end], entities, None):
+                results.append(RecognizerResult(result.entity_type, result.start + start, result.end + start, result.score, result.analysis_explanation))
+        return results
+
+
+# Seven or more digits with the characters phone numbers are written with.
+_PHONE_RUN = re.compile(r"\+?\(?\d(?:[\d \t().\-/]*\d){6,}")
 
 _VERSION_WORD = re.compile(r"(?i)(?:version|firmware|release|build|v)\s*$")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from policies.resolve import CompiledPolicy
 from redactors.identifiers import TenantPseudonymizer
 from redactors.normalize import TextView, collapse_digit_separators, normalize
-from redactors.pii import PiiAnalyzer
+from redactors.pii import PiiAnalyzer, candidate_entities
 from redactors.secrets import SecretRules
 
 FAILED_TOKEN = "<REDACTION_FAILED>"
@@ -286,7 +286,11 @@ class TextRedactor:
         pieces: list[tuple[int, int, str]] = []  # (text index, chunk offset, chunk)
         for index, view in enumerate(views):
             if view is not None:
-                pieces.extend((index, offset, chunk) for offset, chunk in analyzer.chunks(view.text))
+                for offset, chunk in analyzer.chunks(view.text):
+                    # Without NER, a chunk that no pattern recognizer can match needs no
+                    # tokens at all (most prose has no '@' and few digits).
+                    if policy.ner_enabled or candidate_entities(chunk, policy.entities):
+                        pieces.append((index, offset, chunk))
         per_text: list[list | None] = [[] if v is not None else None for v in views]
         try:
             batch = analyzer.artifacts([chunk for _, _, chunk in pieces], policy.ner_enabled)

@@ -196,3 +196,10 @@ def test_a_redacted_trace_keeps_no_planted_value(redactor, realistic) -> None:
     for value in (trace.person.email, trace.person.full, trace.person.card, trace.api_key):
         if value:
             assert value not in output
+
+
+def test_a_long_unique_run_still_never_repeats_a_paragraph() -> None:
+    # Some sentence banks have few variants; the generator must still find a new paragraph.
+    workload = generate(UNIQUE, 400, seed=5)
+    paragraphs = [p for t in workload.traces for text in (t.system_prompt, t.template, *t.documents) for p in text.split("\n\n")]
+    assert len(paragraphs) == len(set(paragraphs))
