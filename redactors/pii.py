@@ -186,7 +186,10 @@ class SpacedSsnRecognizer(PatternRecognizer):
         return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
 
 
-_PHONE_CONTEXT = re.compile(r"(?i)\b(?:phone|call|tel|telephone|mobile|cell|number|whatsapp|sms|text|fax|reach|contact)\b")
+_PHONE_CONTEXT = re.compile(
+    r"(?i)\b(?:phone[ds]?|call(?:ed|ing|s)?|tel|telephone|mobile|cell|number|whatsapp|sms|text(?:ed)?|fax|"
+    r"reach(?:ed)?|contact(?:ed)?|dial(?:ed|led)?|rang|ring)\b"
+)
 
 
 class FormattedPhoneRecognizer(PhoneRecognizer):

@@ -28,6 +28,9 @@ ENTITY_ROWS = [
     ("Hello Dmitri,\nyour order shipped.", "Dmitri", "PERSON"),
     ("Please reset it.\nThanks,\nKwame", "Kwame", "PERSON"),
     ("I moved to Seattle last year", "Seattle", "LOCATION"),
+    ("she called back from 4155550132 twice", "4155550132", "PHONE_NUMBER"),
+    ("i'm currently in edinburgh so the time zone differs", "edinburgh", "LOCATION"),
+    ("deliver to Friedrichstrasse 876, Berlin please", "Friedrichstrasse 876", "LOCATION"),
 ]
 
 
@@ -70,6 +73,9 @@ BENIGN = [
     "Use the /v1/chat/completions endpoint with stream=true.",
     "Version 3.8.0 fixes the tokenizer regression.",
     "The invoice total is $1,249.99 including tax.",
+    "Invoice 1700000000 was created by the batch job.",
+    "I'd like to upgrade to the Team plan.",
+    "The technician will visit between 9am and 11am.",
 ]
 
 
