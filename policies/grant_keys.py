@@ -32,7 +32,6 @@ import json
 import os
 import re
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +44,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+from policies.files import atomic_write, fsync_dir
 
 if TYPE_CHECKING:
     from policies.config import Config
@@ -84,30 +85,6 @@ def grant_keys_dir(config: Config) -> Path:
 
 def _hkdf(secret: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=info).derive(secret)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _now_text() -> str:
@@ -170,7 +147,7 @@ class GrantKeys:
             "retired": retired,
             "mac": self._mac(active, keys, retired),
         }
-        _atomic_write(self._directory / _PUBLIC_FILE, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
+        atomic_write(self._directory / _PUBLIC_FILE, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
 
     def _read_signing(self) -> tuple[str, Ed25519PrivateKey] | None:
         try:
@@ -199,7 +176,7 @@ class GrantKeys:
         document = {"format": _SIGNING_FORMAT, "kid": kid, "key": base64.b64encode(raw).decode("ascii")}
         nonce = os.urandom(_NONCE_BYTES)
         sealed = AESGCM(self._file_key).encrypt(nonce, json.dumps(document).encode(), _MAGIC)
-        _atomic_write(self._directory / _SIGNING_FILE, _MAGIC + nonce + sealed)
+        atomic_write(self._directory / _SIGNING_FILE, _MAGIC + nonce + sealed)
 
     # -- operations ---------------------------------------------------------------------------
 

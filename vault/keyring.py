@@ -43,7 +43,6 @@ import hmac
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,6 +56,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
+from policies.files import atomic_write, fsync_dir
 from policies.tenants import validate_id
 from vault.envelope import DATA_KEY_BYTES, DecryptError, length_prefixed
 
@@ -168,31 +168,6 @@ def _new_key_id(version: int) -> str:
     return f"v{version}-{secrets.token_hex(4)}"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write a 0600 file atomically: temp file in the same directory, fsync, rename, fsync dir."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
 def _overwrite_and_unlink(path: Path) -> None:
     """Best effort: overwrite with random bytes, fsync, unlink. (Copy-on-write file systems and
     SSD wear levelling may still keep old blocks; the master secret is what finally protects them.)"""
@@ -278,7 +253,7 @@ class LocalKeyring:
             "keys": encoded,
             "mac": self._public_mac(tenant, active, encoded),
         }
-        _atomic_write(path / _PUBLIC_FILE, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
+        atomic_write(path / _PUBLIC_FILE, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
 
     def _read_public(self, tenant: str) -> tuple[str, dict[str, bytes]] | None:
         """(active key id, {key id: public key}) or None when the tenant has no public.json."""
@@ -321,7 +296,7 @@ class LocalKeyring:
         nonce = os.urandom(_NONCE_BYTES)
         aad = _PRIVATE_MAGIC + length_prefixed(tenant.encode())
         sealed = AESGCM(self._private_key_for_file(tenant)).encrypt(nonce, json.dumps(document).encode(), aad)
-        _atomic_write(path / _PRIVATE_FILE, _PRIVATE_MAGIC + nonce + sealed)
+        atomic_write(path / _PRIVATE_FILE, _PRIVATE_MAGIC + nonce + sealed)
 
     def _read_private(self, tenant: str) -> dict[str, bytes] | None:
         """{key id: X25519 private key bytes}, or None when the tenant has no private.enc."""
@@ -500,11 +475,11 @@ class LocalKeyring:
                 "last_version": last,
             }
             # Marker first: a writer that finds no public.json must see it and refuse.
-            _atomic_write(path / _SHREDDED_FILE, (json.dumps(marker, indent=2) + "\n").encode())
+            atomic_write(path / _SHREDDED_FILE, (json.dumps(marker, indent=2) + "\n").encode())
             with contextlib.suppress(FileNotFoundError):
                 (path / _PUBLIC_FILE).unlink()
             _overwrite_and_unlink(path / _PRIVATE_FILE)
-            _fsync_dir(path)
+            fsync_dir(path)
 
 
 # --------------------------------------------------------------------------------------------

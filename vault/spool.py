@@ -31,6 +31,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from policies.files import fsync_dir
 from vault import layout
 from vault.envelope import encrypt_record, record_aad
 from vault.keyring import DataKey
@@ -71,14 +72,6 @@ class SpoolRecord:
 def _frame(kind: int, body: bytes) -> bytes:
     crc = zlib.crc32(bytes([kind]) + body)
     return _HEAD.pack(FRAME_MAGIC, kind, len(body), crc) + body
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def instance_id(directory: Path) -> str:
@@ -152,7 +145,7 @@ class SpoolWriter:
             self._opened_at = self._clock()
             self._segment_salt = secrets.token_hex(4)
             if self._fsync:
-                _fsync_dir(self.directory)
+                fsync_dir(self.directory)
         return self._handle
 
     def seal(self) -> Path | None:

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+from policies.files import fsync_dir
+
 if TYPE_CHECKING:
     from policies.config import Config
 
@@ -180,7 +182,7 @@ class LocalStore:
             self.root.parent.mkdir(parents=True, exist_ok=True)
             try:
                 self.root.mkdir(mode=_DIR_MODE)
-                _fsync_dir(self.root.parent)
+                fsync_dir(self.root.parent)
             except FileExistsError:
                 pass
         current = self.root
@@ -190,7 +192,7 @@ class LocalStore:
                 current.mkdir(mode=_DIR_MODE)
             except FileExistsError:  # a file in the way fails at mkstemp, as StoreError
                 continue
-            _fsync_dir(current.parent)
+            fsync_dir(current.parent)
 
     # -- operations
 
@@ -218,7 +220,7 @@ class LocalStore:
                 except OSError:
                     pass
                 raise
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -304,14 +306,6 @@ class LocalStore:
             except OSError:  # not empty, already gone, or not ours to remove
                 return
             directory = directory.parent
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _utc(timestamp: float) -> _dt.datetime:
