@@ -16,10 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from redactors.walker import py_to_any
 from vault.metrics import (
     DEFAULT_COLUMN_SOURCES,
     METRICS_SCHEMA,
@@ -43,21 +44,7 @@ START_NS = 1_764_322_200_000_000_000  # 2025-11-28T09:30:00Z
 
 
 def av(obj: Any) -> AnyValue:
-    if isinstance(obj, AnyValue):
-        return obj
-    if isinstance(obj, bool):
-        return AnyValue(bool_value=obj)
-    if isinstance(obj, int):
-        return AnyValue(int_value=obj)
-    if isinstance(obj, float):
-        return AnyValue(double_value=obj)
-    if isinstance(obj, bytes):
-        return AnyValue(bytes_value=obj)
-    if isinstance(obj, dict):
-        return AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=k, value=av(v)) for k, v in obj.items()]))
-    if isinstance(obj, list):
-        return AnyValue(array_value=ArrayValue(values=[av(v) for v in obj]))
-    return AnyValue(string_value=str(obj))
+    return obj if isinstance(obj, AnyValue) else py_to_any(obj)
 
 
 def make_span(
