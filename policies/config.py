@@ -130,6 +130,12 @@ class ServerConfig(_Frozen):
     retry_after_seconds: PositiveInt = Field(
         default=2, description="Retry-After (HTTP) and RetryInfo (gRPC) sent when overloaded."
     )
+    redaction_timeout_seconds: PositiveFloat = Field(
+        default=30.0,
+        description="Deadline for redacting one request. Past it the request fails closed: every "
+        "string value becomes <REDACTION_FAILED> (identifiers are still pseudonymised), and the "
+        "stuck worker is replaced.",
+    )
     workers: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
         default="auto",
         description="Redaction worker processes, each loading the model once. `auto` is one per "

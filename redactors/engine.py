@@ -16,7 +16,7 @@ from policies.resolve import PolicySet
 from redactors.identifiers import Pseudonymizer
 from redactors.pii import PiiAnalyzer, load_spacy_model
 from redactors.textredact import RedactedText, TextRedactor
-from redactors.walker import redact_resource_spans
+from redactors.walker import fail_closed, redact_resource_spans
 
 
 class Redactor:
@@ -50,6 +50,10 @@ class Redactor:
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
         return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text)
+
+    def fail_closed(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
+        """Mask every string value (redaction did not finish in time), in place."""
+        return fail_closed(items, self.policies.resolve(tenant, env), self._pseudonymizer.for_tenant(tenant))
 
     def strip_secrets(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         """Escrow copy (payload mode `original`): PII kept, secrets stripped, in place."""

@@ -16,6 +16,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
@@ -297,6 +298,31 @@ def _set_counts(attributes: Any, counts: Counter[str]) -> None:
         attributes.add(key=COUNT_PREFIX + entity, value=AnyValue(int_value=counts[entity]))
 
 
+class _FailEverything:
+    """Stands in for the text redactor when detection cannot finish (a deadline passed): every
+    string value is replaced, none is scanned. Nothing here runs a regex or a model."""
+
+    def redact_many(self, texts: list[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
+        return [RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1})) for _ in texts]
+
+    def redact_secrets_only(self, text: str, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> RedactedText:
+        return RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1}))
+
+
+class _NoSecretKeys:
+    def key_kind(self, key: str) -> str | None:
+        return None
+
+
+def fail_closed(items: list[ResourceSpans], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> Counter[str]:
+    """Mask every string value of every span, in place: the fail-closed answer when redaction
+    did not finish. Identifiers still become pseudonyms (a keyed hash cannot hang); URLs and
+    structural values are masked like content, since nothing may be scanned."""
+    structure_free = replace(policy, url_keys=None, structural_keys=None)
+    walk = _Walk(structure_free, pseudo, _NoSecretKeys(), _FailEverything())  # type: ignore[arg-type]
+    return _walk_all(walk, items)
+
+
 def redact_resource_spans(
     items: list[ResourceSpans],
     policy: CompiledPolicy,
@@ -310,7 +336,10 @@ def redact_resource_spans(
     With `secrets_only`, only secrets (and blobs, vectors, binary values) are removed: the
     escrow copy for payload mode `original`.
     """
-    walk = _Walk(policy, pseudo, rules, text, secrets_only)
+    return _walk_all(_Walk(policy, pseudo, rules, text, secrets_only), items)
+
+
+def _walk_all(walk: _Walk, items: list[ResourceSpans]) -> Counter[str]:
     buckets: list[tuple[Any, Counter[str]]] = []
     for resource_spans in items:
         resource_bucket: Counter[str] = Counter()

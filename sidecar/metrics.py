@@ -14,6 +14,9 @@ class Metrics:
         self.spans_accepted = Counter("tracevault_spans_accepted", "Spans redacted and handed to every sink", registry=r)
         self.spans_rejected = Counter("tracevault_spans_rejected", "Spans refused (partial success or error)", ["reason"], registry=r)
         self.spans_dropped = Counter("tracevault_spans_dropped", "Accepted spans that no sink kept", ["reason"], registry=r)
+        self.spans_failed_closed = Counter(
+            "tracevault_spans_failed_closed", "Spans masked whole because redaction passed its deadline", registry=r
+        )
         self.redactions = Counter("tracevault_redactions", "Values redacted, by entity type", ["entity"], registry=r)
         self.inflight = Gauge("tracevault_inflight_requests", "Requests being redacted or forwarded", registry=r)
         self.forward_failures = Counter("tracevault_forward_failures", "Failed forward attempts", ["reason"], registry=r)

@@ -6,6 +6,7 @@ so that overload costs nothing but a 503 and memory stays bounded by the in-flig
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -22,6 +23,8 @@ from sidecar.metrics import Metrics
 from sidecar.sinks import DiscardSink, ForwarderSink, Sink
 from sidecar.tenancy import group_by_tenant
 from sidecar.workers import RedactionPool
+
+log = logging.getLogger("tracevault.pipeline")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,9 @@ class Pipeline:
         spans = sum(len(ss.spans) for rs in resource_spans for ss in rs.scope_spans)
         started = time.perf_counter()
         redacted, counts = await self._pool.redact(tenant, env, group.SerializeToString(), self._wants_escrow)
+        if redacted.failed_closed:
+            self.metrics.spans_failed_closed.inc(spans)
+            log.warning("redaction of %d spans (tenant=%s) passed its deadline; every value was masked", spans, tenant)
         self.metrics.redaction_seconds.observe(time.perf_counter() - started)
         self._count_redactions(counts)
         self.metrics.cache_hits.inc(redacted.cache_hits)

@@ -19,7 +19,10 @@ from concurrent.futures.process import BrokenProcessPool
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from policies.config import Config
+from policies.resolve import PolicySet
 from redactors.engine import Redactor
+from redactors.identifiers import Pseudonymizer
+from redactors.walker import fail_closed
 from sidecar.errors import Unavailable
 
 # One redactor per worker process, set by the pool initializer. A process-pool worker has no
@@ -48,6 +51,7 @@ class Redacted:
     escrow: bytes | None  # secrets-stripped original, for payload mode `original`
     cache_hits: int = 0
     cache_misses: int = 0
+    failed_closed: bool = False  # the deadline passed: every value was masked, nothing scanned
 
 
 def _redact_in_worker(tenant: str, env: str, payload: bytes, with_escrow: bool) -> Redacted:
@@ -103,11 +107,15 @@ def worker_count(config: Config) -> int:
 class RedactionPool:
     """Runs `redact_serialized` in worker processes (or one thread when workers is 0)."""
 
-    def __init__(self, config: Config, master_secret: bytes) -> None:
+    def __init__(self, config: Config, master_secret: bytes, local_redactor: Redactor | None = None) -> None:
         self._config = config
         self._secret = master_secret
         self._workers = worker_count(config)
-        self._local: Redactor | None = None
+        # With workers: 0, an already built redactor may be handed in (it shares a loaded model).
+        self._local: Redactor | None = local_redactor if self._workers == 0 else None
+        # For the fail-closed path only: policies and keyed pseudonyms, no model.
+        self._policies = PolicySet(config)
+        self._pseudonymizer = Pseudonymizer(master_secret)
         self._executor: Executor = self._new_executor()
 
     @property
@@ -150,15 +158,34 @@ class RedactionPool:
         loop = asyncio.get_running_loop()
         try:
             if self._local is not None:
-                result = await loop.run_in_executor(self._executor, redact_serialized, self._local, tenant, env, payload, with_escrow)
+                future = loop.run_in_executor(self._executor, redact_serialized, self._local, tenant, env, payload, with_escrow)
             else:
-                result = await loop.run_in_executor(self._executor, _redact_in_worker, tenant, env, payload, with_escrow)
+                future = loop.run_in_executor(self._executor, _redact_in_worker, tenant, env, payload, with_escrow)
+            result = await asyncio.wait_for(future, self._config.server.redaction_timeout_seconds)
+        except asyncio.TimeoutError:
+            # A detector hangs (a pathological regex, a huge value): fail closed, and replace the
+            # stuck worker so that it does not hold a slot for ever.
+            self._replace_executor(kill=True)
+            result = self._fail_closed(tenant, env, payload)
         except BrokenProcessPool:
             # A worker died (OOM, crash): start a fresh pool, and let the client retry.
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._new_executor()
+            self._replace_executor(kill=False)
             raise Unavailable("redaction worker restarted", self._config.server.retry_after_seconds) from None
         return result, Counter(result.counts)
+
+    def _replace_executor(self, kill: bool) -> None:
+        old = self._executor
+        if kill and isinstance(old, ProcessPoolExecutor):
+            for process in list(getattr(old, "_processes", {}).values()):
+                process.kill()
+        old.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._new_executor()
+
+    def _fail_closed(self, tenant: str, env: str, payload: bytes) -> Redacted:
+        """Every string value masked, no detector run; stored as a redacted payload."""
+        request = ExportTraceServiceRequest.FromString(payload)
+        counts = fail_closed(list(request.resource_spans), self._policies.resolve(tenant, env), self._pseudonymizer.for_tenant(tenant))
+        return Redacted(request.SerializeToString(), dict(counts), "redacted", None, failed_closed=True)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
