@@ -29,6 +29,7 @@ that the user sends after the erasure started.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vault import layout
-from vault.segment import CorruptSegment, PayloadRef, SegmentHeader, build_segment, parse_segment
+from vault.segment import CorruptSegment, PayloadRef, build_segment, parse_segment
 from vault.spool import SUFFIX as SPOOL_SUFFIX
 from vault.spool import read_spool_file
 from vault.store import ObjectNotFound, ObjectStore, S3Store, StoreError
@@ -290,15 +291,7 @@ def _rewrite_segments(store: ObjectStore, tenant: str, affected: Iterable[_Affec
         kept = sorted((info for info in header.index if info.position not in remove), key=lambda info: info.offset)
         try:
             if kept:
-                new_header = SegmentHeader(
-                    tenant=header.tenant,
-                    env=header.env,
-                    object_key=header.object_key,
-                    key_id=header.key_id,
-                    wrapped_key=header.wrapped_key,
-                    created=header.created,
-                    index=tuple(kept),
-                )
+                new_header = dataclasses.replace(header, index=tuple(kept))
                 store.put(key, build_segment(new_header, [frames[info.position] for info in kept]))
             else:
                 store.delete_many([key])
