@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -70,48 +71,40 @@ def _redaction_counts(span: Span) -> dict[str, int]:
     return {kv.key[len(COUNT_PREFIX):]: kv.value.int_value for kv in span.attributes if kv.key.startswith(COUNT_PREFIX)}
 
 
+def _flat_spans(request: ExportTraceServiceRequest) -> list[tuple[Span, Resource, InstrumentationScope]]:
+    return [
+        (span, resource_spans.resource, scope_spans.scope)
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]
+
+
 def split_batch(batch: RedactedBatch, mapping: MetricsMapping) -> list[SpoolRecord]:
     """One metrics row and (per payload mode) one payload per span."""
+    spans = _flat_spans(batch.request)
+    escrow = _flat_spans(batch.escrow) if batch.escrow is not None else []
+    if batch.payload_mode == "original" and len(escrow) != len(spans):
+        raise ValueError("escrow copy does not match the redacted spans")
     records: list[SpoolRecord] = []
-    escrow_spans: list[Span] = []
-    if batch.escrow is not None:
-        escrow_spans = [s for rs in batch.escrow.resource_spans for ss in rs.scope_spans for s in ss.spans]
-    index = 0
-    for resource_spans in batch.request.resource_spans:
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                row = metrics_row(
-                    span,
-                    resource_spans.resource,
-                    tenant=batch.tenant,
-                    env=batch.env,
-                    received_at=batch.received_at,
-                    redactions=_redaction_counts(span),
-                    payload_ref=None,
-                    mapping=mapping,
-                )
-                payload: bytes | None = None
-                if batch.payload_mode == "redacted":
-                    payload = payload_document(span, resource_spans.resource, scope_spans.scope)
-                elif batch.payload_mode == "original":
-                    if index >= len(escrow_spans):
-                        raise ValueError("escrow copy does not match the redacted spans")
-                    escrow_resource = _resource_of(batch, index)
-                    payload = payload_document(escrow_spans[index], escrow_resource[0], escrow_resource[1])
-                records.append(SpoolRecord(trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), metrics=row, payload=payload))
-                index += 1
+    for index, (span, resource, scope) in enumerate(spans):
+        row = metrics_row(
+            span,
+            resource,
+            tenant=batch.tenant,
+            env=batch.env,
+            received_at=batch.received_at,
+            redactions=_redaction_counts(span),
+            payload_ref=None,
+            mapping=mapping,
+        )
+        payload: bytes | None = None
+        if batch.payload_mode == "redacted":
+            payload = payload_document(span, resource, scope)
+        elif batch.payload_mode == "original":
+            payload = payload_document(*escrow[index])
+        records.append(SpoolRecord(trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), metrics=row, payload=payload))
     return records
-
-
-def _resource_of(batch: RedactedBatch, index: int) -> tuple[Resource, InstrumentationScope]:
-    assert batch.escrow is not None
-    seen = 0
-    for resource_spans in batch.escrow.resource_spans:
-        for scope_spans in resource_spans.scope_spans:
-            if index < seen + len(scope_spans.spans):
-                return resource_spans.resource, scope_spans.scope
-            seen += len(scope_spans.spans)
-    raise IndexError("span index outside the escrow copy")
 
 
 def flush_spool_file(path: Path, store: ObjectStore, stats: VaultStats) -> int:
