@@ -252,9 +252,9 @@ def compile_policy(tenant: str, env: str, spec: PolicySpec) -> CompiledPolicy:
         structural_keys=structural,
         secret_key_names=tuple(spec.secret_key_names or ()),
         payload_mode=spec.payload_mode,
-        payload_days=spec.payload_days or 30,
-        metrics_days=spec.metrics_days or 400,
-        audit_days=spec.audit_days or 730,
+        payload_days=spec.payload_days,
+        metrics_days=spec.metrics_days,
+        audit_days=spec.audit_days,
     )
 
 
