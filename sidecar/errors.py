@@ -15,10 +15,6 @@ class PayloadTooLarge(Exception):
     """Body over the wire limit or over the decompressed limit: HTTP 413, gRPC RESOURCE_EXHAUSTED."""
 
 
-class UnsupportedMediaType(Exception):
-    """Content type that is neither OTLP protobuf nor OTLP JSON: HTTP 415."""
-
-
 class Overloaded(Exception):
     """Too much in flight: HTTP 503 + Retry-After, gRPC UNAVAILABLE + RetryInfo. Nothing was accepted."""
 

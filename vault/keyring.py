@@ -341,10 +341,6 @@ class LocalKeyring:
             return {"last_version": 0, "key_ids": []}
         return document if isinstance(document, dict) else {"last_version": 0, "key_ids": []}
 
-    def is_shredded(self, tenant: str) -> bool:
-        """True when the tenant was shredded and has no fresh keys since."""
-        return self._read_public(tenant) is None and self._read_shredded(tenant) is not None
-
     # -- key creation ---------------------------------------------------------------------------
 
     def _create_locked(self, path: Path, tenant: str, *, allow_after_shred: bool) -> str:
