@@ -291,7 +291,8 @@ _STRONG_PLACE_CUES = (
     r"staying in|relocated to|travel(?:l?ing)? to|flight (?:from|to)|fly(?:ing)? (?:from|to)|office in|hotel in"
 )
 # Weak cues: only a capitalised word after them is a candidate ("from Marseille", not "to upgrade").
-_WEAK_PLACE_CUES = r"from|to|in|near|visiting|visit|ship(?:ped)? to|deliver(?:ed)? to"
+# Not a bare "to" or "in": "upgrade to Python", "in Slack" would read as places.
+_WEAK_PLACE_CUES = r"from|near|visiting|visit|ship(?:ped)? to|deliver(?:ed)? to|arriv(?:e|ed|ing) in|stay(?:ed)? in"
 _PLACE_CUES = re.compile(
     rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[A-Za-z][a-z'\-]+(?:[ \t][A-Z][a-z'\-]+)?)"
     rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[A-Z][a-z'\-]+(?:[ \t][A-Z][a-z'\-]+)?)"
@@ -323,7 +324,10 @@ class PlaceContextRecognizer:
             candidate = " ".join(word[:1].upper() + word[1:] for word in place.split())
             doc = self._nlp(f"She lives in {candidate}.")
             start = len("She lives in ")
-            if any(ent.label_ in ("GPE", "LOC", "FAC") and ent.start_char <= start < ent.end_char for ent in doc.ents):
+            # After a strong cue ("flight from", "born in") the small model often says ORG for a
+            # city; after a weak one only a place label counts.
+            labels = ("GPE", "LOC", "FAC", "ORG") if group == "place" and place[0].isupper() else ("GPE", "LOC", "FAC")
+            if any(ent.label_ in labels and ent.start_char <= start < ent.end_char for ent in doc.ents):
                 results.append(RecognizerResult("LOCATION", match.start(group), match.end(group), 0.7))
         return results
 
@@ -371,7 +375,7 @@ def _name_rules() -> tuple[_NameRule, ...]:
         _NameRule(re.compile(rf"(?im:^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ ,]+){lower_ok}(?=\s*[,!.\n:]|$)"), 0.75),
         # Sign-offs: "Thanks,\nJohn" / "Best regards, Sarah Connor" at the end of a line or text.
         _NameRule(re.compile(rf"(?i:\b(?:regards|best|cheers|thanks|thank you|sincerely|yours(?: truly)?|warmly)[,!.]?[ \t]*\n+[ \t]*){lower_ok}[ \t]*(?=\n|$)"), 0.8),
-        _NameRule(re.compile(rf"(?i:\b(?:regards|cheers|sincerely|thanks),[ \t]+){lower_ok}[ \t]*(?=[\n.!]|$)"), 0.7),
+        _NameRule(re.compile(rf"(?i:\b(?:regards|cheers|sincerely|thanks),[ \t]+)(?P<name>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,2}}(?:[ \t][A-Z]\.)?)[ \t]*(?=[\n.!]|$)"), 0.7),
         _NameRule(re.compile(rf"(?m:^--[ \t]*){lower_ok}[ \t]*$"), 0.7),
         # Relations and roles: "spoke with Maria Lopez", "my colleague dave", "cc: Ana, Raj".
         _NameRule(re.compile(rf"(?i:\b(?:{_RELATIONS})[ \t]+){lower_ok}"), 0.7, verify_lower_case=True),

@@ -31,6 +31,8 @@ ENTITY_ROWS = [
     ("she called back from 4155550132 twice", "4155550132", "PHONE_NUMBER"),
     ("i'm currently in edinburgh so the time zone differs", "edinburgh", "LOCATION"),
     ("deliver to Friedrichstrasse 876, Berlin please", "Friedrichstrasse 876", "LOCATION"),
+    ("Thanks for the quick fix.\nCheers, Sofia W.", "Sofia W.", "PERSON"),
+    ("Rebook my flight from Marseille on Monday", "Marseille", "LOCATION"),
 ]
 
 
@@ -76,6 +78,7 @@ BENIGN = [
     "Invoice 1700000000 was created by the batch job.",
     "I'd like to upgrade to the Team plan.",
     "The technician will visit between 9am and 11am.",
+    "Upgrade to Python 3.12 before the release.",
 ]
 
 
