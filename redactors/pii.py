@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -29,10 +30,12 @@ from presidio_analyzer.predefined_recognizers import (
     UrlRecognizer,
     UsSsnRecognizer,
 )
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc
 
 LANGUAGE = "en"
+_STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS)
 
 # Registry names of the official models and the re-uploads that install under another name.
 MODEL_ALIASES: dict[str, tuple[str, ...]] = {
@@ -102,15 +105,27 @@ class _OfflineSpacyEngine(SpacyNlpEngine):
         entities, scores = self._get_updated_entities(
             list(doc.ents), [self.ner_model_configuration.default_score] * len(doc.ents)
         )
+        indices, lemmas = [], []
+        for token in doc:  # one pass: creating spaCy Token objects is the cost here
+            indices.append(token.idx)
+            lemmas.append(token.lower_)
         return NlpArtifacts(
             entities=entities,
             tokens=doc,
-            tokens_indices=[token.idx for token in doc],
-            lemmas=[token.lower_ for token in doc],
+            tokens_indices=indices,
+            lemmas=lemmas,
             nlp_engine=self,
             language=language,
             scores=scores,
         )
+
+    # Presidio asks these for every token of every text (to pick context keywords). A set look-up
+    # gives the same answers as a vocab look-up, without creating a lexeme per new word.
+    def is_stopword(self, word: str, language: str) -> bool:
+        return word.lower() in _STOP_WORDS
+
+    def is_punct(self, word: str, language: str) -> bool:
+        return bool(word) and all(unicodedata.category(ch).startswith("P") for ch in word)
 
 
 # Bundled public-suffix snapshot only: an empty URL list disables every fetch.
