@@ -7,6 +7,7 @@ the decompressed size); backpressure is UNAVAILABLE with a RetryInfo detail.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -38,12 +39,24 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     async def Export(  # noqa: N802 (gRPC method name)
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
+        return await self._handle(lambda: request, context)
+
+    async def export_serialized(self, body: bytes, context: grpc.aio.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
+        """Export with our own decoding: a corrupt message is INVALID_ARGUMENT (bad data), not
+        the UNKNOWN that gRPC answers when its generated deserializer raises."""
+        return await self._handle(lambda: otlp.decode_protobuf_request(body), context)
+
+    async def _handle(
+        self, decode: Callable[[], trace_service_pb2.ExportTraceServiceRequest], context: grpc.aio.ServicerContext
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
         metrics = self._pipeline.metrics
         metadata = {key.lower(): value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
         outcome = "error"
         try:
-            metrics.spans_received.inc(otlp.span_count(request))
+            # Admission before decoding, as on HTTP: overload costs a status, not CPU.
             async with self._pipeline.admit():
+                request = decode()
+                metrics.spans_received.inc(otlp.span_count(request))
                 result = await self._pipeline.export(request, metadata.get(self._tenant_key), metadata.get(self._env_key))
             outcome = "partial" if result.rejected_spans else "ok"
             response = trace_service_pb2.ExportTraceServiceResponse()
@@ -74,16 +87,6 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         finally:
             metrics.requests.labels(transport="grpc", outcome=outcome).inc()
         raise AssertionError("unreachable")
-
-    async def export_serialized(self, body: bytes, context: grpc.aio.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
-        """Export with our own decoding: a corrupt message is INVALID_ARGUMENT (bad data), not
-        the UNKNOWN that gRPC answers when its generated deserializer raises."""
-        try:
-            request = otlp.decode_protobuf_request(body)
-        except InvalidRequest as exc:
-            self._pipeline.metrics.requests.labels(transport="grpc", outcome="invalid").inc()
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        return await self.Export(request, context)
 
 
 def make_grpc_server(config: Config, pipeline: Pipeline) -> tuple[grpc.aio.Server, int]:
