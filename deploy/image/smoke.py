@@ -27,10 +27,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 import pyarrow.parquet as pq
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -57,8 +60,13 @@ WAIT_SECONDS = 120.0
 VENV_TOOLS = {"pip", "setuptools", "wheel"}
 
 
+def say(message: str) -> None:
+    sys.stdout.write(f"image-test: {message}\n")
+    sys.stdout.flush()
+
+
 def fail(message: str) -> None:
-    sys.exit(f"image-test: {message}")
+    sys.exit(f"image-test: FAILED: {message}")
 
 
 def canonical(name: str) -> str:
@@ -89,7 +97,7 @@ def check_dists(listing: Path) -> None:
     missing = sorted(n for n in expected if installed.get(n) != expected[n])
     if extra or missing:
         fail(f"image distributions differ from requirements/runtime.txt: extra {extra}, missing or other version {missing}")
-    print(f"image-test: the image holds the {len(runtime)} runtime pins and none of the {len(test_only)} test-only ones")
+    say(f"the image holds the {len(runtime)} runtime pins and none of the {len(test_only)} test-only ones")
 
 
 def _status(url: str) -> int | None:
@@ -111,7 +119,7 @@ def wait_ready(base_url: str, started: float) -> None:
                 fail(f"{path} did not answer 200 within {WAIT_SECONDS:.0f} s")
             time.sleep(0.1)
         times[path] = time.time() - started
-    print(f"image-test: start to /healthz 200: {times['/healthz']:.1f} s; start to /readyz 200 (ready): {times['/readyz']:.1f} s")
+    say(f"start to /healthz 200: {times['/healthz']:.1f} s; start to /readyz 200 (ready): {times['/readyz']:.1f} s")
 
 
 def planted_spans() -> list[ReadableSpan]:
@@ -136,9 +144,9 @@ def planted_spans() -> list[ReadableSpan]:
 
 
 class _Capture(http.server.BaseHTTPRequestHandler):
-    received: list[tuple[dict[str, str], bytes]] = []
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (the http.server name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
@@ -164,7 +172,7 @@ def send_trace(url: str) -> None:
         status = exc.code
     if status != 200:
         fail(f"POST {url} answered {status}, not 200")
-    print("image-test: the trace was answered 200")
+    say("the trace was answered 200")
 
 
 def _attributes(span) -> dict[str, object]:
@@ -191,7 +199,7 @@ def check_forward(headers: dict[str, str], body: bytes) -> None:
     failed = [name for name, ok in checks.items() if not ok]
     if failed:
         fail(f"the forwarded trace fails: {', '.join(failed)}")
-    print(f"image-test: forwarded to the capture receiver, redacted: {message}")
+    say(f"forwarded to the capture receiver, redacted: {message}")
 
 
 def trace(url: str, capture_port: int) -> None:
@@ -243,7 +251,7 @@ def check_volume(data_dir: Path) -> None:
     for value in [*PLANTED, "charged twice"]:
         if value.encode() in written:
             fail("a planted value or content is in the volume in clear")
-    print(f"image-test: the volume holds {len(metrics)} Parquet and {len(payloads)} payload objects; "
+    say(f"the volume holds {len(metrics)} Parquet and {len(payloads)} payload objects; "
           f"{len(rows)} metrics rows and the encrypted redacted payload read back; no planted value in clear")
 
 
