@@ -42,6 +42,10 @@ STARTED=$(date +%s)
 RUN=""
 DOCKERD_PID=""
 STATUS_PRINTED=false
+# Made by dockerd and its containerd whatever their roots are (plugin sockets, shim sockets);
+# removed again if this run created them and they are empty.
+ENGINE_DIRS=(/run/docker /run/docker/plugins /run/containerd /run/containerd/s)
+CREATED_DIRS=()
 
 say() { printf 'image-test: %s\n' "$*"; }
 die() { say "FAILED: $*" >&2; exit 1; }
@@ -115,7 +119,7 @@ stop_engine() {
 }
 
 cleanup() {
-    local status=$? problems=() mount left
+    local status=$? problems=() mount left dir
     trap - EXIT INT TERM
     set +e
     stop_engine
@@ -124,6 +128,9 @@ cleanup() {
     for mount in $(our_mounts); do umount "$mount" 2>/dev/null || umount -l "$mount" 2>/dev/null; done
     [[ -z $(our_mounts) ]] || problems+=("mounts left: $(our_mounts | tr '\n' ' ')")
     [[ -n $RUN ]] && rm -rf "$RUN"
+    for dir in "${CREATED_DIRS[@]}"; do   # deepest first
+        [[ ! -e $dir ]] || rmdir "$dir" 2>/dev/null || problems+=("$dir is not empty")
+    done
     if [[ -n $RUN && -f $CACHE/network.before ]]; then
         network_state > "$CACHE/network.after"
         if ! diff -u "$CACHE/network.before" "$CACHE/network.after" >&2; then
@@ -143,12 +150,15 @@ cleanup() {
 
 start_engine() {
     mkdir -p "$CACHE/docker"
-    echo '{}' > "$RUN/daemon.json"   # not /etc/docker/daemon.json: nothing of the host's config
+    # Not /etc/docker/daemon.json: nothing of the host's config; and its key not in /etc/docker.
+    printf '{"deprecated-key-path": "%s"}\n' "$CACHE/engine-key.json" > "$RUN/daemon.json"
+    local dir
+    for dir in "${ENGINE_DIRS[@]}"; do [[ -e $dir ]] || CREATED_DIRS=("$dir" "${CREATED_DIRS[@]}"); done
     network_state > "$CACHE/network.before"
     /usr/sbin/dockerd --data-root "$CACHE/docker" --exec-root "$RUN/x" --pidfile "$RUN/dockerd.pid" \
         --host "unix://$RUN/docker.sock" --config-file "$RUN/daemon.json" \
         --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false --bridge=none \
-        --userland-proxy=false --log-level=warn > "$RUN/dockerd.log" 2>&1 &
+        --userland-proxy=false --log-level=warn > "$RUN/dockerd.log" 2>&1 9>&- &
     DOCKERD_PID=$!
     export DOCKER_HOST="unix://$RUN/docker.sock" DOCKER_CONFIG="$RUN/client" DOCKER_BUILDKIT=0
     for _ in $(seq 1 120); do
