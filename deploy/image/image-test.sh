@@ -29,6 +29,7 @@ CACHE=${TRACEVAULT_IMAGE_CACHE:-/var/tmp/tracevault-image}
 IMAGE=${TRACEVAULT_IMAGE:-tracevault:0.1.0-local}
 ROOTFS_IMAGE=tracevault-rootfs:bookworm-slim   # bump the tag when slim_rootfs changes
 BASE_IMAGE=tracevault-base:bookworm-py3.11
+BUILDER_IMAGE=tracevault-builder:local
 SUITE=bookworm
 HTTP_PORT=24318
 GRPC_PORT=24317
@@ -209,12 +210,18 @@ build_base() {
 }
 
 build_image() {
-    local proxy=() name
+    local proxy=() name target
     for name in HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy; do   # as the host has them
         [[ -n ${!name:-} ]] && proxy+=(--build-arg "$name=${!name}")
     done
-    docker build --network host --build-arg BASE="$BASE_IMAGE" "${proxy[@]}" -t "$IMAGE" "$ROOT" > "$RUN/build.log" 2>&1 \
-        || { tail -n 40 "$RUN/build.log" >&2; die "docker build failed"; }
+    # The builder stage first, tagged: an untagged stage is "dangling", and the prune at the end
+    # would take the next run's layer cache (the pip installs) with it.
+    for target in "--target builder -t $BUILDER_IMAGE" "-t $IMAGE"; do
+        # shellcheck disable=SC2086  # $target is two options
+        docker build --network host --build-arg BASE="$BASE_IMAGE" "${proxy[@]}" $target "$ROOT" >> "$RUN/build.log" 2>&1 \
+            || { tail -n 40 "$RUN/build.log" >&2; die "docker build failed"; }
+    done
+    say "build steps reused from the cache: $(grep -c 'Using cache' "$RUN/build.log" || true) of $(grep -c '^Step ' "$RUN/build.log") (the builder stage, then the image)"
     local bytes
     bytes=$(docker image inspect -f '{{.Size}}' "$IMAGE")
     say "built $IMAGE on $BASE_IMAGE: $(( bytes / 1000000 )) MB ($(( bytes / 1048576 )) MiB)"
