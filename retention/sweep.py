@@ -169,12 +169,7 @@ class Windows:
     def _audit_days(self, tenant: str) -> int:
         cached = self._audit.get(tenant)
         if cached is None:
-            envs = {self._config.tenancy.default_env}
-            spec = self._config.tenants.get(tenant)
-            if spec is not None:
-                envs.update(spec.environments)
-            cached = max(self._policies.resolve(tenant, env).audit_days for env in envs)
-            self._audit[tenant] = cached
+            cached = self._audit[tenant] = self._policies.audit_days(tenant)
         return cached
 
 
@@ -206,7 +201,6 @@ def sweep(
     today = moment.date()
     windows = Windows(config, policies)
     report = SweepReport(now=moment, dry_run=dry_run, store=store.describe(), tenant_filter=tenant)
-    due: list[_Due] = []
 
     def group(kind: str, t: str, env: str | None) -> KindReport:
         envs = report.groups.setdefault(t, {})
@@ -225,24 +219,7 @@ def sweep(
                 envs[None] = {"audit": KindReport(audit_days, today - timedelta(days=audit_days))}
         return found
 
-    for kind in layout.KINDS:
-        prefix = layout.partition_prefix(kind, tenant)
-        try:
-            for info in store.list(prefix):
-                parsed = layout.parse_key(info.key)
-                if parsed is None:
-                    report.ignored_keys += 1
-                    continue
-                partition, _ = parsed
-                kind_report = group(kind, partition.tenant, partition.env)
-                if partition.day < kind_report.delete_before:
-                    due.append(_Due(info.key, info.size, partition.tenant, partition.env, kind, partition.day))
-                else:
-                    kind_report.kept.add(info.size)
-        except Exception as exc:  # noqa: BLE001 - a listing failure is reported, never hidden
-            report.error(prefix, f"listing failed: {_reason(exc)}")
-            # What this kind's listing did not reach is neither deleted nor known to be kept.
-            continue
+    due = _list_due(store, tenant, report, group)
 
     make_progress = progress or (lambda label, total: Progress(label, total))
     label = "retention (dry run): due" if dry_run else "retention: deleting"
@@ -262,6 +239,30 @@ def sweep(
                     kind_report.failed.add(item.size)
             bar.advance(len(batch), batch[-1].key.rsplit("/", 1)[0])
     return report
+
+
+def _list_due(store: ObjectStore, tenant: str | None, report: SweepReport, group: Callable[[str, str, str | None], KindReport]) -> list[_Due]:
+    """List every kind's partitions; answer what is due, and count what is kept in ``group``'s reports."""
+    due: list[_Due] = []
+    for kind in layout.KINDS:
+        prefix = layout.partition_prefix(kind, tenant)
+        try:
+            for info in store.list(prefix):
+                parsed = layout.parse_key(info.key)
+                if parsed is None:
+                    report.ignored_keys += 1
+                    continue
+                partition, _ = parsed
+                kind_report = group(kind, partition.tenant, partition.env)
+                if partition.day < kind_report.delete_before:
+                    due.append(_Due(info.key, info.size, partition.tenant, partition.env, kind, partition.day))
+                else:
+                    kind_report.kept.add(info.size)
+        except Exception as exc:  # noqa: BLE001 - a listing failure is reported, never hidden
+            report.error(prefix, f"listing failed: {_reason(exc)}")
+            # What this kind's listing did not reach is neither deleted nor known to be kept.
+            continue
+    return due
 
 
 def _delete_batch(store: ObjectStore, keys: list[str], report: SweepReport) -> set[str]:
