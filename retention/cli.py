@@ -195,12 +195,14 @@ def erase(config_path: str | None, tenant: str, user_id: str, dry_run: bool, spa
     report = erasure.erase_user(store, tenant, pseudonym, dry_run=dry_run, spool_dir=spool_dir, whole_traces=not spans_only)
     if not dry_run:
         from retention.auditlog import write_audit
+        from vault.audit import audit_key
 
         try:
             report.audit_key = write_audit(
                 store,
                 tenant,
                 "subject.erase",
+                key=audit_key(master),
                 reason=f"subject erasure of {pseudonym}" + ("" if report.complete else " (incomplete: run again)"),
                 counts={"complete": report.complete, "verified": report.verified, "whole_traces": report.whole_traces, **report.counts()},
                 outcome="allowed" if report.metrics_rows_removed or report.payload_records_removed else "not_found",
