@@ -297,7 +297,11 @@ def _access(config: Config):
 def _answer(result: Any) -> None:
     if result.status == 200:
         _echo_json(result.body)
+        if result.body.get("warning"):
+            click.echo(f"warning: {result.body['warning']}", err=True)
         return
+    if result.outcome == "tampered":
+        raise click.ClickException(f"tampered: {result.body.get('message')}")
     if result.rule:
         raise click.ClickException(f"refused ({result.rule}): {result.body.get('message')}")
     raise click.ClickException(str(result.body.get("message", "not found")))

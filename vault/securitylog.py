@@ -7,7 +7,7 @@ about who sent it, so nothing it claims may reach a tenant's audit chain: whoeve
 admin listener could otherwise write unlimited records, with a principal and reason of their
 choosing, under any tenant. Those refusals are written here instead, as small JSON objects:
 
-    access/security-log/date=<YYYY-MM-DD>/<YYYYMMDDTHHMMSSffffff>-<8 hex>.json
+    access/security-log/date=<YYYY-MM-DD>/<YYYYMMDDTHHMMSSffffff>-<writer id, 8 hex>-<n, 8 digits>.json
 
 Each holds the time, the action, the rule and what the *request* asked for (tenant, env, trace and
 span id, all validated ids), never a claim of the token (no principal, reason, grant id or claimed
@@ -84,9 +84,12 @@ class SecurityLog:
         self._tokens = float(burst)
         self._last = monotonic()
         self._suppressed: dict[str, int] = {}
+        self._writer = secrets.token_hex(4)  # keys of two processes never collide
+        self._written = 0
 
-    def _take(self, rule: str) -> dict[str, int] | None:
-        """A token (and the suppressed counts to report with it), or None when over the limit."""
+    def _take(self, rule: str) -> tuple[int, dict[str, int]] | None:
+        """A token: this writer's record number and the suppressed counts to report with it; None
+        when over the limit."""
         with self._lock:
             now = self._monotonic()
             self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.per_second)
@@ -95,18 +98,19 @@ class SecurityLog:
                 self._suppressed[rule] = self._suppressed.get(rule, 0) + 1
                 return None
             self._tokens -= 1.0
+            self._written += 1
             suppressed, self._suppressed = self._suppressed, {}
-            return suppressed
+            return self._written, suppressed
 
     def refused(self, *, action: str, rule: str, asked: Mapping[str, Any]) -> str | None:
         """Record one refusal of an unverified token; returns the key written, or None when the
         rate limit held it back (it is then counted in the next record)."""
-        suppressed = self._take(rule)
-        written = suppressed is not None
+        taken = self._take(rule)
         if self.on_refusal is not None:
-            self.on_refusal(rule, written)
-        if suppressed is None:
+            self.on_refusal(rule, taken is not None)
+        if taken is None:
             return None
+        number, suppressed = taken
         moment = self._clock().astimezone(UTC)
         record: dict[str, Any] = {
             "format": FORMAT,
@@ -118,7 +122,7 @@ class SecurityLog:
         }
         if suppressed:
             record["suppressed"] = {"count": sum(suppressed.values()), "rules": dict(sorted(suppressed.items()))}
-        key = f"{PREFIX}date={moment.date().isoformat()}/{moment.strftime('%Y%m%dT%H%M%S%f')}-{secrets.token_hex(4)}.json"
+        key = f"{PREFIX}date={moment.date().isoformat()}/{moment.strftime('%Y%m%dT%H%M%S%f')}-{self._writer}-{number:08d}.json"
         self.store.put(key, (json.dumps(record, sort_keys=True) + "\n").encode())
         log.warning(
             "%s refused (%s): unverified token, recorded in the security log%s",
@@ -139,7 +143,7 @@ class SecurityLog:
             if since is not None and _time_of(record) < since:
                 continue
             out.append(record)
-        return sorted(out, key=_time_of)
+        return sorted(out, key=_time_of)  # stable: one writer's records at one time stay in key order
 
 
 def _time_of(record: Mapping[str, Any]) -> datetime:

@@ -381,3 +381,49 @@ def test_tampered_payloads_are_reported_audited_and_counted(fresh: Stored, damag
     assert (record["outcome"], record["rule"], record["spans"]["tampered"]) == (outcome, rule, tampered)
     assert f"tracevault_payloads_tampered_total {float(tampered)}" in metrics.render().decode()
     assert fresh.access().audit.verify("acme", audit_days=730, now=NOW).ok
+
+
+def test_cli_audit_verify_checks_retention_and_show_hides_forgeries(fresh: Stored, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the CLI, with the config's retention: deleting the first records while they are
+    within audit_days fails; the retention sweep deleting them once due passes."""
+    monkeypatch.setenv("TRACEVAULT_MASTER_KEY", SECRET_B64)
+    config = _config_file(tmp_path, fresh.data_dir, {"defaults": {"audit_days": 1}})
+    runner = CliRunner()
+    access = fresh.access()
+    for _ in range(3):
+        assert access.get_payloads(fresh.issue(), fresh.traces["acme_prod"]).allowed  # 3 records on 2026-11-28
+    verify_at = ["audit", "verify", "--config", config, "--tenant", "acme", "--now"]
+    assert runner.invoke(main, [*verify_at, "2026-11-28T13:00:00Z"]).exit_code == 0
+
+    first = next(i.key for i in fresh.store.list("audit/tenant=acme/") if "/000000000001-" in i.key and "claim" not in i.key)
+    saved = fresh.store.get(first)
+    fresh.store.delete_many([first])
+    deleted = runner.invoke(main, [*verify_at, "2026-11-28T13:00:00Z"])
+    assert deleted.exit_code == 1 and "seq 1: missing" in deleted.output and "not due for retention" in deleted.output
+    fresh.store.put(first, saved)
+
+    forged = "audit/tenant=acme/date=2026-11-28/erase-0001.jsonl"
+    fresh.store.put(forged, b'{"action": "payload.get", "principal": "auditor", "outcome": "allowed"}\n')
+    shown = runner.invoke(main, ["audit", "show", "--config", config, "--tenant", "acme"])
+    assert shown.exit_code == 0 and "auditor" not in shown.stdout and "1 object(s)" in shown.stderr
+    assert len(shown.stdout.splitlines()) == 3
+    assert "not a chain record" in runner.invoke(main, [*verify_at, "2026-11-28T13:00:00Z"]).output
+    fresh.store.delete_many([forged])
+
+    swept = runner.invoke(main, ["retention", "run", "--config", config, "--now", "2026-12-01T00:00:00Z"])
+    assert swept.exit_code == 0, swept.output
+    assert not list(fresh.store.list("audit/tenant=acme/date=2026-11-28/"))
+    expired = runner.invoke(main, [*verify_at, "2026-12-01T00:00:00Z"])
+    assert expired.exit_code == 0 and "expired (retention)" in expired.output, expired.output
+
+
+def test_cli_audit_security_shows_unverified_refusals(fresh: Stored, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACEVAULT_MASTER_KEY", SECRET_B64)
+    config = _config_file(tmp_path, fresh.data_dir)
+    refused = CliRunner().invoke(main, ["payload", "get", "--config", config, "--token", _forged(fresh), "--trace-id", fresh.traces["acme_prod"]])
+    assert refused.exit_code == 1 and "bad_signature" in refused.output
+    shown = CliRunner().invoke(main, ["audit", "security", "--config", config])
+    assert shown.exit_code == 0
+    (record,) = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert record["rule"] == "bad_signature" and record["asked"]["trace_id"] == fresh.traces["acme_prod"]
+    assert "alice@example.com" not in shown.stdout
