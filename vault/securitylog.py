@@ -19,6 +19,8 @@ carries ``suppressed``: how many were left out since the previous record, by rul
 written or not, is reported to ``on_refusal(rule, written)`` (the sidecar counts them on
 /metrics), so none is dropped silently. The log expires with the S3 lifecycle or by hand (see
 docs/operations.md); at the default rate a flood writes at most 8,640 objects a day per process.
+The retention sweep deletes its ``date=`` partitions after the default tenant's ``audit_days``
+(:func:`day_of` reads a key's day).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from policies.tenants import is_valid_id
@@ -43,6 +45,19 @@ DEFAULT_BURST = 20
 DEFAULT_PER_MINUTE = 6
 _ASKED_IDS = ("tenant", "env")
 _ASKED_HEX = {"trace_id": 32, "span_id": 16}
+
+
+def day_of(key: str) -> date | None:
+    """The day of a security-log key (``access/security-log/date=D/...``); None for any other key."""
+    if not key.startswith(PREFIX):
+        return None
+    part = key[len(PREFIX) :].split("/", 1)[0]
+    if not part.startswith("date=") or "/" not in key[len(PREFIX) :]:
+        return None
+    try:
+        return date.fromisoformat(part[len("date=") :])
+    except ValueError:
+        return None
 
 
 def _asked(asked: Mapping[str, Any]) -> dict[str, str]:
