@@ -57,7 +57,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from policies.tenants import validate_id
 from vault import layout
-from vault.store import ObjectNotFound, ObjectStore
+from vault.store import ObjectNotFound, ObjectStore, StoreError
 
 GENESIS_HASH = "0" * 64
 HEAD_PREFIX = "access/audit-head/"
@@ -77,8 +77,9 @@ CLAIM_NAME = re.compile(r"([0-9]{12})-claim")
 _AUDIT_KEY_INFO = b"tracevault/audit-anchor/v1"
 
 
-class AuditError(Exception):
-    """The chain cannot be extended (a damaged claim, or too many concurrent appenders)."""
+class AuditError(StoreError):
+    """The chain cannot be extended (a damaged claim, or too many concurrent appenders): a store
+    failure to callers, so a read that cannot be audited answers 503 and returns nothing."""
 
 
 def audit_key(master_secret: bytes) -> bytes:

@@ -227,7 +227,9 @@ def _check_claims(chain: _Chain, report: AuditReport, delete_before: date | None
     for seq, claims in sorted(chain.claims.items()):
         entries = chain.by_seq.get(seq, [])
         for _key, data in claims:
-            if entries and all(e.data != data for e in entries):
+            if _entry(_key, data).record is None:
+                report.problem(seq, "unreadable claim: not a JSON record (edited or damaged); appends stop until it is fixed")
+            elif entries and all(e.data != data for e in entries):
                 report.problem(seq, "forked: its claim holds another record (a concurrent writer, or an edit)")
             elif not entries and seq > reported_up_to and not _claim_expired(data, delete_before):
                 report.problem(seq, "missing: the record is gone but its claim is there (deleted, or an interrupted append the next one completes)")

@@ -355,3 +355,16 @@ def test_concurrent_appenders_in_processes_never_fork(where: str, tmp_path: Path
     assert report.ok, [str(p) for p in report.problems]
     assert report.records == PROCESSES * APPENDS
     print(f"{where}: {PROCESSES} processes x {APPENDS} appends, {races_lost} races lost and retried, 0 forks")  # noqa: T201
+
+
+def test_a_damaged_claim_stops_appends_as_a_store_error(store: LocalStore) -> None:
+    from vault.audit import claim_key
+    from vault.store import StoreError
+
+    log = AuditLog(store, clock=Clock(), key=KEY)
+    fill(log, count=2)
+    store.put(claim_key("acme", 3, keys_by_seq(store)[2]), b"not a record")
+    with pytest.raises(StoreError, match="claim of audit seq 3"):
+        fill(log, count=1)
+    report = verify(log)
+    assert any(p.seq == 3 and "unreadable claim" in p.problem for p in report.problems)
