@@ -154,6 +154,11 @@ def test_serve_starts_the_admin_listener_only_when_enabled(make_sidecar) -> None
     assert admin_port and admin_port != server.http_port
     response = requests.get(f"http://127.0.0.1:{admin_port}/v1/payloads/{'ab' * 16}", timeout=10)
     assert response.status_code == 401
+    unsigned = _unsigned("acme", 1, "c2ln")
+    assert requests.get(f"http://127.0.0.1:{admin_port}/v1/payloads/{'ab' * 16}", headers={"Authorization": f"Bearer {unsigned}"}, timeout=10).status_code == 403
+    scraped = requests.get(f"{server.base_url}/metrics", timeout=10).text
+    assert 'tracevault_access_unverified_refusals_total{logged="written",rule="bad_signature"} 1.0' in scraped
+    assert "tracevault_payloads_tampered_total 0.0" in scraped
     # Never on the OTLP port.
     otlp = requests.get(f"{server.base_url}/v1/payloads/{'ab' * 16}", headers={"Authorization": "Bearer x.y.z"}, timeout=10)
     assert otlp.status_code == 404
