@@ -51,6 +51,7 @@ from policies.grants import (
 from policies.tenants import is_valid_id
 from vault import layout
 from vault.audit import AuditLog
+from vault.audit import audit_key as derive_audit_key
 from vault.keyring import Keyring, build_keyring
 from vault.reader import PayloadTampered, PayloadUnavailable, VaultReader
 from vault.revocations import Revocations
@@ -136,8 +137,6 @@ class AccessService:
         cls, config: Any, master_secret: bytes, *, store: ObjectStore | None = None, keyring: Keyring | None = None, events: AccessEvents | None = None
     ) -> AccessService:
         """With a *reader* keyring (it can decrypt): only for the CLI and the admin listener."""
-        from vault.audit import audit_key
-
         return cls(
             store if store is not None else open_store(config),
             keyring if keyring is not None else build_keyring(config, master_secret),
@@ -145,7 +144,7 @@ class AccessService:
             issuer=config.access.issuer,
             max_ttl_seconds=config.access.max_ttl_seconds,
             events=events,
-            audit_key=audit_key(master_secret),
+            audit_key=derive_audit_key(master_secret),
         )
 
     # -- grants ---------------------------------------------------------------------------------
