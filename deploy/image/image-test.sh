@@ -42,7 +42,6 @@ DOCKER=/usr/bin/docker   # Debian's client, matching the daemon (not another doc
 STARTED=$(date +%s)
 RUN=""
 DOCKERD_PID=""
-STATUS_PRINTED=false
 # Made by dockerd and its containerd whatever their roots are (plugin sockets, shim sockets);
 # removed again if this run created them and they are empty.
 ENGINE_DIRS=(/run/docker /run/docker/plugins /run/containerd /run/containerd/s)
@@ -143,9 +142,7 @@ cleanup() {
         for p in "${problems[@]}"; do say "FAILED in cleanup: $p" >&2; done
         status=1
     fi
-    if [[ $STATUS_PRINTED == false ]]; then
-        say "$([[ $status == 0 ]] && echo passed || echo FAILED) in $(elapsed "$STARTED") (engine stopped, run directory removed)"
-    fi
+    say "$([[ $status == 0 ]] && echo passed || echo FAILED) in $(elapsed "$STARTED") (engine stopped, run directory removed)"
     exit "$status"
 }
 
