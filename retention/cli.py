@@ -160,7 +160,7 @@ def erase(config_path: str | None, tenant: str, user_id: str, dry_run: bool, who
     Run it after the sidecar has flushed (records still in its spool are reported and make the
     exit code 1); re-running is safe.
     """
-    from redactors.keys import MasterKeyError, load_master_secret
+    from policies.keys import MasterKeyError, load_master_secret
     from retention import erase as erasure
 
     tenant = _id(tenant, "tenant id", "--tenant")

@@ -8,7 +8,7 @@
 Answers (JSON): 200 with the records; 400 for a malformed trace id, span id, tenant or env;
 401 (``WWW-Authenticate: Bearer``) without a token or with one that is not a well-formed grant;
 403 with ``{"rule": ...}`` when the grant is refused; 404 when nothing matches; 503 when the
-store or key service fails. Every attempt that carries a token is audited (policies.access).
+store or key service fails. Every attempt that carries a token is audited (access.service).
 
 It is off by default (``access.admin_enabled``). When on, the sidecar process holds a *reader*
 keyring, i.e. the power to decrypt payloads, which the ingest path deliberately lacks
@@ -25,9 +25,9 @@ from typing import Any
 
 from aiohttp import web
 
-from policies.access import AccessResult, AccessService
+from access.service import AccessResult, AccessService
 from policies.config import Config
-from policies.grants import GrantError
+from access.grants import GrantError
 from vault.keyring import KeyUnavailable
 from vault.store import StoreError
 

@@ -16,7 +16,7 @@ from policies.config import Config, ConfigError, load_config
 from policies.resolve import PolicyError
 from policies.tenants import ID_PATTERN_TEXT, is_valid_id
 from redactors.engine import Redactor
-from redactors.keys import MasterKeyError, load_master_secret
+from policies.keys import MasterKeyError, load_master_secret
 from redactors.pii import ModelNotInstalled
 from sidecar import otlp
 from sidecar.errors import InvalidRequest
@@ -128,7 +128,7 @@ def config_check(config_path: str) -> None:
 def _register_groups() -> None:
     """Each package's CLI group lives with its package; the one command assembles them."""
     from retention.cli import register as register_retention
-    from policies.cli import register as register_access
+    from access.cli import register as register_access
     from vault.cli import keys_group
 
     main.add_command(keys_group)

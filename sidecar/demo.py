@@ -193,7 +193,7 @@ def _counters(url: str) -> dict[str, float] | None:
 
 def _redact_locally(config: Config, request: ExportTraceServiceRequest, tenant: str) -> tuple[ExportTraceServiceRequest, list[str], bool]:
     from redactors.engine import Redactor
-    from redactors.keys import MasterKeyError, load_master_secret
+    from policies.keys import MasterKeyError, load_master_secret
     from sidecar.cli import redact_request
     from sidecar.tenancy import group_by_tenant
 

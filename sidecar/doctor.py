@@ -73,7 +73,7 @@ def check_config(ctx: _Context) -> Check:
 
 
 def check_master_key(ctx: _Context) -> Check:
-    from redactors.keys import MasterKeyError, load_master_secret
+    from policies.keys import MasterKeyError, load_master_secret
 
     config = ctx.config
     assert config is not None

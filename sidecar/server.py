@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from policies.config import Config
-from redactors.keys import load_master_secret
+from policies.keys import load_master_secret
 from sidecar.grpc_receiver import make_grpc_server
 from sidecar.http_receiver import make_app
 from sidecar.metrics import Metrics

@@ -8,7 +8,7 @@ import click
 
 from policies.config import Config, ConfigError, load_config
 from policies.tenants import InvalidTenantId, validate_id
-from redactors.keys import MasterKeyError, load_master_secret
+from policies.keys import MasterKeyError, load_master_secret
 from vault.keyring import KeyUnavailable, build_keyring
 
 

@@ -15,7 +15,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sidecar.admin import start_admin
-from tests.policies.vaultdata import MARKER, NOW, Stored, write_data
+from tests.access.vaultdata import MARKER, NOW, Stored, write_data
 from tests.sidecar.conftest import free_port
 
 

@@ -8,13 +8,13 @@ import json
 import sys
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import click
 
 from policies.config import Config, ConfigError, load_config
-from policies.grant_keys import GrantKeyError, GrantKeys, grant_keys_dir
-from policies.grants import (
+from access.grant_keys import GrantKeyError, GrantKeys, grant_keys_dir
+from access.iam import iam_policy
+from access.grants import (
     JTI,
     GrantError,
     GrantRegistry,
@@ -23,7 +23,7 @@ from policies.grants import (
     parse_ttl,
 )
 from policies.tenants import InvalidTenantId, validate_id
-from redactors.keys import MasterKeyError, load_master_secret
+from policies.keys import MasterKeyError, load_master_secret
 from vault.keyring import KeyUnavailable
 from vault.store import StoreError
 
@@ -285,7 +285,7 @@ def payload_group() -> None:
 
 
 def _access(config: Config):
-    from policies.access import AccessService
+    from access.service import AccessService
 
     try:
         return AccessService.from_config(config, _secret(config), store=_store(config))
@@ -399,62 +399,6 @@ def audit_show(config_path: str | None, tenant: str, since: str | None) -> None:
 @click.group("access")
 def access_group() -> None:
     """Access outside tracevault: IAM policies for teams that read the bucket directly."""
-
-
-def iam_policy(config: Config, tenant: str, env: str | None = None) -> dict[str, Any]:
-    """An IAM policy allowing only the tenant's (env's) metrics and payload prefixes in the
-    configured S3 bucket, and kms:Decrypt only under the tenant's encryption context."""
-    parts = urlsplit(config.store_url())
-    if parts.scheme != "s3" or not parts.netloc:
-        raise ValueError("iam-policy needs an s3:// storage.url")
-    bucket = parts.netloc
-    base = unquote(parts.path).strip("/")
-    prefixes = []
-    for kind in ("metrics", "payloads"):
-        prefix = f"{kind}/tenant={tenant}/" + (f"env={env}/" if env else "")
-        prefixes.append(f"{base}/{prefix}" if base else prefix)
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "ListTenantPrefixes",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": f"arn:aws:s3:::{bucket}",
-            "Condition": {"StringLike": {"s3:prefix": [p + "*" for p in prefixes]}},
-        },
-        {
-            "Sid": "ReadTenantObjects",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": [f"arn:aws:s3:::{bucket}/{p}*" for p in prefixes],
-        },
-    ]
-    context: dict[str, str] = {"kms:EncryptionContext:tracevault:tenant": tenant}
-    if env:
-        context["kms:EncryptionContext:tracevault:env"] = env
-    decrypt: dict[str, Any] = {
-        "Sid": "DecryptTenantDataKeys",
-        "Effect": "Allow",
-        "Action": "kms:Decrypt",
-        "Resource": "*",
-        "Condition": {"StringEquals": context},
-    }
-    key_ref = config.keyring.kms_key_id.replace("{tenant}", tenant)
-    if key_ref.startswith("arn:"):
-        decrypt["Resource"] = key_ref
-    elif key_ref.startswith("alias/"):
-        decrypt["Condition"]["ForAnyValue:StringEquals"] = {"kms:ResourceAliases": key_ref}
-    statements.append(decrypt)
-    if config.storage.sse_kms_key_id:
-        statements.append(
-            {
-                "Sid": "DecryptBucketSseForTenantObjects",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": config.storage.sse_kms_key_id,
-                "Condition": {"StringLike": {"kms:EncryptionContext:aws:s3:arn": [f"arn:aws:s3:::{bucket}/{p}*" for p in prefixes]}},
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
 
 
 @access_group.command("iam-policy")

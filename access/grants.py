@@ -11,7 +11,7 @@ A grant's claims:
 - ``iat``, ``nbf``, ``exp`` and ``jti`` (the grant id, 32 hex digits);
 - ``reason``: why access was given, copied into every audit record.
 
-The header carries ``kid``, the id of the signing key (see :mod:`policies.grant_keys`).
+The header carries ``kid``, the id of the signing key (see :mod:`access.grant_keys`).
 
 Deny by default: :func:`verify_grant` answers a :class:`Decision` that is allowed only when every
 rule passes; a refused one names the rule that failed (``RULES``). Scope rules that need the data
@@ -32,7 +32,7 @@ from typing import Any
 import jwt
 from jwt.exceptions import InvalidSignatureError, PyJWTError
 
-from policies.grant_keys import GrantKeyError, GrantKeys
+from access.grant_keys import GrantKeyError, GrantKeys
 from policies.tenants import is_valid_id, validate_id
 
 SCOPE = "payload:read"

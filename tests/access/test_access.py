@@ -15,11 +15,11 @@ import yaml
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from policies.cli import iam_policy
+from access.iam import iam_policy
 from policies.config import parse_config
-from policies.grants import GrantError
+from access.grants import GrantError
 from sidecar.cli import main
-from tests.policies.vaultdata import MARKER, NOW, RECEIVED, SECRET_B64, Stored, write_data
+from tests.access.vaultdata import MARKER, NOW, RECEIVED, SECRET_B64, Stored, write_data
 from vault.revocations import Revocations
 from vault.store import LocalStore
 
@@ -162,7 +162,7 @@ def test_partly_in_scope_trace_returns_only_the_granted_spans(fresh: Stored) -> 
     from policies.config import SpoolConfig
     from redactors.batch import RedactedBatch
     from tests.redactors.otlp_builders import make_request, make_span
-    from tests.policies.vaultdata import SECRET
+    from tests.access.vaultdata import SECRET
     from vault.keyring import LocalKeyring
     from vault.sink import VaultSink
 

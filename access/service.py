@@ -22,8 +22,8 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from policies.grant_keys import GrantKeys, grant_keys_dir
-from policies.grants import (
+from access.grant_keys import GrantKeys, grant_keys_dir
+from access.grants import (
     MALFORMED_TOKEN,
     REVOKED,
     RULES,

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from policies.access import AccessService
+from access.service import AccessService
 from policies.config import Config, SpoolConfig, parse_config
-from policies.grant_keys import GrantKeys, grant_keys_dir
-from policies.grants import issue_grant
+from access.grant_keys import GrantKeys, grant_keys_dir
+from access.grants import issue_grant
 from redactors.batch import RedactedBatch
 from tests.redactors.otlp_builders import make_request, make_span
 from vault.keyring import LocalKeyring
