@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 
 from policies.config import Config, ConfigError, load_config
 
@@ -370,13 +369,3 @@ def _nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
-
-
-@click.command("doctor")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config; none means the embedded defaults.")
-def doctor(config_path: str | None) -> None:
-    """Check the config, master key, keyring, store, model, spool, and that nothing calls out."""
-    results = run_checks(config_path)
-    render(results, click.echo)
-    if any(r.status == FAIL for r in results):
-        sys.exit(1)
