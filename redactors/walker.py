@@ -24,7 +24,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.resolve import CompiledPolicy
 from redactors.identifiers import TenantPseudonymizer
-from redactors.secrets import SecretRules
+from redactors.detectors.failclosed import FailClosedDetector
+from redactors.detectors.secrets import KeyClassifier
 from redactors.textredact import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, RedactedText, TextRedactor
 from redactors.urls import IDENTIFIER_ENTITY, redact_url
 
@@ -97,7 +98,7 @@ class _Walk:
         self,
         policy: CompiledPolicy,
         pseudo: TenantPseudonymizer,
-        rules: SecretRules,
+        rules: KeyClassifier,
         text: TextRedactor,
         secrets_only: bool = False,
     ) -> None:
@@ -298,18 +299,9 @@ def _set_counts(attributes: Any, counts: Counter[str]) -> None:
         attributes.add(key=COUNT_PREFIX + entity, value=AnyValue(int_value=counts[entity]))
 
 
-class _FailEverything:
-    """Stands in for the text redactor when detection cannot finish (a deadline passed): every
-    string value is replaced, none is scanned. Nothing here runs a regex or a model."""
-
-    def redact_many(self, texts: list[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
-        return [RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1})) for _ in texts]
-
-    def redact_secrets_only(self, text: str, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> RedactedText:
-        return RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1}))
-
-
 class _NoSecretKeys:
+    """Classifies no key as a secret's: when nothing may be scanned, every value is masked anyway."""
+
     def key_kind(self, key: str) -> str | None:
         return None
 
@@ -319,7 +311,7 @@ def fail_closed(items: list[ResourceSpans], policy: CompiledPolicy, pseudo: Tena
     did not finish. Identifiers still become pseudonyms (a keyed hash cannot hang); URLs and
     structural values are masked like content, since nothing may be scanned."""
     structure_free = replace(policy, url_keys=None, structural_keys=None)
-    walk = _Walk(structure_free, pseudo, _NoSecretKeys(), _FailEverything())  # type: ignore[arg-type]
+    walk = _Walk(structure_free, pseudo, _NoSecretKeys(), TextRedactor([FailClosedDetector()]))
     return _walk_all(walk, items)
 
 
@@ -327,7 +319,7 @@ def redact_resource_spans(
     items: list[ResourceSpans],
     policy: CompiledPolicy,
     pseudo: TenantPseudonymizer,
-    rules: SecretRules,
+    rules: KeyClassifier,
     text: TextRedactor,
     secrets_only: bool = False,
 ) -> Counter[str]:
