@@ -40,7 +40,7 @@ from access.grants import (
 from policies.tenants import is_valid_id
 from vault import layout
 from vault.audit import AuditLog
-from vault.keyring import Keyring, build_keyring
+from vault.keyring import DataKeyReader, build_keyring
 from vault.reader import PayloadUnavailable, VaultReader
 from vault.revocations import Revocations
 from vault.segment import PayloadRef
@@ -76,7 +76,7 @@ class AccessService:
     def __init__(
         self,
         store: ObjectStore,
-        keyring: Keyring | None,
+        keyring: DataKeyReader | None,
         grant_keys: GrantKeys,
         *,
         issuer: str,
@@ -95,7 +95,7 @@ class AccessService:
         self._clock = clock or (lambda: datetime.now(UTC))
 
     @classmethod
-    def from_config(cls, config: Any, master_secret: bytes, *, store: ObjectStore | None = None, keyring: Keyring | None = None) -> AccessService:
+    def from_config(cls, config: Any, master_secret: bytes, *, store: ObjectStore | None = None, keyring: DataKeyReader | None = None) -> AccessService:
         """With a *reader* keyring (it can decrypt): only for the CLI and the admin listener."""
         return cls(
             store if store is not None else open_store(config),

@@ -134,13 +134,13 @@ def check_keyring(ctx: _Context) -> Check:
         )
     if ctx.secret is None:
         return Check("keyring", SKIP, f"local: {directory}; key files not verified without the master key")
-    from vault.keyring import KeyUnavailable, LocalKeyring
+    from vault.keyring import KeyUnavailable, LocalKeyWriter
 
-    keyring = LocalKeyring(directory, ctx.secret, writer_only=True)
+    keyring = LocalKeyWriter(directory, ctx.secret)
     tenants = sorted(p.name for p in directory.iterdir() if p.is_dir())
     for tenant in tenants:
         try:
-            keyring._read_public(tenant)  # authenticates public.json under this master secret
+            keyring.verify_public_keys(tenant)
         except (KeyUnavailable, ValueError) as exc:
             return Check(
                 "keyring", FAIL, f"local: {exc}",

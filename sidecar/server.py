@@ -20,7 +20,7 @@ from sidecar.http_receiver import make_app
 from sidecar.metrics import Metrics
 from sidecar.pipeline import Pipeline, build_sinks
 from sidecar.workers import RedactionPool
-from vault.keyring import build_keyring
+from vault.keyring import build_key_writer
 from vault.metrics import MetricsMapping
 from vault.sink import VaultSink
 from vault.store import open_store
@@ -119,7 +119,7 @@ def build_vault(config: Config, master_secret: bytes) -> VaultSink | None:
     return VaultSink(
         config.spool,
         config.spool_dir(),
-        build_keyring(config, master_secret, writer_only=True),
+        build_key_writer(config, master_secret),
         open_store(config),
         MetricsMapping.with_overrides(config.metrics_columns),
     )

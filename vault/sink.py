@@ -28,7 +28,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from policies.config import SpoolConfig
 from redactors.batch import RedactedBatch
 from redactors.walker import COUNT_PREFIX
-from vault.keyring import Keyring
+from vault.keyring import DataKeyWriter
 from vault.metrics import MetricsMapping, metrics_row, rows_to_parquet
 from vault.spool import SpoolRecord, SpoolWriter, read_spool_file, segment_bytes
 from vault.store import ObjectStore
@@ -133,7 +133,7 @@ class VaultSink:
         self,
         spool_config: SpoolConfig,
         spool_dir: Path,
-        keyring: Keyring,
+        keyring: DataKeyWriter,
         store: ObjectStore,
         mapping: MetricsMapping | None = None,
     ) -> None:

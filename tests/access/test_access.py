@@ -163,12 +163,12 @@ def test_partly_in_scope_trace_returns_only_the_granted_spans(fresh: Stored) -> 
     from redactors.batch import RedactedBatch
     from tests.redactors.otlp_builders import make_request, make_span
     from tests.access.vaultdata import SECRET
-    from vault.keyring import LocalKeyring
+    from vault.keyring import LocalKeyWriter
     from vault.sink import VaultSink
 
     span = make_span(attributes={"input.value": f"{MARKER} dev part"})
     span.trace_id = bytes.fromhex(fresh.traces["acme_prod"])
-    sink = VaultSink(SpoolConfig(fsync=False), fresh.data_dir / "spool2", LocalKeyring(fresh.config.keyring_dir(), SECRET, writer_only=True), fresh.store)
+    sink = VaultSink(SpoolConfig(fsync=False), fresh.data_dir / "spool2", LocalKeyWriter(fresh.config.keyring_dir(), SECRET), fresh.store)
 
     async def run() -> None:
         await sink.export(RedactedBatch("acme", "dev", make_request([span]), 1, RECEIVED, "redacted"))
