@@ -366,7 +366,7 @@ def _versioning_warnings(store: ObjectStore) -> list[str]:
     if not isinstance(store, S3Store):
         return []
     try:
-        status = store._client.get_bucket_versioning(Bucket=store.bucket).get("Status")  # noqa: SLF001
+        status = store.versioning_status()
     except Exception:  # noqa: BLE001 - no permission to ask: say so
         return ["could not check bucket versioning: if it is enabled, earlier object versions still hold the erased records"]
     if status in ("Enabled", "Suspended"):
