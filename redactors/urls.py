@@ -11,8 +11,8 @@ import re
 from collections import Counter
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from redactors.identifiers import TenantPseudonymizer
 from redactors.detectors.secrets import KeyClassifier
+from redactors.identifiers import TenantPseudonymizer
 
 IDENTIFIER_ENTITY = "IDENTIFIER"
 _KEEP_VALUES = frozenset({"true", "false", "asc", "desc", "json", "xml", "html", "csv", "yes", "no", "on", "off"})

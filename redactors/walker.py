@@ -19,13 +19,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.resolve import CompiledPolicy
-from redactors.identifiers import TenantPseudonymizer
+from redactors.anyvalue import MAX_DEPTH, any_to_py, py_to_any
 from redactors.detectors.failclosed import FailClosedDetector
 from redactors.detectors.secrets import KeyClassifier
+from redactors.identifiers import TenantPseudonymizer
 from redactors.textredact import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, RedactedText, TextRedactor
 from redactors.urls import IDENTIFIER_ENTITY, redact_url
 
@@ -34,7 +35,6 @@ BLOB_ENTITY = "BLOB"
 VECTOR_ENTITY = "EMBEDDING_VECTOR"
 BINARY_ENTITY = "BINARY"
 BLOB_TOKEN = "<BLOB_REMOVED>"
-MAX_DEPTH = 64
 
 # Keys inside message/tool JSON whose values are enumerations or ids, not free text.
 _STRUCTURAL_FIELDS = frozenset(
@@ -53,37 +53,6 @@ _DATA_URI = re.compile(r"data:[\w.+\-]+/[\w.+\-]+;base64,", re.IGNORECASE)
 
 def _squash(key: str) -> str:
     return key.replace("_", "").replace("-", "").replace(".", "").lower()
-
-
-def any_to_py(value: AnyValue, depth: int = 0) -> Any:
-    if depth > MAX_DEPTH:
-        raise RecursionError("value nested too deeply")
-    kind = value.WhichOneof("value")
-    if kind == "kvlist_value":
-        return {kv.key: any_to_py(kv.value, depth + 1) for kv in value.kvlist_value.values}
-    if kind == "array_value":
-        return [any_to_py(v, depth + 1) for v in value.array_value.values]
-    if kind is None:
-        return None
-    return getattr(value, kind)
-
-
-def py_to_any(obj: Any) -> AnyValue:
-    if obj is None:
-        return AnyValue()
-    if isinstance(obj, bool):
-        return AnyValue(bool_value=obj)
-    if isinstance(obj, int):
-        return AnyValue(int_value=obj)
-    if isinstance(obj, float):
-        return AnyValue(double_value=obj)
-    if isinstance(obj, bytes):
-        return AnyValue(bytes_value=obj)
-    if isinstance(obj, dict):
-        return AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=k, value=py_to_any(v)) for k, v in obj.items()]))
-    if isinstance(obj, list):
-        return AnyValue(array_value=ArrayValue(values=[py_to_any(v) for v in obj]))
-    return AnyValue(string_value=str(obj))
 
 
 def _looks_like_json(text: str) -> bool:

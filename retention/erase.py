@@ -30,7 +30,6 @@ that the user sends after the erasure started.
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vault import layout
+from vault.parquet import table_to_parquet
 from vault.segment import CorruptSegment, PayloadRef, build_segment, parse_segment
 from vault.spool import SUFFIX as SPOOL_SUFFIX
 from vault.spool import read_spool_file
@@ -321,9 +321,7 @@ def _rewrite_metrics(store: ObjectStore, affected: Iterable[_Affected], report: 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
     """Written as `vault.metrics.rows_to_parquet` writes; the schema's metadata is kept."""
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", version="2.6", use_dictionary=True, write_statistics=True)
-    return sink.getvalue()
+    return table_to_parquet(table)
 
 
 def pending_spool_records(spool_dir: Path, tenant: str, pseudonym: str, traces: Iterable[str] = ()) -> dict[str, int]:

@@ -27,10 +27,9 @@ from typing import Any
 from policies.config import Config
 from policies.resolve import PolicySet
 from policies.tenants import is_valid_id
+from retention.sweep import Windows
 from vault import layout
 from vault.store import ObjectStore, S3Store, StoreError
-
-from retention.sweep import Windows
 
 RULE_ID_PREFIX = "tracevault/"
 MAX_RULES = 1000

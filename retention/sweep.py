@@ -30,10 +30,9 @@ from typing import Any
 
 from policies.config import Config
 from policies.resolve import PolicySet
+from retention.progress import Progress
 from vault import layout
 from vault.store import ObjectStore, StoreError
-
-from retention.progress import Progress
 
 #: Keys per delete_many call (S3 DeleteObjects takes at most 1000).
 DEFAULT_BATCH = 1000

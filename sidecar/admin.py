@@ -25,9 +25,9 @@ from typing import Any
 
 from aiohttp import web
 
+from access.grants import GrantError
 from access.service import AccessResult, AccessService
 from policies.config import Config
-from access.grants import GrantError
 from vault.keyring import KeyUnavailable
 from vault.store import StoreError
 

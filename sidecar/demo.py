@@ -190,10 +190,10 @@ def _counters(url: str) -> dict[str, float] | None:
 
 
 def _redact_locally(config: Config, request: ExportTraceServiceRequest, tenant: str) -> tuple[ExportTraceServiceRequest, list[str], bool]:
-    from redactors.engine import Redactor
     from policies.keys import MasterKeyError, load_master_secret
-    from sidecar.transform import redact_request
+    from redactors.engine import Redactor
     from sidecar.tenancy import group_by_tenant
+    from sidecar.transform import redact_request
 
     same_key = True
     try:

@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from policies.config import Config, ConfigError, load_config
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"

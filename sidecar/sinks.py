@@ -10,6 +10,7 @@ import asyncio
 import gzip
 import logging
 import random
+
 import aiohttp
 
 from policies.config import ForwardConfig

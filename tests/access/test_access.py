@@ -15,9 +15,9 @@ import yaml
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from access.grants import GrantError
 from access.iam import iam_policy
 from policies.config import parse_config
-from access.grants import GrantError
 from sidecar.cli import main
 from tests.access.vaultdata import MARKER, NOW, RECEIVED, SECRET_B64, Stored, write_data
 from vault.revocations import Revocations
@@ -161,8 +161,8 @@ def test_partly_in_scope_trace_returns_only_the_granted_spans(fresh: Stored) -> 
 
     from policies.config import SpoolConfig
     from redactors.batch import RedactedBatch
-    from tests.redactors.otlp_builders import make_request, make_span
     from tests.access.vaultdata import SECRET
+    from tests.redactors.otlp_builders import make_request, make_span
     from vault.keyring import LocalKeyWriter
     from vault.sink import VaultSink
 

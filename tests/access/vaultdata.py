@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from access.service import AccessService
-from policies.config import Config, SpoolConfig, parse_config
 from access.grant_keys import GrantKeys, grant_keys_dir
 from access.grants import issue_grant
+from access.service import AccessService
+from policies.config import Config, SpoolConfig, parse_config
 from redactors.batch import RedactedBatch
 from tests.redactors.otlp_builders import make_request, make_span
 from vault.keyring import LocalKeyring, LocalKeyWriter

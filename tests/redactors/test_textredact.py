@@ -191,7 +191,7 @@ def test_long_text_is_chunked_and_still_redacted(make_redactor, analyzer: PiiAna
     ],
 )
 def test_candidate_entities_prefilter(text: str, expected: list[str]) -> None:
-    from redactors.pii import candidate_entities
     from policies.resolve import BUILTIN_POLICY
+    from redactors.pii import candidate_entities
 
     assert candidate_entities(text, frozenset(BUILTIN_POLICY.entities or [])) == expected

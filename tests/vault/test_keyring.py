@@ -18,9 +18,9 @@ from vault.keyring import (
     DataKeyReader,
     DataKeyWriter,
     KeyAdmin,
+    Keyring,
     KeyServiceUnavailable,
     KeyUnavailable,
-    Keyring,
     KmsKeyring,
     KmsKeyWriter,
     LocalKeyring,
@@ -414,6 +414,7 @@ def test_kms_writer_only_never_calls_decrypt(kms: KmsKeyring, kms_client) -> Non
 
     writer = KmsKeyWriter(kms._config, NoDecrypt())
     assert not isinstance(writer, DataKeyReader) and not hasattr(writer, "unwrap")
+    assert kms.unwrap("acme", "prod", dk.key_id, dk.wrapped) == dk.plaintext  # the full keyring reads
     assert len(writer.new_data_key("acme", "prod").plaintext) == 32
 
 
