@@ -202,28 +202,54 @@ def sweep(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    today = moment.date()
-    windows = Windows(config, policies)
     report = SweepReport(now=moment, dry_run=dry_run, store=store.describe(), tenant_filter=tenant)
-    due: list[_Due] = []
+    groups = _Groups(report, Windows(config, policies), moment.date())
+    due = _collect_due(store, tenant, groups, report)
+    make_progress = progress or (lambda label, total: Progress(label, total))
+    label = "retention (dry run): due" if dry_run else "retention: deleting"
+    with make_progress(label, len(due)) as bar:
+        for start in range(0, len(due), batch_size):
+            batch = due[start : start + batch_size]
+            gone = {item.key for item in batch} if dry_run else _delete_batch(store, [item.key for item in batch], report)
+            for item in batch:
+                kind_report = groups.get(item.kind, item.tenant, item.env)
+                if item.key in gone:
+                    kind_report.deleted.add(item.size)
+                    kind_report.deleted_partitions.add(item.day)
+                else:
+                    kind_report.failed.add(item.size)
+            bar.advance(len(batch), batch[-1].key.rsplit("/", 1)[0])
+    return report
 
-    def group(kind: str, t: str, env: str | None) -> KindReport:
-        envs = report.groups.setdefault(t, {})
+
+class _Groups:
+    """The report's (tenant, env, kind) entries, created with their windows on first sight."""
+
+    def __init__(self, report: SweepReport, windows: Windows, today: date) -> None:
+        self._report, self._windows, self._today = report, windows, today
+
+    def _new(self, kind: str, tenant: str, env: str | None) -> KindReport:
+        days = self._windows.days(kind, tenant, env)
+        return KindReport(days, self._today - timedelta(days=days))
+
+    def get(self, kind: str, tenant: str, env: str | None) -> KindReport:
+        envs = self._report.groups.setdefault(tenant, {})
         kinds = envs.setdefault(env, {})
         found = kinds.get(kind)
         if found is None:
-            days = windows.days(kind, t, env)
-            found = kinds[kind] = KindReport(days, today - timedelta(days=days))
+            found = kinds[kind] = self._new(kind, tenant, env)
             if env is not None:  # both env kinds are reported for every env seen, and audit per tenant
                 for other in ENV_KINDS:
                     if other not in kinds:
-                        other_days = windows.days(other, t, env)
-                        kinds[other] = KindReport(other_days, today - timedelta(days=other_days))
+                        kinds[other] = self._new(other, tenant, env)
             if None not in envs:
-                audit_days = windows.days("audit", t, None)
-                envs[None] = {"audit": KindReport(audit_days, today - timedelta(days=audit_days))}
+                envs[None] = {"audit": self._new("audit", tenant, None)}
         return found
 
+
+def _collect_due(store: ObjectStore, tenant: str | None, groups: _Groups, report: SweepReport) -> list[_Due]:
+    """Every object past its window; the others are counted as kept."""
+    due: list[_Due] = []
     for kind in layout.KINDS:
         prefix = layout.partition_prefix(kind, tenant)
         try:
@@ -233,7 +259,7 @@ def sweep(
                     report.ignored_keys += 1
                     continue
                 partition, _ = parsed
-                kind_report = group(kind, partition.tenant, partition.env)
+                kind_report = groups.get(kind, partition.tenant, partition.env)
                 if partition.day < kind_report.delete_before:
                     due.append(_Due(info.key, info.size, partition.tenant, partition.env, kind, partition.day))
                 else:
@@ -242,25 +268,7 @@ def sweep(
             report.error(prefix, f"listing failed: {_reason(exc)}")
             # What this kind's listing did not reach is neither deleted nor known to be kept.
             continue
-
-    make_progress = progress or (lambda label, total: Progress(label, total))
-    label = "retention (dry run): due" if dry_run else "retention: deleting"
-    with make_progress(label, len(due)) as bar:
-        for start in range(0, len(due), batch_size):
-            batch = due[start : start + batch_size]
-            if dry_run:
-                gone = {item.key for item in batch}
-            else:
-                gone = _delete_batch(store, [item.key for item in batch], report)
-            for item in batch:
-                kind_report = group(item.kind, item.tenant, item.env)
-                if item.key in gone:
-                    kind_report.deleted.add(item.size)
-                    kind_report.deleted_partitions.add(item.day)
-                else:
-                    kind_report.failed.add(item.size)
-            bar.advance(len(batch), batch[-1].key.rsplit("/", 1)[0])
-    return report
+    return due
 
 
 def _delete_batch(store: ObjectStore, keys: list[str], report: SweepReport) -> set[str]:

@@ -165,7 +165,7 @@ def check_store(ctx: _Context) -> Check:
             return Check("store", FAIL, f"{where}: {parent} is not writable", f"make {parent} writable by this user, or set storage.url")
     try:
         store.head(READINESS_PROBE_KEY)
-    except Exception as exc:  # StoreError names the operation and code only; others: type only
+    except Exception as exc:  # noqa: BLE001 - any failure means unreachable; StoreError names operation and code, others the type only
         detail = str(exc) if type(exc).__name__ == "StoreError" else type(exc).__name__
         return Check(
             "store", FAIL, f"{where}: not reachable ({detail})",
@@ -347,7 +347,7 @@ def run_checks(config_path: str | None, *, offline: bool = True) -> list[Check]:
             continue
         try:
             results.append(check(ctx))
-        except Exception as exc:  # a check must never crash the report; type only, no content
+        except Exception as exc:  # noqa: BLE001 - a check must never crash the report; type only, no content
             results.append(Check(name, FAIL, f"the check itself failed: {type(exc).__name__}", "report this as a bug"))
     return results
 

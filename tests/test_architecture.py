@@ -65,3 +65,27 @@ def test_a_planted_reverse_import_breaks_the_contract(tmp_path: Path, module: st
     assert "0 kept, 1 broken" in result.stdout
     planted_module = module.removesuffix(".py").replace("/", ".")
     assert planted_module in result.stdout
+
+
+# Functions longer than 60 lines in files other engineers are rewriting at the moment; each entry
+# goes when its owner's change lands. Nothing may be added here.
+LONG_FUNCTIONS_BEING_REWRITTEN = {
+    ("access/service.py", "get_payloads"),  # audit/erasure reliability
+    ("vault/audit.py", "verify"),  # audit/erasure reliability
+    ("redactors/secrets.py", "scan"),  # secrets rules as data
+    ("redactors/corpus.py", "_make"),  # the evaluation, moving to bench/
+    ("sidecar/http_receiver.py", "make_app"),  # runtime reliability
+}
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_is_longer_than_60_lines() -> None:
+    import ast
+
+    too_long = set()
+    for package in (*PACKAGES, "bench"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
+                    too_long.add((path.relative_to(ROOT).as_posix(), node.name))
+    assert too_long <= LONG_FUNCTIONS_BEING_REWRITTEN, sorted(too_long - LONG_FUNCTIONS_BEING_REWRITTEN)

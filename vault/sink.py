@@ -201,7 +201,7 @@ class VaultSink:
                 await asyncio.sleep(0.5)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # store outage: keep the files, retry with backoff
+            except Exception as exc:  # noqa: BLE001 - store outage: keep the files, retry with backoff
                 self.stats.flush_failures += 1
                 self.stats.store_reachable = False
                 log.warning("flush to %s failed (%s); retrying in %.1fs", self._store.describe(), type(exc).__name__, backoff)
