@@ -100,7 +100,7 @@ async def _start(
         # Off by default: the admin listener needs a reader keyring (it can decrypt).
         from sidecar.admin import start_admin
 
-        listeners.admin_runner = await start_admin(config, secret)
+        listeners.admin_runner = await start_admin(config, secret, metrics=pipeline.metrics)
         running.admin_port = listeners.admin_runner.addresses[0][1]
     if install_signals:
         loop = asyncio.get_running_loop()

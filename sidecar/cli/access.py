@@ -21,6 +21,7 @@ from access.grants import (
     parse_ttl,
 )
 from access.iam import iam_policy
+from policies.keys import MasterKeyError
 from sidecar.cli.context import CliContext, cli_errors, echo_json, valid_id, with_context
 from vault.store import StoreError
 
@@ -83,9 +84,9 @@ def grant_issue(cli: CliContext, tenant: str, envs: tuple[str, ...], principal: 
     store = cli.store
     try:
         GrantRegistry(store).record(grant)
-        from vault.audit import AuditLog
+        from vault.audit import AuditLog, audit_key
 
-        AuditLog(store).append(
+        AuditLog(store, key=audit_key(secret)).append(
             tenant,
             action="grant.issue",
             principal=grant.principal,
@@ -119,7 +120,8 @@ def grant_revoke(cli: CliContext, grant_id: str, reason: str) -> None:
     if not JTI.fullmatch(grant_id):
         raise click.BadParameter("a grant id is 32 hex digits", param_hint="GRANT_ID")
     store = cli.store
-    from vault.audit import AuditLog
+    secret = cli.secret()
+    from vault.audit import AuditLog, audit_key
     from vault.revocations import Revocations
 
     try:
@@ -127,7 +129,7 @@ def grant_revoke(cli: CliContext, grant_id: str, reason: str) -> None:
         document = Revocations(store).revoke(grant_id, by=_operator(), reason=reason)
         tenant = entry.get("tenant") if entry else None
         if isinstance(tenant, str):
-            AuditLog(store).append(
+            AuditLog(store, key=audit_key(secret)).append(
                 tenant,
                 action="grant.revoke",
                 principal=entry.get("sub") if entry else None,
@@ -242,7 +244,11 @@ def _access(cli: CliContext):
 def _answer(result: Any) -> None:
     if result.status == 200:
         echo_json(result.body)
+        if result.body.get("warning"):
+            click.echo(f"warning: {result.body['warning']}", err=True)
         return
+    if result.outcome == "tampered":
+        raise click.ClickException(f"tampered: {result.body.get('message')}")
     if result.rule:
         raise click.ClickException(f"refused ({result.rule}): {result.body.get('message')}")
     raise click.ClickException(str(result.body.get("message", "not found")))
@@ -290,21 +296,42 @@ def audit_group() -> None:
     """The hash-chained audit log of payload access."""
 
 
+def _audit_log(cli: CliContext):
+    """The tenant chains, with the audit key (from the master secret) that checks signatures."""
+    from vault.audit import AuditLog, audit_key
+
+    try:
+        secret = cli.secret(create=False)
+    except MasterKeyError as exc:
+        raise click.ClickException(f"{exc} (the audit key is derived from it)") from None
+    return AuditLog(cli.store, key=audit_key(secret))
+
+
+def _since(value: str | None, hint: str) -> datetime | None:
+    try:
+        return parse_time(value, hint) if value else None
+    except GrantError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+
+
 @audit_group.command("verify")
 @with_context()
 @click.option("--tenant", required=True)
+@click.option("--now", "now_text", default=None, help="Check retention as at this time (ISO 8601 or epoch s); default: now.")
 @cli_errors
-def audit_verify(cli: CliContext, tenant: str) -> None:
-    """Check the tenant's chain: exit 1 and name the seq when a record was edited, deleted or reordered."""
+def audit_verify(cli: CliContext, tenant: str, now_text: str | None) -> None:
+    """Check the tenant's chain: exit 1 and name the seq when a record was edited, deleted,
+    reordered, forged or forked, or the end of the chain is not anchored by the signed head.
+    Records missing from the start are accepted only when the tenant's audit_days had made them due."""
     tenant = valid_id(tenant, "tenant id", "--tenant")
-    from vault.audit import AuditLog
-
-    report = AuditLog(cli.store).verify(tenant)
+    now = _since(now_text, "--now")
+    audit_days = cli.policies.audit_days(tenant)
+    report = _audit_log(cli).verify(tenant, audit_days=audit_days, now=now)
     for note in report.notes:
         click.echo(f"note: {note}")
     if report.ok:
         span = f" (seq {report.first_seq}..{report.last_seq})" if report.records else ""
-        click.echo(f"audit chain of tenant {tenant}: ok, {report.records} records{span}")
+        click.echo(f"audit chain of tenant {tenant}: ok, {report.records} records{span}, audit_days {audit_days}")
         return
     for problem in report.problems:
         click.echo(f"problem: {problem}")
@@ -317,16 +344,30 @@ def audit_verify(cli: CliContext, tenant: str) -> None:
 @click.option("--since", default=None, help="Only records from this time on (ISO 8601 or epoch s).")
 @cli_errors
 def audit_show(cli: CliContext, tenant: str, since: str | None) -> None:
-    """Print the tenant's audit records, one JSON object per line, oldest first."""
-    tenant = valid_id(tenant, "tenant id", "--tenant")
-    try:
-        since_time = parse_time(since, "--since") if since else None
-    except GrantError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-    from vault.audit import AuditLog
+    """Print the tenant's genuine audit records, one JSON object per line, oldest first.
 
-    records = AuditLog(cli.store).show(tenant, since_time)
-    for record in records:
+    Objects that are not genuine records (another name, a content that does not match its name,
+    no valid signature) are left out and counted on stderr; `audit verify` names them."""
+    tenant = valid_id(tenant, "tenant id", "--tenant")
+    since_time = _since(since, "--since")
+    listing = _audit_log(cli).read(tenant, since_time)
+    for record in listing.records:
+        click.echo(json.dumps(record, ensure_ascii=False, sort_keys=True))
+    if listing.skipped:
+        click.echo(f"warning: {listing.skipped} object(s) under the tenant's audit prefix are not genuine records and were not shown; run `tracevault audit verify`", err=True)
+
+
+@audit_group.command("security")
+@with_context()
+@click.option("--since", default=None, help="Only records from this time on (ISO 8601 or epoch s).")
+@cli_errors
+def audit_security(cli: CliContext, since: str | None) -> None:
+    """Print the security log: refusals of tokens whose claims could not be verified (forged,
+    unsigned or malformed), kept out of the tenants' chains. One JSON object per line."""
+    from vault.securitylog import SecurityLog
+
+    since_time = _since(since, "--since")
+    for record in SecurityLog(cli.store).show(since_time):
         click.echo(json.dumps(record, ensure_ascii=False, sort_keys=True))
 
 
