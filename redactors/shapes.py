@@ -41,6 +41,7 @@ _TRACESTATE_VALUE = re.compile(r"[\x21-\x2b\x2d-\x3c\x3e-\x3f\x41-\x7e]{1,256}")
 # A schema URL: scheme, host, path of plain segments; no user info, query or fragment.
 _SCHEMA_URL = re.compile(r"https?://[a-z0-9.\-]{1,253}(?::\d{1,5})?(?:/[A-Za-z0-9._\-]{1,64}){0,16}/?")
 _DIGIT_GROUP = re.compile(r"\+?\d(?:[ ./()\-]?\d)*")
+_DIGITS = re.compile(r"\d+")
 _CARD_FIRST_DIGITS = frozenset("23456")
 _MAX_DIGITS = 19
 
@@ -63,16 +64,22 @@ def _phone_valid(digits: str, international: bool) -> bool:
     return False
 
 
-def digits_entity(digits: str, international: bool = False) -> str | None:
-    """The PII type a bare run of digits has the shape of, or None."""
+def digits_entity(digits: str, international: bool = False, parts: tuple[int, ...] = ()) -> str | None:
+    """The PII type a run of digits has the shape of, or None.
+
+    `parts` are the lengths of its separated groups, when it was written with separators: an
+    SSN is then only 3-2-4, and a card's groups have three digits or more (so a model name's
+    ``4-20250514`` is neither).
+    """
     count = len(digits)
     if count < 9 or count > _MAX_DIGITS or not digits.isdigit():
         return None
-    if 13 <= count and digits[0] in _CARD_FIRST_DIGITS and luhn_valid(digits):
+    grouped = len(parts) > 1
+    if 13 <= count and digits[0] in _CARD_FIRST_DIGITS and luhn_valid(digits) and (not grouped or min(parts) >= 3):
         return "CREDIT_CARD"
-    if count == 9 and not international and _ssn_valid(digits):
+    if count == 9 and not international and (not grouped or parts == (3, 2, 4)) and _ssn_valid(digits):
         return "US_SSN"
-    if 10 <= count <= 15 and _phone_valid(digits, international):
+    if 10 <= count <= 15 and (not grouped or parts[-1] >= 2) and _phone_valid(digits, international):
         return "PHONE_NUMBER"
     return None
 
@@ -94,8 +101,8 @@ def pii_digit_groups(text: str) -> Iterator[tuple[int, int, str]]:
         return
     for match in _DIGIT_GROUP.finditer(text):
         group = match.group()
-        digits = re.sub(r"\D", "", group)
-        entity = digits_entity(digits, international=group.startswith("+"))
+        parts = tuple(len(part) for part in _DIGITS.findall(group))
+        entity = digits_entity("".join(_DIGITS.findall(group)), group.startswith("+"), parts)
         if entity is not None:
             yield match.start(), match.end(), entity
 
@@ -114,8 +121,8 @@ def string_fits(text: str, shape: str) -> bool:
 
 
 def is_label(text: str, max_chars: int = 128) -> bool:
-    """A token of at most ``max_chars`` with no PII-shaped digit group (metrics columns)."""
-    return len(text) <= max_chars and _TOKEN.fullmatch(text) is not None and not has_pii_digits(text)
+    """A token of at most ``max_chars``, no ``@``, no PII-shaped digit group (metrics columns)."""
+    return len(text) <= max_chars and "@" not in text and _TOKEN.fullmatch(text) is not None and not has_pii_digits(text)
 
 
 def is_plain_key(key: str) -> bool:
