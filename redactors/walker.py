@@ -277,7 +277,7 @@ class _Walk:
             return True
         if kind == "string_value" and self.policy.is_url_key(key) and not self.secrets_only:
             redacted, counts = redact_url(value.string_value, self.pseudo, self.rules)
-            value.string_value = redacted
+            value.string_value = self._mask_digit_groups(redacted, bucket)
             bucket.update(counts)
             return True
         return False
@@ -286,7 +286,11 @@ class _Walk:
 
     def _identifier_tree(self, obj: Any, bucket: Counter[str]) -> Any:
         if isinstance(obj, dict):
-            return {k: self._identifier_tree(v, bucket) for k, v in obj.items()}
+            # A key that is not a plain name is part of the identifier too.
+            return {
+                (k if shapes.is_plain_key(k) else self._identifier_tree(k, bucket)): self._identifier_tree(v, bucket)
+                for k, v in obj.items()
+            }
         if isinstance(obj, list):
             return [self._identifier_tree(v, bucket) for v in obj]
         if obj is None or isinstance(obj, bool) or obj == "":
@@ -307,15 +311,22 @@ class _Walk:
             return
         if shape == shapes.NUMBER:
             return
-        groups = [] if self.secrets_only else list(shapes.pii_digit_groups(text))
-        if groups:
+        if not self.secrets_only:
             # A token holding a card, SSN or phone number: the digits go, the token stays.
-            findings = [Finding(start, end, entity, 1.0) for start, end, entity in groups if entity in self.policy.entities]
-            result = apply_findings(text, findings, self.policy, self.pseudo)
-            bucket.update(result.counts)
-            setter(result.text)
-            text = result.text
+            masked = self._mask_digit_groups(text, bucket)
+            if masked != text:
+                setter(masked)
+                text = masked
         self._secrets_only(text, setter, bucket)
+
+    def _mask_digit_groups(self, text: str, bucket: Counter[str]) -> str:
+        groups = shapes.pii_digit_groups(text)
+        findings = [Finding(start, end, entity, 1.0) for start, end, entity in groups if entity in self.policy.entities]
+        if not findings:
+            return text
+        result = apply_findings(text, findings, self.policy, self.pseudo)
+        bucket.update(result.counts)
+        return result.text
 
     def _number(self, number: Any, setter: Callable[[str], None], shape: str | None, bucket: Counter[str]) -> None:
         """A number not under a key that holds numbers: masked when it has a PII's digit count."""
@@ -401,12 +412,17 @@ class _Walk:
         elif isinstance(obj, (int, float)):
             self._number(obj, setter, shape, bucket)
         elif isinstance(obj, list):
+            # A list keeps an enum's or a token's shape for its elements (finish reasons), not a
+            # number's: a count is one number, a list under a count's key is content.
+            element_shape = None if shape == shapes.NUMBER else shape
             for index in range(len(obj)):
-                self._node(obj, index, shape, bucket, depth + 1)
+                self._node(obj, index, element_shape, bucket, depth + 1)
         elif isinstance(obj, dict):
-            self._object(obj, shape, bucket, depth)
+            # A map is never the shape of a number, an enum or a token: its fields are judged
+            # by their own keys (an array keeps its key's shape for its elements).
+            self._object(obj, bucket, depth)
 
-    def _object(self, obj: dict, shape: str | None, bucket: Counter[str], depth: int) -> None:
+    def _object(self, obj: dict, bucket: Counter[str], depth: int) -> None:
         toolish = obj.get("type") in _TOOL_TYPES or "arguments" in obj or "parameters" in obj
         is_blob = obj.get("type") == "blob"
         renames: dict[str, str] = {}
@@ -431,7 +447,7 @@ class _Walk:
                 obj[key] = []
                 bucket[VECTOR_ENTITY] += 1
             else:
-                field_shape = shape or _STRUCTURAL_FIELDS.get(key) or (shapes.TOKEN if toolish and key == "name" else None)
+                field_shape = _STRUCTURAL_FIELDS.get(key) or (shapes.TOKEN if toolish and key == "name" else None)
                 self._node(obj, key, field_shape, bucket, depth + 1)
 
     # -- phases 2 and 3 ----------------------------------------------------------------------

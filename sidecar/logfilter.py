@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-AIOHTTP_LOGGERS = ("aiohttp.server", "aiohttp.access", "aiohttp.web", "aiohttp.internal", "aiohttp.client")
+AIOHTTP_LOGGERS = ("aiohttp.server", "aiohttp.access", "aiohttp.web", "aiohttp.internal", "aiohttp.client", "aiohttp.websocket")
 
 
 class ClassOnlyFilter(logging.Filter):
