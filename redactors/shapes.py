@@ -10,8 +10,8 @@ A key alone never makes a value structural: the value must also have the shape t
 
 Strings of the ``enum`` and ``token`` shapes must also hold no digit group of PII shape: a
 card number (13 to 19 digits, an issuer prefix, a valid Luhn sum), a US SSN (9 digits with the
-SSA's validity rules) or a phone number (10 to 15 digits that libphonenumber accepts as a
-number of some region, or of the US without a country code). Separators (``-``, ``.``, ``/``,
+SSA's validity rules) or a phone number (10 to 15 digits, or 8 to 15 after a ``+``, that
+libphonenumber accepts as a number of some region, or of the US without a country code). Separators (``-``, ``.``, ``/``,
 ``(``, ``)``, a space) inside a digit group are ignored, so ``123-45-6789`` is one group.
 """
 
@@ -72,14 +72,14 @@ def digits_entity(digits: str, international: bool = False, parts: tuple[int, ..
     ``4-20250514`` is neither).
     """
     count = len(digits)
-    if count < 9 or count > _MAX_DIGITS or not digits.isdigit():
+    if count < (8 if international else 9) or count > _MAX_DIGITS or not digits.isdigit():
         return None
     grouped = len(parts) > 1
     if 13 <= count and digits[0] in _CARD_FIRST_DIGITS and luhn_valid(digits) and (not grouped or min(parts) >= 3):
         return "CREDIT_CARD"
     if count == 9 and not international and (not grouped or parts == (3, 2, 4)) and _ssn_valid(digits):
         return "US_SSN"
-    if 10 <= count <= 15 and (not grouped or parts[-1] >= 2) and _phone_valid(digits, international):
+    if (8 if international else 10) <= count <= 15 and (not grouped or parts[-1] >= 2) and _phone_valid(digits, international):
         return "PHONE_NUMBER"
     return None
 
