@@ -19,6 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from policies.config import Config
 from redactors.batch import Outcome, RedactedBatch
+from sidecar import otlp
 from sidecar.errors import Overloaded, Unavailable
 from sidecar.metrics import Metrics
 from sidecar.sinks import DiscardSink, ForwarderSink, Sink
@@ -96,6 +97,8 @@ class Pipeline:
 
         Called inside `admit()`.
         """
+        # Fields outside the schema are never redacted, stored or forwarded: dropped, counted.
+        self.metrics.unknown_fields_dropped.inc(otlp.drop_unknown_fields(request))
         groups = group_by_tenant(request, self._config.tenancy, tenant_header, env_header)
         received_at = datetime.now(timezone.utc)
         accepted = 0
