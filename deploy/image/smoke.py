@@ -40,8 +40,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from policies.config import load_config
+from policies.keys import load_master_secret
 from redactors.identifiers import Pseudonymizer
-from redactors.keys import load_master_secret
 from vault.keyring import LocalKeyring
 from vault.reader import VaultReader
 from vault.store import LocalStore
