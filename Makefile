@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 eval: $(STAMP)
-	$(PY) -m redactors.evaluate
+	$(PY) -m bench.eval.evaluate
 
 # Throughput, latency, memory and objects against naive Presidio and the NER ceiling, in one run
 # (docs/benchmark.md). `make bench BENCH_ARGS=--quick` takes about a minute.

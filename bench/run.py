@@ -12,7 +12,7 @@ absolute numbers on a shared machine are noise.
 4. tracevault end to end: `tracevault serve` as a subprocess (vault on, spool fsync on), fed by the
    OpenTelemetry SDK's OTLP/HTTP exporter from several threads; max throughput, ack latency at half
    of it, peak RSS, objects written, cache hit rate.
-5. Detection quality on the development corpus (redactors.evaluate), next to naive Presidio's.
+5. Detection quality on the development corpus (bench.eval.evaluate), next to naive Presidio's.
 
 Traffic goes to 127.0.0.1 only; every loop is bounded in count and in time.
 """
@@ -358,7 +358,7 @@ def measure_inprocess(
 
 def workload_leaks(traces: Sequence[Trace], redacted: Sequence[ExportTraceServiceRequest]) -> dict[str, Any]:
     """Planted values of the workload (names, emails, phones, cards, API keys) still in the output."""
-    from redactors.evaluate import leak_reason
+    from bench.eval.evaluate import leak_reason
 
     text_by_trace: dict[bytes, list[str]] = defaultdict(list)
     for request in redacted:
@@ -391,8 +391,8 @@ def workload_leaks(traces: Sequence[Trace], redacted: Sequence[ExportTraceServic
 
 
 def detection_quality(redactor: Any, naive: NaivePresidio, stride: int) -> dict[str, Any]:
-    from redactors.corpus import load
-    from redactors.evaluate import GROUPS, check_targets, redact_corpus, score
+    from bench.eval.corpus import load
+    from bench.eval.evaluate import GROUPS, check_targets, redact_corpus, score
 
     rows = load()
     outputs, seconds = redact_corpus(rows, redactor)
@@ -993,7 +993,7 @@ def build_report(results: dict[str, Any]) -> str:
     )
     lines.append(f"  {'benign kept':<24} {fmt_pct(ours['benign_kept']):>22} {fmt_pct(mine['benign_kept']):>11} {fmt_pct(theirs['benign_kept']):>15}")
     missed = ours["missed_targets"]
-    lines.append("  redactors.evaluate targets: " + ("all met" if not missed else "MISSED: " + "; ".join(missed)))
+    lines.append("  bench.eval.evaluate targets: " + ("all met" if not missed else "MISSED: " + "; ".join(missed)))
     return "\n".join(lines)
 
 
@@ -1038,7 +1038,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     add("tracevault serve starts, and exits 0 after SIGTERM", None, exit_ok and not e2e.get("start_failures"),
         f"{len(e2e.get('start_failures', []))} failed starts")
     missed = dq["tracevault"]["missed_targets"]
-    add("dev corpus targets (redactors.evaluate)", None, not missed, "all met" if not missed else f"{len(missed)} missed")
+    add("dev corpus targets (bench.eval.evaluate)", None, not missed, "all met" if not missed else f"{len(missed)} missed")
     return targets
 
 
@@ -1135,7 +1135,7 @@ def main(argv: list[str] | None = None) -> int:
             inprocess_notes[label] = result.notes
 
     # 5 (before the servers, which need the machine to themselves). Detection quality.
-    log("detection quality: redactors.evaluate on the dev corpus, and naive Presidio on the same rows")
+    log("detection quality: bench.eval.evaluate on the dev corpus, and naive Presidio on the same rows")
     detection = detection_quality(Redactor.build(config, MASTER_SECRET, analyzer=analyzer), naive, sizes.corpus_stride)
 
     # 4. End to end.

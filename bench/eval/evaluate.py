@@ -1,6 +1,6 @@
-"""Measure the redactor on the labelled dev corpus: `python -m redactors.evaluate` (`make eval`).
+"""Measure the redactor on the labelled dev corpus: `python -m bench.eval.evaluate` (`make eval`).
 
-Every corpus text (see `redactors.corpus`) goes through ``Redactor.redact_texts`` with the
+Every corpus text (see `bench.eval.corpus`) goes through ``Redactor.redact_texts`` with the
 built-in policy; the outputs are then scored:
 
 - **recall** per entity and per group = planted values fully removed / planted values. Groups:
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redactors.corpus import (
+from bench.eval.corpus import (
     CATEGORIES,
     CORPUS_PATH,
     LOCATION,
@@ -349,7 +349,7 @@ def evaluate(path: Path | str = CORPUS_PATH, redactor: Redactor | None = None) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m redactors.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.eval.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS_PATH, help="labelled corpus (JSONL)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--max-listed", type=int, default=200, help="failing rows listed per section")

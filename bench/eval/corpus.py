@@ -1,8 +1,8 @@
-"""A labelled development corpus for measuring the redactor: `python -m redactors.corpus --write`.
+"""A labelled development corpus for measuring the redactor: `python -m bench.eval.corpus --write`.
 
 The corpus is generated, not hand-written, so that it is large, varied and reproducible: one
 seeded `random.Random` drives every choice, and the same code always writes the same file
-(`redactors/data/dev_corpus.jsonl`, checked in; a test asserts the file is in sync).
+(`bench/eval/data/dev_corpus.jsonl`, checked in; a test asserts the file is in sync).
 
 Each row is one text as an LLM support bot, RAG pipeline or agent would trace it::
 
@@ -1158,7 +1158,7 @@ def summary(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m redactors.corpus", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.eval.corpus", description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help=f"write the corpus to {CORPUS_PATH}")
     parser.add_argument("--check", action="store_true", help="exit 1 when the checked-in file is out of date")
     parser.add_argument("--out", type=Path, default=CORPUS_PATH, help="output path for --write")
@@ -1172,7 +1172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if current != content:
-            print(f"{args.out} is out of date: run python -m redactors.corpus --write", file=sys.stderr)
+            print(f"{args.out} is out of date: run python -m bench.eval.corpus --write", file=sys.stderr)
             return 1
     print(summary(rows))
     return 0
