@@ -1119,7 +1119,7 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
 
     # 3. tracevault in-process.
-    analyzer = PiiAnalyzer(nlp, batch_size=config.nlp.batch_size, max_text_chars=config.nlp.max_text_chars)
+    analyzer = PiiAnalyzer(nlp, batch_size=config.nlp.batch_size, max_text_chars=config.nlp.max_text_chars, phone_regions=config.nlp.phone_regions)
     patterns_config = parse_config({"defaults": {"entities": PATTERN_ENTITIES}})
     inprocess_notes: dict[str, dict[str, Any]] = {}
     for policy, cfg, traces, cap in (

@@ -34,6 +34,7 @@ class Redactor:
                 load_spacy_model(config.nlp.model),
                 batch_size=config.nlp.batch_size,
                 max_text_chars=config.nlp.max_text_chars,
+                phone_regions=config.nlp.phone_regions,
             )
         text = TextRedactor(analyzer)
         redactor = cls(policies, text, Pseudonymizer(master_secret))

@@ -25,7 +25,6 @@ from presidio_analyzer.predefined_recognizers import (
     EmailRecognizer,
     IbanRecognizer,
     IpRecognizer,
-    PhoneRecognizer,
     SpacyRecognizer,
     UrlRecognizer,
     UsSsnRecognizer,
@@ -33,6 +32,10 @@ from presidio_analyzer.predefined_recognizers import (
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from policies.config import DEFAULT_PHONE_REGIONS as PHONE_REGIONS
+from redactors.cards import CardRecognizer
+from redactors.phones import MatcherPhoneRecognizer
 
 LANGUAGE = "en"
 _STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS)
@@ -157,36 +160,6 @@ class OfflineUrlRecognizer(UrlRecognizer):
         return _OFFLINE_TLD(pattern_text).fqdn != ""
 
 
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-# Issuer prefixes of the major networks, Mastercard's 2-series (2221-2720) included, which
-# Presidio's card pattern does not cover.
-_CARD_PREFIX = re.compile(r"4|5[1-5]|2(?:2(?:2[1-9]|[3-9]\d)|[3-6]\d\d|7(?:[01]\d|20))|3[47]|3(?:0[0-5]|[68])|35|6(?:011|5|4[4-9]|22)|62|81")
-
-
-class CardRecognizer(PatternRecognizer):
-    """Card numbers of 13 to 19 digits in groups separated by a space, hyphen or dot; Luhn-checked."""
-
-    PATTERNS = [Pattern("card (luhn)", r"(?<![\w.-])\d(?:[ .-]?\d){12,18}(?![\w]|[.-]\d)", 0.3)]
-
-    def __init__(self) -> None:
-        super().__init__(supported_entity="CREDIT_CARD", patterns=self.PATTERNS, name="CardRecognizer", supported_language=LANGUAGE)
-
-    def validate_result(self, pattern_text: str) -> bool:
-        digits = re.sub(r"\D", "", pattern_text)
-        return 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) is not None and luhn_valid(digits)
-
-
 class SpacedSsnRecognizer(PatternRecognizer):
     """US SSNs whose separators are padded ("123 - 45 - 6789"), with the SSA's validity rules."""
 
@@ -200,52 +173,6 @@ class SpacedSsnRecognizer(PatternRecognizer):
         area, group, serial = digits[:3], digits[3:5], digits[5:]
         return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
 
-
-_PHONE_CONTEXT = re.compile(
-    r"(?i)\b(?:phone[ds]?|call(?:ed|ing|s)?|tel|telephone|mobile|cell|number|whatsapp|sms|text(?:ed)?|fax|"
-    r"reach(?:ed)?|contact(?:ed)?|dial(?:ed|led)?|rang|ring)\b"
-)
-
-
-class FormattedPhoneRecognizer(PhoneRecognizer):
-    """Phone numbers that look like phone numbers: a bare digit run (an epoch timestamp, an
-    order number) counts only with a phone word nearby; a run glued to an id prefix never does."""
-
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
-        kept = []
-        for result in self._matches(text, entities):
-            matched = text[result.start : result.end]
-            before = text[max(0, result.start - 1) : result.start]
-            if before and (before.isalnum() or before in "#-_/"):
-                continue
-            formatted = matched.startswith("+") or any(ch in matched for ch in " -.()")
-            if not formatted and not _PHONE_CONTEXT.search(text[max(0, result.start - 40) : result.start]):
-                continue
-            kept.append(result)
-        return kept
-
-    def _matches(self, text: str, entities: list[str]) -> list[RecognizerResult]:
-        """The phonenumbers matcher, run only on windows around phone-shaped digit runs.
-
-        It tries every supported region over the whole text; most texts hold prices, times and
-        ids, so a cheap regex finds the few places worth its time.
-        """
-        results: list[RecognizerResult] = []
-        windows: list[list[int]] = []
-        for run in _PHONE_RUN.finditer(text):
-            start, end = max(0, run.start() - 8), min(len(text), run.end() + 8)
-            if windows and start <= windows[-1][1]:
-                windows[-1][1] = end
-            else:
-                windows.append([start, end])
-        for start, end in windows:
-            for result in super().analyze(text[start:end], entities, None):
-                results.append(RecognizerResult(result.entity_type, result.start + start, result.end + start, result.score, result.analysis_explanation))
-        return results
-
-
-# Seven or more digits with the characters phone numbers are written with.
-_PHONE_RUN = re.compile(r"\+?\(?\d(?:[\d \t().\-/]*\d){6,}")
 
 _VERSION_WORD = re.compile(r"(?i)(?:version|firmware|release|build|v)\s*$")
 
@@ -513,7 +440,9 @@ class PiiFinding:
 class PiiAnalyzer:
     """Presidio AnalyzerEngine with tracevault's recognizer set, built once per process."""
 
-    def __init__(self, nlp: Language, batch_size: int = 64, max_text_chars: int = 200_000) -> None:
+    def __init__(
+        self, nlp: Language, batch_size: int = 64, max_text_chars: int = 200_000, phone_regions: Sequence[str] = PHONE_REGIONS
+    ) -> None:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         self._nlp = nlp
         self._batch_size = batch_size
@@ -530,7 +459,7 @@ class PiiAnalyzer:
             SpacedSsnRecognizer(),
             IbanRecognizer(),
             AddressIpRecognizer(),
-            FormattedPhoneRecognizer(),
+            MatcherPhoneRecognizer(phone_regions),
             StreetAddressRecognizer(),
         ):
             registry.add_recognizer(recognizer)
