@@ -34,6 +34,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from policies.config import DEFAULT_PHONE_REGIONS as PHONE_REGIONS
+from redactors.addresses import AddressRecognizer
 from redactors.cards import CardRecognizer
 from redactors.phones import MatcherPhoneRecognizer
 
@@ -468,6 +469,7 @@ class PiiAnalyzer:
         # span, and the NER clean-up below must not drop a context-rule name with it.
         self._names = NameContextRecognizer(nlp)
         self._places = PlaceContextRecognizer(nlp)
+        self._addresses = AddressRecognizer()
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()
 
@@ -513,7 +515,7 @@ class PiiAnalyzer:
                 if result.score >= threshold:
                     findings.append(PiiFinding(result.start, result.end, "PERSON", result.score))
         if "LOCATION" in entities:
-            for result in self._places.analyze(text):
+            for result in [*self._places.analyze(text), *self._addresses.analyze(text)]:
                 if result.score >= threshold:
                     findings.append(PiiFinding(result.start, result.end, "LOCATION", result.score))
         return findings
