@@ -28,9 +28,11 @@ import re
 from presidio_analyzer import RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from redactors.letters import LOWER, UPPER
+
 ENTITY = "LOCATION"
-_UP = "".join(ch for ch in map(chr, range(0x41, 0x250)) if ch.isupper() and ch.isalpha())
-_LOW = "".join(ch for ch in map(chr, range(0x61, 0x250)) if ch.islower() and ch.isalpha())
+_UP = UPPER
+_LOW = LOWER
 _WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:-[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"
 _PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el)"
 _NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"

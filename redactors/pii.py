@@ -36,7 +36,11 @@ from spacy.tokens import Doc
 from policies.config import DEFAULT_PHONE_REGIONS as PHONE_REGIONS
 from redactors.addresses import AddressRecognizer
 from redactors.cards import CardRecognizer
+from redactors.gazetteer import Gazetteer
+from redactors.gazetteer import load as load_gazetteer
+from redactors.letters import LOWER, UPPER
 from redactors.phones import MatcherPhoneRecognizer
+from redactors.second_opinion import SecondOpinion
 
 LANGUAGE = "en"
 _STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS)
@@ -237,8 +241,8 @@ _STRONG_PLACE_CUES = (
 # Not a bare "to" or "in": "upgrade to Python", "in Slack" would read as places.
 _WEAK_PLACE_CUES = r"from|near|visiting|visit|ship(?:ped)? to|deliver(?:ed)? to|arriv(?:e|ed|ing) in|stay(?:ed)? in"
 _PLACE_CUES = re.compile(
-    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[A-Za-z][a-z'\-]+(?:[ \t][A-Z][a-z'\-]+)?)"
-    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[A-Z][a-z'\-]+(?:[ \t][A-Z][a-z'\-]+)?)"
+    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[{UPPER}{LOWER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)"
+    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[{UPPER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)"
 )
 _NOT_PLACES = frozenset(
     """jan feb mar apr jun jul aug sep sept oct nov dec january february march april may june july
@@ -276,8 +280,8 @@ class PlaceContextRecognizer:
 
 
 # Names the small model misses: lower-case names and names in fixed phrases.
-_NAME_WORD = r"[A-Za-z][a-z'\-]{1,20}"
-_CAP_WORD = r"[A-Z][a-z'\-]{1,20}"
+_NAME_WORD = rf"[{UPPER}{LOWER}][{LOWER}'\-]{{1,20}}"
+_CAP_WORD = rf"[{UPPER}][{LOWER}'\-]{{1,20}}"
 _NOT_NAMES = frozenset(
     """there all everyone everybody team folks world guys again so for a an the you your me
     my i we us our it this that from with to in on at of and or but if please thanks thank
@@ -359,8 +363,8 @@ class NameContextRecognizer(LocalRecognizer):
                 # Trim trailing words that are not names ("John thanks" -> "John").
                 while words and words[-1].lower() in _NOT_NAMES:
                     end -= len(words.pop()) + (1 if words else 0)
-                if not words or words[0].lower() in _NOT_NAMES:
-                    continue
+                if not words or words[0].lower() in _NOT_NAMES or words[0].lower() in _STOP_WORDS:
+                    continue  # "call me when you're here" names no one
                 if rule.verify_lower_case and words[0][:1].islower() and not self._model_says_person(words):
                     continue
                 if rule.verify_lower_case and words[0][:1].isupper() and rule.score < 0.6 and not self._model_says_person(words):
@@ -370,6 +374,10 @@ class NameContextRecognizer(LocalRecognizer):
 
 
 _NER_NAME_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
+
+
+_WORD_BEFORE = re.compile(rf"([{UPPER}][{LOWER}'\-]{{1,20}}) $")
+_WORD_AFTER = re.compile(rf" ([{UPPER}][{LOWER}'\-]{{1,20}})\b")
 
 
 def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool]) -> RecognizerResult | None:
@@ -384,10 +392,10 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     if not span or span[0].islower() or any(ch.isdigit() or ch in "_/=<>{}()[]" for ch in span):
         return None
     start, end = result.start, result.end
-    before = re.search(r"([A-Z][a-z'\-]{1,20}) $", text[max(0, start - 24) : start])
+    before = _WORD_BEFORE.search(text[max(0, start - 24) : start])
     if before and not stop(before.group(1)):
         start -= len(before.group(0))
-    after = re.match(r" ([A-Z][a-z'\-]{1,20})\b", text[end : end + 24])
+    after = _WORD_AFTER.match(text[end : end + 24])
     if after and not stop(after.group(1)):
         end += len(after.group(0))
     return RecognizerResult(result.entity_type, start, end, result.score)
@@ -442,7 +450,12 @@ class PiiAnalyzer:
     """Presidio AnalyzerEngine with tracevault's recognizer set, built once per process."""
 
     def __init__(
-        self, nlp: Language, batch_size: int = 64, max_text_chars: int = 200_000, phone_regions: Sequence[str] = PHONE_REGIONS
+        self,
+        nlp: Language,
+        batch_size: int = 64,
+        max_text_chars: int = 200_000,
+        phone_regions: Sequence[str] = PHONE_REGIONS,
+        gazetteer: Gazetteer | None = None,
     ) -> None:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         self._nlp = nlp
@@ -470,6 +483,7 @@ class PiiAnalyzer:
         self._names = NameContextRecognizer(nlp)
         self._places = PlaceContextRecognizer(nlp)
         self._addresses = AddressRecognizer()
+        self._second = SecondOpinion(nlp, gazetteer if gazetteer is not None else load_gazetteer())
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()
 
@@ -514,6 +528,10 @@ class PiiAnalyzer:
             for result in self._names.analyze(text, ["PERSON"], artifacts):
                 if result.score >= threshold:
                     findings.append(PiiFinding(result.start, result.end, "PERSON", result.score))
+        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.entities]
+        for result in self._second.analyze(text, model_spans, entities):
+            if result.score >= threshold:
+                findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score))
         if "LOCATION" in entities:
             for result in [*self._places.analyze(text), *self._addresses.analyze(text)]:
                 if result.score >= threshold:
