@@ -36,6 +36,7 @@ from spacy.tokens import Doc
 from policies.config import DEFAULT_PHONE_REGIONS as PHONE_REGIONS
 from redactors.addresses import AddressRecognizer
 from redactors.cards import CardRecognizer
+from redactors.context import ConversationContext
 from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
@@ -483,6 +484,7 @@ class PiiAnalyzer:
         self._names = NameContextRecognizer(nlp)
         self._places = PlaceContextRecognizer(nlp)
         self._addresses = AddressRecognizer()
+        self._conversation = ConversationContext()
         self._second = SecondOpinion(nlp, gazetteer if gazetteer is not None else load_gazetteer())
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()
@@ -529,7 +531,7 @@ class PiiAnalyzer:
                 if result.score >= threshold:
                     findings.append(PiiFinding(result.start, result.end, "PERSON", result.score))
         model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.entities]
-        for result in self._second.analyze(text, model_spans, entities):
+        for result in [*self._second.analyze(text, model_spans, entities), *self._conversation.analyze(text, entities)]:
             if result.score >= threshold:
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score))
         if "LOCATION" in entities:

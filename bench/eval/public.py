@@ -388,6 +388,11 @@ FAKER_TEMPLATES: tuple[tuple[str, str], ...] = (
     ("faker/ssn/chat", "my social is {SSN}, do you need anything else?"),
     ("faker/ip/risk", "login from {IP} flagged as unusual by the risk engine"),
     ("faker/ip/log", "GET /api/v2/orders 200 client={IP} 38ms"),
+    ("faker/turn/last-name", "Agent: Thanks. What's your last name?\nUser: {LAST}"),
+    ("faker/turn/full-name", "Assistant: Could I have your full name for the booking?\n\nCustomer: {PERSON}"),
+    ("faker/turn/who", "Agent: Who am I speaking with today?\nUser: {FIRST}"),
+    ("faker/turn/city", "Assistant: Which city are you travelling from?\nUser: {CITY}"),
+    ("faker/turn/located", "Agent: Where are you located?\nUser: {CITY}"),
     ("faker/benign/company-kb", "{COMPANY} announced a new pricing tier; see the knowledge-base article for details."),
     ("faker/benign/vendor", "Vendor onboarding for {COMPANY} is blocked on the security questionnaire."),
 )
