@@ -58,6 +58,8 @@ class MatcherPhoneRecognizer(LocalRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         found: dict[tuple[int, int], RecognizerResult] = {}
         for run in _PHONE_RUN.finditer(text):
+            if not self._worth_matching(text, run.start(), run.end()):
+                continue  # the same tests as below, on the whole run: most ids and dates stop here
             start, end = max(0, run.start() - _WINDOW), min(len(text), run.end() + _WINDOW)
             for span in self._numbers(text[start:end], run.start() - start, run.end() - start):
                 span = (span[0] + start, span[1] + start)
@@ -77,6 +79,15 @@ class MatcherPhoneRecognizer(LocalRecognizer):
             if any(s <= run_start and e >= run_end - 1 for s, e in spans):
                 break
         return spans
+
+    @staticmethod
+    def _worth_matching(text: str, start: int, end: int) -> bool:
+        """Whether a digit run could hold a number `_plausible` accepts (cheap; no matcher)."""
+        run = text[start:end]
+        if _NOT_PHONES.fullmatch(run.strip()):
+            return False
+        shaped = run.startswith("+") or any(ch in run for ch in " -.()") or _TRUNK_NATIONAL.fullmatch(run)
+        return bool(shaped) or _PHONE_CONTEXT.search(text[max(0, start - 40) : start]) is not None or _PHONE_LABEL_AFTER.match(text[end : end + 16]) is not None
 
     @staticmethod
     def _plausible(text: str, start: int, end: int) -> bool:

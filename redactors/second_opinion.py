@@ -9,8 +9,8 @@ propose, and context and the model decide:
   "Bank", "and"). The gazetteers are noisy (names-dataset has "The" and "Street" as first names),
   so membership alone never decides: the span is kept when none of its words is in the model's
   own shipped vocabulary (English words and common English names are; "Concetta Bruscantini" is
-  not), or, for two or three words, when the model asked about the span alone in a neutral
-  sentence ("I spoke with … yesterday.") says PERSON.
+  not), or, for two or three words with a known first and a known last name, when the model
+  asked about the span alone in a neutral sentence ("I spoke with … yesterday.") says PERSON.
 - **enumerations of first names**: "Ana, Luis and Marta", "Riley, Selim": three or more
   capitalised words, or two joined by "and", most of them known first names, unless the list
   reads as a firm ("at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra");
@@ -97,6 +97,9 @@ class SecondOpinion:
         unseen = all(self._unseen(w) or self._gaz.is_name(w) and self._unseen(w) for w in words)
         return True, unseen and (first or last) and (len(words) > 1 or first)
 
+    def _both_known(self, words: Sequence[str]) -> bool:
+        return self._gaz.is_first(words[0]) and self._gaz.is_last(words[-1])
+
     def _names(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         person = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")]
         sure: list[tuple[int, int]] = []
@@ -108,7 +111,7 @@ class SecondOpinion:
             plausible, certain = self._name_evidence(_words(match.group()))
             if certain:
                 sure.append((start, end))
-            elif plausible and " " in match.group():
+            elif plausible and " " in match.group() and self._both_known(_words(match.group())):
                 ask.append((start, end))
         confirmed = self._model_confirms_person([text[s:e] for s, e in ask])
         found = sure + [span for span, ok in zip(ask, confirmed, strict=True) if ok]
