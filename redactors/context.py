@@ -18,8 +18,20 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from redactors.letters import LOWER, UPPER
 
 _QUESTIONS = (
-    ("PERSON", re.compile(r"(?i)\b(?:(?:your|the)\s+(?:full\s+|first\s+|last\s+|family\s+|middle\s+|sur)?name|(?:first|last|family|sur)\s?name|who\s+(?:am\s+i|are\s+you)\s+(?:speaking|talking)\s+(?:to|with)|who\s+is\s+(?:this|calling))\b[^\n]*\?")),
-    ("LOCATION", re.compile(r"(?i)\b(?:(?:which|what)\s+(?:city|town|country|state|region)|where\s+(?:do\s+you\s+live|are\s+you\s+(?:based|located|from|now|staying))|your\s+(?:city|town|country|location|hometown))\b[^\n]*\?")),
+    (
+        "PERSON",
+        re.compile(
+            r"(?i)\b(?:(?:your|the)\s+(?:full\s+|first\s+|last\s+|family\s+|middle\s+|sur)?name|(?:first|last|family|sur)\s?name"
+            r"|who\s+(?:am\s+i|are\s+you)\s+(?:speaking|talking)\s+(?:to|with)|who\s+is\s+(?:this|calling))\b[^\n]*\?"
+        ),
+    ),
+    (
+        "LOCATION",
+        re.compile(
+            r"(?i)\b(?:(?:which|what)\s+(?:city|town|country|state|region)|where\s+(?:do\s+you\s+live|are\s+you\s+(?:based|located|from|now|staying))"
+            r"|your\s+(?:city|town|country|location|hometown))\b[^\n]*\?"
+        ),
+    ),
 )
 _ROLE = r"(?:[ \t]*(?i:user|customer|human|client|caller|guest|me)[ \t]*:)?"
 _LEAD = r"(?i:[ \t]*(?:it'?s|it\s+is|i'?m|i\s+am|my\s+name\s+is|name'?s|in|from|sure|yes)[ ,:]+)?"
