@@ -44,7 +44,8 @@ FROM ${BASE}
 ENV PATH=/opt/tracevault/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    HOME=/var/lib/tracevault
+    HOME=/var/lib/tracevault \
+    TRACEVAULT_GAZETTEER=/opt/tracevault/share/gazetteer-v1.txt.gz
 RUN groupadd --system --gid 10001 tracevault \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/tracevault --no-create-home \
       --shell /usr/sbin/nologin tracevault \
@@ -53,6 +54,9 @@ RUN groupadd --system --gid 10001 tracevault \
  && chmod 0700 /var/lib/tracevault
 COPY --from=builder /opt/tracevault /opt/tracevault
 COPY deploy/docker/tracevault.yaml /etc/tracevault/tracevault.yaml
+# The compact names/places gazetteer, built once here from the installed data packages, into the
+# image ($TRACEVAULT_GAZETTEER), not under /var/lib/tracevault, which a volume covers at run time.
+RUN ["/opt/tracevault/bin/python", "-m", "redactors.gazetteer", "ensure"]
 USER 10001:10001
 WORKDIR /var/lib/tracevault
 # Fail the build, not the first start, if the model cannot be loaded offline by the runtime user.
