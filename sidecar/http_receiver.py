@@ -46,7 +46,9 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def make_app(config: Config, pipeline: Pipeline, is_ready: Callable[[], bool]) -> web.Application:
+def make_app(
+    config: Config, pipeline: Pipeline, is_ready: Callable[[], bool], is_alive: Callable[[], bool] = lambda: True
+) -> web.Application:
     server = config.server
     metrics = pipeline.metrics
 
@@ -88,7 +90,7 @@ def make_app(config: Config, pipeline: Pipeline, is_ready: Callable[[], bool]) -
         except Overloaded as exc:
             outcome = "overloaded"
             return _error(503, code_pb2.UNAVAILABLE, str(exc), reply_type, {"Retry-After": str(exc.retry_after_seconds)})
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (fail closed: nothing stored, the client retries)
             # Unexpected: answer retryable, log the type only (an exception text may quote content).
             log.error("unexpected %s while handling an export request", type(exc).__name__)
             return _error(503, code_pb2.UNAVAILABLE, "internal error", reply_type, {"Retry-After": str(server.retry_after_seconds)})
@@ -96,7 +98,9 @@ def make_app(config: Config, pipeline: Pipeline, is_ready: Callable[[], bool]) -
             metrics.requests.labels(transport="http", outcome=outcome).inc()
 
     async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "alive"})
+        if is_alive():
+            return web.json_response({"status": "alive"})
+        return web.json_response({"status": "unhealthy"}, status=503)
 
     async def readyz(_: web.Request) -> web.Response:
         if is_ready():

@@ -33,6 +33,7 @@ class Metrics:
             ("tracevault_flush_failures", "Failed flush attempts (store outage)", "flush_failures"),
             ("tracevault_spool_corrupt_regions", "Damaged spool regions reported and skipped", "corrupt_regions"),
             ("tracevault_last_flush_seconds", "Duration of the last flush of one spool file", "last_flush_seconds"),
+            ("tracevault_spool_write_failures", "Spool appends refused after a write error (a full disk)", "spool_write_failures"),
         ):
             gauge = Gauge(name, help_text, registry=r)
             gauge.set_function(lambda attribute=attribute: float(getattr(stats, attribute)))

@@ -57,10 +57,15 @@ async def serve(config: Config, running: Running | None = None, install_signals:
             vault is None or vault.stats.store_reachable
         )
 
+    def is_alive() -> bool:
+        # Unhealthy only when the process cannot recover by itself: a failed spool write that
+        # could not be cut off its file. A full disk alone is retried (503) until space is back.
+        return vault is None or vault.healthy
+
     # auto_decompress=False: aiohttp would otherwise inflate gzip (and deflate, br) request bodies
     # itself, before our bounded decompress_gzip and wire limit ever see them.
     runner = web.AppRunner(
-        make_app(config, pipeline, is_ready),
+        make_app(config, pipeline, is_ready, is_alive),
         access_log=None,
         handle_signals=False,
         auto_decompress=False,

@@ -30,7 +30,7 @@ from redactors.batch import RedactedBatch
 from redactors.walker import COUNT_PREFIX
 from vault.keyring import Keyring
 from vault.metrics import MetricsMapping, metrics_row, rows_to_parquet
-from vault.spool import SpoolRecord, SpoolWriter, read_spool_file, segment_bytes
+from vault.spool import SpoolRecord, SpoolWriter, errno_name, read_spool_file, segment_bytes
 from vault.store import ObjectStore
 
 log = logging.getLogger("tracevault.vault")
@@ -49,6 +49,7 @@ class VaultStats:
     corrupt_regions: int = 0
     last_flush_seconds: float = 0.0
     store_reachable: bool = True
+    spool_write_failures: int = 0
 
 
 def payload_document(span: Span, resource: Resource, scope: InstrumentationScope) -> bytes:
@@ -157,6 +158,11 @@ class VaultSink:
     def has_capacity(self) -> bool:
         return self.stats.spool_bytes < self._config.max_bytes
 
+    @property
+    def healthy(self) -> bool:
+        """Liveness: false only while a failed spool write could not be cut off its file."""
+        return self._writer.healthy
+
     async def start(self) -> None:
         """Start the flush loop; spool files left by a previous run are flushed first."""
         self._flusher = asyncio.create_task(self._flush_loop(), name="vault-flush")
@@ -170,7 +176,13 @@ class VaultSink:
 
     def _append(self, batch: RedactedBatch, records: list[SpoolRecord]) -> None:
         before = self._writer.active_bytes
-        self._writer.append(batch.tenant, batch.env, batch.received_at.date(), records)
+        try:
+            self._writer.append(batch.tenant, batch.env, batch.received_at.date(), records)
+        except OSError as exc:
+            # A full disk: the batch is refused (the client retries), nothing of it stays.
+            self.stats.spool_write_failures += 1
+            log.warning("spool write failed (%s); the request is refused and will be retried", errno_name(exc))
+            raise
         self.stats.spool_bytes += self._writer.active_bytes - before
         if self._writer.active_bytes >= self._config.segment_max_bytes:
             self._writer.seal()
@@ -200,7 +212,7 @@ class VaultSink:
                 await asyncio.sleep(0.5)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # store outage: keep the files, retry with backoff
+            except Exception as exc:  # noqa: BLE001 (store outage: keep the files, retry with backoff)
                 self.stats.flush_failures += 1
                 self.stats.store_reachable = False
                 log.warning("flush to %s failed (%s); retrying in %.1fs", self._store.describe(), type(exc).__name__, backoff)
@@ -233,7 +245,7 @@ class VaultSink:
                 pass
         try:
             await self.flush(seal=True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (the files stay in the spool; replayed at start)
             # Nothing is lost: the sealed files stay in the spool and are replayed at start.
             log.warning("final flush failed (%s); %d bytes stay in the spool for the next start", type(exc).__name__, self.stats.spool_bytes)
         self._spool_thread.shutdown(wait=True)
