@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 
 from policies.config import Config
 from policies.resolve import PolicySet
@@ -310,7 +312,7 @@ class RedactionPool:
         idle = await self._ensure_started()
         try:
             slot = await asyncio.wait_for(idle.get(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Unavailable("no redaction worker is free", retry_after) from None
         try:
             result = await loop.run_in_executor(self._io, slot.call, (tenant, env, payload, with_escrow), timeout)

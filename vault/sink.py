@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import json_format
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -30,7 +32,13 @@ from redactors.batch import RedactedBatch
 from redactors.walker import COUNT_PREFIX
 from vault.keyring import Keyring
 from vault.metrics import MetricsMapping, metrics_row, rows_to_parquet
-from vault.spool import SpoolRecord, SpoolWriter, errno_name, read_spool_file, segment_bytes
+from vault.spool import (
+    SpoolRecord,
+    SpoolWriter,
+    errno_name,
+    read_spool_file,
+    segment_bytes,
+)
 from vault.store import ObjectStore
 
 log = logging.getLogger("tracevault.vault")

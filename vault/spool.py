@@ -39,7 +39,13 @@ from vault import layout
 from vault.envelope import encrypt_record, record_aad
 from vault.keyring import DataKey
 from vault.segment import MAGIC as SEGMENT_MAGIC
-from vault.segment import FrameInfo, PayloadRef, SegmentHeader, build_segment, encode_frame
+from vault.segment import (
+    FrameInfo,
+    PayloadRef,
+    SegmentHeader,
+    build_segment,
+    encode_frame,
+)
 
 FRAME_MAGIC = b"\xf1TVW"
 _HEAD = struct.Struct(">4sBII")

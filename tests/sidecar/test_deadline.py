@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 
 from policies.config import parse_config
 from redactors.engine import Redactor
@@ -20,8 +21,8 @@ from redactors.pii import PiiAnalyzer, PiiFinding
 from sidecar import otlp
 from sidecar.workers import STALL_ENV, RedactionPool
 from tests.procs import children
-from tests.sidecar.conftest import WAIT_SECONDS, json_request
 from tests.redactors.otlp_builders import attribute, make_request, make_span
+from tests.sidecar.conftest import WAIT_SECONDS, json_request
 
 SECRET = bytes(range(32))
 MARKER = "STALL-HERE"
@@ -49,7 +50,7 @@ def test_a_stalled_redaction_fails_closed_and_the_pool_recovers(analyzer: PiiAna
         "gen_ai.request.model": "gpt-4o-mini",
         "gen_ai.usage.input_tokens": 42,
     }
-    request = make_request([make_span(name=f"chat about maria@example.org", attributes=attributes)])
+    request = make_request([make_span(name="chat about maria@example.org", attributes=attributes)])
 
     async def run() -> tuple:
         stalled, counts = await pool.redact("acme", "prod", request.SerializeToString())
