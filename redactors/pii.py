@@ -34,6 +34,8 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from redactors.nerinput import ner_input
+
 LANGUAGE = "en"
 _STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS)
 
@@ -548,6 +550,7 @@ class PiiAnalyzer:
 
     def artifacts(self, texts: Sequence[str], with_ner: bool) -> list[NlpArtifacts]:
         """NLP artefacts for many texts: one `nlp.pipe` pass, or the tokenizer alone without NER."""
+        texts = [ner_input(text) for text in texts]  # same offsets; linear tokenizer cost
         if with_ner:
             docs: Iterator[Doc] = self._nlp.pipe(texts, batch_size=self._batch_size)
         else:
