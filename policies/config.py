@@ -144,6 +144,56 @@ class ServerConfig(_Frozen):
     shutdown_grace_seconds: PositiveFloat = Field(
         default=20.0, description="On SIGTERM, how long to wait for requests in flight."
     )
+    header_timeout_seconds: PositiveFloat = Field(
+        default=10.0,
+        description="OTLP/HTTP: a connection whose request headers are not complete this long after it "
+        "opened (or after its previous response) is closed. Idle keep-alive connections close after it too.",
+    )
+    body_idle_timeout_seconds: PositiveFloat = Field(
+        default=10.0,
+        description="OTLP/HTTP: longest wait for the next bytes of a request body; past it the request "
+        "gets 408 and the connection is closed.",
+    )
+    min_body_bytes_per_second: Annotated[int, Field(ge=0)] = Field(
+        default=1024,
+        description="OTLP/HTTP: once a body has been arriving for `body_idle_timeout_seconds`, it must "
+        "average at least this rate, or it gets 408. 0 turns the rate check off.",
+    )
+    max_buffered_body_bytes: PositiveInt = Field(
+        default=128 * 1024 * 1024,
+        description="OTLP/HTTP: bytes of request bodies held at once (received, not yet answered). "
+        "Bodies are read before an in-flight slot is taken; past this budget new bodies get 503.",
+    )
+    worker_memory_bytes: PositiveInt = Field(
+        default=1024 * 1024 * 1024,
+        description="Memory a redaction worker may allocate beyond what it holds after loading the model "
+        "(RLIMIT_DATA, Linux). A request that needs more fails closed (redaction) or gets 413 "
+        "(decoding), and the worker is replaced. Not applied with workers: 0.",
+    )
+
+
+class LimitsConfig(_Frozen):
+    """Span limits, as the OpenTelemetry SDK applies them, enforced on every request before redaction."""
+
+    max_attributes: PositiveInt = Field(
+        default=128,
+        description="Attributes kept per span, event, link, resource and scope, and entries per array "
+        "or key-value list value (the OTel SDK's default). The rest are dropped and counted in "
+        "`dropped_attributes_count` and tracevault_limited_total.",
+    )
+    max_events_per_span: PositiveInt = Field(default=128, description="Events kept per span; the rest are dropped and counted.")
+    max_links_per_span: PositiveInt = Field(default=128, description="Links kept per span; the rest are dropped and counted.")
+    max_value_chars: PositiveInt = Field(
+        default=256 * 1024,
+        description="Longest string (characters) or bytes value (bytes) kept, in attributes, names and "
+        "status messages. Longer values are cut to this length and end with `<TRUNCATED>`; the cut "
+        "value is redacted like any other.",
+    )
+    max_value_depth: PositiveInt = Field(
+        default=8,
+        description="Deepest nesting of array and key-value list values. A deeper value is replaced "
+        "by the string `<TOO_DEEP>`.",
+    )
 
 
 class TenancyConfig(_Frozen):
@@ -286,6 +336,7 @@ class Config(_Frozen):
         description="Embedded-default home of keys (and, later, the spool and the local store).",
     )
     server: ServerConfig = Field(default_factory=ServerConfig, description="Listeners, limits, workers.")
+    limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Span limits applied to every request.")
     tenancy: TenancyConfig = Field(default_factory=TenancyConfig, description="How tenant and env are found.")
     nlp: NlpConfig = Field(default_factory=NlpConfig, description="The spaCy model used for NER.")
     keys: KeysConfig = Field(default_factory=KeysConfig, description="Where the master secret comes from.")

@@ -17,6 +17,10 @@ class Metrics:
         self.spans_failed_closed = Counter(
             "tracevault_spans_failed_closed", "Spans masked whole because redaction passed its deadline", registry=r
         )
+        self.limited = Counter(
+            "tracevault_limited", "Attributes, events and links dropped and values cut by the span limits", ["kind"], registry=r
+        )
+        self.body_timeouts = Counter("tracevault_body_timeouts", "OTLP/HTTP bodies that arrived too slowly (408)", registry=r)
         self.redactions = Counter("tracevault_redactions", "Values redacted, by entity type", ["entity"], registry=r)
         self.inflight = Gauge("tracevault_inflight_requests", "Requests being redacted or forwarded", registry=r)
         self.forward_failures = Counter("tracevault_forward_failures", "Failed forward attempts", ["reason"], registry=r)

@@ -70,6 +70,9 @@ async def serve(config: Config, running: Running | None = None, install_signals:
         handle_signals=False,
         auto_decompress=False,
         shutdown_timeout=config.server.shutdown_grace_seconds,
+        # aiohttp arms this timer when a connection opens and after each response: a client
+        # that has not sent complete headers by then is disconnected (slow-loris headers).
+        keepalive_timeout=config.server.header_timeout_seconds,
     )
     await runner.setup()
     grpc_server = None

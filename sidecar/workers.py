@@ -22,6 +22,7 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 import sys
 import threading
@@ -42,7 +43,8 @@ from policies.resolve import PolicySet
 from redactors.engine import Redactor
 from redactors.identifiers import Pseudonymizer
 from redactors.walker import fail_closed
-from sidecar.errors import Unavailable
+from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
+from sidecar.prepare import Body, Prepared, prepare
 
 log = logging.getLogger("tracevault.workers")
 
@@ -104,6 +106,37 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
+def _limit_memory(budget_bytes: int) -> None:
+    """Cap this worker's data segment at what it holds now plus `budget_bytes` (Linux)."""
+    try:
+        status = open("/proc/self/status", encoding="ascii").read()
+        held = next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmData:"))
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        limit = held + budget_bytes if hard == resource.RLIM_INFINITY else min(hard, held + budget_bytes)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    except (OSError, ValueError, StopIteration):
+        log.warning("cannot limit the memory of a redaction worker on this platform")
+
+
+def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[str, Any]:
+    """One job: ("prepare", Body) or ("redact", (tenant, env, payload, with_escrow)).
+
+    Replies ("ok", value), ("refused", (error class name, message)) for bad or oversized
+    requests, ("memory", None) past the memory limit, or ("error", exception type name).
+    Exception texts may quote content: only refusals, whose messages are fixed, cross over.
+    """
+    try:
+        if kind == "prepare":
+            return "ok", prepare(config, args)
+        return "ok", redact_serialized(redactor, *args)
+    except (InvalidRequest, PayloadTooLarge) as exc:
+        return "refused", (type(exc).__name__, str(exc))
+    except MemoryError:
+        return "memory", None
+    except Exception as exc:  # noqa: BLE001 (reported by type only; the server answers 503)
+        return "error", type(exc).__name__
+
+
 def _worker_main(conn: Connection, config_json: str, master_secret: bytes, parent_pid: int) -> None:
     die_with_parent(parent_pid)
     # The server process owns shutdown. A SIGINT or SIGTERM sent to the whole process group
@@ -111,21 +144,22 @@ def _worker_main(conn: Connection, config_json: str, master_secret: bytes, paren
     # the middle of a redaction while the server drains.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    redactor = Redactor.build(Config.model_validate_json(config_json), master_secret)
+    config = Config.model_validate_json(config_json)
+    redactor = Redactor.build(config, master_secret)
+    _limit_memory(config.server.worker_memory_bytes)
     stall = os.environ.get(STALL_ENV, "").encode()
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            tenant, env, payload, with_escrow = conn.recv()
+            kind, args = conn.recv()
         except EOFError:  # the server closed the pipe: shut down
             return
-        if stall and stall in payload:
+        if stall and kind == "redact" and stall in args[2]:
             time.sleep(3600)
-        try:
-            reply: tuple[str, Any] = ("ok", redact_serialized(redactor, tenant, env, payload, with_escrow))
-        except Exception as exc:  # noqa: BLE001 (reported by type only; the server answers 503)
-            reply = ("error", type(exc).__name__)
+        reply = run_job(redactor, config, kind, args)
         conn.send(reply)
+        if reply[0] == "memory":
+            return  # a fresh worker replaces this one (its heap may be fragmented)
 
 
 # -- in the server process ---------------------------------------------------------------------
@@ -137,10 +171,6 @@ class _Deadline(Exception):
 
 class _WorkerGone(Exception):
     """The worker died while it held the request."""
-
-
-class _WorkerFailed(Exception):
-    """The worker raised while redacting; the exception's type name is the message."""
 
 
 class _ProcessSlot:
@@ -162,17 +192,14 @@ class _ProcessSlot:
         if kind != "ready":
             raise RuntimeError("a redaction worker sent an unexpected start message")
 
-    def call(self, job: tuple, timeout: float) -> Redacted:
+    def call(self, job: tuple[str, Any], timeout: float) -> tuple[str, Any]:
         try:
             self.conn.send(job)
             if not self.conn.poll(timeout):
                 raise _Deadline()
-            kind, value = self.conn.recv()
+            return self.conn.recv()
         except (EOFError, OSError):
             raise _WorkerGone() from None
-        if kind != "ok":
-            raise _WorkerFailed(value)
-        return value
 
     def stop(self, kill: bool) -> None:
         if kill:
@@ -188,16 +215,17 @@ class _ThreadSlot:
     """`workers: 0`: redaction in one thread of this process. A stuck thread cannot be killed:
     it is abandoned (it finishes on its own) and a fresh thread takes its place."""
 
-    def __init__(self, redactor: Redactor) -> None:
+    def __init__(self, redactor: Redactor, config: Config) -> None:
         self._redactor = redactor
+        self._config = config
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redact")
         self.pid = os.getpid()
 
     def wait_ready(self, timeout: float) -> None:
         return None
 
-    def call(self, job: tuple, timeout: float) -> Redacted:
-        future = self._thread.submit(redact_serialized, self._redactor, *job)
+    def call(self, job: tuple[str, Any], timeout: float) -> tuple[str, Any]:
+        future = self._thread.submit(run_job, self._redactor, self._config, *job)
         try:
             return future.result(timeout)
         except FutureTimeout:
@@ -233,8 +261,11 @@ class RedactionPool:
         self._config = config
         self._secret = master_secret
         self._workers = worker_count(config)
-        # With workers: 0, an already built redactor may be handed in (it shares a loaded model).
-        self._local: Redactor | None = local_redactor if self._workers == 0 else None
+        # With workers: 0, an already built redactor may be handed in (it shares a loaded model);
+        # else the model loads here, before any listener is up (never on the running loop).
+        self._local: Redactor | None = None
+        if self._workers == 0:
+            self._local = local_redactor or Redactor.build(config, master_secret)
         # For the fail-closed path only: policies and keyed pseudonyms, no model.
         self._policies = PolicySet(config)
         self._pseudonymizer = Pseudonymizer(master_secret)
@@ -257,10 +288,8 @@ class RedactionPool:
     def _new_slot(self) -> _ProcessSlot | _ThreadSlot:
         # Called on the event loop's thread, which lives as long as the server: the
         # parent-death signal fires when the thread that started a worker ends.
-        if self._workers == 0:
-            if self._local is None:
-                self._local = Redactor.build(self._config, self._secret)
-            slot: _ProcessSlot | _ThreadSlot = _ThreadSlot(self._local)
+        if self._local is not None:
+            slot: _ProcessSlot | _ThreadSlot = _ThreadSlot(self._local, self._config)
         else:
             slot = _ProcessSlot(self._context, self._config.model_dump_json(), self._secret)
         self._slots.add(slot)
@@ -303,10 +332,9 @@ class RedactionPool:
         except Exception as exc:  # noqa: BLE001 (logged; the next failure retries the start)
             log.error("a replacement redaction worker did not start (%s)", type(exc).__name__)
 
-    async def redact(self, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> tuple[Redacted, Counter[str]]:
-        """Redact on the next idle worker. Fails closed past the deadline; 503 when no worker
-        frees up within the deadline or the worker dies."""
-        loop = asyncio.get_running_loop()
+    async def _run(self, job: tuple[str, Any]) -> tuple[str, Any]:
+        """Run one job on the next idle worker; 503 when none frees up within the deadline or
+        the worker dies. Raises _Deadline (after killing that worker) past the deadline."""
         timeout = self._config.server.redaction_timeout_seconds
         retry_after = self._config.server.retry_after_seconds
         idle = await self._ensure_started()
@@ -315,25 +343,49 @@ class RedactionPool:
         except TimeoutError:
             raise Unavailable("no redaction worker is free", retry_after) from None
         try:
-            result = await loop.run_in_executor(self._io, slot.call, (tenant, env, payload, with_escrow), timeout)
-        except _Deadline:
-            # A detector hangs (a pathological regex, a huge value): kill this worker only, and
-            # fail this request closed. Requests queued behind it go to the other workers.
-            self._replace(slot, kill=True)
-            result = await loop.run_in_executor(self._io, self._fail_closed, tenant, env, payload)
+            reply = await asyncio.get_running_loop().run_in_executor(self._io, slot.call, job, timeout)
         except _WorkerGone:
             self._replace(slot, kill=True)
             raise Unavailable("redaction worker restarted", retry_after) from None
-        except _WorkerFailed as exc:
-            idle.put_nowait(slot)
-            raise RuntimeError(f"redaction failed in a worker ({exc})") from None
         except BaseException:
-            # Cancelled while the worker held the request: its answer would reach the next
-            # request on this pipe. Replace the worker rather than reuse it.
+            # Past the deadline (a detector hangs: kill this worker only; requests queued behind
+            # it go to the others), or cancelled while the worker held the job (its answer would
+            # reach the next job on this pipe): replace the worker rather than reuse it.
             self._replace(slot, kill=True)
             raise
+        if reply[0] == "memory":
+            self._replace(slot, kill=True)  # it exits by itself after this reply
         else:
             idle.put_nowait(slot)
+        return reply
+
+    async def prepare(self, body: Body) -> Prepared:
+        """Inflate, decode, limit and group a request body in a worker."""
+        try:
+            kind, value = await self._run(("prepare", body))
+        except _Deadline:
+            raise PayloadTooLarge("decoding the request passed its deadline") from None
+        if kind == "ok":
+            return value
+        if kind == "refused":
+            name, message = value
+            raise (InvalidRequest if name == InvalidRequest.__name__ else PayloadTooLarge)(message)
+        if kind == "memory":
+            raise PayloadTooLarge("decoding the request needs more memory than a worker may use")
+        raise RuntimeError(f"decoding failed in a worker ({value})")
+
+    async def redact(self, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> tuple[Redacted, Counter[str]]:
+        """Redact on the next idle worker; fails closed past the deadline or the memory limit."""
+        try:
+            kind, value = await self._run(("redact", (tenant, env, payload, with_escrow)))
+        except _Deadline:
+            kind, value = "deadline", None
+        if kind in ("deadline", "memory"):
+            result = await asyncio.get_running_loop().run_in_executor(self._io, self._fail_closed, tenant, env, payload)
+        elif kind == "ok":
+            result = value
+        else:
+            raise RuntimeError(f"redaction failed in a worker ({value})")
         return result, Counter(result.counts)
 
     def _fail_closed(self, tenant: str, env: str, payload: bytes) -> Redacted:

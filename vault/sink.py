@@ -176,11 +176,14 @@ class VaultSink:
         self._flusher = asyncio.create_task(self._flush_loop(), name="vault-flush")
 
     async def export(self, batch: RedactedBatch) -> None:
-        loop = asyncio.get_running_loop()
+        # The split (a JSON document per span) and the append run in the spool thread, never
+        # on the event loop.
+        await asyncio.get_running_loop().run_in_executor(self._spool_thread, self._split_and_append, batch)
+
+    def _split_and_append(self, batch: RedactedBatch) -> None:
         records = split_batch(batch, self._mapping)
-        if not records:
-            return
-        await loop.run_in_executor(self._spool_thread, self._append, batch, records)
+        if records:
+            self._append(batch, records)
 
     def _append(self, batch: RedactedBatch, records: list[SpoolRecord]) -> None:
         before = self._writer.active_bytes
