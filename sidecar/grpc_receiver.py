@@ -81,7 +81,7 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             )
         except grpc.aio.AbortError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (fail closed: nothing stored, the client retries)
             log.error("unexpected %s while handling an export request", type(exc).__name__)
             seconds = self._config.server.retry_after_seconds
             await context.abort(
