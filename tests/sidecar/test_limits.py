@@ -7,11 +7,20 @@ import tracemalloc
 import zlib
 
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 
 from policies.config import LimitsConfig
 from sidecar.errors import InvalidRequest, PayloadTooLarge
-from sidecar.limits import SUPPORTED_ENCODINGS, TOO_DEEP, TRUNCATED, apply_span_limits, decode_body, decompress_gzip
+from sidecar.limits import (
+    SUPPORTED_ENCODINGS,
+    TOO_DEEP,
+    TRUNCATED,
+    apply_span_limits,
+    decode_body,
+    decompress_gzip,
+)
 
 KIB = 1024
 MIB = 1024 * 1024
