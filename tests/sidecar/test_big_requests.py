@@ -87,7 +87,7 @@ def test_a_million_attributes_do_not_stall_the_server(make_sidecar, next_hop) ->
     assert len(span.attributes) == 128 and span.dropped_attributes_count == count - 128
     assert server.metric("tracevault_limited_total", kind="dropped_attributes") == count - 128
     assert latencies, "/healthz was answered while the request was in flight"
-    print(f"{len(body) / MIB:.1f} MiB gzip, {count} attributes: export {seconds:.2f} s; /healthz max {max(latencies) * 1000:.0f} ms over {len(latencies)} probes")
+    print(f"{len(body) / MIB:.1f} MiB gzip, {count} attributes: export {seconds:.2f} s; /healthz max {max(latencies) * 1000:.0f} ms over {len(latencies)} probes")  # noqa: T201 (test report)
     assert max(latencies) < 1.0, "the event loop was blocked"
 
 
@@ -102,5 +102,5 @@ def test_a_15_mb_string_is_cut_and_the_worker_stays_small(make_sidecar, next_hop
     assert value.endswith(TRUNCATED) and len(value) <= 256 * 1024 + 64
     assert server.metric("tracevault_limited_total", kind="truncated_values") == 1
     peak = _worker_peak_rss()
-    print(f"{len(text) / 1e6:.0f} MB string in {len(body) / 1024:.0f} KiB gzip: export {seconds:.2f} s; worker peak RSS {peak / MIB:.0f} MiB; /healthz max {max(latencies, default=0) * 1000:.0f} ms")
+    print(f"{len(text) / 1e6:.0f} MB string in {len(body) / 1024:.0f} KiB gzip: export {seconds:.2f} s; worker peak RSS {peak / MIB:.0f} MiB; /healthz max {max(latencies, default=0) * 1000:.0f} ms")  # noqa: T201 (test report)
     assert 0 < peak < 1536 * MIB, "the worker's memory is bounded per request (it took 5.4 GiB before the limits)"
