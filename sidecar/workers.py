@@ -1,8 +1,11 @@
 """Redaction off the event loop: a pool of worker processes, each loading the model once.
 
-Work crosses the process boundary as serialized protobuf bytes over one pipe per worker, so
-nothing but bytes, ids and counts is pickled. With `workers: 0` the same function runs in a
-thread of the server process.
+A worker does two kinds of job: `prepare` (inflate, decode, apply the span limits and group a
+request body by tenant, sidecar/prepare.py) and `redact` (one tenant group). Work crosses the
+process boundary as bytes over one pipe per worker, so nothing but bytes, ids and counts is
+pickled. Each worker may allocate `server.worker_memory_bytes` beyond what it holds after
+loading the model (RLIMIT_DATA); a job that needs more fails (closed) and the worker is
+replaced. With `workers: 0` the same jobs run in a thread of the server process.
 
 Each worker holds at most one request at a time, and a request waits for an idle worker in the
 server, never inside a worker's pipe. So when a request passes `redaction_timeout_seconds`,
