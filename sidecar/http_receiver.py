@@ -86,46 +86,23 @@ async def _read_body(request: web.Request, server: ServerConfig, budget: BodyBud
             raise BodyTimeout(f"body arrives slower than {server.min_body_bytes_per_second} bytes/s")
 
 
-def make_app(
-    config: Config, pipeline: Pipeline, is_ready: Callable[[], bool], is_alive: Callable[[], bool] = lambda: True
-) -> web.Application:
-    server = config.server
-    metrics = pipeline.metrics
-    budget = BodyBudget(server.max_buffered_body_bytes, server.retry_after_seconds)
+class _Traces:
+    """POST /v1/traces: checks, body, export; every outcome counted, every error a status."""
 
-    async def traces(request: web.Request) -> web.Response:
+    def __init__(self, config: Config, pipeline: Pipeline) -> None:
+        self._config = config
+        self._pipeline = pipeline
+        self._budget = BodyBudget(config.server.max_buffered_body_bytes, config.server.retry_after_seconds)
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        metrics = self._pipeline.metrics
         content_type = request.content_type.lower()
         reply_type = otlp.JSON if content_type == otlp.JSON else otlp.PROTOBUF
         outcome = "error"
         taken = [0]
         try:
-            if content_type not in (otlp.PROTOBUF, otlp.JSON):
-                outcome = "unsupported_media_type"
-                return _error(415, code_pb2.INVALID_ARGUMENT, "Content-Type must be application/x-protobuf or application/json", reply_type)
-            encoding = request.headers.get("Content-Encoding", "identity").strip().lower() or "identity"
-            if encoding not in SUPPORTED_ENCODINGS:
-                outcome = "unsupported_media_type"
-                return _error(415, code_pb2.INVALID_ARGUMENT, "Content-Encoding must be gzip or identity", reply_type)
-            # Admission is checked before the body is read (overload costs a 503, not memory),
-            # but the slot is taken only once the body is in: a slow client holds no slot.
-            pipeline.check_admission()
-            wire = await _read_body(request, server, budget, taken)
-            async with pipeline.admit():
-                result = await pipeline.export(
-                    Body(
-                        wire,
-                        content_type,
-                        encoding,
-                        request.headers.get(config.tenancy.header),
-                        request.headers.get(config.tenancy.env_header),
-                    )
-                )
-            outcome = "partial" if result.rejected_spans else "ok"
-            return web.Response(
-                status=200,
-                body=otlp.encode_response(result.rejected_spans, result.error_message, reply_type),
-                content_type=reply_type,
-            )
+            response, outcome = await self._handle(request, content_type, reply_type, taken)
+            return response
         except BodyTimeout as exc:
             outcome = "body_timeout"
             metrics.body_timeouts.inc()
@@ -142,10 +119,40 @@ def make_app(
         except Exception as exc:  # noqa: BLE001 (fail closed: nothing stored, the client retries)
             # Unexpected: answer retryable, log the type only (an exception text may quote content).
             log.error("unexpected %s while handling an export request", type(exc).__name__)
-            return _error(503, code_pb2.UNAVAILABLE, "internal error", reply_type, {"Retry-After": str(server.retry_after_seconds)})
+            retry_after = str(self._config.server.retry_after_seconds)
+            return _error(503, code_pb2.UNAVAILABLE, "internal error", reply_type, {"Retry-After": retry_after})
         finally:
-            budget.give_back(taken[0])
+            self._budget.give_back(taken[0])
             metrics.requests.labels(transport="http", outcome=outcome).inc()
+
+    async def _handle(self, request: web.Request, content_type: str, reply_type: str, taken: list[int]) -> tuple[web.Response, str]:
+        if content_type not in (otlp.PROTOBUF, otlp.JSON):
+            message = "Content-Type must be application/x-protobuf or application/json"
+            return _error(415, code_pb2.INVALID_ARGUMENT, message, reply_type), "unsupported_media_type"
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower() or "identity"
+        if encoding not in SUPPORTED_ENCODINGS:
+            message = "Content-Encoding must be gzip or identity"
+            return _error(415, code_pb2.INVALID_ARGUMENT, message, reply_type), "unsupported_media_type"
+        # Admission is checked before the body is read (overload costs a 503, not memory), but
+        # the slot is taken only once the body is in: a slow client holds no slot.
+        self._pipeline.check_admission()
+        wire = await _read_body(request, self._config.server, self._budget, taken)
+        tenancy = self._config.tenancy
+        body = Body(wire, content_type, encoding, request.headers.get(tenancy.header), request.headers.get(tenancy.env_header))
+        async with self._pipeline.admit():
+            result = await self._pipeline.export(body)
+        response = web.Response(
+            status=200,
+            body=otlp.encode_response(result.rejected_spans, result.error_message, reply_type),
+            content_type=reply_type,
+        )
+        return response, "partial" if result.rejected_spans else "ok"
+
+
+def make_app(
+    config: Config, pipeline: Pipeline, is_ready: Callable[[], bool], is_alive: Callable[[], bool] = lambda: True
+) -> web.Application:
+    metrics = pipeline.metrics
 
     async def healthz(_: web.Request) -> web.Response:
         if is_alive():
@@ -161,8 +168,8 @@ def make_app(
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
 
     # client_max_size bounds what aiohttp itself would buffer; our own reader enforces the limit.
-    app = web.Application(client_max_size=server.max_body_bytes)
-    app.router.add_post("/v1/traces", traces)
+    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app.router.add_post("/v1/traces", _Traces(config, pipeline))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)

@@ -51,29 +51,7 @@ async def serve(config: Config, running: Running | None = None, install_signals:
     if config.forward is None and vault is None:
         log.warning("no vault and no forward endpoint: spans are redacted, acknowledged and discarded (counted in tracevault_spans_dropped_total)")
 
-    def is_ready() -> bool:
-        # Model loaded (set after warm-up), store reachable, spool below its cap.
-        return running.ready.is_set() and all(sink.has_capacity() for sink in pipeline.sinks) and (
-            vault is None or vault.stats.store_reachable
-        )
-
-    def is_alive() -> bool:
-        # Unhealthy only when the process cannot recover by itself: a failed spool write that
-        # could not be cut off its file. A full disk alone is retried (503) until space is back.
-        return vault is None or vault.healthy
-
-    # auto_decompress=False: aiohttp would otherwise inflate gzip (and deflate, br) request bodies
-    # itself, before our bounded decompress_gzip and wire limit ever see them.
-    runner = web.AppRunner(
-        make_app(config, pipeline, is_ready, is_alive),
-        access_log=None,
-        handle_signals=False,
-        auto_decompress=False,
-        shutdown_timeout=config.server.shutdown_grace_seconds,
-        # aiohttp arms this timer when a connection opens and after each response: a client
-        # that has not sent complete headers by then is disconnected (slow-loris headers).
-        keepalive_timeout=config.server.header_timeout_seconds,
-    )
+    runner = _http_runner(config, pipeline, running, vault)
     await runner.setup()
     grpc_server = None
     admin_runner = None
@@ -118,6 +96,32 @@ async def serve(config: Config, running: Running | None = None, install_signals:
         await runner.cleanup()
         await pipeline.shutdown()
         log.info("stopped")
+
+
+def _http_runner(config: Config, pipeline: Pipeline, running: Running, vault: VaultSink | None) -> web.AppRunner:
+    def is_ready() -> bool:
+        # Model loaded (set after warm-up), store reachable, spool below its cap.
+        return running.ready.is_set() and all(sink.has_capacity() for sink in pipeline.sinks) and (
+            vault is None or vault.stats.store_reachable
+        )
+
+    def is_alive() -> bool:
+        # Unhealthy only when the process cannot recover by itself: a failed spool write that
+        # could not be cut off its file. A full disk alone is retried (503) until space is back.
+        return vault is None or vault.healthy
+
+    # auto_decompress=False: aiohttp would otherwise inflate gzip (and deflate, br) request bodies
+    # itself, before our bounded decompress_gzip and wire limit ever see them.
+    return web.AppRunner(
+        make_app(config, pipeline, is_ready, is_alive),
+        access_log=None,
+        handle_signals=False,
+        auto_decompress=False,
+        shutdown_timeout=config.server.shutdown_grace_seconds,
+        # aiohttp arms this timer when a connection opens and after each response: a client
+        # that has not sent complete headers by then is disconnected (slow-loris headers).
+        keepalive_timeout=config.server.header_timeout_seconds,
+    )
 
 
 def build_vault(config: Config, master_secret: bytes) -> VaultSink | None:
