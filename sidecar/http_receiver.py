@@ -87,14 +87,14 @@ async def _read_body(request: web.Request, server: ServerConfig, budget: BodyBud
 
 
 class _Traces:
-    """POST /v1/traces: checks, body, export; every outcome counted, every error a status."""
+    """POST /v1/traces (`handle`): checks, body, export; every outcome counted, every error a status."""
 
     def __init__(self, config: Config, pipeline: Pipeline) -> None:
         self._config = config
         self._pipeline = pipeline
         self._budget = BodyBudget(config.server.max_buffered_body_bytes, config.server.retry_after_seconds)
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         metrics = self._pipeline.metrics
         content_type = request.content_type.lower()
         reply_type = otlp.JSON if content_type == otlp.JSON else otlp.PROTOBUF
@@ -169,7 +169,7 @@ def make_app(
 
     # client_max_size bounds what aiohttp itself would buffer; our own reader enforces the limit.
     app = web.Application(client_max_size=config.server.max_body_bytes)
-    app.router.add_post("/v1/traces", _Traces(config, pipeline))
+    app.router.add_post("/v1/traces", _Traces(config, pipeline).handle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
