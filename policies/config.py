@@ -57,8 +57,10 @@ class PolicySpec(_Frozen):
     )
     structural_keys: list[str] | None = Field(
         default=None,
-        description="Extra attribute keys (glob patterns) never scanned for PII: typed values "
-        "such as counts, model names and ids. Secret patterns still apply to their strings.",
+        description="Extra attribute keys (glob patterns) whose values are structure, not "
+        "PII-scanned, when they have a token's shape: a short identifier-like string without "
+        "spaces or PII-shaped digit groups (model names, ids). Any other value under them is "
+        "content. Secret patterns still apply.",
     )
     payload_mode: PayloadMode | None = Field(
         default=None,

@@ -21,6 +21,9 @@ class Metrics:
             "tracevault_limited", "Attributes, events and links dropped and values cut by the span limits", ["kind"], registry=r
         )
         self.body_timeouts = Counter("tracevault_body_timeouts", "OTLP/HTTP bodies that arrived too slowly (408)", registry=r)
+        self.unknown_fields_dropped = Counter(
+            "tracevault_unknown_fields_dropped", "Protobuf fields outside the OTLP schema, dropped before redaction", registry=r
+        )
         self.redactions = Counter("tracevault_redactions", "Values redacted, by entity type", ["entity"], registry=r)
         self.inflight = Gauge("tracevault_inflight_requests", "Requests being redacted or forwarded", registry=r)
         self.forward_failures = Counter("tracevault_forward_failures", "Failed forward attempts", ["reason"], registry=r)

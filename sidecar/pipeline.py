@@ -113,6 +113,9 @@ class Pipeline:
         """
         prepared = await self._pool.prepare(body)
         self.metrics.spans_received.inc(prepared.received_spans)
+        # Fields outside the schema were dropped in `prepare` (never redacted, stored or
+        # forwarded): counted here.
+        self.metrics.unknown_fields_dropped.inc(prepared.unknown_fields)
         for kind, count in prepared.limited.items():
             self.metrics.limited.labels(kind=kind).inc(count)
         received_at = datetime.now(timezone.utc)

@@ -1,4 +1,5 @@
-"""From request body to per-tenant groups: inflate, decode, apply the span limits, group.
+"""From request body to per-tenant groups: inflate, decode, drop fields outside the schema,
+apply the span limits, group.
 
 This runs in a redaction worker, not in the server process: decoding a 20 MiB body of a
 million tiny attributes holds the interpreter for seconds and takes hundreds of MiB. In the
@@ -35,6 +36,7 @@ class Prepared:
     rejected_spans: int = 0
     error_message: str = ""
     limited: dict[str, int] = field(default_factory=dict)  # what the span limits dropped or cut
+    unknown_fields: int = 0  # fields outside the OTLP schema, dropped
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def prepare(config: Config, body: Body) -> Prepared:
     raw = decode_body(body.data, body.encoding, config.server.max_decompressed_bytes)
     request = otlp.decode_json_request(raw) if body.content_type == otlp.JSON else otlp.decode_protobuf_request(raw)
     del raw
+    unknown_fields = otlp.drop_unknown_fields(request)
     limited = apply_span_limits(request, config.limits)
     grouped = group_by_tenant(request, config.tenancy, body.tenant_header, body.env_header)
     groups = []
@@ -60,4 +63,4 @@ def prepare(config: Config, body: Body) -> Prepared:
         group = ExportTraceServiceRequest(resource_spans=resource_spans)
         spans = sum(len(ss.spans) for rs in resource_spans for ss in rs.scope_spans)
         groups.append(PreparedGroup(tenant, env, group.SerializeToString(), spans))
-    return Prepared(groups, otlp.span_count(request), grouped.rejected_spans, grouped.error_message, dict(limited))
+    return Prepared(groups, otlp.span_count(request), grouped.rejected_spans, grouped.error_message, dict(limited), unknown_fields)

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from policies.config import Config
 from redactors.keys import load_master_secret
+from sidecar import logfilter
 from sidecar.grpc_receiver import make_grpc_server
 from sidecar.http_receiver import make_app
 from sidecar.metrics import Metrics
@@ -41,6 +42,8 @@ class Running:
 
 async def serve(config: Config, running: Running | None = None, install_signals: bool = True) -> None:
     running = running or Running()
+    # Before any listener starts: aiohttp's parser errors would otherwise log request bytes.
+    logfilter.install()
     secret = load_master_secret(config.keys.master_key_env, config.master_key_path())
     metrics = Metrics()
     vault = build_vault(config, secret)

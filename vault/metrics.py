@@ -5,13 +5,16 @@ A row holds identity (tenant, env, hex ids, a label-like span name), timing, sta
 prompt version, tool, counts, cache hit), pseudonymised user and session ids, per-entity redaction
 counts and a reference to the encrypted payload. It never holds content:
 
-- String dimensions must look like labels. A value with three or more words, an ``@``, a run of
-  six or more digits, a control character or a redactor token (``<EMAIL_ADDRESS:...>``) is stored
-  as ``"<redacted>"``; any other value is cut to 128 characters. Model names may carry one
-  eight-digit date stamp (``claude-sonnet-4-20250514``).
+- String dimensions take only values of a strict allow-shape (``redactors.shapes.is_label``): at
+  most 128 characters, ASCII letters, digits and ``_ . : / + -`` only (so no spaces, no ``@``, no
+  redactor tokens such as ``<EMAIL_ADDRESS:...>``), no digit group of PII shape (a card number,
+  with or without dashes, an SSN, a phone number) and no run of six or more digits. Model names
+  may carry one eight-digit date stamp (``claude-sonnet-4-20250514``). Anything else is stored
+  as ``"<redacted>"``. The values come from the span after redaction, never from the raw one.
 - A span name is kept only in an "operation" form (``chat gpt-4o``, ``execute_tool get_weather``,
-  ``invoke_agent Planner``) or as a short identifier-like token (``retrieval.vector_search``,
-  ``GET /users/{id}``); ``GET /users/jane@example.com`` becomes ``"<redacted>"``.
+  ``invoke_agent Planner``), an HTTP form (``GET /users/{id}``) or as one identifier-like token
+  (``retrieval.vector_search``); ``GET /users/jane@example.com`` and ``Sarah Connor`` become
+  ``"<redacted>"``.
 - ``user_hash`` and ``session_hash`` copy only values that are already keyed pseudonyms made by
   the redactor (``pn:<kid>:<tag>``); a raw id gives null.
 
@@ -38,7 +41,6 @@ import io
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -47,6 +49,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from redactors.shapes import has_pii_digits, is_label
 
 if TYPE_CHECKING:  # the vault does not need the OTLP classes at run time, only their fields
     from opentelemetry.proto.common.v1.common_pb2 import KeyValue
@@ -211,13 +215,8 @@ DEFAULT_MAPPING = MetricsMapping()
 # ---------------------------------------------------------------------------------------------
 # Label checks: what a metrics string may look like.
 
-_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 _DIGIT_RUN = re.compile(r"\d+")
 _DATE_STAMP = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
-
-
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in text)
 
 
 def _digit_runs_ok(text: str, limit: int, allow_date_stamp: bool) -> bool:
@@ -230,18 +229,8 @@ def _digit_runs_ok(text: str, limit: int, allow_date_stamp: bool) -> bool:
     return True
 
 
-def _is_label(text: str, *, allow_date_stamp: bool = False, max_words: int = 2) -> bool:
-    folded = unicodedata.normalize("NFKC", text)
-    for candidate in (text, folded):
-        if "@" in candidate or "<" in candidate or ">" in candidate:
-            return False
-        if _has_control(candidate):
-            return False
-        if len(candidate.split()) > max_words:
-            return False
-        if not _digit_runs_ok(candidate, 6, allow_date_stamp):
-            return False
-    return True
+def _is_label(text: str, *, allow_date_stamp: bool = False) -> bool:
+    return is_label(text, LABEL_MAX_CHARS) and _digit_runs_ok(text, 6, allow_date_stamp)
 
 
 def _label(text: str, *, allow_date_stamp: bool = False) -> str | None:
@@ -249,12 +238,13 @@ def _label(text: str, *, allow_date_stamp: bool = False) -> str | None:
         return None
     if not _is_label(text, allow_date_stamp=allow_date_stamp):
         return REDACTED
-    return text[:LABEL_MAX_CHARS]
+    return text
 
 
 # Span names.
-_NAME_TOKEN = re.compile(r"[A-Za-z0-9_.:/ {}-]{1,64}")
-_NAME_MAX_WORDS = 3
+_NAME_MAX_CHARS = 64
+_ROUTE = re.compile(r"/[A-Za-z0-9_.{}:/\-]{0,127}")
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
 GENAI_OPERATIONS = frozenset(
     {
         "chat",
@@ -280,11 +270,12 @@ def safe_span_name(name: str) -> str:
         if rest.strip() and len(name) <= LABEL_MAX_CHARS and _is_label(rest, allow_date_stamp=True):
             return name
         return REDACTED
-    if (
-        _NAME_TOKEN.fullmatch(name)
-        and len(name.split()) <= _NAME_MAX_WORDS
-        and _digit_runs_ok(name, 4, allow_date_stamp=False)
-    ):
+    if sep and operation in HTTP_METHODS:
+        # "{method} {route}": the route template, no ids in it
+        if _ROUTE.fullmatch(rest) and _digit_runs_ok(rest, 4, allow_date_stamp=False) and not has_pii_digits(rest):
+            return name
+        return REDACTED
+    if len(name) <= _NAME_MAX_CHARS and _is_label(name) and _digit_runs_ok(name, 4, allow_date_stamp=False):
         return name
     return REDACTED
 
