@@ -144,7 +144,9 @@ class ServerConfig(_Frozen):
         "core; 0 redacts in a single thread of the server process (small deployments, tests).",
     )
     shutdown_grace_seconds: PositiveFloat = Field(
-        default=20.0, description="On SIGTERM, how long to wait for requests in flight."
+        default=20.0,
+        description="On SIGTERM, how long to wait for requests in flight; then at most as long again for "
+        "all sinks together to flush (what is left stays in the spool for the next start).",
     )
     header_timeout_seconds: PositiveFloat = Field(
         default=10.0,

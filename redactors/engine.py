@@ -13,6 +13,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.config import Config
 from policies.resolve import PolicySet
+from redactors.detectors import SecretsDetector, build_detectors
 from redactors.identifiers import Pseudonymizer
 from redactors.pii import PiiAnalyzer, load_spacy_model
 from redactors.textredact import RedactedText, TextRedactor
@@ -20,10 +21,11 @@ from redactors.walker import fail_closed, redact_resource_spans
 
 
 class Redactor:
-    def __init__(self, policies: PolicySet, text: TextRedactor, pseudonymizer: Pseudonymizer) -> None:
+    def __init__(self, policies: PolicySet, text: TextRedactor, pseudonymizer: Pseudonymizer, secrets: SecretsDetector) -> None:
         self.policies = policies
         self._text = text
         self._pseudonymizer = pseudonymizer
+        self._secrets = secrets  # also classifies attribute keys for the walker
 
     @classmethod
     def build(cls, config: Config, master_secret: bytes, analyzer: PiiAnalyzer | None = None) -> Redactor:
@@ -35,11 +37,11 @@ class Redactor:
                 batch_size=config.nlp.batch_size,
                 max_text_chars=config.nlp.max_text_chars,
             )
-        text = TextRedactor(analyzer)
-        redactor = cls(policies, text, Pseudonymizer(master_secret))
+        secrets = SecretsDetector()
+        redactor = cls(policies, TextRedactor(build_detectors(secrets, analyzer)), Pseudonymizer(master_secret), secrets)
         # Compile every policy's secret rules now, so a bad secret key name fails start-up.
         for policy in policies.compiled():
-            text.secret_rules(policy)
+            secrets.rules(policy)
         return redactor
 
     @property
@@ -49,7 +51,7 @@ class Redactor:
     def redact_resource_spans(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
-        return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text)
+        return redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text)
 
     def fail_closed(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         """Mask every string value (redaction did not finish in time), in place."""
@@ -59,7 +61,7 @@ class Redactor:
         """Escrow copy (payload mode `original`): PII kept, secrets stripped, in place."""
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
-        return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text, secrets_only=True)
+        return redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text, secrets_only=True)
 
     def redact_texts(self, texts: Sequence[str], tenant: str = "default", env: str = "default") -> list[RedactedText]:
         policy = self.policies.resolve(tenant, env)

@@ -26,24 +26,18 @@ from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.resolve import CompiledPolicy
 from redactors import fields, shapes
+from redactors.anyvalue import MAX_DEPTH, any_to_py, py_to_any
+from redactors.detectors.failclosed import FailClosedDetector
+from redactors.detectors.secrets import KeyClassifier
 from redactors.encoded import Encoded, decode_encoded
 from redactors.identifiers import TenantPseudonymizer
-from redactors.secrets import SecretRules
-from redactors.textredact import (
-    FAILED_ENTITY,
-    FAILED_TOKEN,
-    SECRET_ENTITY,
-    Finding,
-    RedactedText,
-    TextRedactor,
-    apply_findings,
-    replacement_for,
-)
+from redactors.operators import compile_operators
+from redactors.textredact import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, Finding, RedactedText, TextRedactor, apply_findings
 from redactors.urls import IDENTIFIER_ENTITY, redact_url
 
 COUNT_PREFIX = "tracevault.redactions."
@@ -52,7 +46,6 @@ VECTOR_ENTITY = "EMBEDDING_VECTOR"
 BINARY_ENTITY = "BINARY"
 MALFORMED_ID_ENTITY = "MALFORMED_ID"
 BLOB_TOKEN = "<BLOB_REMOVED>"
-MAX_DEPTH = 64
 
 # Keys inside message/tool JSON whose values are enumerations, ids or numbers, with the shape
 # each must have to be kept as structure.
@@ -77,37 +70,6 @@ def _squash(key: str) -> str:
     return key.replace("_", "").replace("-", "").replace(".", "").lower()
 
 
-def any_to_py(value: AnyValue, depth: int = 0) -> Any:
-    if depth > MAX_DEPTH:
-        raise RecursionError("value nested too deeply")
-    kind = value.WhichOneof("value")
-    if kind == "kvlist_value":
-        return {kv.key: any_to_py(kv.value, depth + 1) for kv in value.kvlist_value.values}
-    if kind == "array_value":
-        return [any_to_py(v, depth + 1) for v in value.array_value.values]
-    if kind is None:
-        return None
-    return getattr(value, kind)
-
-
-def py_to_any(obj: Any) -> AnyValue:
-    if obj is None:
-        return AnyValue()
-    if isinstance(obj, bool):
-        return AnyValue(bool_value=obj)
-    if isinstance(obj, int):
-        return AnyValue(int_value=obj)
-    if isinstance(obj, float):
-        return AnyValue(double_value=obj)
-    if isinstance(obj, bytes):
-        return AnyValue(bytes_value=obj)
-    if isinstance(obj, dict):
-        return AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=k, value=py_to_any(v)) for k, v in obj.items()]))
-    if isinstance(obj, list):
-        return AnyValue(array_value=ArrayValue(values=[py_to_any(v) for v in obj]))
-    return AnyValue(string_value=str(obj))
-
-
 def _looks_like_json(text: str) -> bool:
     stripped = text.lstrip()
     return stripped[:1] in ("{", "[") and len(stripped) >= 2
@@ -120,7 +82,7 @@ class _Walk:
         self,
         policy: CompiledPolicy,
         pseudo: TenantPseudonymizer,
-        rules: SecretRules,
+        rules: KeyClassifier,
         text: TextRedactor,
         secrets_only: bool = False,
         scan_keys: bool = True,
@@ -324,7 +286,7 @@ class _Walk:
         findings = [Finding(start, end, entity, 1.0) for start, end, entity in groups if entity in self.policy.entities]
         if not findings:
             return text
-        result = apply_findings(text, findings, self.policy, self.pseudo)
+        result = apply_findings(text, findings, compile_operators(self.policy), self.pseudo)
         bucket.update(result.counts)
         return result.text
 
@@ -336,7 +298,8 @@ class _Walk:
         if entity is None or entity not in self.policy.entities:
             return
         digits = str(int(number))
-        setter(replacement_for(Finding(0, len(digits), entity, 1.0), digits, digits, self.policy, self.pseudo))
+        finding = Finding(0, len(digits), entity, 1.0)
+        setter(compile_operators(self.policy).for_finding(finding).apply(finding, digits, self.pseudo))
         bucket[entity] += 1
 
     def _content_string(self, text: str, setter: Callable[[str], None], bucket: Counter[str], depth: int) -> None:
@@ -488,18 +451,9 @@ def _set_counts(attributes: Any, counts: Counter[str]) -> None:
         attributes.add(key=COUNT_PREFIX + entity, value=AnyValue(int_value=counts[entity]))
 
 
-class _FailEverything:
-    """Stands in for the text redactor when detection cannot finish (a deadline passed): every
-    string value is replaced, none is scanned. Nothing here runs a regex or a model."""
-
-    def redact_many(self, texts: list[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
-        return [RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1})) for _ in texts]
-
-    def redact_secrets_only(self, text: str, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> RedactedText:
-        return RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1}))
-
-
 class _NoSecretKeys:
+    """Classifies no key as a secret's: when nothing may be scanned, every value is masked anyway."""
+
     def key_kind(self, key: str) -> str | None:
         return None
 
@@ -510,7 +464,7 @@ def fail_closed(items: list[ResourceSpans], policy: CompiledPolicy, pseudo: Tena
     structural strings are masked like content, since nothing may be scanned. Keys are kept
     only when their shape alone makes them names; numbers are masked by their digit shape."""
     structure_free = replace(policy, url_keys=None, structural_keys=None, enum_keys=None)
-    walk = _Walk(structure_free, pseudo, _NoSecretKeys(), _FailEverything(), scan_keys=False)  # type: ignore[arg-type]
+    walk = _Walk(structure_free, pseudo, _NoSecretKeys(), TextRedactor([FailClosedDetector()]), scan_keys=False)
     return _walk_all(walk, items)
 
 
@@ -518,7 +472,7 @@ def redact_resource_spans(
     items: list[ResourceSpans],
     policy: CompiledPolicy,
     pseudo: TenantPseudonymizer,
-    rules: SecretRules,
+    rules: KeyClassifier,
     text: TextRedactor,
     secrets_only: bool = False,
 ) -> Counter[str]:

@@ -60,7 +60,7 @@ class Metrics:
 
 
 class MetricsAccessEvents:
-    """The hooks of `policies.access.AccessEvents`, as Prometheus counters (not imported from
+    """The hooks of `access.service.AccessEvents`, as Prometheus counters (not imported from
     there, so that /metrics does not load the read path)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:

@@ -21,8 +21,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from policies.config import Config
-from redactors.batch import RedactedBatch
-from sidecar.errors import Overloaded
+from redactors.batch import Outcome, RedactedBatch
+from sidecar.errors import Overloaded, Unavailable
 from sidecar.metrics import Metrics
 from sidecar.prepare import Body, PreparedGroup
 from sidecar.sinks import DiscardSink, ForwarderSink, Sink
@@ -56,7 +56,7 @@ def build_sinks(config: Config, metrics: Metrics, vault: Sink | None = None) -> 
     if vault is not None:
         sinks.append(vault)
     if config.forward is not None:
-        sinks.append(ForwarderSink(config.forward, metrics, config.server.retry_after_seconds, background=vault is not None))
+        sinks.append(ForwarderSink(config.forward, metrics, background=vault is not None))
     if not sinks:
         sinks.append(DiscardSink(metrics))
     return sinks
@@ -141,7 +141,11 @@ class Pipeline:
         # Parsing the redacted bytes holds the interpreter: off the event loop.
         batch = await asyncio.to_thread(_batch, group, redacted, received_at)
         for sink in self._sinks:
-            await sink.export(batch)
+            outcome = await sink.export(batch)
+            if outcome.status is Outcome.RETRY:
+                # Not kept: the client retries later (503 / UNAVAILABLE); nothing is acknowledged.
+                raise Unavailable(outcome.reason, self._config.server.retry_after_seconds)
+            # REFUSED: the sink refused the spans for good and counted them as dropped.
         return spans
 
     def _count_redactions(self, counts: Counter[str]) -> None:
@@ -152,8 +156,18 @@ class Pipeline:
         for sink in self._sinks:
             await sink.start()
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, grace_seconds: float | None = None) -> bool:
+        """Flush and stop every sink within one deadline (default `server.shutdown_grace_seconds`
+        for all of them together); True when every sink finished in time."""
+        loop = asyncio.get_running_loop()
+        grace = self._config.server.shutdown_grace_seconds if grace_seconds is None else grace_seconds
+        deadline = loop.time() + grace
+        finished = True
         for sink in self._sinks:
-            await sink.flush()
-            await sink.shutdown()
+            flushed = await sink.flush(max(0.0, deadline - loop.time()))
+            stopped = await sink.shutdown(max(0.0, deadline - loop.time()))
+            finished = finished and flushed and stopped
         self._pool.shutdown()
+        if not finished:
+            log.warning("sinks did not finish within %.1fs; unflushed spool files stay for the next start", grace)
+        return finished

@@ -37,7 +37,6 @@ of digits is auto-cast to an integer by DuckDB's Hive type inference unless the 
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -50,7 +49,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from redactors.anyvalue import any_to_py
 from redactors.shapes import has_pii_digits, is_label
+from vault.parquet import table_to_parquet
 
 if TYPE_CHECKING:  # the vault does not need the OTLP classes at run time, only their fields
     from opentelemetry.proto.common.v1.common_pb2 import KeyValue
@@ -413,23 +414,14 @@ def _loads(text: str) -> Any:
         return None
 
 
-def _to_py(value: Any, depth: int = 0) -> Any:
+def _to_py(value: Any) -> Any:
     """AnyValue to Python; a top-level JSON string of a list or object is parsed (content is often sent so)."""
-    if depth > 32:
-        return None
     if not hasattr(value, "WhichOneof"):
         return value
-    kind = value.WhichOneof("value")
-    if kind == "kvlist_value":
-        return {kv.key: _to_py(kv.value, depth + 1) for kv in value.kvlist_value.values}
-    if kind == "array_value":
-        return [_to_py(v, depth + 1) for v in value.array_value.values]
-    if kind == "string_value" and depth == 0:
+    if value.WhichOneof("value") == "string_value":
         parsed = _loads(value.string_value)
         return value.string_value if parsed is None else parsed
-    if kind is None:
-        return None
-    return getattr(value, kind)
+    return any_to_py(value, max_depth=32, too_deep_as_none=True)
 
 
 class _Attributes:
@@ -693,9 +685,7 @@ def rows_to_parquet(rows: Sequence[Mapping[str, Any]]) -> bytes:
     """One zstd-compressed Parquet file whose schema is :data:`METRICS_SCHEMA`."""
     prepared = [_prepare(row, i) for i, row in enumerate(rows)]
     table = pa.Table.from_pylist(prepared, schema=METRICS_SCHEMA)
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", version="2.6", use_dictionary=True, write_statistics=True)
-    return sink.getvalue()
+    return table_to_parquet(table)
 
 
 def read_parquet_rows(data: bytes) -> list[dict[str, Any]]:
