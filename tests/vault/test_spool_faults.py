@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.diskfull import fill, small_disk
-from vault.keyring import LocalKeyring
+from vault.keyring import LocalKeyWriter
 from vault.spool import SpoolRecord, SpoolWriter, read_spool_file
 
 SECRET = bytes(range(32))
@@ -38,7 +38,7 @@ def stored_span_ids(spool: Path) -> list[str]:
 
 @pytest.mark.parametrize("payload_bytes", [1500, 6000, 40_000], ids=["small-buffered", "one-page", "many-pages"])
 def test_a_full_disk_refuses_the_append_and_the_retry_lands_once(tmp_path: Path, payload_bytes: int) -> None:
-    keyring = LocalKeyring(tmp_path / "keys", SECRET, writer_only=True)
+    keyring = LocalKeyWriter(tmp_path / "keys", SECRET)
     with small_disk(tmp_path / "disk", size_kib=256) as disk:
         writer = SpoolWriter(disk / "spool", keyring.new_data_key, fsync=True)
         writer.append("acme", "prod", DAY, [record(1, 1000)])
@@ -69,7 +69,7 @@ def test_a_full_disk_refuses_the_append_and_the_retry_lands_once(tmp_path: Path,
 def test_a_cut_that_fails_keeps_the_file_out_of_the_flush_and_marks_the_writer_unhealthy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # ftruncate to a smaller size does not fail on a full disk; the kernel fails it on an I/O
     # error, which no test can cause. The one stand-in of this file: os.ftruncate raising EIO.
-    keyring = LocalKeyring(tmp_path / "keys", SECRET, writer_only=True)
+    keyring = LocalKeyWriter(tmp_path / "keys", SECRET)
     with small_disk(tmp_path / "disk", size_kib=256) as disk:
         writer = SpoolWriter(disk / "spool", keyring.new_data_key, fsync=True)
         writer.append("acme", "prod", DAY, [record(1, 1000)])
