@@ -36,6 +36,7 @@ class Redactor:
                 load_spacy_model(config.nlp.model),
                 batch_size=config.nlp.batch_size,
                 max_text_chars=config.nlp.max_text_chars,
+                phone_regions=config.nlp.phone_regions,
             )
         secrets = SecretsDetector()
         redactor = cls(policies, TextRedactor(build_detectors(secrets, analyzer)), Pseudonymizer(master_secret), secrets)
