@@ -217,7 +217,7 @@ SYNTAXES: tuple[tuple[str, str], ...] = (
     ("toml", '[auth]\n{k} = "{V}"\n'),
     ("ini", "[default]\n{k}={V}\nregion=eu-west-1\n"),
     ("dotenv", '{K}="{V}"\nDEBUG=false\n'),
-    ("json_deep", '{{"service": {{"auth": [{{"{k}": "{V}", "enabled": true}}]}}}}'),
+    ("json_deep", '{{"service": {{"config": [{{"{k}": "{V}", "enabled": true}}]}}}}'),
     ("conn_string", "Server=tcp:db.internal,1433;Database=app;{kc}={V};Encrypt=True;"),
     ("cli_flag", "deploy --region eu-west-1 --{kd} {V} --verbose"),
     ("cli_flag_eq", "deploy --{kd}={V}"),
@@ -279,6 +279,10 @@ def _secret_part(fmt: Format, value: str) -> tuple[str, ...]:
         return tuple(body.split("\\n"))
     if fmt.family == "private_key":
         return tuple(line for line in value.splitlines() if not line.startswith("-----"))
+    if fmt.id == "discord/webhook":
+        return (value.rsplit("/", 1)[1],)
+    if fmt.id == "teams/webhook":
+        return (value.split("webhookb2/", 1)[1],)
     if fmt.id == "sentry/dsn":
         return (value.split("//", 1)[1].split("@", 1)[0],)
     return (value,)

@@ -24,20 +24,32 @@ as ``eyJeyJeyJ...`` from turning into quadratic rescans.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-__all__ = ["SecretFinding", "SecretRules", "CUSTOM_KIND", "GENERIC_KIND"]
+import ahocorasick_rs
+
+from redactors.secret_rules import (
+    BUILTIN_RULES,
+    CHECKS,
+    P_ASSIGN as _P_ASSIGN,
+    P_ENTROPY as _P_ENTROPY,
+    TRIMS,
+    Check,
+    Rule,
+    Trim,
+)
+
+__all__ = ["SecretFinding", "SecretRules", "CUSTOM_KIND", "GENERIC_KIND", "KNOWN_KIND", "BUILTIN_RULES", "Rule", "compile_rules"]
 
 CUSTOM_KIND = "custom"  # key names added by the user's config
 GENERIC_KIND = "generic_secret"  # high-entropy value assigned to a key-ish name
+KNOWN_KIND = "known"  # a token whose keyed digest the tenant registered
 
 # Texts shorter than this cannot hold any secret we detect ("pwd=abc" is the shortest form
 # that still says something), so they skip all the work.
@@ -196,277 +208,89 @@ _PUBLIC_WORDS = frozenset({"public", "pub", "publishable"})
 
 
 # ============================================================================ value rules
+# The rule table is data (redactors/secret_rules.py); here it is checked and compiled once, at
+# import: a bad rule refuses to start.
 
-_WORD = "A-Za-z0-9"
-
-
-def _start(first: str, word: str = _WORD) -> str:
-    """``first`` (ONE character or class) that must not continue a longer word.
-
-    The look-behinds sit after the first character, so the pattern still begins with a literal
-    (fast prefix search). A token right after a JSON ``\\n``/``\\t``/``\\r`` escape or a ``%XX``
-    URL escape counts as starting a word: raw JSON text and URL-encoded queries hide secrets
-    right after such escapes.
-    """
-    return (
-        f"{first}(?:(?<![{word}]{first})"
-        rf"|(?<=\\[nrt]{first})"
-        f"|(?<=%[0-9A-Fa-f]{{2}}{first}))"
-    )
-
-
-# Separator between a key and its value: "k=v", "k: v", '"k": "v"', "k => v", escaped quotes.
-_KEY_SEP = r"(?:\\*[\"'])?[ \t]*(?:=>|:=|[:=])[ \t]*"
-_SEP = _KEY_SEP + r"(?:\\*[\"'])?"
-
-_Check = Callable[[str, "re.Match[str]", str], bool]
-_Trim = Callable[[str, int, int], int]
+_RULE_ID = re.compile(r"[a-z0-9][a-z0-9\-]{1,80}")
+_KIND_RX = re.compile(r"[a-z0-9][a-z0-9_]{1,60}")
+_MAX_KEYWORD_LEN = 64
+# A keyword shorter than this occurs too often to anchor windows; its rules run over the text.
+_MIN_ANCHOR_LEN = 3
 
 
 @dataclass(frozen=True, slots=True)
-class _ValueRule:
-    kind: str
+class CompiledRule:
+    """One :class:`Rule` ready to run: its regexes compiled and its validators resolved."""
+
+    rule: Rule
     regex: re.Pattern[str]
-    priority: int  # breaks ties between equally long overlapping findings: specific beats generic
-    literals: tuple[str, ...] = ()  # at least one must occur in the text (case-sensitive)
-    literals_ci: tuple[str, ...] = ()  # at least one must occur in text.lower()
-    also_ci: tuple[str, ...] = ()  # ... and then also one of these
-    groups: tuple[str | int, ...] = (0,)  # the first group that took part is the secret's span
-    check: _Check | None = None  # (text, match, value) -> keep?
-    trim: _Trim | None = None  # (text, start, end) -> new end
+    groups: tuple[str | int, ...]  # the first that took part is the secret
+    allow: tuple[re.Pattern[str], ...]
+    check: Check | None
+    trim: Trim | None
+
+    @property
+    def kind(self) -> str:
+        return self.rule.kind
 
 
-# Priorities: a provider's own format is the most specific statement about a value.
-_P_PROVIDER = 40
-_P_CONTEXT = 35
-_P_JWT = 30
-_P_URL = 25
-_P_SCHEME = 20
-_P_ASSIGN = 10
-_P_ENTROPY = 5
+def _compile_rule(rule: Rule) -> CompiledRule:
+    where = f"secret rule {rule.id!r}"
+    if not isinstance(rule, Rule):
+        raise ValueError("secret rules must be Rule objects")
+    if _RULE_ID.fullmatch(rule.id) is None:
+        raise ValueError(f"{where}: the id must be lower-case letters, digits and '-'")
+    if _KIND_RX.fullmatch(rule.kind) is None:
+        raise ValueError(f"{where}: the kind must be lower-case letters, digits and '_'")
+    if not rule.keywords or any(
+        not isinstance(k, str) or not k or k != k.lower() or len(k) > _MAX_KEYWORD_LEN for k in rule.keywords
+    ):
+        raise ValueError(f"{where}: needs one or more keywords, each a non-empty lower-case string")
+    try:
+        regex = re.compile(rule.pattern)
+        allow = tuple(re.compile(a) for a in rule.allow)
+    except re.error as exc:
+        raise ValueError(f"{where}: a pattern does not compile ({exc.msg})") from None
+    groups = rule.secret_group if isinstance(rule.secret_group, tuple) else (rule.secret_group,)
+    for group in groups:
+        if not (group == 0 or group in regex.groupindex or (isinstance(group, int) and 0 < group <= regex.groups)):
+            raise ValueError(f"{where}: the secret group {group!r} is not in the pattern")
+    if not 0.0 <= rule.entropy <= 8.0:
+        raise ValueError(f"{where}: the entropy floor must lie between 0 and 8 bits per character")
+    if rule.check and rule.check not in CHECKS:
+        raise ValueError(f"{where}: unknown check {rule.check!r}")
+    if rule.trim and rule.trim not in TRIMS:
+        raise ValueError(f"{where}: unknown trim {rule.trim!r}")
+    if rule.window is not None and (not isinstance(rule.window, int) or rule.window < 1):
+        raise ValueError(f"{where}: the window must be a positive number of characters or None")
+    return CompiledRule(
+        rule, regex, groups, allow, CHECKS[rule.check] if rule.check else None, TRIMS[rule.trim] if rule.trim else None
+    )
+
+
+def compile_rules(rules: Iterable[Rule]) -> tuple[CompiledRule, ...]:
+    """Check and compile a rule table; raises ``ValueError`` naming the first bad rule."""
+    out: list[CompiledRule] = []
+    seen: set[str] = set()
+    for rule in rules:
+        compiled = _compile_rule(rule)
+        if rule.id in seen:
+            raise ValueError(f"secret rule {rule.id!r}: the id is used twice")
+        seen.add(rule.id)
+        out.append(compiled)
+    return tuple(out)
+
+
+_BUILTIN_COMPILED = compile_rules(BUILTIN_RULES)
 
 
 def _has_digit(s: str) -> bool:
     return any(c.isdigit() for c in s)
 
-
-def _mixed_case(s: str) -> bool:
-    return any(c.isupper() for c in s) and any(c.islower() for c in s)
-
-
-def _b64decode(value: str, urlsafe: bool = False) -> bytes | None:
-    body = value.rstrip("=")
-    if urlsafe:
-        body = body.replace("-", "+").replace("_", "/")
-    if len(body) % 4 == 1:
-        return None
-    try:
-        return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-_AUTH_CONTEXT = re.compile(r"(?i)authorization(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\\*[\"'])?(?:bearer|basic)[ \t]+\Z")
-
-
-def _auth_context(text: str, m: re.Match[str]) -> bool:
-    """Is this Bearer/Basic credential the value of an Authorization header?"""
-    start = m.start("v")
-    return _AUTH_CONTEXT.search(text, max(0, start - 60), start) is not None
-
-
-def _check_basic(text: str, m: re.Match[str], value: str) -> bool:
-    if _auth_context(text, m):
-        return True
-    # Outside a header, "Basic <word>" is mostly prose; a real credential decodes to "user:pass".
-    raw = _b64decode(value)
-    if raw is None or b":" not in raw:
-        return False
-    try:
-        decoded = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return decoded.isprintable()
-
-
-def _check_bearer(text: str, m: re.Match[str], value: str) -> bool:
-    if _auth_context(text, m):
-        return True
-    # "the bearer responsibilities" -- a real token is long and has digits.
-    return len(value) >= 16 and _has_digit(value)
-
-
-_LOWER_HEX = re.compile(r"[0-9a-f]+")
-
-
-def _check_openai(text: str, m: re.Match[str], value: str) -> bool:
-    body = value.split("-", 2)[-1] if value.startswith(("sk-proj-", "sk-svcacct-", "sk-admin-")) else value[3:]
-    if len(body) < 32:
-        return False
-    # Random keys mix upper, lower and digits; "sk-learn-..."-like slugs are lower-case kebab.
-    # (32+ hex also passes: DeepSeek-style "sk-<hex>" keys.)
-    return (_mixed_case(body) and _has_digit(body)) or _LOWER_HEX.fullmatch(body) is not None
-
-
-def _check_digit(text: str, m: re.Match[str], value: str) -> bool:
-    return _has_digit(value)
-
-
-def _check_hf(text: str, m: re.Match[str], value: str) -> bool:
-    body = value[3:]
-    return _mixed_case(body) or (_has_digit(body) and any(c.isalpha() for c in body))
-
-
-def _check_telegram(text: str, m: re.Match[str], value: str) -> bool:
-    return _mixed_case(value.partition(":")[2])
-
-
-def _check_discord(text: str, m: re.Match[str], value: str) -> bool:
-    # The first segment is the bot's numeric user id in base64: a strong structural check.
-    raw = _b64decode(value.split(".", 1)[0], urlsafe=True)
-    return raw is not None and raw.isdigit()
-
-
-_PEM_BODY_RUN = re.compile(r"[A-Za-z0-9+/=]{16}")
-
-
-def _check_pem_body(text: str, m: re.Match[str], value: str) -> bool:
-    # A truncated key must still show key material; "what does -----BEGIN PRIVATE KEY----- mean?"
-    # is a question, not a key.
-    return _PEM_BODY_RUN.search(m.group("body")) is not None
-
-
-_TRAILING_JUNK = re.compile(r"(?:\s|\\[nrt])+\Z")
-
-
-def _trim_pem(text: str, start: int, end: int) -> int:
-    m = _TRAILING_JUNK.search(text, start, end)
-    return m.start() if m else end
-
-
-def _trim_dots(text: str, start: int, end: int) -> int:
-    # "Use Bearer abc123." -- the full stop ends the sentence, not the token.
-    while end > start and text[end - 1] == ".":
-        end -= 1
-    return end
-
-
-_PEM_LABEL = r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-
-
-def _rule(kind: str, pattern: str, priority: int = _P_PROVIDER, **kw: object) -> _ValueRule:
-    return _ValueRule(kind=kind, regex=re.compile(pattern), priority=priority, **kw)  # type: ignore[arg-type]
-
-
-_VALUE_RULES: tuple[_ValueRule, ...] = (
-    # --- cloud ---------------------------------------------------------------------------
-    _rule("aws_access_key_id", _start("A") + r"(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])", literals=("AKIA", "ASIA")),
-    # 40 base64 characters are everywhere (hashes, ids, blobs): only with a key name in front.
-    _rule(
-        "aws_secret_access_key",
-        r"(?:(?i:(?:aws[_\-. ]?)?secret[_\-. ]?access[_\-. ]?key|aws[_\-. ]?secret(?:[_\-. ]?key)?)" + _SEP
-        + r"|<SecretAccessKey>[ \t\r\n]*)(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-        _P_CONTEXT, literals_ci=("secret",), also_ci=("access", "aws"), groups=("v",),
-    ),
-    _rule(
-        "azure_storage_key", r"AccountKey=(?P<v>[A-Za-z0-9+/]{40,100}={0,2})(?![A-Za-z0-9+/=])",
-        _P_CONTEXT, literals=("AccountKey=",), groups=("v",),
-    ),
-    _rule(
-        "azure_shared_access_key", r"SharedAccessKey=(?P<v>[A-Za-z0-9+/]{40,100}={0,2})(?![A-Za-z0-9+/=])",
-        _P_CONTEXT, literals=("SharedAccessKey=",), groups=("v",),
-    ),
-    _rule("google_api_key", _start("A", "A-Za-z0-9_\\-") + r"Iza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])", literals=("AIza",)),
-    _rule("digitalocean_token", _start("d") + r"o[por]_v1_[a-f0-9]{64}(?![A-Za-z0-9])", literals=("_v1_",)),
-    _rule("databricks_token", _start("d") + r"api[0-9a-f]{32}(?:-[0-9])?(?![A-Za-z0-9])", literals=("dapi",)),
-    # --- code hosting and package registries -----------------------------------------------
-    _rule("github_token", _start("g") + r"h[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9_])",
-          literals=("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
-    _rule("github_fine_grained_token", _start("g") + r"ithub_pat_[A-Za-z0-9_]{40,255}(?![A-Za-z0-9_])",
-          literals=("github_pat_",)),
-    _rule("gitlab_token", _start("g") + r"l(?:pat|dt|rt|ptt|ft|soat|oas|cbt)-[A-Za-z0-9_\-]{20,255}(?![A-Za-z0-9_\-])",
-          literals=("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "gloas-", "glcbt-")),
-    _rule("npm_token", _start("n") + r"pm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", literals=("npm_",)),
-    # The fixed part is the base64 of the macaroon's location ("pypi.org" / "test.pypi.org").
-    _rule("pypi_token", _start("p") + r"ypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,}+",
-          literals=("pypi-AgE",)),
-    # --- LLM providers and LLM tooling -----------------------------------------------------
-    _rule("anthropic_api_key", _start("s") + r"k-ant-[A-Za-z0-9_\-]{32,300}(?![A-Za-z0-9_\-])", literals=("sk-ant-",)),
-    _rule(
-        "langfuse_secret_key",
-        _start("s") + r"k-lf-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![A-Za-z0-9_\-])",
-        literals=("sk-lf-",),
-    ),
-    # "sk-" is short and common in slugs, hence the shape check in _check_openai.
-    _rule(
-        "openai_api_key",
-        _start("s") + r"k-(?!ant-|lf-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,300}(?![A-Za-z0-9_\-])",
-        literals=("sk-",), check=_check_openai,
-    ),
-    _rule("huggingface_token", _start("h") + r"f_[A-Za-z0-9]{34,40}(?![A-Za-z0-9_])", literals=("hf_",), check=_check_hf),
-    _rule("groq_api_key", _start("g") + r"sk_[A-Za-z0-9]{52}(?![A-Za-z0-9])", literals=("gsk_",)),
-    _rule("replicate_api_token", _start("r") + r"8_[A-Za-z0-9]{37}(?![A-Za-z0-9])", literals=("r8_",)),
-    _rule("perplexity_api_key", _start("p") + r"plx-[A-Za-z0-9]{48}(?![A-Za-z0-9])", literals=("pplx-",)),
-    _rule("xai_api_key", _start("x") + r"ai-[A-Za-z0-9]{80}(?![A-Za-z0-9])", literals=("xai-",)),
-    _rule("langsmith_api_key", _start("l") + r"sv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}(?![A-Za-z0-9])", literals=("lsv2_",)),
-    # --- SaaS --------------------------------------------------------------------------------
-    # Slack token bodies are digits and dashes first; requiring a digit keeps "xapp-config-x" out.
-    _rule("slack_token", _start("x") + r"(?:ox[abposre]|oxe\.xox[bp]|app)-[0-9A-Za-z\-]{10,255}(?![0-9A-Za-z\-])",
-          literals=("xox", "xapp-"), check=_check_digit),
-    _rule("slack_webhook_url",
-          _start("h") + r"(?:ttps?://hooks|ooks)\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_\-]+/[A-Za-z0-9_/\-]{10,300}",
-          literals=("hooks.slack.com",)),
-    _rule("stripe_secret_key", _start("[sr]") + r"k_(?:live|test)_[A-Za-z0-9]{24,247}(?![A-Za-z0-9])",
-          literals=("sk_live_", "sk_test_", "rk_live_", "rk_test_")),
-    _rule("stripe_webhook_secret", _start("w") + r"hsec_[A-Za-z0-9+/]{32,100}={0,2}(?![A-Za-z0-9+/=])", literals=("whsec_",)),
-    _rule("sendgrid_api_key", _start("S") + r"G\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}(?![A-Za-z0-9_\-])", literals=("SG.",)),
-    # Twilio: an account SID (AC + 32 hex) is an id and stays; an API key SID (SK + 32 hex) is
-    # treated as a secret; a bare 32-hex auth token only with its name in front.
-    _rule("twilio_api_key", _start("S") + r"K[0-9a-f]{32}(?![A-Za-z0-9])", literals=("SK",)),
-    _rule("twilio_auth_token", r"(?i:twilio[_\-. ]?(?:auth[_\-. ]?)?token)" + _SEP + r"(?P<v>[0-9a-f]{32})(?![A-Za-z0-9])",
-          _P_CONTEXT, literals_ci=("twilio",), groups=("v",)),
-    _rule("mailgun_api_key", _start("k") + r"ey-[0-9a-f]{32}(?![A-Za-z0-9])", literals=("key-",)),
-    _rule("mailchimp_api_key", _start("[0-9a-f]") + r"[0-9a-f]{31}-us[0-9]{1,2}(?![A-Za-z0-9])", literals=("-us",)),
-    _rule("shopify_token", _start("s") + r"hp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}(?![A-Za-z0-9])", literals=("shp",)),
-    _rule("square_token", _start("s") + r"q0(?:atp|csp)-[0-9A-Za-z_\-]{22,43}(?![0-9A-Za-z_\-])", literals=("sq0",)),
-    _rule("telegram_bot_token", _start("[0-9]") + r"[0-9]{7,9}:[A-Za-z0-9_\-]{35}(?![A-Za-z0-9_\-])",
-          literals=(":",), check=_check_telegram),
-    _rule("discord_bot_token",
-          _start("[MNO]", "A-Za-z0-9_\\-") + r"[A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}(?![A-Za-z0-9_\-])",
-          literals=(".",), check=_check_discord),
-    _rule("age_secret_key", r"AGE-SECRET-KEY-1[0-9A-Z]{58}(?![A-Za-z0-9])", literals=("AGE-SECRET-KEY-1",)),
-    # --- structural formats --------------------------------------------------------------
-    # Header and payload are base64url JSON objects ('{"' -> "eyJ"); up to two more segments
-    # make a five-part JWE. The signature may be empty (alg "none").
-    _rule(
-        "jwt",
-        _start("e", "A-Za-z0-9_\\-") + r"yJ[A-Za-z0-9_\-]{8,}+\.[A-Za-z0-9_\-]{8,}+\.[A-Za-z0-9_\-]*+"
-        r"(?:\.[A-Za-z0-9_\-]++\.[A-Za-z0-9_\-]++)?",
-        _P_JWT, literals=("eyJ",),
-    ),
-    # A complete PEM block of any key type. The body may not contain "-----", so a BEGIN
-    # without an END costs one pass to the next dashes instead of a scan to the end of text.
-    _rule("private_key", _PEM_LABEL + r"(?:[^-]|-(?!----))*+-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----",
-          literals=("PRIVATE KEY",)),
-    # A truncated one (span attributes are often cut at a size limit): mask the header and the
-    # key material that follows. A complete block also matches this; the longer one wins.
-    _rule(
-        "private_key",
-        # (header lines first: the loop is possessive, so "P" must not be taken as base64 first)
-        _PEM_LABEL + r"(?P<body>(?:(?:Proc-Type|DEK-Info|Comment|Version):[^\r\n\\]{0,200}|[A-Za-z0-9+/= \t\r\n]|\\[nrt])*+)",
-        literals=("PRIVATE KEY",), check=_check_pem_body, trim=_trim_pem,
-    ),
-    _rule("basic_auth", _start("[Bb]") + r"(?i:asic)[ \t]+(?P<v>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])",
-          _P_SCHEME, literals_ci=("basic",), groups=("v",), check=_check_basic),
-    _rule("bearer_token", _start("[Bb]") + r"(?i:earer)[ \t]+(?P<v>[A-Za-z0-9\-._~+/]{8,}=*)",
-          _P_SCHEME, literals_ci=("bearer",), groups=("v",), check=_check_bearer, trim=_trim_dots),
-    # scheme://user:password@host -- every DSN (postgres, mysql, mongodb+srv, redis, amqp, ...).
-    # The userinfo is masked; with an empty user ("redis://:pw@host") just the password.
-    _rule(
-        "url_credentials",
-        r"://(?:(?P<ui>[^\s:/?#@\"'<>\\]+:[^\s/?#\"'<>\\]+)|:(?P<pw>[^\s/?#\"'<>\\]+))@",
-        _P_URL, literals=("://",), groups=("ui", "pw"),
-    ),
+# Separator between a key and its value for the generic assignment scan (see KEY_TO_VALUE).
+_KEY_SEP = (
+    r"(?:\\*[\"'`])?\]?(?:[ \t]*:?[ \t]+(?:string|String|str|&str|\[\]byte))?[ \t]*"
+    r"(?:::?:?=|\?=|\+=|\.=|=>|<-|\|\|=?|[:=]|(?<=[\"'])(?P<comma>,))[ \t]*"
 )
 
 
@@ -482,8 +306,9 @@ _ASSIGN_RX = re.compile(
     r"\"(?P<dq>(?:[^\"\\\r\n]|\\.)*+)\""
     r"|'(?P<sq>(?:[^'\\\r\n]|\\.)*+)'"
     r"|\\+[\"'](?P<eq>(?:(?!\\+[\"'])[^\r\n])*+)\\+[\"']"
+    r"|`(?P<bq>[^`\r\n]*+)`"
     r"|(?P<arr>\[)"
-    r"|(?P<bare>[^\s\"'`,;&<>{}\[\]()\\=])"  # first character only, see _scan_assignments
+    r"|(?P<bare>[^\s\"'`,;&<>{}\[\]()\\=:])"  # first character only, see _scan_assignments
     r")"
 )
 # A bare value: up to the next delimiter; "${VAR}" references are kept whole.
@@ -502,6 +327,17 @@ _PASSWORD_SYMBOLS = frozenset("!@#$%^&*_+=~/\\|.?")
 _CLI_RX = re.compile(r"(?<![A-Za-z0-9_\-])--(?P<key>[A-Za-z][A-Za-z0-9_\-]{1,60})[ \t]+(?P<bare>[^\s\-\"'][^\s\"']*)")
 # <password>hunter2</password>
 _XML_RX = re.compile(r"<(?P<key>[A-Za-z_][A-Za-z0-9_.\-]{0,60})>[ \t\r\n]*(?P<v>[^<\r\n]{1,1000}?)[ \t\r\n]*</(?P=key)>")
+# <add key="Password" value="..."/>, <param name="token" value="..."/>: the key is another attribute.
+_PAIR_RX = re.compile(
+    r"(?i:key|name)[ \t]*=[ \t]*(?P<q>\\?[\"'])(?P<key>[A-Za-z_][\w.\-:]{0,99})(?P=q)[ \t]+"
+    r"(?i:value)[ \t]*=[ \t]*(?P<q2>\\?[\"'])(?P<v>(?:(?!(?P=q2))[^\r\n])*)(?P=q2)"
+)
+# A Kubernetes Secret: every value under data: / stringData: is secret, whatever its key.
+_K8S_SECRET_KIND = re.compile(r"(?im)^[ \t]*kind:[ \t]*[\"']?secret[\"']?[ \t]*$")
+_K8S_DATA = re.compile(r"(?m)^(?P<ind>[ \t]*)(?:data|stringData):[ \t]*$")
+_K8S_ITEM = re.compile(
+    r"(?P<ind>[ \t]+)[\w.\-]+:[ \t]*(?:(?P<block>[|>][+\-]?)[ \t]*|(?P<q>[\"']?)(?P<v>[^\r\n]*?)(?P=q)[ \t]*)$", re.M
+)
 # One quoted element of a JSON array: "set-cookie": ["a=b", "c=d"]
 _ARRAY_ITEM = re.compile(r"[ \t\r\n]*(?:\"(?P<v>(?:[^\"\\\r\n]|\\.)*+)\"[ \t\r\n]*(?P<sep>[,\]])|(?P<other>[^\]]))")
 # The rest of a line, for header values ("Cookie: a=b; c=d") and YAML/env values with spaces.
@@ -521,8 +357,13 @@ _PLACEHOLDER = re.compile(
     r"|str|string|bytes|int|bool|optional|any|secretstr"
     r"|<[^>]*>|\[[^\]]*\]|\{[^}]*\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%"
     r"|(?:os\.environ|os\.getenv|process\.env|env\.|ENV\[).*"
-    r"|your[-_ ].*"  # "your-api-key", "YOUR_TOKEN_HERE"
+    r"|(?:.*[-_ ])?your[-_ ].*"  # "your-api-key", "YOUR_TOKEN_HERE", "xoxb-your-token-here"
+    r"|change[-_ ]?me|replace[-_ ]?me|dummy|placeholder|redacted|\{\{.*\}\}|\$\(.*\)|ENC\[.*\]"
+    # a run of one character, after an optional prefix: "ghp_xxxxxxxx", "sk-proj-XXXXXXXX", "AIzaaaaa..."
+    r"|[A-Za-z0-9]{0,12}?[_\-.~]?(.)\1{7,}"
 )
+# Documentation examples (AWS's own: "AKIAIOSFODNN7EXAMPLE", ".../bPxRfiCYEXAMPLEKEY").
+_DOC_EXAMPLE = re.compile(r".*EXAMPLE(?:KEY)?")
 # SCREAMING_SNAKE without digits: a constant's name in code ("aws_secret_access_key=SECRET_KEY").
 _CONSTANT_NAME = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
 # One part of a dotted name in one of the usual code styles (snake_case, SCREAMING_CASE,
@@ -595,7 +436,7 @@ def _is_placeholder(value: str, key: str) -> bool:
         return True
     if len(stripped) > 200:  # placeholders and names are short; a long value is content
         return False
-    if _PLACEHOLDER.fullmatch(stripped):
+    if _PLACEHOLDER.fullmatch(stripped) or _DOC_EXAMPLE.fullmatch(stripped):
         return True
     if _CONSTANT_NAME.fullmatch(stripped):
         return True
@@ -619,19 +460,45 @@ class SecretRules:
     are safe to share between threads.
     """
 
-    __slots__ = ("_phrases", "_stems", "_kinds", "_cache", "_assign_cache")
+    __slots__ = ("_phrases", "_stems", "_kinds", "_cache", "_assign_cache", "_whole", "_windowed", "_ac", "_targets")
 
-    def __init__(self, phrases: tuple[_KeyPhrase, ...]) -> None:
+    def __init__(self, phrases: tuple[_KeyPhrase, ...], rules: tuple[CompiledRule, ...] = _BUILTIN_COMPILED) -> None:
         self._phrases = phrases
         # Every key a phrase can match contains the phrase's stem in its lower-cased raw text
         # ("X-Api-Key" -> "api"): a cheap test for "is the assignment scan worth running".
         stems = {p.stem for p in phrases} | _KEYISH_LAST_WORDS
         self._stems: tuple[str, ...] = tuple(sorted(stems, key=len))
-        kinds = {r.kind for r in _VALUE_RULES} | {p.kind for p in phrases} | {GENERIC_KIND}
-        self._kinds = frozenset(kinds)
+        self._kinds = frozenset({r.kind for r in rules} | {p.kind for p in phrases} | {GENERIC_KIND, "k8s_secret"})
         self._cache: dict[str, str | None] = {}
         # scan()'s view of a key: (kind, key-ish for the entropy rule); cached the same way.
         self._assign_cache: dict[str, tuple[str | None, bool]] = {}
+        # The keyword prefilter. Rules whose matches stay within `window` characters of a
+        # keyword run only in windows around the keyword's occurrences, found by ONE
+        # Aho-Corasick pass over the text for all of them; a rule with no window (or with a
+        # keyword too short to be a useful anchor) runs over the whole text when its keyword
+        # occurs at all.
+        whole: list[tuple[CompiledRule, tuple[str, ...]]] = []
+        windowed: list[CompiledRule] = []
+        anchors: dict[str, list[int]] = {}
+        for rule in rules:
+            keywords = rule.rule.keywords
+            if rule.rule.window is None or min(len(k) for k in keywords) < _MIN_ANCHOR_LEN:
+                whole.append((rule, keywords))
+                continue
+            for keyword in keywords:
+                anchors.setdefault(keyword, []).append(len(windowed))
+            windowed.append(rule)
+        self._whole = tuple(whole)
+        self._windowed = tuple(windowed)
+        patterns = list(anchors)
+        self._ac = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard) if patterns else None
+        self._targets = tuple(tuple(anchors[p]) for p in patterns)
+
+    @classmethod
+    def with_rules(cls, rules: Iterable[Rule], extra_key_names: Iterable[str] = ()) -> SecretRules:
+        """Like :meth:`compile`, with ``rules`` instead of the built-in table (benchmarks, tests)."""
+        built = cls.compile(extra_key_names)
+        return cls(built._phrases, compile_rules(rules))
 
     @classmethod
     def compile(cls, extra_key_names: Iterable[str] = ()) -> SecretRules:
@@ -769,47 +636,21 @@ class SecretRules:
         if len(text) < _MIN_TEXT_LEN:
             return []
         found: list[tuple[int, int, int, str]] = []  # (start, end, priority, kind)
-        # Only for the literal pre-checks: str.lower() may change the length of non-ASCII text,
-        # so no offset is ever taken from it.
+        # Only for keyword tests: str.lower() may change the length of non-ASCII text, and then
+        # no offset is taken from it (windowed rules run over the whole text instead).
         lower = text.lower()
-        for rule in _VALUE_RULES:
-            # Plain loops, not any(<genexpr>): this runs ~40 times per call on every string.
-            for lit in rule.literals:
-                if lit in text:
+        for rule, keywords in self._whole:
+            # Plain loops, not any(<genexpr>): this runs for every string.
+            for keyword in keywords:
+                if keyword in lower:
+                    _run_rule(rule, text, 0, len(text), found)
                     break
-            else:
-                if rule.literals:
-                    continue
-            for lit in rule.literals_ci:
-                if lit in lower:
-                    break
-            else:
-                if rule.literals_ci:
-                    continue
-            for lit in rule.also_ci:
-                if lit in lower:
-                    break
-            else:
-                if rule.also_ci:
-                    continue
-            for m in rule.regex.finditer(text):
-                for group in rule.groups:
-                    start, end = m.span(group)
-                    if start >= 0:
-                        break
-                else:  # pragma: no cover - every pattern's group alternatives are exhaustive
-                    continue
-                if rule.trim is not None:
-                    end = rule.trim(text, start, end)
-                if end <= start:
-                    continue
-                if rule.check is not None and not rule.check(text, m, text[start:end]):
-                    continue
-                found.append((start, end, rule.priority, rule.kind))
+        if self._ac is not None:
+            self._scan_windows(text, lower, found)
         # Assignments need a secret-ish key, and every such key contains one of the stems.
         for stem in self._stems:
             if stem in lower:
-                if "=" in text or ":" in text:
+                if "=" in text or ":" in text or "<-" in text or "," in text:
                     self._scan_assignments(text, found)
                 if "--" in text:
                     self._scan_cli(text, found)
@@ -817,8 +658,28 @@ class SecretRules:
                     self._scan_xml(text, found)
                 if " is " in lower or " was " in lower:
                     self._scan_prose(text, found)
+                if "value" in lower:
+                    self._scan_pairs(text, found)
                 break
+        if "data:" in lower and "kind:" in lower and _K8S_SECRET_KIND.search(text) is not None:
+            _scan_k8s_secret(text, found)
         return _resolve(found)
+
+    def _scan_windows(self, text: str, lower: str, found: list[tuple[int, int, int, str]]) -> None:
+        n = len(text)
+        windows: dict[int, list[tuple[int, int]]] = {}
+        for pattern, start, end in self._ac.find_matches_as_indexes(lower, overlapping=True):  # type: ignore[union-attr]
+            for index in self._targets[pattern]:
+                reach = self._windowed[index].rule.window or n
+                windows.setdefault(index, []).append((start - reach, end + reach))
+        aligned = len(lower) == n
+        for index, spans in windows.items():
+            rule = self._windowed[index]
+            if not aligned:
+                _run_rule(rule, text, 0, n, found)
+                continue
+            for ws, we in _merge_windows(spans, n):
+                _run_rule(rule, text, ws, we, found)
 
     def _scan_assignments(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
         # Linear time matters here: after a key that is not a secret we continue INSIDE its
@@ -837,8 +698,11 @@ class SecretRules:
             if m.group("arr") is not None:
                 pos = m.end() if kind is None else self._array_values(text, m.end(), kind, key, found)
                 continue
-            group = next(g for g in ("dq", "sq", "eq", "bare") if m.group(g) is not None)
+            group = next(g for g in ("dq", "sq", "eq", "bq", "bare") if m.group(g) is not None)
             vstart, vend = m.span(group)
+            if m.group("comma") is not None and (group == "bare" or not _is_call_argument(text, m.start("key"))):
+                pos = vstart  # '"password", "user"' in a list; only f("KEY", "value") assigns
+                continue
             if kind is None and not keyish:
                 pos = vstart  # > m.start(): the key is at least one character
                 continue
@@ -952,12 +816,92 @@ class SecretRules:
             if kind is not None and not _is_placeholder(m.group("bare"), key):
                 found.append((*m.span("bare"), _P_ASSIGN, kind))
 
+    def _scan_pairs(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
+        for m in _PAIR_RX.finditer(text):
+            key = m.group("key")
+            kind = self.key_kind(key)
+            if kind is not None and not _is_placeholder(m.group("v"), key):
+                found.append((*m.span("v"), _P_ASSIGN, kind))
+
     def _scan_xml(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
         for m in _XML_RX.finditer(text):
             key = m.group("key")
             kind = self.key_kind(key)
             if kind is not None and not _is_placeholder(m.group("v"), key):
                 found.append((*m.span("v"), _P_ASSIGN, kind))
+
+
+def _scan_k8s_secret(text: str, found: list[tuple[int, int, int, str]]) -> None:
+    """The values of a Kubernetes Secret's ``data:``/``stringData:`` maps (base64 or plain)."""
+    for block in _K8S_DATA.finditer(text):
+        indent = len(block.group("ind").expandtabs(4))
+        pos = block.end() + 1
+        while pos < len(text):
+            item = _K8S_ITEM.match(text, pos)
+            if item is None or len(item.group("ind").expandtabs(4)) <= indent:
+                break
+            pos = item.end() + 1
+            if item.group("block") is not None:  # "key: |" -- the more indented lines below
+                item_indent = len(item.group("ind").expandtabs(4))
+                while pos < len(text):
+                    line_end = text.find("\n", pos)
+                    line_end = len(text) if line_end == -1 else line_end
+                    line = text[pos:line_end]
+                    if line.strip() and len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip()) <= item_indent:
+                        break
+                    if line.strip():
+                        start = pos + len(line) - len(line.lstrip())
+                        found.append((start, line_end, _P_ASSIGN, "k8s_secret"))
+                    pos = line_end + 1
+                continue
+            vstart, vend = item.span("v")
+            if vend > vstart and not _is_placeholder(text[vstart:vend], "data"):
+                found.append((vstart, vend, _P_ASSIGN, "k8s_secret"))
+
+
+def _merge_windows(spans: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
+    spans.sort()
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        start, end = max(0, start), min(n, end)
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _run_rule(rule: CompiledRule, text: str, pos: int, endpos: int, found: list[tuple[int, int, int, str]]) -> None:
+    """Findings of one rule in ``text[pos:endpos]`` (look-behinds still see the text before)."""
+    spec = rule.rule
+    for m in rule.regex.finditer(text, pos, endpos):
+        for group in rule.groups:
+            start, end = m.span(group)
+            if start >= 0:
+                break
+        else:  # pragma: no cover - every pattern's group alternatives are exhaustive
+            continue
+        if rule.trim is not None:
+            end = rule.trim(text, start, end)
+        if end <= start:
+            continue
+        value = text[start:end]
+        if rule.check is not None and not rule.check(text, m, value):
+            continue
+        if spec.entropy and shannon_entropy(value) < spec.entropy:
+            continue
+        if any(a.search(value) for a in rule.allow):
+            continue
+        found.append((start, end, spec.priority, spec.kind))
+
+
+def _is_call_argument(text: str, key_start: int) -> bool:
+    """Is the quoted key at ``key_start`` a call's first argument: ``setenv("KEY", ...)``?"""
+    i = key_start - 2  # before the opening quote
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i >= 0 and text[i] == "("
 
 
 def _char_before(text: str, index: int) -> str:
