@@ -213,17 +213,21 @@ KEY_TO_VALUE = (
 END = r"(?=[\s\"'`;,)\]}<>&|]|\\[nrt\"']|$)"
 
 
-def keyed(words: str, value: str, value_flags: str = "") -> str:
-    """A value of shape ``value`` assigned to a key that contains one of ``words`` (regex,
-    case-insensitive) -- the form of providers whose tokens have no prefix of their own."""
-    key = rf"(?i:{words})[\w.\-]{{0,40}}?(?:[ \t]+[\w.\-]{{1,30}}?){{0,2}}?"
+def keyed(words: tuple[str, ...], value: str, value_flags: str = "") -> str:
+    """A value of shape ``value`` assigned to a key that contains one of ``words`` -- the form of
+    providers whose tokens have no prefix of their own. A word matches lower-case, Capitalised
+    or UPPER-case at the start of a word of the key ("sumo_key", "SumoKey", "SUMO_KEY"; not
+    "sumOfValues" or "CameraKit")."""
+    variants = sorted({v for w in words for v in (w.lower(), w[:1].upper() + w[1:].lower(), w.upper())}, key=len, reverse=True)
+    alternation = "|".join(re.escape(v) for v in variants)
+    key = rf"(?<![a-z])(?:{alternation})[\w.\-]{{0,40}}?(?:[ \t]+[\w.\-]{{1,30}}?){{0,2}}?"
     val = f"(?{value_flags}:{value})" if value_flags else f"(?:{value})"
     return key + KEY_TO_VALUE + f"(?P<s>{val})" + END
 
 
 # The same allow-list for every token: placeholders and documentation examples.
 PLACEHOLDER_ALLOW = (
-    r"(?i)x{6,}|\*{4,}|#{4,}|\.{3}|0{16,}|1{16,}",
+    r"(?i)x{5,}|\*{4,}|#{4,}|\.{3}|0{16,}|1{16,}",
     r"(?i)your[_\-]?(?:api[_\-]?)?(?:key|token|secret)|_here\b|replace[_\-]?me|placeholder|redacted|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}",
     r"EXAMPLE(?:KEY)?$|EXAMPLE[A-Z]*EXAMPLE$",
 )
@@ -244,9 +248,8 @@ def R(rid: str, family: str, keywords: str | tuple[str, ...], pattern: str, **kw
 
 def K(rid: str, family: str, words: tuple[str, ...], value: str, entropy: float = 3.0, **kw: object) -> Rule:  # noqa: N802
     """A keyword-gated rule: ``value`` assigned to a key naming the provider (one of ``words``)."""
-    alternation = "|".join(re.escape(w) for w in words)
     kw.setdefault("allow", PLACEHOLDER_ALLOW)
-    return R(rid, family, tuple(w.lower() for w in words), keyed(alternation, value), secret_group="s",
+    return R(rid, family, tuple(w.lower() for w in words), keyed(words, value), secret_group="s",
              entropy=entropy, priority=P_CONTEXT, **kw)  # fmt: skip
 
 
@@ -261,7 +264,7 @@ def T(rid: str, family: str, prefix: str, body: str, entropy: float = 3.0, **kw:
 # fmt: off
 BUILTIN_RULES: tuple[Rule, ...] = (
     # --- model providers and LLM tooling ---------------------------------------------------------
-    T("anthropic-api-key", "anthropic", "sk-ant-", rf"(?:api|admin|sid)[0-9]{{2}}-[{_B64U}]{{80,120}}|[{_B64U}]{{32,300}}",
+    T("anthropic-api-key", "anthropic", "sk-ant-", rf"(?:api|admin)[0-9]{{2}}-[{_B64U}]{{93}}AA|(?!(?:api|admin)[0-9]{{2}}-)[{_B64U}]{{32,300}}",
       kind="anthropic_api_key", entropy=3.5),
     R("openai-api-key", "openai", "sk-",
       start("s") + rf"k-(?!ant-|lf-|or-)(?:proj-|svcacct-|admin-)?[{_B64U}]{{20,300}}(?![{_B64U}])",
@@ -476,7 +479,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     K("generic-provider-key", "generic", ("airtable", "algolia", "bitbucket", "bittrex", "coinbase", "contentful", "dropbox", "etsy",
       "fastly", "finicity", "finnhub", "flickr", "freshbooks", "gitter", "intercom", "kraken", "kucoin", "launchdarkly", "linkedin",
       "looker", "mattermost", "netlify", "nytimes", "rapidapi", "sendbird", "squarespace", "twitch", "zendesk", "privateai", "private_ai",
-      "meraki", "beamer", "lob_", "yandex", "gocardless", "typeform", "frameio", "duffel"),
+      "beamer", "lob_", "yandex", "gocardless", "typeform", "frameio", "duffel"),
       rf"[{_B64U}=]{{15,90}}|{_UUID}", 3.3, check="mixed"),
     # --- structural formats ------------------------------------------------------------------------------------
     # Header and payload are base64url JSON objects ('{"' -> "eyJ"); up to two more segments make a

@@ -338,6 +338,7 @@ _K8S_DATA = re.compile(r"(?m)^(?P<ind>[ \t]*)(?:data|stringData):[ \t]*$")
 _K8S_ITEM = re.compile(
     r"(?P<ind>[ \t]+)[\w.\-]+:[ \t]*(?:(?P<block>[|>][+\-]?)[ \t]*|(?P<q>[\"']?)(?P<v>[^\r\n]*?)(?P=q)[ \t]*)$", re.M
 )
+_K8S_MIN_VALUE = 10  # "YmFyCg==" ("bar") is a sample, not a credential
 # One quoted element of a JSON array: "set-cookie": ["a=b", "c=d"]
 _ARRAY_ITEM = re.compile(r"[ \t\r\n]*(?:\"(?P<v>(?:[^\"\\\r\n]|\\.)*+)\"[ \t\r\n]*(?P<sep>[,\]])|(?P<other>[^\]]))")
 # The rest of a line, for header values ("Cookie: a=b; c=d") and YAML/env values with spaces.
@@ -361,6 +362,7 @@ _PLACEHOLDER = re.compile(
     r"|change[-_ ]?me|replace[-_ ]?me|dummy|placeholder|redacted|\{\{.*\}\}|\$\(.*\)|ENC\[.*\]"
     # a run of one character, after an optional prefix: "ghp_xxxxxxxx", "sk-proj-XXXXXXXX", "AIzaaaaa..."
     r"|[A-Za-z0-9]{0,12}?[_\-.~]?(.)\1{7,}"
+    r"|.*(?:x{5,}|\#{4,}|\*{4,}).*|\$"  # "xoxp-XXXXXXXXXX-...", "...-####"; a lone "$" before "(...)"
 )
 # Documentation examples (AWS's own: "AKIAIOSFODNN7EXAMPLE", ".../bPxRfiCYEXAMPLEKEY").
 _DOC_EXAMPLE = re.compile(r".*EXAMPLE(?:KEY)?")
@@ -396,6 +398,9 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+_SEQUENCE = re.compile(r"(?i)abcdefgh|bcdefghi|cdefghij|12345678|23456789")
+
+
 def _looks_random(value: str) -> bool:
     """A value that looks machine-generated: long, token alphabet, letters and digits, high entropy.
 
@@ -413,6 +418,7 @@ def _looks_random(value: str) -> bool:
         and _UUID.fullmatch(value) is None
         and max(len(run) for run in _RUN_SEPARATORS.split(value)) >= 12
         and shannon_entropy(value) >= _ENTROPY_MIN_BITS
+        and _SEQUENCE.search(value) is None  # "sk_abcdefghijklmnopqrstuvwxyz123" is a sample
     )
 
 
@@ -535,6 +541,13 @@ class SecretRules:
                 )
             )
         return cls(_BUILTIN_PHRASES + tuple(extras))
+
+    @staticmethod
+    def is_placeholder(value: str, key: str) -> bool:
+        """Is ``value``, assigned to the secret key ``key``, a placeholder rather than a secret
+        (``""``, ``xxxx``, ``<your-key>``, ``${VAR}``, ``{{ .Values.key }}``, ``changeme``, ``****``,
+        a documentation example)? The walker asks before it masks a value by its key."""
+        return _is_placeholder(value, key)
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -700,6 +713,9 @@ class SecretRules:
                 continue
             group = next(g for g in ("dq", "sq", "eq", "bq", "bare") if m.group(g) is not None)
             vstart, vend = m.span(group)
+            if group == "bq" and " " in m.group("bq"):
+                pos = vend  # KEY=`command args`: shell command substitution, not a literal
+                continue
             if m.group("comma") is not None and (group == "bare" or not _is_call_argument(text, m.start("key"))):
                 pos = vstart  # '"password", "user"' in a list; only f("KEY", "value") assigns
                 continue
@@ -730,6 +746,9 @@ class SecretRules:
                 if scheme is not None:  # "Bearer abc": mask the credential, keep the scheme
                     vstart = scheme.end()
             value = text[vstart:vend]
+            if _is_manifest_reference(text, value):
+                pos = vend
+                continue
             if not _is_placeholder(value, key) and not (kind == "password" and _is_pwd_path(key, value)):
                 found.append((vstart, vend, _P_ASSIGN, kind))
             pos = max(vend, m.end())
@@ -855,7 +874,7 @@ def _scan_k8s_secret(text: str, found: list[tuple[int, int, int, str]]) -> None:
                     pos = line_end + 1
                 continue
             vstart, vend = item.span("v")
-            if vend > vstart and not _is_placeholder(text[vstart:vend], "data"):
+            if vend - vstart >= _K8S_MIN_VALUE and not _is_placeholder(text[vstart:vend], "data"):
                 found.append((vstart, vend, _P_ASSIGN, "k8s_secret"))
 
 
@@ -894,6 +913,15 @@ def _run_rule(rule: CompiledRule, text: str, pos: int, endpos: int, found: list[
         if any(a.search(value) for a in rule.allow):
             continue
         found.append((start, end, spec.priority, spec.kind))
+
+
+_KEBAB_NAME = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+")
+
+
+def _is_manifest_reference(text: str, value: str) -> bool:
+    """In a Kubernetes manifest, ``secretKey: api-key`` / ``secretName: db-credentials`` name a
+    Secret or one of its keys (lower-case kebab names): structure, not a credential."""
+    return _KEBAB_NAME.fullmatch(value) is not None and "apiVersion:" in text
 
 
 def _is_call_argument(text: str, key_start: int) -> bool:
