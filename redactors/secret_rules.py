@@ -198,7 +198,7 @@ def start(first: str, word: str = _WORD) -> str:
 
 def tok(prefix: str, body: str, word: str = _WORD + "_\\-") -> str:
     """A prefixed token: ``prefix`` (literal) + ``body`` (regex), not inside a longer token."""
-    before = word.replace("+/=", "").replace("+/", "")  # "=ghp_..." starts a token after "="
+    before = word.replace("+/=", "").replace("+/", "") + "."  # "=ghp_..." starts a token; "box.ico-..." does not
     return start(re.escape(prefix[0]), before) + re.escape(prefix[1:]) + f"(?:{body})(?![{word}])"
 
 
@@ -222,13 +222,15 @@ def keyed(words: tuple[str, ...], value: str, value_flags: str = "") -> str:
     alternation = "|".join(re.escape(v) for v in variants)
     key = rf"(?<![a-z])(?:{alternation})[\w.\-]{{0,40}}?(?:[ \t]+[\w.\-]{{1,30}}?){{0,2}}?"
     val = f"(?{value_flags}:{value})" if value_flags else f"(?:{value})"
-    return key + KEY_TO_VALUE + f"(?P<s>{val})" + END
+    pair = r"[\"'][ \t]+(?i:value)[ \t]*=[ \t]*[\"']"  # <add key="K" value="v"/>
+    return key + f"(?:{KEY_TO_VALUE}|{pair})" + f"(?P<s>{val})" + END
 
 
 # The same allow-list for every token: placeholders and documentation examples.
 PLACEHOLDER_ALLOW = (
     r"(?i)x{5,}|\*{4,}|#{4,}|\.{3}|0{16,}|1{16,}",
-    r"(?i)your[_\-]?(?:api[_\-]?)?(?:key|token|secret)|_here\b|replace[_\-]?me|placeholder|redacted|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}",
+    r"(?i)your[_\-]?(?:api[_\-]?)?(?:key|token|secret)|_here\b|here$|replace[_\-]?me|change[_\-]?me|placeholder|redacted|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}",
+    r"(?i)abcdefgh",
     r"EXAMPLE(?:KEY)?$|EXAMPLE[A-Z]*EXAMPLE$",
 )
 
@@ -401,7 +403,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     T("authress-key", "authress", "sc_", r"[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_\-][a-z0-9\-]{10,32}\.[A-Za-z0-9+/_=\-]{30,120}", kind="authress_key"),
     # --- SaaS --------------------------------------------------------------------------------------------
     R("slack-token", "slack", ("xox", "xapp-"),
-      start("x") + r"(?:ox[abposre]|oxe\.xox[bp]|app)-[0-9A-Za-z\-]{10,255}(?![0-9A-Za-z\-])", check="digit", entropy=3.0,
+      start("x") + r"(?:ox[abposre]|oxe\.xox[bp]|app)-[0-9A-Za-z\-]{20,255}(?![0-9A-Za-z\-#*])", check="digit", entropy=3.0,
       kind="slack_token", allow=PLACEHOLDER_ALLOW + (r"(?i)-(?:x{3,}|#{3,})",)),
     R("slack-webhook-url", "slack", "hooks.slack.com",
       start("h") + r"(?:ttps?://hooks|ooks)\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_\-]+/[A-Za-z0-9_/\-]{10,300}",
@@ -443,7 +445,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     K("adobe-client-id", "adobe", ("adobe",), f"[{_HEX}]{{32}}", 3.0),
     K("asana-secret", "asana", ("asana",), f"[{_B62}]{{32}}|[0-9]{{16}}|[0-9]/[0-9]{{16}}:[{_HEX}]{{32}}", 3.0),
     K("twitter-secret", "twitter", ("twitter", "twttr"), rf"[{_B62}]{{25}}|[{_B62}]{{45}}|[{_B62}]{{50}}|[0-9]{{15,25}}-[{_B62}]{{20,40}}", 3.0),
-    R("twitter-bearer-token", "twitter", "aaaaaaaaaaaaaaaaaaaaa", start("A") + "A{21}[A-Za-z0-9%]{60,120}(?![A-Za-z0-9%])",
+    R("twitter-bearer-token", "twitter", "aaaaaaaaaaaaaaaaaaaaa", start("A") + "A{20}[A-Za-z0-9%]{60,120}(?![A-Za-z0-9%])",
       kind="twitter_bearer_token", check="mixed"),
     R("facebook-access-token", "facebook", ("|", "%7c"), r"(?<![0-9])[0-9]{15,16}(?:\||%7[Cc])[0-9A-Za-z_\-]{27,40}(?![0-9A-Za-z_\-])",
       entropy=3.0, kind="facebook_token", window=60),
@@ -534,7 +536,7 @@ def _check_pem_full(text: str, m: re.Match[str], value: str) -> bool:
     return _PEM_BODY_RUN.search(body) is not None
 
 
-_TEMPLATE = re.compile(r"\$|\{\{|<[^>]*>|\[[A-Z_]+\]|%[A-Za-z_]+%")
+_TEMPLATE = re.compile(r"\$[{(A-Za-z_]|\{\{|<[^>]*>|\[[A-Z_]+\]|%[A-Za-z_]+%")
 _DOC_CREDENTIALS = frozenset({"username:password", "user:password", "username:token", "user:pass", "test:test", "xxx:yyy"})
 
 

@@ -359,7 +359,9 @@ _PLACEHOLDER = re.compile(
     r"|<[^>]*>|\[[^\]]*\]|\{[^}]*\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%"
     r"|(?:os\.environ|os\.getenv|process\.env|env\.|ENV\[).*"
     r"|(?:.*[-_ ])?your[-_ ].*"  # "your-api-key", "YOUR_TOKEN_HERE", "xoxb-your-token-here"
-    r"|change[-_ ]?me|replace[-_ ]?me|dummy|placeholder|redacted|\{\{.*\}\}|\$\(.*\)|ENC\[.*\]"
+    r"|change[-_ ]?me|replace[-_ ]?me|dummy|placeholder|redacted|\{\{.*|\$\(.*|\$\{.*|ENC\[.*\]"
+    r"|.?"  # one character ("PuttyPassword=0", "secret_key_base: 1") is a flag, not a secret
+    r"|.*abcdefgh.*"  # "sk_abcdefghijklmnopqrstuvwxyz123": a sample
     # a run of one character, after an optional prefix: "ghp_xxxxxxxx", "sk-proj-XXXXXXXX", "AIzaaaaa..."
     r"|[A-Za-z0-9]{0,12}?[_\-.~]?(.)\1{7,}"
     r"|.*(?:x{5,}|\#{4,}|\*{4,}).*|\$"  # "xoxp-XXXXXXXXXX-...", "...-####"; a lone "$" before "(...)"
@@ -376,6 +378,7 @@ _NAME_PART = re.compile(
     r"_*(?:[a-z]+[0-9]*(?:_+[a-z0-9]+)*|[A-Z][A-Z0-9]*(?:_+[A-Z0-9]+)*|[A-Z]?[a-z]+[0-9]*(?:[A-Z][a-z]+[0-9]*)*)_*"
 )
 _MAX_CODE_NAME_LEN = 120
+_CODE_KEYWORDS = frozenset({"new", "await", "function", "lambda", "yield", "typeof"})
 _DOTTED_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9+/=_\-.~]+")
@@ -439,6 +442,8 @@ def _is_placeholder(value: str, key: str) -> bool:
     """An empty, masked, templated or referenced value: nothing to mask."""
     stripped = value.strip()
     if not stripped:
+        return True
+    if len(stripped) == 1:
         return True
     if len(stripped) > 200:  # placeholders and names are short; a long value is content
         return False
@@ -570,7 +575,9 @@ class SecretRules:
         cached = self._cache.get(key)
         if cached is not None or key in self._cache:
             return cached
-        kind = self._match(_key_words(key), suffix_only=False)
+        words = _key_words(key)
+        # "publicToken", "public_key", "publishable_key": the name says the value is public.
+        kind = None if not _PUBLIC_WORDS.isdisjoint(words) else self._match(words, suffix_only=False)
         _remember(self._cache, key, kind)
         return kind
 
@@ -957,6 +964,8 @@ def _is_code_reference(text: str, start: int, end: int) -> bool:
     """
     if end - start > _MAX_CODE_NAME_LEN or not all(_NAME_PART.fullmatch(p) for p in text[start:end].split(".")):
         return False
+    if text[start:end] in _CODE_KEYWORDS and text.startswith(" ", end):
+        return True  # "credentials: new AWS.SharedIniFileCredentials(...)", "token = await get()"
     return text.startswith(("(", "["), end) or "." in text[start:end] or _ANNOTATION_TAIL.match(text, end) is not None
 
 
