@@ -338,6 +338,7 @@ _K8S_DATA = re.compile(r"(?m)^(?P<ind>[ \t]*)(?:data|stringData):[ \t]*$")
 _K8S_ITEM = re.compile(
     r"(?P<ind>[ \t]+)[\w.\-]+:[ \t]*(?:(?P<block>[|>][+\-]?)[ \t]*|(?P<q>[\"']?)(?P<v>[^\r\n]*?)(?P=q)[ \t]*)$", re.M
 )
+_YAML_DOC_SEP = re.compile(r"(?m)^---[ \t]*$")
 _K8S_MIN_VALUE = 10  # "YmFyCg==" ("bar") is a sample, not a credential
 # One quoted element of a JSON array: "set-cookie": ["a=b", "c=d"]
 _ARRAY_ITEM = re.compile(r"[ \t\r\n]*(?:\"(?P<v>(?:[^\"\\\r\n]|\\.)*+)\"[ \t\r\n]*(?P<sep>[,\]])|(?P<other>[^\]]))")
@@ -858,31 +859,44 @@ class SecretRules:
 
 
 def _scan_k8s_secret(text: str, found: list[tuple[int, int, int, str]]) -> None:
-    """The values of a Kubernetes Secret's ``data:``/``stringData:`` maps (base64 or plain)."""
-    for block in _K8S_DATA.finditer(text):
+    """The values of a Kubernetes Secret's ``data:``/``stringData:`` maps (base64 or plain), in
+    each YAML document (``---`` separated) whose ``kind`` is ``Secret``."""
+    bounds = [0] + [m.start() for m in _YAML_DOC_SEP.finditer(text)] + [len(text)]
+    for doc_start, doc_end in zip(bounds, bounds[1:]):
+        if _K8S_SECRET_KIND.search(text, doc_start, doc_end) is not None:
+            _scan_k8s_data(text, doc_start, doc_end, found)
+
+
+def _scan_k8s_data(text: str, doc_start: int, doc_end: int, found: list[tuple[int, int, int, str]]) -> None:
+    for block in _K8S_DATA.finditer(text, doc_start, doc_end):
         indent = len(block.group("ind").expandtabs(4))
         pos = block.end() + 1
-        while pos < len(text):
-            item = _K8S_ITEM.match(text, pos)
+        while pos < doc_end:
+            item = _K8S_ITEM.match(text, pos, doc_end)
             if item is None or len(item.group("ind").expandtabs(4)) <= indent:
                 break
             pos = item.end() + 1
             if item.group("block") is not None:  # "key: |" -- the more indented lines below
-                item_indent = len(item.group("ind").expandtabs(4))
-                while pos < len(text):
-                    line_end = text.find("\n", pos)
-                    line_end = len(text) if line_end == -1 else line_end
-                    line = text[pos:line_end]
-                    if line.strip() and len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip()) <= item_indent:
-                        break
-                    if line.strip():
-                        start = pos + len(line) - len(line.lstrip())
-                        found.append((start, line_end, _P_ASSIGN, "k8s_secret"))
-                    pos = line_end + 1
+                pos = _block_scalar(text, pos, doc_end, len(item.group("ind").expandtabs(4)), found)
                 continue
             vstart, vend = item.span("v")
             if vend - vstart >= _K8S_MIN_VALUE and not _is_placeholder(text[vstart:vend], "data"):
                 found.append((vstart, vend, _P_ASSIGN, "k8s_secret"))
+
+
+def _block_scalar(text: str, pos: int, end: int, indent: int, found: list[tuple[int, int, int, str]]) -> int:
+    """Mask the lines of a YAML block scalar indented deeper than ``indent``; return where it ends."""
+    while pos < end:
+        line_end = text.find("\n", pos, end)
+        line_end = end if line_end == -1 else line_end
+        line = text[pos:line_end].expandtabs(4)
+        if line.strip():
+            if len(line) - len(line.lstrip()) <= indent:
+                return pos
+            raw = text[pos:line_end]
+            found.append((pos + len(raw) - len(raw.lstrip()), line_end, _P_ASSIGN, "k8s_secret"))
+        pos = line_end + 1
+    return pos
 
 
 def _merge_windows(spans: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
