@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.config import Config
-from policies.resolve import PolicySet
+from policies.resolve import CompiledPolicy, PolicySet
 from redactors.identifiers import Pseudonymizer
+from redactors.known_secrets import KnownSecrets
 from redactors.pii import PiiAnalyzer, load_spacy_model
 from redactors.textredact import RedactedText, TextRedactor
 from redactors.walker import fail_closed, redact_resource_spans
@@ -35,9 +37,13 @@ class Redactor:
                 batch_size=config.nlp.batch_size,
                 max_text_chars=config.nlp.max_text_chars,
             )
-        text = TextRedactor(analyzer)
+        def known_secrets(policy: CompiledPolicy) -> KnownSecrets:
+            return KnownSecrets.load(Path(policy.known_secrets_file), master_secret, policy.tenant)
+
+        text = TextRedactor(analyzer, known_secrets=known_secrets)
         redactor = cls(policies, text, Pseudonymizer(master_secret))
-        # Compile every policy's secret rules now, so a bad secret key name fails start-up.
+        # Compile every policy's secret rules now, so a bad secret key name or a bad
+        # known-secrets file fails start-up.
         for policy in policies.compiled():
             text.secret_rules(policy)
         return redactor

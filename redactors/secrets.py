@@ -34,6 +34,7 @@ from typing import TypeVar
 
 import ahocorasick_rs
 
+from redactors.known_secrets import KnownSecrets
 from redactors.secret_rules import (
     BUILTIN_RULES,
     CHECKS,
@@ -50,6 +51,8 @@ __all__ = ["SecretFinding", "SecretRules", "CUSTOM_KIND", "GENERIC_KIND", "KNOWN
 CUSTOM_KIND = "custom"  # key names added by the user's config
 GENERIC_KIND = "generic_secret"  # high-entropy value assigned to a key-ish name
 KNOWN_KIND = "known"  # a token whose keyed digest the tenant registered
+K8S_KIND = "k8s_secret"  # a value of a Kubernetes Secret's data
+_P_KNOWN = 50  # the tenant's own word beats every rule
 
 # Texts shorter than this cannot hold any secret we detect ("pwd=abc" is the shortest form
 # that still says something), so they skip all the work.
@@ -472,15 +475,20 @@ class SecretRules:
     are safe to share between threads.
     """
 
-    __slots__ = ("_phrases", "_stems", "_kinds", "_cache", "_assign_cache", "_whole", "_windowed", "_ac", "_targets")
+    __slots__ = ("_phrases", "_stems", "_kinds", "_cache", "_assign_cache", "_whole", "_windowed", "_ac", "_targets", "_known")
 
-    def __init__(self, phrases: tuple[_KeyPhrase, ...], rules: tuple[CompiledRule, ...] = _BUILTIN_COMPILED) -> None:
+    def __init__(
+        self, phrases: tuple[_KeyPhrase, ...], rules: tuple[CompiledRule, ...] = _BUILTIN_COMPILED,
+        known: KnownSecrets | None = None,
+    ) -> None:
         self._phrases = phrases
+        self._known = known
         # Every key a phrase can match contains the phrase's stem in its lower-cased raw text
         # ("X-Api-Key" -> "api"): a cheap test for "is the assignment scan worth running".
         stems = {p.stem for p in phrases} | _KEYISH_LAST_WORDS
         self._stems: tuple[str, ...] = tuple(sorted(stems, key=len))
-        self._kinds = frozenset({r.kind for r in rules} | {p.kind for p in phrases} | {GENERIC_KIND, "k8s_secret"})
+        kinds = {r.kind for r in rules} | {p.kind for p in phrases} | {GENERIC_KIND, K8S_KIND}
+        self._kinds = frozenset(kinds | ({KNOWN_KIND} if known is not None else set()))
         self._cache: dict[str, str | None] = {}
         # scan()'s view of a key: (kind, key-ish for the entropy rule); cached the same way.
         self._assign_cache: dict[str, tuple[str | None, bool]] = {}
@@ -513,8 +521,9 @@ class SecretRules:
         return cls(built._phrases, compile_rules(rules))
 
     @classmethod
-    def compile(cls, extra_key_names: Iterable[str] = ()) -> SecretRules:
-        """The built-in rules plus ``extra_key_names`` (kind ``"custom"``).
+    def compile(cls, extra_key_names: Iterable[str] = (), known: KnownSecrets | None = None) -> SecretRules:
+        """The built-in rules plus ``extra_key_names`` (kind ``"custom"``), and, when given, the
+        tenant's registered ``known`` secrets (kind ``"known"``).
 
         Raises ``ValueError`` naming the position and the problem of a bad name (never the name
         itself: a misplaced secret in a config file must not end up in a log).
@@ -546,7 +555,7 @@ class SecretRules:
                     final=False, tokenish=False,
                 )
             )
-        return cls(_BUILTIN_PHRASES + tuple(extras))
+        return cls(_BUILTIN_PHRASES + tuple(extras), known=known)
 
     @staticmethod
     def is_placeholder(value: str, key: str) -> bool:
@@ -668,6 +677,8 @@ class SecretRules:
                     break
         if self._ac is not None:
             self._scan_windows(text, lower, found)
+        if self._known is not None:
+            found.extend((start, end, _P_KNOWN, KNOWN_KIND) for start, end in self._known.find(text))
         # Assignments need a secret-ish key, and every such key contains one of the stems.
         for stem in self._stems:
             if stem in lower:
@@ -881,7 +892,7 @@ def _scan_k8s_data(text: str, doc_start: int, doc_end: int, found: list[tuple[in
                 continue
             vstart, vend = item.span("v")
             if vend - vstart >= _K8S_MIN_VALUE and not _is_placeholder(text[vstart:vend], "data"):
-                found.append((vstart, vend, _P_ASSIGN, "k8s_secret"))
+                found.append((vstart, vend, _P_ASSIGN, K8S_KIND))
 
 
 def _block_scalar(text: str, pos: int, end: int, indent: int, found: list[tuple[int, int, int, str]]) -> int:
@@ -894,7 +905,7 @@ def _block_scalar(text: str, pos: int, end: int, indent: int, found: list[tuple[
             if len(line) - len(line.lstrip()) <= indent:
                 return pos
             raw = text[pos:line_end]
-            found.append((pos + len(raw) - len(raw.lstrip()), line_end, _P_ASSIGN, "k8s_secret"))
+            found.append((pos + len(raw) - len(raw.lstrip()), line_end, _P_ASSIGN, K8S_KIND))
         pos = line_end + 1
     return pos
 

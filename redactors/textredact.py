@@ -12,13 +12,14 @@ import hmac
 import os
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from policies.resolve import CompiledPolicy
 from redactors.identifiers import TenantPseudonymizer
 from redactors.normalize import TextView, collapse_digit_separators, normalize
 from redactors.pii import PiiAnalyzer, candidate_entities
+from redactors.known_secrets import KnownSecrets
 from redactors.secrets import SecretRules
 
 FAILED_TOKEN = "<REDACTION_FAILED>"
@@ -208,16 +209,23 @@ def text_units(text: str) -> list[str]:
 class TextRedactor:
     """Redacts batches of free-text values for one compiled policy."""
 
-    def __init__(self, analyzer: PiiAnalyzer | None, cache: RedactionCache | None = None) -> None:
+    def __init__(
+        self, analyzer: PiiAnalyzer | None, cache: RedactionCache | None = None,
+        known_secrets: Callable[[CompiledPolicy], KnownSecrets] | None = None,
+    ) -> None:
         self._analyzer = analyzer
-        self._secret_rules: dict[tuple[str, ...], SecretRules] = {}
+        self._secret_rules: dict[tuple[tuple[str, ...], str, str], SecretRules] = {}
+        self._known_secrets = known_secrets  # loads a policy's known-secrets file
         self.cache = cache if cache is not None else RedactionCache()
 
     def secret_rules(self, policy: CompiledPolicy) -> SecretRules:
-        rules = self._secret_rules.get(policy.secret_key_names)
+        known_file = policy.known_secrets_file if self._known_secrets is not None else ""
+        key = (policy.secret_key_names, known_file, policy.tenant if known_file else "")
+        rules = self._secret_rules.get(key)
         if rules is None:
-            rules = SecretRules.compile(policy.secret_key_names)
-            self._secret_rules[policy.secret_key_names] = rules
+            known = self._known_secrets(policy) if known_file and self._known_secrets is not None else None
+            rules = SecretRules.compile(policy.secret_key_names, known=known)
+            self._secret_rules[key] = rules
         return rules
 
     def redact_secrets_only(self, text: str, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> RedactedText:

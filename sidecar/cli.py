@@ -129,9 +129,11 @@ def _register_groups() -> None:
     """Each package's CLI group lives with its package; the one command assembles them."""
     from retention.cli import register as register_retention
     from policies.cli import register as register_access
+    from redactors.cli import register as register_secrets
     from vault.cli import keys_group
 
     main.add_command(keys_group)
+    register_secrets(main)
     register_access(main)
     register_retention(main)
     from sidecar.demo import demo
