@@ -18,6 +18,7 @@ writing the rules) and a held-out part (only scored): :func:`split`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import re
@@ -225,6 +226,12 @@ SYNTAXES: tuple[tuple[str, str], ...] = (
     ("http_bearer", "Authorization: Bearer {V}"),
 )
 BARE_SYNTAX = ("prose", "the deploy failed, the key was {V} -- please rotate it")
+# Encoded forms of a bare-shaped token: base64 and hex, and the same key plain and encoded.
+ENCODED_SYNTAXES = (
+    ("base64", "creds_blob: {B64}"),
+    ("hex", "payload={HEX}"),
+    ("twice", "token {V} (and in the config dump: {B64})"),
+)
 
 
 def _kcase(key: str) -> dict[str, str]:
@@ -310,6 +317,19 @@ def positives(seed: int = 13, per_format: int = 1) -> list[Sample]:
                 if name == "json_deep":
                     secrets = tuple(s.replace("\\", "\\\\").replace('"', '\\"') for s in secrets)
                 out.append(Sample(fmt.family, source, fmt.id, name, text, secrets))
+            if fmt.bare and "\n" not in fmt.template:
+                out.extend(_encoded(fmt, source, render(fmt.template, rng)))
+    return out
+
+
+def _encoded(fmt: Format, source: str, value: str) -> list[Sample]:
+    b64 = base64.b64encode(f"{fmt.key}={value}".encode()).decode()
+    hexed = value.encode().hex()
+    out = []
+    for name, syntax in ENCODED_SYNTAXES:
+        text = syntax.format(V=value, B64=b64, HEX=hexed)
+        secrets = {"base64": (b64,), "hex": (hexed,), "twice": (*_secret_part(fmt, value), b64)}[name]
+        out.append(Sample(fmt.family, source, fmt.id, name, text, secrets))
     return out
 
 

@@ -37,6 +37,7 @@ import ahocorasick_rs
 from redactors.known_secrets import KnownSecrets
 from redactors.secret_rules import (
     BUILTIN_RULES,
+    b64decode,
     CHECKS,
     P_ASSIGN as _P_ASSIGN,
     P_ENTROPY as _P_ENTROPY,
@@ -53,6 +54,38 @@ GENERIC_KIND = "generic_secret"  # high-entropy value assigned to a key-ish name
 KNOWN_KIND = "known"  # a token whose keyed digest the tenant registered
 K8S_KIND = "k8s_secret"  # a value of a Kubernetes Secret's data
 _P_KNOWN = 50  # the tenant's own word beats every rule
+_P_ENCODED = 45  # an encoded run holding a secret: the run is the finding
+
+# Encoded secrets: base64 (standard or URL-safe) and hex runs long enough to hold a token, that
+# decode to mostly printable text. Random bytes (hashes, nonces) decode to binary and are skipped.
+_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{24,4096}={0,2}(?![A-Za-z0-9+/=_\-])")
+_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,2048}(?![0-9A-Fa-f])")
+
+
+def _printable(raw: bytes) -> str | None:
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    shown = sum(1 for c in decoded if c.isprintable() or c in "\n\r\t")
+    return decoded if len(decoded) >= _MIN_TEXT_LEN and shown >= 0.95 * len(decoded) else None
+
+
+def _from_base64(value: str) -> str | None:
+    if not any(c.isdigit() or c in "+/_-" for c in value) or value.isalpha():
+        return None  # a word or an identifier, not an encoding
+    raw = b64decode(value, urlsafe="-" in value or "_" in value)
+    return _printable(raw) if raw is not None else None
+
+
+def _from_hex(value: str) -> str | None:
+    try:
+        return _printable(bytes.fromhex(value))
+    except ValueError:
+        return None
+
+
+_ENCODINGS = ((_B64_RUN, _from_base64), (_HEX_RUN, _from_hex))
 
 # Texts shorter than this cannot hold any secret we detect ("pwd=abc" is the shortest form
 # that still says something), so they skip all the work.
@@ -367,7 +400,7 @@ _PLACEHOLDER = re.compile(
     r"|.?"  # one character ("PuttyPassword=0", "secret_key_base: 1") is a flag, not a secret
     r"|.*abcdefgh.*"  # "sk_abcdefghijklmnopqrstuvwxyz123": a sample
     # a run of one character, after an optional prefix: "ghp_xxxxxxxx", "sk-proj-XXXXXXXX", "AIzaaaaa..."
-    r"|[A-Za-z0-9]{0,12}?[_\-.~]?(.)\1{7,}"
+    r"|[A-Za-z0-9]{0,12}?[_\-.~]?(.)\1{7,}=*"
     r"|.*(?:x{5,}|\#{4,}|\*{4,}).*|\$"  # "xoxp-XXXXXXXXXX-...", "...-####"; a lone "$" before "(...)"
 )
 # Documentation examples (AWS's own: "AKIAIOSFODNN7EXAMPLE", ".../bPxRfiCYEXAMPLEKEY").
@@ -665,7 +698,26 @@ class SecretRules:
             raise TypeError(f"scan() expects str, not {type(text).__name__}")
         if len(text) < _MIN_TEXT_LEN:
             return []
-        found: list[tuple[int, int, int, str]] = []  # (start, end, priority, kind)
+        found = self._candidates(text)
+        self._scan_encoded(text, found)
+        return _resolve(found)
+
+    def _scan_encoded(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
+        """Base64 and hex runs that decode to text holding a secret: the whole run is masked,
+        with the kind of the secret inside (a key pasted once plain and once encoded is caught
+        both times)."""
+        for rx, decode in _ENCODINGS:
+            for m in rx.finditer(text):
+                decoded = decode(m.group())
+                if decoded is None:
+                    continue
+                inner = _resolve(self._candidates(decoded))
+                if inner:
+                    found.append((m.start(), m.end(), _P_ENCODED, max(inner, key=lambda f: f.end - f.start).kind))
+
+    def _candidates(self, text: str) -> list[tuple[int, int, int, str]]:
+        """Every rule's findings in ``text``, overlapping, as (start, end, priority, kind)."""
+        found: list[tuple[int, int, int, str]] = []
         # Only for keyword tests: str.lower() may change the length of non-ASCII text, and then
         # no offset is taken from it (windowed rules run over the whole text instead).
         lower = text.lower()
@@ -695,7 +747,7 @@ class SecretRules:
                 break
         if "data:" in lower and "kind:" in lower and _K8S_SECRET_KIND.search(text) is not None:
             _scan_k8s_secret(text, found)
-        return _resolve(found)
+        return found
 
     def _scan_windows(self, text: str, lower: str, found: list[tuple[int, int, int, str]]) -> None:
         n = len(text)
