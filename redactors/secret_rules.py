@@ -395,7 +395,6 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     R("age-secret-key", "age", "age-secret-key-1", r"AGE-SECRET-KEY-1[0-9A-Z]{58}(?![A-Za-z0-9])", kind="age_secret_key"),
     T("linear-api-key", "linear", "lin_api_", f"[{_B62}]{{40}}", kind="linear_api_key"),
     K("linear-client-secret", "linear", ("linear",), f"[{_HEX}]{{32}}", 3.0),
-    T("codecov-token", "codecov", "codecov_", f"[{_B62}]{{32}}", kind="codecov_token"),
     K("codecov-legacy-token", "codecov", ("codecov",), f"[{_B62}]{{32}}|{_UUID}", 3.0, kind="codecov_token"),
     K("droneci-token", "droneci", ("droneci", "drone_"), f"[{_B62}]{{32}}", 3.0),
     K("travisci-token", "travisci", ("travis",), f"[{_B62}]{{22}}", 3.0),
@@ -509,7 +508,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     # scheme://user:password@host -- every DSN (postgres, mysql, mongodb+srv, redis, amqp, ...). The
     # userinfo is masked; with an empty user ("redis://:pw@host") just the password.
     R("url-credentials", "dsn", "://",
-      r"://(?:(?P<ui>[^\s:/?#@\"'<>\\]+:[^\s/?#\"'<>\\]+)|:(?P<pw>[^\s/?#\"'<>\\]+))@",
+      r"://(?:(?P<ui>[^\s:/?#@\"'<>\\]+:[^\s/?\"'<>\\]+)|:(?P<pw>[^\s/?\"'<>\\]+))@",
       priority=P_URL, secret_group=("ui", "pw"), kind="url_credentials", window=1000),
     # curl -u user:password / --user user:password
     R("curl-user", "curl", "curl",
