@@ -1138,6 +1138,13 @@ def main(argv: list[str] | None = None) -> int:
     log("detection quality: redactors.evaluate on the dev corpus, and naive Presidio on the same rows")
     detection = detection_quality(Redactor.build(config, MASTER_SECRET, analyzer=analyzer), naive, sizes.corpus_stride)
 
+    # 6. Secret scanning: cost per MB of mixed text at 50, 100 and all rules, and the old scanner
+    # (bench/secrets.py; `python -m bench.secrets` also scores detection quality).
+    from bench.secrets import format_cost, measure_cost
+
+    log("secret scanning: cost per MB at 50, 100 and all rules, and the scanner before the rule table")
+    secret_scan = measure_cost(1 if args.quick else 3)
+
     # 4. End to end.
     e2e: dict[str, Any] | None = None
     if not args.skip_e2e:
@@ -1199,10 +1206,11 @@ def main(argv: list[str] | None = None) -> int:
         "detection": detection,
         "e2e": e2e,
         "exporter_warnings": warnings_handler.count,
+        "secret_scan": secret_scan,
     }
     results["targets"] = evaluate_targets(results)
     results["meta"]["seconds"] = time.perf_counter() - started_at
-    report = build_report(results)
+    report = build_report(results) + "\n\n" + format_cost(secret_scan)
     print(report)
     print(f"\n(total {results['meta']['seconds']:.0f} s; results in {args.output})")
     results["report"] = report

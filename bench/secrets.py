@@ -307,6 +307,19 @@ def measure_cost(repeats: int = 3) -> dict:
     return result
 
 
+def format_cost(cost: dict) -> str:
+    lines = [f"## secret scanning cost ({cost['mb']:.2f} MB of mixed text in {cost['units']} units, best of runs)"]
+    lines.append(f"scanner before the rule table  {1000 * cost['baseline_s_per_mb']:8.1f} ms/MB")
+    for label in ("50", "100", "all"):
+        lines.append(f"{cost[f'rules_{label}']:>4} rules                      {1000 * cost[f's_per_mb_{label}']:8.1f} ms/MB")
+    ok = cost["ratio_all_vs_baseline"] <= TARGETS["cost_ratio"]
+    lines.append(
+        f"all rules / before: {cost['ratio_all_vs_baseline']:.2f}x (target <= {TARGETS['cost_ratio']:.0f}x) "
+        f"{'PASS' if ok else 'FAIL'}; all rules / 50 rules: {cost['ratio_all_vs_50']:.2f}x"
+    )
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -365,10 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(f"secret detection: {len(samples)} samples x {len(PLACEMENTS)} placements, {seconds:.1f} s, policy {args.policy}\n")
     sys.stdout.write(report + "\n")
     if cost is not None:
-        sys.stdout.write("\n## scan cost (1 MB mixed text, best of runs)\n")
-        sys.stdout.write(f"old scanner {1000 * cost['baseline_s_per_mb']:.1f} ms/MB\n")
-        for label in ("50", "100", "all"):
-            sys.stdout.write(f"{cost[f'rules_{label}']:>4} rules  {1000 * cost[f's_per_mb_{label}']:.1f} ms/MB\n")
+        sys.stdout.write("\n" + format_cost(cost) + "\n")
     results = verdicts(tables, cost)
     sys.stdout.write("\n## targets\n")
     for name, ok, value in results:
