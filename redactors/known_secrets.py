@@ -40,7 +40,7 @@ MAX_SECRET_LEN = 512
 _HKDF_SALT = b"tracevault/known-secrets/v1"
 _LINE = re.compile(r"ks1[ \t]+(?P<digest>[0-9a-f]{64})(?:[ \t]+(?P<label>[A-Za-z0-9_.:/\-]{1,64}))?[ \t]*")
 _LABEL = re.compile(r"[A-Za-z0-9_.:/\-]{1,64}")
-_RUN = re.compile(r"[^\s\"'`<>()\[\]{}]{%d,}" % MIN_SECRET_LEN)
+_RUN = re.compile(rf"[^\s\"'`<>()\[\]{{}}]{{{MIN_SECRET_LEN},}}")
 _PART_SEPARATORS = re.compile(r"[=:@/&?,;]")
 
 
@@ -104,11 +104,13 @@ class KnownSecrets:
         nexts = [m.start() for m in seps] + [end]
         out = []
         for i, a in enumerate(cuts):
-            for b in {nexts[i], end}:
-                if MIN_SECRET_LEN <= b - a <= MAX_SECRET_LEN and (a, b) != (start, end):
-                    if digest(self.key, text[a:b]) in self.digests:
-                        out.append((a, b))
-                        break
+            for b in sorted({nexts[i], end}):
+                if (
+                    MIN_SECRET_LEN <= b - a <= MAX_SECRET_LEN and (a, b) != (start, end)
+                    and digest(self.key, text[a:b]) in self.digests
+                ):
+                    out.append((a, b))
+                    break
         return out
 
 

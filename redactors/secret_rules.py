@@ -241,21 +241,21 @@ _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _PEM_LABEL = r"-----BEGIN[ A-Z0-9_\-]{0,40}PRIVATE KEY(?: BLOCK)?-----"
 
 
-def R(rid: str, family: str, keywords: str | tuple[str, ...], pattern: str, **kw: object) -> Rule:  # noqa: N802
+def R(rid: str, family: str, keywords: str | tuple[str, ...], pattern: str, **kw: object) -> Rule:
     """A rule; ``kind`` defaults to the id in snake case, ``keywords`` may be one string."""
     kws = (keywords,) if isinstance(keywords, str) else keywords
     kind = str(kw.pop("kind", rid.replace("-", "_")))
     return Rule(id=rid, family=family, kind=kind, keywords=tuple(kws), pattern=pattern, **kw)  # type: ignore[arg-type]
 
 
-def K(rid: str, family: str, words: tuple[str, ...], value: str, entropy: float = 3.0, **kw: object) -> Rule:  # noqa: N802
+def K(rid: str, family: str, words: tuple[str, ...], value: str, entropy: float = 3.0, **kw: object) -> Rule:
     """A keyword-gated rule: ``value`` assigned to a key naming the provider (one of ``words``)."""
     kw.setdefault("allow", PLACEHOLDER_ALLOW)
     return R(rid, family, tuple(w.lower() for w in words), keyed(words, value), secret_group="s",
              entropy=entropy, priority=P_CONTEXT, **kw)  # fmt: skip
 
 
-def T(rid: str, family: str, prefix: str, body: str, entropy: float = 3.0, **kw: object) -> Rule:  # noqa: N802
+def T(rid: str, family: str, prefix: str, body: str, entropy: float = 3.0, **kw: object) -> Rule:
     """A prefixed token rule: the prefix is the keyword."""
     kw.setdefault("allow", PLACEHOLDER_ALLOW)
     word = str(kw.pop("word", _WORD + "_\\-"))
@@ -292,11 +292,11 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     K("wandb-api-key", "wandb", ("wandb",), f"[{_HEX}]{{40}}", 3.0),
     K("pinecone-legacy-key", "pinecone", ("pinecone",), _UUID, 3.0),
     # --- observability --------------------------------------------------------------------------------
-    T("new-relic-user-api-key", "newrelic", "NRAK-", f"[A-Z0-9]{{27}}", kind="new_relic_api_key"),
+    T("new-relic-user-api-key", "newrelic", "NRAK-", "[A-Z0-9]{27}", kind="new_relic_api_key"),
     T("new-relic-insert-key", "newrelic", "NRII-", f"[{_B64U}]{{32}}", kind="new_relic_api_key"),
     T("new-relic-browser-key", "newrelic", "NRJS-", f"[{_HEX}]{{19}}", kind="new_relic_api_key"),
     K("new-relic-license-key", "newrelic", ("new_relic", "newrelic", "new-relic", "nr_license"), rf"[{_HEX}]{{36}}NRAL|[{_B62}]{{40}}|[{_B62}]{{64}}", 3.0),
-    T("honeycomb-api-key", "honeycomb", "hca", rf"(?:ik|ic|mk)_[a-z0-9]{{58}}|[a-z0-9]{{19,}}", check="digit", kind="honeycomb_api_key"),
+    T("honeycomb-api-key", "honeycomb", "hca", r"(?:ik|ic|mk)_[a-z0-9]{58}|[a-z0-9]{19,}", check="digit", kind="honeycomb_api_key"),
     K("honeycomb-config-key", "honeycomb", ("honeycomb",), f"[{_B62}]{{22}}|[{_B62}]{{32}}", 3.5),
     K("datadog-api-key", "datadog", ("datadog", "dd_api_key", "dd_app_key", "dd-api-key", "dd-application-key", "dd_application_key"), f"[{_HEX}]{{32}}|[{_HEX}]{{40}}|[a-zA-Z0-9]{{40}}", 3.0),
     T("sentry-user-token", "sentry", "sntryu_", f"[{_HEX}]{{64}}", kind="sentry_token"),
@@ -543,7 +543,7 @@ def _check_not_template(text: str, m: re.Match[str], value: str) -> bool:
     """Not a variable, template or documentation placeholder ("$USER:$PASS", "<user:password>")."""
     if _TEMPLATE.search(value) or value.lower() in _DOC_CREDENTIALS:
         return False
-    user, _, password = value.rpartition(":")
+    _, _, password = value.rpartition(":")
     return password.strip("\"'") != "" and not all(c == password[0] for c in password)
 
 

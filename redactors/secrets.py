@@ -29,6 +29,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
+from itertools import pairwise
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -37,17 +38,21 @@ import ahocorasick_rs
 from redactors.known_secrets import KnownSecrets
 from redactors.secret_rules import (
     BUILTIN_RULES,
-    b64decode,
     CHECKS,
-    P_ASSIGN as _P_ASSIGN,
-    P_ENTROPY as _P_ENTROPY,
     TRIMS,
     Check,
     Rule,
     Trim,
+    b64decode,
+)
+from redactors.secret_rules import (
+    P_ASSIGN as _P_ASSIGN,
+)
+from redactors.secret_rules import (
+    P_ENTROPY as _P_ENTROPY,
 )
 
-__all__ = ["SecretFinding", "SecretRules", "CUSTOM_KIND", "GENERIC_KIND", "KNOWN_KIND", "BUILTIN_RULES", "Rule", "compile_rules"]
+__all__ = ["BUILTIN_RULES", "CUSTOM_KIND", "GENERIC_KIND", "KNOWN_KIND", "Rule", "SecretFinding", "SecretRules", "compile_rules"]
 
 CUSTOM_KIND = "custom"  # key names added by the user's config
 GENERIC_KIND = "generic_secret"  # high-entropy value assigned to a key-ish name
@@ -372,7 +377,7 @@ _PAIR_RX = re.compile(
 _K8S_SECRET_KIND = re.compile(r"(?im)^[ \t]*kind:[ \t]*[\"']?secret[\"']?[ \t]*$")
 _K8S_DATA = re.compile(r"(?m)^(?P<ind>[ \t]*)(?:data|stringData):[ \t]*$")
 _K8S_ITEM = re.compile(
-    r"(?P<ind>[ \t]+)[\w.\-]+:[ \t]*(?:(?P<block>[|>][+\-]?)[ \t]*|(?P<q>[\"']?)(?P<v>[^\r\n]*?)(?P=q)[ \t]*)$", re.M
+    r"(?P<ind>[ \t]+)[\w.\-]+:[ \t]*(?:(?P<block>[|>][+\-]?)[ \t]*|(?P<q>[\"']?)(?P<v>[^\r\n]*?)(?P=q)[ \t]*)$", re.MULTILINE
 )
 _YAML_DOC_SEP = re.compile(r"(?m)^---[ \t]*$")
 _K8S_MIN_VALUE = 10  # "YmFyCg==" ("bar") is a sample, not a credential
@@ -508,7 +513,7 @@ class SecretRules:
     are safe to share between threads.
     """
 
-    __slots__ = ("_phrases", "_stems", "_kinds", "_cache", "_assign_cache", "_whole", "_windowed", "_ac", "_targets", "_known")
+    __slots__ = ("_ac", "_assign_cache", "_cache", "_kinds", "_known", "_phrases", "_stems", "_targets", "_whole", "_windowed")
 
     def __init__(
         self, phrases: tuple[_KeyPhrase, ...], rules: tuple[CompiledRule, ...] = _BUILTIN_COMPILED,
@@ -784,11 +789,9 @@ class SecretRules:
                 continue
             group = next(g for g in ("dq", "sq", "eq", "bq", "bare") if m.group(g) is not None)
             vstart, vend = m.span(group)
-            if group == "bq" and " " in m.group("bq"):
-                pos = vend  # KEY=`command args`: shell command substitution, not a literal
-                continue
-            if m.group("comma") is not None and (group == "bare" or not _is_call_argument(text, m.start("key"))):
-                pos = vstart  # '"password", "user"' in a list; only f("KEY", "value") assigns
+            skip_to = _not_a_value(text, m, group)
+            if skip_to is not None:
+                pos = skip_to
                 continue
             if kind is None and not keyish:
                 pos = vstart  # > m.start(): the key is at least one character
@@ -801,11 +804,7 @@ class SecretRules:
                     pos = vend
                     continue
             if kind is None:  # a key-ish name: only a random-looking value counts
-                if vend - vstart <= _ENTROPY_MAX_LEN and _looks_random(text[vstart:vend]):
-                    found.append((vstart, vend, _P_ENTROPY, GENERIC_KIND))
-                    pos = vend
-                else:
-                    pos = vstart
+                pos = _generic_value(text, vstart, vend, found)
                 continue
             if " " in key and _char_before(text, m.start("key")) == ":":
                 pos = vstart  # a reST field list in a docstring: ":param token: the token"
@@ -817,10 +816,10 @@ class SecretRules:
                 if scheme is not None:  # "Bearer abc": mask the credential, keep the scheme
                     vstart = scheme.end()
             value = text[vstart:vend]
-            if _is_manifest_reference(text, value):
-                pos = vend
-                continue
-            if not _is_placeholder(value, key) and not (kind == "password" and _is_pwd_path(key, value)):
+            if not (
+                _is_placeholder(value, key) or _is_manifest_reference(text, value)
+                or (kind == "password" and _is_pwd_path(key, value))
+            ):
                 found.append((vstart, vend, _P_ASSIGN, kind))
             pos = max(vend, m.end())
 
@@ -925,7 +924,7 @@ def _scan_k8s_secret(text: str, found: list[tuple[int, int, int, str]]) -> None:
     """The values of a Kubernetes Secret's ``data:``/``stringData:`` maps (base64 or plain), in
     each YAML document (``---`` separated) whose ``kind`` is ``Secret``."""
     bounds = [0] + [m.start() for m in _YAML_DOC_SEP.finditer(text)] + [len(text)]
-    for doc_start, doc_end in zip(bounds, bounds[1:]):
+    for doc_start, doc_end in pairwise(bounds):
         if _K8S_SECRET_KIND.search(text, doc_start, doc_end) is not None:
             _scan_k8s_data(text, doc_start, doc_end, found)
 
@@ -1006,6 +1005,23 @@ def _is_manifest_reference(text: str, value: str) -> bool:
     """In a Kubernetes manifest, ``secretKey: api-key`` / ``secretName: db-credentials`` name a
     Secret or one of its keys (lower-case kebab names): structure, not a credential."""
     return _KEBAB_NAME.fullmatch(value) is not None and "apiVersion:" in text
+
+
+def _generic_value(text: str, vstart: int, vend: int, found: list[tuple[int, int, int, str]]) -> int:
+    """The generic rule: a random-looking value of a key-ish name is a secret; where to go on."""
+    if vend - vstart <= _ENTROPY_MAX_LEN and _looks_random(text[vstart:vend]):
+        found.append((vstart, vend, _P_ENTROPY, GENERIC_KIND))
+        return vend
+    return vstart
+
+
+def _not_a_value(text: str, m: re.Match[str], group: str) -> int | None:
+    """Where to go on when this assignment-looking match assigns nothing; None when it does."""
+    if group == "bq" and " " in m.group("bq"):
+        return m.end("bq")  # KEY=`command args`: shell command substitution, not a literal
+    if m.group("comma") is not None and (group == "bare" or not _is_call_argument(text, m.start("key"))):
+        return m.start(group)  # '"password", "user"' in a list; only f("KEY", "value") assigns
+    return None
 
 
 def _is_call_argument(text: str, key_start: int) -> bool:

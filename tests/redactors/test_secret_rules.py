@@ -20,7 +20,12 @@ from click.testing import CliRunner
 from bench import secrets as bench
 from bench.secret_samples import look_alikes, positives, render
 from redactors.evaluate import leak_reason
-from redactors.known_secrets import KnownSecrets, KnownSecretsError, add_entry, tenant_key
+from redactors.known_secrets import (
+    KnownSecrets,
+    KnownSecretsError,
+    add_entry,
+    tenant_key,
+)
 from redactors.secret_rules import BUILTIN_RULES, Rule
 from redactors.secrets import KNOWN_KIND, SecretRules, compile_rules
 
@@ -81,7 +86,7 @@ def test_generated_formats_in_every_syntax(part: str) -> None:
     assert len(damaged) <= 0.05 * (len(samples) - len(pos)), damaged
 
 
-def test_placements_through_the_redactor(make_redactor) -> None:  # noqa: ANN001
+def test_placements_through_the_redactor(make_redactor) -> None:
     """Tool arguments, a user message and a bare custom attribute, through the real walker."""
     redactor = make_redactor({"defaults": {"entities": ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]}})
     samples = GITLEAKS + [s for s in GENERATED if s.source == "generated/held-out"]
@@ -216,7 +221,7 @@ def test_look_alikes_survive(text: str) -> None:
     assert RULES.scan(text) == []
 
 
-def test_walker_keeps_placeholders_under_secret_json_keys(make_redactor) -> None:  # noqa: ANN001
+def test_walker_keeps_placeholders_under_secret_json_keys(make_redactor) -> None:
     from tests.redactors.otlp_builders import attribute, kv, make_span
 
     redactor = make_redactor({"defaults": {"entities": []}})
@@ -265,7 +270,7 @@ def test_a_configmap_after_the_secret_is_not_secret_data() -> None:
     assert mask(RULES, text).endswith("kind: ConfigMap\ndata:\n  mode: production-eu-west-1\n")
 
 
-def test_manifest_names_are_not_persons_but_people_still_are(redactor) -> None:  # noqa: ANN001
+def test_manifest_names_are_not_persons_but_people_still_are(redactor) -> None:
     manifest = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: mysecret\n  namespace: default\ntype: Opaque\n"
     assert redactor.redact_text(manifest).text == manifest
     deployment = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  containers:\n    - name: web\n      image: nginx\n"
@@ -378,7 +383,7 @@ def test_add_known_cli_reads_the_secret_from_stdin(tmp_path: Path) -> None:
     assert KnownSecrets.load(path, MASTER, "acme").find("key sk_live_notreallyreal0000X here") == [(4, 30)]
 
 
-def test_known_secrets_through_the_policy(make_redactor, tmp_path: Path) -> None:  # noqa: ANN001
+def test_known_secrets_through_the_policy(make_redactor, tmp_path: Path) -> None:
     path = tmp_path / "acme.digests"
     add_entry(path, bytes(range(32)), "acme", "Tr0ub4dor&3-internal")
     redactor = make_redactor({"defaults": {"entities": []}, "tenants": {"acme": {"known_secrets_file": str(path)}}})
