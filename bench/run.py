@@ -1143,7 +1143,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.secrets import format_cost, measure_cost
 
     log("secret scanning: cost per MB at 50, 100 and all rules, and the scanner before the rule table")
-    secret_scan = measure_cost(1 if args.quick else 3)
+    secret_scan = measure_cost(2 if args.quick else 5)
 
     # 4. End to end.
     e2e: dict[str, Any] | None = None

@@ -246,6 +246,8 @@ _TOKEN_PREFIX_DESCRIPTORS = frozenset(
 _KEYISH_LAST_WORDS = frozenset({"key", "keys", "secret", "secrets", "token", "pass", "pw", "pat", "salt", "hmac", "sig"})
 # ... unless the name says the value is public.
 _PUBLIC_WORDS = frozenset({"public", "pub", "publishable"})
+# Words that contain a secret word but name something else ("io.jsonwebtoken" is a Java package).
+_NOT_SECRET_WORDS = frozenset({"jsonwebtoken"})
 
 
 # ============================================================================ value rules
@@ -404,6 +406,7 @@ _PLACEHOLDER = re.compile(
     r"|change[-_ ]?me|replace[-_ ]?me|dummy|placeholder|redacted|\{\{.*|\$\(.*|\$\{.*|ENC\[.*\]"
     r"|.?"  # one character ("PuttyPassword=0", "secret_key_base: 1") is a flag, not a secret
     r"|.*abcdefgh.*"  # "sk_abcdefghijklmnopqrstuvwxyz123": a sample
+    r"|.*\.\..*|\{.*|foo|bar|baz|foobar|example|sample"  # elided ("ops_eyJzaWdu..[Redacted]"), templates, names
     # a run of one character, after an optional prefix: "ghp_xxxxxxxx", "sk-proj-XXXXXXXX", "AIzaaaaa..."
     r"|[A-Za-z0-9]{0,12}?[_\-.~]?(.)\1{7,}=*"
     r"|.*(?:x{5,}|\#{4,}|\*{4,}).*|\$"  # "xoxp-XXXXXXXXXX-...", "...-####"; a lone "$" before "(...)"
@@ -625,7 +628,8 @@ class SecretRules:
             return cached
         words = _key_words(key)
         # "publicToken", "public_key", "publishable_key": the name says the value is public.
-        kind = None if not _PUBLIC_WORDS.isdisjoint(words) else self._match(words, suffix_only=False)
+        public = not _PUBLIC_WORDS.isdisjoint(words) or not _NOT_SECRET_WORDS.isdisjoint(words)
+        kind = None if public else self._match(words, suffix_only=False)
         _remember(self._cache, key, kind)
         return kind
 
