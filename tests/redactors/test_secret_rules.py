@@ -390,3 +390,11 @@ def test_known_secrets_through_the_policy(make_redactor, tmp_path: Path) -> None
     text = "the vault said Tr0ub4dor&3-internal was rotated"
     assert redactor.redact_text(text, tenant="acme").text == "the vault said <SECRET:known> was rotated"
     assert redactor.redact_text(text, tenant="globex").text == text
+
+
+def test_docs_list_every_rule_family_and_rule() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "secrets.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in doc.splitlines() if line.startswith("| `")}
+    for rule in BUILTIN_RULES:
+        assert rule.family in rows, rule.family
+        assert f"`{rule.id}`" in rows[rule.family], rule.id
