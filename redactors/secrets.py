@@ -64,6 +64,7 @@ _P_ENCODED = 45  # an encoded run holding a secret: the run is the finding
 # Encoded secrets: base64 (standard or URL-safe) and hex runs long enough to hold a token, that
 # decode to mostly printable text. Random bytes (hashes, nonces) decode to binary and are skipped.
 _B64_RUN = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{24,4096}={0,2}(?![A-Za-z0-9+/=_\-])")
+_LONG_RUN = re.compile(r"(?<![^\s\"'`<>(){}\[\],;])[^\s\"'`<>(){}\[\],;]{24,}")
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,2048}(?![0-9A-Fa-f])")
 
 
@@ -77,8 +78,8 @@ def _printable(raw: bytes) -> str | None:
 
 
 def _from_base64(value: str) -> str | None:
-    if not any(c.isdigit() or c in "+/_-" for c in value) or value.isalpha():
-        return None  # a word or an identifier, not an encoding
+    if value.islower() or value.isupper() or not any(c.isdigit() for c in value):
+        return None  # a word or an identifier, not an encoding (encoded text mixes case and digits)
     raw = b64decode(value, urlsafe="-" in value or "_" in value)
     return _printable(raw) if raw is not None else None
 
@@ -331,10 +332,13 @@ def _has_digit(s: str) -> bool:
     return any(c.isdigit() for c in s)
 
 # Separator between a key and its value for the generic assignment scan (see KEY_TO_VALUE).
-_KEY_SEP = (
-    r"(?:\\*[\"'`])?\]?(?:[ \t]*:?[ \t]+(?:string|String|str|&str|\[\]byte))?[ \t]*"
-    r"(?:::?:?=|\?=|\+=|\.=|=>|<-|\|\|=?|[:=]|(?<=[\"'])(?P<comma>,))[ \t]*"
+_KEY_SEP = r"(?:\\*[\"'`])?\]?[ \t]*(?:::?:?=|\?=|\+=|\.=|=>|<-|\|\|=?|[:=]|(?<=[\"'])(?P<comma>,))[ \t]*"
+# A typed declaration: Go "var apiToken string = ...", TypeScript/Kotlin "apiKey: string = ...".
+# Found from the type (a literal, so the search is fast), then the key is read backwards.
+_TYPED_RX = re.compile(
+    r"(?:string|String|str|&str|\[\]byte)[ \t]*=[ \t]*(?P<q>[\"'`])(?P<v>(?:(?!(?P=q))[^\\\r\n]|\\.)*)(?P=q)"
 )
+_TYPED_KEY = re.compile(r"(?<![A-Za-z0-9_])(?P<key>[A-Za-z_][A-Za-z0-9_]{0,99})[ \t]*:?[ \t]+\Z")
 
 
 # ========================================================================== assignments
@@ -516,7 +520,10 @@ class SecretRules:
     are safe to share between threads.
     """
 
-    __slots__ = ("_ac", "_assign_cache", "_cache", "_kinds", "_known", "_phrases", "_stems", "_targets", "_whole", "_windowed")
+    __slots__ = (
+        "_ac", "_assign_cache", "_cache", "_kinds", "_known", "_phrases", "_short", "_stems", "_targets", "_whole",
+        "_windowed",
+    )
 
     def __init__(
         self, phrases: tuple[_KeyPhrase, ...], rules: tuple[CompiledRule, ...] = _BUILTIN_COMPILED,
@@ -538,22 +545,30 @@ class SecretRules:
         # Aho-Corasick pass over the text for all of them; a rule with no window (or with a
         # keyword too short to be a useful anchor) runs over the whole text when its keyword
         # occurs at all.
-        whole: list[tuple[CompiledRule, tuple[str, ...]]] = []
+        # The same pass also says which whole-text rules to run and whether any key-name stem
+        # occurs (the assignment scans). Keywords shorter than _MIN_ANCHOR_LEN would flood the
+        # pass with hits ("." and "sk" are everywhere): their rules test `keyword in text`.
+        short: list[tuple[CompiledRule, tuple[str, ...]]] = []
+        whole: list[CompiledRule] = []
         windowed: list[CompiledRule] = []
-        anchors: dict[str, list[int]] = {}
+        anchors: dict[str, tuple[list[int], list[int], list[bool]]] = {}
         for rule in rules:
             keywords = rule.rule.keywords
-            if rule.rule.window is None or min(len(k) for k in keywords) < _MIN_ANCHOR_LEN:
-                whole.append((rule, keywords))
+            if min(len(k) for k in keywords) < _MIN_ANCHOR_LEN:
+                short.append((rule, keywords))
                 continue
+            into, group = (whole, 1) if rule.rule.window is None else (windowed, 0)
             for keyword in keywords:
-                anchors.setdefault(keyword, []).append(len(windowed))
-            windowed.append(rule)
+                anchors.setdefault(keyword, ([], [], []))[group].append(len(into))
+            into.append(rule)
+        for stem in self._stems:
+            anchors.setdefault(stem, ([], [], []))[2].append(True)
+        self._short = tuple(short)
         self._whole = tuple(whole)
         self._windowed = tuple(windowed)
         patterns = list(anchors)
-        self._ac = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard) if patterns else None
-        self._targets = tuple(tuple(anchors[p]) for p in patterns)
+        self._ac = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+        self._targets = tuple((tuple(anchors[p][0]), tuple(anchors[p][1]), bool(anchors[p][2])) for p in patterns)
 
     @classmethod
     def with_rules(cls, rules: Iterable[Rule], extra_key_names: Iterable[str] = ()) -> SecretRules:
@@ -715,14 +730,15 @@ class SecretRules:
         """Base64 and hex runs that decode to text holding a secret: the whole run is masked,
         with the kind of the secret inside (a key pasted once plain and once encoded is caught
         both times)."""
-        for rx, decode in _ENCODINGS:
-            for m in rx.finditer(text):
-                decoded = decode(m.group())
-                if decoded is None:
-                    continue
-                inner = _resolve(self._candidates(decoded))
-                if inner:
-                    found.append((m.start(), m.end(), _P_ENCODED, max(inner, key=lambda f: f.end - f.start).kind))
+        for run in _LONG_RUN.finditer(text):  # cheap: most text has no run this long
+            for rx, decode in _ENCODINGS:
+                for m in rx.finditer(text, run.start(), run.end()):
+                    decoded = decode(m.group())
+                    if decoded is None:
+                        continue
+                    inner = _resolve(self._candidates(decoded))
+                    if inner:
+                        found.append((m.start(), m.end(), _P_ENCODED, max(inner, key=lambda f: f.end - f.start).kind))
 
     def _candidates(self, text: str) -> list[tuple[int, int, int, str]]:
         """Every rule's findings in ``text``, overlapping, as (start, end, priority, kind)."""
@@ -730,41 +746,63 @@ class SecretRules:
         # Only for keyword tests: str.lower() may change the length of non-ASCII text, and then
         # no offset is taken from it (windowed rules run over the whole text instead).
         lower = text.lower()
-        for rule, keywords in self._whole:
+        for rule, keywords in self._short:
             # Plain loops, not any(<genexpr>): this runs for every string.
             for keyword in keywords:
                 if keyword in lower:
                     _run_rule(rule, text, 0, len(text), found)
                     break
-        if self._ac is not None:
-            self._scan_windows(text, lower, found)
+        # Assignments need a secret-ish key, and every such key contains one of the stems.
+        if self._scan_keywords(text, lower, found):
+            self._scan_keyed(text, lower, found)
         if self._known is not None:
             found.extend((start, end, _P_KNOWN, KNOWN_KIND) for start, end in self._known.find(text))
-        # Assignments need a secret-ish key, and every such key contains one of the stems.
-        for stem in self._stems:
-            if stem in lower:
-                if "=" in text or ":" in text or "<-" in text or "," in text:
-                    self._scan_assignments(text, found)
-                if "--" in text:
-                    self._scan_cli(text, found)
-                if "</" in text:
-                    self._scan_xml(text, found)
-                if " is " in lower or " was " in lower:
-                    self._scan_prose(text, found)
-                if "value" in lower:
-                    self._scan_pairs(text, found)
-                break
         if "data:" in lower and "kind:" in lower and _K8S_SECRET_KIND.search(text) is not None:
             _scan_k8s_secret(text, found)
         return found
 
-    def _scan_windows(self, text: str, lower: str, found: list[tuple[int, int, int, str]]) -> None:
+    def _scan_keyed(self, text: str, lower: str, found: list[tuple[int, int, int, str]]) -> None:
+        """The scans that start from a secret-like key name."""
+        # (a comma assigns only between quoted call arguments: setenv("KEY", "value"))
+        if "=" in text or ":" in text or "<-" in text or "\"," in text or "'," in text:
+            self._scan_assignments(text, found)
+        if "--" in text:
+            self._scan_cli(text, found)
+        if "</" in text:
+            self._scan_xml(text, found)
+        if " is " in lower or " was " in lower:
+            self._scan_prose(text, found)
+        if "value" in lower:
+            self._scan_pairs(text, found)
+        if "str" in lower or "[]byte" in text:
+            self._scan_typed(text, found)
+
+    def _scan_typed(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
+        for m in _TYPED_RX.finditer(text):
+            k = _TYPED_KEY.search(text, max(0, m.start() - 120), m.start())
+            if k is None:
+                continue
+            key = k.group("key")
+            kind = self.key_kind(key)
+            if kind is not None and not _is_placeholder(m.group("v"), key):
+                found.append((*m.span("v"), _P_ASSIGN, kind))
+
+    def _scan_keywords(self, text: str, lower: str, found: list[tuple[int, int, int, str]]) -> bool:
+        """One Aho-Corasick pass: windowed and whole-text rules near their keywords; returns
+        whether a key-name stem occurs."""
         n = len(text)
         windows: dict[int, list[tuple[int, int]]] = {}
-        for pattern, start, end in self._ac.find_matches_as_indexes(lower, overlapping=True):  # type: ignore[union-attr]
-            for index in self._targets[pattern]:
+        whole: set[int] = set()
+        stem = False
+        for pattern, start, end in self._ac.find_matches_as_indexes(lower, overlapping=True):
+            windowed, wholes, is_stem = self._targets[pattern]
+            for index in windowed:
                 reach = self._windowed[index].rule.window or n
                 windows.setdefault(index, []).append((start - reach, end + reach))
+            whole.update(wholes)
+            stem = stem or is_stem
+        for index in sorted(whole):
+            _run_rule(self._whole[index], text, 0, n, found)
         aligned = len(lower) == n
         for index, spans in windows.items():
             rule = self._windowed[index]
@@ -773,6 +811,7 @@ class SecretRules:
                 continue
             for ws, we in _merge_windows(spans, n):
                 _run_rule(rule, text, ws, we, found)
+        return stem
 
     def _scan_assignments(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
         # Linear time matters here: after a key that is not a secret we continue INSIDE its
