@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval bench bench-secrets lock clean
+.PHONY: install run test lint eval bench bench-secrets lock clean
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (complexity, print, broad excepts, pyflakes, import order) and the layers contract.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 eval: $(STAMP)
 	$(PY) -m redactors.evaluate

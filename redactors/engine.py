@@ -14,6 +14,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.config import Config
 from policies.resolve import CompiledPolicy, PolicySet
+from redactors.detectors import SecretsDetector, build_detectors
 from redactors.identifiers import Pseudonymizer
 from redactors.known_secrets import KnownSecrets
 from redactors.pii import PiiAnalyzer, load_spacy_model
@@ -22,10 +23,11 @@ from redactors.walker import fail_closed, redact_resource_spans
 
 
 class Redactor:
-    def __init__(self, policies: PolicySet, text: TextRedactor, pseudonymizer: Pseudonymizer) -> None:
+    def __init__(self, policies: PolicySet, text: TextRedactor, pseudonymizer: Pseudonymizer, secrets: SecretsDetector) -> None:
         self.policies = policies
         self._text = text
         self._pseudonymizer = pseudonymizer
+        self._secrets = secrets  # also classifies attribute keys for the walker
 
     @classmethod
     def build(cls, config: Config, master_secret: bytes, analyzer: PiiAnalyzer | None = None) -> Redactor:
@@ -37,15 +39,16 @@ class Redactor:
                 batch_size=config.nlp.batch_size,
                 max_text_chars=config.nlp.max_text_chars,
             )
+
         def known_secrets(policy: CompiledPolicy) -> KnownSecrets:
             return KnownSecrets.load(Path(policy.known_secrets_file), master_secret, policy.tenant)
 
-        text = TextRedactor(analyzer, known_secrets=known_secrets)
-        redactor = cls(policies, text, Pseudonymizer(master_secret))
+        secrets = SecretsDetector(known_secrets=known_secrets)
+        redactor = cls(policies, TextRedactor(build_detectors(secrets, analyzer)), Pseudonymizer(master_secret), secrets)
         # Compile every policy's secret rules now, so a bad secret key name or a bad
         # known-secrets file fails start-up.
         for policy in policies.compiled():
-            text.secret_rules(policy)
+            secrets.rules(policy)
         return redactor
 
     @property
@@ -55,7 +58,7 @@ class Redactor:
     def redact_resource_spans(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
-        return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text)
+        return redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text)
 
     def fail_closed(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         """Mask every string value (redaction did not finish in time), in place."""
@@ -65,7 +68,7 @@ class Redactor:
         """Escrow copy (payload mode `original`): PII kept, secrets stripped, in place."""
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
-        return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text, secrets_only=True)
+        return redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text, secrets_only=True)
 
     def redact_texts(self, texts: Sequence[str], tenant: str = "default", env: str = "default") -> list[RedactedText]:
         policy = self.policies.resolve(tenant, env)

@@ -1,7 +1,9 @@
 """The retention sweep: delete every partition past its window, and report what was done.
 
 Windows come from the policy chain (`PolicySet.resolve(tenant, env)`): payload segments by
-``payload_days``, metrics Parquet by ``metrics_days``, audit records by ``audit_days``. A
+``payload_days``, metrics Parquet by ``metrics_days``, audit records by ``audit_days``; in a run
+over every tenant, the security log (``access/security-log/date=D/``) by the default tenant's
+``audit_days``. A
 partition ``date=D`` is due when ``D < today - days``, ``today`` being the UTC day of ``now``.
 Audit partitions have no env: their window is the longest ``audit_days`` among the tenant's
 default env and its configured envs (deleting audit early is the worse mistake).
@@ -30,10 +32,10 @@ from typing import Any
 
 from policies.config import Config
 from policies.resolve import PolicySet
-from vault import layout
-from vault.store import ObjectStore, StoreError
-
 from retention.progress import Progress
+from vault import layout
+from vault import securitylog as security_log
+from vault.store import ObjectStore, StoreError
 
 #: Keys per delete_many call (S3 DeleteObjects takes at most 1000).
 DEFAULT_BATCH = 1000
@@ -102,6 +104,8 @@ class SweepReport:
     errors: list[dict[str, str]] = field(default_factory=list)
     error_count: int = 0
     ignored_keys: int = 0
+    #: The security log (unverified-token refusals), swept in a run over every tenant.
+    security_log: KindReport | None = None
 
     @property
     def complete(self) -> bool:
@@ -145,6 +149,7 @@ class SweepReport:
             "complete": self.complete,
             "tenants": tenants,
             "totals": self.totals(),
+            "security_log": self.security_log.as_dict() if self.security_log else None,
             "ignored_keys": self.ignored_keys,
             "errors": self.errors,
             "error_count": self.error_count,
@@ -169,12 +174,7 @@ class Windows:
     def _audit_days(self, tenant: str) -> int:
         cached = self._audit.get(tenant)
         if cached is None:
-            envs = {self._config.tenancy.default_env}
-            spec = self._config.tenants.get(tenant)
-            if spec is not None:
-                envs.update(spec.environments)
-            cached = max(self._policies.resolve(tenant, env).audit_days for env in envs)
-            self._audit[tenant] = cached
+            cached = self._audit[tenant] = self._policies.audit_days(tenant)
         return cached
 
 
@@ -203,28 +203,85 @@ def sweep(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    today = moment.date()
-    windows = Windows(config, policies)
     report = SweepReport(now=moment, dry_run=dry_run, store=store.describe(), tenant_filter=tenant)
-    due: list[_Due] = []
+    windows = Windows(config, policies)
+    groups = _Groups(report, windows, moment.date())
+    due = _list_due(store, tenant, report, groups.get)
+    make_progress = progress or (lambda label, total: Progress(label, total))
+    label = "retention (dry run): due" if dry_run else "retention: deleting"
+    with make_progress(label, len(due)) as bar:
+        for start in range(0, len(due), batch_size):
+            batch = due[start : start + batch_size]
+            gone = {item.key for item in batch} if dry_run else _delete_batch(store, [item.key for item in batch], report)
+            for item in batch:
+                kind_report = groups.get(item.kind, item.tenant, item.env)
+                if item.key in gone:
+                    kind_report.deleted.add(item.size)
+                    kind_report.deleted_partitions.add(item.day)
+                else:
+                    kind_report.failed.add(item.size)
+            bar.advance(len(batch), batch[-1].key.rsplit("/", 1)[0])
+    if tenant is None:
+        days = windows.days("audit", config.tenancy.default_tenant, None)
+        _sweep_security_log(store, report, KindReport(days, moment.date() - timedelta(days=days)), dry_run, batch_size)
+    return report
 
-    def group(kind: str, t: str, env: str | None) -> KindReport:
-        envs = report.groups.setdefault(t, {})
+
+class _Groups:
+    """The report's (tenant, env, kind) entries, created with their windows on first sight."""
+
+    def __init__(self, report: SweepReport, windows: Windows, today: date) -> None:
+        self._report, self._windows, self._today = report, windows, today
+
+    def _new(self, kind: str, tenant: str, env: str | None) -> KindReport:
+        days = self._windows.days(kind, tenant, env)
+        return KindReport(days, self._today - timedelta(days=days))
+
+    def get(self, kind: str, tenant: str, env: str | None) -> KindReport:
+        envs = self._report.groups.setdefault(tenant, {})
         kinds = envs.setdefault(env, {})
         found = kinds.get(kind)
         if found is None:
-            days = windows.days(kind, t, env)
-            found = kinds[kind] = KindReport(days, today - timedelta(days=days))
+            found = kinds[kind] = self._new(kind, tenant, env)
             if env is not None:  # both env kinds are reported for every env seen, and audit per tenant
                 for other in ENV_KINDS:
                     if other not in kinds:
-                        other_days = windows.days(other, t, env)
-                        kinds[other] = KindReport(other_days, today - timedelta(days=other_days))
+                        kinds[other] = self._new(other, tenant, env)
             if None not in envs:
-                audit_days = windows.days("audit", t, None)
-                envs[None] = {"audit": KindReport(audit_days, today - timedelta(days=audit_days))}
+                envs[None] = {"audit": self._new("audit", tenant, None)}
         return found
 
+
+def _sweep_security_log(store: ObjectStore, report: SweepReport, kind_report: KindReport, dry_run: bool, batch_size: int) -> None:
+    """Delete the security log's ``date=`` partitions older than ``kind_report``'s window."""
+    report.security_log = kind_report
+    due: list[tuple[str, int, date]] = []
+    try:
+        for info in store.list(security_log.PREFIX):
+            day = security_log.day_of(info.key)
+            if day is None:
+                report.ignored_keys += 1
+            elif day < kind_report.delete_before:
+                due.append((info.key, info.size, day))
+            else:
+                kind_report.kept.add(info.size)
+    except Exception as exc:  # noqa: BLE001 - a listing failure is reported, never hidden
+        report.error(security_log.PREFIX, f"listing failed: {_reason(exc)}")
+        return
+    for start in range(0, len(due), batch_size):
+        batch = due[start : start + batch_size]
+        gone = {key for key, _, _ in batch} if dry_run else _delete_batch(store, [key for key, _, _ in batch], report)
+        for key, size, day in batch:
+            if key in gone:
+                kind_report.deleted.add(size)
+                kind_report.deleted_partitions.add(day)
+            else:
+                kind_report.failed.add(size)
+
+
+def _list_due(store: ObjectStore, tenant: str | None, report: SweepReport, group: Callable[[str, str, str | None], KindReport]) -> list[_Due]:
+    """List every kind's partitions; answer what is due, and count what is kept in ``group``'s reports."""
+    due: list[_Due] = []
     for kind in layout.KINDS:
         prefix = layout.partition_prefix(kind, tenant)
         try:
@@ -243,25 +300,7 @@ def sweep(
             report.error(prefix, f"listing failed: {_reason(exc)}")
             # What this kind's listing did not reach is neither deleted nor known to be kept.
             continue
-
-    make_progress = progress or (lambda label, total: Progress(label, total))
-    label = "retention (dry run): due" if dry_run else "retention: deleting"
-    with make_progress(label, len(due)) as bar:
-        for start in range(0, len(due), batch_size):
-            batch = due[start : start + batch_size]
-            if dry_run:
-                gone = {item.key for item in batch}
-            else:
-                gone = _delete_batch(store, [item.key for item in batch], report)
-            for item in batch:
-                kind_report = group(item.kind, item.tenant, item.env)
-                if item.key in gone:
-                    kind_report.deleted.add(item.size)
-                    kind_report.deleted_partitions.add(item.day)
-                else:
-                    kind_report.failed.add(item.size)
-            bar.advance(len(batch), batch[-1].key.rsplit("/", 1)[0])
-    return report
+    return due
 
 
 def _delete_batch(store: ObjectStore, keys: list[str], report: SweepReport) -> set[str]:

@@ -17,6 +17,9 @@ class Metrics:
         self.spans_failed_closed = Counter(
             "tracevault_spans_failed_closed", "Spans masked whole because redaction passed its deadline", registry=r
         )
+        self.unknown_fields_dropped = Counter(
+            "tracevault_unknown_fields_dropped", "Protobuf fields outside the OTLP schema, dropped before redaction", registry=r
+        )
         self.redactions = Counter("tracevault_redactions", "Values redacted, by entity type", ["entity"], registry=r)
         self.inflight = Gauge("tracevault_inflight_requests", "Requests being redacted or forwarded", registry=r)
         self.forward_failures = Counter("tracevault_forward_failures", "Failed forward attempts", ["reason"], registry=r)
@@ -37,5 +40,37 @@ class Metrics:
             gauge = Gauge(name, help_text, registry=r)
             gauge.set_function(lambda attribute=attribute: float(getattr(stats, attribute)))
 
+    def access_events(self) -> MetricsAccessEvents:
+        """The admin listener's counters (created on first use): refusals of unverified tokens,
+        by rule and by whether the security log's rate limit let them be written, and payloads
+        that failed authentication. Labels are rule names and fixed words only."""
+        if self._access_events is None:
+            self._access_events = MetricsAccessEvents(self.registry)
+        return self._access_events
+
+    _access_events: MetricsAccessEvents | None = None
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class MetricsAccessEvents:
+    """The hooks of `access.service.AccessEvents`, as Prometheus counters (not imported from
+    there, so that /metrics does not load the read path)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.unverified = Counter(
+            "tracevault_access_unverified_refusals",
+            "Payload reads refused because the token's claims could not be verified (security log)",
+            ["rule", "logged"],
+            registry=registry,
+        )
+        self.tampered = Counter(
+            "tracevault_payloads_tampered", "Payloads whose ciphertext failed authentication on an audited read", registry=registry
+        )
+
+    def refused_unverified(self, rule: str, written: bool) -> None:
+        self.unverified.labels(rule=rule, logged="written" if written else "rate_limited").inc()
+
+    def payloads_tampered(self, count: int) -> None:
+        self.tampered.inc(count)

@@ -87,14 +87,15 @@ def test_generated_formats_in_every_syntax(part: str) -> None:
 
 
 def test_placements_through_the_redactor(make_redactor) -> None:
-    """Tool arguments, a user message and a bare custom attribute, through the real walker."""
+    """Tool arguments, a user message and a bare custom attribute, through the real walker. Only
+    look-alikes masked *as secrets* count here (the walker also drops long blob-like values)."""
     redactor = make_redactor({"defaults": {"entities": ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]}})
     samples = GITLEAKS + [s for s in GENERATED if s.source == "generated/held-out"]
     tables = bench.score(samples, bench.redact_samples(samples, redactor), None)
     for source, table in tables.items():
         t = table["all"]
         assert t.leaked <= 0.01 * t.positives, (source, t.row())
-        assert t.damaged <= 0.05 * t.negatives, (source, t.row())
+        assert t.damaged_by_secrets <= 0.05 * t.negatives, (source, t.row())
 
 
 # ------------------------------------------------------------------------ every rule fires

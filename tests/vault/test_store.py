@@ -495,3 +495,72 @@ def test_object_info_is_frozen() -> None:
     info = ObjectInfo("k", 1, dt.datetime.now(dt.timezone.utc))
     with pytest.raises(AttributeError):
         info.size = 2  # type: ignore[misc]
+
+
+def test_s3_bucket_level_operations(s3_bucket: str, moto_endpoint: str) -> None:
+    """The public methods retention and doctor use instead of the store's boto3 client."""
+    import boto3
+
+    store = S3Store(s3_bucket, "pre", endpoint_url=moto_endpoint, region=REGION)
+    assert store.versioning_status() is None
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    client.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert store.versioning_status() == "Enabled"
+    client.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert store.versioning_status() == "Suspended"
+
+    for key in ("metrics/tenant=acme/env=prod/a.parquet", "metrics/tenant=globex/b.parquet", "payloads/tenant=acme/c.bin"):
+        store.put(key, b"x")
+    assert sorted(store.common_prefixes("metrics/")) == ["metrics/tenant=acme/", "metrics/tenant=globex/"]
+    assert store.common_prefixes("audit/") == []
+
+    assert store.lifecycle_rules() == []
+    rule = {"ID": "r1", "Status": "Enabled", "Filter": {"Prefix": "pre/metrics/"}, "Expiration": {"Days": 3}}
+    store.put_lifecycle_rules([rule])
+    assert [r["ID"] for r in store.lifecycle_rules()] == ["r1"]
+
+
+def test_s3_bucket_level_errors_name_the_operation(moto_endpoint: str, aws_env: None) -> None:
+    store = S3Store("no-such-bucket-here", endpoint_url=moto_endpoint, region=REGION, max_attempts=1)
+    for call in (store.versioning_status, store.lifecycle_rules, lambda: store.common_prefixes("metrics/")):
+        with pytest.raises(StoreError) as info:
+            call()
+        assert "NoSuchBucket" in str(info.value)
+
+# -- create-if-absent ------------------------------------------------------------------------------
+
+
+def test_put_if_absent_creates_once_and_never_overwrites(store: ObjectStore) -> None:
+    assert store.put_if_absent("audit/x/first.jsonl", b"one") is True
+    assert store.put_if_absent("audit/x/first.jsonl", b"two") is False
+    assert store.get("audit/x/first.jsonl") == b"one"
+    store.put("audit/x/first.jsonl", b"three")  # a plain put still replaces
+    assert store.put_if_absent("audit/x/first.jsonl", b"four") is False
+    assert store.get("audit/x/first.jsonl") == b"three"
+    assert [i.key for i in store.list("audit/")] == ["audit/x/first.jsonl"], "no temp file or second name is left"
+    with pytest.raises(InvalidKey):
+        store.put_if_absent("../escape", b"x")
+
+
+def test_put_if_absent_under_racing_threads_has_one_winner(store: ObjectStore) -> None:
+    """16 threads race for each of 8 keys at once: exactly one wins each key, and its bytes stay."""
+    threads, keys = 16, [f"race/k{i}" for i in range(8)]
+    barrier = threading.Barrier(threads)
+    wins: dict[str, list[int]] = {k: [] for k in keys}
+    lock = threading.Lock()
+
+    def race(me: int) -> None:
+        barrier.wait()
+        for key in keys:
+            if store.put_if_absent(key, f"writer {me}".encode()):
+                with lock:
+                    wins[key].append(me)
+
+    workers = [threading.Thread(target=race, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert all(len(winners) == 1 for winners in wins.values()), wins
+    for key, (winner,) in wins.items():
+        assert store.get(key) == f"writer {winner}".encode()
