@@ -1,4 +1,8 @@
-"""Secret detection: API keys, tokens, private keys and credentials, by key name and by value.
+"""THE SCANNER AS IT WAS BEFORE THE RULE TABLE (redactors/secrets.py at commit 1a53dad), kept
+unchanged apart from splitting scan() into helpers, as the baseline of the secret-scanning cost
+in `make bench` and `python -m bench.secrets`. Not used by the sidecar.
+
+Secret detection: API keys, tokens, private keys and credentials, by key name and by value.
 
 Two questions, both answered by a :class:`SecretRules` built once with :meth:`SecretRules.compile`:
 
@@ -773,39 +777,8 @@ class SecretRules:
         # so no offset is ever taken from it.
         lower = text.lower()
         for rule in _VALUE_RULES:
-            # Plain loops, not any(<genexpr>): this runs ~40 times per call on every string.
-            for lit in rule.literals:
-                if lit in text:
-                    break
-            else:
-                if rule.literals:
-                    continue
-            for lit in rule.literals_ci:
-                if lit in lower:
-                    break
-            else:
-                if rule.literals_ci:
-                    continue
-            for lit in rule.also_ci:
-                if lit in lower:
-                    break
-            else:
-                if rule.also_ci:
-                    continue
-            for m in rule.regex.finditer(text):
-                for group in rule.groups:
-                    start, end = m.span(group)
-                    if start >= 0:
-                        break
-                else:  # pragma: no cover - every pattern's group alternatives are exhaustive
-                    continue
-                if rule.trim is not None:
-                    end = rule.trim(text, start, end)
-                if end <= start:
-                    continue
-                if rule.check is not None and not rule.check(text, m, text[start:end]):
-                    continue
-                found.append((start, end, rule.priority, rule.kind))
+            if _wanted(rule, text, lower):
+                _rule_findings(rule, text, found)
         # Assignments need a secret-ish key, and every such key contains one of the stems.
         for stem in self._stems:
             if stem in lower:
@@ -958,6 +931,47 @@ class SecretRules:
             kind = self.key_kind(key)
             if kind is not None and not _is_placeholder(m.group("v"), key):
                 found.append((*m.span("v"), _P_ASSIGN, kind))
+
+
+def _wanted(rule: _ValueRule, text: str, lower: str) -> bool:
+    """The literal pre-checks of one rule (split out of scan() unchanged, for the length limit)."""
+    # Plain loops, not any(<genexpr>): this runs ~40 times per call on every string.
+    for lit in rule.literals:
+        if lit in text:
+            break
+    else:
+        if rule.literals:
+            return False
+    for lit in rule.literals_ci:
+        if lit in lower:
+            break
+    else:
+        if rule.literals_ci:
+            return False
+    for lit in rule.also_ci:
+        if lit in lower:
+            break
+    else:
+        if rule.also_ci:
+            return False
+    return True
+
+
+def _rule_findings(rule: _ValueRule, text: str, found: list[tuple[int, int, int, str]]) -> None:
+    for m in rule.regex.finditer(text):
+        for group in rule.groups:
+            start, end = m.span(group)
+            if start >= 0:
+                break
+        else:  # pragma: no cover - every pattern's group alternatives are exhaustive
+            continue
+        if rule.trim is not None:
+            end = rule.trim(text, start, end)
+        if end <= start:
+            continue
+        if rule.check is not None and not rule.check(text, m, text[start:end]):
+            continue
+        found.append((start, end, rule.priority, rule.kind))
 
 
 def _char_before(text: str, index: int) -> str:

@@ -29,8 +29,8 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TypeVar
 
 import ahocorasick_rs
