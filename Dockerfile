@@ -35,7 +35,8 @@ FROM python:${PYTHON_VERSION}-slim
 ENV PATH=/opt/tracevault/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    HOME=/var/lib/tracevault
+    HOME=/var/lib/tracevault \
+    TRACEVAULT_GAZETTEER=/opt/tracevault/share/gazetteer-v1.txt.gz
 RUN groupadd --system --gid 10001 tracevault \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/tracevault --no-create-home \
       --shell /usr/sbin/nologin tracevault \
@@ -46,6 +47,8 @@ COPY --from=builder /opt/tracevault /opt/tracevault
 COPY deploy/docker/tracevault.yaml /etc/tracevault/tracevault.yaml
 # Fail the build, not the first start, if the model cannot be loaded offline.
 RUN ["/opt/tracevault/bin/python", "-c", "from redactors.pii import load_spacy_model; load_spacy_model('en_core_web_sm')"]
+# The compact names/places gazetteer, built once here from the installed data packages.
+RUN ["/opt/tracevault/bin/python", "-m", "redactors.gazetteer", "ensure"]
 USER 10001:10001
 WORKDIR /var/lib/tracevault
 EXPOSE 14318 14317

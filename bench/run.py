@@ -12,7 +12,7 @@ absolute numbers on a shared machine are noise.
 4. tracevault end to end: `tracevault serve` as a subprocess (vault on, spool fsync on), fed by the
    OpenTelemetry SDK's OTLP/HTTP exporter from several threads; max throughput, ack latency at half
    of it, peak RSS, objects written, cache hit rate.
-5. Detection quality on the development corpus (redactors.evaluate), next to naive Presidio's.
+5. Detection quality on the development corpus (bench.eval.evaluate), next to naive Presidio's.
 
 Traffic goes to 127.0.0.1 only; every loop is bounded in count and in time.
 """
@@ -139,7 +139,7 @@ class BenchRun:
     def analyzer(self) -> Any:
         from redactors.pii import PiiAnalyzer
 
-        return PiiAnalyzer(self.nlp, batch_size=self.config.nlp.batch_size, max_text_chars=self.config.nlp.max_text_chars)
+        return PiiAnalyzer(self.nlp, batch_size=self.config.nlp.batch_size, max_text_chars=self.config.nlp.max_text_chars, phone_regions=self.config.nlp.phone_regions)
 
     def measure_inprocess(self, analyzer: Any) -> None:
         """3. tracevault in-process, NER and patterns-only policies, both workloads."""
@@ -162,7 +162,7 @@ class BenchRun:
         """5 (before the servers, which need the machine to themselves). Detection quality."""
         from redactors.engine import Redactor
 
-        log("detection quality: redactors.evaluate on the dev corpus, and naive Presidio on the same rows")
+        log("detection quality: bench.eval.evaluate on the dev corpus, and naive Presidio on the same rows")
         return detection_quality(Redactor.build(self.config, MASTER_SECRET, analyzer=analyzer), self.naive, self.sizes.corpus_stride)
 
     def end_to_end(self) -> dict[str, Any]:

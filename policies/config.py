@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -177,6 +178,15 @@ class TenancyConfig(_Frozen):
         return value
 
 
+# Regions whose national formats the phone matcher reads (numbers with a "+" are read anywhere):
+# the Americas, Europe, the Middle East and Africa, Asia-Pacific.
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = (
+    "US", "CA", "MX", "BR", "AR", "CO", "CL", "GB", "IE", "DE", "FR", "ES", "PT", "IT", "NL", "BE",
+    "CH", "AT", "PL", "SE", "NO", "DK", "FI", "CZ", "TR", "IL", "AE", "ZA", "NG", "IN", "SG", "PH",
+    "ID", "JP", "KR", "CN", "AU", "NZ",
+)  # fmt: skip
+
+
 class NlpConfig(_Frozen):
     model: str = Field(
         default="en_core_web_sm",
@@ -187,6 +197,20 @@ class NlpConfig(_Frozen):
         default=200_000,
         description="Longer text values are split into chunks of this size before NER.",
     )
+    phone_regions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
+        min_length=1,
+        description="ISO 3166 regions whose national phone formats are recognised (international +... numbers always are).",
+    )
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _known_regions(cls, value: list[str]) -> list[str]:
+        regions = [region.upper() for region in value]
+        unknown = sorted(set(regions) - phonenumbers.SUPPORTED_REGIONS)
+        if unknown:
+            raise ValueError(f"not phone regions libphonenumber knows: {', '.join(unknown)}")
+        return list(dict.fromkeys(regions))
 
 
 class KeysConfig(_Frozen):

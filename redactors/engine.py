@@ -38,6 +38,7 @@ class Redactor:
                 load_spacy_model(config.nlp.model),
                 batch_size=config.nlp.batch_size,
                 max_text_chars=config.nlp.max_text_chars,
+                phone_regions=config.nlp.phone_regions,
             )
 
         def known_secrets(policy: CompiledPolicy) -> KnownSecrets:

@@ -90,12 +90,15 @@ _ESCAPE_RE = re.compile(
     r"|(?P<u>(?:\\u[0-9A-Fa-f]{4})+)"
     r"|(?P<x>(?:\\x[0-9A-Fa-f]{2})+)"
     r"|\\U(?P<U>[0-9A-Fa-f]{8})"
+    # Escaped line breaks and tabs of JSON or log text: "Phone:\\n+41 ..." reads as two lines.
+    r"|(?P<ctl>\\[nrt])"
     # HTML character references: &#64; &#x40; &commat; ...
     r"|(?P<ent>&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)"
     # Spelled-out separators in obfuscated emails: "jane [at] example [dot] com".
     r"|(?P<at>[ \t]*[\[({<][ \t]*(?i:at)[ \t]*[\])}>][ \t]*)"
     r"|(?P<dot>[ \t]*[\[({<][ \t]*(?i:dot)[ \t]*[\])}>][ \t]*)"
 )
+_CONTROL_ESCAPES = {"\\n": "\n", "\\r": "\r", "\\t": "\t"}
 _DECODE_HINT = re.compile(r"[%\\&]|[\[({<][ \t]*(?i:at|dot)[ \t]*[\])}>]")
 
 
@@ -196,7 +199,7 @@ def _decode_u_run(
 
 
 def _decode_escapes(original: str) -> tuple[str, list[int] | None, list[int] | None]:
-    """Step 1: decode %XX, \\uXXXX, \\xXX, \\UXXXXXXXX.  Map is ``None`` when nothing decoded."""
+    """Step 1: decode %XX, \\uXXXX, \\xXX, \\UXXXXXXXX, \\n, \\r, \\t.  Map is ``None`` when nothing decoded."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -221,8 +224,8 @@ def _decode_escapes(original: str) -> tuple[str, list[int] | None, list[int] | N
             _decode_byte_run(m_start, hexes, 4, True, out, starts, ends)
         elif kind == "u":
             _decode_u_run(m_start, run, out, starts, ends)
-        elif kind in ("ent", "at", "dot"):
-            decoded = "@" if kind == "at" else "." if kind == "dot" else html.unescape(run)
+        elif kind in ("ent", "at", "dot", "ctl"):
+            decoded = _CONTROL_ESCAPES[run] if kind == "ctl" else "@" if kind == "at" else "." if kind == "dot" else html.unescape(run)
             if len(decoded) == 1 and decoded != run:
                 out.append(decoded)
                 starts.append(m_start)

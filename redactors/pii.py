@@ -25,7 +25,6 @@ from presidio_analyzer.predefined_recognizers import (
     EmailRecognizer,
     IbanRecognizer,
     IpRecognizer,
-    PhoneRecognizer,
     SpacyRecognizer,
     UrlRecognizer,
     UsSsnRecognizer,
@@ -33,6 +32,16 @@ from presidio_analyzer.predefined_recognizers import (
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from policies.config import DEFAULT_PHONE_REGIONS as PHONE_REGIONS
+from redactors.addresses import AddressRecognizer
+from redactors.cards import CardRecognizer
+from redactors.context import ConversationContext
+from redactors.gazetteer import Gazetteer
+from redactors.gazetteer import load as load_gazetteer
+from redactors.letters import LOWER, UPPER
+from redactors.phones import MatcherPhoneRecognizer
+from redactors.second_opinion import SecondOpinion
 
 LANGUAGE = "en"
 _STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS)
@@ -157,36 +166,6 @@ class OfflineUrlRecognizer(UrlRecognizer):
         return _OFFLINE_TLD(pattern_text).fqdn != ""
 
 
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-# Issuer prefixes of the major networks, Mastercard's 2-series (2221-2720) included, which
-# Presidio's card pattern does not cover.
-_CARD_PREFIX = re.compile(r"4|5[1-5]|2(?:2(?:2[1-9]|[3-9]\d)|[3-6]\d\d|7(?:[01]\d|20))|3[47]|3(?:0[0-5]|[68])|35|6(?:011|5|4[4-9]|22)|62|81")
-
-
-class CardRecognizer(PatternRecognizer):
-    """Card numbers of 13 to 19 digits in groups separated by a space, hyphen or dot; Luhn-checked."""
-
-    PATTERNS = [Pattern("card (luhn)", r"(?<![\w.-])\d(?:[ .-]?\d){12,18}(?![\w]|[.-]\d)", 0.3)]
-
-    def __init__(self) -> None:
-        super().__init__(supported_entity="CREDIT_CARD", patterns=self.PATTERNS, name="CardRecognizer", supported_language=LANGUAGE)
-
-    def validate_result(self, pattern_text: str) -> bool:
-        digits = re.sub(r"\D", "", pattern_text)
-        return 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) is not None and luhn_valid(digits)
-
-
 class SpacedSsnRecognizer(PatternRecognizer):
     """US SSNs whose separators are padded ("123 - 45 - 6789"), with the SSA's validity rules."""
 
@@ -200,52 +179,6 @@ class SpacedSsnRecognizer(PatternRecognizer):
         area, group, serial = digits[:3], digits[3:5], digits[5:]
         return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
 
-
-_PHONE_CONTEXT = re.compile(
-    r"(?i)\b(?:phone[ds]?|call(?:ed|ing|s)?|tel|telephone|mobile|cell|number|whatsapp|sms|text(?:ed)?|fax|"
-    r"reach(?:ed)?|contact(?:ed)?|dial(?:ed|led)?|rang|ring)\b"
-)
-
-
-class FormattedPhoneRecognizer(PhoneRecognizer):
-    """Phone numbers that look like phone numbers: a bare digit run (an epoch timestamp, an
-    order number) counts only with a phone word nearby; a run glued to an id prefix never does."""
-
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
-        kept = []
-        for result in self._matches(text, entities):
-            matched = text[result.start : result.end]
-            before = text[max(0, result.start - 1) : result.start]
-            if before and (before.isalnum() or before in "#-_/"):
-                continue
-            formatted = matched.startswith("+") or any(ch in matched for ch in " -.()")
-            if not formatted and not _PHONE_CONTEXT.search(text[max(0, result.start - 40) : result.start]):
-                continue
-            kept.append(result)
-        return kept
-
-    def _matches(self, text: str, entities: list[str]) -> list[RecognizerResult]:
-        """The phonenumbers matcher, run only on windows around phone-shaped digit runs.
-
-        It tries every supported region over the whole text; most texts hold prices, times and
-        ids, so a cheap regex finds the few places worth its time.
-        """
-        results: list[RecognizerResult] = []
-        windows: list[list[int]] = []
-        for run in _PHONE_RUN.finditer(text):
-            start, end = max(0, run.start() - 8), min(len(text), run.end() + 8)
-            if windows and start <= windows[-1][1]:
-                windows[-1][1] = end
-            else:
-                windows.append([start, end])
-        for start, end in windows:
-            for result in super().analyze(text[start:end], entities, None):
-                results.append(RecognizerResult(result.entity_type, result.start + start, result.end + start, result.score, result.analysis_explanation))
-        return results
-
-
-# Seven or more digits with the characters phone numbers are written with.
-_PHONE_RUN = re.compile(r"\+?\(?\d(?:[\d \t().\-/]*\d){6,}")
 
 _VERSION_WORD = re.compile(r"(?i)(?:version|firmware|release|build|v)\s*$")
 
@@ -309,8 +242,8 @@ _STRONG_PLACE_CUES = (
 # Not a bare "to" or "in": "upgrade to Python", "in Slack" would read as places.
 _WEAK_PLACE_CUES = r"from|near|visiting|visit|ship(?:ped)? to|deliver(?:ed)? to|arriv(?:e|ed|ing) in|stay(?:ed)? in"
 _PLACE_CUES = re.compile(
-    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[A-Za-z][a-z'\-]+(?:[ \t][A-Z][a-z'\-]+)?)"
-    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[A-Z][a-z'\-]+(?:[ \t][A-Z][a-z'\-]+)?)"
+    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[{UPPER}{LOWER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)"
+    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[{UPPER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)"
 )
 _NOT_PLACES = frozenset(
     """jan feb mar apr jun jul aug sep sept oct nov dec january february march april may june july
@@ -348,8 +281,8 @@ class PlaceContextRecognizer:
 
 
 # Names the small model misses: lower-case names and names in fixed phrases.
-_NAME_WORD = r"[A-Za-z][a-z'\-]{1,20}"
-_CAP_WORD = r"[A-Z][a-z'\-]{1,20}"
+_NAME_WORD = rf"[{UPPER}{LOWER}][{LOWER}'\-]{{1,20}}"
+_CAP_WORD = rf"[{UPPER}][{LOWER}'\-]{{1,20}}"
 _NOT_NAMES = frozenset(
     """there all everyone everybody team folks world guys again so for a an the you your me
     my i we us our it this that from with to in on at of and or but if please thanks thank
@@ -454,8 +387,8 @@ class NameContextRecognizer(LocalRecognizer):
                 # Trim trailing words that are not names ("John thanks" -> "John").
                 while words and words[-1].lower() in _NOT_NAMES:
                     end -= len(words.pop()) + (1 if words else 0)
-                if not words or words[0].lower() in _NOT_NAMES:
-                    continue
+                if not words or words[0].lower() in _NOT_NAMES or words[0].lower() in _STOP_WORDS:
+                    continue  # "call me when you're here" names no one
                 if rule.verify_lower_case and words[0][:1].islower() and not self._model_says_person(words):
                     continue
                 if rule.verify_lower_case and words[0][:1].isupper() and rule.score < 0.6 and not self._model_says_person(words):
@@ -465,6 +398,10 @@ class NameContextRecognizer(LocalRecognizer):
 
 
 _NER_NAME_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
+
+
+_WORD_BEFORE = re.compile(rf"([{UPPER}][{LOWER}'\-]{{1,20}}) $")
+_WORD_AFTER = re.compile(rf" ([{UPPER}][{LOWER}'\-]{{1,20}})\b")
 
 
 def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool]) -> RecognizerResult | None:
@@ -481,10 +418,10 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     if _manifest_resource_name(text, result.start):  # "kind: ExternalSecret" in a manifest
         return None
     start, end = result.start, result.end
-    before = re.search(r"([A-Z][a-z'\-]{1,20}) $", text[max(0, start - 24) : start])
+    before = _WORD_BEFORE.search(text[max(0, start - 24) : start])
     if before and not stop(before.group(1)):
         start -= len(before.group(0))
-    after = re.match(r" ([A-Z][a-z'\-]{1,20})\b", text[end : end + 24])
+    after = _WORD_AFTER.match(text[end : end + 24])
     if after and not stop(after.group(1)):
         end += len(after.group(0))
     return RecognizerResult(result.entity_type, start, end, result.score)
@@ -539,7 +476,14 @@ class PiiFinding:
 class PiiAnalyzer:
     """Presidio AnalyzerEngine with tracevault's recognizer set, built once per process."""
 
-    def __init__(self, nlp: Language, batch_size: int = 64, max_text_chars: int = 200_000) -> None:
+    def __init__(
+        self,
+        nlp: Language,
+        batch_size: int = 64,
+        max_text_chars: int = 200_000,
+        phone_regions: Sequence[str] = PHONE_REGIONS,
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         self._nlp = nlp
         self._batch_size = batch_size
@@ -556,7 +500,7 @@ class PiiAnalyzer:
             SpacedSsnRecognizer(),
             IbanRecognizer(),
             AddressIpRecognizer(),
-            FormattedPhoneRecognizer(),
+            MatcherPhoneRecognizer(phone_regions),
             StreetAddressRecognizer(),
         ):
             registry.add_recognizer(recognizer)
@@ -565,6 +509,9 @@ class PiiAnalyzer:
         # span, and the NER clean-up below must not drop a context-rule name with it.
         self._names = NameContextRecognizer(nlp)
         self._places = PlaceContextRecognizer(nlp)
+        self._addresses = AddressRecognizer()
+        self._conversation = ConversationContext()
+        self._second = SecondOpinion(nlp, gazetteer if gazetteer is not None else load_gazetteer())
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()
 
@@ -605,6 +552,10 @@ class PiiAnalyzer:
                     continue
                 result = cleaned
             findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
+        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.entities]
+        for result in self._second.analyze(text, model_spans, entities):
+            if result.score >= threshold:
+                findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))
         return findings
 
     def analyze_context(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
@@ -614,8 +565,11 @@ class PiiAnalyzer:
             for result in self._names.analyze(text, ["PERSON"]):
                 if result.score >= threshold:
                     findings.append(PiiFinding(result.start, result.end, "PERSON", result.score, "NameContextRecognizer"))
+        for result in self._conversation.analyze(text, entities):
+            if result.score >= threshold:
+                findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "ConversationContext"))
         if "LOCATION" in entities:
-            for result in self._places.analyze(text):
+            for result in [*self._places.analyze(text), *self._addresses.analyze(text)]:
                 if result.score >= threshold:
                     findings.append(PiiFinding(result.start, result.end, "LOCATION", result.score, "PlaceContextRecognizer"))
         return findings

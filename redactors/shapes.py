@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import phonenumbers
 
-from redactors.pii import luhn_valid
+from redactors.cards import luhn_valid
 
 NUMBER = "number"
 ENUM = "enum"

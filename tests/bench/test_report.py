@@ -27,7 +27,7 @@ def test_report_without_an_end_to_end_run() -> None:
     document["targets"] = evaluate_targets(document)
     text = build_report(document)
     assert "end to end (tracevault serve" not in text
-    assert "redactors.evaluate targets: MISSED: PERSON recall" in text
+    assert "bench.eval.evaluate targets: MISSED: PERSON recall" in text
     verdicts = {t["name"]: t["ok"] for t in document["targets"]}
     assert verdicts["p99 ack latency <= 1 s at half max throughput"] is None
-    assert verdicts["dev corpus targets (redactors.evaluate)"] is False
+    assert verdicts["dev corpus targets (bench.eval.evaluate)"] is False

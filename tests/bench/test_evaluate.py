@@ -15,8 +15,8 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from redactors import corpus
-from redactors.evaluate import (
+from bench.eval import corpus
+from bench.eval.evaluate import (
     BENIGN_TARGET,
     FAILED_TOKEN,
     TARGETS,
@@ -238,7 +238,7 @@ def rows() -> list[dict]:
 
 
 def test_checked_in_corpus_is_generated_and_in_sync(rows: list[dict]) -> None:
-    # Regenerate with `python -m redactors.corpus --write` after changing the generator.
+    # Regenerate with `python -m bench.eval.corpus --write` after changing the generator.
     assert corpus.CORPUS_PATH.read_text(encoding="utf-8") == corpus.dumps(corpus.generate())
     assert corpus.generate(seed=1) == corpus.generate(seed=1)
     assert corpus.generate(seed=1) != corpus.generate(seed=2)

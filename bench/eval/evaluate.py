@@ -1,6 +1,6 @@
-"""Measure the redactor on the labelled dev corpus: `python -m redactors.evaluate` (`make eval`).
+"""Measure the redactor on the labelled dev corpus: `python -m bench.eval.evaluate` (`make eval`).
 
-Every corpus text (see `redactors.corpus`) goes through ``Redactor.redact_texts`` with the
+Every corpus text (see `bench.eval.corpus`) goes through ``Redactor.redact_texts`` with the
 built-in policy; the outputs are then scored:
 
 - **recall** per entity and per group = planted values fully removed / planted values. Groups:
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redactors.corpus import (
+from bench.eval.corpus import (
     CATEGORIES,
     CORPUS_PATH,
     LOCATION,
@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # the engine (and its spaCy model) loads only when a run need
     from redactors.engine import Redactor
 
 GROUPS = ("structured", "person", "location", "secret", "evasion")
+SOURCES = ("dev-corpus", "presidio-templates", "faker", "libphonenumber")
 NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE"})
 FAILED_TOKEN = "<REDACTION_FAILED>"
 
@@ -152,7 +153,7 @@ def group_of(category: str, entity: str) -> str:
         return "evasion"
     if entity in STRUCTURED_ENTITIES:
         return "structured"
-    return {PERSON: "person", LOCATION: "location", SECRET: "secret"}[entity]
+    return {PERSON: "person", LOCATION: "location", "ADDRESS": "location", SECRET: "secret"}[entity]
 
 
 # --------------------------------------------------------------------------- scoring
@@ -348,15 +349,54 @@ def evaluate(path: Path | str = CORPUS_PATH, redactor: Redactor | None = None) -
     return report
 
 
+def comparison_rows(sources: Sequence[str] = SOURCES) -> list[dict]:
+    """Rows of every requested source, each with ``source`` and ``split``."""
+    from bench.eval import public
+
+    rows: list[dict] = []
+    if "dev-corpus" in sources:
+        rows += public.with_split([{**row, "source": "dev-corpus"} for row in load()])
+    makers = {"presidio-templates": public.presidio_rows, "faker": public.faker_rows, "libphonenumber": public.libphonenumber_rows}
+    for name, make in makers.items():
+        if name in sources:
+            rows += make()
+    return rows
+
+
+def run_comparison(sources: Sequence[str], with_naive: bool) -> tuple[str, list[str]]:
+    """Redact every row with tracevault (and naive Presidio) and format the comparison."""
+    from bench.eval.compare import format_comparison, tally
+
+    rows = comparison_rows(sources)
+    outputs, _ = redact_corpus(rows)
+    naive = None
+    if with_naive:
+        from bench.run import NaivePresidio
+
+        presidio = NaivePresidio()
+        naive = tally(rows, [presidio.redact(row["text"]) for row in rows])
+    return format_comparison(tally(rows, outputs), naive)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m redactors.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.eval.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS_PATH, help="labelled corpus (JSONL)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--max-listed", type=int, default=200, help="failing rows listed per section")
+    parser.add_argument("--source", action="append", choices=SOURCES, help="compare on these sources only (default: all)")
+    parser.add_argument("--no-naive", action="store_true", help="skip naive Presidio in the comparison")
+    parser.add_argument("--no-detail", action="store_true", help="skip the detailed dev-corpus report")
     args = parser.parse_args(argv)
-    report = evaluate(args.corpus)
-    print(format_report(report, args.max_listed))
-    return 1 if args.strict and check_targets(report) else 0
+    missed: list[str] = []
+    if not args.no_detail:
+        report = evaluate(args.corpus)
+        print(format_report(report, args.max_listed))
+        missed += check_targets(report)
+    table, compared_missed = run_comparison(args.source or SOURCES, not args.no_naive)
+    print("\nPer source, split and entity: recall (tracevault, naive Presidio) and ordinary words changed\n")
+    print(table)
+    print("COMPARISON TARGETS MISSED:\n  " + "\n  ".join(compared_missed) if compared_missed else "Comparison targets met.")
+    return 1 if args.strict and (missed or compared_missed) else 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""A labelled development corpus for measuring the redactor: `python -m redactors.corpus --write`.
+"""A labelled development corpus for measuring the redactor: `python -m bench.eval.corpus --write`.
 
 The corpus is generated, not hand-written, so that it is large, varied and reproducible: one
 seeded `random.Random` drives every choice, and the same code always writes the same file
-(`redactors/data/dev_corpus.jsonl`, checked in; a test asserts the file is in sync).
+(`bench/eval/data/dev_corpus.jsonl`, checked in; a test asserts the file is in sync).
 
 Each row is one text as an LLM support bot, RAG pipeline or agent would trace it::
 
@@ -628,7 +628,15 @@ class _Fills:
         if base == "STREET":
             value = v.street()
             return Fill(value.lower() if lower else value, LOCATION)
-        makers: dict[str, Callable[[], Fill]] = {
+        makers = self._makers(slot)
+        if base not in makers:
+            raise KeyError(f"unknown placeholder «{name}»")
+        return makers[base]()
+
+    def _makers(self, slot: str) -> dict[str, Callable[[], Fill]]:
+        """Placeholder kinds other than names and places, each a maker of one value."""
+        v = self.v
+        return {
             "EMAIL": lambda: Fill(v.email(self.person(slot) if v.rng.random() < 0.5 else None), "EMAIL_ADDRESS"),
             "PHONE": lambda: Fill(v.phone(), "PHONE_NUMBER"),
             "CARD": lambda: Fill(v.card(), "CREDIT_CARD"),
@@ -672,9 +680,6 @@ class _Fills:
             "EPOCH": lambda: Fill(str(v.rng.randint(1_700_000_000, 1_760_000_000)), None),
             "TRACKING": lambda: Fill("1Z" + v.chars(string.ascii_uppercase + string.digits, 6) + v.digits(10), None),
         }
-        if base not in makers:
-            raise KeyError(f"unknown placeholder «{name}»")
-        return makers[base]()
 
 
 def render(template: str, fills: _Fills) -> tuple[str, list[dict[str, str]], list[str]]:
@@ -1050,11 +1055,24 @@ def _letters_re(token: str) -> re.Pattern[str]:
 
 def check_row(row: Row) -> None:
     """Invariants: planted values and benign phrases occur in the text and do not collide."""
+    _check_planted(row)
+    _check_benign(row)
+    _check_tokens_only_planted(row)
+    if row.category == "benign" and row.planted:
+        raise CorpusError(f"{row.id}: benign rows plant nothing")
+    if row.category != "benign" and not row.planted:
+        raise CorpusError(f"{row.id}: no planted value")
+
+
+def _check_planted(row: Row) -> None:
     for p in row.planted:
         if p["value"] not in row.text:
             raise CorpusError(f"{row.id}: planted value not in text")
         if p["entity"] not in ENTITIES:
             raise CorpusError(f"{row.id}: unknown entity {p['entity']}")
+
+
+def _check_benign(row: Row) -> None:
     for b in row.benign:
         if b not in row.text:
             raise CorpusError(f"{row.id}: benign phrase not in text")
@@ -1063,7 +1081,10 @@ def check_row(row: Row) -> None:
                 raise CorpusError(f"{row.id}: benign phrase overlaps a planted value")
             if p["entity"] == PERSON and any(_letters_re(t).search(b) for t in name_tokens(p["value"])):
                 raise CorpusError(f"{row.id}: benign phrase contains a planted name token")
-    # A name token may occur only inside planted values (else a perfect redactor would "leak").
+
+
+def _check_tokens_only_planted(row: Row) -> None:
+    """A name token may occur only inside planted values (else a perfect redactor would "leak")."""
     rest = row.text
     for p in sorted(row.planted, key=lambda p: -len(p["value"])):
         rest = rest.replace(p["value"], "\x00")
@@ -1074,10 +1095,6 @@ def check_row(row: Row) -> None:
                     raise CorpusError(f"{row.id}: a name token also occurs outside the planted name")
         elif p["entity"] == LOCATION and _letters_re(p["value"]).search(rest):
             raise CorpusError(f"{row.id}: a location occurs outside the planted value")
-    if row.category == "benign" and row.planted:
-        raise CorpusError(f"{row.id}: benign rows plant nothing")
-    if row.category != "benign" and not row.planted:
-        raise CorpusError(f"{row.id}: no planted value")
 
 
 class Generator:
@@ -1158,7 +1175,7 @@ def summary(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m redactors.corpus", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.eval.corpus", description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help=f"write the corpus to {CORPUS_PATH}")
     parser.add_argument("--check", action="store_true", help="exit 1 when the checked-in file is out of date")
     parser.add_argument("--out", type=Path, default=CORPUS_PATH, help="output path for --write")
@@ -1172,7 +1189,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if current != content:
-            print(f"{args.out} is out of date: run python -m redactors.corpus --write", file=sys.stderr)
+            print(f"{args.out} is out of date: run python -m bench.eval.corpus --write", file=sys.stderr)
             return 1
     print(summary(rows))
     return 0

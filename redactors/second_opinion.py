@@ -1,0 +1,153 @@
+"""A second opinion on the small model's labels, from the gazetteers and the model itself.
+
+en_core_web_sm often calls a foreign name an ORG, or nothing at all, and misses places it has
+not seen. For capitalised spans it did not call PERSON, the gazetteers (``redactors.gazetteer``)
+propose, and context and the model decide:
+
+- **names the model called ORG, or nothing**: one to three capitalised words, the first a known
+  first name or the last a known last name, none of them a common or company word ("Inc",
+  "Bank", "and"). The gazetteers are noisy (names-dataset has "The" and "Street" as first names),
+  so membership alone never decides: the span is kept when none of its words is in the model's
+  own shipped vocabulary (English words and common English names are; "Concetta Bruscantini" is
+  not), or, for two or three words with a known first and a known last name, when the model
+  asked about the span alone in a neutral sentence ("I spoke with … yesterday.") says PERSON.
+- **enumerations of first names**: "Ana, Luis and Marta", "Riley, Selim": three or more
+  capitalised words, or two joined by "and", most of them known first names, unless the list
+  reads as a firm ("at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra");
+- **places after a place cue**: "in Växjö", "from Kitee to Ahaus", "country is Cameroon", when
+  the gazetteer knows the place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from presidio_analyzer import RecognizerResult
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.language import Language
+
+from redactors.gazetteer import Gazetteer
+from redactors.letters import LOWER, UPPER
+
+_CAP = rf"[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"
+# One to three capitalised words (single words only count when the model has never seen them).
+_CANDIDATE = re.compile(rf"(?<![\w-]){_CAP}(?:[ ]{_CAP}){{0,2}}(?![\w-])")
+_ENUMERATION = re.compile(rf"(?<![\w-]){_CAP}(?:,[ ]{_CAP})*,?[ ](?:and|&|or)[ ]{_CAP}(?![\w-])|(?<![\w-]){_CAP}(?:,[ ]{_CAP}){{2,}}(?![\w-])")
+# A list of surnames is a firm's name after "at", "of", "from" ... or before a company word.
+_COMPANY_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded)[ ]+)$")
+_COMPANY_AFTER = re.compile(rf"[ ]+(?:{_CAP}\b|(?i:llc|inc|ltd|plc|group|office|website|is the)\b)")
+_PLACE_CUE = re.compile(
+    rf"(?i:\b(?:in|from|to|at|near|visit(?:ing|ed)?|via|country is|city is|city of|town of|located in|based in|born in|live in|lives in|moved to|fly(?:ing)? to|office in)[ ]+)"
+    rf"(?P<place>{_CAP}(?:[ ](?:{_CAP}|de|del|la|le|sur|am|an|bei|upon|on)){{0,3}})"
+)
+_COMPANY_WORDS = frozenset(
+    """inc inc. llc ltd ltd. plc corp corp. co co. group bank gmbh ag sa bv nv spa kg oy ab as university
+    college school institute hospital foundation association council committee ministry department
+    office agency services solutions systems technologies labs studio studios partners capital and
+    of the for""".split()
+)
+# Words that open a sentence or label a thing, never read as a first name.
+_NOT_FIRST = frozenset(STOP_WORDS) | frozenset(
+    """thanks thank please hello hi hey dear regards best cheers sincerely yes no ok okay sure great
+    good morning evening afternoon today tomorrow yesterday monday tuesday wednesday thursday friday
+    saturday sunday january february march april may june july august september october november
+    december street road avenue lane drive city country state summary note notes meeting ticket order
+    customer user agent assistant system team support admin account error warning info debug""".split()
+)
+_NEUTRAL_PREFIX = "I spoke with "
+
+
+def _words(span: str) -> list[str]:
+    return span.split(" ")
+
+
+class SecondOpinion:
+    """PERSON and LOCATION findings the small model missed or mislabelled."""
+
+    def __init__(self, nlp: Language, gazetteer: Gazetteer) -> None:
+        self._nlp = nlp
+        self._gaz = gazetteer
+        # The words the model was shipped with, lower-cased, frozen before any text adds to the
+        # vocabulary: English words and common English names are there; most foreign names,
+        # which the model calls ORG or nothing, are not.
+        self._seen = frozenset(word for word in nlp.vocab.strings if word.islower())
+
+    def analyze(self, text: str, model_spans: Iterable[tuple[int, int, str]], wanted: frozenset[str]) -> list[RecognizerResult]:
+        """`model_spans`: (start, end, spaCy label) of every entity the model found in `text`."""
+        spans = list(model_spans)
+        results: list[RecognizerResult] = []
+        if "PERSON" in wanted:
+            results += self._names(text, spans)
+            results += self._enumerations(text)
+        if "LOCATION" in wanted:
+            results += self._places(text)
+        return results
+
+    def _unseen(self, word: str) -> bool:
+        return word.lower() not in self._seen
+
+    def _name_evidence(self, words: Sequence[str]) -> tuple[bool, bool]:
+        """(plausible at all, sure without the model): known name words, no common or company word."""
+        if any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in words):
+            return False, False
+        first, last = self._gaz.is_first(words[0]), self._gaz.is_last(words[-1])
+        if not (first or last):
+            return False, False
+        unseen = all(self._unseen(w) or self._gaz.is_name(w) and self._unseen(w) for w in words)
+        return True, unseen and (first or last) and (len(words) > 1 or first)
+
+    def _both_known(self, words: Sequence[str]) -> bool:
+        return self._gaz.is_first(words[0]) and self._gaz.is_last(words[-1])
+
+    def _names(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
+        person = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")]
+        sure: list[tuple[int, int]] = []
+        ask: list[tuple[int, int]] = []
+        for match in _CANDIDATE.finditer(text):
+            start, end = match.span()
+            if any(s <= start and end <= e for s, e in person):
+                continue  # the model already says PERSON
+            plausible, certain = self._name_evidence(_words(match.group()))
+            if certain:
+                sure.append((start, end))
+            elif plausible and " " in match.group() and self._both_known(_words(match.group())):
+                ask.append((start, end))
+        confirmed = self._model_confirms_person([text[s:e] for s, e in ask])
+        found = sure + [span for span, ok in zip(ask, confirmed, strict=True) if ok]
+        return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
+
+    def _model_confirms_person(self, names: Sequence[str]) -> list[bool]:
+        if not names:
+            return []
+        docs = self._nlp.pipe([f"{_NEUTRAL_PREFIX}{name} yesterday." for name in names])
+        start = len(_NEUTRAL_PREFIX)
+        return [any(ent.label_ in ("PERSON", "PER") and ent.start_char <= start < ent.end_char for ent in doc.ents) for doc in docs]
+
+    def _enumerations(self, text: str) -> list[RecognizerResult]:
+        results = []
+        for match in _ENUMERATION.finditer(text):
+            if _COMPANY_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end()):
+                continue  # "at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra": a firm
+            words = [(m.group(), m.start()) for m in re.finditer(_CAP, match.group())]
+            if any(w.lower() in _NOT_FIRST or w.lower() in _COMPANY_WORDS for w, _ in words):
+                continue
+            known = sum(self._gaz.is_first(w) for w, _ in words)
+            if known * 2 > len(words) or known == len(words):
+                base = match.start()
+                results += [RecognizerResult("PERSON", base + at, base + at + len(w), 0.6) for w, at in words]
+        return results
+
+    def _places(self, text: str) -> list[RecognizerResult]:
+        results = []
+        for match in _PLACE_CUE.finditer(text):
+            place = match.group("place")
+            words = _words(place)
+            # The longest known place at the start of the capitalised run: "Oberndorf bei Salzburg", "Kitee".
+            for n in range(len(words), 0, -1):
+                candidate = " ".join(words[:n])
+                if words[0].lower() not in _NOT_FIRST and self._gaz.is_place(candidate):
+                    start = match.start("place")
+                    results.append(RecognizerResult("LOCATION", start, start + len(candidate), 0.6))
+                    break
+        return results

@@ -1,0 +1,62 @@
+"""Whole postal addresses: rows whose whole address must be found, and benign twins that must survive."""
+
+from __future__ import annotations
+
+import pytest
+
+from redactors.addresses import AddressRecognizer
+
+FOUND = [
+    # (text, the whole address)
+    pytest.param("ship to 1423 Wagner Mountain Apt. 039, North Henryview, WV 17935 please", "1423 Wagner Mountain Apt. 039, North Henryview, WV 17935", id="us-one-line"),
+    pytest.param("090 Mccoy Ranch Suite 395, Burkestad", "090 Mccoy Ranch Suite 395, Burkestad", id="us-suite-city"),
+    pytest.param("Billing:\n  59593 Megan Fall Suite 343\n  Laurieton\n  IL\n  57880\n", "59593 Megan Fall Suite 343\n  Laurieton\n  IL\n  57880", id="us-lines"),
+    pytest.param("visit 221B Baker Street, London NW1 6XE today", "221B Baker Street, London NW1 6XE", id="uk-postcode"),
+    pytest.param("Flat 8\nHale Burgs\nLake Edward\nG1U 0DD", "Flat 8\nHale Burgs\nLake Edward\nG1U 0DD", id="uk-flat-lines"),
+    pytest.param("at Studio 53, Debra Rapid, North Tracey, S5T 9HR after", "Studio 53, Debra Rapid, North Tracey, S5T 9HR", id="uk-studio"),
+    pytest.param("is 65 O'Gara Street W47 PYAW Eileen Ville if", "65 O'Gara Street W47 PYAW Eileen Ville", id="ie-eircode"),
+    pytest.param("Unit 17 669 Heather Follow\nEast Rachel, ACT, 2008", "Unit 17 669 Heather Follow\nEast Rachel, ACT, 2008", id="au-unit"),
+    pytest.param("33 Mokoroto Beach Road, RD 6, Taumaunga 4789", "33 Mokoroto Beach Road, RD 6, Taumaunga 4789", id="nz-rural-delivery"),
+    pytest.param("moved to Hafnerstrasse 42\n3477 Rheinfelden if", "Hafnerstrasse 42\n3477 Rheinfelden", id="ch-lines"),
+    pytest.param("left at Darko-Heinrich-Allee 5/9 instead", "Darko-Heinrich-Allee 5/9", id="de-hyphenated"),
+    pytest.param("to 84, chemin de Guillaume\n18641 Rodrigues-sur-Fournier.", "84, chemin de Guillaume\n18641 Rodrigues-sur-Fournier", id="fr-lines"),
+    pytest.param("to avenue Chatriand\n2419 Carraux-Dessous. Please", "avenue Chatriand\n2419 Carraux-Dessous", id="fr-ch-no-number"),
+    pytest.param("Calle Nico Bru 429 Puerta 9 \nMurcia, 26573.", "Calle Nico Bru 429 Puerta 9 \nMurcia, 26573", id="es-door"),
+    pytest.param("to Borgo Natalia, 80, 80028, Grumo Nevano (NA).", "Borgo Natalia, 80, 80028, Grumo Nevano (NA)", id="it-province"),
+    pytest.param("Av Mia Coelho, 933\n8733-326 Mirandela", "Av Mia Coelho, 933\n8733-326 Mirandela", id="pt-postcode"),
+    pytest.param("to Olympijská 1, 413 92 Stod.", "Olympijská 1, 413 92 Stod", id="cz-postcode"),
+    pytest.param("Parkgränd 902, 22934 Mölndal", "Parkgränd 902, 22934 Mölndal", id="se-suffix"),
+    pytest.param("you wrote:\n>Apt. 617\n>Matile-sur-Nusslé\n>Yemen 88929", "Apt. 617\n>Matile-sur-Nusslé\n>Yemen 88929", id="quoted-reply-lines"),
+    pytest.param("PSC 1234, Box 5678, APO AE 09876", "PSC 1234, Box 5678, APO AE 09876", id="us-military-psc"),
+    pytest.param("USNS Brown\nFPO AP 12345", "USNS Brown\nFPO AP 12345", id="us-military-ship"),
+    pytest.param("must enter on Juan Course St. the first", "Juan Course St.", id="named-street-no-number"),
+]
+
+
+@pytest.mark.parametrize(("text", "address"), FOUND)
+def test_whole_address_found(text: str, address: str) -> None:
+    assert [text[r.start : r.end] for r in AddressRecognizer().analyze(text)] == [address]
+
+
+BENIGN = [
+    pytest.param("We have 3 kids and 2 cats", id="counts"),
+    pytest.param("sent via Email 2 times", id="via-is-a-word"),
+    pytest.param("Top 10 Best Places to work", id="listicle"),
+    pytest.param("the meeting is on Monday at 10", id="weekday"),
+    pytest.param("uploaded to Data Lake 2 hours ago", id="product-name"),
+    pytest.param("We met at The Drive", id="the-drive"),
+    pytest.param("name: mysecret\nreplicas: 3\nport: 8080", id="kubernetes"),
+    pytest.param("2024-11-05 12:30:01 INFO worker 3 started", id="log-line"),
+    pytest.param("Python 3 Way of doing things", id="number-then-type-needs-a-name"),
+]
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_benign_twins_survive(text: str) -> None:
+    assert AddressRecognizer().analyze(text) == []
+
+
+def test_address_stops_at_prose() -> None:
+    text = "12 Baker Street, London and then we went home"
+    (found,) = AddressRecognizer().analyze(text)
+    assert text[found.start : found.end] == "12 Baker Street, London"

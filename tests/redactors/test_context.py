@@ -1,0 +1,41 @@
+"""Conversation context: short answers to the question in the turn before, and benign twins."""
+
+from __future__ import annotations
+
+import pytest
+
+from redactors.context import ConversationContext
+
+WANTED = frozenset({"PERSON", "LOCATION"})
+
+FOUND = [
+    pytest.param("Agent: What's your last name?\nUser: Alvarez", "PERSON", "Alvarez", id="last-name"),
+    pytest.param("Assistant: Could I have your full name, please?\n\nCustomer: maria gonzalez.", "PERSON", "maria gonzalez", id="lower-case-full-name"),
+    pytest.param("bot: first name?\nme: it's Ikaika", "PERSON", "Ikaika", id="lead-in"),
+    pytest.param("Agent: Which city are you in?\nUser: in lisbon", "LOCATION", "lisbon", id="city-lower-case"),
+    pytest.param("Agent: Where are you located?\nUser: Kitee", "LOCATION", "Kitee", id="where-located"),
+]
+
+
+@pytest.mark.parametrize(("text", "entity", "value"), FOUND)
+def test_answer_found(text: str, entity: str, value: str) -> None:
+    found = [(r.entity_type, text[r.start : r.end]) for r in ConversationContext().analyze(text, WANTED)]
+    assert found == [(entity, value)]
+
+
+BENIGN = [
+    pytest.param("Agent: What's your last name?\nUser: why do you need it", id="long-answer"),
+    pytest.param("Agent: What's your name?\nUser: sorry", id="common-word"),
+    pytest.param("Agent: Which plan are you on?\nUser: Premium", id="not-a-name-question"),
+    pytest.param("What is the name of the config key?\nname: mysecret", id="config-key"),
+    pytest.param("Agent: Which city?", id="no-answer"),
+]
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_benign_twins_survive(text: str) -> None:
+    assert ConversationContext().analyze(text, WANTED) == []
+
+
+def test_only_wanted_entities() -> None:
+    assert ConversationContext().analyze("Agent: What's your last name?\nUser: Alvarez", frozenset({"LOCATION"})) == []

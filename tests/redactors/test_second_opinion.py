@@ -1,0 +1,87 @@
+"""The gazetteers' second opinion on the small model: names and places it must find, and benign
+twins (products, firms, common capitalised words) that must survive."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from redactors.gazetteer import Gazetteer, GazetteerUnavailable, fold, load, read
+from redactors.second_opinion import SecondOpinion
+
+
+@pytest.fixture(scope="module")
+def opinion(analyzer) -> SecondOpinion:
+    return SecondOpinion(analyzer._nlp, load())
+
+
+def _found(opinion: SecondOpinion, analyzer, text: str, entity: str) -> list[str]:
+    doc = analyzer._nlp(text)
+    spans = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+    return [text[r.start : r.end] for r in opinion.analyze(text, spans, frozenset({"PERSON", "LOCATION"})) if r.entity_type == entity]
+
+
+FOUND = [
+    # (text, entity, value that must be among the findings)
+    pytest.param("Please loop in Concetta Bruscantini before Friday", "PERSON", "Concetta Bruscantini", id="foreign-name-model-says-org"),
+    pytest.param("Marleen Pauwels left a 2-star review", "PERSON", "Marleen Pauwels", id="sentence-initial-foreign-name"),
+    pytest.param("Ticket reassigned to Ilija Nišević after the escalation", "PERSON", "Ilija Nišević", id="diacritics"),
+    pytest.param("They had 3 kids: Ana, Luis and Marta", "PERSON", "Marta", id="enumeration-of-first-names"),
+    pytest.param("Meeting notes: Tiit will send the deck", "PERSON", "Tiit", id="unseen-first-name-alone"),
+    pytest.param("What's the weather like in Växjö this weekend?", "LOCATION", "Växjö", id="city-after-in"),
+    pytest.param("Assistant: noted, your billing country is Cameroon.", "LOCATION", "Cameroon", id="country-after-cue"),
+    pytest.param("I'm flying to Oberndorf bei Salzburg tomorrow", "LOCATION", "Oberndorf bei Salzburg", id="multi-word-town"),
+]
+
+
+@pytest.mark.parametrize(("text", "entity", "value"), FOUND)
+def test_second_opinion_finds(opinion, analyzer, text: str, entity: str, value: str) -> None:
+    assert value in _found(opinion, analyzer, text, entity)
+
+
+BENIGN = [
+    pytest.param("The Street View team met on Monday", id="product-of-common-words"),
+    pytest.param("The Smith, Francis and Bell Orchestra was founded in 1986", id="firm-before-a-company-word"),
+    pytest.param("Apple Pay and Google Wallet are supported", id="products"),
+    pytest.param("Upgrade to Python 3.12 and restart the Worker Pool", id="tech-words"),
+    pytest.param("apiVersion: v1\nkind: Secret\nmetadata:\n  name: mysecret\n", id="kubernetes-manifest"),
+    pytest.param("Thanks Team, Great Job!", id="capitalised-common-words"),
+    pytest.param("We moved the meeting to Slack", id="tool-after-to"),
+]
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_second_opinion_leaves_benign_text(opinion, analyzer, text: str) -> None:
+    assert _found(opinion, analyzer, text, "PERSON") == []
+    assert _found(opinion, analyzer, text, "LOCATION") == []
+
+
+def test_firm_of_surnames_is_no_list_of_people(opinion, analyzer) -> None:
+    found = _found(opinion, analyzer, "Gael spent a year at Lee, Perkins and Finch as an assistant", "PERSON")
+    assert "Gael" in found  # the person
+    assert not {"Lee", "Perkins", "Finch"} & set(found)  # the firm
+
+
+def test_gazetteer_file_round_trip_and_rejects_foreign_files(tmp_path: Path) -> None:
+    path = tmp_path / "g.txt.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        out.write("first\tana\nlast\tnišević\nplace\tväxjö\n")
+    gaz = read(path)
+    assert gaz == Gazetteer(frozenset({"ana"}), frozenset({"nišević"}), frozenset({"växjö"}))
+    assert gaz.is_first("ANA") and gaz.is_last("Nišević") and gaz.is_place("Växjö") and not gaz.is_place("Ana")
+    bad = tmp_path / "bad.txt.gz"
+    with gzip.open(bad, "wt", encoding="utf-8") as out:
+        out.write("surname\tx\n")
+    with pytest.raises(GazetteerUnavailable):
+        read(bad)
+    assert fold("STRASSE") == "strasse"
+
+
+def test_installed_gazetteer_is_compact_and_broad() -> None:
+    gaz = load()
+    assert 50_000 < len(gaz.first) < 400_000
+    assert 50_000 < len(gaz.last) < 400_000
+    assert {"växjö", "cameroon", "bayern"} <= gaz.places
+    assert gaz.is_first("Concetta") and gaz.is_last("Gebauer")
