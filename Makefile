@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint eval bench lock clean
+.PHONY: install run test lint eval bench bench-secrets lock clean
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ eval: $(STAMP)
 # (docs/benchmark.md). `make bench BENCH_ARGS=--quick` takes about a minute.
 bench: $(STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Secret detection per rule family (gitleaks' examples, the seeded generator, detect-secrets in its
+# own venv .venv-detect-secrets) and scan cost at 50, 100 and all rules (docs/benchmark.md).
+bench-secrets: $(STAMP)
+	$(PY) -m bench.secrets $(BENCH_ARGS)
 
 # Re-resolve the pinned set after editing pyproject.toml's dependencies.
 lock:

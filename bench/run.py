@@ -55,6 +55,8 @@ from bench.common import (
     ratio,
 )
 from bench.report import build_report, evaluate_targets
+from bench.secrets import format_cost as format_secret_cost
+from bench.secrets import measure_cost as measure_secret_cost
 from bench.server import ExporterWarnings, end_to_end
 from bench.workload import (
     DEFAULT_SEED,
@@ -243,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     analyzer = run.analyzer()
     run.measure_inprocess(analyzer)
     detection = run.detection(analyzer)
+    # 6. Secret scanning cost per MB at 50, 100 and all rules vs the scanner before the rule table.
+    log("secret scanning: cost per MB at 50, 100 and all rules (bench/secrets.py)")
+    secret_scan = measure_secret_cost(2 if args.quick else 5)
     e2e = None if args.skip_e2e else run.end_to_end()
     run.loads["before_recheck"] = os.getloadavg()
     run.measure_baselines()
@@ -250,8 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     ceiling = run.finish_rows(e2e)
     results = run.results(args.quick, args.seed, ceiling, detection, e2e, warnings_handler.count)
     results["targets"] = evaluate_targets(results)
+    results["secret_scan"] = secret_scan
     results["meta"]["seconds"] = time.perf_counter() - started_at
-    report = build_report(results)
+    report = build_report(results) + "\n\n" + format_secret_cost(secret_scan)
     sys.stdout.write(report + "\n")
     sys.stdout.write(f"\n(total {results['meta']['seconds']:.0f} s; results in {args.output})\n")
     results["report"] = report

@@ -56,6 +56,12 @@ class PolicySpec(_Frozen):
         description="Extra key names (case-insensitive, separators ignored) whose value is a "
         "secret at any depth. Added to the built-in list.",
     )
+    known_secrets_file: str | None = Field(
+        default=None,
+        description="Path of the tenant's known-secrets digests file (keyed digests of its real "
+        "credentials, masked as <SECRET:known> wherever they appear; see docs/secrets.md). "
+        "Empty: none.",
+    )
     structural_keys: list[str] | None = Field(
         default=None,
         description="Extra attribute keys (glob patterns) whose values are structure, not "

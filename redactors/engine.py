@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.config import Config
-from policies.resolve import PolicySet
+from policies.resolve import CompiledPolicy, PolicySet
 from redactors.detectors import SecretsDetector, build_detectors
 from redactors.identifiers import Pseudonymizer
+from redactors.known_secrets import KnownSecrets
 from redactors.pii import PiiAnalyzer, load_spacy_model
 from redactors.textredact import RedactedText, TextRedactor
 from redactors.walker import fail_closed, redact_resource_spans
@@ -38,9 +40,14 @@ class Redactor:
                 max_text_chars=config.nlp.max_text_chars,
                 phone_regions=config.nlp.phone_regions,
             )
-        secrets = SecretsDetector()
+
+        def known_secrets(policy: CompiledPolicy) -> KnownSecrets:
+            return KnownSecrets.load(Path(policy.known_secrets_file), master_secret, policy.tenant)
+
+        secrets = SecretsDetector(known_secrets=known_secrets)
         redactor = cls(policies, TextRedactor(build_detectors(secrets, analyzer)), Pseudonymizer(master_secret), secrets)
-        # Compile every policy's secret rules now, so a bad secret key name fails start-up.
+        # Compile every policy's secret rules now, so a bad secret key name or a bad
+        # known-secrets file fails start-up.
         for policy in policies.compiled():
             secrets.rules(policy)
         return redactor

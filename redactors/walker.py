@@ -209,7 +209,7 @@ class _Walk:
             return
         secret_kind = self.rules.key_kind(raw_key) if raw_key else None
         if secret_kind is not None:
-            if not (kind == "string_value" and value.string_value == ""):
+            if not (kind == "string_value" and self.rules.is_placeholder(value.string_value, key)):
                 value.CopyFrom(AnyValue(string_value=f"<SECRET:{secret_kind}>"))
                 bucket[SECRET_ENTITY] += 1
             return
@@ -396,7 +396,7 @@ class _Walk:
             self._key(key, lambda new, old=key: renames.__setitem__(old, new), bucket)
             secret_kind = self.rules.key_kind(key)
             if secret_kind is not None:
-                if value not in (None, ""):
+                if value is not None and not (isinstance(value, str) and self.rules.is_placeholder(value, key)):
                     obj[key] = f"<SECRET:{secret_kind}>"
                     bucket[SECRET_ENTITY] += 1
                 continue
