@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from bench import secrets as bench
 from bench.secret_samples import look_alikes, positives, render
-from redactors.evaluate import leak_reason
+from bench.eval.evaluate import leak_reason
 from redactors.known_secrets import (
     KnownSecrets,
     KnownSecretsError,
