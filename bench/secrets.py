@@ -132,7 +132,7 @@ def redact_samples(samples: Sequence[Sample], redactor, batch: int = 200) -> lis
 
 
 def leaked(sample: Sample, output: str) -> bool:
-    from redactors.evaluate import leak_reason
+    from bench.eval.evaluate import leak_reason
 
     return any(leak_reason(secret, "SECRET", output) is not None for secret in sample.secrets)
 

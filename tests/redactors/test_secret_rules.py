@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from bench import secrets as bench
+from bench.eval.evaluate import leak_reason
 from bench.secret_samples import look_alikes, positives, render
-from redactors.evaluate import leak_reason
 from redactors.known_secrets import (
     KnownSecrets,
     KnownSecretsError,
