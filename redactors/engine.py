@@ -15,15 +15,20 @@ from policies.config import Config
 from policies.resolve import PolicySet
 from redactors.identifiers import Pseudonymizer
 from redactors.pii import PiiAnalyzer, load_spacy_model
+from redactors.signals import SignalMeter
 from redactors.textredact import RedactedText, TextRedactor
 from redactors.walker import fail_closed, redact_resource_spans
 
 
 class Redactor:
-    def __init__(self, policies: PolicySet, text: TextRedactor, pseudonymizer: Pseudonymizer) -> None:
+    def __init__(
+        self, policies: PolicySet, text: TextRedactor, pseudonymizer: Pseudonymizer, signals: SignalMeter | None = None
+    ) -> None:
         self.policies = policies
         self._text = text
         self._pseudonymizer = pseudonymizer
+        # Content-derived numbers (lengths, language, refusal), measured before masking.
+        self._signals = signals or SignalMeter()
 
     @classmethod
     def build(cls, config: Config, master_secret: bytes, analyzer: PiiAnalyzer | None = None) -> Redactor:
@@ -49,7 +54,10 @@ class Redactor:
     def redact_resource_spans(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
-        return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text)
+        measured = self._signals.measure(items)  # on the original text: the only place it is seen
+        counts = redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text)
+        self._signals.attach(items, measured)  # numbers and labels only, after the walk
+        return counts
 
     def fail_closed(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         """Mask every string value (redaction did not finish in time), in place."""

@@ -22,6 +22,7 @@ from sidecar.pipeline import Pipeline, build_sinks
 from sidecar.workers import RedactionPool
 from vault.keyring import build_keyring
 from vault.metrics import MetricsMapping
+from vault.prices import Pricer
 from vault.sink import VaultSink
 from vault.store import open_store
 
@@ -122,6 +123,7 @@ def build_vault(config: Config, master_secret: bytes) -> VaultSink | None:
         build_keyring(config, master_secret, writer_only=True),
         open_store(config),
         MetricsMapping.with_overrides(config.metrics_columns),
+        Pricer(config.prices),
     )
 
 

@@ -3,6 +3,7 @@
     metrics/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet
     payloads/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.tvseg
     audit/tenant=<t>/date=<YYYY-MM-DD>/<segment>.jsonl
+    evaluations/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet  (kept as long as metrics)
 
 The date is the UTC day the span was received. DuckDB, Athena, Trino and Spark read the
 ``name=value`` directories as partition columns as they are.
@@ -21,10 +22,10 @@ from dataclasses import dataclass
 
 from policies.tenants import is_valid_id, validate_id
 
-KINDS = ("metrics", "payloads", "audit")
+KINDS = ("metrics", "payloads", "audit", "evaluations")
 
 #: File extension per kind (without the dot).
-EXTENSIONS = {"metrics": "parquet", "payloads": "tvseg", "audit": "jsonl"}
+EXTENSIONS = {"metrics": "parquet", "payloads": "tvseg", "audit": "jsonl", "evaluations": "parquet"}
 
 SEGMENT_PATTERN_TEXT = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 _SEGMENT_PATTERN = re.compile(SEGMENT_PATTERN_TEXT)

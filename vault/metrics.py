@@ -48,6 +48,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vault.derived import derived_columns
+from vault.prices import Pricer
+
 if TYPE_CHECKING:  # the vault does not need the OTLP classes at run time, only their fields
     from opentelemetry.proto.common.v1.common_pb2 import KeyValue
     from opentelemetry.proto.resource.v1.resource_pb2 import Resource
@@ -68,7 +71,7 @@ __all__ = [
 REDACTED = "<redacted>"
 LABEL_MAX_CHARS = 128
 PSEUDONYM_PATTERN = re.compile(r"pn:[0-9a-f]{8}:[0-9a-f]{24}")
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2 added the columns from cache_write_tokens on; files of version 1 stay readable
 
 _TS = pa.timestamp("ns", tz="UTC")
 
@@ -112,6 +115,26 @@ METRICS_SCHEMA = pa.schema(
         pa.field("redactions", pa.map_(pa.string(), pa.int32()), nullable=False),
         pa.field("payload_ref", pa.string()),
         pa.field("received_at", _TS, nullable=False),
+        # schema version 2: derived signals (docs/storage.md). Appended, so that version-1 files
+        # and version-2 files union by name.
+        pa.field("cache_write_tokens", pa.int64()),
+        pa.field("tpot_ms", pa.float64()),
+        pa.field("output_tokens_per_s", pa.float64()),
+        pa.field("cost_usd", pa.float64()),
+        pa.field("price_source", pa.string()),
+        pa.field("price_version", pa.string()),
+        pa.field("retry_count", pa.int32()),
+        pa.field("finish_reasons", pa.list_(pa.string())),
+        pa.field("tool_status", pa.string()),
+        pa.field("retrieval_score_min", pa.float64()),
+        pa.field("retrieval_score_max", pa.float64()),
+        pa.field("retrieval_score_mean", pa.float64()),
+        pa.field("input_chars", pa.int64()),
+        pa.field("input_words", pa.int64()),
+        pa.field("output_chars", pa.int64()),
+        pa.field("output_words", pa.int64()),
+        pa.field("language", pa.string()),
+        pa.field("refusal", pa.bool_()),
     ],
     metadata={"tracevault.schema": "metrics", "tracevault.schema_version": SCHEMA_VERSION},
 )
@@ -173,6 +196,21 @@ DEFAULT_COLUMN_SOURCES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "langfuse.user.id",
         ),
         "session_hash": ("session.id", "gen_ai.conversation.id", _TAP + "session_id", "langfuse.session.id"),
+        "cache_write_tokens": (
+            "gen_ai.usage.cache_creation.input_tokens",
+            "gen_ai.usage.cache_write.input_tokens",
+            "gen_ai.usage.cache_creation_input_tokens",
+            "llm.token_count.prompt_details.cache_write",
+        ),
+        "retry_count": (
+            "http.request.resend_count",
+            "gen_ai.request.retry_count",
+            "retry_count",
+            "retry.count",
+            _TAP + "retry_count",
+            "metadata.retry_count",
+        ),
+        "finish_reasons": ("gen_ai.response.finish_reasons", "llm.response.finish_reasons", "llm.response.finish_reason"),
     }
 )
 
@@ -207,6 +245,7 @@ class MetricsMapping:
 
 
 DEFAULT_MAPPING = MetricsMapping()
+DEFAULT_PRICER = Pricer()
 
 # ---------------------------------------------------------------------------------------------
 # Label checks: what a metrics string may look like.
@@ -242,6 +281,11 @@ def _is_label(text: str, *, allow_date_stamp: bool = False, max_words: int = 2) 
         if not _digit_runs_ok(candidate, 6, allow_date_stamp):
             return False
     return True
+
+
+def label(text: str) -> str | None:
+    """``text`` as a metrics label: None when blank, ``<redacted>`` when not label-shaped."""
+    return _label(text)
 
 
 def _label(text: str, *, allow_date_stamp: bool = False) -> str | None:
@@ -603,6 +647,8 @@ _COERCERS: dict[str, Callable[[Any], Any]] = {
     "cache_hit": _as_bool,
     "user_hash": _as_pseudonym,
     "session_hash": _as_pseudonym,
+    "cache_write_tokens": _as_count,
+    "retry_count": lambda value: _as_count(value, _INT32_MAX),
 }
 
 
@@ -624,8 +670,11 @@ def metrics_row(
     redactions: Mapping[str, int],
     payload_ref: str | None,
     mapping: MetricsMapping = DEFAULT_MAPPING,
+    pricer: Pricer | None = None,
 ) -> dict[str, Any]:
-    """The metrics record of one (already redacted) span, keyed by :data:`METRICS_SCHEMA` names."""
+    """The metrics record of one (already redacted) span, keyed by :data:`METRICS_SCHEMA` names.
+
+    ``pricer`` prices the call into ``cost_usd`` (the default: genai-prices, no overrides)."""
     sources = mapping.sources
     attrs = _guarded(lambda: _Attributes(span.attributes, resource.attributes)) or _Attributes((), ())
     start_ns, end_ns = int(span.start_time_unix_nano), int(span.end_time_unix_nano)
@@ -667,8 +716,11 @@ def metrics_row(
         "redactions": _redaction_counts(redactions),
         "payload_ref": payload_ref,
         "received_at": _utc(received_at),
+        "cache_write_tokens": column("cache_write_tokens"),
+        "retry_count": column("retry_count"),
     }
-    return row
+    derived_columns(row, span, attrs, sources, pricer or DEFAULT_PRICER, label=_label, guard=_guarded)
+    return {name: row.get(name) for name in METRICS_SCHEMA.names}
 
 
 # ---------------------------------------------------------------------------------------------
