@@ -63,6 +63,8 @@ __all__ = [
     "MetricsMapping",
     "PSEUDONYM_PATTERN",
     "REDACTED",
+    "conform",
+    "label",
     "metrics_row",
     "read_parquet_rows",
     "rows_to_parquet",
@@ -757,6 +759,15 @@ def rows_to_parquet(rows: Sequence[Mapping[str, Any]]) -> bytes:
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd", version="2.6", use_dictionary=True, write_statistics=True)
     return sink.getvalue()
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """A metrics table of any schema version as :data:`METRICS_SCHEMA`: columns an older file
+    lacks are added as nulls (what DuckDB's ``union_by_name`` does), then the types are cast."""
+    missing = [f for f in METRICS_SCHEMA if f.name not in table.column_names]
+    for schema_field in missing:
+        table = table.append_column(schema_field.name, pa.nulls(table.num_rows, schema_field.type))
+    return table.select(METRICS_SCHEMA.names).cast(METRICS_SCHEMA)
 
 
 def read_parquet_rows(data: bytes) -> list[dict[str, Any]]:

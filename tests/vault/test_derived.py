@@ -249,3 +249,22 @@ def test_metrics_row_without_signals_has_null_signal_columns() -> None:
     span = request.resource_spans[0].scope_spans[0].spans[0]
     row = metrics_row(span, request.resource_spans[0].resource, tenant="a", env="prod", received_at=RECEIVED, redactions={}, payload_ref=None)
     assert [row[c] for c in ("input_chars", "language", "refusal", "cost_usd")] == [None, None, None, None]
+
+
+def test_the_reader_and_compaction_read_version_1_files_beside_version_2(tmp_path: Path) -> None:
+    from retention.compact import compact
+    from vault.reader import VaultReader
+
+    store = LocalStore(tmp_path / "store")
+    old_row = {k: v for k, v in row_for({**CHAT, "gen_ai.usage.input_tokens": 7}).items() if k in V1_SCHEMA.names}
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist([{**old_row, "redactions": []}], schema=V1_SCHEMA), sink)
+    store.put("metrics/tenant=a/env=prod/date=2025-11-28/old.parquet", sink.getvalue())
+    store.put("metrics/tenant=a/env=prod/date=2025-11-28/new.parquet", rows_to_parquet([row_for({**CHAT, "gen_ai.usage.input_tokens": 9})]))
+    table = VaultReader(store).read_metrics("a")
+    assert table.schema == METRICS_SCHEMA
+    assert sorted(zip(table.column("input_tokens").to_pylist(), table.column("price_source").to_pylist())) == [(7, None), (9, "genai-prices")]
+    report = compact(store, tenant="a")
+    assert report.partitions[0].error is None
+    merged = VaultReader(store).read_metrics("a")
+    assert merged.num_rows == 2 and len([i for i in store.list("metrics/")]) == 1
