@@ -139,6 +139,9 @@ def _register_groups() -> None:
 
     main.add_command(doctor)
     main.add_command(demo)
+    from observe.cli import register as register_observe
+
+    register_observe(main)
 
 
 _register_groups()
