@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval bench lock clean
+.PHONY: install run test browser-test eval bench lock clean
 
 install: $(STAMP)
 
@@ -21,6 +21,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The HTML report in a real headless Chromium (Debian's package, installed here when missing;
+# needs root or sudo for apt-get). Writes docs/report-screenshot.png.
+browser-test: $(STAMP)
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
 eval: $(STAMP)
 	$(PY) -m redactors.evaluate

@@ -66,7 +66,7 @@ def line_chart(key: str, title: str, xs: Sequence[Any], series: Sequence[tuple[s
     """Lines over ordered x labels (days); a single day shows as points."""
     if not xs:
         return _empty(key, title)
-    left, right, top, bottom = 60, 20, 30, 200
+    left, right, top, bottom = 60, 50, 30, 200
     values = [v for _, vs in series for v in map(_number, vs) if v is not None]
     peak = max(values, default=0.0) or 1.0
     step = (WIDTH - left - right) / max(1, len(xs) - 1)
@@ -80,7 +80,8 @@ def line_chart(key: str, title: str, xs: Sequence[Any], series: Sequence[tuple[s
         points = [(left + j * step, bottom - (bottom - top) * v / peak, v) for j, v in enumerate(map(_number, vs)) if v is not None]
         if len(points) > 1:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)
-            marks.append(f'<polyline class="line" points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+            dash = ' stroke-dasharray="6 4"' if i % 2 else ""  # overlapping series stay distinguishable
+            marks.append(f'<polyline class="line" points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
         marks.extend(f'<circle class="point" cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}"><title>{escape(name)}: {_fmt(v)}</title></circle>'
                      for px, py, v in points)
     return _svg(key, title, bottom + 44, "".join(marks) + _legend(series, bottom + 30))
