@@ -1037,6 +1037,9 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     exit_ok = None if all(c is None for c in codes) else all(c == 0 for c in codes)
     add("tracevault serve starts, and exits 0 after SIGTERM", None, exit_ok and not e2e.get("start_failures"),
         f"{len(e2e.get('start_failures', []))} failed starts")
+    signals = results.get("derived_signals") or {}
+    kept = signals.get("ratio")
+    add("derived signals keep >= 90% of throughput (in-process)", kept, at_least(kept, 0.90), fmt_pct(kept))
     missed = dq["tracevault"]["missed_targets"]
     add("dev corpus targets (redactors.evaluate)", None, not missed, "all met" if not missed else f"{len(missed)} missed")
     return targets
@@ -1134,6 +1137,14 @@ def main(argv: list[str] | None = None) -> int:
             add_row(f"{policy}_{kind}", label, result, f"naive_{kind}")
             inprocess_notes[label] = result.notes
 
+    # 3b. The derived signals (issue 16): with and without, alternated, on the realistic workload.
+    from bench import signals as derived_signals
+
+    log("derived signals: redaction + metrics rows with and without them")
+    signals_result = derived_signals.measure(
+        lambda meter: Redactor.build(config, MASTER_SECRET, analyzer=analyzer, signals=meter), head(measured[REALISTIC], sizes.inprocess_traces), TENANT, ENV
+    )
+
     # 5 (before the servers, which need the machine to themselves). Detection quality.
     log("detection quality: redactors.evaluate on the dev corpus, and naive Presidio on the same rows")
     detection = detection_quality(Redactor.build(config, MASTER_SECRET, analyzer=analyzer), naive, sizes.corpus_stride)
@@ -1197,6 +1208,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": loads,
         "inprocess_notes": inprocess_notes,
         "detection": detection,
+        "derived_signals": signals_result,
         "e2e": e2e,
         "exporter_warnings": warnings_handler.count,
     }

@@ -31,8 +31,12 @@ class Redactor:
         self._signals = signals or SignalMeter()
 
     @classmethod
-    def build(cls, config: Config, master_secret: bytes, analyzer: PiiAnalyzer | None = None) -> Redactor:
-        """Validate the policies and load the model; raises on any bad rule (refuse to start)."""
+    def build(
+        cls, config: Config, master_secret: bytes, analyzer: PiiAnalyzer | None = None, signals: SignalMeter | None = None
+    ) -> Redactor:
+        """Validate the policies and load the model; raises on any bad rule (refuse to start).
+
+        ``signals`` replaces the content-derived signal meter (the benchmark's baseline measures none)."""
         policies = PolicySet(config)
         if analyzer is None:
             analyzer = PiiAnalyzer(
@@ -41,7 +45,7 @@ class Redactor:
                 max_text_chars=config.nlp.max_text_chars,
             )
         text = TextRedactor(analyzer)
-        redactor = cls(policies, text, Pseudonymizer(master_secret))
+        redactor = cls(policies, text, Pseudonymizer(master_secret), signals)
         # Compile every policy's secret rules now, so a bad secret key name fails start-up.
         for policy in policies.compiled():
             text.secret_rules(policy)

@@ -320,3 +320,13 @@ class SignalMeter:
         for span, measured in zip(spans, signals):
             for key, value in measured.attributes():
                 span.attributes.add(key=key, value=value)
+
+
+class NoSignals(SignalMeter):
+    """Measures nothing: the baseline of the benchmark's derived-signals ratio (bench/run.py)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def measure_span(self, span: Span) -> SpanSignals:
+        return NO_SIGNALS
