@@ -7,6 +7,17 @@ with the reader keyring -> append an audit record (allowed, denied or not_found,
 rule) -> answer. The audit record is written before any content is returned; if it cannot be
 written, nothing is returned (the store error propagates).
 
+Refusals of tokens whose claims could not be verified (``malformed_token``, ``bad_signature``,
+``unknown_key``) are not written to any tenant's chain: nothing such a token says can be trusted,
+so they go to the rate-limited security log (:mod:`vault.securitylog`) without any of its claims.
+
+A payload whose ciphertext fails authentication (or whose frame is damaged or misplaced, or whose
+reference points outside its tenant and env) is reported as tampered, never as expired: the
+answer's ``spans.tampered`` counts it, the audit record has rule ``payload_tampered``, and
+``events.payloads_tampered`` is told (the sidecar counts it on /metrics). When every in-scope
+payload is tampered, the outcome is ``tampered`` with status 502 (the store handed back data
+that is not what was written).
+
 Answers are :class:`AccessResult`: an outcome, an HTTP-like status (200, 401 for a missing or
 malformed token, 403 for a refused grant, 404 when nothing matches) and a JSON-able body. A
 refusal's body names the rule, never what the data holds.
@@ -40,9 +51,11 @@ from policies.grants import (
 from policies.tenants import is_valid_id
 from vault import layout
 from vault.audit import AuditLog
+from vault.audit import audit_key as derive_audit_key
 from vault.keyring import Keyring, build_keyring
-from vault.reader import PayloadUnavailable, VaultReader
+from vault.reader import PayloadTampered, PayloadUnavailable, VaultReader
 from vault.revocations import Revocations
+from vault.securitylog import SecurityLog
 from vault.segment import PayloadRef
 from vault.store import ObjectStore, open_store
 
@@ -50,12 +63,32 @@ log = logging.getLogger("tracevault.access")
 
 #: How many traces `payload list` returns at most.
 LIST_LIMIT = 1000
+#: The rule of an audit record whose read met a payload that fails authentication.
+PAYLOAD_TAMPERED = "payload_tampered"
+
+
+class AccessEvents:
+    """Hooks for the sidecar's self-metrics. The default does nothing; no content is passed."""
+
+    def refused_unverified(self, rule: str, written: bool) -> None:
+        """A refusal of an unverified token; ``written``: it made it past the rate limit."""
+
+    def payloads_tampered(self, count: int) -> None:
+        """``count`` payloads of one read failed authentication."""
+
+
+@dataclass
+class _Reads:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    unavailable: int = 0
+    without_payload: int = 0
+    tampered: int = 0
 
 
 @dataclass
 class AccessResult:
-    outcome: str  # "allowed", "denied" or "not_found"
-    status: int  # 200, 401, 403 or 404
+    outcome: str  # "allowed", "denied", "not_found" or "tampered"
+    status: int  # 200, 401, 403, 404 or 502
     rule: str | None = None
     body: dict[str, Any] = field(default_factory=dict)
 
@@ -84,6 +117,9 @@ class AccessService:
         revocations: Revocations | None = None,
         audit: AuditLog | None = None,
         clock: Callable[[], datetime] | None = None,
+        security_log: SecurityLog | None = None,
+        events: AccessEvents | None = None,
+        audit_key: bytes | None = None,
     ) -> None:
         self.store = store
         self.keyring = keyring
@@ -91,11 +127,15 @@ class AccessService:
         self.issuer = issuer
         self.max_ttl_seconds = max_ttl_seconds
         self.revocations = revocations or Revocations(store)
-        self.audit = audit or AuditLog(store, clock=clock)
+        self.audit = audit or AuditLog(store, clock=clock, key=audit_key)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.events = events or AccessEvents()
+        self.security_log = security_log or SecurityLog(store, clock=clock, on_refusal=self.events.refused_unverified)
 
     @classmethod
-    def from_config(cls, config: Any, master_secret: bytes, *, store: ObjectStore | None = None, keyring: Keyring | None = None) -> AccessService:
+    def from_config(
+        cls, config: Any, master_secret: bytes, *, store: ObjectStore | None = None, keyring: Keyring | None = None, events: AccessEvents | None = None
+    ) -> AccessService:
         """With a *reader* keyring (it can decrypt): only for the CLI and the admin listener."""
         return cls(
             store if store is not None else open_store(config),
@@ -103,6 +143,8 @@ class AccessService:
             GrantKeys(grant_keys_dir(config), master_secret),
             issuer=config.access.issuer,
             max_ttl_seconds=config.access.max_ttl_seconds,
+            events=events,
+            audit_key=derive_audit_key(master_secret),
         )
 
     # -- grants ---------------------------------------------------------------------------------
@@ -118,29 +160,25 @@ class AccessService:
 
     def _audit(self, tenant: str | None, decision: Decision, *, action: str, asked: dict[str, Any], outcome: str, rule: str | None, spans: dict[str, int] | None = None) -> None:
         grant = decision.grant
-        fields: dict[str, Any] = {
-            "action": action,
-            "asked": asked,
-            "outcome": outcome,
-            "rule": rule,
-            "spans": spans or {},
-            "claims_verified": grant is not None,
-        }
-        if grant is not None:
-            fields.update(principal=grant.principal, grant_id=grant.jti, reason=grant.reason)
-        else:
-            fields.update(
-                principal=decision.unverified.get("sub"),
-                grant_id=decision.unverified.get("jti"),
-                reason=decision.unverified.get("reason"),
-            )
-        if tenant is None:
-            # Nothing names a tenant (a token that is not even a JWT, and no tenant asked for):
-            # there is no chain to append to. Log the refusal, without the token.
-            log.warning("%s refused (%s): no tenant to audit under", action, rule)
+        if grant is None:
+            # The token's claims are unverified: nothing it says reaches a tenant's chain.
+            self.security_log.refused(action=action, rule=rule or "denied", asked=asked)
             return
-        self.audit.append(tenant, **fields)
-        log.info("%s %s (%s) for grant %s", action, outcome, rule or "-", fields.get("grant_id") or "-")
+        if tenant is None:
+            raise ValueError("a verified grant always names a tenant")
+        self.audit.append(
+            tenant,
+            action=action,
+            asked=asked,
+            outcome=outcome,
+            rule=rule,
+            spans=spans or {},
+            claims_verified=True,
+            principal=grant.principal,
+            grant_id=grant.jti,
+            reason=grant.reason,
+        )
+        log.info("%s %s (%s) for grant %s", action, outcome, rule or "-", grant.jti)
 
     def _refuse(self, decision: Decision, *, action: str, asked: dict[str, Any], tenant: str | None, rule: str) -> AccessResult:
         self._audit(tenant, decision, action=action, asked=asked, outcome="denied", rule=rule)
@@ -170,14 +208,12 @@ class AccessService:
                 raise GrantError(f"{what}: not a valid id")
         action = "payload.get"
         decision = self.authorize(token)
-        audit_tenant = tenant or (decision.grant.tenant if decision.grant else decision.unverified.get("tenant"))
-        asked = {"tenant": audit_tenant, "env": env, "trace_id": trace_id, "span_id": span_id}
-        if not decision.allowed:
-            assert decision.rule is not None
-            return self._refuse(decision, action=action, asked=asked, tenant=audit_tenant, rule=decision.rule)
+        target = tenant or (decision.grant.tenant if decision.grant else None)
+        asked = {"tenant": target, "env": env, "trace_id": trace_id, "span_id": span_id}
+        if not decision.allowed or decision.grant is None:
+            return self._refuse(decision, action=action, asked=asked, tenant=target, rule=decision.rule or MALFORMED_TOKEN)
         grant = decision.grant
-        assert grant is not None and audit_tenant is not None
-        target = audit_tenant
+        assert target is not None
         rule = check_request(grant, target, trace_id, env)
         if rule is not None:
             return self._refuse(decision, action=action, asked=asked, tenant=target, rule=rule)
@@ -186,7 +222,29 @@ class AccessService:
         if not rows:
             self._audit(target, decision, action=action, asked=asked, outcome="not_found", rule=None, spans={"matched": 0})
             return AccessResult("not_found", 404, None, {"error": "not_found", "message": "no span of this trace is stored in the grant's window"})
+        in_scope, withheld = self._in_scope(grant, rows)
+        if not in_scope:
+            return self._refuse(decision, action=action, asked=asked, tenant=target, rule=next(iter(withheld)))
+        reads = self._read_payloads(in_scope, target)
+        counts = {
+            "matched": len(rows),
+            "returned": len(reads.records),
+            "withheld": sum(withheld.values()),
+            "unavailable": reads.unavailable,
+            "without_payload": reads.without_payload,
+            "tampered": reads.tampered,
+        }
+        result = self._read_result(reads, counts)
+        self._audit(target, decision, action=action, asked=asked, outcome=result.outcome, rule=result.rule, spans=counts)
+        if result.allowed:
+            result.body.update({"tenant": target, "trace_id": trace_id, "span_id": span_id, "grant_id": grant.jti, "records": reads.records})
+            if withheld:
+                result.body["withheld_rules"] = sorted(withheld)
+        return result
 
+    @staticmethod
+    def _in_scope(grant: Grant, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The rows the grant covers, and a count per rule of the ones it does not."""
         in_scope: list[dict[str, Any]] = []
         withheld: dict[str, int] = {}
         for row in rows:
@@ -195,28 +253,29 @@ class AccessService:
                 in_scope.append(row)
             else:
                 withheld[span_rule] = withheld.get(span_rule, 0) + 1
-        if not in_scope:
-            first = next(iter(withheld))
-            return self._refuse(decision, action=action, asked=asked, tenant=target, rule=first)
+        return in_scope, withheld
 
-        records = []
-        unavailable = without_payload = 0
+    def _read_payloads(self, rows: list[dict[str, Any]], tenant: str) -> _Reads:
+        reads = _Reads()
         reader = VaultReader(self.store, self.keyring)
-        for row in in_scope:
+        for row in rows:
             ref_text = row.get("payload_ref")
             if not ref_text:
-                without_payload += 1
+                reads.without_payload += 1
                 continue
-            if not self._ref_matches(ref_text, target, row.get("env") or ""):
-                unavailable += 1
-                log.error("payload_ref of a %s span points outside its tenant and env; withheld", target)
+            if not self._ref_matches(ref_text, tenant, row.get("env") or ""):
+                reads.tampered += 1  # a metrics row edited to point at another tenant's payloads
+                log.error("payload_ref of a %s span points outside its tenant and env; withheld as tampered", tenant)
                 continue
             try:
                 payload = reader.payload(ref_text)
-            except (PayloadUnavailable, ValueError):
-                unavailable += 1
+            except PayloadTampered:
+                reads.tampered += 1
                 continue
-            records.append(
+            except (PayloadUnavailable, ValueError):
+                reads.unavailable += 1
+                continue
+            reads.records.append(
                 {
                     "tenant": row.get("tenant"),
                     "env": row.get("env"),
@@ -226,24 +285,29 @@ class AccessService:
                     "payload": payload,
                 }
             )
-        counts = {
-            "matched": len(rows),
-            "returned": len(records),
-            "withheld": sum(withheld.values()),
-            "unavailable": unavailable,
-            "without_payload": without_payload,
-        }
-        if not records:
-            self._audit(target, decision, action=action, asked=asked, outcome="not_found", rule=None, spans=counts)
+        if reads.tampered:
+            self.events.payloads_tampered(reads.tampered)
+        return reads
+
+    @staticmethod
+    def _read_result(reads: _Reads, counts: dict[str, int]) -> AccessResult:
+        """The answer to a read (the caller adds the records to an allowed one)."""
+        rule = PAYLOAD_TAMPERED if reads.tampered else None
+        if reads.records:
+            body: dict[str, Any] = {"spans": counts}
+            if reads.tampered:
+                body["warning"] = f"{reads.tampered} payload(s) failed authentication (tampered or damaged) and were withheld; this read is audited as such"
+            return AccessResult("allowed", 200, rule, body)
+        if reads.tampered:
             return AccessResult(
-                "not_found", 404, None,
-                {"error": "not_found", "message": "no payload is available for these spans (payload mode none, expired or erased)", "spans": counts},
+                "tampered", 502, rule,
+                {"error": PAYLOAD_TAMPERED, "rule": PAYLOAD_TAMPERED, "spans": counts,
+                 "message": f"{reads.tampered} payload(s) failed authentication: the stored ciphertext was altered, moved or damaged (not expired); this read is audited as such"},
             )
-        self._audit(target, decision, action=action, asked=asked, outcome="allowed", rule=None, spans=counts)
-        body = {"tenant": target, "trace_id": trace_id, "span_id": span_id, "grant_id": grant.jti, "records": records, "spans": counts}
-        if withheld:
-            body["withheld_rules"] = sorted(withheld)
-        return AccessResult("allowed", 200, None, body)
+        return AccessResult(
+            "not_found", 404, None,
+            {"error": "not_found", "message": "no payload is available for these spans (payload mode none, expired or erased)", "spans": counts},
+        )
 
     @staticmethod
     def _ref_matches(ref_text: str, tenant: str, env: str) -> bool:
@@ -259,12 +323,10 @@ class AccessService:
             raise GrantError("env: not a valid id")
         action = "payload.list"
         decision = self.authorize(token)
-        tenant = decision.grant.tenant if decision.grant else decision.unverified.get("tenant")
-        if not decision.allowed:
-            assert decision.rule is not None
-            return self._refuse(decision, action=action, asked={"tenant": tenant, "env": env}, tenant=tenant, rule=decision.rule)
+        tenant = decision.grant.tenant if decision.grant else None
+        if not decision.allowed or decision.grant is None:
+            return self._refuse(decision, action=action, asked={"tenant": tenant, "env": env}, tenant=tenant, rule=decision.rule or MALFORMED_TOKEN)
         grant = decision.grant
-        assert grant is not None
         asked = {"tenant": grant.tenant, "env": env, "envs": list(grant.envs), "window": [iso(grant.window_from), iso(grant.window_to)]}
         rule = check_request(grant, grant.tenant, None, env)
         if rule is not None:

@@ -125,9 +125,9 @@ def grant_issue(config_path: str | None, tenant: str, envs: tuple[str, ...], pri
     store = _store(config)
     try:
         GrantRegistry(store).record(grant)
-        from vault.audit import AuditLog
+        from vault.audit import AuditLog, audit_key
 
-        AuditLog(store).append(
+        AuditLog(store, key=audit_key(secret)).append(
             tenant,
             action="grant.issue",
             principal=grant.principal,
@@ -161,7 +161,8 @@ def grant_revoke(config_path: str | None, grant_id: str, reason: str) -> None:
         raise click.BadParameter("a grant id is 32 hex digits", param_hint="GRANT_ID")
     config = _config(config_path)
     store = _store(config)
-    from vault.audit import AuditLog
+    secret = _secret(config)
+    from vault.audit import AuditLog, audit_key
     from vault.revocations import Revocations
 
     try:
@@ -169,7 +170,7 @@ def grant_revoke(config_path: str | None, grant_id: str, reason: str) -> None:
         document = Revocations(store).revoke(grant_id, by=_operator(), reason=reason)
         tenant = entry.get("tenant") if entry else None
         if isinstance(tenant, str):
-            AuditLog(store).append(
+            AuditLog(store, key=audit_key(secret)).append(
                 tenant,
                 action="grant.revoke",
                 principal=entry.get("sub") if entry else None,
@@ -296,7 +297,11 @@ def _access(config: Config):
 def _answer(result: Any) -> None:
     if result.status == 200:
         _echo_json(result.body)
+        if result.body.get("warning"):
+            click.echo(f"warning: {result.body['warning']}", err=True)
         return
+    if result.outcome == "tampered":
+        raise click.ClickException(f"tampered: {result.body.get('message')}")
     if result.rule:
         raise click.ClickException(f"refused ({result.rule}): {result.body.get('message')}")
     raise click.ClickException(str(result.body.get("message", "not found")))
@@ -348,23 +353,46 @@ def audit_group() -> None:
     """The hash-chained audit log of payload access."""
 
 
+def _audit_log(config: Config):
+    """The tenant chains, with the audit key (from the master secret) that checks signatures."""
+    from vault.audit import AuditLog, audit_key
+
+    try:
+        secret = load_master_secret(config.keys.master_key_env, config.master_key_path(), create=False)
+    except MasterKeyError as exc:
+        raise click.ClickException(f"{exc} (the audit key is derived from it)") from None
+    return AuditLog(_store(config), key=audit_key(secret))
+
+
 @audit_group.command("verify")
 @CONFIG_OPTION
 @click.option("--tenant", required=True)
-def audit_verify(config_path: str | None, tenant: str) -> None:
-    """Check the tenant's chain: exit 1 and name the seq when a record was edited, deleted or reordered."""
-    tenant = _id(tenant, "tenant id", "--tenant")
-    from vault.audit import AuditLog
+@click.option("--now", "now_text", default=None, help="Check retention as at this time (ISO 8601 or epoch s); default: now.")
+def audit_verify(config_path: str | None, tenant: str, now_text: str | None) -> None:
+    """Check the tenant's chain: exit 1 and name the seq when a record was edited, deleted,
+    reordered, forged or forked, or the end of the chain is not anchored by the signed head.
+    Records missing from the start are accepted only when the tenant's audit_days had made them due."""
+    from policies.resolve import PolicyError, PolicySet
 
+    tenant = _id(tenant, "tenant id", "--tenant")
     try:
-        report = AuditLog(_store(_config(config_path))).verify(tenant)
+        now = parse_time(now_text, "--now") if now_text else None
+    except GrantError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+    config = _config(config_path)
+    try:
+        audit_days = PolicySet(config).audit_days(tenant)
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        report = _audit_log(config).verify(tenant, audit_days=audit_days, now=now)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     for note in report.notes:
         click.echo(f"note: {note}")
     if report.ok:
         span = f" (seq {report.first_seq}..{report.last_seq})" if report.records else ""
-        click.echo(f"audit chain of tenant {tenant}: ok, {report.records} records{span}")
+        click.echo(f"audit chain of tenant {tenant}: ok, {report.records} records{span}, audit_days {audit_days}")
         return
     for problem in report.problems:
         click.echo(f"problem: {problem}")
@@ -376,16 +404,39 @@ def audit_verify(config_path: str | None, tenant: str) -> None:
 @click.option("--tenant", required=True)
 @click.option("--since", default=None, help="Only records from this time on (ISO 8601 or epoch s).")
 def audit_show(config_path: str | None, tenant: str, since: str | None) -> None:
-    """Print the tenant's audit records, one JSON object per line, oldest first."""
+    """Print the tenant's genuine audit records, one JSON object per line, oldest first.
+
+    Objects that are not genuine records (another name, a content that does not match its name,
+    no valid signature) are left out and counted on stderr; `audit verify` names them."""
     tenant = _id(tenant, "tenant id", "--tenant")
     try:
         since_time = parse_time(since, "--since") if since else None
     except GrantError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    from vault.audit import AuditLog
+    try:
+        listing = _audit_log(_config(config_path)).read(tenant, since_time)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    for record in listing.records:
+        click.echo(json.dumps(record, ensure_ascii=False, sort_keys=True))
+    if listing.skipped:
+        click.echo(f"warning: {listing.skipped} object(s) under the tenant's audit prefix are not genuine records and were not shown; run `tracevault audit verify`", err=True)
+
+
+@audit_group.command("security")
+@CONFIG_OPTION
+@click.option("--since", default=None, help="Only records from this time on (ISO 8601 or epoch s).")
+def audit_security(config_path: str | None, since: str | None) -> None:
+    """Print the security log: refusals of tokens whose claims could not be verified (forged,
+    unsigned or malformed), kept out of the tenants' chains. One JSON object per line."""
+    from vault.securitylog import SecurityLog
 
     try:
-        records = AuditLog(_store(_config(config_path))).show(tenant, since_time)
+        since_time = parse_time(since, "--since") if since else None
+    except GrantError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    try:
+        records = SecurityLog(_store(_config(config_path))).show(since_time)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     for record in records:

@@ -293,6 +293,16 @@ class PolicySet:
             self._cache[key] = compiled
         return compiled
 
+    def audit_days(self, tenant: str) -> int:
+        """The tenant's audit retention: audit partitions have no env, so the longest
+        ``audit_days`` among its default env and its configured envs (deleting audit early is
+        the worse mistake). The retention sweep and `audit verify` both use it."""
+        envs = {self._config.tenancy.default_env}
+        spec = self._config.tenants.get(tenant)
+        if spec is not None:
+            envs.update(spec.environments)
+        return max(self.resolve(tenant, env).audit_days for env in envs)
+
     def compiled(self) -> list[CompiledPolicy]:
         """The policies compiled so far: every configured (tenant, env) and the default."""
         return list(self._cache.values())

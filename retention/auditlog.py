@@ -32,10 +32,18 @@ def record_key(record: Mapping[str, Any]) -> str:
 
 
 def write_audit(
-    store: ObjectStore, tenant: str, action: str, *, reason: str, counts: Mapping[str, Any], outcome: str = "allowed"
+    store: ObjectStore,
+    tenant: str,
+    action: str,
+    *,
+    reason: str,
+    counts: Mapping[str, Any],
+    key: bytes | None,
+    outcome: str = "allowed",
 ) -> str:
-    """Append one record to ``tenant``'s audit log; returns its key."""
-    record = AuditLog(store).append(
+    """Append one record to ``tenant``'s audit log, signed with ``key`` (:func:`vault.audit.audit_key`
+    of the master secret; None writes it unsigned, which `audit verify` reports); returns its key."""
+    record = AuditLog(store, key=key).append(
         tenant,
         action=action,
         principal=actor(),

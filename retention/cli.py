@@ -153,13 +153,26 @@ def lifecycle(config_path: str | None, apply_rules: bool) -> None:
 @click.option("--tenant", required=True, help="The user's tenant.")
 @click.option("--user-id", required=True, help="The user's raw id, as the application sent it; `-` reads it from stdin (keeps it out of shell history).")
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
-@click.option("--whole-traces", is_flag=True, help="Also remove every span sharing a trace with one of the user's spans (child spans without a user id).")
-def erase(config_path: str | None, tenant: str, user_id: str, dry_run: bool, whole_traces: bool) -> None:
+@click.option(
+    "--spans-only",
+    is_flag=True,
+    help="Remove only the spans that carry the user id; keep the other spans of the user's traces (model calls, tools), which may hold the user's prompts.",
+)
+@click.option(
+    "--whole-traces",
+    is_flag=True,
+    help="The default (accepted for compatibility): remove every span of each trace that holds one of the user's spans.",
+)
+def erase(config_path: str | None, tenant: str, user_id: str, dry_run: bool, spans_only: bool, whole_traces: bool) -> None:
     """Remove every record of one user: metrics rows and payloads, then audit it.
 
+    By default every span of the user's traces goes (the model-call and tool spans of a
+    conversation hold the user's prompts without a user id); `--spans-only` keeps them.
     Run it after the sidecar has flushed (records still in its spool are reported and make the
     exit code 1); re-running is safe.
     """
+    if spans_only and whole_traces:
+        raise click.UsageError("--spans-only and --whole-traces contradict each other")
     from redactors.keys import MasterKeyError, load_master_secret
     from retention import erase as erasure
 
@@ -179,17 +192,19 @@ def erase(config_path: str | None, tenant: str, user_id: str, dry_run: bool, who
     del user_id
     store = _store(config)
     spool_dir = config.spool_dir()
-    report = erasure.erase_user(store, tenant, pseudonym, dry_run=dry_run, spool_dir=spool_dir, whole_traces=whole_traces)
+    report = erasure.erase_user(store, tenant, pseudonym, dry_run=dry_run, spool_dir=spool_dir, whole_traces=not spans_only)
     if not dry_run:
         from retention.auditlog import write_audit
+        from vault.audit import audit_key
 
         try:
             report.audit_key = write_audit(
                 store,
                 tenant,
                 "subject.erase",
+                key=audit_key(master),
                 reason=f"subject erasure of {pseudonym}" + ("" if report.complete else " (incomplete: run again)"),
-                counts={"complete": report.complete, "verified": report.verified, "whole_traces": whole_traces, **report.counts()},
+                counts={"complete": report.complete, "verified": report.verified, "whole_traces": report.whole_traces, **report.counts()},
                 outcome="allowed" if report.metrics_rows_removed or report.payload_records_removed else "not_found",
             )
         except (StoreError, ValueError) as exc:

@@ -2,8 +2,10 @@
 
 1. The user's pseudonym is computed exactly as the redactor does (`Pseudonymizer`), so the raw
    user id is never stored, logged or reported; only the pseudonym is.
-2. The user's spans are found from the metrics: rows whose ``user_hash`` is the pseudonym (and,
-   with ``whole_traces``, every span of the traces those spans belong to).
+2. The user's spans are found from the metrics: rows whose ``user_hash`` is the pseudonym and, by
+   default (``whole_traces=True``), every span of the traces those spans belong to: the model-call,
+   retrieval and tool spans of the user's conversations carry the prompts without a user id. With
+   ``whole_traces=False`` (the CLI's ``--spans-only``) only the rows that carry the user id go.
 3. Each affected payload segment is rewritten first, then each affected Parquet file, both under
    the same key (``store.put`` is atomic on both stores: readers and a crash see the old object
    or the new one, never a half-written one).
@@ -67,7 +69,7 @@ class ErasureReport:
     pseudonym: str
     dry_run: bool
     store: str
-    whole_traces: bool = False
+    whole_traces: bool = True
     traces: int = 0
     metrics_files_scanned: int = 0
     metrics_files_rewritten: int = 0
@@ -103,6 +105,12 @@ class ErasureReport:
             "spool_pending_records": self.spool_pending_records,
         }
 
+    def scope(self) -> str:
+        """What was erased, in words, for the report."""
+        if self.whole_traces:
+            return "whole traces: every span of each trace that holds one of the user's spans"
+        return "spans only: spans that carry the user id; other spans of the same traces were kept (--spans-only)"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "command": "erase",
@@ -114,6 +122,7 @@ class ErasureReport:
             "verified": self.verified,
             "passes": self.passes,
             "whole_traces": self.whole_traces,
+            "scope": self.scope(),
             "traces": self.traces,
             "metrics_files_scanned": self.metrics_files_scanned,
             **self.counts(),
@@ -142,15 +151,16 @@ def erase_user(
     *,
     dry_run: bool = False,
     spool_dir: Path | None = None,
-    whole_traces: bool = False,
+    whole_traces: bool = True,
     threads: int = SCAN_THREADS,
 ) -> ErasureReport:
     """Remove the rows and payloads of ``pseudonym`` from ``tenant``'s data. Never raises for a
     store failure on one object: it is reported, and the erasure is incomplete.
 
-    ``whole_traces`` also removes every span that shares a trace with one of the user's spans
-    (child spans such as retrieval or tool calls often carry the conversation without a user id);
-    it reads the tenant's metrics twice per pass.
+    ``whole_traces`` (the default) also removes every span that shares a trace with one of the
+    user's spans (model-call, retrieval and tool spans carry the conversation without a user id);
+    it reads the tenant's metrics twice per pass. ``whole_traces=False`` removes only the spans
+    that carry the user id.
     """
     layout.partition_prefix("metrics", tenant)  # validates the tenant id
     report = ErasureReport(tenant=tenant, pseudonym=pseudonym, dry_run=dry_run, store=store.describe(), whole_traces=whole_traces)

@@ -1,7 +1,9 @@
 """The retention sweep: delete every partition past its window, and report what was done.
 
 Windows come from the policy chain (`PolicySet.resolve(tenant, env)`): payload segments by
-``payload_days``, metrics Parquet by ``metrics_days``, audit records by ``audit_days``. A
+``payload_days``, metrics Parquet by ``metrics_days``, audit records by ``audit_days``; in a run
+over every tenant, the security log (``access/security-log/date=D/``) by the default tenant's
+``audit_days``. A
 partition ``date=D`` is due when ``D < today - days``, ``today`` being the UTC day of ``now``.
 Audit partitions have no env: their window is the longest ``audit_days`` among the tenant's
 default env and its configured envs (deleting audit early is the worse mistake).
@@ -31,6 +33,7 @@ from typing import Any
 from policies.config import Config
 from policies.resolve import PolicySet
 from vault import layout
+from vault import securitylog as security_log
 from vault.store import ObjectStore, StoreError
 
 from retention.progress import Progress
@@ -102,6 +105,8 @@ class SweepReport:
     errors: list[dict[str, str]] = field(default_factory=list)
     error_count: int = 0
     ignored_keys: int = 0
+    #: The security log (unverified-token refusals), swept in a run over every tenant.
+    security_log: KindReport | None = None
 
     @property
     def complete(self) -> bool:
@@ -145,6 +150,7 @@ class SweepReport:
             "complete": self.complete,
             "tenants": tenants,
             "totals": self.totals(),
+            "security_log": self.security_log.as_dict() if self.security_log else None,
             "ignored_keys": self.ignored_keys,
             "errors": self.errors,
             "error_count": self.error_count,
@@ -169,12 +175,7 @@ class Windows:
     def _audit_days(self, tenant: str) -> int:
         cached = self._audit.get(tenant)
         if cached is None:
-            envs = {self._config.tenancy.default_env}
-            spec = self._config.tenants.get(tenant)
-            if spec is not None:
-                envs.update(spec.environments)
-            cached = max(self._policies.resolve(tenant, env).audit_days for env in envs)
-            self._audit[tenant] = cached
+            cached = self._audit[tenant] = self._policies.audit_days(tenant)
         return cached
 
 
@@ -206,7 +207,6 @@ def sweep(
     today = moment.date()
     windows = Windows(config, policies)
     report = SweepReport(now=moment, dry_run=dry_run, store=store.describe(), tenant_filter=tenant)
-    due: list[_Due] = []
 
     def group(kind: str, t: str, env: str | None) -> KindReport:
         envs = report.groups.setdefault(t, {})
@@ -225,24 +225,7 @@ def sweep(
                 envs[None] = {"audit": KindReport(audit_days, today - timedelta(days=audit_days))}
         return found
 
-    for kind in layout.KINDS:
-        prefix = layout.partition_prefix(kind, tenant)
-        try:
-            for info in store.list(prefix):
-                parsed = layout.parse_key(info.key)
-                if parsed is None:
-                    report.ignored_keys += 1
-                    continue
-                partition, _ = parsed
-                kind_report = group(kind, partition.tenant, partition.env)
-                if partition.day < kind_report.delete_before:
-                    due.append(_Due(info.key, info.size, partition.tenant, partition.env, kind, partition.day))
-                else:
-                    kind_report.kept.add(info.size)
-        except Exception as exc:  # noqa: BLE001 - a listing failure is reported, never hidden
-            report.error(prefix, f"listing failed: {_reason(exc)}")
-            # What this kind's listing did not reach is neither deleted nor known to be kept.
-            continue
+    due = _list_due(store, tenant, report, group)
 
     make_progress = progress or (lambda label, total: Progress(label, total))
     label = "retention (dry run): due" if dry_run else "retention: deleting"
@@ -261,7 +244,61 @@ def sweep(
                 else:
                     kind_report.failed.add(item.size)
             bar.advance(len(batch), batch[-1].key.rsplit("/", 1)[0])
+    if tenant is None:
+        days = windows.days("audit", config.tenancy.default_tenant, None)
+        _sweep_security_log(store, report, KindReport(days, today - timedelta(days=days)), dry_run, batch_size)
     return report
+
+
+def _sweep_security_log(store: ObjectStore, report: SweepReport, kind_report: KindReport, dry_run: bool, batch_size: int) -> None:
+    """Delete the security log's ``date=`` partitions older than ``kind_report``'s window."""
+    report.security_log = kind_report
+    due: list[tuple[str, int, date]] = []
+    try:
+        for info in store.list(security_log.PREFIX):
+            day = security_log.day_of(info.key)
+            if day is None:
+                report.ignored_keys += 1
+            elif day < kind_report.delete_before:
+                due.append((info.key, info.size, day))
+            else:
+                kind_report.kept.add(info.size)
+    except Exception as exc:  # noqa: BLE001 - a listing failure is reported, never hidden
+        report.error(security_log.PREFIX, f"listing failed: {_reason(exc)}")
+        return
+    for start in range(0, len(due), batch_size):
+        batch = due[start : start + batch_size]
+        gone = {key for key, _, _ in batch} if dry_run else _delete_batch(store, [key for key, _, _ in batch], report)
+        for key, size, day in batch:
+            if key in gone:
+                kind_report.deleted.add(size)
+                kind_report.deleted_partitions.add(day)
+            else:
+                kind_report.failed.add(size)
+
+
+def _list_due(store: ObjectStore, tenant: str | None, report: SweepReport, group: Callable[[str, str, str | None], KindReport]) -> list[_Due]:
+    """List every kind's partitions; answer what is due, and count what is kept in ``group``'s reports."""
+    due: list[_Due] = []
+    for kind in layout.KINDS:
+        prefix = layout.partition_prefix(kind, tenant)
+        try:
+            for info in store.list(prefix):
+                parsed = layout.parse_key(info.key)
+                if parsed is None:
+                    report.ignored_keys += 1
+                    continue
+                partition, _ = parsed
+                kind_report = group(kind, partition.tenant, partition.env)
+                if partition.day < kind_report.delete_before:
+                    due.append(_Due(info.key, info.size, partition.tenant, partition.env, kind, partition.day))
+                else:
+                    kind_report.kept.add(info.size)
+        except Exception as exc:  # noqa: BLE001 - a listing failure is reported, never hidden
+            report.error(prefix, f"listing failed: {_reason(exc)}")
+            # What this kind's listing did not reach is neither deleted nor known to be kept.
+            continue
+    return due
 
 
 def _delete_batch(store: ObjectStore, keys: list[str], report: SweepReport) -> set[str]:

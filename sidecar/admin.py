@@ -7,8 +7,11 @@
 
 Answers (JSON): 200 with the records; 400 for a malformed trace id, span id, tenant or env;
 401 (``WWW-Authenticate: Bearer``) without a token or with one that is not a well-formed grant;
-403 with ``{"rule": ...}`` when the grant is refused; 404 when nothing matches; 503 when the
-store or key service fails. Every attempt that carries a token is audited (policies.access).
+403 with ``{"rule": ...}`` when the grant is refused; 404 when nothing matches; 502 with rule
+``payload_tampered`` when every payload asked for fails authentication (tampered, not expired);
+503 when the store or key service fails. Every attempt that carries a token is audited
+(policies.access): in the tenant's chain when the token's signature verifies, otherwise in the
+rate-limited security log, without any of the token's claims.
 
 It is off by default (``access.admin_enabled``). When on, the sidecar process holds a *reader*
 keyring, i.e. the power to decrypt payloads, which the ingest path deliberately lacks
@@ -28,6 +31,7 @@ from aiohttp import web
 from policies.access import AccessResult, AccessService
 from policies.config import Config
 from policies.grants import GrantError
+from sidecar.metrics import Metrics
 from vault.keyring import KeyUnavailable
 from vault.store import StoreError
 
@@ -104,10 +108,12 @@ async def start_admin(
     access: AccessService | None = None,
     host: str | None = None,
     port: int | None = None,
+    metrics: Metrics | None = None,
 ) -> web.AppRunner:
     """Start the admin listener; returns its runner (``runner.addresses`` has the bound port).
 
-    The caller owns the runner: ``await runner.cleanup()`` stops it.
+    The caller owns the runner: ``await runner.cleanup()`` stops it. With ``metrics``, refusals of
+    unverified tokens and tampered payloads are counted on the sidecar's /metrics.
     """
     host = host if host is not None else config.access.admin_host
     port = port if port is not None else config.access.admin_port
@@ -117,7 +123,7 @@ async def start_admin(
     if access is None:
         if master_secret is None:
             raise ValueError("start_admin needs the master secret or an AccessService")
-        access = AccessService.from_config(config, master_secret)
+        access = AccessService.from_config(config, master_secret, events=metrics.access_events() if metrics else None)
     runner = web.AppRunner(make_admin_app(access), access_log=None, handle_signals=False)
     await runner.setup()
     try:

@@ -37,5 +37,37 @@ class Metrics:
             gauge = Gauge(name, help_text, registry=r)
             gauge.set_function(lambda attribute=attribute: float(getattr(stats, attribute)))
 
+    def access_events(self) -> MetricsAccessEvents:
+        """The admin listener's counters (created on first use): refusals of unverified tokens,
+        by rule and by whether the security log's rate limit let them be written, and payloads
+        that failed authentication. Labels are rule names and fixed words only."""
+        if self._access_events is None:
+            self._access_events = MetricsAccessEvents(self.registry)
+        return self._access_events
+
+    _access_events: MetricsAccessEvents | None = None
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class MetricsAccessEvents:
+    """The hooks of `policies.access.AccessEvents`, as Prometheus counters (not imported from
+    there, so that /metrics does not load the read path)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.unverified = Counter(
+            "tracevault_access_unverified_refusals",
+            "Payload reads refused because the token's claims could not be verified (security log)",
+            ["rule", "logged"],
+            registry=registry,
+        )
+        self.tampered = Counter(
+            "tracevault_payloads_tampered", "Payloads whose ciphertext failed authentication on an audited read", registry=registry
+        )
+
+    def refused_unverified(self, rule: str, written: bool) -> None:
+        self.unverified.labels(rule=rule, logged="written" if written else "rate_limited").inc()
+
+    def payloads_tampered(self, count: int) -> None:
+        self.tampered.inc(count)

@@ -83,7 +83,7 @@ async def serve(config: Config, running: Running | None = None, install_signals:
             # Off by default: the admin listener needs a reader keyring (it can decrypt).
             from sidecar.admin import start_admin
 
-            admin_runner = await start_admin(config, secret)
+            admin_runner = await start_admin(config, secret, metrics=metrics)
             running.admin_port = admin_runner.addresses[0][1]
 
         if install_signals:

@@ -88,14 +88,19 @@ def _audit_shred(config: Config, tenant: str) -> str:
     from datetime import UTC, datetime
 
     from vault import layout
-    from vault.audit import AuditLog, record_hash
+    from vault.audit import AuditLog, audit_key, record_hash
     from vault.store import open_store
 
     try:
         actor = getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name in some containers
         actor = "unknown"
-    record = AuditLog(open_store(config)).append(
+    try:
+        key: bytes | None = audit_key(load_master_secret(config.keys.master_key_env, config.master_key_path(), create=False))
+    except MasterKeyError:
+        key = None  # a KMS keyring needs no master secret: the record goes in unsigned, and verify says so
+        click.echo("warning: no master secret here, so the audit record is not signed; `tracevault audit verify` will report it", err=True)
+    record = AuditLog(open_store(config), key=key).append(
         tenant,
         action="key.shred",
         principal=actor,

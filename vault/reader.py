@@ -49,6 +49,12 @@ class PayloadUnavailable(Exception):
     """A payload cannot be read: missing, damaged, or its key is gone. Says which, not what."""
 
 
+class PayloadTampered(PayloadUnavailable):
+    """The stored payload is there but is not what was written: its ciphertext fails
+    authentication (edited, moved to another key, position or tenant), its frame is damaged, or
+    it is not at the position its reference records. Never "expired": that is a missing object."""
+
+
 @dataclass
 class Problem:
     key: str
@@ -134,9 +140,10 @@ class VaultReader:
             raise PayloadUnavailable("payload segment not found (expired or erased)") from None
         except CorruptSegment:
             self._problem(ref.object_key, "damaged payload frame")
-            raise PayloadUnavailable("payload frame is damaged") from None
+            raise PayloadTampered("payload frame is damaged") from None
         if frame.position != ref.position:
-            raise PayloadUnavailable("payload frame is not at its recorded position")
+            self._problem(ref.object_key, "payload frame is not at its recorded position")
+            raise PayloadTampered("payload frame is not at its recorded position")
         assert partition.env is not None
         try:
             data_key = self.keyring.unwrap(partition.tenant, partition.env, frame.key_id, frame.wrapped_key)
@@ -146,7 +153,7 @@ class VaultReader:
             raise PayloadUnavailable("the tenant's key is unavailable (rotated out, shredded, or no permission)") from None
         except DecryptError:
             self._problem(ref.object_key, "payload failed authentication")
-            raise PayloadUnavailable("payload failed to decrypt (tampered, moved or wrong tenant)") from None
+            raise PayloadTampered("payload failed to decrypt: it fails authentication (tampered, moved or wrong tenant)") from None
         return json.loads(plaintext)
 
     def payloads_for(self, tenant: str, trace_id: str, span_id: str | None = None, env: str | None = None) -> list[dict[str, Any]]:

@@ -40,6 +40,8 @@ S3_MAX_PAGE_SIZE = 1000
 
 _DIR_MODE = 0o700
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+#: What S3 answers a conditional create when the key exists (or a racing create won).
+_EXISTS_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,11 @@ class InvalidKey(ValueError):
 class ObjectStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key`` atomically: readers see the old object or the new one."""
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Create ``key`` with ``data`` only if no object is there: True when this call created it,
+        False when one already existed (it is left as it was). Atomic against concurrent callers
+        on the same store: of several racing calls for one key, exactly one returns True."""
 
     def get(self, key: str) -> bytes:
         """The whole object; raises :class:`ObjectNotFound`."""
@@ -198,29 +205,48 @@ class LocalStore:
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        view = memoryview(data)
         with _os_errors("put", key):
-            for attempt in range(3):
-                try:
-                    self._ensure_dir(path.parent)
-                    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".part")
-                    break
-                except FileNotFoundError:  # a concurrent delete_many pruned the directory
-                    if attempt == 2:
-                        raise
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(view)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            self._publish(path, data, exclusive=False)
             fsync_dir(path.parent)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """The synced temp file is linked to the key with ``link(2)``, which fails when the name
+        exists: the ``O_EXCL`` guarantee, for a file whose content is complete when it appears."""
+        path = self._path(key)
+        with _os_errors("put_if_absent", key):
+            try:
+                self._publish(path, data, exclusive=True)
+            except FileExistsError:
+                return False
+            fsync_dir(path.parent)
+        return True
+
+    def _publish(self, path: Path, data: bytes, *, exclusive: bool) -> None:
+        """Write ``data`` to a synced temp file beside ``path``, then rename it over ``path`` or,
+        ``exclusive``, link it to ``path`` (raising FileExistsError when ``path`` exists)."""
+        view = memoryview(data)
+        for attempt in range(3):
+            try:
+                self._ensure_dir(path.parent)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".part")
+                break
+            except FileNotFoundError:  # a concurrent delete_many pruned the directory
+                if attempt == 2:
+                    raise
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(view)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if exclusive:
+                os.link(tmp, path)
+            else:
+                os.replace(tmp, path)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        if exclusive:
+            _unlink_quietly(tmp)  # the object lives on under its key
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -306,6 +332,13 @@ class LocalStore:
             except OSError:  # not empty, already gone, or not ours to remove
                 return
             directory = directory.parent
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _utc(timestamp: float) -> _dt.datetime:
@@ -395,6 +428,24 @@ class S3Store:
             extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.sse_kms_key_id}
         with self._errors("put", key):
             self._client.put_object(Bucket=self.bucket, Key=self._full(key), Body=bytes(data), **extra)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """``PutObject`` with ``If-None-Match: *``: S3 answers 412 PreconditionFailed when the key
+        exists (and 409 ConditionalRequestConflict to the loser of two racing writes)."""
+        from botocore.exceptions import ClientError
+
+        check_key(key)
+        extra: dict[str, str] = {}
+        if self.sse_kms_key_id:
+            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.sse_kms_key_id}
+        with self._errors("put_if_absent", key):
+            try:
+                self._client.put_object(Bucket=self.bucket, Key=self._full(key), Body=bytes(data), IfNoneMatch="*", **extra)
+            except ClientError as exc:
+                if _error_code(exc) in _EXISTS_CODES:
+                    return False
+                raise
+        return True
 
     def get(self, key: str) -> bytes:
         check_key(key)

@@ -79,9 +79,10 @@ def _forged(stored: Stored) -> str:
     return jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid})
 
 
-# (case, grant overrides or a token factory, request: (trace name, tenant, env), expected rule, audit tenant)
+# (case, grant overrides or a token factory, request: (trace name, tenant, env), expected rule,
+# audit tenant: None when the token's claims are unverified and the refusal goes to the security log)
 REFUSALS = [
-    ("bad_signature: forged with another Ed25519 key", _forged, ("acme_prod", None, None), "bad_signature", "acme"),
+    ("bad_signature: forged with another Ed25519 key", _forged, ("acme_prod", None, None), "bad_signature", None),
     ("expired", {"now": NOW - timedelta(hours=3)}, ("acme_prod", None, None), "expired", "acme"),
     ("not_yet_valid", {"not_before": NOW + timedelta(hours=1)}, ("acme_prod", None, None), "not_yet_valid", "acme"),
     ("wrong_issuer", {"issuer": "another-vault"}, ("acme_prod", None, None), "wrong_issuer", "acme"),
@@ -90,27 +91,38 @@ REFUSALS = [
     ("env_out_of_scope: env asked for", {}, ("acme_dev", None, "dev"), "env_out_of_scope", "acme"),
     ("outside_window", {"window_from": RECEIVED + timedelta(minutes=5), "window_to": RECEIVED + timedelta(hours=1)}, ("acme_prod", None, None), "outside_window", "acme"),
     ("trace_not_granted", {"trace_ids": ["ab" * 16]}, ("acme_prod", None, None), "trace_not_granted", "acme"),
-    ("malformed_token", lambda s: "definitely-not-a-grant", ("acme_prod", "acme", None), "malformed_token", "acme"),
+    ("malformed_token", lambda s: "definitely-not-a-grant", ("acme_prod", "acme", None), "malformed_token", None),
 ]
 
 
 @pytest.mark.parametrize(("grant", "request_", "rule", "audit_tenant"), [c[1:] for c in REFUSALS], ids=[c[0] for c in REFUSALS])
-def test_each_refusal_is_named_and_audited(stored: Stored, caplog: pytest.LogCaptureFixture, grant, request_, rule: str, audit_tenant: str) -> None:
+def test_each_refusal_is_named_and_audited(stored: Stored, caplog: pytest.LogCaptureFixture, grant, request_, rule: str, audit_tenant: str | None) -> None:
     caplog.set_level(logging.DEBUG)
     token = grant(stored) if callable(grant) else stored.issue(**grant)
     name, tenant, env = request_
-    result = stored.access().get_payloads(token, stored.traces[name], tenant=tenant, env=env)
+    access = stored.access()
+    chains_before = {t: len(access.audit.show(t)) for t in ("acme", "globex")}
+    security_before = access.security_log.show()
+    result = access.get_payloads(token, stored.traces[name], tenant=tenant, env=env)
     assert result.outcome == "denied" and result.rule == rule
     assert result.status == (401 if rule == "malformed_token" else 403)
     assert result.body["rule"] == rule and "records" not in result.body
-    record = last_audit(stored, audit_tenant)
-    assert record["outcome"] == "denied" and record["rule"] == rule and record["action"] == "payload.get"
-    assert record["asked"]["trace_id"] == stored.traces[name]
-    if rule != "malformed_token":
+    if audit_tenant is None:
+        assert {t: len(access.audit.show(t)) for t in chains_before} == chains_before, "no tenant chain takes an unverified refusal"
+        security = access.security_log.show()
+        assert len(security) == len(security_before) + 1
+        new = [r for r in security if security.count(r) > security_before.count(r)]
+        record = new[0]
+        assert all(r == record for r in new) and record["rule"] == rule and record["claims_verified"] is False
+        assert "alice@example.com" not in json.dumps(record) and "INC-42" not in json.dumps(record), "no claim of the token"
+    else:
+        record = last_audit(stored, audit_tenant)
+        assert record["outcome"] == "denied" and record["rule"] == rule and record["action"] == "payload.get"
         assert record["grant_id"] and record["principal"] == "alice@example.com"
+        assert access.audit.verify(audit_tenant, audit_days=730, now=NOW).ok
+    assert record["asked"]["trace_id"] == stored.traces[name]
     for text in (json.dumps(result.body), json.dumps(record), caplog.text):
         assert MARKER not in text and token not in text
-    assert stored.access().audit.verify(audit_tenant).ok
 
 
 def test_revoked_and_honoured_by_a_second_instance(fresh: Stored) -> None:
@@ -141,9 +153,11 @@ def test_token_signed_by_a_rotated_out_and_retired_key(fresh: Stored) -> None:
     trace = fresh.traces["acme_prod"]
     assert fresh.access().get_payloads(old, trace).allowed, "rotated out, not retired: still valid"
     fresh.grant_keys().retire(old_kid)
+    chain_before = len(fresh.access().audit.show("acme"))
     result = fresh.access().get_payloads(old, trace)
     assert result.rule == "unknown_key" and result.status == 403
-    assert last_audit(fresh)["rule"] == "unknown_key" and last_audit(fresh)["claims_verified"] is False
+    assert len(fresh.access().audit.show("acme")) == chain_before, "an unknown key proves nothing: not in the tenant's chain"
+    assert fresh.access().security_log.show()[-1]["rule"] == "unknown_key"
     assert fresh.access().get_payloads(new, trace).allowed
 
 
@@ -313,3 +327,103 @@ def test_iam_policy_needs_an_s3_store(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["access", "iam-policy", "--config", _config_file(tmp_path, tmp_path / "data"), "--tenant", "acme"])
     assert result.exit_code == 1 and "s3://" in result.output
     assert CliRunner().invoke(main, ["access", "iam-policy", "--tenant", "../x"]).exit_code == 2
+
+
+# -- tampered payloads are not "expired" -----------------------------------------------------------
+
+
+def _flip_last_byte(stored: Stored, ref_text: str) -> None:
+    """Change one byte of the frame's GCM tag, in place: the frame still parses, it fails authentication."""
+    from vault.segment import PayloadRef
+
+    ref = PayloadRef.parse(ref_text)
+    data = bytearray(stored.store.get(ref.object_key))
+    data[ref.offset + ref.length - 1] ^= 0x01
+    stored.store.put(ref.object_key, bytes(data))
+
+
+def _refs(stored: Stored, trace: str) -> list[str]:
+    from vault.reader import VaultReader
+
+    return [row["payload_ref"] for row in VaultReader(stored.store).find_spans("acme", trace)]
+
+
+def _delete_segments(stored: Stored, trace: str) -> None:
+    from vault.segment import PayloadRef
+
+    stored.store.delete_many(sorted({PayloadRef.parse(ref).object_key for ref in _refs(stored, trace)}))
+
+
+# (case, damage, status, outcome, rule, tampered, returned)
+DAMAGE = [
+    ("every payload's ciphertext altered", lambda s, t: [_flip_last_byte(s, r) for r in _refs(s, t)], 502, "tampered", "payload_tampered", 2, 0),
+    ("one of two altered", lambda s, t: _flip_last_byte(s, _refs(s, t)[0]), 200, "allowed", "payload_tampered", 1, 1),
+    ("segment gone: expired (benign twin)", _delete_segments, 404, "not_found", None, 0, 0),
+]
+
+
+@pytest.mark.parametrize(("damage", "status", "outcome", "rule", "tampered", "returned"), [d[1:] for d in DAMAGE], ids=[d[0] for d in DAMAGE])
+def test_tampered_payloads_are_reported_audited_and_counted(fresh: Stored, damage, status: int, outcome: str, rule: str | None, tampered: int, returned: int) -> None:
+    from sidecar.metrics import Metrics
+
+    trace = fresh.traces["acme_prod"]
+    damage(fresh, trace)
+    metrics = Metrics()
+    result = fresh.access(events=metrics.access_events()).get_payloads(fresh.issue(), trace)
+    assert (result.status, result.outcome, result.rule) == (status, outcome, rule)
+    assert result.body["spans"]["tampered"] == tampered and result.body["spans"]["returned"] == returned
+    text = json.dumps(result.body)
+    if tampered:
+        assert "expired" not in text.replace("not expired", "") and "failed authentication" in text
+    else:
+        assert "expired or erased" in text
+    record = last_audit(fresh)
+    assert (record["outcome"], record["rule"], record["spans"]["tampered"]) == (outcome, rule, tampered)
+    assert f"tracevault_payloads_tampered_total {float(tampered)}" in metrics.render().decode()
+    assert fresh.access().audit.verify("acme", audit_days=730, now=NOW).ok
+
+
+def test_cli_audit_verify_checks_retention_and_show_hides_forgeries(fresh: Stored, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the CLI, with the config's retention: deleting the first records while they are
+    within audit_days fails; the retention sweep deleting them once due passes."""
+    monkeypatch.setenv("TRACEVAULT_MASTER_KEY", SECRET_B64)
+    config = _config_file(tmp_path, fresh.data_dir, {"defaults": {"audit_days": 1}})
+    runner = CliRunner()
+    access = fresh.access()
+    for _ in range(3):
+        assert access.get_payloads(fresh.issue(), fresh.traces["acme_prod"]).allowed  # 3 records on 2026-11-28
+    verify_at = ["audit", "verify", "--config", config, "--tenant", "acme", "--now"]
+    assert runner.invoke(main, [*verify_at, "2026-11-28T13:00:00Z"]).exit_code == 0
+
+    first = next(i.key for i in fresh.store.list("audit/tenant=acme/") if "/000000000001-" in i.key and "claim" not in i.key)
+    saved = fresh.store.get(first)
+    fresh.store.delete_many([first])
+    deleted = runner.invoke(main, [*verify_at, "2026-11-28T13:00:00Z"])
+    assert deleted.exit_code == 1 and "seq 1: missing" in deleted.output and "not due for retention" in deleted.output
+    fresh.store.put(first, saved)
+
+    forged = "audit/tenant=acme/date=2026-11-28/erase-0001.jsonl"
+    fresh.store.put(forged, b'{"action": "payload.get", "principal": "auditor", "outcome": "allowed"}\n')
+    shown = runner.invoke(main, ["audit", "show", "--config", config, "--tenant", "acme"])
+    assert shown.exit_code == 0 and "auditor" not in shown.stdout and "1 object(s)" in shown.stderr
+    assert len(shown.stdout.splitlines()) == 3
+    assert "not a chain record" in runner.invoke(main, [*verify_at, "2026-11-28T13:00:00Z"]).output
+    fresh.store.delete_many([forged])
+
+    swept = runner.invoke(main, ["retention", "run", "--config", config, "--now", "2026-12-01T00:00:00Z"])
+    assert swept.exit_code == 0, swept.output
+    assert not list(fresh.store.list("audit/tenant=acme/date=2026-11-28/"))
+    expired = runner.invoke(main, [*verify_at, "2026-12-01T00:00:00Z"])
+    assert expired.exit_code == 0 and "expired (retention)" in expired.output, expired.output
+
+
+def test_cli_audit_security_shows_unverified_refusals(fresh: Stored, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACEVAULT_MASTER_KEY", SECRET_B64)
+    config = _config_file(tmp_path, fresh.data_dir)
+    refused = CliRunner().invoke(main, ["payload", "get", "--config", config, "--token", _forged(fresh), "--trace-id", fresh.traces["acme_prod"]])
+    assert refused.exit_code == 1 and "bad_signature" in refused.output
+    shown = CliRunner().invoke(main, ["audit", "security", "--config", config])
+    assert shown.exit_code == 0
+    (record,) = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert record["rule"] == "bad_signature" and record["asked"]["trace_id"] == fresh.traces["acme_prod"]
+    assert "alice@example.com" not in shown.stdout

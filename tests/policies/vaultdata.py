@@ -19,6 +19,7 @@ from policies.grant_keys import GrantKeys, grant_keys_dir
 from policies.grants import issue_grant
 from redactors.batch import RedactedBatch
 from tests.redactors.otlp_builders import make_request, make_span
+from vault.audit import audit_key
 from vault.keyring import LocalKeyring
 from vault.sink import VaultSink
 from vault.store import LocalStore
@@ -52,6 +53,7 @@ class Stored:
             issuer=ISSUER,
             max_ttl_seconds=kwargs.pop("max_ttl_seconds", MAX_TTL),
             clock=kwargs.pop("clock", lambda: NOW),
+            audit_key=kwargs.pop("audit_key", audit_key(SECRET)),
             **kwargs,
         )
 

@@ -116,6 +116,10 @@ class FaultyStore:
         self._before("put", key)
         self.inner.put(key, data)
 
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        self._before("put_if_absent", key)
+        return self.inner.put_if_absent(key, data)
+
     def get(self, key: str) -> bytes:
         self._before("get", key)
         return self.inner.get(key)

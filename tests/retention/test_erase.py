@@ -180,24 +180,51 @@ def test_user_id_from_stdin_and_unknown_user(vault: Vault) -> None:
     assert record["outcome"] == "not_found"
 
 
-@pytest.mark.parametrize("whole_traces", [False, True])
-def test_whole_traces(vault: Vault, whole_traces: bool) -> None:
-    """A child span (retrieval, tool call) without a user id goes with her trace only when asked."""
+ERASE_SCOPES = [
+    ("default", [], True),
+    ("whole-traces", ["--whole-traces"], True),  # accepted for compatibility: the default
+    ("spans-only", ["--spans-only"], False),
+]
+
+
+@pytest.mark.parametrize(("flags", "whole"), [s[1:] for s in ERASE_SCOPES], ids=[s[0] for s in ERASE_SCOPES])
+def test_whole_traces_by_default(vault: Vault, flags: list[str], whole: bool) -> None:
+    """The model-call and tool spans of her trace carry her prompts without a user id: they go
+    with her trace unless --spans-only is given. Bob's trace stays whole either way."""
     batch = make_batch("acme", DAY1, [ALICE, BOB])
     spans = batch.request.resource_spans[0].scope_spans[0].spans
-    child = make_span(name="retrieval", attributes={"input.value": "her question, again"})
-    child.trace_id, child.parent_span_id = spans[0].trace_id, spans[0].span_id
-    spans.append(child)
+    children = [
+        make_span(name="chat gpt-4o-mini", attributes={"gen_ai.input.messages": '[{"role":"user","content":"her question, again"}]'}),
+        make_span(name="execute_tool lookup", attributes={"gen_ai.tool.call.arguments": '{"q":"her question"}'}),
+    ]
+    bob_child = make_span(name="execute_tool lookup", attributes={"gen_ai.tool.call.arguments": '{"q":"his question"}'})
+    for child in children:
+        child.trace_id, child.parent_span_id = spans[0].trace_id, spans[0].span_id
+    bob_child.trace_id, bob_child.parent_span_id = spans[1].trace_id, spans[1].span_id
+    spans.extend([*children, bob_child])
     vault.ingest(batch)
 
-    result = erase(vault, *(["--whole-traces"] if whole_traces else []))
+    result = erase(vault, *flags)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["metrics_rows_removed"] == (2 if whole_traces else 1)
-    assert report["traces"] == (1 if whole_traces else 0)
+    assert report["whole_traces"] is whole
+    assert report["scope"].startswith("whole traces" if whole else "spans only")
+    assert report["metrics_rows_removed"] == (3 if whole else 1)
+    assert report["traces"] == (1 if whole else 0)
     left = {r["span_id"] for r in metrics_rows(vault)}
-    assert (child.span_id.hex() in left) is not whole_traces
-    assert spans[1].span_id.hex() in left, "Bob's span in another trace stays"
+    for child in children:
+        assert (child.span_id.hex() in left) is not whole
+    assert {spans[1].span_id.hex(), bob_child.span_id.hex()} <= left, "Bob's trace in another trace stays"
+    (record,) = [r for r in AuditLog(vault.store).show("acme") if r["action"] == "subject.erase"]
+    assert record["spans"]["whole_traces"] is whole
     reader = VaultReader(vault.store, vault.keyring())
     for row in reader.read_metrics("acme").to_pylist():
         assert reader.payload(row["payload_ref"])
+
+
+def test_contradictory_scope_flags_are_refused(vault: Vault) -> None:
+    populate(vault)
+    before = vault.snapshot()
+    result = erase(vault, "--spans-only", "--whole-traces")
+    assert result.exit_code == 2 and "contradict" in result.output
+    assert vault.snapshot() == before

@@ -257,3 +257,19 @@ def test_cli_reports_progress_on_stderr_and_json_on_stdout(vault: Vault) -> None
 def test_bad_now_is_a_usage_error(vault: Vault) -> None:
     result = cli(vault, "--now", "next tuesday")
     assert result.exit_code == 2 and "ISO 8601" in result.output
+
+
+def test_the_security_log_expires_with_the_default_audit_window(vault: Vault) -> None:
+    from vault.securitylog import SecurityLog
+
+    old, recent = datetime(2024, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
+    for when in (old, recent):
+        SecurityLog(vault.store, clock=lambda when=when: when).refused(action="payload.get", rule="bad_signature", asked={"tenant": "acme"})
+    config = vault.config
+    report = sweep(vault.store, config, now=datetime(2026, 6, 2, tzinfo=UTC))  # audit_days 730: 2024-06-02 on is kept
+    assert report.complete and report.security_log is not None
+    assert (report.security_log.deleted.objects, report.security_log.kept.objects) == (1, 1)
+    assert [r["time"][:10] for r in SecurityLog(vault.store).show()] == ["2026-06-01"]
+    assert report.as_dict()["security_log"]["deleted_partitions"] == 1
+    only_acme = sweep(vault.store, config, now=datetime(2030, 1, 1, tzinfo=UTC), tenant="acme")
+    assert only_acme.security_log is None and len(SecurityLog(vault.store).show()) == 1, "a one-tenant run leaves it alone"

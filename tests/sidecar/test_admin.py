@@ -14,7 +14,10 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from policies.access import AccessService
 from sidecar.admin import start_admin
+from sidecar.metrics import Metrics
+from vault.securitylog import DEFAULT_BURST, SecurityLog
 from tests.policies.vaultdata import MARKER, NOW, Stored, write_data
 from tests.sidecar.conftest import free_port
 
@@ -27,12 +30,13 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Stored:
 class Admin:
     """The admin app running in its own thread and event loop, as the sidecar runs it."""
 
-    def __init__(self, stored: Stored) -> None:
+    def __init__(self, stored: Stored, access: AccessService | None = None) -> None:
         import threading
 
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.stored = stored
+        self.access = access or stored.access()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         assert self.ready.wait(10), "admin listener did not start"
@@ -40,7 +44,7 @@ class Admin:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.runner = self.loop.run_until_complete(
-            start_admin(self.stored.config, access=self.stored.access(), host="127.0.0.1", port=0)
+            start_admin(self.stored.config, access=self.access, host="127.0.0.1", port=0)
         )
         self.port = self.runner.addresses[0][1]
         self.ready.set()
@@ -114,6 +118,7 @@ CASES: list[tuple[str, Any, Any, int, str | None]] = [
 def test_refusals_over_http(admin: Admin, stored: Stored, make_token, parts, status: int, rule: str | None) -> None:
     token = make_token(stored)
     url = admin.url(*parts(stored))
+    security_before = stored.access().security_log.show()
     if token == "Basic":
         response = get(url, "dXNlcjpwYXNz", scheme="Basic")
     else:
@@ -126,7 +131,13 @@ def test_refusals_over_http(admin: Admin, stored: Stored, make_token, parts, sta
         assert token not in response.text
     if status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    if status == 403:
+    if status == 403 and rule == "bad_signature":
+        security = stored.access().security_log.show()
+        new = [r for r in security if security.count(r) > security_before.count(r)]
+        record = new[0]
+        assert all(r == record for r in new) and record["rule"] == rule and "alice@example.com" not in json.dumps(record)
+        assert all(r["rule"] != rule for r in stored.access().audit.show("acme")), "never in the tenant's chain"
+    elif status == 403:
         record = stored.access().audit.show("globex" if rule == "tenant_out_of_scope" else "acme")[-1]
         assert record["outcome"] == "denied" and record["rule"] == rule and MARKER not in json.dumps(record)
 
@@ -143,6 +154,11 @@ def test_serve_starts_the_admin_listener_only_when_enabled(make_sidecar) -> None
     assert admin_port and admin_port != server.http_port
     response = requests.get(f"http://127.0.0.1:{admin_port}/v1/payloads/{'ab' * 16}", timeout=10)
     assert response.status_code == 401
+    unsigned = _unsigned("acme", 1, "c2ln")
+    assert requests.get(f"http://127.0.0.1:{admin_port}/v1/payloads/{'ab' * 16}", headers={"Authorization": f"Bearer {unsigned}"}, timeout=10).status_code == 403
+    scraped = requests.get(f"{server.base_url}/metrics", timeout=10).text
+    assert 'tracevault_access_unverified_refusals_total{logged="written",rule="bad_signature"} 1.0' in scraped
+    assert "tracevault_payloads_tampered_total 0.0" in scraped
     # Never on the OTLP port.
     otlp = requests.get(f"{server.base_url}/v1/payloads/{'ab' * 16}", headers={"Authorization": "Bearer x.y.z"}, timeout=10)
     assert otlp.status_code == 404
@@ -161,3 +177,72 @@ def test_admin_port_must_differ_from_the_otlp_ports(stored: Stored) -> None:
 def test_admin_needs_a_secret_or_an_access_service(stored: Stored, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="master secret"):
         asyncio.run(start_admin(stored.config, port=0))
+
+
+def _b64(document: dict) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
+
+
+def _unsigned(tenant: str, i: int, signature: str) -> str:
+    """An alg=none token with attacker-chosen claims; ``signature`` empty or junk."""
+    claims = {"iss": "tracevault", "sub": f"mallory-{i}", "tenant": tenant, "reason": f"audit cleanup {i}", "jti": f"{i:032x}",
+              "envs": ["prod"], "scope": "payload:read", "iat": 0, "nbf": 0, "exp": 4102444800}
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.{signature}"
+
+
+def test_unsigned_tokens_never_reach_a_tenant_chain(stored: Stored) -> None:
+    """200 alg=none tokens over loopback, claiming acme or globex (and asking for globex): no
+    tenant chain grows; the security log takes DEFAULT_BURST records without any claim, counts the
+    rest, and /metrics counts all 200."""
+    ticks = [0.0]
+    metrics = Metrics()
+    events = metrics.access_events()
+    access = stored.access(events=events, security_log=SecurityLog(stored.store, monotonic=lambda: ticks[0], on_refusal=events.refused_unverified))
+    before = {t: len(access.audit.show(t)) for t in ("acme", "globex")}
+    security_before = len(access.security_log.show())
+    server = Admin(stored, access)
+    try:
+        statuses = []
+        for i in range(200):
+            tenant = "globex" if i % 2 else "acme"
+            token = _unsigned(tenant, i, "" if i % 4 < 2 else "c2lnbmF0dXJl")
+            query = {"tenant": "globex"} if i % 3 == 0 else {}
+            statuses.append(get(server.url(stored.traces["acme_prod"], **query), token).status_code)
+        ticks[0] = 60.0  # a minute later the bucket has refilled a little
+        assert get(server.url(stored.traces["acme_prod"]), _unsigned("acme", 999, "eA")).status_code == 403
+    finally:
+        server.stop()
+    assert set(statuses) <= {401, 403} and statuses.count(401) == 100, "empty signatures are malformed, junk ones bad"
+    assert {t: len(access.audit.show(t)) for t in before} == before, "0 records in any tenant's chain"
+    records = access.security_log.show()[security_before:]
+    assert len(records) == DEFAULT_BURST + 1
+    assert records[-1]["suppressed"]["count"] == 200 - DEFAULT_BURST
+    assert set(records[-1]["suppressed"]["rules"]) == {"malformed_token", "bad_signature"}
+    text = json.dumps(records)
+    assert "mallory" not in text and "audit cleanup" not in text and f"{7:032x}" not in text, "no claimed free text"
+    assert {r["asked"].get("tenant") for r in records} <= {"globex", None}, "only the tenant the request asked for"
+    rendered = metrics.render().decode()
+    written = sum(float(line.rsplit(" ", 1)[1]) for line in rendered.splitlines() if line.startswith("tracevault_access_unverified_refusals_total") and 'logged="written"' in line)
+    limited = sum(float(line.rsplit(" ", 1)[1]) for line in rendered.splitlines() if line.startswith("tracevault_access_unverified_refusals_total") and 'logged="rate_limited"' in line)
+    assert (written, limited) == (DEFAULT_BURST + 1, 200 - DEFAULT_BURST)
+
+
+def test_a_tampered_payload_over_http_is_502_and_counted(tmp_path: Path) -> None:
+    from tests.policies.test_access import _flip_last_byte, _refs
+
+    fresh = write_data(tmp_path / "data")
+    trace = fresh.traces["acme_prod"]
+    for ref in _refs(fresh, trace):
+        _flip_last_byte(fresh, ref)
+    metrics = Metrics()
+    server = Admin(fresh, fresh.access(events=metrics.access_events()))
+    try:
+        response = get(server.url(trace), fresh.issue())
+    finally:
+        server.stop()
+    assert response.status_code == 502 and response.json()["rule"] == "payload_tampered"
+    assert "expired or erased" not in response.text and MARKER not in response.text
+    assert fresh.access().audit.show("acme")[-1]["outcome"] == "tampered"
+    assert "tracevault_payloads_tampered_total 2.0" in metrics.render().decode()

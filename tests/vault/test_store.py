@@ -495,3 +495,42 @@ def test_object_info_is_frozen() -> None:
     info = ObjectInfo("k", 1, dt.datetime.now(dt.timezone.utc))
     with pytest.raises(AttributeError):
         info.size = 2  # type: ignore[misc]
+
+
+# -- create-if-absent ------------------------------------------------------------------------------
+
+
+def test_put_if_absent_creates_once_and_never_overwrites(store: ObjectStore) -> None:
+    assert store.put_if_absent("audit/x/first.jsonl", b"one") is True
+    assert store.put_if_absent("audit/x/first.jsonl", b"two") is False
+    assert store.get("audit/x/first.jsonl") == b"one"
+    store.put("audit/x/first.jsonl", b"three")  # a plain put still replaces
+    assert store.put_if_absent("audit/x/first.jsonl", b"four") is False
+    assert store.get("audit/x/first.jsonl") == b"three"
+    assert [i.key for i in store.list("audit/")] == ["audit/x/first.jsonl"], "no temp file or second name is left"
+    with pytest.raises(InvalidKey):
+        store.put_if_absent("../escape", b"x")
+
+
+def test_put_if_absent_under_racing_threads_has_one_winner(store: ObjectStore) -> None:
+    """16 threads race for each of 8 keys at once: exactly one wins each key, and its bytes stay."""
+    threads, keys = 16, [f"race/k{i}" for i in range(8)]
+    barrier = threading.Barrier(threads)
+    wins: dict[str, list[int]] = {k: [] for k in keys}
+    lock = threading.Lock()
+
+    def race(me: int) -> None:
+        barrier.wait()
+        for key in keys:
+            if store.put_if_absent(key, f"writer {me}".encode()):
+                with lock:
+                    wins[key].append(me)
+
+    workers = [threading.Thread(target=race, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert all(len(winners) == 1 for winners in wins.values()), wins
+    for key, (winner,) in wins.items():
+        assert store.get(key) == f"writer {winner}".encode()
