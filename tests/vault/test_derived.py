@@ -268,3 +268,18 @@ def test_the_reader_and_compaction_read_version_1_files_beside_version_2(tmp_pat
     assert report.partitions[0].error is None
     merged = VaultReader(store).read_metrics("a")
     assert merged.num_rows == 2 and len([i for i in store.list("metrics/")]) == 1
+
+
+def test_evaluations_expire_with_the_metrics_window(tmp_path: Path) -> None:
+    from policies.config import parse_config
+    from retention.sweep import sweep
+    from vault.evaluations import rows_to_parquet as evaluations_parquet
+
+    store = LocalStore(tmp_path / "store")
+    row = {"tenant": "a", "env": "prod", "source": "span_event", "received_at": RECEIVED, "name": "relevance", "score_value": 1.0}
+    for day in ("2025-01-01", "2026-11-27"):
+        store.put(f"evaluations/tenant=a/env=prod/date={day}/seg.parquet", evaluations_parquet([row]))
+    config = parse_config({"data_dir": str(tmp_path), "defaults": {"metrics_days": 30}})
+    report = sweep(store, config, now=RECEIVED)
+    assert [info.key for info in store.list("evaluations/")] == ["evaluations/tenant=a/env=prod/date=2026-11-27/seg.parquet"]
+    assert report.as_dict()["tenants"]["a"]["envs"]["prod"]["evaluations"]["deleted"]["objects"] == 1
