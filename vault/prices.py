@@ -11,7 +11,7 @@ includes the cache-read and cache-write tokens, which are charged at their own r
 Speed: genai-prices validates its unit registry on every call (about a millisecond). For a
 model whose price is flat (no tiers by prompt length) the cost is linear in the four counts, so
 the four per-token rates are taken from genai-prices once per (provider, model, day) and reused;
-tiered prices go through genai-prices on every call. ``tests/vault/test_prices.py`` checks the
+tiered prices go through genai-prices on every call. ``tests/vault/test_derived.py`` checks the
 fast path against genai-prices itself.
 """
 

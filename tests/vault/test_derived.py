@@ -283,3 +283,10 @@ def test_evaluations_expire_with_the_metrics_window(tmp_path: Path) -> None:
     report = sweep(store, config, now=RECEIVED)
     assert [info.key for info in store.list("evaluations/")] == ["evaluations/tenant=a/env=prod/date=2026-11-27/seg.parquet"]
     assert report.as_dict()["tenants"]["a"]["envs"]["prod"]["evaluations"]["deleted"]["objects"] == 1
+
+
+def test_fail_closed_drops_forged_signals(redactor: Redactor) -> None:
+    request = make_request([otlp_span("chat gpt-4o", {"tracevault.signal.input_chars": 5, "tracevault.signal.refusal": True})])
+    redactor.fail_closed(list(request.resource_spans), "acme", "prod")
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    assert not [kv.key for kv in span.attributes if kv.key.startswith("tracevault.signal.")]
