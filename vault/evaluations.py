@@ -21,6 +21,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vault import layout
+
 EVALUATION_EVENT = "gen_ai.evaluation.result"
 SCHEMA_VERSION = "1"
 #: The key under which a metrics record carries its span's evaluation rows through the spool.
@@ -119,10 +121,11 @@ def span_evaluation_rows(span: Any, *, tenant: str, env: str, received_at: datet
 
 def evaluations_key(metrics_key: str) -> str:
     """The evaluations object that sits beside a metrics object (same partition and segment)."""
-    kind, sep, rest = metrics_key.partition("/")
-    if kind != "metrics" or not sep:
+    parsed = layout.parse_key(metrics_key)
+    if parsed is None or parsed[0].kind != "metrics" or parsed[0].env is None:
         raise ValueError("not a metrics key")
-    return "evaluations/" + rest
+    partition, segment = parsed
+    return layout.evaluations_key(partition.tenant, partition.env, partition.day, segment)
 
 
 def rows_to_parquet(rows: Iterable[Mapping[str, Any]]) -> bytes:

@@ -60,6 +60,11 @@ def payload_key(tenant: str, env: str, day: _dt.date, segment: str) -> str:
     return _key("payloads", tenant, env, day, segment)
 
 
+def evaluations_key(tenant: str, env: str, day: _dt.date, segment: str) -> str:
+    """``evaluations/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet``"""
+    return _key("evaluations", tenant, env, day, segment)
+
+
 def audit_key(tenant: str, day: _dt.date, segment: str) -> str:
     """``audit/tenant=<t>/date=<YYYY-MM-DD>/<segment>.jsonl``"""
     return _key("audit", tenant, None, day, segment)

@@ -113,29 +113,35 @@ def observed_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observe
     config_path.write_text(json.dumps(document))
     previous = os.environ.get(MASTER_KEY_ENV)
     os.environ[MASTER_KEY_ENV] = base64.b64encode(MASTER_SECRET).decode()
-    try:
+    try:  # the key is in the environment only while the server runs, not for the rest of the session
         config = parse_config(document)
         server = start_sidecar(config)
         try:
             workload = generate(REALISTIC, WORKLOAD_TRACES)
             for batch in workload.batches(45):
                 _post(server.traces_url, "acme", to_request(batch.spans))
-            languages = list(QUESTIONS)
-            regressed_trace = ""
-            for tenant in ("acme", "globex"):
-                for i in range(STEADY_TRACES):
-                    spans = _trace(i, _BASELINE_NS + i * 120_000 * _MS, regressed=False, language=languages[i % 4])
-                    _post(server.traces_url, tenant, make_request(spans))
-                for i in range(STEADY_TRACES):
-                    spans = _trace(i, _WINDOW_NS + i * 100_000 * _MS, regressed=tenant == "acme", language=languages[i % 4])
-                    _post(server.traces_url, tenant, make_request(spans))
-                    if tenant == "acme":
-                        regressed_trace = spans[0].trace_id.hex()
+            regressed_trace = _send_timeline(server.traces_url)
         finally:
             server.stop()
-        yield ObservedStore(config, config_path, data_dir / "store", workload.traces[0].spans[0].context.trace_id.to_bytes(16, "big").hex(), regressed_trace)
     finally:
         if previous is None:
             os.environ.pop(MASTER_KEY_ENV, None)
         else:
             os.environ[MASTER_KEY_ENV] = previous
+    workload_trace = workload.traces[0].spans[0].context.trace_id.to_bytes(16, "big").hex()
+    yield ObservedStore(config, config_path, data_dir / "store", workload_trace, regressed_trace)
+
+
+def _send_timeline(url: str) -> str:
+    """The steady baseline for both tenants, then the last hour (acme regressed); a regressed trace id."""
+    languages = list(QUESTIONS)
+    regressed_trace = ""
+    for tenant in ("acme", "globex"):
+        for i in range(STEADY_TRACES):
+            _post(url, tenant, make_request(_trace(i, _BASELINE_NS + i * 120_000 * _MS, regressed=False, language=languages[i % 4])))
+        for i in range(STEADY_TRACES):
+            spans = _trace(i, _WINDOW_NS + i * 100_000 * _MS, regressed=tenant == "acme", language=languages[i % 4])
+            _post(url, tenant, make_request(spans))
+            if tenant == "acme":
+                regressed_trace = spans[0].trace_id.hex()
+    return regressed_trace
