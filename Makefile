@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test browser-test eval bench lock clean
+.PHONY: install run test lint browser-test eval bench lock clean
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (complexity, print, broad excepts, pyflakes, import order) and the layers contract.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # The HTML report in a real headless Chromium (Debian's package, installed here when missing;
 # needs root or sudo for apt-get). Writes docs/report-screenshot.png.

@@ -34,11 +34,13 @@ from __future__ import annotations
 import json
 import random
 import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -455,57 +457,39 @@ class _Filler(dict):
         self.rng = rng
 
     def __missing__(self, key: str) -> str:
-        rng = self.rng
-        base = key.rstrip("0123456789")
-        value: str
-        if base == "product":
-            value = rng.choice(PRODUCTS)
-        elif base == "category":
-            value = rng.choice(CATEGORIES)
-        elif base == "city":
-            value = rng.choice(CITIES)
-        elif base == "region":
-            value = rng.choice(REGIONS)
-        elif base == "carrier":
-            value = rng.choice(CARRIERS)
-        elif base == "plan":
-            value = rng.choice(PLANS)
-        elif base == "weekday":
-            value = rng.choice(WEEKDAYS)
-        elif base == "month":
-            value = rng.choice(MONTHS)
-        elif base == "day":
-            value = str(rng.randint(1, 28))
-        elif base == "days":
-            value = str(rng.choice((14, 21, 30, 45, 60, 90)))
-        elif base == "small":
-            value = str(rng.randint(2, 9))
-        elif base == "big":
-            value = str(rng.randint(10, 15))
-        elif base == "few":
-            value = str(rng.randint(3, 40))
-        elif base == "n":
-            value = str(rng.randint(12, 180))
-        elif base == "years":
-            value = str(rng.choice((1, 2, 3, 5, 10)))
-        elif base == "hours":
-            value = str(rng.choice((2, 4, 12, 24, 48, 72)))
-        elif base == "hour":
-            value = f"{rng.randint(7, 11)}:{rng.choice(('00', '30'))} {'am' if rng.random() < 0.5 else 'pm'}"
-        elif base == "percent":
-            value = str(rng.choice((5, 10, 15, 20, 25)))
-        elif base == "amount":
-            value = f"${rng.randint(5, 499)}.{rng.randint(0, 99):02d}"
-        elif base == "words":
-            value = str(rng.choice((80, 100, 120, 150, 200)))
-        elif base == "tier":
-            value = rng.choice(TIERS)
-        elif base == "channel":
-            value = rng.choice(CHANNELS)
-        else:
+        draw = _SLOT_DRAWS.get(key.rstrip("0123456789"))
+        if draw is None:
             raise KeyError(key)
+        value = draw(self.rng)
         self[key] = value
         return value
+
+
+# How each template slot is drawn ("city2" draws like "city"), with the same rng calls as before.
+_SLOT_DRAWS: dict[str, Callable[[random.Random], str]] = {
+    "product": lambda rng: rng.choice(PRODUCTS),
+    "category": lambda rng: rng.choice(CATEGORIES),
+    "city": lambda rng: rng.choice(CITIES),
+    "region": lambda rng: rng.choice(REGIONS),
+    "carrier": lambda rng: rng.choice(CARRIERS),
+    "plan": lambda rng: rng.choice(PLANS),
+    "weekday": lambda rng: rng.choice(WEEKDAYS),
+    "month": lambda rng: rng.choice(MONTHS),
+    "day": lambda rng: str(rng.randint(1, 28)),
+    "days": lambda rng: str(rng.choice((14, 21, 30, 45, 60, 90))),
+    "small": lambda rng: str(rng.randint(2, 9)),
+    "big": lambda rng: str(rng.randint(10, 15)),
+    "few": lambda rng: str(rng.randint(3, 40)),
+    "n": lambda rng: str(rng.randint(12, 180)),
+    "years": lambda rng: str(rng.choice((1, 2, 3, 5, 10))),
+    "hours": lambda rng: str(rng.choice((2, 4, 12, 24, 48, 72))),
+    "hour": lambda rng: f"{rng.randint(7, 11)}:{rng.choice(('00', '30'))} {'am' if rng.random() < 0.5 else 'pm'}",
+    "percent": lambda rng: str(rng.choice((5, 10, 15, 20, 25))),
+    "amount": lambda rng: f"${rng.randint(5, 499)}.{rng.randint(0, 99):02d}",
+    "words": lambda rng: str(rng.choice((80, 100, 120, 150, 200))),
+    "tier": lambda rng: rng.choice(TIERS),
+    "channel": lambda rng: rng.choice(CHANNELS),
+}
 
 
 def _fill(template: str, slots: _Filler) -> str:
@@ -585,6 +569,56 @@ class Batch:
 
 
 # --------------------------------------------------------------------------- the generator
+
+
+@dataclass
+class _Turn:
+    """One trace's conversation, drawn before its spans."""
+
+    intent: str
+    person: Person
+    slots: _Filler
+    user_turn: str
+    answer: str
+    query: str
+    api_key: str | None
+    arguments: dict[str, object]
+    result: dict[str, object]
+
+
+@dataclass
+class _Llm:
+    model: str
+    messages_in: list[dict[str, object]]
+    messages_out: list[dict[str, object]]
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass
+class _SpanFactory:
+    """ReadableSpans of one trace: its ids, and times relative to its start."""
+
+    trace_id: int
+    ids: list[int]
+    start: int
+
+    def ctx(self, i: int) -> SpanContext:
+        return SpanContext(self.trace_id, self.ids[i], is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+
+    def span(self, i: int, parent: int | None, scope: InstrumentationScope, kind: SpanKind, begin_ms: int, duration_ms: int, attributes: dict, ok: bool = False) -> ReadableSpan:
+        return ReadableSpan(
+            name=SPAN_NAMES[i],
+            context=self.ctx(i),
+            parent=self.ctx(parent) if parent is not None else None,
+            resource=RESOURCE,
+            attributes=attributes,
+            kind=kind,
+            status=Status(StatusCode.OK) if ok else Status(StatusCode.UNSET),
+            start_time=self.start + begin_ms * _MS,
+            end_time=self.start + (begin_ms + duration_ms) * _MS,
+            instrumentation_scope=scope,
+        )
 
 
 class WorkloadGenerator:
@@ -729,9 +763,27 @@ class WorkloadGenerator:
         return Workload(self.kind, self.traces(traces))
 
     def trace(self) -> Trace:
-        rng = self.rng
         index = self._index
         self._index += 1
+        # The draws happen in a fixed order (context, conversation, spans): a seed gives one workload.
+        brand, assistant, system_prompt, template, greeting, docs = self._context(index)
+        turn = self._conversation(brand)
+        spans = self._spans(index, turn, docs, system_prompt, template, greeting)
+        return Trace(
+            spans=spans,
+            words=[span_words(s) for s in spans],
+            person=turn.person,
+            document_ids=[doc_id for doc_id, _ in docs],
+            system_prompt=system_prompt,
+            template=template,
+            documents=[content for _, content in docs],
+            user_turn=turn.user_turn,
+            api_key=turn.api_key,
+        )
+
+    def _context(self, index: int) -> tuple[str, str, str, str, str, list[tuple[str, str]]]:
+        """Brand, assistant, system prompt, template, greeting and retrieved documents."""
+        rng = self.rng
         if self.kind == REALISTIC:
             brand, assistant = self.brand, self.assistant
             system_prompt, template, greeting = self.system_prompt, self.template, self.greeting
@@ -746,6 +798,11 @@ class WorkloadGenerator:
             greeting = self._unique(lambda: _fill(rng.choice(GREETINGS), _Filler(rng, {"brand": brand, "assistant": assistant})) + f" (session {rng.randint(10_000, 99_999)})")
             docs = [(f"doc-{index:06d}-{k}", self._document()) for k in range(self.docs_per_request)]
 
+        return brand, assistant, system_prompt, template, greeting, docs
+
+    def _conversation(self, brand: str) -> _Turn:
+        """The customer, their turn, the answer, the retrieval query and the tool call."""
+        rng = self.rng
         intent = rng.choice(list(INTENTS))
         spec = INTENTS[intent]
         person = self._person()
@@ -791,50 +848,34 @@ class WorkloadGenerator:
             "ship_to_city": slots["city"], "items": [{"sku": f"SKU-{rng.randint(1000, 9999)}", "name": slots["product"], "qty": 1}],
         }  # fmt: skip
 
+        return _Turn(intent, person, slots, user_turn, answer, query, api_key, arguments, result)
+
+    def _spans(self, index: int, turn: _Turn, docs: list[tuple[str, str]], system_prompt: str, template: str, greeting: str) -> list[ReadableSpan]:
+        rng = self.rng
         model = "gpt-4o-mini" if rng.random() < 0.8 else "gpt-4o"
         context = "\n\n".join(content for _, content in docs)
         messages_in = [
             {"role": "system", "parts": [{"type": "text", "content": system_prompt}]},
             {"role": "assistant", "parts": [{"type": "text", "content": greeting}]},
-            {
-                "role": "user",
-                "parts": [
-                    {"type": "text", "content": template},
-                    {"type": "text", "content": context},
-                    {"type": "text", "content": user_turn},
-                ],
-            },
+            {"role": "user", "parts": [{"type": "text", "content": part} for part in (template, context, turn.user_turn)]},
         ]
-        messages_out = [{"role": "assistant", "parts": [{"type": "text", "content": answer}], "finish_reason": "stop"}]
-        words_in_prompt = sum(words_in(t) for t in (system_prompt, greeting, template, context, user_turn))
-        input_tokens = int(words_in_prompt * 1.33) + 12
-        output_tokens = int(words_in(answer) * 1.33) + 3
-
+        messages_out = [{"role": "assistant", "parts": [{"type": "text", "content": turn.answer}], "finish_reason": "stop"}]
+        words_in_prompt = sum(words_in(t) for t in (system_prompt, greeting, template, context, turn.user_turn))
+        llm = _Llm(model, messages_in, messages_out, int(words_in_prompt * 1.33) + 12, int(words_in(turn.answer) * 1.33) + 3)
         trace_id = self._hex(128)
         ids = [self._hex(64) for _ in SPAN_NAMES]
-        start = _EPOCH_NS + index * 1_500 * _MS + rng.randint(0, 999) * _MS
+        make = _SpanFactory(trace_id, ids, _EPOCH_NS + index * 1_500 * _MS + rng.randint(0, 999) * _MS)
         user_id = f"cust-{rng.randint(100000, 999999)}"
         session_id = f"sess-{rng.getrandbits(64):016x}"
         tier, channel = rng.choice(TIERS), rng.choice(CHANNELS)
         model_ms = rng.randint(900, 3200)
+        retrieval_attrs = self._retrieval_attributes(turn.query, docs)
+        rerank_attrs = self._rerank_attributes(turn.query, docs)
+        front = self._front_spans(make, turn, docs, template, user_id, session_id, tier, channel, model_ms, retrieval_attrs, rerank_attrs)
+        return front + self._back_spans(make, turn, llm, session_id, model_ms)
 
-        def ctx(i: int) -> SpanContext:
-            return SpanContext(trace_id, ids[i], is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
-
-        def span(i: int, parent: int | None, scope: InstrumentationScope, kind: SpanKind, begin_ms: int, duration_ms: int, attributes: dict, ok: bool = False) -> ReadableSpan:
-            return ReadableSpan(
-                name=SPAN_NAMES[i],
-                context=ctx(i),
-                parent=ctx(parent) if parent is not None else None,
-                resource=RESOURCE,
-                attributes=attributes,
-                kind=kind,
-                status=Status(StatusCode.OK) if ok else Status(StatusCode.UNSET),
-                start_time=start + begin_ms * _MS,
-                end_time=start + (begin_ms + duration_ms) * _MS,
-                instrumentation_scope=scope,
-            )
-
+    def _retrieval_attributes(self, query: str, docs: list[tuple[str, str]]) -> dict[str, object]:
+        rng = self.rng
         retrieval_attrs: dict[str, object] = {
             "openinference.span.kind": "RETRIEVER",
             "input.value": query,
@@ -845,6 +886,10 @@ class WorkloadGenerator:
             retrieval_attrs[f"retrieval.documents.{k}.document.id"] = doc_id
             retrieval_attrs[f"retrieval.documents.{k}.document.score"] = round(0.92 - 0.07 * k - rng.random() * 0.03, 4)
             retrieval_attrs[f"retrieval.documents.{k}.document.content"] = content
+        return retrieval_attrs
+
+    def _rerank_attributes(self, query: str, docs: list[tuple[str, str]]) -> dict[str, object]:
+        rng = self.rng
         rerank_attrs: dict[str, object] = {
             "openinference.span.kind": "RERANKER",
             "reranker.model_name": "bge-reranker-v2-m3",
@@ -854,26 +899,42 @@ class WorkloadGenerator:
         for k, (doc_id, _) in enumerate(docs):
             rerank_attrs[f"reranker.output_documents.{k}.document.id"] = doc_id
             rerank_attrs[f"reranker.output_documents.{k}.document.score"] = round(8.5 - 1.3 * k - rng.random(), 3)
+        return rerank_attrs
 
-        spans = [
-            span(0, None, SCOPE_APP, SpanKind.SERVER, 0, model_ms + 1400, {
+    def _front_spans(
+        self, make: _SpanFactory, turn: _Turn, docs: list[tuple[str, str]], template: str, user_id: str, session_id: str,
+        tier: str, channel: str, model_ms: int, retrieval_attrs: dict[str, object], rerank_attrs: dict[str, object],
+    ) -> list[ReadableSpan]:
+        """The request, the router, retrieval, reranking and the prompt template."""
+        rng, intent = self.rng, turn.intent
+        return [
+            make.span(0, None, SCOPE_APP, SpanKind.SERVER, 0, model_ms + 1400, {
                 "http.request.method": "POST", "http.route": "/v1/chat", "url.path": "/v1/chat",
                 "http.response.status_code": 200, "client.address": f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
                 "user_agent.original": rng.choice(USER_AGENTS), "user.id": user_id, "session.id": session_id,
                 "auth.method": rng.choice(("session_cookie", "oauth2")),
             }, ok=True),
-            span(1, 0, SCOPE_APP, SpanKind.INTERNAL, 5, model_ms + 1350, {
+            make.span(1, 0, SCOPE_APP, SpanKind.INTERNAL, 5, model_ms + 1350, {
                 "route.intent": intent, "route.confidence": round(0.7 + rng.random() * 0.3, 3), "route.handler": "rag_with_tools",
                 "customer.tier": tier, "channel": channel,
             }),
-            span(2, 1, SCOPE_RAG, SpanKind.CLIENT, 10, rng.randint(25, 90), retrieval_attrs),
-            span(3, 1, SCOPE_RAG, SpanKind.INTERNAL, 110, rng.randint(40, 120), rerank_attrs),
-            span(4, 1, SCOPE_RAG, SpanKind.INTERNAL, 240, rng.randint(1, 5), {
+            make.span(2, 1, SCOPE_RAG, SpanKind.CLIENT, 10, rng.randint(25, 90), retrieval_attrs),
+            make.span(3, 1, SCOPE_RAG, SpanKind.INTERNAL, 110, rng.randint(40, 120), rerank_attrs),
+            make.span(4, 1, SCOPE_RAG, SpanKind.INTERNAL, 240, rng.randint(1, 5), {
                 "openinference.span.kind": "CHAIN", "llm.prompt_template.template": template,
                 "llm.prompt_template.version": "support-v14",
                 "llm.prompt_template.variables": json.dumps({"tier": tier, "channel": channel, "documents": len(docs)}),
             }),
-            span(5, 1, SCOPE_LLM, SpanKind.CLIENT, 250, model_ms, {
+        ]  # fmt: skip
+
+    def _back_spans(self, make: _SpanFactory, turn: _Turn, llm: _Llm, session_id: str, model_ms: int) -> list[ReadableSpan]:
+        """The model call, the tool call, the validators and the stream."""
+        rng, intent, answer = self.rng, turn.intent, turn.answer
+        model, messages_in, messages_out = llm.model, llm.messages_in, llm.messages_out
+        input_tokens, output_tokens = llm.input_tokens, llm.output_tokens
+        arguments, result = turn.arguments, turn.result
+        return [
+            make.span(5, 1, SCOPE_LLM, SpanKind.CLIENT, 250, model_ms, {
                 "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": model,
                 "gen_ai.response.model": f"{model}-2024-07-18" if model == "gpt-4o-mini" else f"{model}-2024-08-06",
                 "gen_ai.response.id": f"chatcmpl-{rng.getrandbits(96):024x}", "gen_ai.request.temperature": 0.2,
@@ -883,31 +944,20 @@ class WorkloadGenerator:
                 "gen_ai.input.messages": json.dumps(messages_in, ensure_ascii=False),
                 "gen_ai.output.messages": json.dumps(messages_out, ensure_ascii=False),
             }),
-            span(6, 1, SCOPE_LLM, SpanKind.INTERNAL, 260 + model_ms, rng.randint(60, 300), {
+            make.span(6, 1, SCOPE_LLM, SpanKind.INTERNAL, 260 + model_ms, rng.randint(60, 300), {
                 "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": TOOLS[intent],
                 "gen_ai.tool.call.id": f"call_{rng.getrandbits(64):016x}", "gen_ai.tool.type": "function",
                 "gen_ai.tool.call.arguments": json.dumps(arguments),
                 "gen_ai.tool.call.result": json.dumps(result),
             }),
-            span(7, 1, SCOPE_APP, SpanKind.INTERNAL, 600 + model_ms, rng.randint(5, 40), {
+            make.span(7, 1, SCOPE_APP, SpanKind.INTERNAL, 600 + model_ms, rng.randint(5, 40), {
                 "validator.names": ",".join(rng.sample(VALIDATORS, 3)), "validator.passed": True,
                 "validator.findings": 0,
             }, ok=True),
-            span(8, 1, SCOPE_APP, SpanKind.INTERNAL, 660 + model_ms, rng.randint(300, 700), {
+            make.span(8, 1, SCOPE_APP, SpanKind.INTERNAL, 660 + model_ms, rng.randint(300, 700), {
                 "stream.transport": "sse", "stream.chunks": rng.randint(20, 90), "stream.bytes": len(answer.encode()),
             }),
         ]  # fmt: skip
-        return Trace(
-            spans=spans,
-            words=[span_words(s) for s in spans],
-            person=person,
-            document_ids=[doc_id for doc_id, _ in docs],
-            system_prompt=system_prompt,
-            template=template,
-            documents=[content for _, content in docs],
-            user_turn=user_turn,
-            api_key=api_key,
-        )
 
 
 def generate(kind: str, traces: int, seed: int = DEFAULT_SEED) -> Workload:

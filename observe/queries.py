@@ -25,7 +25,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vault import layout
-
 from vault.evaluations import EVALUATIONS_SCHEMA
 from vault.metrics import METRICS_SCHEMA
 from vault.reader import VaultReader

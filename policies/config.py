@@ -57,8 +57,10 @@ class PolicySpec(_Frozen):
     )
     structural_keys: list[str] | None = Field(
         default=None,
-        description="Extra attribute keys (glob patterns) never scanned for PII: typed values "
-        "such as counts, model names and ids. Secret patterns still apply to their strings.",
+        description="Extra attribute keys (glob patterns) whose values are structure, not "
+        "PII-scanned, when they have a token's shape: a short identifier-like string without "
+        "spaces or PII-shaped digit groups (model names, ids). Any other value under them is "
+        "content. Secret patterns still apply.",
     )
     payload_mode: PayloadMode | None = Field(
         default=None,
@@ -142,7 +144,9 @@ class ServerConfig(_Frozen):
         "core; 0 redacts in a single thread of the server process (small deployments, tests).",
     )
     shutdown_grace_seconds: PositiveFloat = Field(
-        default=20.0, description="On SIGTERM, how long to wait for requests in flight."
+        default=20.0,
+        description="On SIGTERM, how long to wait for requests in flight; then at most as long again for "
+        "all sinks together to flush (what is left stays in the spool for the next start).",
     )
 
 

@@ -83,8 +83,75 @@ BUILTIN_IDENTIFIER_KEYS: tuple[str, ...] = (
 # Values that are URLs: query values and id-like path segments are pseudonymised.
 BUILTIN_URL_KEYS: tuple[str, ...] = ("url.full", "url.query", "url.path", "http.url", "http.target")
 
-# Typed values that carry no free text. Never PII-scanned (secret patterns still apply), so
-# that model names, roles, tool names, ids and counts reach the next hop intact.
+# Keys that hold typed values, each with the shape its value must have to count as structure
+# (the shape names are those of redactors/shapes.py). Structure is never PII-scanned (secret
+# patterns still apply to strings), so that model names, roles, tool names, ids and counts
+# reach the next hop intact. A value that does not have its key's shape is content.
+
+# Numbers: counts, token numbers, ports, status codes, scores, durations. Kept as they are.
+BUILTIN_NUMBER_KEYS: tuple[str, ...] = (
+    "gen_ai.usage.*",
+    "gen_ai.request.max_tokens",
+    "gen_ai.request.temperature",
+    "gen_ai.request.top_p",
+    "gen_ai.request.top_k",
+    "gen_ai.request.frequency_penalty",
+    "gen_ai.request.presence_penalty",
+    "gen_ai.request.seed",
+    "gen_ai.request.choice.count",
+    "gen_ai.request.stream",
+    "gen_ai.response.time_to_first_chunk",
+    "server.port",
+    "client.port",
+    "http.status_code",
+    "http.response.status_code",
+    "rpc.grpc.status_code",
+    "code.lineno",
+    "code.line.number",
+    "code.column",
+    "code.column.number",
+    "llm.token_count.*",
+    "llm.cost.*",
+    "llm.usage.*",
+    "llm.is_streaming",
+    "retrieval.documents.*.document.score",
+    "reranker.*.document.score",
+    "reranker.top_k",
+    "tracevault.redactions.*",
+    "*_count",
+    "*.count",
+    "*_tokens",
+    "*.tokens",
+    "*_ms",
+    "*.duration",
+    "*_seconds",
+    "*.size",
+    "*_bytes",
+)
+
+# Enumerations: short lower-case words.
+BUILTIN_ENUM_KEYS: tuple[str, ...] = (
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.system",
+    "gen_ai.output.type",
+    "gen_ai.tool.type",
+    "gen_ai.response.finish_reasons",
+    "gen_ai.request.encoding_formats",
+    "gen_ai.prompt.*.role",
+    "gen_ai.completion.*.role",
+    "gen_ai.completion.*.finish_reason",
+    "llm.input_messages.*.message.role",
+    "llm.output_messages.*.message.role",
+    "llm.provider",
+    "llm.system",
+    "llm.request.type",
+    "input.mime_type",
+    "output.mime_type",
+    "traceloop.span.kind",
+)
+
+# Tokens: short identifier-like strings without spaces (model and tool names, ids, versions).
 BUILTIN_STRUCTURAL_KEYS: tuple[str, ...] = (
     "service.*",
     "telemetry.*",
@@ -92,65 +159,36 @@ BUILTIN_STRUCTURAL_KEYS: tuple[str, ...] = (
     "process.runtime.*",
     "deployment.environment*",
     "tenant.id",
-    "gen_ai.operation.name",
-    "gen_ai.provider.name",
-    "gen_ai.system",
     "gen_ai.request.*",
     "gen_ai.response.model",
     "gen_ai.response.id",
-    "gen_ai.response.finish_reasons",
-    "gen_ai.response.time_to_first_chunk",
-    "gen_ai.usage.*",
     "gen_ai.agent.id",
     "gen_ai.agent.name",
     "gen_ai.tool.name",
     "gen_ai.tool.call.id",
-    "gen_ai.tool.type",
-    "gen_ai.output.type",
     "gen_ai.data_source.id",
-    "gen_ai.prompt.*.role",
     "gen_ai.prompt.*.tool_call_id",
     "gen_ai.prompt.*.tool_calls.*.id",
     "gen_ai.prompt.*.tool_calls.*.name",
-    "gen_ai.completion.*.role",
-    "gen_ai.completion.*.finish_reason",
     "gen_ai.completion.*.tool_calls.*.id",
     "gen_ai.completion.*.tool_calls.*.name",
     "error.type",
     "server.address",
-    "server.port",
     "http.method",
     "http.request.method",
-    "http.status_code",
-    "http.response.status_code",
     "rpc.*",
     "code.*",
     "openinference.span.kind",
-    "input.mime_type",
-    "output.mime_type",
     "llm.model_name",
-    "llm.provider",
-    "llm.system",
-    "llm.token_count.*",
-    "llm.cost.*",
-    "llm.usage.*",
-    "llm.request.type",
-    "llm.is_streaming",
     "llm.prompt_template.version",
-    "llm.input_messages.*.message.role",
     "llm.input_messages.*.message.tool_call_id",
-    "llm.output_messages.*.message.role",
     "llm.*.tool_call.id",
     "llm.*.tool_call.function.name",
     "tool.name",
     "retrieval.documents.*.document.id",
-    "retrieval.documents.*.document.score",
     "reranker.*.document.id",
-    "reranker.*.document.score",
     "reranker.model_name",
-    "reranker.top_k",
     "embedding.model_name",
-    "traceloop.span.kind",
     "traceloop.entity.name",
     "traceloop.workflow.name",
     "traceloop.entity.path",
@@ -187,6 +225,8 @@ class CompiledPolicy:
     payload_days: int
     metrics_days: int
     audit_days: int
+    number_keys: re.Pattern[str] | None = None
+    enum_keys: re.Pattern[str] | None = None
 
     @property
     def ner_enabled(self) -> bool:
@@ -202,7 +242,18 @@ class CompiledPolicy:
         return self.url_keys is not None and self.url_keys.fullmatch(key) is not None
 
     def is_structural_key(self, key: str) -> bool:
-        return self.structural_keys is not None and self.structural_keys.fullmatch(key) is not None
+        return self.structural_shape(key) is not None
+
+    def structural_shape(self, key: str) -> str | None:
+        """The shape a value under `key` must have to be structure ("number", "enum", "token"),
+        or None when the key is not structural: its value is content."""
+        if self.number_keys is not None and self.number_keys.fullmatch(key) is not None:
+            return "number"
+        if self.enum_keys is not None and self.enum_keys.fullmatch(key) is not None:
+            return "enum"
+        if self.structural_keys is not None and self.structural_keys.fullmatch(key) is not None:
+            return "token"
+        return None
 
 
 class PolicyError(ValueError):
@@ -239,6 +290,8 @@ def compile_policy(tenant: str, env: str, spec: PolicySpec) -> CompiledPolicy:
         identifier = compile_key_globs([*BUILTIN_IDENTIFIER_KEYS, *(spec.identifier_keys or [])])
         structural = compile_key_globs([*BUILTIN_STRUCTURAL_KEYS, *(spec.structural_keys or [])])
         urls = compile_key_globs(BUILTIN_URL_KEYS)
+        numbers = compile_key_globs(BUILTIN_NUMBER_KEYS)
+        enums = compile_key_globs(BUILTIN_ENUM_KEYS)
     except ValueError as exc:
         raise PolicyError(f"policy for tenant {tenant}, env {env}: {exc}") from None
     return CompiledPolicy(
@@ -255,6 +308,8 @@ def compile_policy(tenant: str, env: str, spec: PolicySpec) -> CompiledPolicy:
         payload_days=spec.payload_days,
         metrics_days=spec.metrics_days,
         audit_days=spec.audit_days,
+        number_keys=numbers,
+        enum_keys=enums,
     )
 
 

@@ -13,6 +13,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.config import Config
 from policies.resolve import PolicySet
+from redactors.detectors import SecretsDetector, build_detectors
 from redactors.identifiers import Pseudonymizer
 from redactors.pii import PiiAnalyzer, load_spacy_model
 from redactors.signals import SignalMeter
@@ -22,11 +23,17 @@ from redactors.walker import fail_closed, redact_resource_spans
 
 class Redactor:
     def __init__(
-        self, policies: PolicySet, text: TextRedactor, pseudonymizer: Pseudonymizer, signals: SignalMeter | None = None
+        self,
+        policies: PolicySet,
+        text: TextRedactor,
+        pseudonymizer: Pseudonymizer,
+        secrets: SecretsDetector,
+        signals: SignalMeter | None = None,
     ) -> None:
         self.policies = policies
         self._text = text
         self._pseudonymizer = pseudonymizer
+        self._secrets = secrets  # also classifies attribute keys for the walker
         # Content-derived numbers (lengths, language, refusal), measured before masking.
         self._signals = signals or SignalMeter()
 
@@ -44,11 +51,11 @@ class Redactor:
                 batch_size=config.nlp.batch_size,
                 max_text_chars=config.nlp.max_text_chars,
             )
-        text = TextRedactor(analyzer)
-        redactor = cls(policies, text, Pseudonymizer(master_secret), signals)
+        secrets = SecretsDetector()
+        redactor = cls(policies, TextRedactor(build_detectors(secrets, analyzer)), Pseudonymizer(master_secret), secrets, signals)
         # Compile every policy's secret rules now, so a bad secret key name fails start-up.
         for policy in policies.compiled():
-            text.secret_rules(policy)
+            secrets.rules(policy)
         return redactor
 
     @property
@@ -59,7 +66,7 @@ class Redactor:
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
         measured = self._signals.measure(items)  # on the original text: the only place it is seen
-        counts = redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text)
+        counts = redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text)
         self._signals.attach(items, measured)  # numbers and labels only, after the walk
         return counts
 
@@ -71,7 +78,7 @@ class Redactor:
         """Escrow copy (payload mode `original`): PII kept, secrets stripped, in place."""
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
-        return redact_resource_spans(items, policy, pseudo, self._text.secret_rules(policy), self._text, secrets_only=True)
+        return redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text, secrets_only=True)
 
     def redact_texts(self, texts: Sequence[str], tenant: str = "default", env: str = "default") -> list[RedactedText]:
         policy = self.policies.resolve(tenant, env)

@@ -508,6 +508,7 @@ class PiiFinding:
     end: int
     entity: str
     score: float
+    rule: str = ""  # the recognizer that fired
 
 
 class PiiAnalyzer:
@@ -578,15 +579,20 @@ class PiiAnalyzer:
                 if cleaned is None:
                     continue
                 result = cleaned
-            findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score))
+            findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
+        return findings
+
+    def analyze_context(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
+        """Names and places from the phrases around them (context rules); no NLP artefacts needed."""
+        findings = []
         if "PERSON" in entities:
-            for result in self._names.analyze(text, ["PERSON"], artifacts):
+            for result in self._names.analyze(text, ["PERSON"]):
                 if result.score >= threshold:
-                    findings.append(PiiFinding(result.start, result.end, "PERSON", result.score))
+                    findings.append(PiiFinding(result.start, result.end, "PERSON", result.score, "NameContextRecognizer"))
         if "LOCATION" in entities:
             for result in self._places.analyze(text):
                 if result.score >= threshold:
-                    findings.append(PiiFinding(result.start, result.end, "LOCATION", result.score))
+                    findings.append(PiiFinding(result.start, result.end, "LOCATION", result.score, "PlaceContextRecognizer"))
         return findings
 
     def _is_common_word(self, word: str) -> bool:
@@ -606,7 +612,7 @@ class PiiAnalyzer:
             if entity in entities:
                 for r in recognizer.analyze(view, [entity], None):
                     if r.score >= threshold:
-                        found.append(PiiFinding(r.start, r.end, r.entity_type, r.score))
+                        found.append(PiiFinding(r.start, r.end, r.entity_type, r.score, type(recognizer).__name__))
         return found
 
     def chunks(self, text: str) -> list[tuple[int, str]]:

@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from redactors.conflicts import resolve
+
 __all__ = ["SecretFinding", "SecretRules", "CUSTOM_KIND", "GENERIC_KIND"]
 
 CUSTOM_KIND = "custom"  # key names added by the user's config
@@ -995,20 +997,5 @@ def _is_pwd_path(key: str, value: str) -> bool:
 
 def _resolve(found: list[tuple[int, int, int, str]]) -> list[SecretFinding]:
     """Merge overlapping candidates: the union span, the kind of the longest (then most specific)."""
-    if not found:
-        return []
-    found.sort(key=lambda f: (f[0], -f[1]))
-    out: list[SecretFinding] = []
-    c_start, c_end, _, _ = found[0]
-    best = found[0]
-    for cand in found[1:]:
-        start, end, priority, _ = cand
-        if start < c_end:
-            c_end = max(c_end, end)
-            if (end - start, priority) > (best[1] - best[0], best[2]):
-                best = cand
-            continue
-        out.append(SecretFinding(c_start, c_end, best[3]))
-        c_start, c_end, best = start, end, cand
-    out.append(SecretFinding(c_start, c_end, best[3]))
-    return out
+    merged = resolve(found, span=lambda f: (f[0], f[1]), rank=lambda f: (f[1] - f[0], f[2]))
+    return [SecretFinding(m.start, m.end, m.best[3]) for m in merged]

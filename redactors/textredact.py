@@ -1,8 +1,10 @@
 """Free-text redaction: detect on a normalised view, mask the original text.
 
-Detection (what matches) and action (how it is masked) are separate: detectors return findings
-with offsets into the original text; `apply_findings` merges overlaps and applies the policy's
-method per entity. Secrets always become ``<SECRET:kind>``, whatever the PII method.
+Detection (what matches) and action (how it is masked) are separate. Detectors
+(`redactors/detectors/`) return findings with offsets into the original text; the one conflict
+resolver (`redactors/conflicts.py`) merges overlaps into their union; the policy's operators
+(`redactors/operators.py`) mask each merged span. Secrets always become ``<SECRET:kind>``,
+whatever the PII method.
 """
 
 from __future__ import annotations
@@ -16,41 +18,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from policies.resolve import CompiledPolicy
+from redactors.conflicts import resolve
+from redactors.detectors.base import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, Detector, Finding, ViewFindings, in_original
 from redactors.identifiers import TenantPseudonymizer
-from redactors.normalize import TextView, collapse_digit_separators, normalize
-from redactors.pii import PiiAnalyzer, candidate_entities
-from redactors.secrets import SecretRules
+from redactors.normalize import TextView, normalize
+from redactors.operators import CompiledOperators, compile_operators, mask_partially
 
-FAILED_TOKEN = "<REDACTION_FAILED>"
-SECRET_ENTITY = "SECRET"
-FAILED_ENTITY = "REDACTION_FAILED"
-_DIGIT_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE", "US_SSN"})
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A detected span, in offsets of the ORIGINAL text.
-
-    `label` is the secret kind for secrets. `canonical` is the matched text as the detector saw
-    it (normalised), so that a full-width email pseudonymises like its ASCII twin.
-    """
-
-    start: int
-    end: int
-    entity: str
-    score: float
-    label: str = ""
-    canonical: str = ""
-
-    @property
-    def is_secret(self) -> bool:
-        return self.entity == SECRET_ENTITY
+__all__ = [
+    "FAILED_ENTITY", "FAILED_TOKEN", "SECRET_ENTITY", "Finding", "RedactedText", "RedactionCache", "TextRedactor",
+    "apply_findings", "in_original", "mask_partially", "merge_overlaps", "text_units",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class RedactedText:
     text: str
     counts: Counter[str]
+
+
+def _failed() -> RedactedText:
+    return RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1}))
 
 
 def _join(parts: list[RedactedText]) -> RedactedText:
@@ -60,7 +47,7 @@ def _join(parts: list[RedactedText]) -> RedactedText:
     for part in parts:
         counts.update(part.counts)
     if FAILED_ENTITY in counts:  # one failed paragraph fails the whole value closed
-        return RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1}))
+        return _failed()
     return RedactedText("".join(part.text for part in parts), counts)
 
 
@@ -70,60 +57,14 @@ def _priority(finding: Finding) -> tuple[int, float, int]:
 
 
 def merge_overlaps(findings: Sequence[Finding]) -> list[Finding]:
-    """Merge overlapping findings into their union, labelled by the highest-priority member.
-
-    A union, not a pick: when a name and an email overlap partially, masking only one of them
-    would leave part of the other in clear.
-    """
-    merged: list[Finding] = []
-    for finding in sorted(findings, key=lambda f: (f.start, -f.end)):
-        if merged and finding.start < merged[-1].end:
-            last = merged[-1]
-            winner = max(last, finding, key=_priority)
-            merged[-1] = Finding(
-                last.start, max(last.end, finding.end), winner.entity, winner.score, winner.label,
-                winner.canonical,
-            )
-        else:
-            merged.append(finding)
-    return merged
+    """Overlapping findings become their union, labelled by the highest-priority member."""
+    return [
+        Finding(m.start, m.end, m.best.entity, m.best.score, m.best.label, m.best.canonical, m.best.rule)
+        for m in resolve(findings, span=lambda f: (f.start, f.end), rank=_priority)
+    ]
 
 
-def mask_partially(entity: str, value: str) -> str:
-    """`mask`: digits-like entities keep their last 4 alphanumerics, others their first letter."""
-    alnum_positions = [i for i, ch in enumerate(value) if ch.isalnum()]
-    if entity in _DIGIT_ENTITIES:
-        keep = set(alnum_positions[-4:]) if len(alnum_positions) > 8 else set()
-    else:
-        keep = set(alnum_positions[:1]) if len(alnum_positions) > 3 else set()
-    return "".join(ch if (i in keep or not ch.isalnum()) else "*" for i, ch in enumerate(value))
-
-
-def replacement_for(finding: Finding, original: str, canonical: str, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> str:
-    if finding.is_secret:
-        return f"<SECRET:{finding.label}>"
-    method = policy.method_for(finding.entity)
-    if method == "replace":
-        return f"<{finding.entity}>"
-    if method == "pseudonym":
-        return pseudo.entity_tag(finding.entity, canonical)
-    if method == "mask":
-        return mask_partially(finding.entity, original)
-    return ""  # remove
-
-
-def in_original(view: TextView, start: int, end: int, entity: str, score: float, label: str = "") -> Finding:
-    """A finding on `view` offsets, moved to original offsets."""
-    original_start, original_end = view.to_original(start, end)
-    return Finding(original_start, original_end, entity, score, label, view.text[start:end])
-
-
-def apply_findings(
-    text: str,
-    findings: Sequence[Finding],
-    policy: CompiledPolicy,
-    pseudo: TenantPseudonymizer,
-) -> RedactedText:
+def apply_findings(text: str, findings: Sequence[Finding], operators: CompiledOperators, pseudo: TenantPseudonymizer) -> RedactedText:
     counts: Counter[str] = Counter()
     if not findings:
         return RedactedText(text, counts)
@@ -133,8 +74,7 @@ def apply_findings(
         if finding.end <= finding.start:
             continue
         out.append(text[cursor : finding.start])
-        original = text[finding.start : finding.end]
-        out.append(replacement_for(finding, original, finding.canonical or original, policy, pseudo))
+        out.append(operators.for_finding(finding).apply(finding, text[finding.start : finding.end], pseudo))
         counts[finding.entity] += 1
         cursor = finding.end
     out.append(text[cursor:])
@@ -206,28 +146,21 @@ def text_units(text: str) -> list[str]:
 
 
 class TextRedactor:
-    """Redacts batches of free-text values for one compiled policy."""
+    """Redacts batches of free-text values for one compiled policy with a set of detectors.
 
-    def __init__(self, analyzer: PiiAnalyzer | None, cache: RedactionCache | None = None) -> None:
-        self._analyzer = analyzer
-        self._secret_rules: dict[tuple[str, ...], SecretRules] = {}
+    Content values go through every detector; structural values (`redact_secrets_only`) only
+    through those marked `structural`. A value any detector could not examine fails closed.
+    """
+
+    def __init__(self, detectors: Sequence[Detector], cache: RedactionCache | None = None) -> None:
+        self._detectors = tuple(detectors)
+        self._structural = tuple(d for d in self._detectors if d.structural)
+        self._normalised = any(d.normalised for d in self._detectors)
         self.cache = cache if cache is not None else RedactionCache()
-
-    def secret_rules(self, policy: CompiledPolicy) -> SecretRules:
-        rules = self._secret_rules.get(policy.secret_key_names)
-        if rules is None:
-            rules = SecretRules.compile(policy.secret_key_names)
-            self._secret_rules[policy.secret_key_names] = rules
-        return rules
 
     def redact_secrets_only(self, text: str, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> RedactedText:
         """Structural values: no PII scan, but a key pasted into a model name is still stripped."""
-        try:
-            view = normalize(text)
-            findings = self._secrets(view, self.secret_rules(policy))
-            return apply_findings(text, findings, policy, pseudo)
-        except Exception:  # fail closed: never pass the value through
-            return RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1}))
+        return self._redact([text], policy, pseudo, self._structural)[0]
 
     def redact_many(self, texts: Sequence[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
         """Redact many texts: cached units are reused, the rest go through one NER batch."""
@@ -247,86 +180,56 @@ class TextRedactor:
                     done[unit] = cached
                 else:
                     missing.append(unit)
-        for unit, result in zip(missing, self._redact_uncached(missing, policy, pseudo)):
+        for unit, result in zip(missing, self._redact(missing, policy, pseudo, self._detectors)):
             done[unit] = result
             self.cache.put(keys[unit], result)
         return [_join([done[unit] for unit in units]) for units in per_text_units]
 
-    def _redact_uncached(self, texts: Sequence[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
-        """One batched NER pass over many texts. A failing text fails closed alone."""
+    def _redact(self, texts: Sequence[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer, detectors: Sequence[Detector]) -> list[RedactedText]:
+        """Every detector over the batch, then the operators. A failing text fails closed alone."""
         if not texts:
             return []
-        rules = self.secret_rules(policy)
-        views: list[TextView | None] = []
-        for text in texts:
-            try:
-                views.append(normalize(text))
-            except Exception:
-                views.append(None)
-        pii_entities = policy.entities if self._analyzer is not None else frozenset()
-        artifacts = self._artifacts(views, policy) if pii_entities else None
+        views = [self._view(text) for text in texts]
+        findings: list[ViewFindings] = [[] if view is not None else None for view in views]
+        for detector in detectors:
+            live = {i: view for i, view in enumerate(views) if view is not None and findings[i] is not None}
+            if not live:
+                break
+            for index, found in zip(live, _detect(detector, list(live.values()), policy), strict=True):
+                current = findings[index]
+                if found is None or current is None:
+                    findings[index] = None
+                else:
+                    current.extend(found)
+        operators = compile_operators(policy)
         results: list[RedactedText] = []
-        for index, (text, view) in enumerate(zip(texts, views)):
-            if view is None or (artifacts is not None and artifacts[index] is None):
-                results.append(RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1})))
+        for text, found in zip(texts, findings, strict=True):
+            if found is None:
+                results.append(_failed())
                 continue
             try:
-                findings = self._secrets(view, rules)
-                if pii_entities and artifacts is not None:
-                    findings.extend(self._pii(view, artifacts[index], policy))
-                results.append(apply_findings(text, findings, policy, pseudo))
-            except Exception:
-                results.append(RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1})))
+                results.append(apply_findings(text, found, operators, pseudo))
+            except Exception:  # noqa: BLE001 - fail closed: never pass the value through
+                results.append(_failed())
         return results
 
-    def _artifacts(self, views: Sequence[TextView | None], policy: CompiledPolicy) -> list[list | None]:
-        """Per text, the NLP artefacts of each chunk; None where NER failed on that text."""
-        assert self._analyzer is not None
-        analyzer = self._analyzer
-        pieces: list[tuple[int, int, str]] = []  # (text index, chunk offset, chunk)
-        for index, view in enumerate(views):
-            if view is not None:
-                for offset, chunk in analyzer.chunks(view.text):
-                    # Without NER, a chunk that no pattern recognizer can match needs no
-                    # tokens at all (most prose has no '@' and few digits).
-                    if policy.ner_enabled or candidate_entities(chunk, policy.entities):
-                        pieces.append((index, offset, chunk))
-        per_text: list[list | None] = [[] if v is not None else None for v in views]
+    def _view(self, text: str) -> TextView | None:
+        if not self._normalised:
+            return TextView(text)
         try:
-            batch = analyzer.artifacts([chunk for _, _, chunk in pieces], policy.ner_enabled)
-        except Exception:
-            # One bad text must not fail the whole batch: retry one by one.
-            batch = []
-            for index, _, chunk in pieces:
-                try:
-                    batch.extend(analyzer.artifacts([chunk], policy.ner_enabled))
-                except Exception:
-                    batch.append(None)
-        for (index, offset, chunk), artifact in zip(pieces, batch):
-            slot = per_text[index]
-            if slot is None:
-                continue
-            if artifact is None:
-                per_text[index] = None
-            else:
-                slot.append((offset, chunk, artifact))
-        return per_text
+            return normalize(text)
+        except Exception:  # noqa: BLE001 - fail closed: a text we cannot normalise is not examined
+            return None
 
-    @staticmethod
-    def _secrets(view: TextView, rules: SecretRules) -> list[Finding]:
-        return [in_original(view, s.start, s.end, SECRET_ENTITY, 1.0, s.kind) for s in rules.scan(view.text)]
 
-    def _pii(self, view: TextView, chunk_artifacts: list, policy: CompiledPolicy) -> list[Finding]:
-        assert self._analyzer is not None
-        findings: list[Finding] = []
-        for offset, chunk, artifact in chunk_artifacts:
-            for f in self._analyzer.analyze(chunk, artifact, policy.entities, policy.score_threshold):
-                findings.append(in_original(view, f.start + offset, f.end + offset, f.entity, f.score))
-        if policy.entities & {"CREDIT_CARD", "IBAN_CODE"}:
-            # Cards already ran on the view itself; on an unchanged view only the case-blind
-            # IBAN check adds anything.
-            collapsed = collapse_digit_separators(view)
-            changed = collapsed.text != view.text
-            for f in self._analyzer.analyze_collapsed_digits(collapsed.text, policy.entities, policy.score_threshold, cards=changed):
-                findings.append(in_original(collapsed, f.start, f.end, f.entity, f.score))
-        return findings
+def _detect(detector: Detector, views: list[TextView], policy: CompiledPolicy) -> list[ViewFindings]:
+    """The detector over the batch; if it raises, view by view, so that one bad text fails alone."""
+    try:
+        found: list[ViewFindings] | None = detector.detect(views, policy)
+    except Exception:  # noqa: BLE001 - retried per view below; a view that still fails, fails closed
+        found = None
+    if found is not None and len(found) == len(views):
+        return found
+    if len(views) == 1:
+        return [None]  # raised, or answered for the wrong number of views: examined nothing
+    return [_detect(detector, [view], policy)[0] for view in views]

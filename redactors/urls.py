@@ -11,8 +11,8 @@ import re
 from collections import Counter
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from redactors.detectors.secrets import KeyClassifier
 from redactors.identifiers import TenantPseudonymizer
-from redactors.secrets import SecretRules
 
 IDENTIFIER_ENTITY = "IDENTIFIER"
 _KEEP_VALUES = frozenset({"true", "false", "asc", "desc", "json", "xml", "html", "csv", "yes", "no", "on", "off"})
@@ -24,7 +24,7 @@ _ID_SEGMENT = re.compile(
 )
 
 
-def _redact_query(query: str, pseudo: TenantPseudonymizer, rules: SecretRules, counts: Counter[str]) -> str:
+def _redact_query(query: str, pseudo: TenantPseudonymizer, rules: KeyClassifier, counts: Counter[str]) -> str:
     parts = []
     for pair in query.split("&"):
         key, sep, value = pair.partition("=")
@@ -52,7 +52,7 @@ def _redact_path(path: str, pseudo: TenantPseudonymizer, counts: Counter[str]) -
     return "/".join(segments)
 
 
-def redact_url(value: str, pseudo: TenantPseudonymizer, rules: SecretRules) -> tuple[str, Counter[str]]:
+def redact_url(value: str, pseudo: TenantPseudonymizer, rules: KeyClassifier) -> tuple[str, Counter[str]]:
     """Return the URL with identifiers pseudonymised and credentials stripped, and the counts."""
     counts: Counter[str] = Counter()
     if "://" not in value and not value.startswith("/") and "=" in value and "?" not in value:

@@ -1,10 +1,15 @@
-"""The span walker: finds every string in OTLP resource spans and redacts it in its shape.
+"""The span walker: examines every field of OTLP resource spans and redacts it in its shape.
 
 Three phases per request, so that NER sees one batch:
-1. walk: classify every value by its key (secret, identifier, URL, structural, content); handle
-   the first four at once; queue content strings with a setter that writes the result back.
-   JSON-string values and structured kvlist/array values are parsed into Python trees and walked
-   with the same rules.
+1. walk: every field of every message, by its protobuf descriptor (see `redactors/fields.py`:
+   a field that a later OTLP version adds is examined too). Fields outside the schema are
+   dropped. Attribute keys are examined like values. Each value is classified by its key AND
+   its shape: secret key, identifier, URL, structure (a known key whose value has the shape that
+   key holds: a number, an enum word, a token; see `redactors/shapes.py`) or content. The first
+   four are handled at once; content strings are queued with a setter that writes the result
+   back. JSON-string values and structured kvlist/array values are parsed into Python trees and
+   walked with the same rules; wholly base64 or hex values are decoded and their text scanned;
+   numbers of PII shape (card, SSN, phone digit counts) are masked unless their key holds numbers.
 2. redact the queued content strings in one batch (deduplicated).
 3. write results back, then re-encode every parsed value in reverse order (inner first), in
    the shape it came in: a JSON string stays a JSON string, a kvlist stays a kvlist.
@@ -19,13 +24,20 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.resolve import CompiledPolicy
+from redactors import fields, shapes
+from redactors.anyvalue import MAX_DEPTH, any_to_py, py_to_any
+from redactors.detectors.failclosed import FailClosedDetector
+from redactors.detectors.secrets import KeyClassifier
+from redactors.encoded import Encoded, decode_encoded
 from redactors.identifiers import TenantPseudonymizer
-from redactors.secrets import SecretRules
-from redactors.textredact import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, RedactedText, TextRedactor
+from redactors.operators import compile_operators
+from redactors.textredact import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, Finding, RedactedText, TextRedactor, apply_findings
 from redactors.urls import IDENTIFIER_ENTITY, redact_url
 
 COUNT_PREFIX = "tracevault.redactions."
@@ -33,57 +45,30 @@ SIGNAL_PREFIX = "tracevault.signal."  # set by redactors.signals after the walk;
 BLOB_ENTITY = "BLOB"
 VECTOR_ENTITY = "EMBEDDING_VECTOR"
 BINARY_ENTITY = "BINARY"
+MALFORMED_ID_ENTITY = "MALFORMED_ID"
 BLOB_TOKEN = "<BLOB_REMOVED>"
-MAX_DEPTH = 64
 
-# Keys inside message/tool JSON whose values are enumerations or ids, not free text.
-_STRUCTURAL_FIELDS = frozenset(
-    {"role", "type", "finish_reason", "finish_reasons", "mime_type", "modality", "id", "tool_call_id",
-     "call_id", "index", "model", "object", "created", "file_id", "format", "encoding", "language"}
-)  # fmt: skip
+# Keys inside message/tool JSON whose values are enumerations, ids or numbers, with the shape
+# each must have to be kept as structure.
+_STRUCTURAL_FIELDS = {
+    "role": shapes.ENUM, "type": shapes.ENUM, "finish_reason": shapes.ENUM, "finish_reasons": shapes.ENUM,
+    "mime_type": shapes.TOKEN, "modality": shapes.ENUM, "id": shapes.TOKEN, "tool_call_id": shapes.TOKEN,
+    "call_id": shapes.TOKEN, "index": shapes.NUMBER, "model": shapes.TOKEN, "object": shapes.ENUM,
+    "created": shapes.NUMBER, "file_id": shapes.TOKEN, "format": shapes.ENUM, "encoding": shapes.ENUM,
+    "language": shapes.ENUM,
+}  # fmt: skip
 _TOOL_TYPES = frozenset({"tool_call", "function", "server_tool_call", "tool_use", "function_call"})
 # JSON keys (compared lower-case, separators removed) whose value is an identifier.
 _IDENTIFIER_FIELDS = frozenset(
     {"userid", "user", "username", "useremail", "enduserid", "sessionid", "customerid", "accountid",
      "conversationid", "threadid", "clientid", "memberid", "patientid", "employeeid"}
 )  # fmt: skip
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 _DATA_URI = re.compile(r"data:[\w.+\-]+/[\w.+\-]+;base64,", re.IGNORECASE)
+_NUMBER_KINDS = frozenset({"int_value", "double_value", "string_value_strindex"})
 
 
 def _squash(key: str) -> str:
     return key.replace("_", "").replace("-", "").replace(".", "").lower()
-
-
-def any_to_py(value: AnyValue, depth: int = 0) -> Any:
-    if depth > MAX_DEPTH:
-        raise RecursionError("value nested too deeply")
-    kind = value.WhichOneof("value")
-    if kind == "kvlist_value":
-        return {kv.key: any_to_py(kv.value, depth + 1) for kv in value.kvlist_value.values}
-    if kind == "array_value":
-        return [any_to_py(v, depth + 1) for v in value.array_value.values]
-    if kind is None:
-        return None
-    return getattr(value, kind)
-
-
-def py_to_any(obj: Any) -> AnyValue:
-    if obj is None:
-        return AnyValue()
-    if isinstance(obj, bool):
-        return AnyValue(bool_value=obj)
-    if isinstance(obj, int):
-        return AnyValue(int_value=obj)
-    if isinstance(obj, float):
-        return AnyValue(double_value=obj)
-    if isinstance(obj, bytes):
-        return AnyValue(bytes_value=obj)
-    if isinstance(obj, dict):
-        return AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=k, value=py_to_any(v)) for k, v in obj.items()]))
-    if isinstance(obj, list):
-        return AnyValue(array_value=ArrayValue(values=[py_to_any(v) for v in obj]))
-    return AnyValue(string_value=str(obj))
 
 
 def _looks_like_json(text: str) -> bool:
@@ -92,15 +77,16 @@ def _looks_like_json(text: str) -> bool:
 
 
 class _Walk:
-    """One request's walk: queued content texts, their setters, and re-encoders."""
+    """One request's walk: queued content texts, their setters, re-encoders and count buckets."""
 
     def __init__(
         self,
         policy: CompiledPolicy,
         pseudo: TenantPseudonymizer,
-        rules: SecretRules,
+        rules: KeyClassifier,
         text: TextRedactor,
         secrets_only: bool = False,
+        scan_keys: bool = True,
     ) -> None:
         self.policy = policy
         # Escrow mode: PII and identifiers are kept, secrets are still stripped everywhere.
@@ -108,66 +94,166 @@ class _Walk:
         self.pseudo = pseudo
         self.rules = rules
         self.text = text
+        # Fail-closed mode scans nothing: a key is then trusted by its shape alone.
+        self.scan_keys = scan_keys
         self.queue: list[tuple[str, Callable[[str], None], Counter[str]]] = []
         self.finalizers: list[Callable[[], None]] = []
+        self.buckets: list[tuple[Any, Counter[str]]] = []
+        self._key_verdicts: dict[str, bool] = {}
 
-    # -- phase 1: top-level attributes, classified by their full key -------------------------
+    # -- messages, field by field from their descriptors ----------------------------------------
+
+    def message(self, message: Message, bucket: Counter[str]) -> None:
+        for field, value in message.ListFields():
+            if field.message_type is not None:
+                self._message_field(field, value, bucket)
+            elif field.type == FieldDescriptor.TYPE_STRING:
+                self._string_field(message, field, value, bucket)
+            elif field.type == FieldDescriptor.TYPE_BYTES:
+                self._bytes_field(message, field, value, bucket)
+            elif fields.is_number(field) and not fields.is_typed_number(field):
+                self._number_field(message, field, value, bucket)
+
+    def _message_field(self, field: FieldDescriptor, value: Any, bucket: Counter[str]) -> None:
+        name = field.message_type.full_name
+        for item in value if field.is_repeated else [value]:
+            if name == fields.KEY_VALUE:
+                self.attribute(item, bucket)
+            elif name == fields.ANY_VALUE:
+                self.any_value(item, bucket)
+            elif fields.counted(field.message_type):
+                own: Counter[str] = Counter()
+                self.buckets.append((item.attributes, own))
+                self.message(item, own)
+            else:
+                self.message(item, bucket)
+
+    def _string_field(self, message: Message, field: FieldDescriptor, value: Any, bucket: Counter[str]) -> None:
+        rule = fields.string_rule(field)
+        for index, text in enumerate(value if field.is_repeated else [value]):
+            if field.is_repeated:
+                setter = lambda new, i=index: value.__setitem__(i, new)  # noqa: E731
+            else:
+                setter = lambda new: setattr(message, field.name, new)  # noqa: E731
+            if rule == fields.KEY:
+                self._key(text, setter, bucket)
+            elif rule == fields.TOKEN:
+                self._string(text, setter, shapes.TOKEN, bucket, 0)
+            elif rule == fields.TRACE_STATE and shapes.is_trace_state(text):
+                self._secrets_only(text, setter, bucket)
+            elif rule == fields.SCHEMA_URL and shapes.is_schema_url(text):
+                self._secrets_only(text, setter, bucket)
+            else:
+                self._content_string(text, setter, bucket, 0)
+
+    def _bytes_field(self, message: Message, field: FieldDescriptor, value: Any, bucket: Counter[str]) -> None:
+        length = fields.id_length(field)
+        if length is None or field.is_repeated:
+            message.ClearField(field.name)
+            bucket[BINARY_ENTITY] += 1
+        elif len(value) != length:
+            # Not an id of its exact length: replaced by a keyed one (stable, so links still hold).
+            setattr(message, field.name, bytes.fromhex(self.pseudo.digest("otlp-id", value.hex()))[:length])
+            bucket[MALFORMED_ID_ENTITY] += 1
+
+    def _number_field(self, message: Message, field: FieldDescriptor, value: Any, bucket: Counter[str]) -> None:
+        for index, number in enumerate(value if field.is_repeated else [value]):
+            entity = shapes.number_entity(number)
+            if entity is None or entity not in self.policy.entities or self.secrets_only:
+                continue
+            if field.is_repeated:
+                value[index] = 0
+            else:
+                setattr(message, field.name, 0)
+            bucket[entity] += 1
+
+    # -- attributes: the key, then the value by the key and its shape ----------------------------
 
     def attribute(self, kv: KeyValue, bucket: Counter[str]) -> None:
+        trusted = False
         try:
-            self._attribute(kv.key, kv.value, bucket)
-        except Exception:  # fail closed: an attribute we could not walk is dropped, not passed
+            trusted = self._key(kv.key, lambda new: setattr(kv, "key", new), bucket)
+            if kv.key_strindex:
+                self._number_field(kv, kv.DESCRIPTOR.fields_by_name["key_strindex"], kv.key_strindex, bucket)
+            self._value(kv.key if trusted else None, kv.key, kv.value, bucket)
+        except Exception:  # noqa: BLE001 - fail closed: an attribute we could not walk is dropped, not passed
             kv.value.CopyFrom(AnyValue(string_value=FAILED_TOKEN))
+            if not trusted:
+                kv.key = FAILED_TOKEN
             bucket[FAILED_ENTITY] += 1
 
-    def _attribute(self, key: str, value: AnyValue, bucket: Counter[str]) -> None:
+    def any_value(self, value: AnyValue, bucket: Counter[str]) -> None:
+        """An AnyValue outside an attribute (a log body): content, as under an unknown key."""
+        try:
+            self._value(None, "", value, bucket)
+        except Exception:  # noqa: BLE001 - fail closed, as for attributes
+            value.CopyFrom(AnyValue(string_value=FAILED_TOKEN))
+            bucket[FAILED_ENTITY] += 1
+
+    def _key(self, key: str, setter: Callable[[str], None], bucket: Counter[str]) -> bool:
+        """Whether `key` is a name to trust; a key that is not is queued as content (renamed)."""
+        if not key:
+            return True
+        verdict = self._key_verdicts.get(key)
+        if verdict is None:
+            verdict = shapes.is_plain_key(key) and not (
+                self.scan_keys and self.text.redact_secrets_only(key, self.policy, self.pseudo).counts
+            )
+            self._key_verdicts[key] = verdict
+        if not verdict:
+            self._content_string(key, setter, bucket, 0)
+        return verdict
+
+    def _value(self, key: str | None, raw_key: str, value: AnyValue, bucket: Counter[str]) -> None:
         kind = value.WhichOneof("value")
         if kind is None:
             return
-        secret_kind = self.rules.key_kind(key)
+        secret_kind = self.rules.key_kind(raw_key) if raw_key else None
         if secret_kind is not None:
             if not (kind == "string_value" and value.string_value == ""):
                 value.CopyFrom(AnyValue(string_value=f"<SECRET:{secret_kind}>"))
                 bucket[SECRET_ENTITY] += 1
             return
-        if self.policy.is_identifier_key(key) and not self.secrets_only:
-            value.CopyFrom(py_to_any(self._identifier_tree(any_to_py(value), bucket)))
+        if key is not None and self._special(key, kind, value, bucket):
             return
-        if key.endswith(".embedding.vector") or key.endswith("embedding.vector"):
-            value.CopyFrom(AnyValue(array_value=ArrayValue()))
-            bucket[VECTOR_ENTITY] += 1
-            return
-        if kind == "string_value" and self.policy.is_url_key(key) and not self.secrets_only:
-            redacted, counts = redact_url(value.string_value, self.pseudo, self.rules)
-            value.string_value = redacted
-            bucket.update(counts)
-            return
-        structural = self.policy.is_structural_key(key)
+        shape = self.policy.structural_shape(key) if key is not None else None
         if kind == "string_value":
-            if structural:
-                self._secrets_only(value.string_value, lambda new: setattr(value, "string_value", new), bucket)
-            else:
-                self._content_string(value.string_value, lambda new: setattr(value, "string_value", new), bucket, 0)
+            self._string(value.string_value, lambda new: setattr(value, "string_value", new), shape, bucket, 0)
         elif kind == "bytes_value":
             value.bytes_value = b""
             bucket[BINARY_ENTITY] += 1
+        elif kind in _NUMBER_KINDS:
+            self._number(getattr(value, kind), lambda new: value.CopyFrom(AnyValue(string_value=new)), shape, bucket)
         elif kind in ("kvlist_value", "array_value"):
             holder = [any_to_py(value)]
             self.finalizers.append(lambda: value.CopyFrom(py_to_any(holder[0])))
-            self._node(holder, 0, structural, bucket, 0)
+            self._node(holder, 0, shape, bucket, 0)
 
-    def plain_content(self, text: str, setter: Callable[[str], None], bucket: Counter[str]) -> None:
-        """Span names and status messages: free text (a JSON-looking one is parsed too)."""
-        self._content_string(text, setter, bucket, 0)
+    def _special(self, key: str, kind: str, value: AnyValue, bucket: Counter[str]) -> bool:
+        """Identifiers, embedding vectors and URLs, by their key; True when handled."""
+        if self.policy.is_identifier_key(key) and not self.secrets_only:
+            value.CopyFrom(py_to_any(self._identifier_tree(any_to_py(value), bucket)))
+            return True
+        if key.endswith("embedding.vector"):
+            value.CopyFrom(AnyValue(array_value=ArrayValue()))
+            bucket[VECTOR_ENTITY] += 1
+            return True
+        if kind == "string_value" and self.policy.is_url_key(key) and not self.secrets_only:
+            redacted, counts = redact_url(value.string_value, self.pseudo, self.rules)
+            value.string_value = self._mask_digit_groups(redacted, bucket)
+            bucket.update(counts)
+            return True
+        return False
 
-    def structural_string(self, text: str, setter: Callable[[str], None], bucket: Counter[str]) -> None:
-        self._secrets_only(text, setter, bucket)
-
-    # -- values inside parsed trees ---------------------------------------------------------
+    # -- values -----------------------------------------------------------------------------------
 
     def _identifier_tree(self, obj: Any, bucket: Counter[str]) -> Any:
         if isinstance(obj, dict):
-            return {k: self._identifier_tree(v, bucket) for k, v in obj.items()}
+            # A key that is not a plain name is part of the identifier too.
+            return {
+                (k if shapes.is_plain_key(k) else self._identifier_tree(k, bucket)): self._identifier_tree(v, bucket)
+                for k, v in obj.items()
+            }
         if isinstance(obj, list):
             return [self._identifier_tree(v, bucket) for v in obj]
         if obj is None or isinstance(obj, bool) or obj == "":
@@ -181,6 +267,42 @@ class _Walk:
             setter(result.text)
             bucket.update(result.counts)
 
+    def _string(self, text: str, setter: Callable[[str], None], shape: str | None, bucket: Counter[str], depth: int) -> None:
+        """A string under a key of `shape`: structure only when it has that shape, else content."""
+        if shape is None or not shapes.string_fits(text, shape):
+            self._content_string(text, setter, bucket, depth)
+            return
+        if shape == shapes.NUMBER:
+            return
+        if not self.secrets_only:
+            # A token holding a card, SSN or phone number: the digits go, the token stays.
+            masked = self._mask_digit_groups(text, bucket)
+            if masked != text:
+                setter(masked)
+                text = masked
+        self._secrets_only(text, setter, bucket)
+
+    def _mask_digit_groups(self, text: str, bucket: Counter[str]) -> str:
+        groups = shapes.pii_digit_groups(text)
+        findings = [Finding(start, end, entity, 1.0) for start, end, entity in groups if entity in self.policy.entities]
+        if not findings:
+            return text
+        result = apply_findings(text, findings, compile_operators(self.policy), self.pseudo)
+        bucket.update(result.counts)
+        return result.text
+
+    def _number(self, number: Any, setter: Callable[[str], None], shape: str | None, bucket: Counter[str]) -> None:
+        """A number not under a key that holds numbers: masked when it has a PII's digit count."""
+        if shape == shapes.NUMBER or self.secrets_only:
+            return
+        entity = shapes.number_entity(number)
+        if entity is None or entity not in self.policy.entities:
+            return
+        digits = str(int(number))
+        finding = Finding(0, len(digits), entity, 1.0)
+        setter(compile_operators(self.policy).for_finding(finding).apply(finding, digits, self.pseudo))
+        bucket[entity] += 1
+
     def _content_string(self, text: str, setter: Callable[[str], None], bucket: Counter[str], depth: int) -> None:
         if not text or text.isspace():
             return
@@ -188,24 +310,52 @@ class _Walk:
             setter(BLOB_TOKEN)
             bucket[BLOB_ENTITY] += 1
             return
-        if _looks_like_json(text):
-            try:
-                parsed = json.loads(text)
-            except (ValueError, RecursionError):
-                parsed = None
-            if isinstance(parsed, (dict, list)):
-                holder = [parsed]
-                # Registered before walking: finalizers run in reverse, so this re-encoding
-                # runs after everything nested inside it has been written back.
-                self.finalizers.append(lambda: setter(json.dumps(holder[0], ensure_ascii=False)))
-                self._node(holder, 0, False, bucket, depth + 1)
+        if _looks_like_json(text) and self._json_string(text, setter, bucket, depth):
+            return
+        encoded = decode_encoded(text)
+        if encoded is not None:
+            self._encoded(encoded, setter, bucket)
+            return
+        stripped = text.strip()
+        if stripped.isascii() and stripped.isdigit() and not self.secrets_only:
+            entity = shapes.digits_entity(stripped)
+            if entity is not None and entity in self.policy.entities:
+                self._number(int(stripped), setter, None, bucket)
                 return
         if self.secrets_only:
             self._secrets_only(text, setter, bucket)
         else:
             self.queue.append((text, setter, bucket))
 
-    def _node(self, container: list | dict, slot: Any, structural: bool, bucket: Counter[str], depth: int) -> None:
+    def _json_string(self, text: str, setter: Callable[[str], None], bucket: Counter[str], depth: int) -> bool:
+        try:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
+            return False
+        if not isinstance(parsed, (dict, list)):
+            return False
+        holder = [parsed]
+        # Registered before walking: finalizers run in reverse, so this re-encoding runs after
+        # everything nested inside it has been written back.
+        self.finalizers.append(lambda: setter(json.dumps(holder[0], ensure_ascii=False)))
+        self._node(holder, 0, None, bucket, depth + 1)
+        return True
+
+    def _encoded(self, encoded: Encoded, setter: Callable[[str], None], bucket: Counter[str]) -> None:
+        """Base64 or hex: a binary blob is dropped; decoded text holding anything drops the value."""
+
+        def drop(_: str = "") -> None:
+            setter(BLOB_TOKEN)
+            bucket[BLOB_ENTITY] += 1
+
+        if encoded.text is None:
+            drop()
+        elif self.secrets_only:
+            self._secrets_only(encoded.text, drop, bucket)
+        else:
+            self.queue.append((encoded.text, drop, bucket))
+
+    def _node(self, container: list | dict, slot: Any, shape: str | None, bucket: Counter[str], depth: int) -> None:
         """Walk container[slot], replacing values in place (or via queued setters)."""
         if depth > MAX_DEPTH:
             container[slot] = FAILED_TOKEN
@@ -216,29 +366,35 @@ class _Walk:
         def setter(new: str) -> None:
             container[slot] = new
 
+        if obj is None or isinstance(obj, bool):
+            return
         if isinstance(obj, str):
-            if structural:
-                self._secrets_only(obj, setter, bucket)
-            else:
-                self._content_string(obj, setter, bucket, depth)
+            self._string(obj, setter, shape, bucket, depth)
         elif isinstance(obj, bytes):
             container[slot] = b""
             bucket[BINARY_ENTITY] += 1
+        elif isinstance(obj, (int, float)):
+            self._number(obj, setter, shape, bucket)
         elif isinstance(obj, list):
+            # A list keeps an enum's or a token's shape for its elements (finish reasons), not a
+            # number's: a count is one number, a list under a count's key is content.
+            element_shape = None if shape == shapes.NUMBER else shape
             for index in range(len(obj)):
-                self._node(obj, index, structural, bucket, depth + 1)
+                self._node(obj, index, element_shape, bucket, depth + 1)
         elif isinstance(obj, dict):
-            self._object(obj, structural, bucket, depth)
+            # A map is never the shape of a number, an enum or a token: its fields are judged
+            # by their own keys (an array keeps its key's shape for its elements).
+            self._object(obj, bucket, depth)
 
-    def _object(self, obj: dict, structural: bool, bucket: Counter[str], depth: int) -> None:
+    def _object(self, obj: dict, bucket: Counter[str], depth: int) -> None:
         toolish = obj.get("type") in _TOOL_TYPES or "arguments" in obj or "parameters" in obj
         is_blob = obj.get("type") == "blob"
         renames: dict[str, str] = {}
-        if not structural:
-            # Before the children: keys are renamed after their values were written back.
-            self.finalizers.append(lambda: _rename_keys(obj, renames))
+        # Before the children: keys are renamed after their values were written back.
+        self.finalizers.append(lambda: _rename_keys(obj, renames))
         for key in list(obj):
             value = obj[key]
+            self._key(key, lambda new, old=key: renames.__setitem__(old, new), bucket)
             secret_kind = self.rules.key_kind(key)
             if secret_kind is not None:
                 if value not in (None, ""):
@@ -255,11 +411,8 @@ class _Walk:
                 obj[key] = []
                 bucket[VECTOR_ENTITY] += 1
             else:
-                field_structural = structural or key in _STRUCTURAL_FIELDS or (toolish and key == "name")
-                self._node(obj, key, field_structural, bucket, depth + 1)
-            if not structural and not self.secrets_only and not _PLAIN_KEY.fullmatch(key):
-                # A key that is not a plain identifier may itself be content ({"jane@x.com": 3}).
-                self.queue.append((key, lambda new, old=key: renames.__setitem__(old, new), bucket))
+                field_shape = _STRUCTURAL_FIELDS.get(key) or (shapes.TOKEN if toolish and key == "name" else None)
+                self._node(obj, key, field_shape, bucket, depth + 1)
 
     # -- phases 2 and 3 ----------------------------------------------------------------------
 
@@ -300,18 +453,9 @@ def _set_counts(attributes: Any, counts: Counter[str]) -> None:
         attributes.add(key=COUNT_PREFIX + entity, value=AnyValue(int_value=counts[entity]))
 
 
-class _FailEverything:
-    """Stands in for the text redactor when detection cannot finish (a deadline passed): every
-    string value is replaced, none is scanned. Nothing here runs a regex or a model."""
-
-    def redact_many(self, texts: list[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
-        return [RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1})) for _ in texts]
-
-    def redact_secrets_only(self, text: str, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> RedactedText:
-        return RedactedText(FAILED_TOKEN, Counter({FAILED_ENTITY: 1}))
-
-
 class _NoSecretKeys:
+    """Classifies no key as a secret's: when nothing may be scanned, every value is masked anyway."""
+
     def key_kind(self, key: str) -> str | None:
         return None
 
@@ -319,9 +463,10 @@ class _NoSecretKeys:
 def fail_closed(items: list[ResourceSpans], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> Counter[str]:
     """Mask every string value of every span, in place: the fail-closed answer when redaction
     did not finish. Identifiers still become pseudonyms (a keyed hash cannot hang); URLs and
-    structural values are masked like content, since nothing may be scanned."""
-    structure_free = replace(policy, url_keys=None, structural_keys=None)
-    walk = _Walk(structure_free, pseudo, _NoSecretKeys(), _FailEverything())  # type: ignore[arg-type]
+    structural strings are masked like content, since nothing may be scanned. Keys are kept
+    only when their shape alone makes them names; numbers are masked by their digit shape."""
+    structure_free = replace(policy, url_keys=None, structural_keys=None, enum_keys=None)
+    walk = _Walk(structure_free, pseudo, _NoSecretKeys(), TextRedactor([FailClosedDetector()]), scan_keys=False)
     return _walk_all(walk, items)
 
 
@@ -329,7 +474,7 @@ def redact_resource_spans(
     items: list[ResourceSpans],
     policy: CompiledPolicy,
     pseudo: TenantPseudonymizer,
-    rules: SecretRules,
+    rules: KeyClassifier,
     text: TextRedactor,
     secrets_only: bool = False,
 ) -> Counter[str]:
@@ -342,41 +487,15 @@ def redact_resource_spans(
 
 
 def _walk_all(walk: _Walk, items: list[ResourceSpans]) -> Counter[str]:
-    buckets: list[tuple[Any, Counter[str]]] = []
     for resource_spans in items:
+        # Fields outside our schema (a newer OTLP, a crafted client) are never passed on.
+        resource_spans.DiscardUnknownFields()
         resource_bucket: Counter[str] = Counter()
-        buckets.append((resource_spans.resource.attributes, resource_bucket))
-        for kv in resource_spans.resource.attributes:
-            walk.attribute(kv, resource_bucket)
-        for scope_spans in resource_spans.scope_spans:
-            for kv in scope_spans.scope.attributes:
-                walk.attribute(kv, resource_bucket)
-            for span in scope_spans.spans:
-                bucket: Counter[str] = Counter()
-                buckets.append((span.attributes, bucket))
-                _walk_span(walk, span, bucket)
+        walk.buckets.append((resource_spans.resource.attributes, resource_bucket))
+        walk.message(resource_spans, resource_bucket)
     walk.finish()
     total: Counter[str] = Counter()
-    for attributes, counts in buckets:
+    for attributes, counts in walk.buckets:
         _set_counts(attributes, counts)
         total.update(counts)
     return total
-
-
-def _walk_span(walk: _Walk, span: Any, bucket: Counter[str]) -> None:
-    walk.plain_content(span.name, lambda new: setattr(span, "name", new), bucket)
-    if span.status.message:
-        walk.plain_content(span.status.message, lambda new: setattr(span.status, "message", new), bucket)
-    if span.trace_state:
-        walk.structural_string(span.trace_state, lambda new: setattr(span, "trace_state", new), bucket)
-    for kv in span.attributes:
-        walk.attribute(kv, bucket)
-    for event in span.events:
-        walk.structural_string(event.name, lambda new, e=event: setattr(e, "name", new), bucket)
-        for kv in event.attributes:
-            walk.attribute(kv, bucket)
-    for link in span.links:
-        if link.trace_state:
-            walk.structural_string(link.trace_state, lambda new, lk=link: setattr(lk, "trace_state", new), bucket)
-        for kv in link.attributes:
-            walk.attribute(kv, bucket)

@@ -22,7 +22,6 @@ two runs merging the same files at once would each write a merged file.
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
 import struct
@@ -35,6 +34,7 @@ import pyarrow.parquet as pq
 
 from vault import layout
 from vault.metrics import METRICS_SCHEMA, conform
+from vault.parquet import table_to_parquet
 from vault.reader import REPLACES_METADATA_KEY, replaced_keys
 from vault.store import ObjectNotFound, ObjectStore, StoreError
 
@@ -158,16 +158,15 @@ def _compact_partition(
     metadata = dict(METRICS_SCHEMA.metadata or {})
     metadata[REPLACES_METADATA_KEY] = json.dumps(sorted(names), separators=(",", ":")).encode()
     merged = merged.replace_schema_metadata(metadata)
-    sink = io.BytesIO()
-    pq.write_table(merged, sink, compression="zstd", version="2.6", use_dictionary=True, write_statistics=True)
     merged_key = partition.key(f"{MERGED_PREFIX}{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}")
     # 1. the merged file, naming what it replaces; 2. the merged files go.
-    store.put(merged_key, sink.getvalue())
+    data = table_to_parquet(merged)
+    store.put(merged_key, data)
     store.delete_many(candidates + stale)
     result.merged_files = len(candidates)
     result.rows = merged_rows
     result.bytes_before = sum(sizes[key] for key in candidates)
-    result.bytes_after = len(sink.getvalue())
+    result.bytes_after = len(data)
     result.merged_key = merged_key
     result.stale_deleted = len(stale)
 

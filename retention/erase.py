@@ -32,7 +32,6 @@ that the user sends after the erasure started.
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vault import layout
+from vault.parquet import table_to_parquet
 from vault.segment import CorruptSegment, PayloadRef, build_segment, parse_segment
 from vault.spool import SUFFIX as SPOOL_SUFFIX
 from vault.spool import read_spool_file
@@ -331,9 +331,7 @@ def _rewrite_metrics(store: ObjectStore, affected: Iterable[_Affected], report: 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
     """Written as `vault.metrics.rows_to_parquet` writes; the schema's metadata is kept."""
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", version="2.6", use_dictionary=True, write_statistics=True)
-    return sink.getvalue()
+    return table_to_parquet(table)
 
 
 def pending_spool_records(spool_dir: Path, tenant: str, pseudonym: str, traces: Iterable[str] = ()) -> dict[str, int]:
@@ -376,7 +374,7 @@ def _versioning_warnings(store: ObjectStore) -> list[str]:
     if not isinstance(store, S3Store):
         return []
     try:
-        status = store._client.get_bucket_versioning(Bucket=store.bucket).get("Status")  # noqa: SLF001
+        status = store.versioning_status()
     except Exception:  # noqa: BLE001 - no permission to ask: say so
         return ["could not check bucket versioning: if it is enabled, earlier object versions still hold the erased records"]
     if status in ("Enabled", "Suspended"):

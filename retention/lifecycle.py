@@ -27,10 +27,9 @@ from typing import Any
 from policies.config import Config
 from policies.resolve import PolicySet
 from policies.tenants import is_valid_id
-from vault import layout
-from vault.store import ObjectStore, S3Store
-
 from retention.sweep import Windows
+from vault import layout
+from vault.store import ObjectStore, S3Store, StoreError
 
 RULE_ID_PREFIX = "tracevault/"
 MAX_RULES = 1000
@@ -60,14 +59,14 @@ def _stored_partitions(store: ObjectStore) -> set[tuple[str, str | None]]:
     pairs: set[tuple[str, str | None]] = set()
     if isinstance(store, S3Store):
         for kind in layout.KINDS:
-            for tenant_prefix in _common_prefixes(store, f"{kind}/"):
+            for tenant_prefix in store.common_prefixes(f"{kind}/"):
                 tenant = _part_value(tenant_prefix, "tenant")
                 if tenant is None:
                     continue
                 if kind == "audit":
                     pairs.add((tenant, None))
                     continue
-                for env_prefix in _common_prefixes(store, f"{kind}/tenant={tenant}/"):
+                for env_prefix in store.common_prefixes(f"{kind}/tenant={tenant}/"):
                     env = _part_value(env_prefix, "env")
                     if env is not None:
                         pairs.add((tenant, env))
@@ -78,18 +77,6 @@ def _stored_partitions(store: ObjectStore) -> set[tuple[str, str | None]]:
             if parsed is not None:
                 pairs.add((parsed[0].tenant, parsed[0].env))
     return pairs
-
-
-def _common_prefixes(store: S3Store, prefix: str) -> list[str]:
-    """Sub-"directories" directly below ``prefix``, relative to the store's prefix."""
-    full = f"{store.prefix}/{prefix}" if store.prefix else prefix
-    strip = len(store.prefix) + 1 if store.prefix else 0
-    out: list[str] = []
-    with store._errors("list", prefix):  # noqa: SLF001 - same error mapping as the store's own calls
-        paginator = store._client.get_paginator("list_objects_v2")  # noqa: SLF001
-        for page in paginator.paginate(Bucket=store.bucket, Prefix=full, Delimiter="/"):
-            out.extend(item["Prefix"][strip:] for item in page.get("CommonPrefixes", ()))
-    return out
 
 
 def _part_value(prefix: str, name: str) -> str | None:
@@ -142,24 +129,12 @@ def apply_rules(store: ObjectStore, rules: list[dict[str, Any]]) -> dict[str, An
             f"lifecycle rules need an S3 store; {store.describe()} is not one. "
             "`tracevault retention run` enforces retention on this store (run it from cron)"
         )
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    client = store._client  # noqa: SLF001 - the store's client carries endpoint, region and retries
     try:
-        try:
-            current = client.get_bucket_lifecycle_configuration(Bucket=store.bucket).get("Rules", [])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
-                raise
-            current = []
+        current = store.lifecycle_rules()
         foreign = [rule for rule in current if not str(rule.get("ID", "")).startswith(RULE_ID_PREFIX)]
         merged = foreign + rules
         check_rule_count(len(merged))
-        configuration = {"Rules": merged}
-        client.put_bucket_lifecycle_configuration(Bucket=store.bucket, LifecycleConfiguration=configuration)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "unknown")
-        raise LifecycleError(f"s3://{store.bucket}: lifecycle configuration failed: {code}") from None
-    except BotoCoreError as exc:
-        raise LifecycleError(f"s3://{store.bucket}: lifecycle configuration failed: {type(exc).__name__}") from None
-    return configuration
+        store.put_lifecycle_rules(merged)
+    except StoreError as exc:  # names the operation and the AWS error code only
+        raise LifecycleError(f"s3://{store.bucket}: lifecycle configuration failed: {exc}") from None
+    return {"Rules": merged}

@@ -32,11 +32,10 @@ from typing import Any
 
 from policies.config import Config
 from policies.resolve import PolicySet
+from retention.progress import Progress
 from vault import layout
 from vault import securitylog as security_log
 from vault.store import ObjectStore, StoreError
-
-from retention.progress import Progress
 
 #: Keys per delete_many call (S3 DeleteObjects takes at most 1000).
 DEFAULT_BATCH = 1000
@@ -204,40 +203,18 @@ def sweep(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    today = moment.date()
-    windows = Windows(config, policies)
     report = SweepReport(now=moment, dry_run=dry_run, store=store.describe(), tenant_filter=tenant)
-
-    def group(kind: str, t: str, env: str | None) -> KindReport:
-        envs = report.groups.setdefault(t, {})
-        kinds = envs.setdefault(env, {})
-        found = kinds.get(kind)
-        if found is None:
-            days = windows.days(kind, t, env)
-            found = kinds[kind] = KindReport(days, today - timedelta(days=days))
-            if env is not None:  # both env kinds are reported for every env seen, and audit per tenant
-                for other in ENV_KINDS:
-                    if other not in kinds:
-                        other_days = windows.days(other, t, env)
-                        kinds[other] = KindReport(other_days, today - timedelta(days=other_days))
-            if None not in envs:
-                audit_days = windows.days("audit", t, None)
-                envs[None] = {"audit": KindReport(audit_days, today - timedelta(days=audit_days))}
-        return found
-
-    due = _list_due(store, tenant, report, group)
-
+    windows = Windows(config, policies)
+    groups = _Groups(report, windows, moment.date())
+    due = _list_due(store, tenant, report, groups.get)
     make_progress = progress or (lambda label, total: Progress(label, total))
     label = "retention (dry run): due" if dry_run else "retention: deleting"
     with make_progress(label, len(due)) as bar:
         for start in range(0, len(due), batch_size):
             batch = due[start : start + batch_size]
-            if dry_run:
-                gone = {item.key for item in batch}
-            else:
-                gone = _delete_batch(store, [item.key for item in batch], report)
+            gone = {item.key for item in batch} if dry_run else _delete_batch(store, [item.key for item in batch], report)
             for item in batch:
-                kind_report = group(item.kind, item.tenant, item.env)
+                kind_report = groups.get(item.kind, item.tenant, item.env)
                 if item.key in gone:
                     kind_report.deleted.add(item.size)
                     kind_report.deleted_partitions.add(item.day)
@@ -246,8 +223,33 @@ def sweep(
             bar.advance(len(batch), batch[-1].key.rsplit("/", 1)[0])
     if tenant is None:
         days = windows.days("audit", config.tenancy.default_tenant, None)
-        _sweep_security_log(store, report, KindReport(days, today - timedelta(days=days)), dry_run, batch_size)
+        _sweep_security_log(store, report, KindReport(days, moment.date() - timedelta(days=days)), dry_run, batch_size)
     return report
+
+
+class _Groups:
+    """The report's (tenant, env, kind) entries, created with their windows on first sight."""
+
+    def __init__(self, report: SweepReport, windows: Windows, today: date) -> None:
+        self._report, self._windows, self._today = report, windows, today
+
+    def _new(self, kind: str, tenant: str, env: str | None) -> KindReport:
+        days = self._windows.days(kind, tenant, env)
+        return KindReport(days, self._today - timedelta(days=days))
+
+    def get(self, kind: str, tenant: str, env: str | None) -> KindReport:
+        envs = self._report.groups.setdefault(tenant, {})
+        kinds = envs.setdefault(env, {})
+        found = kinds.get(kind)
+        if found is None:
+            found = kinds[kind] = self._new(kind, tenant, env)
+            if env is not None:  # both env kinds are reported for every env seen, and audit per tenant
+                for other in ENV_KINDS:
+                    if other not in kinds:
+                        kinds[other] = self._new(other, tenant, env)
+            if None not in envs:
+                envs[None] = {"audit": self._new("audit", tenant, None)}
+        return found
 
 
 def _sweep_security_log(store: ObjectStore, report: SweepReport, kind_report: KindReport, dry_run: bool, batch_size: int) -> None:

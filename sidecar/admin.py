@@ -10,7 +10,7 @@ Answers (JSON): 200 with the records; 400 for a malformed trace id, span id, ten
 403 with ``{"rule": ...}`` when the grant is refused; 404 when nothing matches; 502 with rule
 ``payload_tampered`` when every payload asked for fails authentication (tampered, not expired);
 503 when the store or key service fails. Every attempt that carries a token is audited
-(policies.access): in the tenant's chain when the token's signature verifies, otherwise in the
+(access.service): in the tenant's chain when the token's signature verifies, otherwise in the
 rate-limited security log, without any of the token's claims.
 
 It is off by default (``access.admin_enabled``). When on, the sidecar process holds a *reader*
@@ -28,9 +28,9 @@ from typing import Any
 
 from aiohttp import web
 
-from policies.access import AccessResult, AccessService
+from access.grants import GrantError
+from access.service import AccessResult, AccessService
 from policies.config import Config
-from policies.grants import GrantError
 from sidecar.metrics import Metrics
 from vault.keyring import KeyUnavailable
 from vault.store import StoreError

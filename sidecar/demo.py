@@ -21,7 +21,6 @@ import copy
 import json
 import os
 import secrets
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -36,7 +35,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from policies.config import Config, ConfigError, load_config
-from policies.tenants import ID_PATTERN_TEXT, is_valid_id
 from sidecar import otlp
 
 # Invented data. The API key is assembled so that no scanner mistakes this file for a leak.
@@ -192,10 +190,10 @@ def _counters(url: str) -> dict[str, float] | None:
 
 
 def _redact_locally(config: Config, request: ExportTraceServiceRequest, tenant: str) -> tuple[ExportTraceServiceRequest, list[str], bool]:
+    from policies.keys import MasterKeyError, load_master_secret
     from redactors.engine import Redactor
-    from redactors.keys import MasterKeyError, load_master_secret
-    from sidecar.cli import redact_request
     from sidecar.tenancy import group_by_tenant
+    from sidecar.transform import redact_request
 
     same_key = True
     try:
@@ -414,20 +412,3 @@ def render_rich(result: DemoResult, config_path: str | None, console: Any) -> No
     console.print(rows)
     for line in next_steps(result, config_path):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
-
-
-@click.command("demo")
-@click.option("--url", default="http://127.0.0.1:14318", show_default=True, help="The sidecar's OTLP/HTTP base URL.")
-@click.option("--tenant", default="demo", show_default=True, help="Tenant id sent in the tenant header.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="The sidecar's config (for the local side of the comparison); none means the embedded defaults.")
-def demo(url: str, tenant: str, config_path: str | None) -> None:
-    """Send a GenAI trace with PII and a secret to a running sidecar; show what it does to it."""
-    if not is_valid_id(tenant):
-        raise click.BadParameter(f"must match {ID_PATTERN_TEXT}", param_hint="--tenant")
-    result = run_demo(url, tenant, config_path)
-    if sys.stdout.isatty():
-        from rich.console import Console
-
-        render_rich(result, config_path, Console())
-    else:
-        render_plain(result, config_path, click.echo)

@@ -30,8 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from policies.config import Config, ConfigError, load_config
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
@@ -73,7 +71,7 @@ def check_config(ctx: _Context) -> Check:
 
 
 def check_master_key(ctx: _Context) -> Check:
-    from redactors.keys import MasterKeyError, load_master_secret
+    from policies.keys import MasterKeyError, load_master_secret
 
     config = ctx.config
     assert config is not None
@@ -135,13 +133,13 @@ def check_keyring(ctx: _Context) -> Check:
         )
     if ctx.secret is None:
         return Check("keyring", SKIP, f"local: {directory}; key files not verified without the master key")
-    from vault.keyring import KeyUnavailable, LocalKeyring
+    from vault.keyring import KeyUnavailable, LocalKeyWriter
 
-    keyring = LocalKeyring(directory, ctx.secret, writer_only=True)
+    keyring = LocalKeyWriter(directory, ctx.secret)
     tenants = sorted(p.name for p in directory.iterdir() if p.is_dir())
     for tenant in tenants:
         try:
-            keyring._read_public(tenant)  # authenticates public.json under this master secret
+            keyring.verify_public_keys(tenant)
         except (KeyUnavailable, ValueError) as exc:
             return Check(
                 "keyring", FAIL, f"local: {exc}",
@@ -167,7 +165,7 @@ def check_store(ctx: _Context) -> Check:
             return Check("store", FAIL, f"{where}: {parent} is not writable", f"make {parent} writable by this user, or set storage.url")
     try:
         store.head(READINESS_PROBE_KEY)
-    except Exception as exc:  # StoreError names the operation and code only; others: type only
+    except Exception as exc:  # noqa: BLE001 - any failure means unreachable; StoreError names operation and code, others the type only
         detail = str(exc) if type(exc).__name__ == "StoreError" else type(exc).__name__
         return Check(
             "store", FAIL, f"{where}: not reachable ({detail})",
@@ -349,7 +347,7 @@ def run_checks(config_path: str | None, *, offline: bool = True) -> list[Check]:
             continue
         try:
             results.append(check(ctx))
-        except Exception as exc:  # a check must never crash the report; type only, no content
+        except Exception as exc:  # noqa: BLE001 - a check must never crash the report; type only, no content
             results.append(Check(name, FAIL, f"the check itself failed: {type(exc).__name__}", "report this as a bug"))
     return results
 
@@ -370,13 +368,3 @@ def _nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
-
-
-@click.command("doctor")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config; none means the embedded defaults.")
-def doctor(config_path: str | None) -> None:
-    """Check the config, master key, keyring, store, model, spool, and that nothing calls out."""
-    results = run_checks(config_path)
-    render(results, click.echo)
-    if any(r.status == FAIL for r in results):
-        sys.exit(1)

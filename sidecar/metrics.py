@@ -17,6 +17,9 @@ class Metrics:
         self.spans_failed_closed = Counter(
             "tracevault_spans_failed_closed", "Spans masked whole because redaction passed its deadline", registry=r
         )
+        self.unknown_fields_dropped = Counter(
+            "tracevault_unknown_fields_dropped", "Protobuf fields outside the OTLP schema, dropped before redaction", registry=r
+        )
         self.redactions = Counter("tracevault_redactions", "Values redacted, by entity type", ["entity"], registry=r)
         self.inflight = Gauge("tracevault_inflight_requests", "Requests being redacted or forwarded", registry=r)
         self.forward_failures = Counter("tracevault_forward_failures", "Failed forward attempts", ["reason"], registry=r)
@@ -52,7 +55,7 @@ class Metrics:
 
 
 class MetricsAccessEvents:
-    """The hooks of `policies.access.AccessEvents`, as Prometheus counters (not imported from
+    """The hooks of `access.service.AccessEvents`, as Prometheus counters (not imported from
     there, so that /metrics does not load the read path)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:

@@ -1,7 +1,10 @@
 """OTLP request and response encoding: protobuf, and OTLP/JSON with its differences from proto3 JSON.
 
 OTLP/JSON writes trace and span ids as lowercase hex (proto3 JSON would use base64), enums as
-integers, and 64-bit integers as strings or numbers. Unknown fields are ignored.
+integers, and 64-bit integers as strings or numbers. Unknown JSON fields are ignored by the
+parser (never held). Unknown protobuf fields (a newer OTLP version, a crafted client) would be
+kept by parsing and re-serialising: `drop_unknown_fields` counts and drops them before anything
+else sees the request.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ import json
 import re
 from typing import Any
 
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError
+from google.protobuf import json_format, unknown_fields
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -130,6 +133,23 @@ def decode_protobuf_request(body: bytes) -> ExportTraceServiceRequest:
     except (DecodeError, RecursionError, ValueError):
         raise InvalidRequest("body is not a valid protobuf ExportTraceServiceRequest") from None
     return request
+
+
+def _count_unknown(message: Message) -> int:
+    count = len(unknown_fields.UnknownFieldSet(message))
+    for field, value in message.ListFields():
+        if field.message_type is not None:
+            for item in value if field.is_repeated else [value]:
+                count += _count_unknown(item)
+    return count
+
+
+def drop_unknown_fields(message: Message) -> int:
+    """Drop every field outside the schema, at any depth, in place; return how many there were."""
+    count = _count_unknown(message)
+    if count:
+        message.DiscardUnknownFields()
+    return count
 
 
 def request_to_json_document(request: ExportTraceServiceRequest) -> dict[str, Any]:

@@ -6,6 +6,7 @@ so that overload costs nothing but a 503 and memory stays bounded by the in-flig
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -17,8 +18,9 @@ from datetime import datetime, timezone
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from policies.config import Config
-from redactors.batch import RedactedBatch
-from sidecar.errors import Overloaded
+from redactors.batch import Outcome, RedactedBatch
+from sidecar import otlp
+from sidecar.errors import Overloaded, Unavailable
 from sidecar.metrics import Metrics
 from sidecar.sinks import DiscardSink, ForwarderSink, Sink
 from sidecar.tenancy import group_by_tenant
@@ -40,7 +42,7 @@ def build_sinks(config: Config, metrics: Metrics, vault: Sink | None = None) -> 
     if vault is not None:
         sinks.append(vault)
     if config.forward is not None:
-        sinks.append(ForwarderSink(config.forward, metrics, config.server.retry_after_seconds, background=vault is not None))
+        sinks.append(ForwarderSink(config.forward, metrics, background=vault is not None))
     if not sinks:
         sinks.append(DiscardSink(metrics))
     return sinks
@@ -95,6 +97,8 @@ class Pipeline:
 
         Called inside `admit()`.
         """
+        # Fields outside the schema are never redacted, stored or forwarded: dropped, counted.
+        self.metrics.unknown_fields_dropped.inc(otlp.drop_unknown_fields(request))
         groups = group_by_tenant(request, self._config.tenancy, tenant_header, env_header)
         received_at = datetime.now(timezone.utc)
         accepted = 0
@@ -127,7 +131,11 @@ class Pipeline:
             escrow=ExportTraceServiceRequest.FromString(redacted.escrow) if redacted.escrow is not None else None,
         )
         for sink in self._sinks:
-            await sink.export(batch)
+            outcome = await sink.export(batch)
+            if outcome.status is Outcome.RETRY:
+                # Not kept: the client retries later (503 / UNAVAILABLE); nothing is acknowledged.
+                raise Unavailable(outcome.reason, self._config.server.retry_after_seconds)
+            # REFUSED: the sink refused the spans for good and counted them as dropped.
         return spans
 
     def _count_redactions(self, counts: Counter[str]) -> None:
@@ -138,8 +146,18 @@ class Pipeline:
         for sink in self._sinks:
             await sink.start()
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, grace_seconds: float | None = None) -> bool:
+        """Flush and stop every sink within one deadline (default `server.shutdown_grace_seconds`
+        for all of them together); True when every sink finished in time."""
+        loop = asyncio.get_running_loop()
+        grace = self._config.server.shutdown_grace_seconds if grace_seconds is None else grace_seconds
+        deadline = loop.time() + grace
+        finished = True
         for sink in self._sinks:
-            await sink.flush()
-            await sink.shutdown()
+            flushed = await sink.flush(max(0.0, deadline - loop.time()))
+            stopped = await sink.shutdown(max(0.0, deadline - loop.time()))
+            finished = finished and flushed and stopped
         self._pool.shutdown()
+        if not finished:
+            log.warning("sinks did not finish within %.1fs; unflushed spool files stay for the next start", grace)
+        return finished

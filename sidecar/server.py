@@ -10,17 +10,19 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from policies.config import Config
-from redactors.keys import load_master_secret
+from policies.keys import load_master_secret
+from sidecar import logfilter
 from sidecar.grpc_receiver import make_grpc_server
 from sidecar.http_receiver import make_app
 from sidecar.metrics import Metrics
 from sidecar.pipeline import Pipeline, build_sinks
 from sidecar.workers import RedactionPool
-from vault.keyring import build_keyring
+from vault.keyring import build_key_writer
 from vault.metrics import MetricsMapping
 from vault.prices import Pricer
 from vault.sink import VaultSink
@@ -42,6 +44,8 @@ class Running:
 
 async def serve(config: Config, running: Running | None = None, install_signals: bool = True) -> None:
     running = running or Running()
+    # Before any listener starts: aiohttp's parser errors would otherwise log request bytes.
+    logfilter.install()
     secret = load_master_secret(config.keys.master_key_env, config.master_key_path())
     metrics = Metrics()
     vault = build_vault(config, secret)
@@ -68,49 +72,66 @@ async def serve(config: Config, running: Running | None = None, install_signals:
         shutdown_timeout=config.server.shutdown_grace_seconds,
     )
     await runner.setup()
-    grpc_server = None
-    admin_runner = None
+    listeners = _Listeners()
     # Everything after setup is inside the try: when a later step fails (the gRPC port is taken),
     # the HTTP listener and the pool are released too.
     try:
-        site = web.TCPSite(runner, config.server.http_host, config.server.http_port)
-        await site.start()
-        running.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        if config.server.grpc_enabled:
-            grpc_server, running.grpc_port = make_grpc_server(config, pipeline)
-            await grpc_server.start()
-        if config.access.admin_enabled:
-            # Off by default: the admin listener needs a reader keyring (it can decrypt).
-            from sidecar.admin import start_admin
-
-            admin_runner = await start_admin(config, secret, metrics=metrics)
-            running.admin_port = admin_runner.addresses[0][1]
-
-        if install_signals:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, running.stop.set)
-        await pool.warm_up()
-        await pipeline.start()
-        running.ready.set()
-        log.info(
-            "tracevault serving OTLP/HTTP on %s:%d and OTLP/gRPC on %s:%s",
-            config.server.http_host, running.http_port, config.server.grpc_host,
-            running.grpc_port if grpc_server else "off",
-        )
+        await _start(config, pipeline, pool, runner, running, secret, listeners, install_signals)
         await running.stop.wait()
     finally:
-        running.ready.clear()
-        log.info("draining: %d requests in flight", pipeline.inflight)
-        pipeline.stop_accepting()
-        if grpc_server is not None:
-            await grpc_server.stop(config.server.shutdown_grace_seconds)
-        if admin_runner is not None:
-            await admin_runner.cleanup()
-        await _wait_drained(pipeline, config.server.shutdown_grace_seconds)
-        await runner.cleanup()
-        await pipeline.shutdown()
-        log.info("stopped")
+        await _drain_and_stop(config, pipeline, runner, running, listeners)
+
+
+@dataclass
+class _Listeners:
+    """The listeners started so far (for the stop path, whichever step failed)."""
+
+    grpc_server: Any = None
+    admin_runner: web.AppRunner | None = None
+
+
+async def _start(
+    config: Config, pipeline: Pipeline, pool: RedactionPool, runner: web.AppRunner, running: Running, secret: bytes,
+    listeners: _Listeners, install_signals: bool,
+) -> None:
+    site = web.TCPSite(runner, config.server.http_host, config.server.http_port)
+    await site.start()
+    running.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    if config.server.grpc_enabled:
+        listeners.grpc_server, running.grpc_port = make_grpc_server(config, pipeline)
+        await listeners.grpc_server.start()
+    if config.access.admin_enabled:
+        # Off by default: the admin listener needs a reader keyring (it can decrypt).
+        from sidecar.admin import start_admin
+
+        listeners.admin_runner = await start_admin(config, secret, metrics=pipeline.metrics)
+        running.admin_port = listeners.admin_runner.addresses[0][1]
+    if install_signals:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, running.stop.set)
+    await pool.warm_up()
+    await pipeline.start()
+    running.ready.set()
+    log.info(
+        "tracevault serving OTLP/HTTP on %s:%d and OTLP/gRPC on %s:%s",
+        config.server.http_host, running.http_port, config.server.grpc_host,
+        running.grpc_port if listeners.grpc_server else "off",
+    )
+
+
+async def _drain_and_stop(config: Config, pipeline: Pipeline, runner: web.AppRunner, running: Running, listeners: _Listeners) -> None:
+    running.ready.clear()
+    log.info("draining: %d requests in flight", pipeline.inflight)
+    pipeline.stop_accepting()
+    if listeners.grpc_server is not None:
+        await listeners.grpc_server.stop(config.server.shutdown_grace_seconds)
+    if listeners.admin_runner is not None:
+        await listeners.admin_runner.cleanup()
+    await _wait_drained(pipeline, config.server.shutdown_grace_seconds)
+    await runner.cleanup()
+    await pipeline.shutdown()
+    log.info("stopped")
 
 
 def build_vault(config: Config, master_secret: bytes) -> VaultSink | None:
@@ -120,7 +141,7 @@ def build_vault(config: Config, master_secret: bytes) -> VaultSink | None:
     return VaultSink(
         config.spool,
         config.spool_dir(),
-        build_keyring(config, master_secret, writer_only=True),
+        build_key_writer(config, master_secret),
         open_store(config),
         MetricsMapping.with_overrides(config.metrics_columns),
         Pricer(config.prices),

@@ -1,8 +1,7 @@
-"""Where redacted spans go. Every sink has `export`, `flush` and `shutdown`, like the OTel SDK's
-SpanExporter. The vault's store plugs in here beside the forwarder.
-
-A sink either keeps the spans or raises `Unavailable`, so that the client retries: nothing is
-acknowledged that no sink took, and nothing is dropped without a count.
+"""Where redacted spans go: the forwarder and the discard sink; the vault (`vault/sink.py`) plugs
+in beside them. The contract (`Sink`, `ExportOutcome`) is in `redactors/batch.py`: `export`
+answers ok / retry / refused, and `flush(timeout)` / `shutdown(timeout)` say whether they
+finished. Nothing is acknowledged that no sink took, and nothing is dropped without a count.
 """
 
 from __future__ import annotations
@@ -11,27 +10,17 @@ import asyncio
 import gzip
 import logging
 import random
-from typing import Protocol
 
 import aiohttp
 
 from policies.config import ForwardConfig
-from redactors.batch import RedactedBatch
-from sidecar.errors import Unavailable
+from redactors.batch import ExportOutcome, Outcome, RedactedBatch, Sink
 from sidecar.metrics import Metrics
+
+__all__ = ["DiscardSink", "ForwarderSink", "Sink"]
 
 log = logging.getLogger("tracevault.sink")
 _RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
-
-
-class Sink(Protocol):
-    stores_payloads: bool  # wants the escrow copy for payload mode `original`
-
-    async def start(self) -> None: ...
-    def has_capacity(self) -> bool: ...
-    async def export(self, batch: RedactedBatch) -> None: ...
-    async def flush(self) -> None: ...
-    async def shutdown(self) -> None: ...
 
 
 class DiscardSink:
@@ -48,14 +37,15 @@ class DiscardSink:
     def has_capacity(self) -> bool:
         return True
 
-    async def export(self, batch: RedactedBatch) -> None:
+    async def export(self, batch: RedactedBatch) -> ExportOutcome:
         self._metrics.spans_dropped.labels(reason="no_sink").inc(batch.span_count)
+        return ExportOutcome.ok()
 
-    async def flush(self) -> None:
-        return None
+    async def flush(self, timeout: float | None = None) -> bool:
+        return True
 
-    async def shutdown(self) -> None:
-        return None
+    async def shutdown(self, timeout: float | None = None) -> bool:
+        return True
 
 
 class ForwarderSink:
@@ -71,12 +61,11 @@ class ForwarderSink:
     MAX_BACKLOG = 256
     stores_payloads = False
 
-    def __init__(self, config: ForwardConfig, metrics: Metrics, retry_after_seconds: int, background: bool = False) -> None:
+    def __init__(self, config: ForwardConfig, metrics: Metrics, background: bool = False) -> None:
         self._config = config
         self._metrics = metrics
-        self._retry_after = retry_after_seconds
         self._background = background
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: dict[asyncio.Task[None], int] = {}  # background sends and their span counts
         self._session: aiohttp.ClientSession | None = None
         self._random = random.Random()
 
@@ -91,26 +80,28 @@ class ForwarderSink:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._config.timeout_seconds))
         return self._session
 
-    async def export(self, batch: RedactedBatch) -> None:
+    async def export(self, batch: RedactedBatch) -> ExportOutcome:
         if not self._background:
-            await self._send(batch)
-            return
+            outcome = await self._send(batch)
+            if outcome.status is Outcome.REFUSED:
+                self._metrics.spans_dropped.labels(reason="forward_refused").inc(batch.span_count)
+            return outcome
         if len(self._pending) >= self.MAX_BACKLOG:
             self._metrics.spans_dropped.labels(reason="forward_backlog_full").inc(batch.span_count)
-            return
+            return ExportOutcome.refused("forward backlog full")
         task = asyncio.create_task(self._send_in_background(batch))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._pending[task] = batch.span_count
+        task.add_done_callback(lambda done: self._pending.pop(done, None))
+        return ExportOutcome.ok()
 
     async def _send_in_background(self, batch: RedactedBatch) -> None:
-        try:
-            await self._send(batch)
-        except Unavailable:
+        outcome = await self._send(batch)
+        if outcome.status is Outcome.RETRY:
             self._metrics.spans_dropped.labels(reason="forward_failed").inc(batch.span_count)
-        except Refused:
+        elif outcome.status is Outcome.REFUSED:
             self._metrics.spans_dropped.labels(reason="forward_refused").inc(batch.span_count)
 
-    async def _send(self, batch: RedactedBatch) -> None:
+    async def _send(self, batch: RedactedBatch) -> ExportOutcome:
         tenant, span_count = batch.tenant, batch.span_count
         body = batch.request.SerializeToString()
         headers = {**self._config.headers, "Content-Type": "application/x-protobuf"}
@@ -123,23 +114,20 @@ class ForwarderSink:
         for attempt in range(1, self._config.max_attempts + 1):
             reason, retry_after = await self._attempt(body, headers)
             if reason is None:
-                return
+                return ExportOutcome.ok()
             self._metrics.forward_failures.labels(reason=reason).inc()
             if reason.startswith("status_4") and reason != "status_429":
                 # The next hop refused the data itself: neither we nor the client can fix that
-                # by retrying. Count it as dropped and acknowledge; do not loop the client.
+                # by retrying. Counted as dropped and acknowledged; the client is not looped.
                 log.warning("next hop refused a batch (tenant=%s, spans=%d, %s)", tenant, span_count, reason)
-                if not self._background:
-                    self._metrics.spans_dropped.labels(reason="forward_refused").inc(span_count)
-                    return
-                raise Refused(reason)
+                return ExportOutcome.refused(reason)
             if attempt == self._config.max_attempts:
                 break
             wait = retry_after if retry_after is not None else delay * (0.5 + self._random.random())
             await asyncio.sleep(min(wait, self._config.max_backoff_seconds))
             delay = min(delay * 2, self._config.max_backoff_seconds)
         log.warning("forwarding failed after retries (tenant=%s, spans=%d, last=%s)", tenant, span_count, reason)
-        raise Unavailable("next hop unavailable", self._retry_after)
+        return ExportOutcome.retry("next hop unavailable")
 
     async def _attempt(self, body: bytes, headers: dict[str, str]) -> tuple[str | None, float | None]:
         try:
@@ -156,21 +144,23 @@ class ForwarderSink:
         except aiohttp.ClientError:
             return "connection", None
 
-    async def flush(self) -> None:
-        if self._pending:
-            await asyncio.wait(set(self._pending), timeout=self._config.timeout_seconds * self._config.max_attempts)
+    async def flush(self, timeout: float | None = None) -> bool:
+        """Wait for the background sends; True when none is left."""
+        if not self._pending:
+            return True
+        limit = self._config.timeout_seconds * self._config.max_attempts
+        _, left = await asyncio.wait(set(self._pending), timeout=limit if timeout is None else min(timeout, limit))
+        return not left
 
-    async def shutdown(self) -> None:
-        await self.flush()
-        for task in list(self._pending):
+    async def shutdown(self, timeout: float | None = None) -> bool:
+        finished = await self.flush(timeout)
+        for task, span_count in list(self._pending.items()):
             task.cancel()
+            self._metrics.spans_dropped.labels(reason="forward_shutdown").inc(span_count)
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-class Refused(Exception):
-    """The next hop answered with a non-retryable 4xx."""
+        return finished
 
 
 def _parse_retry_after(value: str | None) -> float | None:

@@ -13,15 +13,14 @@ Values are read from the redacted span and kept only in label shape, like every 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from vault import layout
+from vault.parquet import table_to_parquet
 
 EVALUATION_EVENT = "gen_ai.evaluation.result"
 SCHEMA_VERSION = "1"
@@ -135,7 +134,4 @@ def rows_to_parquet(rows: Iterable[Mapping[str, Any]]) -> bytes:
         if unknown:
             raise ValueError(f"evaluations row {index} has unknown columns: {sorted(unknown)}")
         prepared.append({name: row.get(name) for name in EVALUATIONS_SCHEMA.names})
-    table = pa.Table.from_pylist(prepared, schema=EVALUATIONS_SCHEMA)
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue()
+    return table_to_parquet(pa.Table.from_pylist(prepared, schema=EVALUATIONS_SCHEMA))

@@ -1,6 +1,8 @@
 """Keyrings: per-tenant key-encryption keys that wrap each segment's data key.
 
-One narrow protocol, `Keyring`, with two implementations:
+Split by role: `DataKeyWriter` (new data keys: the sidecar), `DataKeyReader` (unwrap: audited
+reads, erasure, compaction) and `KeyAdmin` (rotate, shred: the operator); `Keyring` is all three.
+Two implementations, each with a writer-only class and a full one:
 
 - `LocalKeyring`, the embedded default. Each tenant has X25519 key pairs (one per key version).
   The writer (the sidecar) seals a fresh data key to the tenant's active *public* key; only a
@@ -65,12 +67,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DataKey",
+    "DataKeyReader",
+    "DataKeyWriter",
     "DecryptError",
     "KeyServiceUnavailable",
     "KeyUnavailable",
+    "KeyAdmin",
     "Keyring",
+    "KmsKeyWriter",
     "KmsKeyring",
+    "LocalKeyWriter",
     "LocalKeyring",
+    "build_key_writer",
     "build_keyring",
 ]
 
@@ -106,16 +114,26 @@ class DataKey:
 
 
 @runtime_checkable
-class Keyring(Protocol):
-    """Per-tenant key-encryption keys."""
+class DataKeyWriter(Protocol):
+    """The ingest tier's role: seal new data. It cannot unwrap what it wrote (invariant 6)."""
 
     def new_data_key(self, tenant: str, env: str) -> DataKey:
-        """Writer side: a fresh 32-byte data key and its form wrapped under the tenant's active key."""
+        """A fresh 32-byte data key and its form wrapped under the tenant's active key."""
         ...
 
+
+@runtime_checkable
+class DataKeyReader(Protocol):
+    """The reader's role (audited payload reads, erasure, compaction)."""
+
     def unwrap(self, tenant: str, env: str, key_id: str, wrapped: bytes) -> bytes:
-        """Reader side: the data key. Raises `KeyUnavailable` or `DecryptError`."""
+        """The data key. Raises `KeyUnavailable` or `DecryptError`."""
         ...
+
+
+@runtime_checkable
+class KeyAdmin(Protocol):
+    """The operator's role: key versions and crypto-shredding."""
 
     def rotate(self, tenant: str) -> str:
         """Start a new key version for new data; old data stays readable. Returns the new key id."""
@@ -124,6 +142,11 @@ class Keyring(Protocol):
     def shred(self, tenant: str) -> None:
         """Destroy the tenant's key-encryption keys: afterwards every unwrap for it fails."""
         ...
+
+
+@runtime_checkable
+class Keyring(DataKeyWriter, DataKeyReader, KeyAdmin, Protocol):
+    """Every role: the operator's CLI and the reader side hold one."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,12 +205,10 @@ def _overwrite_and_unlink(path: Path) -> None:
     path.unlink()
 
 
-class LocalKeyring:
-    """X25519 sealed-box style keyring in a local directory (the embedded default).
-
-    ``writer_only=True`` models the ingest tier: it seals to public keys, creates a tenant's
-    first key pair when none exists, and never opens ``private.enc``; `unwrap` and `rotate`
-    raise `KeyUnavailable`.
+class LocalKeyWriter:
+    """The ingest tier's half of the local keyring (`DataKeyWriter`): it seals to public keys,
+    creates a tenant's first key pair when none exists, and never opens ``private.enc``. It has
+    no `unwrap`, `rotate` or `shred`: those are `LocalKeyring`'s.
 
     After `shred`, `new_data_key` for that tenant raises `KeyUnavailable` instead of silently
     creating fresh keys: a shredded tenant is meant to stay erased, and a sidecar still receiving
@@ -196,19 +217,14 @@ class LocalKeyring:
     unreadable.
     """
 
-    def __init__(self, directory: Path, master_secret: bytes, *, writer_only: bool = False) -> None:
+    def __init__(self, directory: Path, master_secret: bytes) -> None:
         if not isinstance(master_secret, (bytes, bytearray)) or len(master_secret) < MIN_MASTER_SECRET_BYTES:
             raise ValueError(f"master secret must be at least {MIN_MASTER_SECRET_BYTES} bytes")
         self._directory = Path(directory)
         self._master = bytes(master_secret)
-        self._writer_only = writer_only
 
     def __repr__(self) -> str:
-        return f"LocalKeyring(directory={str(self._directory)!r}, writer_only={self._writer_only})"
-
-    @property
-    def writer_only(self) -> bool:
-        return self._writer_only
+        return f"{type(self).__name__}(directory={str(self._directory)!r})"
 
     # -- paths and derived keys ---------------------------------------------------------------
 
@@ -298,10 +314,89 @@ class LocalKeyring:
         sealed = AESGCM(self._private_key_for_file(tenant)).encrypt(nonce, json.dumps(document).encode(), aad)
         atomic_write(path / _PRIVATE_FILE, _PRIVATE_MAGIC + nonce + sealed)
 
+    # -- shredded marker ------------------------------------------------------------------------
+
+    def _read_shredded(self, tenant: str) -> dict[str, Any] | None:
+        try:
+            document = json.loads((self._tenant_dir(tenant) / _SHREDDED_FILE).read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return {"last_version": 0, "key_ids": []}
+        return document if isinstance(document, dict) else {"last_version": 0, "key_ids": []}
+
+    # -- key creation ---------------------------------------------------------------------------
+
+    def _create_locked(self, path: Path, tenant: str, *, allow_after_shred: bool) -> str:
+        """Create the tenant's first key pair (lock held). Returns the new active key id."""
+        if (path / _PRIVATE_FILE).exists():
+            # A crash between writing private.enc and public.json: never overwrite private keys.
+            return self._complete_locked(path, tenant)
+        marker = self._read_shredded(tenant)
+        if marker is not None and not allow_after_shred:
+            raise KeyUnavailable(
+                f"keys of tenant {tenant} were shredded; run `tracevault keys rotate --tenant {tenant}` "
+                "to start fresh keys for new data"
+            )
+        last = int(marker.get("last_version", 0)) if marker else 0
+        key_id = _new_key_id(last + 1)
+        private = X25519PrivateKey.generate()
+        # private.enc first: a public key is never published without its private half on disk.
+        self._write_private(path, tenant, {key_id: _raw_private(private)})
+        self._write_public(path, tenant, key_id, {key_id: _raw_public(private.public_key())})
+        return key_id
+
+    def _active_public(self, tenant: str) -> tuple[str, bytes]:
+        state = self._read_public(tenant)
+        if state is None:
+            with self._locked(tenant) as path:
+                state = self._read_public(tenant)  # another process may have won the race
+                if state is None:
+                    self._create_locked(path, tenant, allow_after_shred=False)
+                    state = self._read_public(tenant)
+        assert state is not None
+        active, keys = state
+        return active, keys[active]
+
+    # -- the writer's role -----------------------------------------------------------------------
+
+    def new_data_key(self, tenant: str, env: str) -> DataKey:
+        validate_id(tenant, "tenant id")
+        validate_id(env, "env id")
+        key_id, recipient_raw = self._active_public(tenant)
+        recipient = X25519PublicKey.from_public_bytes(recipient_raw)
+        ephemeral = X25519PrivateKey.generate()
+        ephemeral_raw = _raw_public(ephemeral.public_key())
+        context = _wrap_context(tenant, env, key_id)
+        wrapping_key = _hkdf(ephemeral.exchange(recipient), context + ephemeral_raw + recipient_raw)
+        data_key = os.urandom(DATA_KEY_BYTES)
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = AESGCM(wrapping_key).encrypt(nonce, data_key, context)
+        return DataKey(plaintext=data_key, wrapped=ephemeral_raw + nonce + sealed, key_id=key_id)
+
+    def _complete_locked(self, path: Path, tenant: str) -> str:
+        """Private keys without public keys: only the full keyring can repair that."""
+        raise KeyUnavailable(
+            f"keyring of tenant {tenant} is incomplete (private keys without public keys); "
+            "run `tracevault keys rotate` with the full keyring"
+        )
+
+    def verify_public_keys(self, tenant: str) -> str | None:
+        """Authenticate the tenant's public.json under this master secret; its active key id, or
+        None when the tenant has no keys yet. Raises `KeyUnavailable` naming the problem."""
+        state = self._read_public(tenant)
+        return state[0] if state is not None else None
+
+
+class LocalKeyring(LocalKeyWriter):
+    """X25519 sealed-box style keyring in a local directory (the embedded default), every role:
+    the writer's, plus `unwrap` (reader) and `rotate` / `shred` (admin)."""
+
+    def _complete_locked(self, path: Path, tenant: str) -> str:
+        return self._rotate_locked(path, tenant)
+
     def _read_private(self, tenant: str) -> dict[str, bytes] | None:
         """{key id: X25519 private key bytes}, or None when the tenant has no private.enc."""
-        if self._writer_only:
-            raise KeyUnavailable("this keyring is writer-only: it cannot open private keys")
         path = self._tenant_dir(tenant) / _PRIVATE_FILE
         try:
             raw = path.read_bytes()
@@ -330,43 +425,6 @@ class LocalKeyring:
             raise KeyUnavailable(f"private keys of tenant {tenant} are malformed")
         return keys
 
-    # -- shredded marker ------------------------------------------------------------------------
-
-    def _read_shredded(self, tenant: str) -> dict[str, Any] | None:
-        try:
-            document = json.loads((self._tenant_dir(tenant) / _SHREDDED_FILE).read_bytes())
-        except FileNotFoundError:
-            return None
-        except ValueError:
-            return {"last_version": 0, "key_ids": []}
-        return document if isinstance(document, dict) else {"last_version": 0, "key_ids": []}
-
-    # -- key creation ---------------------------------------------------------------------------
-
-    def _create_locked(self, path: Path, tenant: str, *, allow_after_shred: bool) -> str:
-        """Create the tenant's first key pair (lock held). Returns the new active key id."""
-        if (path / _PRIVATE_FILE).exists():
-            # A crash between writing private.enc and public.json: never overwrite private keys.
-            if self._writer_only:
-                raise KeyUnavailable(
-                    f"keyring of tenant {tenant} is incomplete (private keys without public keys); "
-                    "run `tracevault keys rotate` with the full keyring"
-                )
-            return self._rotate_locked(path, tenant)
-        marker = self._read_shredded(tenant)
-        if marker is not None and not allow_after_shred:
-            raise KeyUnavailable(
-                f"keys of tenant {tenant} were shredded; run `tracevault keys rotate --tenant {tenant}` "
-                "to start fresh keys for new data"
-            )
-        last = int(marker.get("last_version", 0)) if marker else 0
-        key_id = _new_key_id(last + 1)
-        private = X25519PrivateKey.generate()
-        # private.enc first: a public key is never published without its private half on disk.
-        self._write_private(path, tenant, {key_id: _raw_private(private)})
-        self._write_public(path, tenant, key_id, {key_id: _raw_public(private.public_key())})
-        return key_id
-
     def _rotate_locked(self, path: Path, tenant: str) -> str:
         private_keys = self._read_private(tenant)
         if private_keys is None:
@@ -385,37 +443,7 @@ class LocalKeyring:
         self._write_public(path, tenant, key_id, publics)
         return key_id
 
-    def _active_public(self, tenant: str) -> tuple[str, bytes]:
-        state = self._read_public(tenant)
-        if state is None:
-            with self._locked(tenant) as path:
-                state = self._read_public(tenant)  # another process may have won the race
-                if state is None:
-                    self._create_locked(path, tenant, allow_after_shred=False)
-                    state = self._read_public(tenant)
-        assert state is not None
-        active, keys = state
-        return active, keys[active]
-
-    # -- the protocol ---------------------------------------------------------------------------
-
-    def new_data_key(self, tenant: str, env: str) -> DataKey:
-        validate_id(tenant, "tenant id")
-        validate_id(env, "env id")
-        key_id, recipient_raw = self._active_public(tenant)
-        recipient = X25519PublicKey.from_public_bytes(recipient_raw)
-        ephemeral = X25519PrivateKey.generate()
-        ephemeral_raw = _raw_public(ephemeral.public_key())
-        context = _wrap_context(tenant, env, key_id)
-        wrapping_key = _hkdf(ephemeral.exchange(recipient), context + ephemeral_raw + recipient_raw)
-        data_key = os.urandom(DATA_KEY_BYTES)
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(wrapping_key).encrypt(nonce, data_key, context)
-        return DataKey(plaintext=data_key, wrapped=ephemeral_raw + nonce + sealed, key_id=key_id)
-
     def unwrap(self, tenant: str, env: str, key_id: str, wrapped: bytes) -> bytes:
-        if self._writer_only:
-            raise KeyUnavailable("this keyring is writer-only: it cannot unwrap data keys")
         validate_id(tenant, "tenant id")
         validate_id(env, "env id")
         if not isinstance(key_id, str) or not isinstance(wrapped, (bytes, bytearray)):
@@ -447,8 +475,6 @@ class LocalKeyring:
         """A new active key version; old versions stay for reading. Also the explicit way to start
         fresh keys after `shred` or for a tenant that has none. Needs the full keyring."""
         validate_id(tenant, "tenant id")
-        if self._writer_only:
-            raise KeyUnavailable("this keyring is writer-only: rotating needs the private keys")
         with self._locked(tenant) as path:
             return self._rotate_locked(path, tenant)
 
@@ -497,7 +523,7 @@ _KMS_TRANSIENT_CODES = frozenset(
 )
 
 
-class KmsKeyring:
+class KmsKeyWriter:
     """AWS KMS: one customer managed key per tenant, named by ``config.kms_key_id``
     (default ``alias/tracevault-{tenant}``).
 
@@ -512,21 +538,13 @@ class KmsKeyring:
     - `shred`: ScheduleKeyDeletion (7 days, the minimum) and DeleteAlias, so that new writes fail
       at once; `ensure_tenant_key` creates a fresh key and alias afterwards, explicitly.
 
-    ``writer_only=True`` refuses `unwrap` without calling KMS (the sidecar's IAM role should also
-    lack kms:Decrypt). Errors name the operation and the AWS error code only.
+    `KmsKeyWriter` is the writer's role (GenerateDataKey only; the sidecar's IAM role should
+    also lack kms:Decrypt); `KmsKeyring` adds the reader's and the admin's. Errors name the
+    operation and the AWS error code only.
     """
 
-    def __init__(
-        self,
-        config: KeyringConfig,
-        client: Any = None,
-        *,
-        writer_only: bool = False,
-        verify_key_state: bool = True,
-    ) -> None:
+    def __init__(self, config: KeyringConfig, client: Any = None) -> None:
         self._config = config
-        self._writer_only = writer_only
-        self._verify_key_state = verify_key_state
         if client is None:
             import boto3
             from botocore.config import Config as BotoConfig
@@ -540,7 +558,7 @@ class KmsKeyring:
         self._kms = client
 
     def __repr__(self) -> str:
-        return f"KmsKeyring(kms_key_id={self._config.kms_key_id!r}, writer_only={self._writer_only})"
+        return f"{type(self).__name__}(kms_key_id={self._config.kms_key_id!r})"
 
     def key_ref(self, tenant: str) -> str:
         """The configured key id (usually an alias) of a tenant."""
@@ -566,9 +584,6 @@ class KmsKeyring:
         except BotoCoreError as exc:
             raise KeyServiceUnavailable(f"KMS {operation} failed: {type(exc).__name__}") from None
 
-    def _describe(self, key_id: str) -> dict[str, Any]:
-        return self._call("describe_key", KeyId=key_id)["KeyMetadata"]
-
     def new_data_key(self, tenant: str, env: str) -> DataKey:
         validate_id(env, "env id")
         response = self._call(
@@ -582,9 +597,18 @@ class KmsKeyring:
             raise KeyUnavailable("KMS generate_data_key failed: unexpected key length")
         return DataKey(plaintext=plaintext, wrapped=response["CiphertextBlob"], key_id=response["KeyId"])
 
+
+class KmsKeyring(KmsKeyWriter):
+    """AWS KMS with every role: the writer's, `unwrap` (reader), `rotate` / `shred` (admin)."""
+
+    def __init__(self, config: KeyringConfig, client: Any = None, *, verify_key_state: bool = True) -> None:
+        super().__init__(config, client)
+        self._verify_key_state = verify_key_state
+
+    def _describe(self, key_id: str) -> dict[str, Any]:
+        return self._call("describe_key", KeyId=key_id)["KeyMetadata"]
+
     def unwrap(self, tenant: str, env: str, key_id: str, wrapped: bytes) -> bytes:
-        if self._writer_only:
-            raise KeyUnavailable("this keyring is writer-only: it cannot unwrap data keys")
         validate_id(tenant, "tenant id")
         validate_id(env, "env id")
         if not isinstance(key_id, str) or not key_id or not isinstance(wrapped, (bytes, bytearray)) or not wrapped:
@@ -641,8 +665,15 @@ class KmsKeyring:
         return created["Arn"]
 
 
-def build_keyring(config: Config, master_secret: bytes, *, writer_only: bool = False) -> Keyring:
-    """The keyring the configuration asks for."""
+def build_keyring(config: Config, master_secret: bytes) -> Keyring:
+    """The keyring the configuration asks for, with every role (operator CLI, reader side)."""
     if config.keyring.type == "kms":
-        return KmsKeyring(config.keyring, writer_only=writer_only)
-    return LocalKeyring(config.keyring_dir(), master_secret, writer_only=writer_only)
+        return KmsKeyring(config.keyring)
+    return LocalKeyring(config.keyring_dir(), master_secret)
+
+
+def build_key_writer(config: Config, master_secret: bytes) -> DataKeyWriter:
+    """The writer's role only, for the sidecar: it can seal new data and nothing else."""
+    if config.keyring.type == "kms":
+        return KmsKeyWriter(config.keyring)
+    return LocalKeyWriter(config.keyring_dir(), master_secret)

@@ -5,13 +5,16 @@ A row holds identity (tenant, env, hex ids, a label-like span name), timing, sta
 prompt version, tool, counts, cache hit), pseudonymised user and session ids, per-entity redaction
 counts and a reference to the encrypted payload. It never holds content:
 
-- String dimensions must look like labels. A value with three or more words, an ``@``, a run of
-  six or more digits, a control character or a redactor token (``<EMAIL_ADDRESS:...>``) is stored
-  as ``"<redacted>"``; any other value is cut to 128 characters. Model names may carry one
-  eight-digit date stamp (``claude-sonnet-4-20250514``).
+- String dimensions take only values of a strict allow-shape (``redactors.shapes.is_label``): at
+  most 128 characters, ASCII letters, digits and ``_ . : / + -`` only (so no spaces, no ``@``, no
+  redactor tokens such as ``<EMAIL_ADDRESS:...>``), no digit group of PII shape (a card number,
+  with or without dashes, an SSN, a phone number) and no run of six or more digits. Model names
+  may carry one eight-digit date stamp (``claude-sonnet-4-20250514``). Anything else is stored
+  as ``"<redacted>"``. The values come from the span after redaction, never from the raw one.
 - A span name is kept only in an "operation" form (``chat gpt-4o``, ``execute_tool get_weather``,
-  ``invoke_agent Planner``) or as a short identifier-like token (``retrieval.vector_search``,
-  ``GET /users/{id}``); ``GET /users/jane@example.com`` becomes ``"<redacted>"``.
+  ``invoke_agent Planner``), an HTTP form (``GET /users/{id}``) or as one identifier-like token
+  (``retrieval.vector_search``); ``GET /users/jane@example.com`` and ``Sarah Connor`` become
+  ``"<redacted>"``.
 - ``user_hash`` and ``session_hash`` copy only values that are already keyed pseudonyms made by
   the redactor (``pn:<kid>:<tag>``); a raw id gives null.
 
@@ -34,11 +37,9 @@ of digits is auto-cast to an integer by DuckDB's Hive type inference unless the 
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -48,7 +49,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from redactors.anyvalue import any_to_py
+from redactors.shapes import has_pii_digits, is_label
 from vault.derived import derived_columns
+from vault.parquet import table_to_parquet
 from vault.prices import Pricer
 
 if TYPE_CHECKING:  # the vault does not need the OTLP classes at run time, only their fields
@@ -252,13 +256,8 @@ DEFAULT_PRICER = Pricer()
 # ---------------------------------------------------------------------------------------------
 # Label checks: what a metrics string may look like.
 
-_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 _DIGIT_RUN = re.compile(r"\d+")
 _DATE_STAMP = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
-
-
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in text)
 
 
 def _digit_runs_ok(text: str, limit: int, allow_date_stamp: bool) -> bool:
@@ -271,18 +270,8 @@ def _digit_runs_ok(text: str, limit: int, allow_date_stamp: bool) -> bool:
     return True
 
 
-def _is_label(text: str, *, allow_date_stamp: bool = False, max_words: int = 2) -> bool:
-    folded = unicodedata.normalize("NFKC", text)
-    for candidate in (text, folded):
-        if "@" in candidate or "<" in candidate or ">" in candidate:
-            return False
-        if _has_control(candidate):
-            return False
-        if len(candidate.split()) > max_words:
-            return False
-        if not _digit_runs_ok(candidate, 6, allow_date_stamp):
-            return False
-    return True
+def _is_label(text: str, *, allow_date_stamp: bool = False) -> bool:
+    return is_label(text, LABEL_MAX_CHARS) and _digit_runs_ok(text, 6, allow_date_stamp)
 
 
 def label(text: str) -> str | None:
@@ -295,12 +284,13 @@ def _label(text: str, *, allow_date_stamp: bool = False) -> str | None:
         return None
     if not _is_label(text, allow_date_stamp=allow_date_stamp):
         return REDACTED
-    return text[:LABEL_MAX_CHARS]
+    return text
 
 
 # Span names.
-_NAME_TOKEN = re.compile(r"[A-Za-z0-9_.:/ {}-]{1,64}")
-_NAME_MAX_WORDS = 3
+_NAME_MAX_CHARS = 64
+_ROUTE = re.compile(r"/[A-Za-z0-9_.{}:/\-]{0,127}")
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
 GENAI_OPERATIONS = frozenset(
     {
         "chat",
@@ -326,11 +316,12 @@ def safe_span_name(name: str) -> str:
         if rest.strip() and len(name) <= LABEL_MAX_CHARS and _is_label(rest, allow_date_stamp=True):
             return name
         return REDACTED
-    if (
-        _NAME_TOKEN.fullmatch(name)
-        and len(name.split()) <= _NAME_MAX_WORDS
-        and _digit_runs_ok(name, 4, allow_date_stamp=False)
-    ):
+    if sep and operation in HTTP_METHODS:
+        # "{method} {route}": the route template, no ids in it
+        if _ROUTE.fullmatch(rest) and _digit_runs_ok(rest, 4, allow_date_stamp=False) and not has_pii_digits(rest):
+            return name
+        return REDACTED
+    if len(name) <= _NAME_MAX_CHARS and _is_label(name) and _digit_runs_ok(name, 4, allow_date_stamp=False):
         return name
     return REDACTED
 
@@ -468,23 +459,14 @@ def _loads(text: str) -> Any:
         return None
 
 
-def _to_py(value: Any, depth: int = 0) -> Any:
+def _to_py(value: Any) -> Any:
     """AnyValue to Python; a top-level JSON string of a list or object is parsed (content is often sent so)."""
-    if depth > 32:
-        return None
     if not hasattr(value, "WhichOneof"):
         return value
-    kind = value.WhichOneof("value")
-    if kind == "kvlist_value":
-        return {kv.key: _to_py(kv.value, depth + 1) for kv in value.kvlist_value.values}
-    if kind == "array_value":
-        return [_to_py(v, depth + 1) for v in value.array_value.values]
-    if kind == "string_value" and depth == 0:
+    if value.WhichOneof("value") == "string_value":
         parsed = _loads(value.string_value)
         return value.string_value if parsed is None else parsed
-    if kind is None:
-        return None
-    return getattr(value, kind)
+    return any_to_py(value, max_depth=32, too_deep_as_none=True)
 
 
 class _Attributes:
@@ -756,9 +738,7 @@ def rows_to_parquet(rows: Sequence[Mapping[str, Any]]) -> bytes:
     """One zstd-compressed Parquet file whose schema is :data:`METRICS_SCHEMA`."""
     prepared = [_prepare(row, i) for i, row in enumerate(rows)]
     table = pa.Table.from_pylist(prepared, schema=METRICS_SCHEMA)
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", version="2.6", use_dictionary=True, write_statistics=True)
-    return sink.getvalue()
+    return table_to_parquet(table)
 
 
 def conform(table: pa.Table) -> pa.Table:

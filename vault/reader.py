@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from vault import layout
 from vault.envelope import DecryptError, decrypt_record, record_aad
-from vault.keyring import Keyring, KeyUnavailable
+from vault.keyring import DataKeyReader, KeyUnavailable
 from vault.metrics import METRICS_SCHEMA, conform
 from vault.segment import CorruptSegment, PayloadRef, decode_frame
 from vault.store import ObjectNotFound, ObjectStore
@@ -64,7 +64,7 @@ class Problem:
 @dataclass
 class VaultReader:
     store: ObjectStore
-    keyring: Keyring | None = None
+    keyring: DataKeyReader | None = None
     problems: list[Problem] = field(default_factory=list)
 
     # -- partitions and metrics ----------------------------------------------------------
@@ -127,7 +127,7 @@ class VaultReader:
 
     def payload(self, ref_text: str) -> dict[str, Any]:
         """Fetch and decrypt one payload with a single ranged GET."""
-        if self.keyring is None:
+        if not isinstance(self.keyring, DataKeyReader):  # none, or a writer's role only
             raise PayloadUnavailable("this reader has no keyring that can decrypt")
         ref = PayloadRef.parse(ref_text)
         parsed = layout.parse_key(ref.object_key)

@@ -26,10 +26,10 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from policies.config import SpoolConfig
-from redactors.batch import RedactedBatch
+from redactors.batch import ExportOutcome, RedactedBatch
 from redactors.walker import COUNT_PREFIX
 from vault import evaluations
-from vault.keyring import Keyring
+from vault.keyring import DataKeyWriter
 from vault.metrics import MetricsMapping, label, metrics_row, rows_to_parquet
 from vault.prices import Pricer
 from vault.spool import SpoolRecord, SpoolWriter, read_spool_file, segment_bytes
@@ -142,7 +142,7 @@ class VaultSink:
         self,
         spool_config: SpoolConfig,
         spool_dir: Path,
-        keyring: Keyring,
+        keyring: DataKeyWriter,
         store: ObjectStore,
         mapping: MetricsMapping | None = None,
         pricer: Pricer | None = None,
@@ -172,12 +172,13 @@ class VaultSink:
         """Start the flush loop; spool files left by a previous run are flushed first."""
         self._flusher = asyncio.create_task(self._flush_loop(), name="vault-flush")
 
-    async def export(self, batch: RedactedBatch) -> None:
+    async def export(self, batch: RedactedBatch) -> ExportOutcome:
+        """Durable once this returns ok: the records are in the spool (fsync'd when configured)."""
         loop = asyncio.get_running_loop()
         records = split_batch(batch, self._mapping, self._pricer)
-        if not records:
-            return
-        await loop.run_in_executor(self._spool_thread, self._append, batch, records)
+        if records:
+            await loop.run_in_executor(self._spool_thread, self._append, batch, records)
+        return ExportOutcome.ok()
 
     def _append(self, batch: RedactedBatch, records: list[SpoolRecord]) -> None:
         before = self._writer.active_bytes
@@ -211,15 +212,31 @@ class VaultSink:
                 await asyncio.sleep(0.5)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # store outage: keep the files, retry with backoff
+            except Exception as exc:  # noqa: BLE001 - store outage: keep the files, retry with backoff
                 self.stats.flush_failures += 1
                 self.stats.store_reachable = False
                 log.warning("flush to %s failed (%s); retrying in %.1fs", self._store.describe(), type(exc).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
 
-    async def flush(self, seal: bool = True) -> None:
-        """Seal the active file when due (or always, with `seal`), then flush every sealed file."""
+    async def flush(self, timeout: float | None = None, *, seal: bool = True) -> bool:
+        """Seal the active file when due (or always, with `seal`), then flush every sealed file.
+
+        True when done; False when `timeout` passed first (the rest stays in the spool and is
+        flushed later or at the next start). A store failure raises, as before.
+        """
+        if timeout is None:
+            await self._flush(seal)
+            return True
+        task = asyncio.ensure_future(self._flush(seal))
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            task.cancel()  # the file being written finishes in its thread; the next waits for later
+            return False
+        task.result()
+        return True
+
+    async def _flush(self, seal: bool) -> None:
         loop = asyncio.get_running_loop()
         async with self._flush_lock:
             await loop.run_in_executor(self._spool_thread, self._writer.seal if seal else self._seal_if_due)
@@ -234,7 +251,9 @@ class VaultSink:
                 self.stats.spool_bytes = max(0, self.stats.spool_bytes - size)
                 self.stats.store_reachable = True
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop the flush loop and flush what is left, within `timeout`; True when all of it is
+        in the store. Nothing is lost either way: unflushed files stay in the spool."""
         self._closed = True
         if self._flusher is not None:
             self._flusher.cancel()
@@ -243,9 +262,12 @@ class VaultSink:
             except asyncio.CancelledError:
                 pass
         try:
-            await self.flush(seal=True)
-        except Exception as exc:
-            # Nothing is lost: the sealed files stay in the spool and are replayed at start.
+            finished = await self.flush(timeout, seal=True)
+            if not finished:
+                log.warning("final flush did not finish in time; %d bytes stay in the spool for the next start", self.stats.spool_bytes)
+        except Exception as exc:  # noqa: BLE001 - store down at exit: the files stay in the spool
             log.warning("final flush failed (%s); %d bytes stay in the spool for the next start", type(exc).__name__, self.stats.spool_bytes)
-        self._spool_thread.shutdown(wait=True)
-        self._flush_thread.shutdown(wait=True)
+            finished = False
+        self._spool_thread.shutdown(wait=finished, cancel_futures=not finished)
+        self._flush_thread.shutdown(wait=finished, cancel_futures=not finished)
+        return finished

@@ -528,6 +528,43 @@ class S3Store:
         return deleted
 
 
+    # -- bucket-level operations: erasure checks versioning, lifecycle rules, tenant listing ----
+
+    def versioning_status(self) -> str | None:
+        """The bucket's versioning: "Enabled", "Suspended", or None when it was never enabled."""
+        with self._errors("get_bucket_versioning", self.bucket):
+            status = self._client.get_bucket_versioning(Bucket=self.bucket).get("Status")
+        return str(status) if status else None
+
+    def common_prefixes(self, prefix: str) -> list[str]:
+        """Sub-"directories" directly below ``prefix`` (ending in "/"), relative to the store's prefix."""
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        out: list[str] = []
+        with self._errors("list", prefix):
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full, Delimiter="/"):
+                out.extend(item["Prefix"][strip:] for item in page.get("CommonPrefixes", ()))
+        return out
+
+    def lifecycle_rules(self) -> list[dict[str, Any]]:
+        """The bucket's lifecycle rules, all of them (not only tracevault's); [] when it has none."""
+        from botocore.exceptions import ClientError
+
+        with self._errors("get_bucket_lifecycle_configuration", self.bucket):
+            try:
+                return list(self._client.get_bucket_lifecycle_configuration(Bucket=self.bucket).get("Rules", []))
+            except ClientError as exc:
+                if _error_code(exc) != "NoSuchLifecycleConfiguration":
+                    raise
+                return []
+
+    def put_lifecycle_rules(self, rules: list[dict[str, Any]]) -> None:
+        """Replace the bucket's lifecycle configuration with ``rules``."""
+        with self._errors("put_bucket_lifecycle_configuration", self.bucket):
+            self._client.put_bucket_lifecycle_configuration(Bucket=self.bucket, LifecycleConfiguration={"Rules": rules})
+
+
 def _s3_client(endpoint_url: str | None, region: str | None, max_attempts: int) -> Any:
     import boto3
     from botocore.config import Config as BotoConfig

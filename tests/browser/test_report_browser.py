@@ -16,7 +16,7 @@ import pytest
 from observe.html import render_html
 from observe.report import build_report
 from tests.browser.cdp import Browser
-from tests.observe.conftest import NOW, ObservedStore, observed_store  # noqa: F401 - the shared fixture
+from tests.observe.conftest import NOW, ObservedStore
 from vault.store import LocalStore
 
 pytestmark = pytest.mark.browser

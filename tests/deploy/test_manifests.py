@@ -206,7 +206,7 @@ def test_master_key_comes_from_the_secret_under_the_configured_name() -> None:
     # The example is a placeholder that tracevault refuses, never something that looks usable.
     placeholder = (secret.get("stringData") or {})[ref["key"]]
     assert "REPLACE" in placeholder
-    from redactors.keys import MasterKeyError, _decode
+    from policies.keys import MasterKeyError, _decode
 
     with pytest.raises(MasterKeyError):
         _decode(placeholder, "example")

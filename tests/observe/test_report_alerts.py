@@ -21,7 +21,7 @@ ALERTS = {"ttft_p95_doubled", "tpot_p95_increased", "refusal_rate_spiked", "cost
 
 def tracevault(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "sidecar.cli", *args, "--config", str(config)], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "sidecar.cli.app", *args, "--config", str(config)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from policies.config import Config
 from policies.resolve import PolicySet
+from redactors.detectors import SecretsDetector, build_detectors
 from redactors.engine import Redactor
 from redactors.identifiers import Pseudonymizer
 from redactors.pii import PiiAnalyzer, PiiFinding
@@ -157,7 +158,7 @@ class ExplodingAnalyzer(PiiAnalyzer):
 
 
 def test_a_failing_detector_fails_closed_for_that_value_only(analyzer: PiiAnalyzer) -> None:
-    text = TextRedactor(ExplodingAnalyzer(analyzer._nlp))
+    text = TextRedactor(build_detectors(SecretsDetector(), ExplodingAnalyzer(analyzer._nlp)))
     policy = PolicySet(Config()).resolve("default", "default")
     pseudo = Pseudonymizer(bytes(32)).for_tenant("default")
     results = text.redact_many(["EXPLODE maria@example.org", "hello maria@example.org"], policy, pseudo)
@@ -190,7 +191,7 @@ def test_long_text_is_chunked_and_still_redacted(make_redactor, analyzer: PiiAna
     ],
 )
 def test_candidate_entities_prefilter(text: str, expected: list[str]) -> None:
-    from redactors.pii import candidate_entities
     from policies.resolve import BUILTIN_POLICY
+    from redactors.pii import candidate_entities
 
     assert candidate_entities(text, frozenset(BUILTIN_POLICY.entities or [])) == expected

@@ -20,7 +20,7 @@ from policies.config import Config, SpoolConfig, parse_config
 from redactors.batch import RedactedBatch
 from redactors.identifiers import Pseudonymizer
 from tests.redactors.otlp_builders import make_request, make_span
-from vault.keyring import LocalKeyring
+from vault.keyring import LocalKeyring, LocalKeyWriter
 from vault.sink import VaultSink
 from vault.store import ObjectStore
 
@@ -71,11 +71,11 @@ class Vault:
         path.write_text(yaml.safe_dump(self.config_doc))
         return str(path)
 
-    def keyring(self, writer_only: bool = False) -> LocalKeyring:
-        return LocalKeyring(self.config.keyring_dir(), SECRET, writer_only=writer_only)
+    def keyring(self) -> LocalKeyring:
+        return LocalKeyring(self.config.keyring_dir(), SECRET)
 
     def sink(self) -> VaultSink:
-        return VaultSink(spool_config(), self.config.spool_dir(), self.keyring(writer_only=True), self.store)
+        return VaultSink(spool_config(), self.config.spool_dir(), LocalKeyWriter(self.config.keyring_dir(), SECRET), self.store)
 
     def ingest(self, *batches: RedactedBatch) -> None:
         sink = self.sink()

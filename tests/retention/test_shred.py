@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sidecar.cli import main
 from tests.retention.support import Vault, make_batch, spool_config
 from vault.audit import AuditLog
-from vault.keyring import KmsKeyring
+from vault.keyring import KmsKeyring, KmsKeyWriter
 from vault.reader import PayloadUnavailable, VaultReader
 from vault.sink import VaultSink
 
@@ -80,7 +80,7 @@ def test_shred_kms(s3_bucket: str, moto_endpoint: str, kms_client, tmp_path, mon
     keyring = KmsKeyring(vault.config.keyring, kms_client)
     for tenant in ("acme", "globex"):
         keyring.ensure_tenant_key(tenant)
-    sink = VaultSink(spool_config(), vault.config.spool_dir(), KmsKeyring(vault.config.keyring, kms_client, writer_only=True), vault.store)
+    sink = VaultSink(spool_config(), vault.config.spool_dir(), KmsKeyWriter(vault.config.keyring, kms_client), vault.store)
     async def go() -> None:
         await sink.export(make_batch("acme", RECEIVED, ["a", "b"]))
         await sink.export(make_batch("globex", RECEIVED, ["a"]))

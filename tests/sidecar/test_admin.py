@@ -14,12 +14,12 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from policies.access import AccessService
+from access.service import AccessService
 from sidecar.admin import start_admin
 from sidecar.metrics import Metrics
-from vault.securitylog import DEFAULT_BURST, SecurityLog
-from tests.policies.vaultdata import MARKER, NOW, Stored, write_data
+from tests.access.vaultdata import MARKER, NOW, Stored, write_data
 from tests.sidecar.conftest import free_port
+from vault.securitylog import DEFAULT_BURST, SecurityLog
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +230,7 @@ def test_unsigned_tokens_never_reach_a_tenant_chain(stored: Stored) -> None:
 
 
 def test_a_tampered_payload_over_http_is_502_and_counted(tmp_path: Path) -> None:
-    from tests.policies.test_access import _flip_last_byte, _refs
+    from tests.access.test_access import _flip_last_byte, _refs
 
     fresh = write_data(tmp_path / "data")
     trace = fresh.traces["acme_prod"]

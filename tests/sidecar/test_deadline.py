@@ -40,7 +40,7 @@ def test_a_stalled_redaction_fails_closed_and_the_pool_recovers(analyzer: PiiAna
         "gen_ai.request.model": "gpt-4o-mini",
         "gen_ai.usage.input_tokens": 42,
     }
-    request = make_request([make_span(name=f"chat about maria@example.org", attributes=attributes)])
+    request = make_request([make_span(name="chat about maria@example.org", attributes=attributes)])
 
     async def run() -> tuple:
         stalled, counts = await pool.redact("acme", "prod", request.SerializeToString())

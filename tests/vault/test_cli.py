@@ -12,7 +12,7 @@ from policies.config import parse_config
 from redactors.engine import Redactor
 from sidecar.cli import main
 from tests.vault.test_sink import batch, spool_config
-from vault.keyring import LocalKeyring
+from vault.keyring import LocalKeyring, LocalKeyWriter
 from vault.reader import VaultReader
 from vault.segment import PayloadRef, decode_frame
 from vault.sink import VaultSink
@@ -30,7 +30,7 @@ def test_rotate_then_old_and_new_data_are_readable(redactor: Redactor, tmp_path:
     secret = bytes(range(32))
 
     def write_one() -> None:
-        sink = VaultSink(spool_config(), tmp_path / "data" / "spool", LocalKeyring(config.keyring_dir(), secret, writer_only=True), store)
+        sink = VaultSink(spool_config(), tmp_path / "data" / "spool", LocalKeyWriter(config.keyring_dir(), secret), store)
         asyncio.run(sink.export(batch(redactor, "acme", spans=1)))
         asyncio.run(sink.flush())
 

@@ -15,11 +15,17 @@ from policies.tenants import InvalidTenantId
 from vault.envelope import DecryptError, decrypt_record, encrypt_record, record_aad
 from vault.keyring import (
     DataKey,
+    DataKeyReader,
+    DataKeyWriter,
+    KeyAdmin,
+    Keyring,
     KeyServiceUnavailable,
     KeyUnavailable,
-    Keyring,
     KmsKeyring,
+    KmsKeyWriter,
     LocalKeyring,
+    LocalKeyWriter,
+    build_key_writer,
     build_keyring,
 )
 
@@ -51,8 +57,8 @@ def reader(keydir: Path) -> LocalKeyring:
 
 
 @pytest.fixture
-def writer(keydir: Path) -> LocalKeyring:
-    return LocalKeyring(keydir, MASTER, writer_only=True)
+def writer(keydir: Path) -> LocalKeyWriter:
+    return LocalKeyWriter(keydir, MASTER)
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,8 +80,8 @@ def test_data_key_repr_hides_plaintext() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_local_round_trip_writer_to_reader(writer: LocalKeyring, reader: LocalKeyring) -> None:
-    assert isinstance(writer, Keyring) and isinstance(reader, Keyring)
+def test_local_round_trip_writer_to_reader(writer: LocalKeyWriter, reader: LocalKeyring) -> None:
+    assert isinstance(writer, DataKeyWriter) and not isinstance(writer, DataKeyReader) and isinstance(reader, Keyring)
     dk = writer.new_data_key("acme", "prod")
     assert len(dk.plaintext) == 32 and len(dk.wrapped) == 92
     assert dk.key_id.startswith("v1-") and "acme" not in dk.key_id
@@ -87,13 +93,13 @@ def test_local_round_trip_writer_to_reader(writer: LocalKeyring, reader: LocalKe
     assert decrypt_record(reader.unwrap("acme", "prod", dk.key_id, dk.wrapped), aad, sealed) == b"hello"
 
 
-def test_fresh_data_key_each_call(writer: LocalKeyring) -> None:
+def test_fresh_data_key_each_call(writer: LocalKeyWriter) -> None:
     first, second = writer.new_data_key("acme", "prod"), writer.new_data_key("acme", "prod")
     assert first.plaintext != second.plaintext and first.wrapped != second.wrapped
     assert first.key_id == second.key_id
 
 
-def test_local_files_are_private(writer: LocalKeyring, keydir: Path) -> None:
+def test_local_files_are_private(writer: LocalKeyWriter, keydir: Path) -> None:
     writer.new_data_key("acme", "prod")
     tenant_dir = keydir / "acme"
     assert stat.S_IMODE(tenant_dir.stat().st_mode) == 0o700
@@ -128,9 +134,9 @@ def test_public_file_format(reader: LocalKeyring, keydir: Path) -> None:
 
 
 def test_writer_only_cannot_unwrap_and_never_opens_private(
-    writer: LocalKeyring, keydir: Path, monkeypatch: pytest.MonkeyPatch
+    writer: LocalKeyWriter, keydir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dk = writer.new_data_key("acme", "prod")
+    writer.new_data_key("acme", "prod")
     opened: list[str] = []
     real_read_bytes = Path.read_bytes
 
@@ -139,16 +145,15 @@ def test_writer_only_cannot_unwrap_and_never_opens_private(
         return real_read_bytes(self)
 
     monkeypatch.setattr(Path, "read_bytes", spy)
-    with pytest.raises(KeyUnavailable) as info:
-        writer.unwrap("acme", "prod", dk.key_id, dk.wrapped)
-    with pytest.raises(KeyUnavailable):
-        writer.rotate("acme")
+    # The writer's role has no reader or admin method at all: nothing to call, nothing to check.
+    assert not isinstance(writer, DataKeyReader) and not isinstance(writer, KeyAdmin)
+    for method in ("unwrap", "rotate", "shred", "_read_private"):
+        assert not hasattr(writer, method)
     writer.new_data_key("acme", "prod")  # still writes
     assert "private.enc" not in opened
-    assert_no_leak(info.value, dk.plaintext)
 
 
-def test_writer_works_with_public_half_only(writer: LocalKeyring, reader: LocalKeyring, keydir: Path) -> None:
+def test_writer_works_with_public_half_only(writer: LocalKeyWriter, reader: LocalKeyring, keydir: Path) -> None:
     """Production split: the ingest tier's data dir holds public.json only."""
     reader.rotate("acme")  # provisioned by operations, with the full keyring
     private = keydir / "acme" / "private.enc"
@@ -159,7 +164,7 @@ def test_writer_works_with_public_half_only(writer: LocalKeyring, reader: LocalK
     assert reader.unwrap("acme", "prod", dk.key_id, dk.wrapped) == dk.plaintext
 
 
-def test_rotate_keeps_old_data_readable(reader: LocalKeyring, writer: LocalKeyring) -> None:
+def test_rotate_keeps_old_data_readable(reader: LocalKeyring, writer: LocalKeyWriter) -> None:
     old = writer.new_data_key("acme", "prod")
     new_id = reader.rotate("acme")
     assert new_id != old.key_id and new_id.startswith("v2-")
@@ -207,12 +212,12 @@ def test_other_master_secret_cannot_unwrap(keydir: Path, reader: LocalKeyring) -
     assert_no_leak(info.value, dk.plaintext, MASTER, OTHER_MASTER)
     # Nor may it write: public.json is authenticated under the master secret.
     with pytest.raises(KeyUnavailable):
-        LocalKeyring(keydir, OTHER_MASTER, writer_only=True).new_data_key("acme", "prod")
+        LocalKeyWriter(keydir, OTHER_MASTER).new_data_key("acme", "prod")
 
 
 @pytest.mark.parametrize("b_has_keys", [False, True], ids=["b-new", "b-existing"])
 def test_tenant_directory_copied_to_other_tenant_fails(
-    keydir: Path, reader: LocalKeyring, writer: LocalKeyring, b_has_keys: bool
+    keydir: Path, reader: LocalKeyring, writer: LocalKeyWriter, b_has_keys: bool
 ) -> None:
     dk = writer.new_data_key("tenant-a", "prod")
     if b_has_keys:
@@ -230,7 +235,7 @@ def test_tenant_directory_copied_to_other_tenant_fails(
     assert reader.unwrap("tenant-a", "prod", dk.key_id, dk.wrapped) == dk.plaintext
 
 
-def test_public_key_substitution_is_refused(keydir: Path, writer: LocalKeyring) -> None:
+def test_public_key_substitution_is_refused(keydir: Path, writer: LocalKeyWriter) -> None:
     import json
 
     writer.new_data_key("acme", "prod")
@@ -242,7 +247,7 @@ def test_public_key_substitution_is_refused(keydir: Path, writer: LocalKeyring) 
         writer.new_data_key("acme", "prod")
 
 
-def test_shred(keydir: Path, reader: LocalKeyring, writer: LocalKeyring) -> None:
+def test_shred(keydir: Path, reader: LocalKeyring, writer: LocalKeyWriter) -> None:
     old = [writer.new_data_key("acme", env) for env in ("prod", "dev")]
     reader.rotate("acme")
     old.append(writer.new_data_key("acme", "prod"))
@@ -303,8 +308,8 @@ def test_short_master_secret_refused_without_echo(keydir: Path) -> None:
 
 def test_build_keyring_local(tmp_path: Path) -> None:
     config = Config(data_dir=tmp_path)
-    keyring = build_keyring(config, MASTER, writer_only=True)
-    assert isinstance(keyring, LocalKeyring) and keyring.writer_only
+    keyring = build_key_writer(config, MASTER)
+    assert isinstance(keyring, LocalKeyWriter) and not isinstance(keyring, DataKeyReader)
     dk = keyring.new_data_key("acme", "prod")
     assert (config.keyring_dir() / "acme" / "public.json").exists()
     assert build_keyring(config, MASTER).unwrap("acme", "prod", dk.key_id, dk.wrapped) == dk.plaintext
@@ -407,9 +412,9 @@ def test_kms_writer_only_never_calls_decrypt(kms: KmsKeyring, kms_client) -> Non
                 raise AssertionError(f"writer called {name}")
             return getattr(kms_client, name)
 
-    writer = KmsKeyring(kms._config, NoDecrypt(), writer_only=True)
-    with pytest.raises(KeyUnavailable):
-        writer.unwrap("acme", "prod", dk.key_id, dk.wrapped)
+    writer = KmsKeyWriter(kms._config, NoDecrypt())
+    assert not isinstance(writer, DataKeyReader) and not hasattr(writer, "unwrap")
+    assert kms.unwrap("acme", "prod", dk.key_id, dk.wrapped) == dk.plaintext  # the full keyring reads
     assert len(writer.new_data_key("acme", "prod").plaintext) == 32
 
 
@@ -435,7 +440,7 @@ def test_concurrent_first_use_creates_one_key_pair(keydir: Path, reader: LocalKe
     """Several sidecar workers meeting a new tenant at once must agree on one key pair."""
     from concurrent.futures import ThreadPoolExecutor
 
-    writers = [LocalKeyring(keydir, MASTER, writer_only=True) for _ in range(8)]
+    writers = [LocalKeyWriter(keydir, MASTER) for _ in range(8)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         keys = list(pool.map(lambda w: w.new_data_key("acme", "prod"), writers))
     assert len({dk.key_id for dk in keys}) == 1
@@ -488,3 +493,20 @@ def test_kms_unreachable_is_transient(aws_env: None) -> None:
     with pytest.raises(KeyServiceUnavailable) as info:
         KmsKeyring(KeyringConfig(type="kms"), client).new_data_key("acme", "prod")
     assert str(info.value).startswith("KMS generate_data_key failed: ")
+
+
+@pytest.mark.parametrize("keyring_type", ["local", "kms"])
+def test_the_sidecar_vault_is_built_with_the_writer_role_only(tmp_path: Path, keyring_type: str) -> None:
+    from policies.config import parse_config
+    from sidecar.server import build_vault
+
+    config = parse_config({"data_dir": str(tmp_path), "keyring": {"type": keyring_type, "region": "us-east-1"}})
+    writer = build_key_writer(config, MASTER)
+    assert isinstance(writer, DataKeyWriter)
+    assert not isinstance(writer, DataKeyReader) and not isinstance(writer, KeyAdmin)
+    assert isinstance(build_keyring(config, MASTER), Keyring)
+    sink = build_vault(config, MASTER)
+    assert sink is not None
+    # The only key capability the sink holds is the writer's bound new_data_key.
+    sealer = sink._writer._new_data_key
+    assert not isinstance(sealer.__self__, DataKeyReader)

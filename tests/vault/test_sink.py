@@ -19,7 +19,7 @@ from redactors.batch import RedactedBatch
 from redactors.engine import Redactor
 from tests.redactors.otlp_builders import make_request, make_span
 from vault import layout
-from vault.keyring import LocalKeyring
+from vault.keyring import LocalKeyring, LocalKeyWriter
 from vault.reader import PayloadUnavailable, VaultReader
 from vault.segment import PayloadRef
 from vault.sink import VaultSink
@@ -82,7 +82,7 @@ async def export_and_flush(sink: VaultSink, *batches: RedactedBatch) -> None:
 
 def test_split_store_and_read_back(redactor: Redactor, store: ObjectStore, tmp_path: Path) -> None:
     keyring = LocalKeyring(tmp_path / "keys", SECRET)
-    writer = LocalKeyring(tmp_path / "keys", SECRET, writer_only=True)
+    writer = LocalKeyWriter(tmp_path / "keys", SECRET)
     sink = VaultSink(spool_config(), tmp_path / "spool", writer, store)
     run(export_and_flush(sink, batch(redactor, "acme"), batch(redactor, "globex", tokens=50)))
 
@@ -111,7 +111,7 @@ def test_split_store_and_read_back(redactor: Redactor, store: ObjectStore, tmp_p
 
 def test_metrics_are_queryable_with_duckdb(redactor: Redactor, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyring(tmp_path / "keys", SECRET, writer_only=True), store)
+    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyWriter(tmp_path / "keys", SECRET), store)
     run(export_and_flush(sink, batch(redactor, "acme", tokens=100), batch(redactor, "acme", spans=2, tokens=40), batch(redactor, "globex", tokens=5)))
     result = duckdb.sql(
         f"select tenant, sum(input_tokens), count(*) from read_parquet('{tmp_path}/store/metrics/**/*.parquet', hive_partitioning=true) group by 1 order by 1"
@@ -122,7 +122,7 @@ def test_metrics_are_queryable_with_duckdb(redactor: Redactor, tmp_path: Path) -
 @pytest.mark.parametrize(("mode", "has_payload", "email_in_payload"), [("none", False, False), ("redacted", True, False), ("original", True, True)])
 def test_payload_modes(redactor: Redactor, tmp_path: Path, mode: str, has_payload: bool, email_in_payload: bool) -> None:
     store = LocalStore(tmp_path / "store")
-    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyring(tmp_path / "keys", SECRET, writer_only=True), store)
+    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyWriter(tmp_path / "keys", SECRET), store)
     run(export_and_flush(sink, batch(redactor, "acme", mode=mode)))
     reader = VaultReader(store, LocalKeyring(tmp_path / "keys", SECRET))
     rows = reader.read_metrics("acme").to_pylist()
@@ -142,7 +142,7 @@ def _segment_and_ref(store: ObjectStore, reader: VaultReader, tenant: str) -> tu
 
 def test_tampering_fails_to_decrypt(redactor: Redactor, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyring(tmp_path / "keys", SECRET, writer_only=True), store)
+    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyWriter(tmp_path / "keys", SECRET), store)
     run(export_and_flush(sink, batch(redactor, "acme"), batch(redactor, "globex")))
     reader = VaultReader(store, LocalKeyring(tmp_path / "keys", SECRET))
     key, refs = _segment_and_ref(store, reader, "acme")
@@ -184,7 +184,7 @@ def test_tampering_fails_to_decrypt(redactor: Redactor, tmp_path: Path) -> None:
 def test_crash_before_delete_replays_exactly_once(redactor: Redactor, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
     spool = tmp_path / "spool"
-    writer = LocalKeyring(tmp_path / "keys", SECRET, writer_only=True)
+    writer = LocalKeyWriter(tmp_path / "keys", SECRET)
     sink = VaultSink(spool_config(), spool, writer, store)
     run(sink.export(batch(redactor, "acme")))
     run(sink.export(batch(redactor, "acme", spans=2)))
@@ -208,7 +208,7 @@ def test_crash_before_delete_replays_exactly_once(redactor: Redactor, tmp_path: 
 def test_corrupt_spool_frame_is_reported_and_skipped(redactor: Redactor, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     store = LocalStore(tmp_path / "store")
     spool = tmp_path / "spool"
-    sink = VaultSink(spool_config(), spool, LocalKeyring(tmp_path / "keys", SECRET, writer_only=True), store)
+    sink = VaultSink(spool_config(), spool, LocalKeyWriter(tmp_path / "keys", SECRET), store)
     for _ in range(3):
         run(sink.export(batch(redactor, "acme", spans=1)))
     sink._writer.seal()
@@ -234,7 +234,7 @@ def test_corrupt_spool_frame_is_reported_and_skipped(redactor: Redactor, tmp_pat
 
 def test_corrupt_parquet_is_reported_and_skipped(redactor: Redactor, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyring(tmp_path / "keys", SECRET, writer_only=True), store)
+    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyWriter(tmp_path / "keys", SECRET), store)
     run(export_and_flush(sink, batch(redactor, "acme")))
     store.put(layout.metrics_key("acme", "prod", RECEIVED.date(), "garbage"), b"not parquet at all")
     reader = VaultReader(store)
@@ -244,7 +244,7 @@ def test_corrupt_parquet_is_reported_and_skipped(redactor: Redactor, tmp_path: P
 
 def test_store_outage_keeps_the_spool_and_pushes_back(redactor: Redactor, tmp_path: Path, moto_endpoint: str, aws_env: None) -> None:
     store = S3Store("bucket-that-does-not-exist", endpoint_url=moto_endpoint, region="us-east-1", max_attempts=1)
-    sink = VaultSink(spool_config(max_bytes=20_000), tmp_path / "spool", LocalKeyring(tmp_path / "keys", SECRET, writer_only=True), store)
+    sink = VaultSink(spool_config(max_bytes=20_000), tmp_path / "spool", LocalKeyWriter(tmp_path / "keys", SECRET), store)
     run(sink.export(batch(redactor, "acme")))
     with pytest.raises(Exception):
         run(sink.flush())
@@ -260,7 +260,7 @@ def test_store_outage_keeps_the_spool_and_pushes_back(redactor: Redactor, tmp_pa
 
 def test_payload_read_needs_the_private_key(redactor: Redactor, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    writer = LocalKeyring(tmp_path / "keys", SECRET, writer_only=True)
+    writer = LocalKeyWriter(tmp_path / "keys", SECRET)
     sink = VaultSink(spool_config(), tmp_path / "spool", writer, store)
     run(export_and_flush(sink, batch(redactor, "acme")))
     ref = VaultReader(store).read_metrics("acme").to_pylist()[0]["payload_ref"]
@@ -274,7 +274,7 @@ def test_payload_read_needs_the_private_key(redactor: Redactor, tmp_path: Path) 
 
 def test_parquet_holds_no_content(redactor: Redactor, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyring(tmp_path / "keys", SECRET, writer_only=True), store)
+    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyWriter(tmp_path / "keys", SECRET), store)
     run(export_and_flush(sink, batch(redactor, "acme", mode="original")))
     for info in store.list("metrics/"):
         table = pq.read_table(io.BytesIO(store.get(info.key)))
@@ -284,7 +284,7 @@ def test_parquet_holds_no_content(redactor: Redactor, tmp_path: Path) -> None:
 
 def test_a_restart_with_an_empty_spool_never_overwrites_earlier_segments(redactor: Redactor, tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "store")
-    writer = LocalKeyring(tmp_path / "keys", SECRET, writer_only=True)
+    writer = LocalKeyWriter(tmp_path / "keys", SECRET)
     for _ in range(3):  # three process lifetimes, each flushing everything before it ends
         sink = VaultSink(spool_config(), tmp_path / "spool", writer, store)
         run(export_and_flush(sink, batch(redactor, "acme", spans=2)))

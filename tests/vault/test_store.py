@@ -497,6 +497,36 @@ def test_object_info_is_frozen() -> None:
         info.size = 2  # type: ignore[misc]
 
 
+def test_s3_bucket_level_operations(s3_bucket: str, moto_endpoint: str) -> None:
+    """The public methods retention and doctor use instead of the store's boto3 client."""
+    import boto3
+
+    store = S3Store(s3_bucket, "pre", endpoint_url=moto_endpoint, region=REGION)
+    assert store.versioning_status() is None
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    client.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert store.versioning_status() == "Enabled"
+    client.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert store.versioning_status() == "Suspended"
+
+    for key in ("metrics/tenant=acme/env=prod/a.parquet", "metrics/tenant=globex/b.parquet", "payloads/tenant=acme/c.bin"):
+        store.put(key, b"x")
+    assert sorted(store.common_prefixes("metrics/")) == ["metrics/tenant=acme/", "metrics/tenant=globex/"]
+    assert store.common_prefixes("audit/") == []
+
+    assert store.lifecycle_rules() == []
+    rule = {"ID": "r1", "Status": "Enabled", "Filter": {"Prefix": "pre/metrics/"}, "Expiration": {"Days": 3}}
+    store.put_lifecycle_rules([rule])
+    assert [r["ID"] for r in store.lifecycle_rules()] == ["r1"]
+
+
+def test_s3_bucket_level_errors_name_the_operation(moto_endpoint: str, aws_env: None) -> None:
+    store = S3Store("no-such-bucket-here", endpoint_url=moto_endpoint, region=REGION, max_attempts=1)
+    for call in (store.versioning_status, store.lifecycle_rules, lambda: store.common_prefixes("metrics/")):
+        with pytest.raises(StoreError) as info:
+            call()
+        assert "NoSuchBucket" in str(info.value)
+
 # -- create-if-absent ------------------------------------------------------------------------------
 
 

@@ -14,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from policies.grant_keys import GrantKeyError, GrantKeys
-from policies.grants import (
+from access.grant_keys import GrantKeyError, GrantKeys
+from access.grants import (
     SCOPE,
     GrantError,
     check_request,
@@ -141,7 +141,7 @@ def test_clock_skew_leeway(keys: GrantKeys) -> None:
 
 
 def test_scope_rules() -> None:
-    from policies.grants import Grant
+    from access.grants import Grant
 
     start = int(NOW.timestamp())
     grant = Grant("0" * 32, "tracevault", "p", "acme", ("prod",), SCOPE, start, start + 60, (TRACE,), start, start, start + 60, "r")

@@ -13,14 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from policies.access import AccessService
+from access.grant_keys import GrantKeys, grant_keys_dir
+from access.grants import issue_grant
+from access.service import AccessService
 from policies.config import Config, SpoolConfig, parse_config
-from policies.grant_keys import GrantKeys, grant_keys_dir
-from policies.grants import issue_grant
 from redactors.batch import RedactedBatch
 from tests.redactors.otlp_builders import make_request, make_span
 from vault.audit import audit_key
-from vault.keyring import LocalKeyring
+from vault.keyring import LocalKeyring, LocalKeyWriter
 from vault.sink import VaultSink
 from vault.store import LocalStore
 
@@ -86,7 +86,7 @@ def write_data(data_dir: Path) -> Stored:
     config = parse_config({"data_dir": str(data_dir), "spool": {"fsync": False, "flush_interval_seconds": 3600}})
     store = LocalStore(data_dir / "store")
     stored = Stored(data_dir, config, store)
-    writer = LocalKeyring(config.keyring_dir(), SECRET, writer_only=True)
+    writer = LocalKeyWriter(config.keyring_dir(), SECRET)
     sink = VaultSink(SpoolConfig(fsync=False, flush_interval_seconds=3600), config.spool_dir(), writer, store)
     batches = []
     for name, tenant, env, count in (("acme_prod", "acme", "prod", 2), ("acme_dev", "acme", "dev", 1), ("globex_prod", "globex", "prod", 1)):

@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from policies.files import atomic_write, fsync_dir
+from policies.files import atomic_write
 
 if TYPE_CHECKING:
     from policies.config import Config

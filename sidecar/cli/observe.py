@@ -116,10 +116,6 @@ def check(config_path: str | None, tenant: str | None, now_text: str | None) -> 
         sys.exit(ALERT_EXIT)
 
 
-def register(main: click.Group) -> None:
-    """Add `report` and `alerts` to the `tracevault` command."""
-    main.add_command(report)
-    main.add_command(alerts_group)
+COMMANDS: tuple[click.Command, ...] = (report, alerts_group)
 
-
-__all__ = ["alerts_group", "register", "report"]
+__all__ = ["COMMANDS", "alerts_group", "report"]

@@ -15,11 +15,11 @@ import yaml
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from policies.cli import iam_policy
+from access.grants import GrantError
+from access.iam import iam_policy
 from policies.config import parse_config
-from policies.grants import GrantError
 from sidecar.cli import main
-from tests.policies.vaultdata import MARKER, NOW, RECEIVED, SECRET_B64, Stored, write_data
+from tests.access.vaultdata import MARKER, NOW, RECEIVED, SECRET_B64, Stored, write_data
 from vault.revocations import Revocations
 from vault.store import LocalStore
 
@@ -175,14 +175,14 @@ def test_partly_in_scope_trace_returns_only_the_granted_spans(fresh: Stored) -> 
 
     from policies.config import SpoolConfig
     from redactors.batch import RedactedBatch
+    from tests.access.vaultdata import SECRET
     from tests.redactors.otlp_builders import make_request, make_span
-    from tests.policies.vaultdata import SECRET
-    from vault.keyring import LocalKeyring
+    from vault.keyring import LocalKeyWriter
     from vault.sink import VaultSink
 
     span = make_span(attributes={"input.value": f"{MARKER} dev part"})
     span.trace_id = bytes.fromhex(fresh.traces["acme_prod"])
-    sink = VaultSink(SpoolConfig(fsync=False), fresh.data_dir / "spool2", LocalKeyring(fresh.config.keyring_dir(), SECRET, writer_only=True), fresh.store)
+    sink = VaultSink(SpoolConfig(fsync=False), fresh.data_dir / "spool2", LocalKeyWriter(fresh.config.keyring_dir(), SECRET), fresh.store)
 
     async def run() -> None:
         await sink.export(RedactedBatch("acme", "dev", make_request([span]), 1, RECEIVED, "redacted"))

@@ -14,49 +14,16 @@ from typing import Any
 
 import click
 
-from policies.config import Config, ConfigError, load_config
-from policies.resolve import PolicyError, PolicySet
-from policies.tenants import InvalidTenantId, validate_id
-from vault.store import ObjectStore, StoreError, open_store
-
 from retention import sweep as sweeping
+from sidecar.cli.context import CliContext, cli_errors, valid_id, with_context
+from vault.store import StoreError
 
 # erase, compact and lifecycle import pyarrow and boto3 parts: loaded by their commands only,
 # so that `tracevault serve` and `redact` do not pay for them at start.
 
-_CONFIG_OPTION = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config; none means the embedded defaults."
-)
 
-
-def _config(path: str | None) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _policies(config: Config) -> PolicySet:
-    try:
-        return PolicySet(config)
-    except PolicyError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _store(config: Config) -> ObjectStore:
-    try:
-        return open_store(config)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _id(value: str | None, what: str, hint: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return validate_id(value, what)
-    except InvalidTenantId as exc:
-        raise click.BadParameter(str(exc), param_hint=hint) from None
+def _optional_id(value: str | None, what: str, hint: str) -> str | None:
+    return None if value is None else valid_id(value, what, hint)
 
 
 def _emit(report: dict[str, Any]) -> None:
@@ -78,24 +45,25 @@ def retention_group() -> None:
 
 
 @retention_group.command("run")
-@_CONFIG_OPTION
+@with_context()
 @click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
 @click.option("--now", "now_text", metavar="ISO", help="Pretend it is this time (UTC unless an offset is given).")
 @click.option("--tenant", help="Only this tenant.")
 @click.option("--batch-size", default=sweeping.DEFAULT_BATCH, show_default=True, type=click.IntRange(1, 1000), help="Keys per delete call.")
-def run(config_path: str | None, dry_run: bool, now_text: str | None, tenant: str | None, batch_size: int) -> None:
+@cli_errors
+def run(cli: CliContext, dry_run: bool, now_text: str | None, tenant: str | None, batch_size: int) -> None:
     """Delete every partition past its window: payloads, metrics and audit, each by its own.
 
     Safe to re-run at any time; exit code 0 only when everything due is gone.
     """
-    tenant = _id(tenant, "tenant id", "--tenant")
+    tenant = _optional_id(tenant, "tenant id", "--tenant")
     try:
         now = sweeping.parse_now(now_text)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--now") from None
-    config = _config(config_path)
-    policies = _policies(config)
-    store = _store(config)
+    config = cli.config
+    policies = cli.policies
+    store = cli.store
     report = sweeping.sweep(store, config, now=now, dry_run=dry_run, tenant=tenant, batch_size=batch_size, policies=policies)
     _emit(report.as_dict())
     if not report.complete:
@@ -108,16 +76,17 @@ def run(config_path: str | None, dry_run: bool, now_text: str | None, tenant: st
 
 
 @retention_group.command("lifecycle")
-@_CONFIG_OPTION
+@with_context()
 @click.option("--apply", "apply_rules", is_flag=True, help="Put the rules on the S3 bucket (other rules of the bucket are kept).")
-def lifecycle(config_path: str | None, apply_rules: bool) -> None:
+@cli_errors
+def lifecycle(cli: CliContext, apply_rules: bool) -> None:
     """Render the retention policy as S3 lifecycle rules (one per tenant, env and kind)."""
     from retention import lifecycle as lifecycle_rules
     from vault.store import S3Store
 
-    config = _config(config_path)
-    policies = _policies(config)
-    store = _store(config)
+    config = cli.config
+    policies = cli.policies
+    store = cli.store
     if apply_rules and not isinstance(store, S3Store):
         raise click.ClickException(
             f"--apply needs an S3 store, and {store.describe()} is a local directory: "
@@ -149,7 +118,7 @@ def lifecycle(config_path: str | None, apply_rules: bool) -> None:
 
 
 @click.command("erase")
-@_CONFIG_OPTION
+@with_context()
 @click.option("--tenant", required=True, help="The user's tenant.")
 @click.option("--user-id", required=True, help="The user's raw id, as the application sent it; `-` reads it from stdin (keeps it out of shell history).")
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
@@ -163,7 +132,8 @@ def lifecycle(config_path: str | None, apply_rules: bool) -> None:
     is_flag=True,
     help="The default (accepted for compatibility): remove every span of each trace that holds one of the user's spans.",
 )
-def erase(config_path: str | None, tenant: str, user_id: str, dry_run: bool, spans_only: bool, whole_traces: bool) -> None:
+@cli_errors
+def erase(cli: CliContext, tenant: str, user_id: str, dry_run: bool, spans_only: bool, whole_traces: bool) -> None:
     """Remove every record of one user: metrics rows and payloads, then audit it.
 
     By default every span of the user's traces goes (the model-call and tool spans of a
@@ -173,25 +143,19 @@ def erase(config_path: str | None, tenant: str, user_id: str, dry_run: bool, spa
     """
     if spans_only and whole_traces:
         raise click.UsageError("--spans-only and --whole-traces contradict each other")
-    from redactors.keys import MasterKeyError, load_master_secret
     from retention import erase as erasure
 
-    tenant = _id(tenant, "tenant id", "--tenant")
-    assert tenant is not None
+    tenant = valid_id(tenant, "tenant id", "--tenant")
     if user_id == "-":
         user_id = sys.stdin.readline().rstrip("\r\n")
     if not user_id.strip():
         raise click.BadParameter("must not be empty", param_hint="--user-id")
-    config = _config(config_path)
-    try:
-        # Never create a master secret here: a fresh one would give a pseudonym that matches nothing.
-        master = load_master_secret(config.keys.master_key_env, config.master_key_path(), create=False)
-    except MasterKeyError as exc:
-        raise click.ClickException(str(exc)) from None
+    # Never create a master secret here: a fresh one would give a pseudonym that matches nothing.
+    master = cli.secret(create=False)
     pseudonym = erasure.pseudonym_for(master, tenant, user_id)
     del user_id
-    store = _store(config)
-    spool_dir = config.spool_dir()
+    store = cli.store
+    spool_dir = cli.config.spool_dir()
     report = erasure.erase_user(store, tenant, pseudonym, dry_run=dry_run, spool_dir=spool_dir, whole_traces=not spans_only)
     if not dry_run:
         from retention.auditlog import write_audit
@@ -227,17 +191,18 @@ def erase(config_path: str | None, tenant: str, user_id: str, dry_run: bool, spa
 
 
 @click.command("compact")
-@_CONFIG_OPTION
+@with_context()
 @click.option("--tenant", help="Only this tenant.")
 @click.option("--env", help="Only this env (needs --tenant).")
 @click.option("--date", "day_text", metavar="YYYY-MM-DD", help="Only this day's partitions.")
 @click.option("--min-files", default=2, show_default=True, type=click.IntRange(2), help="Merge a partition only when it has this many small files.")
-def compact(config_path: str | None, tenant: str | None, env: str | None, day_text: str | None, min_files: int) -> None:
+@cli_errors
+def compact(cli: CliContext, tenant: str | None, env: str | None, day_text: str | None, min_files: int) -> None:
     """Merge the small metrics Parquet files of each partition into one (payloads untouched)."""
     from retention import compact as compaction
 
-    tenant = _id(tenant, "tenant id", "--tenant")
-    env = _id(env, "environment", "--env")
+    tenant = _optional_id(tenant, "tenant id", "--tenant")
+    env = _optional_id(env, "environment", "--env")
     if env is not None and tenant is None:
         raise click.BadParameter("--env needs --tenant", param_hint="--env")
     day = None
@@ -246,8 +211,7 @@ def compact(config_path: str | None, tenant: str | None, env: str | None, day_te
             day = date.fromisoformat(day_text)
         except ValueError:
             raise click.BadParameter("must be YYYY-MM-DD", param_hint="--date") from None
-    config = _config(config_path)
-    store = _store(config)
+    store = cli.store
     try:
         report = compaction.compact(store, tenant=tenant, env=env, day=day, min_files=min_files)
     except StoreError as exc:
@@ -258,11 +222,4 @@ def compact(config_path: str | None, tenant: str | None, env: str | None, day_te
         _fail(f"compaction incomplete: {len(failed)} partitions failed (first: {failed[0].partition}: {failed[0].error})")
 
 
-def register(main: click.Group) -> None:
-    """Add `retention`, `erase` and `compact` to the `tracevault` command."""
-    main.add_command(retention_group)
-    main.add_command(erase)
-    main.add_command(compact)
-
-
-__all__ = ["compact", "erase", "register", "retention_group"]
+COMMANDS = (retention_group, erase, compact)

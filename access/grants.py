@@ -11,7 +11,7 @@ A grant's claims:
 - ``iat``, ``nbf``, ``exp`` and ``jti`` (the grant id, 32 hex digits);
 - ``reason``: why access was given, copied into every audit record.
 
-The header carries ``kid``, the id of the signing key (see :mod:`policies.grant_keys`).
+The header carries ``kid``, the id of the signing key (see :mod:`access.grant_keys`).
 
 Deny by default: :func:`verify_grant` answers a :class:`Decision` that is allowed only when every
 rule passes; a refused one names the rule that failed (``RULES``). Scope rules that need the data
@@ -32,7 +32,7 @@ from typing import Any
 import jwt
 from jwt.exceptions import InvalidSignatureError, PyJWTError
 
-from policies.grant_keys import GrantKeyError, GrantKeys
+from access.grant_keys import GrantKeyError, GrantKeys
 from policies.tenants import is_valid_id, validate_id
 
 SCOPE = "payload:read"
@@ -268,6 +268,35 @@ class Decision:
 # Issue
 
 
+def _check_issue(tenant: str, envs: Sequence[str], principal: str, reason: str, ttl_seconds: int, max_ttl_seconds: int) -> None:
+    """The arguments of `issue_grant`, or GrantError naming the first bad one."""
+    try:
+        validate_id(tenant, "tenant id")
+        for env in envs:
+            validate_id(env, "environment id")
+    except ValueError as exc:
+        raise GrantError(str(exc)) from None
+    if not envs:
+        raise GrantError("at least one environment is needed")
+    if not isinstance(principal, str) or not principal.strip() or len(principal) > MAX_TEXT:
+        raise GrantError("principal: must be non-empty text (at most 512 characters)")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_TEXT:
+        raise GrantError("reason: must be non-empty text (at most 512 characters)")
+    if ttl_seconds <= 0:
+        raise GrantError("ttl: must be positive")
+    if ttl_seconds > max_ttl_seconds:
+        raise GrantError(f"ttl: longer than access.max_ttl_seconds ({max_ttl_seconds} s)")
+
+
+def _grant_trace_ids(trace_ids: Iterable[str] | None) -> tuple[str, ...] | None:
+    if trace_ids is None:
+        return None
+    ids = tuple(dict.fromkeys(normalise_trace_id(t) for t in trace_ids)) or None
+    if ids is not None and len(ids) > MAX_TRACE_IDS:
+        raise GrantError(f"at most {MAX_TRACE_IDS} trace ids")
+    return ids
+
+
 def issue_grant(
     keys: GrantKeys,
     *,
@@ -290,33 +319,14 @@ def issue_grant(
     while the grant is valid.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    try:
-        validate_id(tenant, "tenant id")
-        for env in envs:
-            validate_id(env, "environment id")
-    except ValueError as exc:
-        raise GrantError(str(exc)) from None
-    if not envs:
-        raise GrantError("at least one environment is needed")
-    if not isinstance(principal, str) or not principal.strip() or len(principal) > MAX_TEXT:
-        raise GrantError("principal: must be non-empty text (at most 512 characters)")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_TEXT:
-        raise GrantError("reason: must be non-empty text (at most 512 characters)")
-    if ttl_seconds <= 0:
-        raise GrantError("ttl: must be positive")
-    if ttl_seconds > max_ttl_seconds:
-        raise GrantError(f"ttl: longer than access.max_ttl_seconds ({max_ttl_seconds} s)")
+    _check_issue(tenant, envs, principal, reason, ttl_seconds, max_ttl_seconds)
     nbf = (not_before or now).astimezone(UTC)
     exp = nbf + timedelta(seconds=ttl_seconds)
     start = parse_time(window_from, "--from") if window_from is not None else now - DEFAULT_LOOKBACK
     end = parse_time(window_to, "--to") if window_to is not None else exp
     if start > end:
         raise GrantError("window: --from is after --to")
-    ids = None
-    if trace_ids is not None:
-        ids = tuple(dict.fromkeys(normalise_trace_id(t) for t in trace_ids)) or None
-        if ids is not None and len(ids) > MAX_TRACE_IDS:
-            raise GrantError(f"at most {MAX_TRACE_IDS} trace ids")
+    ids = _grant_trace_ids(trace_ids)
     try:
         kid, private_key = keys.signing_key()
     except GrantKeyError as exc:
@@ -346,6 +356,19 @@ def issue_grant(
 
 
 _UNVERIFIED_FIELDS = ("sub", "tenant", "jti", "reason")
+# Signature and required claims by PyJWT; the time, issuer and scope checks are ours (with leeway
+# and named rules).
+_DECODE_OPTIONS = {
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_iss": False,
+    "verify_aud": False,
+    "verify_sub": False,
+    "verify_jti": False,
+    "require": ["iss", "sub", "exp", "nbf", "iat", "jti"],
+}
 
 
 def _unverified_claims(token: str) -> dict[str, Any]:
@@ -400,22 +423,7 @@ def verify_grant(
     if public_key is None:
         return Decision.deny(UNKNOWN_KEY, unverified=unverified)
     try:
-        claims = jwt.decode(
-            token,
-            public_key,
-            algorithms=[ALGORITHM],
-            options={
-                "verify_signature": True,
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "verify_iss": False,
-                "verify_aud": False,
-                "verify_sub": False,
-                "verify_jti": False,
-                "require": ["iss", "sub", "exp", "nbf", "iat", "jti"],
-            },
-        )
+        claims = jwt.decode(token, public_key, algorithms=[ALGORITHM], options=_DECODE_OPTIONS)
     except InvalidSignatureError:
         return Decision.deny(BAD_SIGNATURE, unverified=unverified)
     except (PyJWTError, ValueError, TypeError):
@@ -424,18 +432,23 @@ def verify_grant(
         grant = Grant.from_claims(claims, kid=kid)
     except GrantError:
         return Decision.deny(MALFORMED_TOKEN, unverified=unverified)
-    current = (now or datetime.now(UTC)).timestamp()
+    rule = _claims_rule(grant, (now or datetime.now(UTC)).timestamp(), issuer, max_ttl_seconds, leeway)
+    return Decision.deny(rule, grant) if rule else Decision(True, None, grant)
+
+
+def _claims_rule(grant: Grant, current: float, issuer: str, max_ttl_seconds: int, leeway: int) -> str | None:
+    """The rule a signed grant's claims break (validity period, lifetime, issuer, scope), if any."""
     if current >= grant.exp + leeway:
-        return Decision.deny(EXPIRED, grant)
+        return EXPIRED
     if current < grant.nbf - leeway:
-        return Decision.deny(NOT_YET_VALID, grant)
+        return NOT_YET_VALID
     if grant.exp - min(grant.nbf, grant.iat) > max_ttl_seconds:
-        return Decision.deny(LIFETIME_TOO_LONG, grant)
+        return LIFETIME_TOO_LONG
     if grant.issuer != issuer:
-        return Decision.deny(WRONG_ISSUER, grant)
+        return WRONG_ISSUER
     if SCOPE not in grant.scope.split():
-        return Decision.deny(WRONG_SCOPE, grant)
-    return Decision(True, None, grant)
+        return WRONG_SCOPE
+    return None
 
 
 def check_request(grant: Grant, tenant: str, trace_id: str | None = None, env: str | None = None) -> str | None:

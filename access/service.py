@@ -33,8 +33,8 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from policies.grant_keys import GrantKeys, grant_keys_dir
-from policies.grants import (
+from access.grant_keys import GrantKeys, grant_keys_dir
+from access.grants import (
     MALFORMED_TOKEN,
     REVOKED,
     RULES,
@@ -52,7 +52,7 @@ from policies.tenants import is_valid_id
 from vault import layout
 from vault.audit import AuditLog
 from vault.audit import audit_key as derive_audit_key
-from vault.keyring import Keyring, build_keyring
+from vault.keyring import DataKeyReader, build_keyring
 from vault.reader import PayloadTampered, PayloadUnavailable, VaultReader
 from vault.revocations import Revocations
 from vault.securitylog import SecurityLog
@@ -109,7 +109,7 @@ class AccessService:
     def __init__(
         self,
         store: ObjectStore,
-        keyring: Keyring | None,
+        keyring: DataKeyReader | None,
         grant_keys: GrantKeys,
         *,
         issuer: str,
@@ -134,7 +134,7 @@ class AccessService:
 
     @classmethod
     def from_config(
-        cls, config: Any, master_secret: bytes, *, store: ObjectStore | None = None, keyring: Keyring | None = None, events: AccessEvents | None = None
+        cls, config: Any, master_secret: bytes, *, store: ObjectStore | None = None, keyring: DataKeyReader | None = None, events: AccessEvents | None = None
     ) -> AccessService:
         """With a *reader* keyring (it can decrypt): only for the CLI and the admin listener."""
         return cls(

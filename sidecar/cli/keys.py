@@ -6,17 +6,10 @@ import json
 
 import click
 
-from policies.config import Config, ConfigError, load_config
-from policies.tenants import InvalidTenantId, validate_id
-from redactors.keys import MasterKeyError, load_master_secret
-from vault.keyring import KeyUnavailable, build_keyring
-
-
-def _tenant(value: str) -> str:
-    try:
-        return validate_id(value, "tenant id")
-    except InvalidTenantId as exc:
-        raise click.BadParameter(str(exc), param_hint="--tenant") from None
+from policies.config import Config
+from policies.keys import MasterKeyError, load_master_secret
+from sidecar.cli.context import CliContext, cli_errors, valid_id, with_context
+from vault.keyring import KeyUnavailable
 
 
 @click.group("keys")
@@ -25,36 +18,30 @@ def keys_group() -> None:
 
 
 @keys_group.command("rotate")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config; none means the embedded defaults.")
+@with_context()
 @click.option("--tenant", required=True, help="Tenant whose key gets a new version.")
-def rotate(config_path: str | None, tenant: str) -> None:
+@cli_errors
+def rotate(cli: CliContext, tenant: str) -> None:
     """Start a new key version for new data; data written before stays readable."""
-    tenant = _tenant(tenant)
-    try:
-        config = load_config(config_path)
-        keyring = build_keyring(config, load_master_secret(config.keys.master_key_env, config.master_key_path()))
-        key_id = keyring.rotate(tenant)
-    except (ConfigError, MasterKeyError, KeyUnavailable) as exc:
-        raise click.ClickException(str(exc)) from None
+    tenant = valid_id(tenant, "tenant id", "--tenant")
+    key_id = cli.keyring().rotate(tenant)
     click.echo(f"tenant {tenant}: new data is now sealed to key {key_id}")
 
 
 @keys_group.command("shred")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config; none means the embedded defaults.")
+@with_context()
 @click.option("--tenant", required=True, help="Tenant whose key-encryption keys are destroyed.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def shred(config_path: str | None, tenant: str, yes: bool) -> None:
+@cli_errors
+def shred(cli: CliContext, tenant: str, yes: bool) -> None:
     """Destroy a tenant's key-encryption keys: every payload of the tenant becomes unreadable.
 
     The local keyring overwrites and deletes the private keys; KMS schedules the key's deletion
     (7 days, the minimum) and removes its alias, so new writes for the tenant fail at once.
     Other tenants are untouched. The act is audited first, in the tenant's audit log.
     """
-    tenant = _tenant(tenant)
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    tenant = valid_id(tenant, "tenant id", "--tenant")
+    config = cli.config
     if not yes:
         click.confirm(
             f"Destroy the key-encryption keys of tenant {tenant}? Every payload of this tenant becomes "
@@ -62,14 +49,8 @@ def shred(config_path: str | None, tenant: str, yes: bool) -> None:
             abort=True,
             err=True,
         )
-    try:
-        # KMS needs no master secret; the local keyring does, and must never get a fresh one here.
-        master = b"" if config.keyring.type == "kms" else load_master_secret(
-            config.keys.master_key_env, config.master_key_path(), create=False
-        )
-        keyring = build_keyring(config, master)
-    except (MasterKeyError, KeyUnavailable, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    # The local keyring must never get a fresh master secret here.
+    keyring = cli.keyring(create_secret=False)
     # Audit first: an irreversible act that cannot be audited is not done.
     try:
         audit_key = _audit_shred(config, tenant)

@@ -1,0 +1,93 @@
+"""PII detectors over one `PiiAnalyzer` (Presidio + spaCy): chunking and NLP artefacts stay here.
+
+- `PiiDetector`: Presidio's recognizers and spaCy NER, one `nlp.pipe` batch for all views.
+- `ContextRulesDetector`: names and places found from the phrases around them.
+- `DigitsDetector`: cards and IBANs written with separators ("4111 - 1111 ..."), on a view
+  whose digit separators are removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from policies.resolve import CompiledPolicy
+from redactors.detectors.base import Finding, ViewFindings, in_original
+from redactors.normalize import TextView, collapse_digit_separators
+from redactors.pii import PiiAnalyzer, candidate_entities
+
+_COLLAPSED_ENTITIES = frozenset({"CREDIT_CARD", "IBAN_CODE"})
+
+
+class PiiDetector:
+    name = "pii"
+    structural = False
+    normalised = True
+
+    def __init__(self, analyzer: PiiAnalyzer) -> None:
+        self._analyzer = analyzer
+
+    def detect(self, views: Sequence[TextView], policy: CompiledPolicy) -> list[ViewFindings]:
+        results: list[ViewFindings] = [[] for _ in views]
+        if not policy.entities:
+            return results
+        analyzer = self._analyzer
+        pieces: list[tuple[int, int, str]] = []  # (view index, chunk offset, chunk)
+        for index, view in enumerate(views):
+            for offset, chunk in analyzer.chunks(view.text):
+                # Without NER, a chunk that no pattern recognizer can match needs no tokens at
+                # all (most prose has no '@' and few digits).
+                if policy.ner_enabled or candidate_entities(chunk, policy.entities):
+                    pieces.append((index, offset, chunk))
+        artifacts: list[Any] = analyzer.artifacts([chunk for _, _, chunk in pieces], policy.ner_enabled)
+        for (index, offset, chunk), artifact in zip(pieces, artifacts, strict=True):
+            found = results[index]
+            assert found is not None
+            for f in analyzer.analyze(chunk, artifact, policy.entities, policy.score_threshold):
+                found.append(in_original(views[index], f.start + offset, f.end + offset, f.entity, f.score, rule=f"presidio.{f.rule}"))
+        return results
+
+
+class ContextRulesDetector:
+    name = "context_rules"
+    structural = False
+    normalised = True
+
+    def __init__(self, analyzer: PiiAnalyzer) -> None:
+        self._analyzer = analyzer
+
+    def detect(self, views: Sequence[TextView], policy: CompiledPolicy) -> list[ViewFindings]:
+        if not policy.entities & {"PERSON", "LOCATION"}:
+            return [[] for _ in views]
+        return [self._one(view, policy) for view in views]
+
+    def _one(self, view: TextView, policy: CompiledPolicy) -> list[Finding]:
+        found = []
+        for offset, chunk in self._analyzer.chunks(view.text):
+            for f in self._analyzer.analyze_context(chunk, policy.entities, policy.score_threshold):
+                found.append(in_original(view, f.start + offset, f.end + offset, f.entity, f.score, rule=f"context.{f.rule}"))
+        return found
+
+
+class DigitsDetector:
+    name = "separated_digits"
+    structural = False
+    normalised = True
+
+    def __init__(self, analyzer: PiiAnalyzer) -> None:
+        self._analyzer = analyzer
+
+    def detect(self, views: Sequence[TextView], policy: CompiledPolicy) -> list[ViewFindings]:
+        if not policy.entities & _COLLAPSED_ENTITIES:
+            return [[] for _ in views]
+        return [self._one(view, policy) for view in views]
+
+    def _one(self, view: TextView, policy: CompiledPolicy) -> list[Finding]:
+        # Cards already ran on the view itself; on an unchanged view only the case-blind IBAN
+        # check adds anything.
+        collapsed = collapse_digit_separators(view)
+        changed = collapsed.text != view.text
+        return [
+            in_original(collapsed, f.start, f.end, f.entity, f.score, rule=f"digits.{f.rule}")
+            for f in self._analyzer.analyze_collapsed_digits(collapsed.text, policy.entities, policy.score_threshold, cards=changed)
+        ]
