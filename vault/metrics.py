@@ -667,7 +667,8 @@ def metrics_row(
     def column(name: str) -> Any:
         return _guarded(lambda: attrs.first(sources.get(name, ()), _COERCERS[name]))
 
-    row: dict[str, Any] = {
+    row: dict[str, Any] = {name: column(name) for name in _COERCERS}  # the columns fed by attributes alone
+    row |= {
         "tenant": tenant,
         "env": env,
         "trace_id": _hex(span.trace_id),
@@ -680,28 +681,12 @@ def metrics_row(
         "duration_ms": duration,
         "status_code": _STATUS_CODES.get(int(span.status.code), "unset"),
         "error_type": _guarded(lambda: _error_type(span, attrs, sources.get("error_type", ()))),
-        "service_name": column("service_name"),
-        "operation": column("operation"),
-        "provider": column("provider"),
-        "request_model": column("request_model"),
-        "response_model": column("response_model"),
-        "input_tokens": column("input_tokens"),
-        "output_tokens": column("output_tokens"),
-        "cache_read_tokens": column("cache_read_tokens"),
         "ttft_ms": _guarded(lambda: _ttft_ms(attrs, sources.get("ttft_ms", ()))),
-        "feature": column("feature"),
-        "prompt_version": column("prompt_version"),
-        "tool_name": column("tool_name"),
         "tool_count": _guarded(lambda: _tool_count(attrs, sources.get("tool_count", ()))),
         "retrieved_documents": _guarded(lambda: _retrieved_documents(attrs, sources.get("retrieved_documents", ()))),
-        "cache_hit": column("cache_hit"),
-        "user_hash": column("user_hash"),
-        "session_hash": column("session_hash"),
         "redactions": _redaction_counts(redactions),
         "payload_ref": payload_ref,
         "received_at": _utc(received_at),
-        "cache_write_tokens": column("cache_write_tokens"),
-        "retry_count": column("retry_count"),
     }
     derived_columns(row, span, attrs, sources, pricer or DEFAULT_PRICER, label=_label, guard=_guarded)
     return {name: row.get(name) for name in METRICS_SCHEMA.names}

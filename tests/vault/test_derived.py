@@ -25,7 +25,7 @@ from tests.redactors.otlp_builders import make_span as otlp_span
 from tests.vault.test_metrics import EXPECTED_COLUMNS, row_for
 from tests.vault.test_sink import SECRET, export_and_flush, run, spool_config
 from vault.evaluations import EVALUATIONS_SCHEMA
-from vault.keyring import LocalKeyring
+from vault.keyring import LocalKeyWriter
 from vault.metrics import METRICS_SCHEMA, REDACTED, metrics_row, rows_to_parquet
 from vault.prices import Pricer, Usage
 from vault.sink import VaultSink
@@ -198,7 +198,7 @@ def test_planted_pii_and_secrets_reach_no_column(redactor: Redactor, tmp_path: P
     request = planted_request()
     redactor.redact_resource_spans(list(request.resource_spans), "acme", "prod")
     store = LocalStore(tmp_path / "store")
-    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyring(tmp_path / "keys", SECRET, writer_only=True), store)
+    sink = VaultSink(spool_config(), tmp_path / "spool", LocalKeyWriter(tmp_path / "keys", SECRET), store)
     run(export_and_flush(sink, RedactedBatch("acme", "prod", request, 3, RECEIVED, "redacted", None)))
 
     dumps = []
