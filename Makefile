@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint eval bench bench-secrets lock image image-test clean
+.PHONY: install run test lint browser-test eval bench bench-secrets lock image image-test clean
 
 install: $(STAMP)
 
@@ -28,6 +28,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+# The HTML report in a real headless Chromium (Debian's package, installed here when missing;
+# needs root or sudo for apt-get). Writes docs/report-screenshot.png.
+browser-test: $(STAMP)
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
 eval: $(STAMP)
 	$(PY) -m bench.eval.evaluate $(EVAL_ARGS)

@@ -43,11 +43,13 @@ from bench.baselines import (
 )
 from bench.common import (
     DEFAULT_SIZES,
+    ENV,
     MASTER_SECRET,
     PATTERN_ENTITIES,
     QUICK_SIZES,
     RESULTS_PATH,
     ROOT,
+    TENANT,
     Sizes,
     Source,
     Throughput,
@@ -158,6 +160,15 @@ class BenchRun:
                 self.add_row(f"{policy}_{kind}", label, result, f"naive_{kind}")
                 self.inprocess_notes[label] = result.notes
 
+    def derived_signals(self, analyzer: Any) -> dict[str, Any]:
+        """3b. The derived signals (issue 16): with and without, request by request, realistic workload."""
+        from bench import signals
+        from redactors.engine import Redactor
+
+        log("derived signals: redaction + metrics rows with and without them")
+        workload = _head(self.measured[REALISTIC], self.sizes.inprocess_traces)
+        return signals.measure(lambda meter: Redactor.build(self.config, MASTER_SECRET, analyzer=analyzer, signals=meter), workload, TENANT, ENV)
+
     def detection(self, analyzer: Any) -> dict[str, Any]:
         """5 (before the servers, which need the machine to themselves). Detection quality."""
         from redactors.engine import Redactor
@@ -244,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     run.measure_baselines()
     analyzer = run.analyzer()
     run.measure_inprocess(analyzer)
+    derived_signals = run.derived_signals(analyzer)
     detection = run.detection(analyzer)
     # 6. Secret scanning cost per MB at 50, 100 and all rules vs the scanner before the rule table.
     log("secret scanning: cost per MB at 50, 100 and all rules (bench/secrets.py)")
@@ -254,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     run.loads["end"] = os.getloadavg()
     ceiling = run.finish_rows(e2e)
     results = run.results(args.quick, args.seed, ceiling, detection, e2e, warnings_handler.count)
+    results["derived_signals"] = derived_signals
     results["targets"] = evaluate_targets(results)
     results["secret_scan"] = secret_scan
     results["meta"]["seconds"] = time.perf_counter() - started_at

@@ -362,6 +362,50 @@ class AccessConfig(_Frozen):
     max_ttl_seconds: PositiveInt = Field(default=7 * 24 * 3600, description="Longest grant lifetime accepted.")
 
 
+class ModelRate(_Frozen):
+    """A negotiated price, in USD per million tokens."""
+
+    input_mtok: Annotated[float, Field(ge=0)] = Field(description="Input tokens (those not read from the cache).")
+    output_mtok: Annotated[float, Field(ge=0)] = Field(description="Output tokens.")
+    cache_read_mtok: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="Cache-read input tokens; null charges them at the input price."
+    )
+    cache_write_mtok: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="Cache-write input tokens; null charges them at the input price."
+    )
+
+
+class TenantPrices(_Frozen):
+    version: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="A label for this price list (e.g. contract-2026-01), stored as `price_version`.",
+    )
+    models: dict[str, ModelRate] = Field(
+        description="Model name (as in gen_ai.response.model or gen_ai.request.model, case-insensitive) to price."
+    )
+
+
+class PricesConfig(_Frozen):
+    tenants: dict[str, TenantPrices] = Field(
+        default_factory=dict,
+        description="Per-tenant negotiated prices; they win over the genai-prices data for the models they list.",
+    )
+
+
+class AlertsConfig(_Frozen):
+    """`tracevault alerts check`: a recent window against the baseline window before it."""
+
+    window_hours: PositiveFloat = Field(default=1.0, description="The window under test, ending now.")
+    baseline_hours: PositiveFloat = Field(default=24.0, description="The baseline window, ending where the window starts.")
+    min_samples: PositiveInt = Field(default=20, description="Fewer rows than this in either window: no verdict.")
+    ttft_p95_ratio: PositiveFloat = Field(default=2.0, description="TTFT p95 doubled: window / baseline at least this.")
+    tpot_p95_ratio: PositiveFloat = Field(default=1.5, description="TPOT p95 increased: window / baseline at least this.")
+    refusal_rate_delta: PositiveFloat = Field(default=0.05, description="Refusal rate spiked: absolute rise at least this.")
+    cost_per_task_ratio: PositiveFloat = Field(default=1.5, description="Cost per trace rose: window / baseline at least this.")
+    tool_failure_rate_delta: PositiveFloat = Field(default=0.05, description="Tool failures rose: absolute rise at least this.")
+    retrieval_score_drop: PositiveFloat = Field(default=0.1, description="Retrieval score mean dropped by at least this.")
+
+
 class Config(_Frozen):
     """The whole configuration file."""
 
@@ -389,6 +433,8 @@ class Config(_Frozen):
         description="Override which attributes feed a metrics column, e.g. {feature: [app.feature]}; "
         "a listed column's sources are replaced, the others keep the built-in defaults (docs/metrics.md).",
     )
+    prices: PricesConfig = Field(default_factory=PricesConfig, description="Per-tenant price overrides for `cost_usd`.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Thresholds of `tracevault alerts check`.")
     defaults: PolicySpec = Field(default_factory=PolicySpec, description="Policy for every tenant.")
     tenants: dict[str, TenantSpec] = Field(
         default_factory=dict, description="Per-tenant policies, with `environments` overrides."

@@ -41,6 +41,7 @@ from redactors.textredact import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, Fin
 from redactors.urls import IDENTIFIER_ENTITY, redact_url
 
 COUNT_PREFIX = "tracevault.redactions."
+SIGNAL_PREFIX = "tracevault.signal."  # set by redactors.signals after the walk; never taken from a client
 BLOB_ENTITY = "BLOB"
 VECTOR_ENTITY = "EMBEDDING_VECTOR"
 BINARY_ENTITY = "BINARY"
@@ -442,8 +443,9 @@ def _rename_keys(obj: dict, renames: dict[str, str]) -> None:
 
 
 def _set_counts(attributes: Any, counts: Counter[str]) -> None:
-    """Replace any incoming tracevault.redactions.* attributes with this hop's counts."""
-    kept = [kv for kv in attributes if not kv.key.startswith(COUNT_PREFIX)]
+    """Replace any incoming tracevault.redactions.* attributes with this hop's counts (and drop
+    incoming tracevault.signal.* ones: only this hop's measurements may carry that name)."""
+    kept = [kv for kv in attributes if not kv.key.startswith((COUNT_PREFIX, SIGNAL_PREFIX))]
     if len(kept) != len(attributes):
         del attributes[:]
         attributes.extend(kept)

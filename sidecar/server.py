@@ -24,6 +24,7 @@ from sidecar.pipeline import Pipeline, build_sinks
 from sidecar.workers import RedactionPool
 from vault.keyring import build_key_writer
 from vault.metrics import MetricsMapping
+from vault.prices import Pricer
 from vault.sink import VaultSink
 from vault.store import open_store
 
@@ -155,6 +156,7 @@ def build_vault(config: Config, master_secret: bytes) -> VaultSink | None:
         build_key_writer(config, master_secret),
         open_store(config),
         MetricsMapping.with_overrides(config.metrics_columns),
+        Pricer(config.prices),
     )
 
 

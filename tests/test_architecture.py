@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("policies", "redactors", "vault", "retention", "access", "sidecar")
+PACKAGES = ("policies", "redactors", "vault", "retention", "access", "observe", "sidecar")
 LINT_IMPORTS = ("-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())")
 
 

@@ -30,8 +30,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from policies.config import SpoolConfig
 from redactors.batch import ExportOutcome, RedactedBatch
 from redactors.walker import COUNT_PREFIX
+from vault import evaluations
 from vault.keyring import DataKeyWriter
-from vault.metrics import MetricsMapping, metrics_row, rows_to_parquet
+from vault.metrics import MetricsMapping, label, metrics_row, rows_to_parquet
+from vault.prices import Pricer
 from vault.spool import (
     SpoolRecord,
     SpoolWriter,
@@ -89,7 +91,7 @@ def _flat_spans(request: ExportTraceServiceRequest) -> list[tuple[Span, Resource
     ]
 
 
-def split_batch(batch: RedactedBatch, mapping: MetricsMapping) -> list[SpoolRecord]:
+def split_batch(batch: RedactedBatch, mapping: MetricsMapping, pricer: Pricer | None = None) -> list[SpoolRecord]:
     """One metrics row and (per payload mode) one payload per span."""
     spans = _flat_spans(batch.request)
     escrow = _flat_spans(batch.escrow) if batch.escrow is not None else []
@@ -106,7 +108,11 @@ def split_batch(batch: RedactedBatch, mapping: MetricsMapping) -> list[SpoolReco
             redactions=_redaction_counts(span),
             payload_ref=None,
             mapping=mapping,
+            pricer=pricer,
         )
+        judged = evaluations.span_evaluation_rows(span, tenant=batch.tenant, env=batch.env, received_at=batch.received_at, label=label)
+        if judged:  # carried through the spool beside the row, written to the evaluations table
+            row[evaluations.SPOOL_FIELD] = judged
         payload: bytes | None = None
         if batch.payload_mode == "redacted":
             payload = payload_document(span, resource, scope)
@@ -129,6 +135,9 @@ def flush_spool_file(path: Path, store: ObjectStore, stats: VaultStats) -> int:
         segment = segment_bytes(group)
         if segment is not None:
             store.put(group.payload_key, segment)
+        judged = [e for row in group.rows for e in row.pop(evaluations.SPOOL_FIELD, None) or ()]
+        if judged:  # before the metrics file, as payloads are: a retried flush rewrites the same objects
+            store.put(evaluations.evaluations_key(group.metrics_key), evaluations.rows_to_parquet(judged))
         if group.rows:
             store.put(group.metrics_key, rows_to_parquet(group.rows))
     path.unlink()
@@ -145,10 +154,12 @@ class VaultSink:
         keyring: DataKeyWriter,
         store: ObjectStore,
         mapping: MetricsMapping | None = None,
+        pricer: Pricer | None = None,
     ) -> None:
         self._config = spool_config
         self._store = store
         self._mapping = mapping or MetricsMapping.with_overrides({})
+        self._pricer = pricer or Pricer()
         self.stats = VaultStats()
         self._writer = SpoolWriter(spool_dir, keyring.new_data_key, fsync=spool_config.fsync)
         # One thread owns the spool writer (appends are serialized); another flushes.
@@ -188,7 +199,7 @@ class VaultSink:
         return ExportOutcome.ok()
 
     def _split_and_append(self, batch: RedactedBatch) -> None:
-        records = split_batch(batch, self._mapping)
+        records = split_batch(batch, self._mapping, self._pricer)
         if records:
             self._append(batch, records)
 

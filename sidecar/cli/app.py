@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from sidecar.cli import access, demo, doctor, keys, redact, retention, secrets
+from sidecar.cli import access, demo, doctor, keys, observe, redact, retention, secrets
 
 
 @click.group()
@@ -31,6 +31,7 @@ COMMANDS: tuple[click.Command, ...] = (
     *secrets.COMMANDS,
     doctor.doctor,
     demo.demo,
+    *observe.COMMANDS,
 )
 
 for _command in COMMANDS:
