@@ -37,6 +37,7 @@ COPY policies/ policies/
 COPY vault/ vault/
 COPY retention/ retention/
 COPY access/ access/
+COPY observe/ observe/
 # Not editable (make uses -e for development): the image must not depend on /src.
 RUN /opt/tracevault/bin/python -m pip install --quiet --disable-pip-version-check --no-deps .
 

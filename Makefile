@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint eval bench lock image image-test clean
+.PHONY: install run test lint browser-test eval bench bench-secrets lock image image-test clean
 
 install: $(STAMP)
 
@@ -29,6 +29,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+# The HTML report in a real headless Chromium (Debian's package, installed here when missing;
+# needs root or sudo for apt-get). Writes docs/report-screenshot.png.
+browser-test: $(STAMP)
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
 eval: $(STAMP)
 	$(PY) -m bench.eval.evaluate $(EVAL_ARGS)
 
@@ -36,6 +42,11 @@ eval: $(STAMP)
 # (docs/benchmark.md). `make bench BENCH_ARGS=--quick` takes about a minute.
 bench: $(STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Secret detection per rule family (gitleaks' examples, the seeded generator, detect-secrets in its
+# own venv .venv-detect-secrets) and scan cost at 50, 100 and all rules (docs/benchmark.md).
+bench-secrets: $(STAMP)
+	$(PY) -m bench.secrets $(BENCH_ARGS)
 
 # Re-resolve the pinned sets after editing pyproject.toml's dependencies: runtime.txt from `.`
 # (what the image installs), then lock.txt from `.[test]` constrained to those runtime pins.

@@ -223,6 +223,10 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     exit_ok = None if all(c is None for c in codes) else all(c == 0 for c in codes)
     add("tracevault serve starts, and exits 0 after SIGTERM", None, exit_ok and not e2e.get("start_failures"),
         f"{len(e2e.get('start_failures', []))} failed starts")
+    signals = results.get("derived_signals")
+    if signals is not None:  # issue 16's target, in runs that measured it
+        kept = signals.get("ratio")
+        add("derived signals keep >= 90% of throughput (in-process)", kept, None if kept is None else kept >= 0.90, fmt_pct(kept))
     missed = dq["tracevault"]["missed_targets"]
     add("dev corpus targets (bench.eval.evaluate)", None, not missed, "all met" if not missed else f"{len(missed)} missed")
     return targets

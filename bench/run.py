@@ -43,11 +43,13 @@ from bench.baselines import (
 )
 from bench.common import (
     DEFAULT_SIZES,
+    ENV,
     MASTER_SECRET,
     PATTERN_ENTITIES,
     QUICK_SIZES,
     RESULTS_PATH,
     ROOT,
+    TENANT,
     Sizes,
     Source,
     Throughput,
@@ -55,6 +57,8 @@ from bench.common import (
     ratio,
 )
 from bench.report import build_report, evaluate_targets
+from bench.secrets import format_cost as format_secret_cost
+from bench.secrets import measure_cost as measure_secret_cost
 from bench.server import ExporterWarnings, end_to_end
 from bench.workload import (
     DEFAULT_SEED,
@@ -156,6 +160,15 @@ class BenchRun:
                 self.add_row(f"{policy}_{kind}", label, result, f"naive_{kind}")
                 self.inprocess_notes[label] = result.notes
 
+    def derived_signals(self, analyzer: Any) -> dict[str, Any]:
+        """3b. The derived signals (issue 16): with and without, request by request, realistic workload."""
+        from bench import signals
+        from redactors.engine import Redactor
+
+        log("derived signals: redaction + metrics rows with and without them")
+        workload = _head(self.measured[REALISTIC], self.sizes.inprocess_traces)
+        return signals.measure(lambda meter: Redactor.build(self.config, MASTER_SECRET, analyzer=analyzer, signals=meter), workload, TENANT, ENV)
+
     def detection(self, analyzer: Any) -> dict[str, Any]:
         """5 (before the servers, which need the machine to themselves). Detection quality."""
         from redactors.engine import Redactor
@@ -242,16 +255,22 @@ def main(argv: list[str] | None = None) -> int:
     run.measure_baselines()
     analyzer = run.analyzer()
     run.measure_inprocess(analyzer)
+    derived_signals = run.derived_signals(analyzer)
     detection = run.detection(analyzer)
+    # 6. Secret scanning cost per MB at 50, 100 and all rules vs the scanner before the rule table.
+    log("secret scanning: cost per MB at 50, 100 and all rules (bench/secrets.py)")
+    secret_scan = measure_secret_cost(2 if args.quick else 5)
     e2e = None if args.skip_e2e else run.end_to_end()
     run.loads["before_recheck"] = os.getloadavg()
     run.measure_baselines()
     run.loads["end"] = os.getloadavg()
     ceiling = run.finish_rows(e2e)
     results = run.results(args.quick, args.seed, ceiling, detection, e2e, warnings_handler.count)
+    results["derived_signals"] = derived_signals
     results["targets"] = evaluate_targets(results)
+    results["secret_scan"] = secret_scan
     results["meta"]["seconds"] = time.perf_counter() - started_at
-    report = build_report(results)
+    report = build_report(results) + "\n\n" + format_secret_cost(secret_scan)
     sys.stdout.write(report + "\n")
     sys.stdout.write(f"\n(total {results['meta']['seconds']:.0f} s; results in {args.output})\n")
     results["report"] = report

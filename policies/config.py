@@ -56,6 +56,12 @@ class PolicySpec(_Frozen):
         description="Extra key names (case-insensitive, separators ignored) whose value is a "
         "secret at any depth. Added to the built-in list.",
     )
+    known_secrets_file: str | None = Field(
+        default=None,
+        description="Path of the tenant's known-secrets digests file (keyed digests of its real "
+        "credentials, masked as <SECRET:known> wherever they appear; see docs/secrets.md). "
+        "Empty: none.",
+    )
     structural_keys: list[str] | None = Field(
         default=None,
         description="Extra attribute keys (glob patterns) whose values are structure, not "
@@ -148,6 +154,56 @@ class ServerConfig(_Frozen):
         default=20.0,
         description="On SIGTERM, how long to wait for requests in flight; then at most as long again for "
         "all sinks together to flush (what is left stays in the spool for the next start).",
+    )
+    header_timeout_seconds: PositiveFloat = Field(
+        default=10.0,
+        description="OTLP/HTTP: a connection whose request headers are not complete this long after it "
+        "opened (or after its previous response) is closed. Idle keep-alive connections close after it too.",
+    )
+    body_idle_timeout_seconds: PositiveFloat = Field(
+        default=10.0,
+        description="OTLP/HTTP: longest wait for the next bytes of a request body; past it the request "
+        "gets 408 and the connection is closed.",
+    )
+    min_body_bytes_per_second: Annotated[int, Field(ge=0)] = Field(
+        default=1024,
+        description="OTLP/HTTP: once a body has been arriving for `body_idle_timeout_seconds`, it must "
+        "average at least this rate, or it gets 408. 0 turns the rate check off.",
+    )
+    max_buffered_body_bytes: PositiveInt = Field(
+        default=128 * 1024 * 1024,
+        description="OTLP/HTTP: bytes of request bodies held at once (received, not yet answered). "
+        "Bodies are read before an in-flight slot is taken; past this budget new bodies get 503.",
+    )
+    worker_memory_bytes: PositiveInt = Field(
+        default=1024 * 1024 * 1024,
+        description="Memory a redaction worker may allocate beyond what it holds after loading the model "
+        "(RLIMIT_DATA, Linux). A request that needs more fails closed (redaction) or gets 413 "
+        "(decoding), and the worker is replaced. Not applied with workers: 0.",
+    )
+
+
+class LimitsConfig(_Frozen):
+    """Span limits, as the OpenTelemetry SDK applies them, enforced on every request before redaction."""
+
+    max_attributes: PositiveInt = Field(
+        default=128,
+        description="Attributes kept per span, event, link, resource and scope, and entries per array "
+        "or key-value list value (the OTel SDK's default). The rest are dropped and counted in "
+        "`dropped_attributes_count` and tracevault_limited_total.",
+    )
+    max_events_per_span: PositiveInt = Field(default=128, description="Events kept per span; the rest are dropped and counted.")
+    max_links_per_span: PositiveInt = Field(default=128, description="Links kept per span; the rest are dropped and counted.")
+    max_value_chars: PositiveInt = Field(
+        default=256 * 1024,
+        description="Longest string (characters) or bytes value (bytes) kept, in attributes, names and "
+        "status messages. Longer values are cut to this length and end with `<TRUNCATED>`; the cut "
+        "value is redacted like any other.",
+    )
+    max_value_depth: PositiveInt = Field(
+        default=8,
+        description="Deepest nesting of array and key-value list values. A deeper value is replaced "
+        "by the string `<TOO_DEEP>`.",
     )
 
 
@@ -306,6 +362,50 @@ class AccessConfig(_Frozen):
     max_ttl_seconds: PositiveInt = Field(default=7 * 24 * 3600, description="Longest grant lifetime accepted.")
 
 
+class ModelRate(_Frozen):
+    """A negotiated price, in USD per million tokens."""
+
+    input_mtok: Annotated[float, Field(ge=0)] = Field(description="Input tokens (those not read from the cache).")
+    output_mtok: Annotated[float, Field(ge=0)] = Field(description="Output tokens.")
+    cache_read_mtok: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="Cache-read input tokens; null charges them at the input price."
+    )
+    cache_write_mtok: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="Cache-write input tokens; null charges them at the input price."
+    )
+
+
+class TenantPrices(_Frozen):
+    version: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="A label for this price list (e.g. contract-2026-01), stored as `price_version`.",
+    )
+    models: dict[str, ModelRate] = Field(
+        description="Model name (as in gen_ai.response.model or gen_ai.request.model, case-insensitive) to price."
+    )
+
+
+class PricesConfig(_Frozen):
+    tenants: dict[str, TenantPrices] = Field(
+        default_factory=dict,
+        description="Per-tenant negotiated prices; they win over the genai-prices data for the models they list.",
+    )
+
+
+class AlertsConfig(_Frozen):
+    """`tracevault alerts check`: a recent window against the baseline window before it."""
+
+    window_hours: PositiveFloat = Field(default=1.0, description="The window under test, ending now.")
+    baseline_hours: PositiveFloat = Field(default=24.0, description="The baseline window, ending where the window starts.")
+    min_samples: PositiveInt = Field(default=20, description="Fewer rows than this in either window: no verdict.")
+    ttft_p95_ratio: PositiveFloat = Field(default=2.0, description="TTFT p95 doubled: window / baseline at least this.")
+    tpot_p95_ratio: PositiveFloat = Field(default=1.5, description="TPOT p95 increased: window / baseline at least this.")
+    refusal_rate_delta: PositiveFloat = Field(default=0.05, description="Refusal rate spiked: absolute rise at least this.")
+    cost_per_task_ratio: PositiveFloat = Field(default=1.5, description="Cost per trace rose: window / baseline at least this.")
+    tool_failure_rate_delta: PositiveFloat = Field(default=0.05, description="Tool failures rose: absolute rise at least this.")
+    retrieval_score_drop: PositiveFloat = Field(default=0.1, description="Retrieval score mean dropped by at least this.")
+
+
 class Config(_Frozen):
     """The whole configuration file."""
 
@@ -314,6 +414,7 @@ class Config(_Frozen):
         description="Embedded-default home of keys (and, later, the spool and the local store).",
     )
     server: ServerConfig = Field(default_factory=ServerConfig, description="Listeners, limits, workers.")
+    limits: LimitsConfig = Field(default_factory=LimitsConfig, description="Span limits applied to every request.")
     tenancy: TenancyConfig = Field(default_factory=TenancyConfig, description="How tenant and env are found.")
     nlp: NlpConfig = Field(default_factory=NlpConfig, description="The spaCy model used for NER.")
     keys: KeysConfig = Field(default_factory=KeysConfig, description="Where the master secret comes from.")
@@ -332,6 +433,8 @@ class Config(_Frozen):
         description="Override which attributes feed a metrics column, e.g. {feature: [app.feature]}; "
         "a listed column's sources are replaced, the others keep the built-in defaults (docs/metrics.md).",
     )
+    prices: PricesConfig = Field(default_factory=PricesConfig, description="Per-tenant price overrides for `cost_usd`.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Thresholds of `tracevault alerts check`.")
     defaults: PolicySpec = Field(default_factory=PolicySpec, description="Policy for every tenant.")
     tenants: dict[str, TenantSpec] = Field(
         default_factory=dict, description="Per-tenant policies, with `environments` overrides."

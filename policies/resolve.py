@@ -47,6 +47,7 @@ BUILTIN_POLICY = PolicySpec(
     methods={},
     identifier_keys=[],
     secret_key_names=[],
+    known_secrets_file="",
     structural_keys=[],
     payload_mode="redacted",
     payload_days=30,
@@ -225,6 +226,7 @@ class CompiledPolicy:
     payload_days: int
     metrics_days: int
     audit_days: int
+    known_secrets_file: str = ""  # "" for none
     number_keys: re.Pattern[str] | None = None
     enum_keys: re.Pattern[str] | None = None
 
@@ -308,6 +310,7 @@ def compile_policy(tenant: str, env: str, spec: PolicySpec) -> CompiledPolicy:
         payload_days=spec.payload_days,
         metrics_days=spec.metrics_days,
         audit_days=spec.audit_days,
+        known_secrets_file=spec.known_secrets_file or "",
         number_keys=numbers,
         enum_keys=enums,
     )

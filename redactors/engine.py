@@ -8,28 +8,44 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.config import Config
-from policies.resolve import PolicySet
+from policies.resolve import CompiledPolicy, PolicySet
 from redactors.detectors import SecretsDetector, build_detectors
 from redactors.identifiers import Pseudonymizer
+from redactors.known_secrets import KnownSecrets
 from redactors.pii import PiiAnalyzer, load_spacy_model
+from redactors.signals import SignalMeter
 from redactors.textredact import RedactedText, TextRedactor
 from redactors.walker import fail_closed, redact_resource_spans
 
 
 class Redactor:
-    def __init__(self, policies: PolicySet, text: TextRedactor, pseudonymizer: Pseudonymizer, secrets: SecretsDetector) -> None:
+    def __init__(
+        self,
+        policies: PolicySet,
+        text: TextRedactor,
+        pseudonymizer: Pseudonymizer,
+        secrets: SecretsDetector,
+        signals: SignalMeter | None = None,
+    ) -> None:
         self.policies = policies
         self._text = text
         self._pseudonymizer = pseudonymizer
         self._secrets = secrets  # also classifies attribute keys for the walker
+        # Content-derived numbers (lengths, language, refusal), measured before masking.
+        self._signals = signals or SignalMeter()
 
     @classmethod
-    def build(cls, config: Config, master_secret: bytes, analyzer: PiiAnalyzer | None = None) -> Redactor:
-        """Validate the policies and load the model; raises on any bad rule (refuse to start)."""
+    def build(
+        cls, config: Config, master_secret: bytes, analyzer: PiiAnalyzer | None = None, signals: SignalMeter | None = None
+    ) -> Redactor:
+        """Validate the policies and load the model; raises on any bad rule (refuse to start).
+
+        ``signals`` replaces the content-derived signal meter (the benchmark's baseline measures none)."""
         policies = PolicySet(config)
         if analyzer is None:
             analyzer = PiiAnalyzer(
@@ -38,9 +54,14 @@ class Redactor:
                 max_text_chars=config.nlp.max_text_chars,
                 phone_regions=config.nlp.phone_regions,
             )
-        secrets = SecretsDetector()
-        redactor = cls(policies, TextRedactor(build_detectors(secrets, analyzer)), Pseudonymizer(master_secret), secrets)
-        # Compile every policy's secret rules now, so a bad secret key name fails start-up.
+
+        def known_secrets(policy: CompiledPolicy) -> KnownSecrets:
+            return KnownSecrets.load(Path(policy.known_secrets_file), master_secret, policy.tenant)
+
+        secrets = SecretsDetector(known_secrets=known_secrets)
+        redactor = cls(policies, TextRedactor(build_detectors(secrets, analyzer)), Pseudonymizer(master_secret), secrets, signals)
+        # Compile every policy's secret rules now, so a bad secret key name or a bad
+        # known-secrets file fails start-up.
         for policy in policies.compiled():
             secrets.rules(policy)
         return redactor
@@ -52,7 +73,10 @@ class Redactor:
     def redact_resource_spans(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
-        return redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text)
+        measured = self._signals.measure(items)  # on the original text: the only place it is seen
+        counts = redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text)
+        self._signals.attach(items, measured)  # numbers and labels only, after the walk
+        return counts
 
     def fail_closed(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
         """Mask every string value (redaction did not finish in time), in place."""

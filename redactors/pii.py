@@ -40,6 +40,7 @@ from redactors.context import ConversationContext
 from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
+from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
 from redactors.second_opinion import SecondOpinion
 
@@ -334,6 +335,27 @@ def _name_rules() -> tuple[_NameRule, ...]:
     )
 
 
+# Manifest structure (Kubernetes, Compose, Helm values): in such a document, "name:" at the start
+# of a YAML line with a lower-case identifier after it ("name: mysecret", "- name: app-config")
+# names a resource, not a person.
+_MANIFEST_KEY = re.compile(
+    r"(?m)^[ \t]*(?:-[ \t]+)?(?:apiVersion|kind|metadata|spec|containers|volumes|envFrom|env|secretRef|secretKeyRef|"
+    r"configMapRef|imagePullSecrets|services|image|namespace|labels|annotations|template|selector):"
+)
+_YAML_NAME_LINE = re.compile(
+    r"[ \t]*(?:-[ \t]+)?[\"']?(?:name[\"']?[ \t]*:[ \t]*[\"']?[a-z0-9][a-z0-9._\-]*|kind[\"']?[ \t]*:[ \t]*[\"']?[A-Za-z][A-Za-z0-9]*)"
+    r"[\"']?[ \t]*(?:#.*)?"
+)
+
+
+def _manifest_resource_name(text: str, start: int) -> bool:
+    """Is ``start`` on a manifest's ``name: <identifier>`` or ``kind: <Type>`` YAML line?"""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start : len(text) if line_end == -1 else line_end]
+    return _YAML_NAME_LINE.fullmatch(line) is not None and _MANIFEST_KEY.search(text) is not None
+
+
 class NameContextRecognizer(LocalRecognizer):
     """Person names from phrases: introductions, greetings, sign-offs, relations, name fields."""
 
@@ -357,9 +379,11 @@ class NameContextRecognizer(LocalRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         results = []
-        for rule in self._rules:
+        for index, rule in enumerate(self._rules):
             for match in rule.pattern.finditer(text):
                 start, end = match.span("name")
+                if index == 0 and _manifest_resource_name(text, match.start()):
+                    continue
                 words = match.group("name").split(" ")
                 # Trim trailing words that are not names ("John thanks" -> "John").
                 while words and words[-1].lower() in _NOT_NAMES:
@@ -391,6 +415,8 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
         span = span[:newline]
     span = span.strip()
     if not span or span[0].islower() or any(ch.isdigit() or ch in "_/=<>{}()[]" for ch in span):
+        return None
+    if _manifest_resource_name(text, result.start):  # "kind: ExternalSecret" in a manifest
         return None
     start, end = result.start, result.end
     before = _WORD_BEFORE.search(text[max(0, start - 24) : start])
@@ -496,6 +522,7 @@ class PiiAnalyzer:
 
     def artifacts(self, texts: Sequence[str], with_ner: bool) -> list[NlpArtifacts]:
         """NLP artefacts for many texts: one `nlp.pipe` pass, or the tokenizer alone without NER."""
+        texts = [ner_input(text) for text in texts]  # same offsets; linear tokenizer cost
         if with_ner:
             docs: Iterator[Doc] = self._nlp.pipe(texts, batch_size=self._batch_size)
         else:

@@ -24,22 +24,75 @@ as ``eyJeyJeyJ...`` from turning into quadratic rescans.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TypeVar
 
-from redactors.conflicts import resolve
+import ahocorasick_rs
 
-__all__ = ["SecretFinding", "SecretRules", "CUSTOM_KIND", "GENERIC_KIND"]
+from redactors.conflicts import resolve
+from redactors.known_secrets import KnownSecrets
+from redactors.secret_rules import (
+    BUILTIN_RULES,
+    CHECKS,
+    TRIMS,
+    Check,
+    Rule,
+    Trim,
+    b64decode,
+)
+from redactors.secret_rules import (
+    P_ASSIGN as _P_ASSIGN,
+)
+from redactors.secret_rules import (
+    P_ENTROPY as _P_ENTROPY,
+)
+
+__all__ = ["BUILTIN_RULES", "CUSTOM_KIND", "GENERIC_KIND", "KNOWN_KIND", "Rule", "SecretFinding", "SecretRules", "compile_rules"]
 
 CUSTOM_KIND = "custom"  # key names added by the user's config
 GENERIC_KIND = "generic_secret"  # high-entropy value assigned to a key-ish name
+KNOWN_KIND = "known"  # a token whose keyed digest the tenant registered
+K8S_KIND = "k8s_secret"  # a value of a Kubernetes Secret's data
+_P_KNOWN = 50  # the tenant's own word beats every rule
+_P_ENCODED = 45  # an encoded run holding a secret: the run is the finding
+
+# Encoded secrets: base64 (standard or URL-safe) and hex runs long enough to hold a token, that
+# decode to mostly printable text. Random bytes (hashes, nonces) decode to binary and are skipped.
+_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{24,4096}={0,2}(?![A-Za-z0-9+/=_\-])")
+_LONG_RUN = re.compile(r"(?<![^\s\"'`<>(){}\[\],;])[^\s\"'`<>(){}\[\],;]{24,}")
+_HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,2048}(?![0-9A-Fa-f])")
+
+
+def _printable(raw: bytes) -> str | None:
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    shown = sum(1 for c in decoded if c.isprintable() or c in "\n\r\t")
+    return decoded if len(decoded) >= _MIN_TEXT_LEN and shown >= 0.95 * len(decoded) else None
+
+
+def _from_base64(value: str) -> str | None:
+    if value.islower() or value.isupper() or not any(c.isdigit() for c in value):
+        return None  # a word or an identifier, not an encoding (encoded text mixes case and digits)
+    raw = b64decode(value, urlsafe="-" in value or "_" in value)
+    return _printable(raw) if raw is not None else None
+
+
+def _from_hex(value: str) -> str | None:
+    try:
+        return _printable(bytes.fromhex(value))
+    except ValueError:
+        return None
+
+
+_ENCODINGS = ((_B64_RUN, _from_base64), (_HEX_RUN, _from_hex))
 
 # Texts shorter than this cannot hold any secret we detect ("pwd=abc" is the shortest form
 # that still says something), so they skip all the work.
@@ -195,281 +248,98 @@ _TOKEN_PREFIX_DESCRIPTORS = frozenset(
 _KEYISH_LAST_WORDS = frozenset({"key", "keys", "secret", "secrets", "token", "pass", "pw", "pat", "salt", "hmac", "sig"})
 # ... unless the name says the value is public.
 _PUBLIC_WORDS = frozenset({"public", "pub", "publishable"})
+# Words that contain a secret word but name something else ("io.jsonwebtoken" is a Java package).
+_NOT_SECRET_WORDS = frozenset({"jsonwebtoken"})
 
 
 # ============================================================================ value rules
+# The rule table is data (redactors/secret_rules.py); here it is checked and compiled once, at
+# import: a bad rule refuses to start.
 
-_WORD = "A-Za-z0-9"
-
-
-def _start(first: str, word: str = _WORD) -> str:
-    """``first`` (ONE character or class) that must not continue a longer word.
-
-    The look-behinds sit after the first character, so the pattern still begins with a literal
-    (fast prefix search). A token right after a JSON ``\\n``/``\\t``/``\\r`` escape or a ``%XX``
-    URL escape counts as starting a word: raw JSON text and URL-encoded queries hide secrets
-    right after such escapes.
-    """
-    return (
-        f"{first}(?:(?<![{word}]{first})"
-        rf"|(?<=\\[nrt]{first})"
-        f"|(?<=%[0-9A-Fa-f]{{2}}{first}))"
-    )
-
-
-# Separator between a key and its value: "k=v", "k: v", '"k": "v"', "k => v", escaped quotes.
-_KEY_SEP = r"(?:\\*[\"'])?[ \t]*(?:=>|:=|[:=])[ \t]*"
-_SEP = _KEY_SEP + r"(?:\\*[\"'])?"
-
-_Check = Callable[[str, "re.Match[str]", str], bool]
-_Trim = Callable[[str, int, int], int]
+_RULE_ID = re.compile(r"[a-z0-9][a-z0-9\-]{1,80}")
+_KIND_RX = re.compile(r"[a-z0-9][a-z0-9_]{1,60}")
+_MAX_KEYWORD_LEN = 64
+# A keyword shorter than this occurs too often to anchor windows; its rules run over the text.
+_MIN_ANCHOR_LEN = 3
 
 
 @dataclass(frozen=True, slots=True)
-class _ValueRule:
-    kind: str
+class CompiledRule:
+    """One :class:`Rule` ready to run: its regexes compiled and its validators resolved."""
+
+    rule: Rule
     regex: re.Pattern[str]
-    priority: int  # breaks ties between equally long overlapping findings: specific beats generic
-    literals: tuple[str, ...] = ()  # at least one must occur in the text (case-sensitive)
-    literals_ci: tuple[str, ...] = ()  # at least one must occur in text.lower()
-    also_ci: tuple[str, ...] = ()  # ... and then also one of these
-    groups: tuple[str | int, ...] = (0,)  # the first group that took part is the secret's span
-    check: _Check | None = None  # (text, match, value) -> keep?
-    trim: _Trim | None = None  # (text, start, end) -> new end
+    groups: tuple[str | int, ...]  # the first that took part is the secret
+    allow: tuple[re.Pattern[str], ...]
+    check: Check | None
+    trim: Trim | None
+
+    @property
+    def kind(self) -> str:
+        return self.rule.kind
 
 
-# Priorities: a provider's own format is the most specific statement about a value.
-_P_PROVIDER = 40
-_P_CONTEXT = 35
-_P_JWT = 30
-_P_URL = 25
-_P_SCHEME = 20
-_P_ASSIGN = 10
-_P_ENTROPY = 5
+def _compile_rule(rule: Rule) -> CompiledRule:
+    where = f"secret rule {rule.id!r}"
+    if not isinstance(rule, Rule):
+        raise ValueError("secret rules must be Rule objects")
+    if _RULE_ID.fullmatch(rule.id) is None:
+        raise ValueError(f"{where}: the id must be lower-case letters, digits and '-'")
+    if _KIND_RX.fullmatch(rule.kind) is None:
+        raise ValueError(f"{where}: the kind must be lower-case letters, digits and '_'")
+    if not rule.keywords or any(
+        not isinstance(k, str) or not k or k != k.lower() or len(k) > _MAX_KEYWORD_LEN for k in rule.keywords
+    ):
+        raise ValueError(f"{where}: needs one or more keywords, each a non-empty lower-case string")
+    try:
+        regex = re.compile(rule.pattern)
+        allow = tuple(re.compile(a) for a in rule.allow)
+    except re.error as exc:
+        raise ValueError(f"{where}: a pattern does not compile ({exc.msg})") from None
+    groups = rule.secret_group if isinstance(rule.secret_group, tuple) else (rule.secret_group,)
+    for group in groups:
+        if not (group == 0 or group in regex.groupindex or (isinstance(group, int) and 0 < group <= regex.groups)):
+            raise ValueError(f"{where}: the secret group {group!r} is not in the pattern")
+    if not 0.0 <= rule.entropy <= 8.0:
+        raise ValueError(f"{where}: the entropy floor must lie between 0 and 8 bits per character")
+    if rule.check and rule.check not in CHECKS:
+        raise ValueError(f"{where}: unknown check {rule.check!r}")
+    if rule.trim and rule.trim not in TRIMS:
+        raise ValueError(f"{where}: unknown trim {rule.trim!r}")
+    if rule.window is not None and (not isinstance(rule.window, int) or rule.window < 1):
+        raise ValueError(f"{where}: the window must be a positive number of characters or None")
+    return CompiledRule(
+        rule, regex, groups, allow, CHECKS[rule.check] if rule.check else None, TRIMS[rule.trim] if rule.trim else None
+    )
+
+
+def compile_rules(rules: Iterable[Rule]) -> tuple[CompiledRule, ...]:
+    """Check and compile a rule table; raises ``ValueError`` naming the first bad rule."""
+    out: list[CompiledRule] = []
+    seen: set[str] = set()
+    for rule in rules:
+        compiled = _compile_rule(rule)
+        if rule.id in seen:
+            raise ValueError(f"secret rule {rule.id!r}: the id is used twice")
+        seen.add(rule.id)
+        out.append(compiled)
+    return tuple(out)
+
+
+_BUILTIN_COMPILED = compile_rules(BUILTIN_RULES)
 
 
 def _has_digit(s: str) -> bool:
     return any(c.isdigit() for c in s)
 
-
-def _mixed_case(s: str) -> bool:
-    return any(c.isupper() for c in s) and any(c.islower() for c in s)
-
-
-def _b64decode(value: str, urlsafe: bool = False) -> bytes | None:
-    body = value.rstrip("=")
-    if urlsafe:
-        body = body.replace("-", "+").replace("_", "/")
-    if len(body) % 4 == 1:
-        return None
-    try:
-        return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-_AUTH_CONTEXT = re.compile(r"(?i)authorization(?:\\*[\"'])?[ \t]*[:=][ \t]*(?:\\*[\"'])?(?:bearer|basic)[ \t]+\Z")
-
-
-def _auth_context(text: str, m: re.Match[str]) -> bool:
-    """Is this Bearer/Basic credential the value of an Authorization header?"""
-    start = m.start("v")
-    return _AUTH_CONTEXT.search(text, max(0, start - 60), start) is not None
-
-
-def _check_basic(text: str, m: re.Match[str], value: str) -> bool:
-    if _auth_context(text, m):
-        return True
-    # Outside a header, "Basic <word>" is mostly prose; a real credential decodes to "user:pass".
-    raw = _b64decode(value)
-    if raw is None or b":" not in raw:
-        return False
-    try:
-        decoded = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return decoded.isprintable()
-
-
-def _check_bearer(text: str, m: re.Match[str], value: str) -> bool:
-    if _auth_context(text, m):
-        return True
-    # "the bearer responsibilities" -- a real token is long and has digits.
-    return len(value) >= 16 and _has_digit(value)
-
-
-_LOWER_HEX = re.compile(r"[0-9a-f]+")
-
-
-def _check_openai(text: str, m: re.Match[str], value: str) -> bool:
-    body = value.split("-", 2)[-1] if value.startswith(("sk-proj-", "sk-svcacct-", "sk-admin-")) else value[3:]
-    if len(body) < 32:
-        return False
-    # Random keys mix upper, lower and digits; "sk-learn-..."-like slugs are lower-case kebab.
-    # (32+ hex also passes: DeepSeek-style "sk-<hex>" keys.)
-    return (_mixed_case(body) and _has_digit(body)) or _LOWER_HEX.fullmatch(body) is not None
-
-
-def _check_digit(text: str, m: re.Match[str], value: str) -> bool:
-    return _has_digit(value)
-
-
-def _check_hf(text: str, m: re.Match[str], value: str) -> bool:
-    body = value[3:]
-    return _mixed_case(body) or (_has_digit(body) and any(c.isalpha() for c in body))
-
-
-def _check_telegram(text: str, m: re.Match[str], value: str) -> bool:
-    return _mixed_case(value.partition(":")[2])
-
-
-def _check_discord(text: str, m: re.Match[str], value: str) -> bool:
-    # The first segment is the bot's numeric user id in base64: a strong structural check.
-    raw = _b64decode(value.split(".", 1)[0], urlsafe=True)
-    return raw is not None and raw.isdigit()
-
-
-_PEM_BODY_RUN = re.compile(r"[A-Za-z0-9+/=]{16}")
-
-
-def _check_pem_body(text: str, m: re.Match[str], value: str) -> bool:
-    # A truncated key must still show key material; "what does -----BEGIN PRIVATE KEY----- mean?"
-    # is a question, not a key.
-    return _PEM_BODY_RUN.search(m.group("body")) is not None
-
-
-_TRAILING_JUNK = re.compile(r"(?:\s|\\[nrt])+\Z")
-
-
-def _trim_pem(text: str, start: int, end: int) -> int:
-    m = _TRAILING_JUNK.search(text, start, end)
-    return m.start() if m else end
-
-
-def _trim_dots(text: str, start: int, end: int) -> int:
-    # "Use Bearer abc123." -- the full stop ends the sentence, not the token.
-    while end > start and text[end - 1] == ".":
-        end -= 1
-    return end
-
-
-_PEM_LABEL = r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-
-
-def _rule(kind: str, pattern: str, priority: int = _P_PROVIDER, **kw: object) -> _ValueRule:
-    return _ValueRule(kind=kind, regex=re.compile(pattern), priority=priority, **kw)  # type: ignore[arg-type]
-
-
-_VALUE_RULES: tuple[_ValueRule, ...] = (
-    # --- cloud ---------------------------------------------------------------------------
-    _rule("aws_access_key_id", _start("A") + r"(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])", literals=("AKIA", "ASIA")),
-    # 40 base64 characters are everywhere (hashes, ids, blobs): only with a key name in front.
-    _rule(
-        "aws_secret_access_key",
-        r"(?:(?i:(?:aws[_\-. ]?)?secret[_\-. ]?access[_\-. ]?key|aws[_\-. ]?secret(?:[_\-. ]?key)?)" + _SEP
-        + r"|<SecretAccessKey>[ \t\r\n]*)(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-        _P_CONTEXT, literals_ci=("secret",), also_ci=("access", "aws"), groups=("v",),
-    ),
-    _rule(
-        "azure_storage_key", r"AccountKey=(?P<v>[A-Za-z0-9+/]{40,100}={0,2})(?![A-Za-z0-9+/=])",
-        _P_CONTEXT, literals=("AccountKey=",), groups=("v",),
-    ),
-    _rule(
-        "azure_shared_access_key", r"SharedAccessKey=(?P<v>[A-Za-z0-9+/]{40,100}={0,2})(?![A-Za-z0-9+/=])",
-        _P_CONTEXT, literals=("SharedAccessKey=",), groups=("v",),
-    ),
-    _rule("google_api_key", _start("A", "A-Za-z0-9_\\-") + r"Iza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])", literals=("AIza",)),
-    _rule("digitalocean_token", _start("d") + r"o[por]_v1_[a-f0-9]{64}(?![A-Za-z0-9])", literals=("_v1_",)),
-    _rule("databricks_token", _start("d") + r"api[0-9a-f]{32}(?:-[0-9])?(?![A-Za-z0-9])", literals=("dapi",)),
-    # --- code hosting and package registries -----------------------------------------------
-    _rule("github_token", _start("g") + r"h[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9_])",
-          literals=("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
-    _rule("github_fine_grained_token", _start("g") + r"ithub_pat_[A-Za-z0-9_]{40,255}(?![A-Za-z0-9_])",
-          literals=("github_pat_",)),
-    _rule("gitlab_token", _start("g") + r"l(?:pat|dt|rt|ptt|ft|soat|oas|cbt)-[A-Za-z0-9_\-]{20,255}(?![A-Za-z0-9_\-])",
-          literals=("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "gloas-", "glcbt-")),
-    _rule("npm_token", _start("n") + r"pm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", literals=("npm_",)),
-    # The fixed part is the base64 of the macaroon's location ("pypi.org" / "test.pypi.org").
-    _rule("pypi_token", _start("p") + r"ypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,}+",
-          literals=("pypi-AgE",)),
-    # --- LLM providers and LLM tooling -----------------------------------------------------
-    _rule("anthropic_api_key", _start("s") + r"k-ant-[A-Za-z0-9_\-]{32,300}(?![A-Za-z0-9_\-])", literals=("sk-ant-",)),
-    _rule(
-        "langfuse_secret_key",
-        _start("s") + r"k-lf-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![A-Za-z0-9_\-])",
-        literals=("sk-lf-",),
-    ),
-    # "sk-" is short and common in slugs, hence the shape check in _check_openai.
-    _rule(
-        "openai_api_key",
-        _start("s") + r"k-(?!ant-|lf-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,300}(?![A-Za-z0-9_\-])",
-        literals=("sk-",), check=_check_openai,
-    ),
-    _rule("huggingface_token", _start("h") + r"f_[A-Za-z0-9]{34,40}(?![A-Za-z0-9_])", literals=("hf_",), check=_check_hf),
-    _rule("groq_api_key", _start("g") + r"sk_[A-Za-z0-9]{52}(?![A-Za-z0-9])", literals=("gsk_",)),
-    _rule("replicate_api_token", _start("r") + r"8_[A-Za-z0-9]{37}(?![A-Za-z0-9])", literals=("r8_",)),
-    _rule("perplexity_api_key", _start("p") + r"plx-[A-Za-z0-9]{48}(?![A-Za-z0-9])", literals=("pplx-",)),
-    _rule("xai_api_key", _start("x") + r"ai-[A-Za-z0-9]{80}(?![A-Za-z0-9])", literals=("xai-",)),
-    _rule("langsmith_api_key", _start("l") + r"sv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}(?![A-Za-z0-9])", literals=("lsv2_",)),
-    # --- SaaS --------------------------------------------------------------------------------
-    # Slack token bodies are digits and dashes first; requiring a digit keeps "xapp-config-x" out.
-    _rule("slack_token", _start("x") + r"(?:ox[abposre]|oxe\.xox[bp]|app)-[0-9A-Za-z\-]{10,255}(?![0-9A-Za-z\-])",
-          literals=("xox", "xapp-"), check=_check_digit),
-    _rule("slack_webhook_url",
-          _start("h") + r"(?:ttps?://hooks|ooks)\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_\-]+/[A-Za-z0-9_/\-]{10,300}",
-          literals=("hooks.slack.com",)),
-    _rule("stripe_secret_key", _start("[sr]") + r"k_(?:live|test)_[A-Za-z0-9]{24,247}(?![A-Za-z0-9])",
-          literals=("sk_live_", "sk_test_", "rk_live_", "rk_test_")),
-    _rule("stripe_webhook_secret", _start("w") + r"hsec_[A-Za-z0-9+/]{32,100}={0,2}(?![A-Za-z0-9+/=])", literals=("whsec_",)),
-    _rule("sendgrid_api_key", _start("S") + r"G\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}(?![A-Za-z0-9_\-])", literals=("SG.",)),
-    # Twilio: an account SID (AC + 32 hex) is an id and stays; an API key SID (SK + 32 hex) is
-    # treated as a secret; a bare 32-hex auth token only with its name in front.
-    _rule("twilio_api_key", _start("S") + r"K[0-9a-f]{32}(?![A-Za-z0-9])", literals=("SK",)),
-    _rule("twilio_auth_token", r"(?i:twilio[_\-. ]?(?:auth[_\-. ]?)?token)" + _SEP + r"(?P<v>[0-9a-f]{32})(?![A-Za-z0-9])",
-          _P_CONTEXT, literals_ci=("twilio",), groups=("v",)),
-    _rule("mailgun_api_key", _start("k") + r"ey-[0-9a-f]{32}(?![A-Za-z0-9])", literals=("key-",)),
-    _rule("mailchimp_api_key", _start("[0-9a-f]") + r"[0-9a-f]{31}-us[0-9]{1,2}(?![A-Za-z0-9])", literals=("-us",)),
-    _rule("shopify_token", _start("s") + r"hp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}(?![A-Za-z0-9])", literals=("shp",)),
-    _rule("square_token", _start("s") + r"q0(?:atp|csp)-[0-9A-Za-z_\-]{22,43}(?![0-9A-Za-z_\-])", literals=("sq0",)),
-    _rule("telegram_bot_token", _start("[0-9]") + r"[0-9]{7,9}:[A-Za-z0-9_\-]{35}(?![A-Za-z0-9_\-])",
-          literals=(":",), check=_check_telegram),
-    _rule("discord_bot_token",
-          _start("[MNO]", "A-Za-z0-9_\\-") + r"[A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}(?![A-Za-z0-9_\-])",
-          literals=(".",), check=_check_discord),
-    _rule("age_secret_key", r"AGE-SECRET-KEY-1[0-9A-Z]{58}(?![A-Za-z0-9])", literals=("AGE-SECRET-KEY-1",)),
-    # --- structural formats --------------------------------------------------------------
-    # Header and payload are base64url JSON objects ('{"' -> "eyJ"); up to two more segments
-    # make a five-part JWE. The signature may be empty (alg "none").
-    _rule(
-        "jwt",
-        _start("e", "A-Za-z0-9_\\-") + r"yJ[A-Za-z0-9_\-]{8,}+\.[A-Za-z0-9_\-]{8,}+\.[A-Za-z0-9_\-]*+"
-        r"(?:\.[A-Za-z0-9_\-]++\.[A-Za-z0-9_\-]++)?",
-        _P_JWT, literals=("eyJ",),
-    ),
-    # A complete PEM block of any key type. The body may not contain "-----", so a BEGIN
-    # without an END costs one pass to the next dashes instead of a scan to the end of text.
-    _rule("private_key", _PEM_LABEL + r"(?:[^-]|-(?!----))*+-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----",
-          literals=("PRIVATE KEY",)),
-    # A truncated one (span attributes are often cut at a size limit): mask the header and the
-    # key material that follows. A complete block also matches this; the longer one wins.
-    _rule(
-        "private_key",
-        # (header lines first: the loop is possessive, so "P" must not be taken as base64 first)
-        _PEM_LABEL + r"(?P<body>(?:(?:Proc-Type|DEK-Info|Comment|Version):[^\r\n\\]{0,200}|[A-Za-z0-9+/= \t\r\n]|\\[nrt])*+)",
-        literals=("PRIVATE KEY",), check=_check_pem_body, trim=_trim_pem,
-    ),
-    _rule("basic_auth", _start("[Bb]") + r"(?i:asic)[ \t]+(?P<v>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])",
-          _P_SCHEME, literals_ci=("basic",), groups=("v",), check=_check_basic),
-    _rule("bearer_token", _start("[Bb]") + r"(?i:earer)[ \t]+(?P<v>[A-Za-z0-9\-._~+/]{8,}=*)",
-          _P_SCHEME, literals_ci=("bearer",), groups=("v",), check=_check_bearer, trim=_trim_dots),
-    # scheme://user:password@host -- every DSN (postgres, mysql, mongodb+srv, redis, amqp, ...).
-    # The userinfo is masked; with an empty user ("redis://:pw@host") just the password.
-    _rule(
-        "url_credentials",
-        r"://(?:(?P<ui>[^\s:/?#@\"'<>\\]+:[^\s/?#\"'<>\\]+)|:(?P<pw>[^\s/?#\"'<>\\]+))@",
-        _P_URL, literals=("://",), groups=("ui", "pw"),
-    ),
+# Separator between a key and its value for the generic assignment scan (see KEY_TO_VALUE).
+_KEY_SEP = r"(?:\\*[\"'`])?\]?[ \t]*(?:::?:?=|\?=|\+=|\.=|=>|<-|\|\|=?|[:=]|(?<=[\"'])(?P<comma>,))[ \t]*"
+# A typed declaration: Go "var apiToken string = ...", TypeScript/Kotlin "apiKey: string = ...".
+# Found from the type (a literal, so the search is fast), then the key is read backwards.
+_TYPED_RX = re.compile(
+    r"(?:string|String|str|&str|\[\]byte)[ \t]*=[ \t]*(?P<q>[\"'`])(?P<v>(?:(?!(?P=q))[^\\\r\n]|\\.)*)(?P=q)"
 )
+_TYPED_KEY = re.compile(r"(?<![A-Za-z0-9_])(?P<key>[A-Za-z_][A-Za-z0-9_]{0,99})[ \t]*:?[ \t]+\Z")
 
 
 # ========================================================================== assignments
@@ -484,8 +354,9 @@ _ASSIGN_RX = re.compile(
     r"\"(?P<dq>(?:[^\"\\\r\n]|\\.)*+)\""
     r"|'(?P<sq>(?:[^'\\\r\n]|\\.)*+)'"
     r"|\\+[\"'](?P<eq>(?:(?!\\+[\"'])[^\r\n])*+)\\+[\"']"
+    r"|`(?P<bq>[^`\r\n]*+)`"
     r"|(?P<arr>\[)"
-    r"|(?P<bare>[^\s\"'`,;&<>{}\[\]()\\=])"  # first character only, see _scan_assignments
+    r"|(?P<bare>[^\s\"'`,;&<>{}\[\]()\\=:])"  # first character only, see _scan_assignments
     r")"
 )
 # A bare value: up to the next delimiter; "${VAR}" references are kept whole.
@@ -504,6 +375,19 @@ _PASSWORD_SYMBOLS = frozenset("!@#$%^&*_+=~/\\|.?")
 _CLI_RX = re.compile(r"(?<![A-Za-z0-9_\-])--(?P<key>[A-Za-z][A-Za-z0-9_\-]{1,60})[ \t]+(?P<bare>[^\s\-\"'][^\s\"']*)")
 # <password>hunter2</password>
 _XML_RX = re.compile(r"<(?P<key>[A-Za-z_][A-Za-z0-9_.\-]{0,60})>[ \t\r\n]*(?P<v>[^<\r\n]{1,1000}?)[ \t\r\n]*</(?P=key)>")
+# <add key="Password" value="..."/>, <param name="token" value="..."/>: the key is another attribute.
+_PAIR_RX = re.compile(
+    r"(?i:key|name)[ \t]*=[ \t]*(?P<q>\\?[\"'])(?P<key>[A-Za-z_][\w.\-:]{0,99})(?P=q)[ \t]+"
+    r"(?i:value)[ \t]*=[ \t]*(?P<q2>\\?[\"'])(?P<v>(?:(?!(?P=q2))[^\r\n])*)(?P=q2)"
+)
+# A Kubernetes Secret: every value under data: / stringData: is secret, whatever its key.
+_K8S_SECRET_KIND = re.compile(r"(?im)^[ \t]*kind:[ \t]*[\"']?secret[\"']?[ \t]*$")
+_K8S_DATA = re.compile(r"(?m)^(?P<ind>[ \t]*)(?:data|stringData):[ \t]*$")
+_K8S_ITEM = re.compile(
+    r"(?P<ind>[ \t]+)[\w.\-]+:[ \t]*(?:(?P<block>[|>][+\-]?)[ \t]*|(?P<q>[\"']?)(?P<v>[^\r\n]*?)(?P=q)[ \t]*)$", re.MULTILINE
+)
+_YAML_DOC_SEP = re.compile(r"(?m)^---[ \t]*$")
+_K8S_MIN_VALUE = 10  # "YmFyCg==" ("bar") is a sample, not a credential
 # One quoted element of a JSON array: "set-cookie": ["a=b", "c=d"]
 _ARRAY_ITEM = re.compile(r"[ \t\r\n]*(?:\"(?P<v>(?:[^\"\\\r\n]|\\.)*+)\"[ \t\r\n]*(?P<sep>[,\]])|(?P<other>[^\]]))")
 # The rest of a line, for header values ("Cookie: a=b; c=d") and YAML/env values with spaces.
@@ -523,8 +407,17 @@ _PLACEHOLDER = re.compile(
     r"|str|string|bytes|int|bool|optional|any|secretstr"
     r"|<[^>]*>|\[[^\]]*\]|\{[^}]*\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%"
     r"|(?:os\.environ|os\.getenv|process\.env|env\.|ENV\[).*"
-    r"|your[-_ ].*"  # "your-api-key", "YOUR_TOKEN_HERE"
+    r"|(?:.*[-_ ])?your[-_ ].*"  # "your-api-key", "YOUR_TOKEN_HERE", "xoxb-your-token-here"
+    r"|change[-_ ]?me|replace[-_ ]?me|dummy|placeholder|redacted|\{\{.*|\$\(.*|\$\{.*|ENC\[.*\]"
+    r"|.?"  # one character ("PuttyPassword=0", "secret_key_base: 1") is a flag, not a secret
+    r"|.*abcdefgh.*"  # "sk_abcdefghijklmnopqrstuvwxyz123": a sample
+    r"|.*\.\..*|\{.*|foo|bar|baz|foobar|example|sample"  # elided ("ops_eyJzaWdu..[Redacted]"), templates, names
+    # a run of one character, after an optional prefix: "ghp_xxxxxxxx", "sk-proj-XXXXXXXX", "AIzaaaaa..."
+    r"|[A-Za-z0-9]{0,12}?[_\-.~]?(.)\1{7,}=*"
+    r"|.*(?:x{5,}|\#{4,}|\*{4,}).*|\$"  # "xoxp-XXXXXXXXXX-...", "...-####"; a lone "$" before "(...)"
 )
+# Documentation examples (AWS's own: "AKIAIOSFODNN7EXAMPLE", ".../bPxRfiCYEXAMPLEKEY").
+_DOC_EXAMPLE = re.compile(r".*EXAMPLE(?:KEY)?")
 # SCREAMING_SNAKE without digits: a constant's name in code ("aws_secret_access_key=SECRET_KEY").
 _CONSTANT_NAME = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
 # One part of a dotted name in one of the usual code styles (snake_case, SCREAMING_CASE,
@@ -535,6 +428,7 @@ _NAME_PART = re.compile(
     r"_*(?:[a-z]+[0-9]*(?:_+[a-z0-9]+)*|[A-Z][A-Z0-9]*(?:_+[A-Z0-9]+)*|[A-Z]?[a-z]+[0-9]*(?:[A-Z][a-z]+[0-9]*)*)_*"
 )
 _MAX_CODE_NAME_LEN = 120
+_CODE_KEYWORDS = frozenset({"new", "await", "function", "lambda", "yield", "typeof"})
 _DOTTED_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9+/=_\-.~]+")
@@ -557,6 +451,9 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+_SEQUENCE = re.compile(r"(?i)abcdefgh|bcdefghi|cdefghij|12345678|23456789")
+
+
 def _looks_random(value: str) -> bool:
     """A value that looks machine-generated: long, token alphabet, letters and digits, high entropy.
 
@@ -574,6 +471,7 @@ def _looks_random(value: str) -> bool:
         and _UUID.fullmatch(value) is None
         and max(len(run) for run in _RUN_SEPARATORS.split(value)) >= 12
         and shannon_entropy(value) >= _ENTROPY_MIN_BITS
+        and _SEQUENCE.search(value) is None  # "sk_abcdefghijklmnopqrstuvwxyz123" is a sample
     )
 
 
@@ -595,9 +493,11 @@ def _is_placeholder(value: str, key: str) -> bool:
     stripped = value.strip()
     if not stripped:
         return True
+    if len(stripped) == 1:
+        return True
     if len(stripped) > 200:  # placeholders and names are short; a long value is content
         return False
-    if _PLACEHOLDER.fullmatch(stripped):
+    if _PLACEHOLDER.fullmatch(stripped) or _DOC_EXAMPLE.fullmatch(stripped):
         return True
     if _CONSTANT_NAME.fullmatch(stripped):
         return True
@@ -621,23 +521,66 @@ class SecretRules:
     are safe to share between threads.
     """
 
-    __slots__ = ("_phrases", "_stems", "_kinds", "_cache", "_assign_cache")
+    __slots__ = (
+        "_ac", "_assign_cache", "_cache", "_kinds", "_known", "_phrases", "_short", "_stems", "_targets", "_whole",
+        "_windowed",
+    )
 
-    def __init__(self, phrases: tuple[_KeyPhrase, ...]) -> None:
+    def __init__(
+        self, phrases: tuple[_KeyPhrase, ...], rules: tuple[CompiledRule, ...] = _BUILTIN_COMPILED,
+        known: KnownSecrets | None = None,
+    ) -> None:
         self._phrases = phrases
+        self._known = known
         # Every key a phrase can match contains the phrase's stem in its lower-cased raw text
         # ("X-Api-Key" -> "api"): a cheap test for "is the assignment scan worth running".
         stems = {p.stem for p in phrases} | _KEYISH_LAST_WORDS
         self._stems: tuple[str, ...] = tuple(sorted(stems, key=len))
-        kinds = {r.kind for r in _VALUE_RULES} | {p.kind for p in phrases} | {GENERIC_KIND}
-        self._kinds = frozenset(kinds)
+        kinds = {r.kind for r in rules} | {p.kind for p in phrases} | {GENERIC_KIND, K8S_KIND}
+        self._kinds = frozenset(kinds | ({KNOWN_KIND} if known is not None else set()))
         self._cache: dict[str, str | None] = {}
         # scan()'s view of a key: (kind, key-ish for the entropy rule); cached the same way.
         self._assign_cache: dict[str, tuple[str | None, bool]] = {}
+        # The keyword prefilter. Rules whose matches stay within `window` characters of a
+        # keyword run only in windows around the keyword's occurrences, found by ONE
+        # Aho-Corasick pass over the text for all of them; a rule with no window (or with a
+        # keyword too short to be a useful anchor) runs over the whole text when its keyword
+        # occurs at all.
+        # The same pass also says which whole-text rules to run and whether any key-name stem
+        # occurs (the assignment scans). Keywords shorter than _MIN_ANCHOR_LEN would flood the
+        # pass with hits ("." and "sk" are everywhere): their rules test `keyword in text`.
+        short: list[tuple[CompiledRule, tuple[str, ...]]] = []
+        whole: list[CompiledRule] = []
+        windowed: list[CompiledRule] = []
+        anchors: dict[str, tuple[list[int], list[int], list[bool]]] = {}
+        for rule in rules:
+            keywords = rule.rule.keywords
+            if min(len(k) for k in keywords) < _MIN_ANCHOR_LEN:
+                short.append((rule, keywords))
+                continue
+            into, group = (whole, 1) if rule.rule.window is None else (windowed, 0)
+            for keyword in keywords:
+                anchors.setdefault(keyword, ([], [], []))[group].append(len(into))
+            into.append(rule)
+        for stem in self._stems:
+            anchors.setdefault(stem, ([], [], []))[2].append(True)
+        self._short = tuple(short)
+        self._whole = tuple(whole)
+        self._windowed = tuple(windowed)
+        patterns = list(anchors)
+        self._ac = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+        self._targets = tuple((tuple(anchors[p][0]), tuple(anchors[p][1]), bool(anchors[p][2])) for p in patterns)
 
     @classmethod
-    def compile(cls, extra_key_names: Iterable[str] = ()) -> SecretRules:
-        """The built-in rules plus ``extra_key_names`` (kind ``"custom"``).
+    def with_rules(cls, rules: Iterable[Rule], extra_key_names: Iterable[str] = ()) -> SecretRules:
+        """Like :meth:`compile`, with ``rules`` instead of the built-in table (benchmarks, tests)."""
+        built = cls.compile(extra_key_names)
+        return cls(built._phrases, compile_rules(rules))
+
+    @classmethod
+    def compile(cls, extra_key_names: Iterable[str] = (), known: KnownSecrets | None = None) -> SecretRules:
+        """The built-in rules plus ``extra_key_names`` (kind ``"custom"``), and, when given, the
+        tenant's registered ``known`` secrets (kind ``"known"``).
 
         Raises ``ValueError`` naming the position and the problem of a bad name (never the name
         itself: a misplaced secret in a config file must not end up in a log).
@@ -669,7 +612,14 @@ class SecretRules:
                     final=False, tokenish=False,
                 )
             )
-        return cls(_BUILTIN_PHRASES + tuple(extras))
+        return cls(_BUILTIN_PHRASES + tuple(extras), known=known)
+
+    @staticmethod
+    def is_placeholder(value: str, key: str) -> bool:
+        """Is ``value``, assigned to the secret key ``key``, a placeholder rather than a secret
+        (``""``, ``xxxx``, ``<your-key>``, ``${VAR}``, ``{{ .Values.key }}``, ``changeme``, ``****``,
+        a documentation example)? The walker asks before it masks a value by its key."""
+        return _is_placeholder(value, key)
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -692,7 +642,10 @@ class SecretRules:
         cached = self._cache.get(key)
         if cached is not None or key in self._cache:
             return cached
-        kind = self._match(_key_words(key), suffix_only=False)
+        words = _key_words(key)
+        # "publicToken", "public_key", "publishable_key": the name says the value is public.
+        public = not _PUBLIC_WORDS.isdisjoint(words) or not _NOT_SECRET_WORDS.isdisjoint(words)
+        kind = None if public else self._match(words, suffix_only=False)
         _remember(self._cache, key, kind)
         return kind
 
@@ -770,57 +723,96 @@ class SecretRules:
             raise TypeError(f"scan() expects str, not {type(text).__name__}")
         if len(text) < _MIN_TEXT_LEN:
             return []
-        found: list[tuple[int, int, int, str]] = []  # (start, end, priority, kind)
-        # Only for the literal pre-checks: str.lower() may change the length of non-ASCII text,
-        # so no offset is ever taken from it.
-        lower = text.lower()
-        for rule in _VALUE_RULES:
-            # Plain loops, not any(<genexpr>): this runs ~40 times per call on every string.
-            for lit in rule.literals:
-                if lit in text:
-                    break
-            else:
-                if rule.literals:
-                    continue
-            for lit in rule.literals_ci:
-                if lit in lower:
-                    break
-            else:
-                if rule.literals_ci:
-                    continue
-            for lit in rule.also_ci:
-                if lit in lower:
-                    break
-            else:
-                if rule.also_ci:
-                    continue
-            for m in rule.regex.finditer(text):
-                for group in rule.groups:
-                    start, end = m.span(group)
-                    if start >= 0:
-                        break
-                else:  # pragma: no cover - every pattern's group alternatives are exhaustive
-                    continue
-                if rule.trim is not None:
-                    end = rule.trim(text, start, end)
-                if end <= start:
-                    continue
-                if rule.check is not None and not rule.check(text, m, text[start:end]):
-                    continue
-                found.append((start, end, rule.priority, rule.kind))
-        # Assignments need a secret-ish key, and every such key contains one of the stems.
-        for stem in self._stems:
-            if stem in lower:
-                if "=" in text or ":" in text:
-                    self._scan_assignments(text, found)
-                if "--" in text:
-                    self._scan_cli(text, found)
-                if "</" in text:
-                    self._scan_xml(text, found)
-                if " is " in lower or " was " in lower:
-                    self._scan_prose(text, found)
-                break
+        found = self._candidates(text)
+        self._scan_encoded(text, found)
         return _resolve(found)
+
+    def _scan_encoded(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
+        """Base64 and hex runs that decode to text holding a secret: the whole run is masked,
+        with the kind of the secret inside (a key pasted once plain and once encoded is caught
+        both times)."""
+        for run in _LONG_RUN.finditer(text):  # cheap: most text has no run this long
+            for rx, decode in _ENCODINGS:
+                for m in rx.finditer(text, run.start(), run.end()):
+                    decoded = decode(m.group())
+                    if decoded is None:
+                        continue
+                    inner = _resolve(self._candidates(decoded))
+                    if inner:
+                        found.append((m.start(), m.end(), _P_ENCODED, max(inner, key=lambda f: f.end - f.start).kind))
+
+    def _candidates(self, text: str) -> list[tuple[int, int, int, str]]:
+        """Every rule's findings in ``text``, overlapping, as (start, end, priority, kind)."""
+        found: list[tuple[int, int, int, str]] = []
+        # Only for keyword tests: str.lower() may change the length of non-ASCII text, and then
+        # no offset is taken from it (windowed rules run over the whole text instead).
+        lower = text.lower()
+        for rule, keywords in self._short:
+            # Plain loops, not any(<genexpr>): this runs for every string.
+            for keyword in keywords:
+                if keyword in lower:
+                    _run_rule(rule, text, 0, len(text), found)
+                    break
+        # Assignments need a secret-ish key, and every such key contains one of the stems.
+        if self._scan_keywords(text, lower, found):
+            self._scan_keyed(text, lower, found)
+        if self._known is not None:
+            found.extend((start, end, _P_KNOWN, KNOWN_KIND) for start, end in self._known.find(text))
+        if "data:" in lower and "kind:" in lower and _K8S_SECRET_KIND.search(text) is not None:
+            _scan_k8s_secret(text, found)
+        return found
+
+    def _scan_keyed(self, text: str, lower: str, found: list[tuple[int, int, int, str]]) -> None:
+        """The scans that start from a secret-like key name."""
+        # (a comma assigns only between quoted call arguments: setenv("KEY", "value"))
+        if "=" in text or ":" in text or "<-" in text or "\"," in text or "'," in text:
+            self._scan_assignments(text, found)
+        if "--" in text:
+            self._scan_cli(text, found)
+        if "</" in text:
+            self._scan_xml(text, found)
+        if " is " in lower or " was " in lower:
+            self._scan_prose(text, found)
+        if "value" in lower:
+            self._scan_pairs(text, found)
+        if "str" in lower or "[]byte" in text:
+            self._scan_typed(text, found)
+
+    def _scan_typed(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
+        for m in _TYPED_RX.finditer(text):
+            k = _TYPED_KEY.search(text, max(0, m.start() - 120), m.start())
+            if k is None:
+                continue
+            key = k.group("key")
+            kind = self.key_kind(key)
+            if kind is not None and not _is_placeholder(m.group("v"), key):
+                found.append((*m.span("v"), _P_ASSIGN, kind))
+
+    def _scan_keywords(self, text: str, lower: str, found: list[tuple[int, int, int, str]]) -> bool:
+        """One Aho-Corasick pass: windowed and whole-text rules near their keywords; returns
+        whether a key-name stem occurs."""
+        n = len(text)
+        windows: dict[int, list[tuple[int, int]]] = {}
+        whole: set[int] = set()
+        stem = False
+        for pattern, start, end in self._ac.find_matches_as_indexes(lower, overlapping=True):
+            windowed, wholes, is_stem = self._targets[pattern]
+            for index in windowed:
+                reach = self._windowed[index].rule.window or n
+                windows.setdefault(index, []).append((start - reach, end + reach))
+            whole.update(wholes)
+            stem = stem or is_stem
+        for index in sorted(whole):
+            _run_rule(self._whole[index], text, 0, n, found)
+        aligned = len(lower) == n
+        for index, spans in windows.items():
+            rule = self._windowed[index]
+            if not aligned:
+                _run_rule(rule, text, 0, n, found)
+                continue
+            for ws, we in _merge_windows(spans, n):
+                _run_rule(rule, text, ws, we, found)
+        return stem
 
     def _scan_assignments(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
         # Linear time matters here: after a key that is not a secret we continue INSIDE its
@@ -839,8 +831,12 @@ class SecretRules:
             if m.group("arr") is not None:
                 pos = m.end() if kind is None else self._array_values(text, m.end(), kind, key, found)
                 continue
-            group = next(g for g in ("dq", "sq", "eq", "bare") if m.group(g) is not None)
+            group = next(g for g in ("dq", "sq", "eq", "bq", "bare") if m.group(g) is not None)
             vstart, vend = m.span(group)
+            skip_to = _not_a_value(text, m, group)
+            if skip_to is not None:
+                pos = skip_to
+                continue
             if kind is None and not keyish:
                 pos = vstart  # > m.start(): the key is at least one character
                 continue
@@ -852,11 +848,7 @@ class SecretRules:
                     pos = vend
                     continue
             if kind is None:  # a key-ish name: only a random-looking value counts
-                if vend - vstart <= _ENTROPY_MAX_LEN and _looks_random(text[vstart:vend]):
-                    found.append((vstart, vend, _P_ENTROPY, GENERIC_KIND))
-                    pos = vend
-                else:
-                    pos = vstart
+                pos = _generic_value(text, vstart, vend, found)
                 continue
             if " " in key and _char_before(text, m.start("key")) == ":":
                 pos = vstart  # a reST field list in a docstring: ":param token: the token"
@@ -868,7 +860,10 @@ class SecretRules:
                 if scheme is not None:  # "Bearer abc": mask the credential, keep the scheme
                     vstart = scheme.end()
             value = text[vstart:vend]
-            if not _is_placeholder(value, key) and not (kind == "password" and _is_pwd_path(key, value)):
+            if not (
+                _is_placeholder(value, key) or _is_manifest_reference(text, value)
+                or (kind == "password" and _is_pwd_path(key, value))
+            ):
                 found.append((vstart, vend, _P_ASSIGN, kind))
             pos = max(vend, m.end())
 
@@ -954,12 +949,131 @@ class SecretRules:
             if kind is not None and not _is_placeholder(m.group("bare"), key):
                 found.append((*m.span("bare"), _P_ASSIGN, kind))
 
+    def _scan_pairs(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
+        for m in _PAIR_RX.finditer(text):
+            key = m.group("key")
+            kind = self.key_kind(key)
+            if kind is not None and not _is_placeholder(m.group("v"), key):
+                found.append((*m.span("v"), _P_ASSIGN, kind))
+
     def _scan_xml(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
         for m in _XML_RX.finditer(text):
             key = m.group("key")
             kind = self.key_kind(key)
             if kind is not None and not _is_placeholder(m.group("v"), key):
                 found.append((*m.span("v"), _P_ASSIGN, kind))
+
+
+def _scan_k8s_secret(text: str, found: list[tuple[int, int, int, str]]) -> None:
+    """The values of a Kubernetes Secret's ``data:``/``stringData:`` maps (base64 or plain), in
+    each YAML document (``---`` separated) whose ``kind`` is ``Secret``."""
+    bounds = [0] + [m.start() for m in _YAML_DOC_SEP.finditer(text)] + [len(text)]
+    for doc_start, doc_end in pairwise(bounds):
+        if _K8S_SECRET_KIND.search(text, doc_start, doc_end) is not None:
+            _scan_k8s_data(text, doc_start, doc_end, found)
+
+
+def _scan_k8s_data(text: str, doc_start: int, doc_end: int, found: list[tuple[int, int, int, str]]) -> None:
+    for block in _K8S_DATA.finditer(text, doc_start, doc_end):
+        indent = len(block.group("ind").expandtabs(4))
+        pos = block.end() + 1
+        while pos < doc_end:
+            item = _K8S_ITEM.match(text, pos, doc_end)
+            if item is None or len(item.group("ind").expandtabs(4)) <= indent:
+                break
+            pos = item.end() + 1
+            if item.group("block") is not None:  # "key: |" -- the more indented lines below
+                pos = _block_scalar(text, pos, doc_end, len(item.group("ind").expandtabs(4)), found)
+                continue
+            vstart, vend = item.span("v")
+            if vend - vstart >= _K8S_MIN_VALUE and not _is_placeholder(text[vstart:vend], "data"):
+                found.append((vstart, vend, _P_ASSIGN, K8S_KIND))
+
+
+def _block_scalar(text: str, pos: int, end: int, indent: int, found: list[tuple[int, int, int, str]]) -> int:
+    """Mask the lines of a YAML block scalar indented deeper than ``indent``; return where it ends."""
+    while pos < end:
+        line_end = text.find("\n", pos, end)
+        line_end = end if line_end == -1 else line_end
+        line = text[pos:line_end].expandtabs(4)
+        if line.strip():
+            if len(line) - len(line.lstrip()) <= indent:
+                return pos
+            raw = text[pos:line_end]
+            found.append((pos + len(raw) - len(raw.lstrip()), line_end, _P_ASSIGN, K8S_KIND))
+        pos = line_end + 1
+    return pos
+
+
+def _merge_windows(spans: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
+    spans.sort()
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        start, end = max(0, start), min(n, end)
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _run_rule(rule: CompiledRule, text: str, pos: int, endpos: int, found: list[tuple[int, int, int, str]]) -> None:
+    """Findings of one rule in ``text[pos:endpos]`` (look-behinds still see the text before)."""
+    spec = rule.rule
+    for m in rule.regex.finditer(text, pos, endpos):
+        for group in rule.groups:
+            start, end = m.span(group)
+            if start >= 0:
+                break
+        else:  # pragma: no cover - every pattern's group alternatives are exhaustive
+            continue
+        if rule.trim is not None:
+            end = rule.trim(text, start, end)
+        if end <= start:
+            continue
+        value = text[start:end]
+        if rule.check is not None and not rule.check(text, m, value):
+            continue
+        if spec.entropy and shannon_entropy(value) < spec.entropy:
+            continue
+        if any(a.search(value) for a in rule.allow):
+            continue
+        found.append((start, end, spec.priority, spec.kind))
+
+
+_KEBAB_NAME = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+")
+
+
+def _is_manifest_reference(text: str, value: str) -> bool:
+    """In a Kubernetes manifest, ``secretKey: api-key`` / ``secretName: db-credentials`` name a
+    Secret or one of its keys (lower-case kebab names): structure, not a credential."""
+    return _KEBAB_NAME.fullmatch(value) is not None and "apiVersion:" in text
+
+
+def _generic_value(text: str, vstart: int, vend: int, found: list[tuple[int, int, int, str]]) -> int:
+    """The generic rule: a random-looking value of a key-ish name is a secret; where to go on."""
+    if vend - vstart <= _ENTROPY_MAX_LEN and _looks_random(text[vstart:vend]):
+        found.append((vstart, vend, _P_ENTROPY, GENERIC_KIND))
+        return vend
+    return vstart
+
+
+def _not_a_value(text: str, m: re.Match[str], group: str) -> int | None:
+    """Where to go on when this assignment-looking match assigns nothing; None when it does."""
+    if group == "bq" and " " in m.group("bq"):
+        return m.end("bq")  # KEY=`command args`: shell command substitution, not a literal
+    if m.group("comma") is not None and (group == "bare" or not _is_call_argument(text, m.start("key"))):
+        return m.start(group)  # '"password", "user"' in a list; only f("KEY", "value") assigns
+    return None
+
+
+def _is_call_argument(text: str, key_start: int) -> bool:
+    """Is the quoted key at ``key_start`` a call's first argument: ``setenv("KEY", ...)``?"""
+    i = key_start - 2  # before the opening quote
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i >= 0 and text[i] == "("
 
 
 def _char_before(text: str, index: int) -> str:
@@ -987,6 +1101,8 @@ def _is_code_reference(text: str, start: int, end: int) -> bool:
     """
     if end - start > _MAX_CODE_NAME_LEN or not all(_NAME_PART.fullmatch(p) for p in text[start:end].split(".")):
         return False
+    if text[start:end] in _CODE_KEYWORDS and text.startswith(" ", end):
+        return True  # "credentials: new AWS.SharedIniFileCredentials(...)", "token = await get()"
     return text.startswith(("(", "["), end) or "." in text[start:end] or _ANNOTATION_TAIL.match(text, end) is not None
 
 

@@ -41,6 +41,7 @@ from redactors.textredact import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, Fin
 from redactors.urls import IDENTIFIER_ENTITY, redact_url
 
 COUNT_PREFIX = "tracevault.redactions."
+SIGNAL_PREFIX = "tracevault.signal."  # set by redactors.signals after the walk; never taken from a client
 BLOB_ENTITY = "BLOB"
 VECTOR_ENTITY = "EMBEDDING_VECTOR"
 BINARY_ENTITY = "BINARY"
@@ -209,7 +210,7 @@ class _Walk:
             return
         secret_kind = self.rules.key_kind(raw_key) if raw_key else None
         if secret_kind is not None:
-            if not (kind == "string_value" and value.string_value == ""):
+            if not (kind == "string_value" and self.rules.is_placeholder(value.string_value, key)):
                 value.CopyFrom(AnyValue(string_value=f"<SECRET:{secret_kind}>"))
                 bucket[SECRET_ENTITY] += 1
             return
@@ -396,7 +397,7 @@ class _Walk:
             self._key(key, lambda new, old=key: renames.__setitem__(old, new), bucket)
             secret_kind = self.rules.key_kind(key)
             if secret_kind is not None:
-                if value not in (None, ""):
+                if value is not None and not (isinstance(value, str) and self.rules.is_placeholder(value, key)):
                     obj[key] = f"<SECRET:{secret_kind}>"
                     bucket[SECRET_ENTITY] += 1
                 continue
@@ -442,8 +443,9 @@ def _rename_keys(obj: dict, renames: dict[str, str]) -> None:
 
 
 def _set_counts(attributes: Any, counts: Counter[str]) -> None:
-    """Replace any incoming tracevault.redactions.* attributes with this hop's counts."""
-    kept = [kv for kv in attributes if not kv.key.startswith(COUNT_PREFIX)]
+    """Replace any incoming tracevault.redactions.* attributes with this hop's counts (and drop
+    incoming tracevault.signal.* ones: only this hop's measurements may carry that name)."""
+    kept = [kv for kv in attributes if not kv.key.startswith((COUNT_PREFIX, SIGNAL_PREFIX))]
     if len(kept) != len(attributes):
         del attributes[:]
         attributes.extend(kept)

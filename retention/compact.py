@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vault import layout
-from vault.metrics import METRICS_SCHEMA
+from vault.metrics import METRICS_SCHEMA, conform
 from vault.parquet import table_to_parquet
 from vault.reader import REPLACES_METADATA_KEY, replaced_keys
 from vault.store import ObjectNotFound, ObjectStore, StoreError
@@ -148,7 +148,7 @@ def _compact_partition(
         return
 
     merged_rows = sum(tables[key].num_rows for key in candidates)
-    merged = pa.concat_tables([tables[key].cast(METRICS_SCHEMA) for key in candidates])
+    merged = pa.concat_tables([conform(tables[key]) for key in candidates])
     if merged.num_rows != merged_rows:  # pragma: no cover - concat never drops rows
         raise ValueError("merged row count differs")
     names = set()

@@ -133,7 +133,7 @@ class SweepReport:
             envs = self.groups[tenant]
             tenants[tenant] = {
                 "envs": {
-                    env: {kind: envs[env][kind].as_dict() for kind in ENV_KINDS if kind in envs[env]}
+                    env: {kind: envs[env][kind].as_dict() for kind in (*ENV_KINDS, "evaluations") if kind in envs[env]}
                     for env in sorted(e for e in envs if e is not None)
                 },
             }

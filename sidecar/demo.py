@@ -214,8 +214,10 @@ def _redact_locally(config: Config, request: ExportTraceServiceRequest, tenant: 
 
 def _metrics_rows(config: Config, redacted: ExportTraceServiceRequest, tenant: str, envs: list[str]) -> list[dict[str, Any]]:
     from vault.metrics import MetricsMapping, metrics_row
+    from vault.prices import Pricer
 
     mapping = MetricsMapping.with_overrides(config.metrics_columns)
+    pricer = Pricer(config.prices)
     received = datetime.now(UTC)
     rows = []
     for resource_spans, env in zip(redacted.resource_spans, envs, strict=True):
@@ -224,7 +226,7 @@ def _metrics_rows(config: Config, redacted: ExportTraceServiceRequest, tenant: s
                 counts = {kv.key[len(COUNT_PREFIX):]: kv.value.int_value for kv in span.attributes if kv.key.startswith(COUNT_PREFIX)}
                 rows.append(metrics_row(
                     span, resource_spans.resource, tenant=tenant, env=env, received_at=received,
-                    redactions=counts, payload_ref=None, mapping=mapping,
+                    redactions=counts, payload_ref=None, mapping=mapping, pricer=pricer,
                 ))
     return rows
 

@@ -7,17 +7,20 @@ the decompressed size); backpressure is UNAVAILABLE with a RetryInfo detail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import (
+    trace_service_pb2,
+    trace_service_pb2_grpc,
+)
 
 from policies.config import Config
 from sidecar import otlp
-from sidecar.errors import InvalidRequest, Overloaded
+from sidecar.errors import InvalidRequest, Overloaded, PayloadTooLarge
 from sidecar.pipeline import Pipeline
+from sidecar.prepare import Body
 
 log = logging.getLogger("tracevault.grpc")
 
@@ -39,25 +42,24 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     async def Export(  # noqa: N802 (gRPC method name)
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
-        return await self._handle(lambda: request, context)
+        return await self._handle(request.SerializeToString(), context)
 
     async def export_serialized(self, body: bytes, context: grpc.aio.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
-        """Export with our own decoding: a corrupt message is INVALID_ARGUMENT (bad data), not
-        the UNKNOWN that gRPC answers when its generated deserializer raises."""
-        return await self._handle(lambda: otlp.decode_protobuf_request(body), context)
+        """Export with our own decoding, in a worker: a corrupt message is INVALID_ARGUMENT (bad
+        data), not the UNKNOWN that gRPC answers when its generated deserializer raises."""
+        return await self._handle(body, context)
 
-    async def _handle(
-        self, decode: Callable[[], trace_service_pb2.ExportTraceServiceRequest], context: grpc.aio.ServicerContext
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
+    async def _handle(self, body: bytes, context: grpc.aio.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
         metrics = self._pipeline.metrics
         metadata = {key.lower(): value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
         outcome = "error"
         try:
-            # Admission before decoding, as on HTTP: overload costs a status, not CPU.
+            # Admission before decoding, as on HTTP: overload costs a status, not CPU. gRPC
+            # hands over whole messages, so no slot waits on a slow client.
             async with self._pipeline.admit():
-                request = decode()
-                metrics.spans_received.inc(otlp.span_count(request))
-                result = await self._pipeline.export(request, metadata.get(self._tenant_key), metadata.get(self._env_key))
+                result = await self._pipeline.export(
+                    Body(body, otlp.PROTOBUF, "identity", metadata.get(self._tenant_key), metadata.get(self._env_key))
+                )
             outcome = "partial" if result.rejected_spans else "ok"
             response = trace_service_pb2.ExportTraceServiceResponse()
             if result.rejected_spans:
@@ -67,6 +69,9 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         except InvalidRequest as exc:
             outcome = "invalid"
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except PayloadTooLarge as exc:
+            outcome = "too_large"
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
         except Overloaded as exc:
             outcome = "overloaded"
             await context.abort(
@@ -76,7 +81,7 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             )
         except grpc.aio.AbortError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (fail closed: nothing stored, the client retries)
             log.error("unexpected %s while handling an export request", type(exc).__name__)
             seconds = self._config.server.retry_after_seconds
             await context.abort(

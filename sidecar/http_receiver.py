@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -10,11 +11,12 @@ from aiohttp import web
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
 
-from policies.config import Config
+from policies.config import Config, ServerConfig
 from sidecar import otlp
 from sidecar.errors import InvalidRequest, Overloaded, PayloadTooLarge
-from sidecar.limits import SUPPORTED_ENCODINGS, decode_body
+from sidecar.limits import SUPPORTED_ENCODINGS
 from sidecar.pipeline import Pipeline
+from sidecar.prepare import Body
 
 log = logging.getLogger("tracevault.http")
 
@@ -35,50 +37,76 @@ def _error(http_status: int, grpc_code: int, message: str, content_type: str, he
     )
 
 
-async def _read_limited(request: web.Request, limit: int) -> bytes:
+class BodyTimeout(Exception):
+    """A request body stopped arriving, or arrives slower than the minimum rate: HTTP 408."""
+
+
+class BodyBudget:
+    """Bytes of request bodies held at once, across all requests (read, not yet answered)."""
+
+    def __init__(self, limit: int, retry_after_seconds: int) -> None:
+        self._limit = limit
+        self._retry_after = retry_after_seconds
+        self.held = 0
+
+    def take(self, size: int) -> None:
+        if self.held + size > self._limit:
+            raise Overloaded("too many request bodies are being received", self._retry_after)
+        self.held += size
+
+    def give_back(self, size: int) -> None:
+        self.held -= size
+
+
+async def _read_body(request: web.Request, server: ServerConfig, budget: BodyBudget, taken: list[int]) -> bytes:
+    """Read a body under the wire limit, the idle timeout, the minimum rate and the budget.
+
+    `taken` gets the bytes taken from the budget, so the caller can give them back.
+    """
+    limit = server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"body exceeds {limit} bytes")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
+    while True:
+        try:
+            chunk = await asyncio.wait_for(request.content.readany(), server.body_idle_timeout_seconds)
+        except TimeoutError:
+            raise BodyTimeout(f"no body bytes for {server.body_idle_timeout_seconds:g} s") from None
+        if not chunk:
+            return bytes(body)
+        budget.take(len(chunk))
+        taken[0] += len(chunk)
         body += chunk
         if len(body) > limit:
             raise PayloadTooLarge(f"body exceeds {limit} bytes")
-    return bytes(body)
+        elapsed = loop.time() - started
+        if elapsed > server.body_idle_timeout_seconds and len(body) < server.min_body_bytes_per_second * elapsed:
+            raise BodyTimeout(f"body arrives slower than {server.min_body_bytes_per_second} bytes/s")
 
 
-def make_app(config: Config, pipeline: Pipeline, is_ready: Callable[[], bool]) -> web.Application:
-    server = config.server
-    metrics = pipeline.metrics
+class _Traces:
+    """POST /v1/traces (`handle`): checks, body, export; every outcome counted, every error a status."""
 
-    async def traces(request: web.Request) -> web.Response:
+    def __init__(self, config: Config, pipeline: Pipeline) -> None:
+        self._config = config
+        self._pipeline = pipeline
+        self._budget = BodyBudget(config.server.max_buffered_body_bytes, config.server.retry_after_seconds)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        metrics = self._pipeline.metrics
         content_type = request.content_type.lower()
         reply_type = otlp.JSON if content_type == otlp.JSON else otlp.PROTOBUF
         outcome = "error"
+        taken = [0]
         try:
-            if content_type not in (otlp.PROTOBUF, otlp.JSON):
-                outcome = "unsupported_media_type"
-                return _error(415, code_pb2.INVALID_ARGUMENT, "Content-Type must be application/x-protobuf or application/json", reply_type)
-            encoding = request.headers.get("Content-Encoding", "identity").strip().lower() or "identity"
-            if encoding not in SUPPORTED_ENCODINGS:
-                outcome = "unsupported_media_type"
-                return _error(415, code_pb2.INVALID_ARGUMENT, "Content-Encoding must be gzip or identity", reply_type)
-            # Admission before the body is read: overload costs a 503, not memory or CPU.
-            async with pipeline.admit():
-                wire = await _read_limited(request, server.max_body_bytes)
-                body = decode_body(wire, encoding, server.max_decompressed_bytes)
-                decoded = otlp.decode_json_request(body) if content_type == otlp.JSON else otlp.decode_protobuf_request(body)
-                metrics.spans_received.inc(otlp.span_count(decoded))
-                result = await pipeline.export(
-                    decoded,
-                    request.headers.get(config.tenancy.header),
-                    request.headers.get(config.tenancy.env_header),
-                )
-            outcome = "partial" if result.rejected_spans else "ok"
-            return web.Response(
-                status=200,
-                body=otlp.encode_response(result.rejected_spans, result.error_message, reply_type),
-                content_type=reply_type,
-            )
+            response, outcome = await self._handle(request, content_type, reply_type, taken)
+            return response
+        except BodyTimeout as exc:
+            outcome = "body_timeout"
+            metrics.body_timeouts.inc()
+            return _error(408, code_pb2.DEADLINE_EXCEEDED, str(exc), reply_type, {"Connection": "close"})
         except PayloadTooLarge as exc:
             outcome = "too_large"
             return _error(413, code_pb2.RESOURCE_EXHAUSTED, str(exc), reply_type)
@@ -88,15 +116,48 @@ def make_app(config: Config, pipeline: Pipeline, is_ready: Callable[[], bool]) -
         except Overloaded as exc:
             outcome = "overloaded"
             return _error(503, code_pb2.UNAVAILABLE, str(exc), reply_type, {"Retry-After": str(exc.retry_after_seconds)})
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (fail closed: nothing stored, the client retries)
             # Unexpected: answer retryable, log the type only (an exception text may quote content).
             log.error("unexpected %s while handling an export request", type(exc).__name__)
-            return _error(503, code_pb2.UNAVAILABLE, "internal error", reply_type, {"Retry-After": str(server.retry_after_seconds)})
+            retry_after = str(self._config.server.retry_after_seconds)
+            return _error(503, code_pb2.UNAVAILABLE, "internal error", reply_type, {"Retry-After": retry_after})
         finally:
+            self._budget.give_back(taken[0])
             metrics.requests.labels(transport="http", outcome=outcome).inc()
 
+    async def _handle(self, request: web.Request, content_type: str, reply_type: str, taken: list[int]) -> tuple[web.Response, str]:
+        if content_type not in (otlp.PROTOBUF, otlp.JSON):
+            message = "Content-Type must be application/x-protobuf or application/json"
+            return _error(415, code_pb2.INVALID_ARGUMENT, message, reply_type), "unsupported_media_type"
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower() or "identity"
+        if encoding not in SUPPORTED_ENCODINGS:
+            message = "Content-Encoding must be gzip or identity"
+            return _error(415, code_pb2.INVALID_ARGUMENT, message, reply_type), "unsupported_media_type"
+        # Admission is checked before the body is read (overload costs a 503, not memory), but
+        # the slot is taken only once the body is in: a slow client holds no slot.
+        self._pipeline.check_admission()
+        wire = await _read_body(request, self._config.server, self._budget, taken)
+        tenancy = self._config.tenancy
+        body = Body(wire, content_type, encoding, request.headers.get(tenancy.header), request.headers.get(tenancy.env_header))
+        async with self._pipeline.admit():
+            result = await self._pipeline.export(body)
+        response = web.Response(
+            status=200,
+            body=otlp.encode_response(result.rejected_spans, result.error_message, reply_type),
+            content_type=reply_type,
+        )
+        return response, "partial" if result.rejected_spans else "ok"
+
+
+def make_app(
+    config: Config, pipeline: Pipeline, is_ready: Callable[[], bool], is_alive: Callable[[], bool] = lambda: True
+) -> web.Application:
+    metrics = pipeline.metrics
+
     async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "alive"})
+        if is_alive():
+            return web.json_response({"status": "alive"})
+        return web.json_response({"status": "unhealthy"}, status=503)
 
     async def readyz(_: web.Request) -> web.Response:
         if is_ready():
@@ -107,8 +168,8 @@ def make_app(config: Config, pipeline: Pipeline, is_ready: Callable[[], bool]) -
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
 
     # client_max_size bounds what aiohttp itself would buffer; our own reader enforces the limit.
-    app = web.Application(client_max_size=server.max_body_bytes)
-    app.router.add_post("/v1/traces", traces)
+    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app.router.add_post("/v1/traces", _Traces(config, pipeline).handle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)

@@ -17,6 +17,10 @@ class Metrics:
         self.spans_failed_closed = Counter(
             "tracevault_spans_failed_closed", "Spans masked whole because redaction passed its deadline", registry=r
         )
+        self.limited = Counter(
+            "tracevault_limited", "Attributes, events and links dropped and values cut by the span limits", ["kind"], registry=r
+        )
+        self.body_timeouts = Counter("tracevault_body_timeouts", "OTLP/HTTP bodies that arrived too slowly (408)", registry=r)
         self.unknown_fields_dropped = Counter(
             "tracevault_unknown_fields_dropped", "Protobuf fields outside the OTLP schema, dropped before redaction", registry=r
         )
@@ -36,6 +40,7 @@ class Metrics:
             ("tracevault_flush_failures", "Failed flush attempts (store outage)", "flush_failures"),
             ("tracevault_spool_corrupt_regions", "Damaged spool regions reported and skipped", "corrupt_regions"),
             ("tracevault_last_flush_seconds", "Duration of the last flush of one spool file", "last_flush_seconds"),
+            ("tracevault_spool_write_failures", "Spool appends refused after a write error (a full disk)", "spool_write_failures"),
         ):
             gauge = Gauge(name, help_text, registry=r)
             gauge.set_function(lambda attribute=attribute: float(getattr(stats, attribute)))

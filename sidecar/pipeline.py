@@ -1,7 +1,8 @@
 """The pipeline the receivers share: admission, tenant resolution, redaction, sinks.
 
-Admission comes first: a receiver asks for a slot before it reads, inflates or decodes a body,
-so that overload costs nothing but a 503 and memory stays bounded by the in-flight limit.
+A receiver checks admission before it reads a body (overload costs nothing but a 503), reads
+the body without holding a slot (a slow client holds no slot), then holds one in-flight slot
+while the body is inflated, decoded, limited and redacted in the workers.
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 
 from policies.config import Config
 from redactors.batch import Outcome, RedactedBatch
-from sidecar import otlp
 from sidecar.errors import Overloaded, Unavailable
 from sidecar.metrics import Metrics
+from sidecar.prepare import Body, PreparedGroup
 from sidecar.sinks import DiscardSink, ForwarderSink, Sink
-from sidecar.tenancy import group_by_tenant
-from sidecar.workers import RedactionPool
+from sidecar.workers import Redacted, RedactionPool
 
 log = logging.getLogger("tracevault.pipeline")
 
@@ -34,6 +36,18 @@ class ExportResult:
     accepted_spans: int
     rejected_spans: int
     error_message: str
+
+
+def _batch(group: PreparedGroup, redacted: Redacted, received_at: datetime) -> RedactedBatch:
+    return RedactedBatch(
+        tenant=group.tenant,
+        env=group.env,
+        request=ExportTraceServiceRequest.FromString(redacted.request),
+        span_count=group.spans,
+        received_at=received_at,
+        payload_mode=redacted.payload_mode,
+        escrow=ExportTraceServiceRequest.FromString(redacted.escrow) if redacted.escrow is not None else None,
+    )
 
 
 def build_sinks(config: Config, metrics: Metrics, vault: Sink | None = None) -> list[Sink]:
@@ -69,9 +83,8 @@ class Pipeline:
     def stop_accepting(self) -> None:
         self._accepting = False
 
-    @asynccontextmanager
-    async def admit(self) -> AsyncIterator[None]:
-        """Hold one in-flight slot, or refuse at once with a retry hint."""
+    def check_admission(self) -> None:
+        """Refuse at once, with a retry hint, when a request would not get a slot now."""
         retry_after = self._config.server.retry_after_seconds
         if not self._accepting:
             raise Overloaded("shutting down", retry_after)
@@ -79,6 +92,11 @@ class Pipeline:
             raise Overloaded("too many requests in flight", retry_after)
         if not all(sink.has_capacity() for sink in self._sinks):
             raise Overloaded("spool is full; the store is behind", retry_after)
+
+    @asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Hold one in-flight slot, or refuse at once with a retry hint."""
+        self.check_admission()
         self._inflight += 1
         self.metrics.inflight.set(self._inflight)
         try:
@@ -87,33 +105,32 @@ class Pipeline:
             self._inflight -= 1
             self.metrics.inflight.set(self._inflight)
 
-    async def export(
-        self,
-        request: ExportTraceServiceRequest,
-        tenant_header: str | None,
-        env_header: str | None,
-    ) -> ExportResult:
-        """Redact and hand on every span, or raise; never acknowledge what no sink took.
+    async def export(self, body: Body) -> ExportResult:
+        """Decode, redact and hand on every span, or raise; never acknowledge what no sink took.
 
-        Called inside `admit()`.
+        Called inside `admit()`. Decoding and redaction run in the workers; what is left for
+        the event loop is bookkeeping on bytes and counts.
         """
-        # Fields outside the schema are never redacted, stored or forwarded: dropped, counted.
-        self.metrics.unknown_fields_dropped.inc(otlp.drop_unknown_fields(request))
-        groups = group_by_tenant(request, self._config.tenancy, tenant_header, env_header)
+        prepared = await self._pool.prepare(body)
+        self.metrics.spans_received.inc(prepared.received_spans)
+        # Fields outside the schema were dropped in `prepare` (never redacted, stored or
+        # forwarded): counted here.
+        self.metrics.unknown_fields_dropped.inc(prepared.unknown_fields)
+        for kind, count in prepared.limited.items():
+            self.metrics.limited.labels(kind=kind).inc(count)
         received_at = datetime.now(timezone.utc)
         accepted = 0
-        for (tenant, env), resource_spans in groups.groups.items():
-            accepted += await self._export_group(tenant, env, resource_spans, received_at)
-        if groups.rejected_spans:
-            self.metrics.spans_rejected.labels(reason="invalid_tenant").inc(groups.rejected_spans)
+        for group in prepared.groups:
+            accepted += await self._export_group(group, received_at)
+        if prepared.rejected_spans:
+            self.metrics.spans_rejected.labels(reason="invalid_tenant").inc(prepared.rejected_spans)
         self.metrics.spans_accepted.inc(accepted)
-        return ExportResult(accepted, groups.rejected_spans, groups.error_message)
+        return ExportResult(accepted, prepared.rejected_spans, prepared.error_message)
 
-    async def _export_group(self, tenant: str, env: str, resource_spans: list, received_at: datetime) -> int:
-        group = ExportTraceServiceRequest(resource_spans=resource_spans)
-        spans = sum(len(ss.spans) for rs in resource_spans for ss in rs.scope_spans)
+    async def _export_group(self, group: PreparedGroup, received_at: datetime) -> int:
+        tenant, spans = group.tenant, group.spans
         started = time.perf_counter()
-        redacted, counts = await self._pool.redact(tenant, env, group.SerializeToString(), self._wants_escrow)
+        redacted, counts = await self._pool.redact(tenant, group.env, group.request, self._wants_escrow)
         if redacted.failed_closed:
             self.metrics.spans_failed_closed.inc(spans)
             log.warning("redaction of %d spans (tenant=%s) passed its deadline; every value was masked", spans, tenant)
@@ -121,15 +138,8 @@ class Pipeline:
         self._count_redactions(counts)
         self.metrics.cache_hits.inc(redacted.cache_hits)
         self.metrics.cache_misses.inc(redacted.cache_misses)
-        batch = RedactedBatch(
-            tenant=tenant,
-            env=env,
-            request=ExportTraceServiceRequest.FromString(redacted.request),
-            span_count=spans,
-            received_at=received_at,
-            payload_mode=redacted.payload_mode,
-            escrow=ExportTraceServiceRequest.FromString(redacted.escrow) if redacted.escrow is not None else None,
-        )
+        # Parsing the redacted bytes holds the interpreter: off the event loop.
+        batch = await asyncio.to_thread(_batch, group, redacted, received_at)
         for sink in self._sinks:
             outcome = await sink.export(batch)
             if outcome.status is Outcome.RETRY:

@@ -24,6 +24,7 @@ from sidecar.pipeline import Pipeline, build_sinks
 from sidecar.workers import RedactionPool
 from vault.keyring import build_key_writer
 from vault.metrics import MetricsMapping
+from vault.prices import Pricer
 from vault.sink import VaultSink
 from vault.store import open_store
 
@@ -55,21 +56,7 @@ async def serve(config: Config, running: Running | None = None, install_signals:
     if config.forward is None and vault is None:
         log.warning("no vault and no forward endpoint: spans are redacted, acknowledged and discarded (counted in tracevault_spans_dropped_total)")
 
-    def is_ready() -> bool:
-        # Model loaded (set after warm-up), store reachable, spool below its cap.
-        return running.ready.is_set() and all(sink.has_capacity() for sink in pipeline.sinks) and (
-            vault is None or vault.stats.store_reachable
-        )
-
-    # auto_decompress=False: aiohttp would otherwise inflate gzip (and deflate, br) request bodies
-    # itself, before our bounded decompress_gzip and wire limit ever see them.
-    runner = web.AppRunner(
-        make_app(config, pipeline, is_ready),
-        access_log=None,
-        handle_signals=False,
-        auto_decompress=False,
-        shutdown_timeout=config.server.shutdown_grace_seconds,
-    )
+    runner = _http_runner(config, pipeline, running, vault)
     await runner.setup()
     listeners = _Listeners()
     # Everything after setup is inside the try: when a later step fails (the gRPC port is taken),
@@ -133,6 +120,32 @@ async def _drain_and_stop(config: Config, pipeline: Pipeline, runner: web.AppRun
     log.info("stopped")
 
 
+def _http_runner(config: Config, pipeline: Pipeline, running: Running, vault: VaultSink | None) -> web.AppRunner:
+    def is_ready() -> bool:
+        # Model loaded (set after warm-up), store reachable, spool below its cap.
+        return running.ready.is_set() and all(sink.has_capacity() for sink in pipeline.sinks) and (
+            vault is None or vault.stats.store_reachable
+        )
+
+    def is_alive() -> bool:
+        # Unhealthy only when the process cannot recover by itself: a failed spool write that
+        # could not be cut off its file. A full disk alone is retried (503) until space is back.
+        return vault is None or vault.healthy
+
+    # auto_decompress=False: aiohttp would otherwise inflate gzip (and deflate, br) request bodies
+    # itself, before our bounded decompress_gzip and wire limit ever see them.
+    return web.AppRunner(
+        make_app(config, pipeline, is_ready, is_alive),
+        access_log=None,
+        handle_signals=False,
+        auto_decompress=False,
+        shutdown_timeout=config.server.shutdown_grace_seconds,
+        # aiohttp arms this timer when a connection opens and after each response: a client
+        # that has not sent complete headers by then is disconnected (slow-loris headers).
+        keepalive_timeout=config.server.header_timeout_seconds,
+    )
+
+
 def build_vault(config: Config, master_secret: bytes) -> VaultSink | None:
     """The vault sink, with a writer-only keyring: the sidecar can seal but never unseal."""
     if not config.vault_enabled:
@@ -143,6 +156,7 @@ def build_vault(config: Config, master_secret: bytes) -> VaultSink | None:
         build_key_writer(config, master_secret),
         open_store(config),
         MetricsMapping.with_overrides(config.metrics_columns),
+        Pricer(config.prices),
     )
 
 

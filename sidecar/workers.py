@@ -1,44 +1,62 @@
 """Redaction off the event loop: a pool of worker processes, each loading the model once.
 
-Work crosses the process boundary as serialized protobuf bytes, so nothing but bytes, ids and
-counts is pickled. With `workers: 0` the same function runs in one thread of the server process.
+A worker does two kinds of job: `prepare` (inflate, decode, apply the span limits and group a
+request body by tenant, sidecar/prepare.py) and `redact` (one tenant group). Work crosses the
+process boundary as bytes over one pipe per worker, so nothing but bytes, ids and counts is
+pickled. Each worker may allocate `server.worker_memory_bytes` beyond what it holds after
+loading the model (RLIMIT_DATA); a job that needs more fails (closed) and the worker is
+replaced. With `workers: 0` the same jobs run in a thread of the server process.
+
+Each worker holds at most one request at a time, and a request waits for an idle worker in the
+server, never inside a worker's pipe. So when a request passes `redaction_timeout_seconds`,
+only the worker that runs it is killed (the request fails closed) and replaced; the requests
+queued behind it wait for the next idle worker and are answered normally. A worker that dies
+(OOM, crash) costs only its own request a 503 with Retry-After.
+
+Workers die with the server: a parent-death signal (`prctl(PR_SET_PDEATHSIG, SIGKILL)` on
+Linux), and a thread that watches the parent pid where that is not available or was too late.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import logging
 import multiprocessing
 import os
+import resource
 import signal
+import sys
+import threading
 import time
 from collections import Counter
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 
 from policies.config import Config
 from policies.resolve import PolicySet
 from redactors.engine import Redactor
 from redactors.identifiers import Pseudonymizer
 from redactors.walker import fail_closed
-from sidecar.errors import Unavailable
+from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
+from sidecar.prepare import Body, Prepared, prepare
 
-# One redactor per worker process, set by the pool initializer. A process-pool worker has no
-# other place to keep what it loaded once; the server process itself never reads this.
-_worker_redactor: Redactor | None = None
+log = logging.getLogger("tracevault.workers")
 
-
-def _init_worker(config_json: str, master_secret: bytes) -> None:
-    global _worker_redactor
-    # The server process owns shutdown. A SIGINT or SIGTERM sent to the whole process group
-    # (Ctrl-C in a terminal, systemd's default KillMode=control-group) must not kill a worker in
-    # the middle of a redaction while the server drains. A worker still exits when the server
-    # process goes away: its call queue breaks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _worker_redactor = Redactor.build(Config.model_validate_json(config_json), master_secret)
+# Test-only fault injection: a worker whose environment names a marker sleeps on any request
+# that contains it, like a detector that hangs. Set only in tests; unset, nothing changes.
+STALL_ENV = "TRACEVAULT_TEST_STALL_MARKER"
+_PR_SET_PDEATHSIG = 1
+_PARENT_POLL_SECONDS = 1.0
+_START_TIMEOUT_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -52,19 +70,6 @@ class Redacted:
     cache_hits: int = 0
     cache_misses: int = 0
     failed_closed: bool = False  # the deadline passed: every value was masked, nothing scanned
-
-
-def _redact_in_worker(tenant: str, env: str, payload: bytes, with_escrow: bool) -> Redacted:
-    assert _worker_redactor is not None, "worker not initialised"
-    return redact_serialized(_worker_redactor, tenant, env, payload, with_escrow)
-
-
-def _ready_in_worker(hold_seconds: float = 0.0) -> int:
-    if _worker_redactor is None:
-        raise RuntimeError("worker not initialised")
-    # Held briefly, so that one fast worker cannot answer every probe of a round alone.
-    time.sleep(hold_seconds)
-    return os.getpid()
 
 
 def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> Redacted:
@@ -83,6 +88,154 @@ def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes,
         request.SerializeToString(), dict(counts), mode, escrow,
         cache_hits=redactor.cache.hits - hits, cache_misses=redactor.cache.misses - misses,
     )
+
+
+# -- inside a worker process -------------------------------------------------------------------
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process die when `parent_pid` goes away, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
+def _limit_memory(budget_bytes: int) -> None:
+    """Cap this worker's data segment at what it holds now plus `budget_bytes` (Linux)."""
+    try:
+        status = open("/proc/self/status", encoding="ascii").read()
+        held = next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmData:"))
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        limit = held + budget_bytes if hard == resource.RLIM_INFINITY else min(hard, held + budget_bytes)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    except (OSError, ValueError, StopIteration):
+        log.warning("cannot limit the memory of a redaction worker on this platform")
+
+
+def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[str, Any]:
+    """One job: ("prepare", Body) or ("redact", (tenant, env, payload, with_escrow)).
+
+    Replies ("ok", value), ("refused", (error class name, message)) for bad or oversized
+    requests, ("memory", None) past the memory limit, or ("error", exception type name).
+    Exception texts may quote content: only refusals, whose messages are fixed, cross over.
+    """
+    try:
+        if kind == "prepare":
+            return "ok", prepare(config, args)
+        return "ok", redact_serialized(redactor, *args)
+    except (InvalidRequest, PayloadTooLarge) as exc:
+        return "refused", (type(exc).__name__, str(exc))
+    except MemoryError:
+        return "memory", None
+    except Exception as exc:  # noqa: BLE001 (reported by type only; the server answers 503)
+        return "error", type(exc).__name__
+
+
+def _worker_main(conn: Connection, config_json: str, master_secret: bytes, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
+    # The server process owns shutdown. A SIGINT or SIGTERM sent to the whole process group
+    # (Ctrl-C in a terminal, systemd's default KillMode=control-group) must not kill a worker in
+    # the middle of a redaction while the server drains.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    config = Config.model_validate_json(config_json)
+    redactor = Redactor.build(config, master_secret)
+    _limit_memory(config.server.worker_memory_bytes)
+    stall = os.environ.get(STALL_ENV, "").encode()
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            kind, args = conn.recv()
+        except EOFError:  # the server closed the pipe: shut down
+            return
+        if stall and kind == "redact" and stall in args[2]:
+            time.sleep(3600)
+        reply = run_job(redactor, config, kind, args)
+        conn.send(reply)
+        if reply[0] == "memory":
+            return  # a fresh worker replaces this one (its heap may be fragmented)
+
+
+# -- in the server process ---------------------------------------------------------------------
+
+
+class _Deadline(Exception):
+    """The request passed its deadline on a worker."""
+
+
+class _WorkerGone(Exception):
+    """The worker died while it held the request."""
+
+
+class _ProcessSlot:
+    """One worker process and the pipe to it. Its blocking methods run in a helper thread."""
+
+    def __init__(self, context: Any, config_json: str, master_secret: bytes) -> None:
+        self.conn, child = context.Pipe(duplex=True)
+        self.process = context.Process(
+            target=_worker_main, args=(child, config_json, master_secret, os.getpid()), name="tracevault-redact", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.pid = self.process.pid
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self.conn.poll(timeout):
+            raise TimeoutError("a redaction worker did not load the model in time")
+        kind, _ = self.conn.recv()
+        if kind != "ready":
+            raise RuntimeError("a redaction worker sent an unexpected start message")
+
+    def call(self, job: tuple[str, Any], timeout: float) -> tuple[str, Any]:
+        try:
+            self.conn.send(job)
+            if not self.conn.poll(timeout):
+                raise _Deadline()
+            return self.conn.recv()
+        except (EOFError, OSError):
+            raise _WorkerGone() from None
+
+    def stop(self, kill: bool) -> None:
+        if kill:
+            self.process.kill()
+        self.conn.close()  # a live worker sees EOF and returns
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+
+
+class _ThreadSlot:
+    """`workers: 0`: redaction in one thread of this process. A stuck thread cannot be killed:
+    it is abandoned (it finishes on its own) and a fresh thread takes its place."""
+
+    def __init__(self, redactor: Redactor, config: Config) -> None:
+        self._redactor = redactor
+        self._config = config
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redact")
+        self.pid = os.getpid()
+
+    def wait_ready(self, timeout: float) -> None:
+        return None
+
+    def call(self, job: tuple[str, Any], timeout: float) -> tuple[str, Any]:
+        future = self._thread.submit(run_job, self._redactor, self._config, *job)
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            raise _Deadline() from None
+
+    def stop(self, kill: bool) -> None:
+        self._thread.shutdown(wait=not kill, cancel_futures=False)
 
 
 def available_cpus(cgroup_cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
@@ -111,75 +264,132 @@ class RedactionPool:
         self._config = config
         self._secret = master_secret
         self._workers = worker_count(config)
-        # With workers: 0, an already built redactor may be handed in (it shares a loaded model).
-        self._local: Redactor | None = local_redactor if self._workers == 0 else None
+        # With workers: 0, an already built redactor may be handed in (it shares a loaded model);
+        # else the model loads here, before any listener is up (never on the running loop).
+        self._local: Redactor | None = None
+        if self._workers == 0:
+            self._local = local_redactor or Redactor.build(config, master_secret)
         # For the fail-closed path only: policies and keyed pseudonyms, no model.
         self._policies = PolicySet(config)
         self._pseudonymizer = Pseudonymizer(master_secret)
-        self._executor: Executor = self._new_executor()
+        # Blocking pipe calls and start-ups; one thread per slot for each.
+        self._io = ThreadPoolExecutor(max_workers=2 * self.size, thread_name_prefix="redact-io")
+        self._idle: asyncio.Queue[_ProcessSlot | _ThreadSlot] | None = None
+        self._slots: set[_ProcessSlot | _ThreadSlot] = set()
+        self._starting: set[asyncio.Task[None]] = set()
+        self._context = multiprocessing.get_context("spawn")  # the server runs gRPC threads: no fork
+        self._closed = False
 
     @property
     def size(self) -> int:
         return max(1, self._workers)
 
-    def _new_executor(self) -> Executor:
-        if self._workers == 0:
-            if self._local is None:
-                self._local = Redactor.build(self._config, self._secret)
-            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="redact")
-        # spawn, not fork: the server process runs gRPC threads that must not be forked.
-        return ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self._config.model_dump_json(), self._secret),
-        )
+    def worker_pids(self) -> list[int]:
+        """Pids of the worker processes (empty with workers: 0)."""
+        return sorted(slot.pid for slot in self._slots if isinstance(slot, _ProcessSlot))
 
-    async def warm_up(self, timeout_seconds: float = 300.0) -> None:
-        """Start every worker and wait until each has loaded the model.
-
-        One probe per worker is not enough: a worker that is ready first can answer several
-        probes while another is still loading. Probe in rounds, each probe held briefly, until
-        every worker process has answered once (bounded in time).
-        """
+    def _new_slot(self) -> _ProcessSlot | _ThreadSlot:
+        # Called on the event loop's thread, which lives as long as the server: the
+        # parent-death signal fires when the thread that started a worker ends.
         if self._local is not None:
+            slot: _ProcessSlot | _ThreadSlot = _ThreadSlot(self._local, self._config)
+        else:
+            slot = _ProcessSlot(self._context, self._config.model_dump_json(), self._secret)
+        self._slots.add(slot)
+        return slot
+
+    async def _start_slot(self, timeout: float) -> None:
+        slot = self._new_slot()
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._io, slot.wait_ready, timeout)
+        except BaseException:
+            self._slots.discard(slot)
+            slot.stop(kill=True)
+            raise
+        assert self._idle is not None
+        self._idle.put_nowait(slot)
+
+    async def _ensure_started(self, timeout: float = _START_TIMEOUT_SECONDS) -> asyncio.Queue:
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            await asyncio.gather(*(self._start_slot(timeout) for _ in range(self.size)))
+        return self._idle
+
+    async def warm_up(self, timeout_seconds: float = _START_TIMEOUT_SECONDS) -> None:
+        """Start every worker and wait until each has loaded the model."""
+        await self._ensure_started(timeout_seconds)
+
+    def _replace(self, slot: _ProcessSlot | _ThreadSlot, kill: bool) -> None:
+        """Stop one worker and start another in the background; it joins the idle queue once ready."""
+        self._slots.discard(slot)
+        slot.stop(kill=kill)
+        if self._closed:
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_seconds
-        seen: set[int] = set()
-        while loop.time() < deadline:
-            probes = (loop.run_in_executor(self._executor, _ready_in_worker, 0.2) for _ in range(self._workers))
-            seen.update(await asyncio.gather(*probes))
-            if len(seen) >= self._workers:
-                return
-        raise RuntimeError(f"only {len(seen)} of {self._workers} redaction workers started in {timeout_seconds:.0f} s")
+        task = asyncio.get_running_loop().create_task(self._restart())
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _restart(self) -> None:
+        try:
+            await self._start_slot(_START_TIMEOUT_SECONDS)
+        except Exception as exc:  # noqa: BLE001 (logged; the next failure retries the start)
+            log.error("a replacement redaction worker did not start (%s)", type(exc).__name__)
+
+    async def _run(self, job: tuple[str, Any]) -> tuple[str, Any]:
+        """Run one job on the next idle worker; 503 when none frees up within the deadline or
+        the worker dies. Raises _Deadline (after killing that worker) past the deadline."""
+        timeout = self._config.server.redaction_timeout_seconds
+        retry_after = self._config.server.retry_after_seconds
+        idle = await self._ensure_started()
+        try:
+            slot = await asyncio.wait_for(idle.get(), timeout)
+        except TimeoutError:
+            raise Unavailable("no redaction worker is free", retry_after) from None
+        try:
+            reply = await asyncio.get_running_loop().run_in_executor(self._io, slot.call, job, timeout)
+        except _WorkerGone:
+            self._replace(slot, kill=True)
+            raise Unavailable("redaction worker restarted", retry_after) from None
+        except BaseException:
+            # Past the deadline (a detector hangs: kill this worker only; requests queued behind
+            # it go to the others), or cancelled while the worker held the job (its answer would
+            # reach the next job on this pipe): replace the worker rather than reuse it.
+            self._replace(slot, kill=True)
+            raise
+        if reply[0] == "memory":
+            self._replace(slot, kill=True)  # it exits by itself after this reply
+        else:
+            idle.put_nowait(slot)
+        return reply
+
+    async def prepare(self, body: Body) -> Prepared:
+        """Inflate, decode, limit and group a request body in a worker."""
+        try:
+            kind, value = await self._run(("prepare", body))
+        except _Deadline:
+            raise PayloadTooLarge("decoding the request passed its deadline") from None
+        if kind == "ok":
+            return value
+        if kind == "refused":
+            name, message = value
+            raise (InvalidRequest if name == InvalidRequest.__name__ else PayloadTooLarge)(message)
+        if kind == "memory":
+            raise PayloadTooLarge("decoding the request needs more memory than a worker may use")
+        raise RuntimeError(f"decoding failed in a worker ({value})")
 
     async def redact(self, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> tuple[Redacted, Counter[str]]:
-        loop = asyncio.get_running_loop()
+        """Redact on the next idle worker; fails closed past the deadline or the memory limit."""
         try:
-            if self._local is not None:
-                future = loop.run_in_executor(self._executor, redact_serialized, self._local, tenant, env, payload, with_escrow)
-            else:
-                future = loop.run_in_executor(self._executor, _redact_in_worker, tenant, env, payload, with_escrow)
-            result = await asyncio.wait_for(future, self._config.server.redaction_timeout_seconds)
-        except asyncio.TimeoutError:
-            # A detector hangs (a pathological regex, a huge value): fail closed, and replace the
-            # stuck worker so that it does not hold a slot for ever.
-            self._replace_executor(kill=True)
-            result = self._fail_closed(tenant, env, payload)
-        except BrokenProcessPool:
-            # A worker died (OOM, crash): start a fresh pool, and let the client retry.
-            self._replace_executor(kill=False)
-            raise Unavailable("redaction worker restarted", self._config.server.retry_after_seconds) from None
+            kind, value = await self._run(("redact", (tenant, env, payload, with_escrow)))
+        except _Deadline:
+            kind, value = "deadline", None
+        if kind in ("deadline", "memory"):
+            result = await asyncio.get_running_loop().run_in_executor(self._io, self._fail_closed, tenant, env, payload)
+        elif kind == "ok":
+            result = value
+        else:
+            raise RuntimeError(f"redaction failed in a worker ({value})")
         return result, Counter(result.counts)
-
-    def _replace_executor(self, kill: bool) -> None:
-        old = self._executor
-        if kill and isinstance(old, ProcessPoolExecutor):
-            for process in list(getattr(old, "_processes", {}).values()):
-                process.kill()
-        old.shutdown(wait=False, cancel_futures=True)
-        self._executor = self._new_executor()
 
     def _fail_closed(self, tenant: str, env: str, payload: bytes) -> Redacted:
         """Every string value masked, no detector run; stored as a redacted payload."""
@@ -188,4 +398,11 @@ class RedactionPool:
         return Redacted(request.SerializeToString(), dict(counts), "redacted", None, failed_closed=True)
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        self._closed = True
+        for task in list(self._starting):
+            task.cancel()
+        for slot in list(self._slots):
+            slot.stop(kill=False)
+        self._slots.clear()
+        self._io.shutdown(wait=False, cancel_futures=True)
+

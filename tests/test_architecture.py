@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("policies", "redactors", "vault", "retention", "access", "sidecar")
+PACKAGES = ("policies", "redactors", "vault", "retention", "access", "observe", "sidecar")
 LINT_IMPORTS = ("-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())")
 
 
@@ -70,7 +70,6 @@ def test_a_planted_reverse_import_breaks_the_contract(tmp_path: Path, module: st
 # Functions longer than 60 lines in files other engineers are rewriting at the moment; each entry
 # goes when its owner's change lands. Nothing may be added here.
 LONG_FUNCTIONS_BEING_REWRITTEN = {
-    ("redactors/secrets.py", "scan"),  # secrets rules as data
     ("sidecar/http_receiver.py", "make_app"),  # runtime reliability
 }
 MAX_FUNCTION_LINES = 60

@@ -3,6 +3,7 @@
     metrics/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet
     payloads/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.tvseg
     audit/tenant=<t>/date=<YYYY-MM-DD>/<segment>.jsonl
+    evaluations/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet  (kept as long as metrics)
 
 The date is the UTC day the span was received. DuckDB, Athena, Trino and Spark read the
 ``name=value`` directories as partition columns as they are.
@@ -21,10 +22,10 @@ from dataclasses import dataclass
 
 from policies.tenants import is_valid_id, validate_id
 
-KINDS = ("metrics", "payloads", "audit")
+KINDS = ("metrics", "payloads", "audit", "evaluations")
 
 #: File extension per kind (without the dot).
-EXTENSIONS = {"metrics": "parquet", "payloads": "tvseg", "audit": "jsonl"}
+EXTENSIONS = {"metrics": "parquet", "payloads": "tvseg", "audit": "jsonl", "evaluations": "parquet"}
 
 SEGMENT_PATTERN_TEXT = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 _SEGMENT_PATTERN = re.compile(SEGMENT_PATTERN_TEXT)
@@ -57,6 +58,11 @@ def metrics_key(tenant: str, env: str, day: _dt.date, segment: str) -> str:
 def payload_key(tenant: str, env: str, day: _dt.date, segment: str) -> str:
     """``payloads/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.tvseg``"""
     return _key("payloads", tenant, env, day, segment)
+
+
+def evaluations_key(tenant: str, env: str, day: _dt.date, segment: str) -> str:
+    """``evaluations/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet``"""
+    return _key("evaluations", tenant, env, day, segment)
 
 
 def audit_key(tenant: str, day: _dt.date, segment: str) -> str:

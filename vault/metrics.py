@@ -51,7 +51,9 @@ import pyarrow.parquet as pq
 
 from redactors.anyvalue import any_to_py
 from redactors.shapes import has_pii_digits, is_label
+from vault.derived import derived_columns
 from vault.parquet import table_to_parquet
+from vault.prices import Pricer
 
 if TYPE_CHECKING:  # the vault does not need the OTLP classes at run time, only their fields
     from opentelemetry.proto.common.v1.common_pb2 import KeyValue
@@ -65,6 +67,8 @@ __all__ = [
     "MetricsMapping",
     "PSEUDONYM_PATTERN",
     "REDACTED",
+    "conform",
+    "label",
     "metrics_row",
     "read_parquet_rows",
     "rows_to_parquet",
@@ -73,7 +77,7 @@ __all__ = [
 REDACTED = "<redacted>"
 LABEL_MAX_CHARS = 128
 PSEUDONYM_PATTERN = re.compile(r"pn:[0-9a-f]{8}:[0-9a-f]{24}")
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2 added the columns from cache_write_tokens on; files of version 1 stay readable
 
 _TS = pa.timestamp("ns", tz="UTC")
 
@@ -117,6 +121,26 @@ METRICS_SCHEMA = pa.schema(
         pa.field("redactions", pa.map_(pa.string(), pa.int32()), nullable=False),
         pa.field("payload_ref", pa.string()),
         pa.field("received_at", _TS, nullable=False),
+        # schema version 2: derived signals (docs/storage.md). Appended, so that version-1 files
+        # and version-2 files union by name.
+        pa.field("cache_write_tokens", pa.int64()),
+        pa.field("tpot_ms", pa.float64()),
+        pa.field("output_tokens_per_s", pa.float64()),
+        pa.field("cost_usd", pa.float64()),
+        pa.field("price_source", pa.string()),
+        pa.field("price_version", pa.string()),
+        pa.field("retry_count", pa.int32()),
+        pa.field("finish_reasons", pa.list_(pa.string())),
+        pa.field("tool_status", pa.string()),
+        pa.field("retrieval_score_min", pa.float64()),
+        pa.field("retrieval_score_max", pa.float64()),
+        pa.field("retrieval_score_mean", pa.float64()),
+        pa.field("input_chars", pa.int64()),
+        pa.field("input_words", pa.int64()),
+        pa.field("output_chars", pa.int64()),
+        pa.field("output_words", pa.int64()),
+        pa.field("language", pa.string()),
+        pa.field("refusal", pa.bool_()),
     ],
     metadata={"tracevault.schema": "metrics", "tracevault.schema_version": SCHEMA_VERSION},
 )
@@ -178,6 +202,21 @@ DEFAULT_COLUMN_SOURCES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "langfuse.user.id",
         ),
         "session_hash": ("session.id", "gen_ai.conversation.id", _TAP + "session_id", "langfuse.session.id"),
+        "cache_write_tokens": (
+            "gen_ai.usage.cache_creation.input_tokens",
+            "gen_ai.usage.cache_write.input_tokens",
+            "gen_ai.usage.cache_creation_input_tokens",
+            "llm.token_count.prompt_details.cache_write",
+        ),
+        "retry_count": (
+            "http.request.resend_count",
+            "gen_ai.request.retry_count",
+            "retry_count",
+            "retry.count",
+            _TAP + "retry_count",
+            "metadata.retry_count",
+        ),
+        "finish_reasons": ("gen_ai.response.finish_reasons", "llm.response.finish_reasons", "llm.response.finish_reason"),
     }
 )
 
@@ -212,6 +251,7 @@ class MetricsMapping:
 
 
 DEFAULT_MAPPING = MetricsMapping()
+DEFAULT_PRICER = Pricer()
 
 # ---------------------------------------------------------------------------------------------
 # Label checks: what a metrics string may look like.
@@ -232,6 +272,11 @@ def _digit_runs_ok(text: str, limit: int, allow_date_stamp: bool) -> bool:
 
 def _is_label(text: str, *, allow_date_stamp: bool = False) -> bool:
     return is_label(text, LABEL_MAX_CHARS) and _digit_runs_ok(text, 6, allow_date_stamp)
+
+
+def label(text: str) -> str | None:
+    """``text`` as a metrics label: None when blank, ``<redacted>`` when not label-shaped."""
+    return _label(text)
 
 
 def _label(text: str, *, allow_date_stamp: bool = False) -> str | None:
@@ -586,6 +631,8 @@ _COERCERS: dict[str, Callable[[Any], Any]] = {
     "cache_hit": _as_bool,
     "user_hash": _as_pseudonym,
     "session_hash": _as_pseudonym,
+    "cache_write_tokens": _as_count,
+    "retry_count": lambda value: _as_count(value, _INT32_MAX),
 }
 
 
@@ -607,8 +654,11 @@ def metrics_row(
     redactions: Mapping[str, int],
     payload_ref: str | None,
     mapping: MetricsMapping = DEFAULT_MAPPING,
+    pricer: Pricer | None = None,
 ) -> dict[str, Any]:
-    """The metrics record of one (already redacted) span, keyed by :data:`METRICS_SCHEMA` names."""
+    """The metrics record of one (already redacted) span, keyed by :data:`METRICS_SCHEMA` names.
+
+    ``pricer`` prices the call into ``cost_usd`` (the default: genai-prices, no overrides)."""
     sources = mapping.sources
     attrs = _guarded(lambda: _Attributes(span.attributes, resource.attributes)) or _Attributes((), ())
     start_ns, end_ns = int(span.start_time_unix_nano), int(span.end_time_unix_nano)
@@ -617,7 +667,8 @@ def metrics_row(
     def column(name: str) -> Any:
         return _guarded(lambda: attrs.first(sources.get(name, ()), _COERCERS[name]))
 
-    row: dict[str, Any] = {
+    row: dict[str, Any] = {name: column(name) for name in _COERCERS}  # the columns fed by attributes alone
+    row |= {
         "tenant": tenant,
         "env": env,
         "trace_id": _hex(span.trace_id),
@@ -630,28 +681,15 @@ def metrics_row(
         "duration_ms": duration,
         "status_code": _STATUS_CODES.get(int(span.status.code), "unset"),
         "error_type": _guarded(lambda: _error_type(span, attrs, sources.get("error_type", ()))),
-        "service_name": column("service_name"),
-        "operation": column("operation"),
-        "provider": column("provider"),
-        "request_model": column("request_model"),
-        "response_model": column("response_model"),
-        "input_tokens": column("input_tokens"),
-        "output_tokens": column("output_tokens"),
-        "cache_read_tokens": column("cache_read_tokens"),
         "ttft_ms": _guarded(lambda: _ttft_ms(attrs, sources.get("ttft_ms", ()))),
-        "feature": column("feature"),
-        "prompt_version": column("prompt_version"),
-        "tool_name": column("tool_name"),
         "tool_count": _guarded(lambda: _tool_count(attrs, sources.get("tool_count", ()))),
         "retrieved_documents": _guarded(lambda: _retrieved_documents(attrs, sources.get("retrieved_documents", ()))),
-        "cache_hit": column("cache_hit"),
-        "user_hash": column("user_hash"),
-        "session_hash": column("session_hash"),
         "redactions": _redaction_counts(redactions),
         "payload_ref": payload_ref,
         "received_at": _utc(received_at),
     }
-    return row
+    derived_columns(row, span, attrs, sources, pricer or DEFAULT_PRICER, label=_label, guard=_guarded)
+    return {name: row.get(name) for name in METRICS_SCHEMA.names}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -686,6 +724,15 @@ def rows_to_parquet(rows: Sequence[Mapping[str, Any]]) -> bytes:
     prepared = [_prepare(row, i) for i, row in enumerate(rows)]
     table = pa.Table.from_pylist(prepared, schema=METRICS_SCHEMA)
     return table_to_parquet(table)
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """A metrics table of any schema version as :data:`METRICS_SCHEMA`: columns an older file
+    lacks are added as nulls (what DuckDB's ``union_by_name`` does), then the types are cast."""
+    missing = [f for f in METRICS_SCHEMA if f.name not in table.column_names]
+    for schema_field in missing:
+        table = table.append_column(schema_field.name, pa.nulls(table.num_rows, schema_field.type))
+    return table.select(METRICS_SCHEMA.names).cast(METRICS_SCHEMA)
 
 
 def read_parquet_rows(data: bytes) -> list[dict[str, Any]]:

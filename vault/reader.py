@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from vault import layout
 from vault.envelope import DecryptError, decrypt_record, record_aad
 from vault.keyring import DataKeyReader, KeyUnavailable
-from vault.metrics import METRICS_SCHEMA
+from vault.metrics import METRICS_SCHEMA, conform
 from vault.segment import CorruptSegment, PayloadRef, decode_frame
 from vault.store import ObjectNotFound, ObjectStore
 
@@ -103,7 +103,7 @@ class VaultReader:
             for key in pending:
                 try:
                     table = pq.read_table(io.BytesIO(self.store.get(key)))
-                    tables[key] = (table.cast(METRICS_SCHEMA), replaced_keys(key, table.schema.metadata))
+                    tables[key] = (conform(table), replaced_keys(key, table.schema.metadata))
                 except ObjectNotFound:
                     vanished = True  # deleted by retention or compaction between list and get
                 except (pa.ArrowException, OSError, ValueError) as exc:

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import json_format
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -28,9 +30,17 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from policies.config import SpoolConfig
 from redactors.batch import ExportOutcome, RedactedBatch
 from redactors.walker import COUNT_PREFIX
+from vault import evaluations
 from vault.keyring import DataKeyWriter
-from vault.metrics import MetricsMapping, metrics_row, rows_to_parquet
-from vault.spool import SpoolRecord, SpoolWriter, read_spool_file, segment_bytes
+from vault.metrics import MetricsMapping, label, metrics_row, rows_to_parquet
+from vault.prices import Pricer
+from vault.spool import (
+    SpoolRecord,
+    SpoolWriter,
+    errno_name,
+    read_spool_file,
+    segment_bytes,
+)
 from vault.store import ObjectStore
 
 log = logging.getLogger("tracevault.vault")
@@ -49,6 +59,7 @@ class VaultStats:
     corrupt_regions: int = 0
     last_flush_seconds: float = 0.0
     store_reachable: bool = True
+    spool_write_failures: int = 0
 
 
 def payload_document(span: Span, resource: Resource, scope: InstrumentationScope) -> bytes:
@@ -80,7 +91,7 @@ def _flat_spans(request: ExportTraceServiceRequest) -> list[tuple[Span, Resource
     ]
 
 
-def split_batch(batch: RedactedBatch, mapping: MetricsMapping) -> list[SpoolRecord]:
+def split_batch(batch: RedactedBatch, mapping: MetricsMapping, pricer: Pricer | None = None) -> list[SpoolRecord]:
     """One metrics row and (per payload mode) one payload per span."""
     spans = _flat_spans(batch.request)
     escrow = _flat_spans(batch.escrow) if batch.escrow is not None else []
@@ -97,7 +108,11 @@ def split_batch(batch: RedactedBatch, mapping: MetricsMapping) -> list[SpoolReco
             redactions=_redaction_counts(span),
             payload_ref=None,
             mapping=mapping,
+            pricer=pricer,
         )
+        judged = evaluations.span_evaluation_rows(span, tenant=batch.tenant, env=batch.env, received_at=batch.received_at, label=label)
+        if judged:  # carried through the spool beside the row, written to the evaluations table
+            row[evaluations.SPOOL_FIELD] = judged
         payload: bytes | None = None
         if batch.payload_mode == "redacted":
             payload = payload_document(span, resource, scope)
@@ -120,6 +135,9 @@ def flush_spool_file(path: Path, store: ObjectStore, stats: VaultStats) -> int:
         segment = segment_bytes(group)
         if segment is not None:
             store.put(group.payload_key, segment)
+        judged = [e for row in group.rows for e in row.pop(evaluations.SPOOL_FIELD, None) or ()]
+        if judged:  # before the metrics file, as payloads are: a retried flush rewrites the same objects
+            store.put(evaluations.evaluations_key(group.metrics_key), evaluations.rows_to_parquet(judged))
         if group.rows:
             store.put(group.metrics_key, rows_to_parquet(group.rows))
     path.unlink()
@@ -136,10 +154,12 @@ class VaultSink:
         keyring: DataKeyWriter,
         store: ObjectStore,
         mapping: MetricsMapping | None = None,
+        pricer: Pricer | None = None,
     ) -> None:
         self._config = spool_config
         self._store = store
         self._mapping = mapping or MetricsMapping.with_overrides({})
+        self._pricer = pricer or Pricer()
         self.stats = VaultStats()
         self._writer = SpoolWriter(spool_dir, keyring.new_data_key, fsync=spool_config.fsync)
         # One thread owns the spool writer (appends are serialized); another flushes.
@@ -157,21 +177,41 @@ class VaultSink:
     def has_capacity(self) -> bool:
         return self.stats.spool_bytes < self._config.max_bytes
 
+    @property
+    def healthy(self) -> bool:
+        """Liveness: false only while a failed spool write could not be cut off its file."""
+        return self._writer.healthy
+
     async def start(self) -> None:
         """Start the flush loop; spool files left by a previous run are flushed first."""
         self._flusher = asyncio.create_task(self._flush_loop(), name="vault-flush")
 
     async def export(self, batch: RedactedBatch) -> ExportOutcome:
-        """Durable once this returns ok: the records are in the spool (fsync'd when configured)."""
-        loop = asyncio.get_running_loop()
-        records = split_batch(batch, self._mapping)
-        if records:
-            await loop.run_in_executor(self._spool_thread, self._append, batch, records)
+        """Durable once this returns ok: the records are in the spool (fsync'd when configured).
+
+        The split (a JSON document per span) and the append run in the spool thread, never on
+        the event loop.
+        """
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._spool_thread, self._split_and_append, batch)
+        except OSError:  # a full disk: nothing of the batch stayed in the spool (logged, counted)
+            return ExportOutcome.retry("spool write failed")
         return ExportOutcome.ok()
+
+    def _split_and_append(self, batch: RedactedBatch) -> None:
+        records = split_batch(batch, self._mapping, self._pricer)
+        if records:
+            self._append(batch, records)
 
     def _append(self, batch: RedactedBatch, records: list[SpoolRecord]) -> None:
         before = self._writer.active_bytes
-        self._writer.append(batch.tenant, batch.env, batch.received_at.date(), records)
+        try:
+            self._writer.append(batch.tenant, batch.env, batch.received_at.date(), records)
+        except OSError as exc:
+            # A full disk: the batch is refused (the client retries), nothing of it stays.
+            self.stats.spool_write_failures += 1
+            log.warning("spool write failed (%s); the request is refused and will be retried", errno_name(exc))
+            raise
         self.stats.spool_bytes += self._writer.active_bytes - before
         if self._writer.active_bytes >= self._config.segment_max_bytes:
             self._writer.seal()

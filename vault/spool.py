@@ -20,7 +20,10 @@ at the next frame magic; a torn frame at the end (a crash mid-append) is ignored
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import json
+import logging
 import os
 import secrets
 import struct
@@ -29,14 +32,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from policies.files import fsync_dir
 from vault import layout
 from vault.envelope import encrypt_record, record_aad
 from vault.keyring import DataKey
 from vault.segment import MAGIC as SEGMENT_MAGIC
-from vault.segment import FrameInfo, PayloadRef, SegmentHeader, build_segment, encode_frame
+from vault.segment import (
+    FrameInfo,
+    PayloadRef,
+    SegmentHeader,
+    build_segment,
+    encode_frame,
+)
 
 FRAME_MAGIC = b"\xf1TVW"
 _HEAD = struct.Struct(">4sBII")
@@ -44,6 +53,7 @@ GROUP = 1
 RECORD = 2
 _RECORD_HEAD = struct.Struct(">II")
 SUFFIX = ".wal"
+log = logging.getLogger("tracevault.spool")
 
 
 @dataclass
@@ -88,7 +98,16 @@ def instance_id(directory: Path) -> str:
 
 
 class SpoolWriter:
-    """Appends to the active spool file. Not thread-safe: the vault calls it from one thread."""
+    """Appends to the active spool file. Not thread-safe: the vault calls it from one thread.
+
+    Writes are unbuffered (`os.write` on the file descriptor) and fsynced before `append`
+    returns, so nothing of a failed append can linger in a buffer and reach the file later.
+    When a write or an fsync fails (a full disk), the file is cut back to its last good frame,
+    fsynced and sealed; the next append opens a new file, so the writer recovers by itself once
+    space is back. Only when the cut itself fails is the writer `damaged`: the file is then
+    neither sealed nor flushed (it holds frames of a batch that was refused), every append
+    retries the cut first, and `healthy` is false until one succeeds.
+    """
 
     def __init__(
         self,
@@ -104,8 +123,10 @@ class SpoolWriter:
         self._new_data_key = new_data_key
         self._fsync = fsync
         self._clock = clock
-        self._handle: BinaryIO | None = None
+        self._fd: int | None = None
         self._path: Path | None = None
+        self._size = 0  # bytes of whole, durable frames in the active file
+        self._damaged = False  # a failed append's bytes could not be cut off yet
         self._opened_at: datetime | None = None
         self._segment_salt = ""
         self._groups: dict[tuple[str, str, date], _Group] = {}
@@ -127,8 +148,13 @@ class SpoolWriter:
         return total
 
     @property
+    def healthy(self) -> bool:
+        """False only while a failed append could not be cut off the active file."""
+        return not self._damaged
+
+    @property
     def active_bytes(self) -> int:
-        return self._handle.tell() if self._handle is not None else 0
+        return self._size
 
     @property
     def active_age_seconds(self) -> float:
@@ -136,75 +162,98 @@ class SpoolWriter:
             return 0.0
         return (self._clock() - self._opened_at).total_seconds()
 
-    def _open(self) -> BinaryIO:
-        if self._handle is None:
+    def _open(self) -> int:
+        if self._fd is None:
             self._seq += 1
-            self._path = self.directory / f"{self._seq:012d}{SUFFIX}"
-            fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-            self._handle = os.fdopen(fd, "ab")
+            path = self.directory / f"{self._seq:012d}{SUFFIX}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            try:
+                if self._fsync:
+                    fsync_dir(self.directory)
+            except OSError:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                raise
+            self._fd, self._path, self._size = fd, path, 0
             self._opened_at = self._clock()
             self._segment_salt = secrets.token_hex(4)
-            if self._fsync:
-                fsync_dir(self.directory)
-        return self._handle
+        return self._fd
 
     def seal(self) -> Path | None:
-        """Close the active file; the next append opens a new one. Returns the sealed path."""
-        if self._handle is None:
+        """Close the active file; the next append opens a new one. Returns the sealed path.
+
+        A damaged file is sealed only once the refused batch's bytes are cut off it.
+        """
+        if self._fd is None or (self._damaged and not self._repair()):
             return None
-        self._handle.close()
-        sealed = self._path
-        self._handle, self._path, self._opened_at = None, None, None
+        fd, sealed = self._fd, self._path
+        self._fd, self._path, self._opened_at, self._size = None, None, None, 0
         self._groups.clear()  # forget the plaintext data keys with the file
+        try:
+            os.close(fd)  # nothing is buffered: every append was written and fsynced
+        except OSError as exc:
+            log.warning("closing spool file %s failed (%s)", sealed.name if sealed else "?", errno_name(exc))
         return sealed
 
-    def _group(self, handle: BinaryIO, tenant: str, env: str, day: date) -> _Group:
+    def _repair(self) -> bool:
+        """Cut the active file back to its last good frame and fsync it; False when that fails."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, self._size)
+            os.fsync(self._fd)
+        except OSError as exc:
+            self._damaged = True
+            log.error("cannot cut a failed append off spool file %s (%s)", self._path.name if self._path else "?", errno_name(exc))
+            return False
+        self._damaged = False
+        return True
+
+    def _group(self, tenant: str, env: str, day: date) -> tuple[_Group, bytes]:
+        """The group of (tenant, env, day), and the GROUP frame to write when it is new."""
         key = (tenant, env, day)
         group = self._groups.get(key)
-        if group is None:
-            # Unique across restarts: spool file numbers start again once the spool is empty,
-            # so the name carries the opening time and a random part. It is fixed here, in the
-            # GROUP frame, so a replay writes the same objects.
-            assert self._opened_at is not None
-            segment = f"{self.instance}-{self._opened_at:%Y%m%dT%H%M%S}-{self._segment_salt}"
-            data_key = self._new_data_key(tenant, env)
-            group = _Group(
-                group_id=len(self._groups) + 1,
-                tenant=tenant,
-                env=env,
-                day=day,
-                payload_key=layout.payload_key(tenant, env, day, segment),
-                metrics_key=layout.metrics_key(tenant, env, day, segment),
-                data_key=data_key,
-            )
-            body = json.dumps(
-                {
-                    "group_id": group.group_id,
-                    "tenant": tenant,
-                    "env": env,
-                    "day": day.isoformat(),
-                    "payload_key": group.payload_key,
-                    "metrics_key": group.metrics_key,
-                    "key_id": data_key.key_id,
-                    "wrapped_key": base64.b64encode(data_key.wrapped).decode("ascii"),
-                    "created": self._clock().isoformat(),
-                }
-            ).encode()
-            handle.write(_frame(GROUP, body))
-            self._groups[key] = group
-        return group
+        if group is not None:
+            return group, b""
+        # Unique across restarts: spool file numbers start again once the spool is empty,
+        # so the name carries the opening time and a random part. It is fixed here, in the
+        # GROUP frame, so a replay writes the same objects.
+        assert self._opened_at is not None
+        segment = f"{self.instance}-{self._opened_at:%Y%m%dT%H%M%S}-{self._segment_salt}"
+        data_key = self._new_data_key(tenant, env)
+        group = _Group(
+            group_id=len(self._groups) + 1,
+            tenant=tenant,
+            env=env,
+            day=day,
+            payload_key=layout.payload_key(tenant, env, day, segment),
+            metrics_key=layout.metrics_key(tenant, env, day, segment),
+            data_key=data_key,
+        )
+        body = json.dumps(
+            {
+                "group_id": group.group_id,
+                "tenant": tenant,
+                "env": env,
+                "day": day.isoformat(),
+                "payload_key": group.payload_key,
+                "metrics_key": group.metrics_key,
+                "key_id": data_key.key_id,
+                "wrapped_key": base64.b64encode(data_key.wrapped).decode("ascii"),
+                "created": self._clock().isoformat(),
+            }
+        ).encode()
+        self._groups[key] = group
+        return group, _frame(GROUP, body)
 
-    def append(self, tenant: str, env: str, day: date, records: Sequence[SpoolRecord]) -> None:
-        """Encrypt and append records, then fsync. Returns only once they are durable."""
-        handle = self._open()
-        group = self._group(handle, tenant, env, day)
+    def _records(self, group: _Group, records: Sequence[SpoolRecord]) -> bytes:
         chunks = []
         for record in records:
             metrics = dict(record.metrics)
             frame = b""
             if record.payload is not None:
                 position = group.next_position
-                aad = record_aad(tenant, env, group.payload_key, position)
+                aad = record_aad(group.tenant, group.env, group.payload_key, position)
                 sealed = encrypt_record(group.data_key.plaintext, aad, record.payload)
                 frame = encode_frame(position, group.data_key.key_id, group.data_key.wrapped, sealed)
                 metrics["payload_ref"] = str(PayloadRef(group.payload_key, position, group.next_offset, len(frame)))
@@ -215,10 +264,57 @@ class SpoolWriter:
             row = json.dumps(metrics, default=_json_default, separators=(",", ":")).encode()
             body = _RECORD_HEAD.pack(group.group_id, len(row)) + row + frame
             chunks.append(_frame(RECORD, body))
-        handle.write(b"".join(chunks))
-        handle.flush()
-        if self._fsync:
-            os.fsync(handle.fileno())
+        return b"".join(chunks)
+
+    def _forget(self, key: tuple[str, str, date], before: tuple[int, int] | None) -> None:
+        """Undo what a failed append did to the group state (a new group, advanced offsets)."""
+        if before is None:
+            self._groups.pop(key, None)
+        else:
+            group = self._groups[key]
+            group.next_position, group.next_offset = before
+
+    def append(self, tenant: str, env: str, day: date, records: Sequence[SpoolRecord]) -> None:
+        """Encrypt and append records, then fsync. Returns only once they are durable.
+
+        On failure nothing of this call stays in the file or in the writer's state, and the
+        error is raised: the caller answers "retry", and a retry lands the records once.
+        """
+        if self._damaged and not self._repair():
+            raise OSError(errno.EIO, "the spool file could not be repaired after a failed write")
+        fd = self._open()
+        key = (tenant, env, day)
+        existing = self._groups.get(key)
+        before = (existing.next_position, existing.next_offset) if existing is not None else None
+        try:
+            group, group_frame = self._group(tenant, env, day)
+            data = group_frame + self._records(group, records)
+            _write_all(fd, data)
+            if self._fsync:
+                os.fsync(fd)
+        except OSError:
+            # A failed write or fsync: cut its bytes off, and seal the good frames so that
+            # they are flushed; the next append opens a new file.
+            self._forget(key, before)
+            if self._repair():
+                self.seal()
+            raise
+        except BaseException:
+            self._forget(key, before)  # encoding failed before anything was written
+            raise
+        self._size += len(data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def errno_name(exc: OSError) -> str:
+    """An OSError for a log line: its errno name only (its text may carry a path)."""
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
 
 
 def _json_default(value: Any) -> Any:

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from sidecar.cli import access, demo, doctor, keys, redact, retention
+from sidecar.cli import access, demo, doctor, keys, observe, redact, retention, secrets
 
 
 @click.group()
@@ -28,8 +28,10 @@ COMMANDS: tuple[click.Command, ...] = (
     keys.keys_group,
     *access.GROUPS,
     *retention.COMMANDS,
+    *secrets.COMMANDS,
     doctor.doctor,
     demo.demo,
+    *observe.COMMANDS,
 )
 
 for _command in COMMANDS:

@@ -417,6 +417,10 @@ def test_scan_finds_exactly_the_secret(rules: SecretRules, template: str, secret
 def test_every_value_rule_is_exercised() -> None:
     tested = {kind for kind, _ in STANDALONE_RULES} | {kind for kind, _, _ in CONTEXT_RULES}
     tested |= {kind for _, kind in ASSIGNMENT_ROWS} | {"generic_secret", "custom"}
+    # The rule table's other kinds: gitleaks' examples, the generator and test_secret_rules' table.
+    from tests.redactors.test_secret_rules import exercised_kinds
+
+    tested |= exercised_kinds()
     assert len({kind for kind, _ in STANDALONE_RULES} | {kind for kind, _, _ in CONTEXT_RULES}) >= 25
     # Key kinds never produced by an assignment row are covered by the key_kind tables.
     untested = RULES.kinds - tested - {row.values[1] for row in KEY_POSITIVES}

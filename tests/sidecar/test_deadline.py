@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+import pytest
+import requests
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 
 from policies.config import parse_config
 from redactors.engine import Redactor
 from redactors.pii import PiiAnalyzer, PiiFinding
-from sidecar.workers import RedactionPool
+from sidecar import otlp
+from sidecar.workers import STALL_ENV, RedactionPool
+from tests.procs import children
 from tests.redactors.otlp_builders import attribute, make_request, make_span
+from tests.sidecar.conftest import WAIT_SECONDS, json_request
 
 SECRET = bytes(range(32))
 MARKER = "STALL-HERE"
@@ -64,3 +74,56 @@ def test_a_stalled_redaction_fails_closed_and_the_pool_recovers(analyzer: PiiAna
     assert counts["REDACTION_FAILED"] >= 4
     # The stuck executor was replaced: the next request is redacted normally.
     assert not normal.failed_closed and b"<EMAIL_ADDRESS>" in normal.request
+
+
+STALL = "STALL-IN-WORKER"
+
+
+@pytest.mark.slow
+def test_a_hung_worker_is_killed_alone_and_the_queued_requests_are_answered(make_sidecar, next_hop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real hang in a worker process: only that worker is killed; every other request is
+    redacted normally, none is cancelled or left without an HTTP answer."""
+    monkeypatch.setenv(STALL_ENV, STALL)  # inherited by the worker processes only
+    server = make_sidecar({"server": {"workers": 2, "redaction_timeout_seconds": 6}})
+    before = set(children(os.getpid()))
+    headers = {"Content-Type": otlp.JSON, "X-Tenant-Id": "acme"}
+
+    def post(content: str, trace: int) -> requests.Response:
+        document = json_request(trace_id=f"{trace:032x}")
+        document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].append({"key": "input.value", "value": {"stringValue": content}})
+        return requests.post(server.traces_url, data=json.dumps(document), headers=headers, timeout=WAIT_SECONDS)
+
+    deadline = time.monotonic() + 6 + 2
+
+    def stream(client: int) -> list[tuple[int, requests.Response | None]]:
+        # Requests keep arriving until after the deadline: some are queued when it passes.
+        out = []
+        n = 0
+        while time.monotonic() < deadline:
+            trace = 1000 * (client + 1) + n
+            try:
+                out.append((trace, post(f"request {trace}: mail maria@example.org", trace)))
+            except requests.ConnectionError:
+                out.append((trace, None))  # closed without an HTTP answer
+            n += 1
+        return out
+
+    with ThreadPoolExecutor(max_workers=5) as clients:
+        stalled = clients.submit(post, f"{STALL} mail maria@example.org", 1)
+        time.sleep(0.5)  # the stalled request holds a worker first
+        streams = [clients.submit(stream, client) for client in range(4)]
+        answers = [item for future in streams for item in future.result()]
+        stalled_answer = stalled.result()
+    assert len(answers) >= 8
+    assert all(answer is not None for _, answer in answers), "a request was left without an HTTP answer"
+    assert [a.status_code for _, a in answers] == [200] * len(answers), "requests beside the hang were refused"
+    assert stalled_answer.status_code == 200, "the hung request is answered: failed closed"
+    by_trace = {r.request.resource_spans[0].scope_spans[0].spans[0].trace_id.hex(): r.request.SerializeToString() for r in next_hop.received}
+    assert b"<REDACTION_FAILED>" in by_trace[f"{1:032x}"] and STALL.encode() not in by_trace[f"{1:032x}"]
+    for trace, _ in answers:
+        body = by_trace[f"{trace:032x}"]
+        assert b"<EMAIL_ADDRESS>" in body and b"<REDACTION_FAILED>" not in body, "an innocent request was failed closed"
+    after = set(children(os.getpid()))
+    killed = before - after
+    assert len(killed) == 1, "exactly one worker (the hung one) was killed"
+    assert len(before & after) >= 1, "the other worker kept running"

@@ -455,6 +455,22 @@ def test_readyz_is_503_until_ready() -> None:
     assert asyncio.run(probe()) == [503, 200, 200]
 
 
+def test_healthz_is_503_only_when_the_process_cannot_recover() -> None:
+    config = parse_config({})
+    pipeline = Pipeline(config, None, [], Metrics())  # type: ignore[arg-type]  # only metrics are used
+    state = {"alive": True}
+
+    async def probe() -> list[int]:
+        app = make_app(config, pipeline, lambda: True, lambda: state["alive"])
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            codes = [(await client.get("/healthz")).status]
+            state["alive"] = False  # e.g. a failed spool write that could not be cut off
+            codes.append((await client.get("/healthz")).status)
+            return codes
+
+    assert asyncio.run(probe()) == [200, 503]
+
+
 def test_resource_without_spans_is_accepted(sidecar: Sidecar, next_hop: NextHop) -> None:
     # A resource with no spans: accepted, nothing to refuse.
     request = ExportTraceServiceRequest()

@@ -1,4 +1,4 @@
-"""sidecar.limits: bounded gzip inflation and the identity limit, table-driven."""
+"""sidecar.limits: bounded gzip inflation, the identity limit and the span limits, table-driven."""
 
 from __future__ import annotations
 
@@ -7,9 +7,20 @@ import tracemalloc
 import zlib
 
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 
+from policies.config import LimitsConfig
 from sidecar.errors import InvalidRequest, PayloadTooLarge
-from sidecar.limits import SUPPORTED_ENCODINGS, decode_body, decompress_gzip
+from sidecar.limits import (
+    SUPPORTED_ENCODINGS,
+    TOO_DEEP,
+    TRUNCATED,
+    apply_span_limits,
+    decode_body,
+    decompress_gzip,
+)
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -153,3 +164,65 @@ def test_many_tiny_members_cost_work_linear_in_the_body(monkeypatch: pytest.Monk
 def test_large_single_member_round_trips() -> None:
     data = bytes(range(256)) * 40_000  # ~10 MB, compressible, fed in growing slices
     assert decompress_gzip(gzip.compress(data, compresslevel=1), len(data)) == data
+
+
+# -- span limits --------------------------------------------------------------------------------
+
+SMALL = LimitsConfig(max_attributes=3, max_events_per_span=2, max_links_per_span=1, max_value_chars=20, max_value_depth=3)
+
+
+def _span_request(attributes: int = 0, events: int = 0, links: int = 0, value: str = "v", depth: int = 0):
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    span = resource_spans.scope_spans.add().spans.add()
+    for i in range(attributes):
+        kv = span.attributes.add()
+        kv.key, kv.value.string_value = f"k{i}", value
+    for i in range(events):
+        span.events.add().name = f"e{i}"
+    for _ in range(links):
+        span.links.add().trace_id = b"\x01" * 16
+    if depth:
+        node = span.attributes.add()
+        node.key = "nested"
+        current = node.value
+        for _ in range(depth):
+            current = current.kvlist_value.values.add().value
+        current.string_value = "leaf"
+    return request, span
+
+
+@pytest.mark.parametrize(
+    ("shape", "kept", "counts"),
+    [
+        ({"attributes": 3}, {"attributes": 3}, {}),  # benign twin: at the limit, untouched
+        ({"attributes": 10}, {"attributes": 3, "dropped_attributes_count": 7}, {"dropped_attributes": 7}),
+        ({"events": 5}, {"events": 2, "dropped_events_count": 3}, {"dropped_events": 3}),
+        ({"links": 4}, {"links": 1, "dropped_links_count": 3}, {"dropped_links": 3}),
+        ({"attributes": 1, "value": "x" * 20}, {"attributes": 1}, {}),
+        ({"attributes": 1, "value": "x" * 21}, {"attributes": 1}, {"truncated_values": 1}),
+        ({"depth": 2}, {"attributes": 1}, {}),
+        ({"depth": 6}, {"attributes": 1}, {"too_deep_values": 1}),
+    ],
+)
+def test_span_limits(shape: dict, kept: dict, counts: dict) -> None:
+    request, span = _span_request(**shape)
+    assert dict(apply_span_limits(request, SMALL)) == counts
+    assert len(span.attributes) == kept.get("attributes", 0)
+    assert len(span.events) == kept.get("events", 0)
+    assert len(span.links) == kept.get("links", 0)
+    for field in ("dropped_attributes_count", "dropped_events_count", "dropped_links_count"):
+        assert getattr(span, field) == kept.get(field, 0)
+
+
+def test_a_cut_value_ends_with_the_marker_and_keeps_the_limit() -> None:
+    request, span = _span_request(attributes=1, value="my name is Sarah Connor and this goes on")
+    apply_span_limits(request, SMALL)
+    value = span.attributes[0].value.string_value
+    assert value.endswith(TRUNCATED) and len(value) == 20
+
+
+def test_a_too_deep_value_is_replaced_not_kept() -> None:
+    request, span = _span_request(depth=6)
+    apply_span_limits(request, SMALL)
+    assert TOO_DEEP.encode() in span.SerializeToString() and b"leaf" not in span.SerializeToString()

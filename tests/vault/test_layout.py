@@ -10,6 +10,7 @@ from vault.layout import (
     KINDS,
     Partition,
     audit_key,
+    evaluations_key,
     metrics_key,
     parse_key,
     partition_prefix,
@@ -173,8 +174,8 @@ def test_partition_prefix_refused(args: tuple, message: str) -> None:
 
 
 def test_every_kind_has_a_builder() -> None:
-    assert KINDS == ("metrics", "payloads", "audit")
-    keys = [metrics_key("a", "e", DAY, "s"), payload_key("a", "e", DAY, "s"), audit_key("a", DAY, "s")]
+    assert KINDS == ("metrics", "payloads", "audit", "evaluations")
+    keys = [metrics_key("a", "e", DAY, "s"), payload_key("a", "e", DAY, "s"), audit_key("a", DAY, "s"), evaluations_key("a", "e", DAY, "s")]
     assert [parse_key(k)[0].kind for k in keys] == list(KINDS)  # type: ignore[index]
 
 

@@ -142,6 +142,25 @@ EXPECTED_COLUMNS = [
     ("redactions", pa.map_(pa.string(), pa.int32())),
     ("payload_ref", pa.string()),
     ("received_at", pa.timestamp("ns", tz="UTC")),
+    # schema version 2, appended
+    ("cache_write_tokens", pa.int64()),
+    ("tpot_ms", pa.float64()),
+    ("output_tokens_per_s", pa.float64()),
+    ("cost_usd", pa.float64()),
+    ("price_source", pa.string()),
+    ("price_version", pa.string()),
+    ("retry_count", pa.int32()),
+    ("finish_reasons", pa.list_(pa.string())),
+    ("tool_status", pa.string()),
+    ("retrieval_score_min", pa.float64()),
+    ("retrieval_score_max", pa.float64()),
+    ("retrieval_score_mean", pa.float64()),
+    ("input_chars", pa.int64()),
+    ("input_words", pa.int64()),
+    ("output_chars", pa.int64()),
+    ("output_words", pa.int64()),
+    ("language", pa.string()),
+    ("refusal", pa.bool_()),
 ]
 
 
