@@ -93,7 +93,7 @@ def test_lock_holds_every_runtime_pin_at_the_same_version() -> None:
     assert not differ, f"runtime.txt and lock.txt disagree (runtime, lock): {differ}"
 
 
-@pytest.mark.parametrize("name", ["pytest", "hypothesis", "moto", "duckdb", "kubernetes-validate", "cfn-lint", "sympy"])
+@pytest.mark.parametrize("name", ["pytest", "hypothesis", "moto", "kubernetes-validate", "cfn-lint", "sympy"])
 def test_the_heavy_test_tools_are_test_only(name: str) -> None:
     assert name in only_in_test_set()
     assert name in pins("lock.txt")
