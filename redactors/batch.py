@@ -20,24 +20,38 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+SIGNAL_TRACES = "traces"
+SIGNAL_LOGS = "logs"
+SIGNALS = (SIGNAL_TRACES, SIGNAL_LOGS)
 
 
 @dataclass(frozen=True)
 class RedactedBatch:
     """One (tenant, env) group of one request, after redaction.
 
-    `escrow` is the same spans with only secrets stripped, present when the policy's payload
-    mode is `original`; it has the same resources, scopes and spans in the same order.
+    `signal` says what `request` holds: `traces` (an ExportTraceServiceRequest) or `logs` (an
+    ExportLogsServiceRequest). `span_count` counts the request's records: spans for traces, log
+    records for logs.
+
+    `escrow` is the same records with only secrets stripped, present when the policy's payload
+    mode is `original`; it has the same resources, scopes and records in the same order.
     """
 
     tenant: str
     env: str
-    request: ExportTraceServiceRequest
+    request: ExportTraceServiceRequest | ExportLogsServiceRequest
     span_count: int
     received_at: datetime
     payload_mode: str
-    escrow: ExportTraceServiceRequest | None = None
+    escrow: ExportTraceServiceRequest | ExportLogsServiceRequest | None = None
+    signal: str = SIGNAL_TRACES
+
+    def __post_init__(self) -> None:
+        if self.signal not in SIGNALS:
+            raise ValueError(f"unknown signal {self.signal!r}")
 
 
 class Outcome(Enum):
