@@ -3,6 +3,7 @@ moto in server mode: a real S3 and KMS HTTP endpoint on loopback, driven by boto
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import boto3
@@ -59,9 +60,16 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
+_BUCKETS = itertools.count(1)
+
+
 @pytest.fixture
 def s3_bucket(moto_endpoint: str, aws_env: None, request: pytest.FixtureRequest) -> str:
-    name = "tv-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-")
+    # The test's name, cut to fit, and a number: two parametrisations of one long-named test
+    # would otherwise share a bucket (creating it again in us-east-1 is no error) and see each
+    # other's objects.
+    stem = request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-")
+    name = f"tv-{stem}-{next(_BUCKETS)}"
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
     client.create_bucket(Bucket=name)
     return name
