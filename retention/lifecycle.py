@@ -1,6 +1,11 @@
 """The retention policy as S3 lifecycle rules, so that S3 does the bulk expiry at any scale.
 
-One rule per (tenant, env, kind) prefix, and one per tenant for audit:
+One rule per (tenant, env, kind) prefix for every kind of the layout (`vault.layout.KINDS`:
+metrics, payloads, evaluations), one per tenant for audit, and one for the security log
+(``access/security-log/``, by the default tenant's ``audit_days``, as the sweep does). Windows
+are the sweep's (`retention.sweep.WINDOW_FIELDS`: evaluations are kept as long as metrics).
+The other ``access/`` objects (grant registry, revocations, audit heads) are state, not
+time-partitioned records: no rule expires them.
 
     {"ID": "tracevault/payloads/tenant=acme/env=prod",
      "Filter": {"Prefix": "<storage prefix>/payloads/tenant=acme/env=prod/"},
@@ -29,6 +34,7 @@ from policies.resolve import PolicySet
 from policies.tenants import is_valid_id
 from retention.sweep import Windows
 from vault import layout
+from vault import securitylog as security_log
 from vault.store import ObjectStore, S3Store, StoreError
 
 RULE_ID_PREFIX = "tracevault/"
@@ -89,16 +95,19 @@ def _part_value(prefix: str, name: str) -> str | None:
 
 
 def render_rules(config: Config, tenants: dict[str, set[str]], storage_prefix: str = "", policies: PolicySet | None = None) -> list[dict[str, Any]]:
-    """The lifecycle rules for ``tenants`` (tenant -> envs), sorted by ID."""
+    """The lifecycle rules for ``tenants`` (tenant -> envs): per tenant, its envs' kinds then
+    its audit; the security log's rule last."""
     windows = Windows(config, policies)
     base = storage_prefix.strip("/")
     base = base + "/" if base else ""
+    env_kinds = [kind for kind in layout.KINDS if kind != "audit"]
     rules: list[dict[str, Any]] = []
     for tenant in sorted(tenants):
         for env in sorted(tenants[tenant]):
-            for kind in ("metrics", "payloads"):
+            for kind in env_kinds:
                 rules.append(_rule(base, layout.partition_prefix(kind, tenant, env), windows.days(kind, tenant, env)))
         rules.append(_rule(base, layout.partition_prefix("audit", tenant), windows.days("audit", tenant, None)))
+    rules.append(_rule(base, security_log.PREFIX, windows.days("audit", config.tenancy.default_tenant, None)))
     return rules
 
 

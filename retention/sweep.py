@@ -1,10 +1,9 @@
 """The retention sweep: delete every partition past its window, and report what was done.
 
 Windows come from the policy chain (`PolicySet.resolve(tenant, env)`): payload segments by
-``payload_days``, metrics Parquet by ``metrics_days``, audit records by ``audit_days``; in a run
-over every tenant, the security log (``access/security-log/date=D/``) by the default tenant's
-``audit_days``. A
-partition ``date=D`` is due when ``D < today - days``, ``today`` being the UTC day of ``now``.
+``payload_days``, metrics Parquet and evaluations by ``metrics_days``, audit records by
+``audit_days`` (:data:`WINDOW_FIELDS`); in a run over every tenant, the security log
+(``access/security-log/date=D/``) by the default tenant's ``audit_days``. A partition ``date=D`` is due when ``D < today - days``, ``today`` being the UTC day of ``now``.
 Audit partitions have no env: their window is the longest ``audit_days`` among the tenant's
 default env and its configured envs (deleting audit early is the worse mistake).
 
@@ -43,6 +42,10 @@ DEFAULT_BATCH = 1000
 MAX_REPORTED_ERRORS = 100
 
 ENV_KINDS = ("metrics", "payloads")
+
+#: The policy field that holds each layout kind's window. Evaluations judge spans: they are kept
+#: as long as the metrics rows. A kind missing here is refused (ValueError), never guessed.
+WINDOW_FIELDS = {"metrics": "metrics_days", "payloads": "payload_days", "evaluations": "metrics_days", "audit": "audit_days"}
 
 
 def parse_now(text: str | None) -> datetime:
@@ -165,11 +168,14 @@ class Windows:
         self._audit: dict[str, int] = {}
 
     def days(self, kind: str, tenant: str, env: str | None) -> int:
+        window = WINDOW_FIELDS.get(kind)
+        if window is None:
+            raise ValueError(f"no retention window for the kind {kind!r}: add it to retention.sweep.WINDOW_FIELDS")
         if kind == "audit":
             return self._audit_days(tenant)
-        assert env is not None
-        policy = self._policies.resolve(tenant, env)
-        return policy.payload_days if kind == "payloads" else policy.metrics_days
+        if env is None:
+            raise ValueError(f"the {kind} window depends on the env: give one")
+        return int(getattr(self._policies.resolve(tenant, env), window))
 
     def _audit_days(self, tenant: str) -> int:
         cached = self._audit.get(tenant)

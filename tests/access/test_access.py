@@ -302,8 +302,11 @@ def test_iam_policy_names_only_the_tenants_prefixes(tmp_path: Path, monkeypatch:
     assert document["Version"] == "2012-10-17"
     by_sid = {s["Sid"]: s for s in _statements(document)}
     assert by_sid["ListTenantPrefixes"]["Resource"] == "arn:aws:s3:::tv-bucket"
-    assert sorted(by_sid["ListTenantPrefixes"]["Condition"]["StringLike"]["s3:prefix"]) == ["vault/metrics/tenant=acme/*", "vault/payloads/tenant=acme/*"]
+    assert sorted(by_sid["ListTenantPrefixes"]["Condition"]["StringLike"]["s3:prefix"]) == [
+        "vault/evaluations/tenant=acme/*", "vault/metrics/tenant=acme/*", "vault/payloads/tenant=acme/*",
+    ]
     assert sorted(by_sid["ReadTenantObjects"]["Resource"]) == [
+        "arn:aws:s3:::tv-bucket/vault/evaluations/tenant=acme/*",
         "arn:aws:s3:::tv-bucket/vault/metrics/tenant=acme/*",
         "arn:aws:s3:::tv-bucket/vault/payloads/tenant=acme/*",
     ]
@@ -316,7 +319,11 @@ def test_iam_policy_names_only_the_tenants_prefixes(tmp_path: Path, monkeypatch:
 
     scoped = iam_policy(parse_config({"storage": {"url": "s3://tv-bucket"}}), "acme", "prod")
     by_sid = {s["Sid"]: s for s in _statements(scoped)}
-    assert by_sid["ReadTenantObjects"]["Resource"] == ["arn:aws:s3:::tv-bucket/metrics/tenant=acme/env=prod/*", "arn:aws:s3:::tv-bucket/payloads/tenant=acme/env=prod/*"]
+    assert by_sid["ReadTenantObjects"]["Resource"] == [
+        "arn:aws:s3:::tv-bucket/metrics/tenant=acme/env=prod/*",
+        "arn:aws:s3:::tv-bucket/payloads/tenant=acme/env=prod/*",
+        "arn:aws:s3:::tv-bucket/evaluations/tenant=acme/env=prod/*",
+    ]
     assert by_sid["DecryptTenantDataKeys"]["Condition"]["StringEquals"] == {
         "kms:EncryptionContext:tracevault:tenant": "acme",
         "kms:EncryptionContext:tracevault:env": "prod",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 import re
 import subprocess
 import sys
@@ -28,6 +29,8 @@ from policies.resolve import PolicySet
 from sidecar.cli import main as cli_main
 from sidecar.http_receiver import make_app
 from tests.deploy.conftest import COLLECTOR, KUBERNETES, ROOT, iam_policy, k8s_documents, k8s_object
+from tests.sidecar.conftest import USER_ID
+from vault import layout
 from vault.keyring import KmsKeyring
 from vault.sink import READINESS_PROBE_KEY
 
@@ -393,7 +396,7 @@ def test_policies_name_the_configured_bucket_and_prefix(name: str) -> None:
 _S3_ACTIONS = {
     "PutObject": "s3:PutObject", "HeadObject": "s3:GetObject", "GetObject": "s3:GetObject",
     "ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket", "DeleteObjects": "s3:DeleteObject",
-    "DeleteObject": "s3:DeleteObject",
+    "DeleteObject": "s3:DeleteObject", "GetBucketVersioning": "s3:GetBucketVersioning",
 }
 _KMS_ACTIONS = {"GenerateDataKey": "kms:GenerateDataKey", "Decrypt": "kms:Decrypt", "DescribeKey": "kms:DescribeKey"}
 
@@ -477,11 +480,18 @@ def _run_sidecar(run: AwsRun) -> None:
     from tests.sidecar.conftest import json_request, start_sidecar
 
     config = load_config(run.config_file)
+    request = json_request()
+    # An evaluation event too, so the sidecar writes every table of the layout (evaluations/ as well).
+    request["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["events"] = [
+        {"name": "gen_ai.evaluation.result", "timeUnixNano": "1700000000400000000",
+         "attributes": [{"key": "gen_ai.evaluation.name", "value": {"stringValue": "relevance"}},
+                        {"key": "gen_ai.evaluation.score.value", "value": {"doubleValue": 0.5}}]}
+    ]
     server = start_sidecar(config)
     try:
         response = requests.post(
             f"http://127.0.0.1:{server.http_port}/v1/traces",
-            json=json_request(), headers={config.tenancy.header: run.tenant}, timeout=30,
+            json=request, headers={config.tenancy.header: run.tenant}, timeout=30,
         )
         assert response.status_code == 200, response.text
     finally:
@@ -493,6 +503,11 @@ def _check_calls(policy: dict, calls: list[tuple[str, str, dict]], kms_key_ref: 
     operations = set()
     for service, operation, params in calls:
         operations.add(operation)
+        if service == "s3" and operation == "DeleteObjects":  # IAM checks s3:DeleteObject on each key
+            for item in params["Delete"]["Objects"]:
+                key_arn_s3 = f"arn:aws:s3:::{params['Bucket']}/{item['Key']}"
+                assert _allowed(policy, "s3:DeleteObject", key_arn_s3, params), (operation, item["Key"])
+            continue
         if service == "s3":
             action = _S3_ACTIONS[operation]
             resource = f"arn:aws:s3:::{params['Bucket']}" + (f"/{params['Key']}" if "Key" in params else "")
@@ -521,8 +536,9 @@ def test_sidecar_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
     assert "Decrypt" not in operations
     assert f"{prefix}/{READINESS_PROBE_KEY}" in {p.get("Key") for _, op, p in calls if op == "HeadObject"}
     stored = {p["Key"] for _, op, p in calls if op == "PutObject"}
-    assert any(k.startswith(f"{prefix}/metrics/") for k in stored)
-    assert any(k.startswith(f"{prefix}/payloads/") for k in stored)
+    for kind in layout.KINDS:
+        if kind != "audit":  # the sidecar writes every table but the audit log
+            assert any(k.startswith(f"{prefix}/{kind}/") for k in stored), kind
 
 
 def test_reader_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
@@ -547,5 +563,8 @@ def test_reader_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
     read = runner.invoke(cli_main, ["payload", "get", *config_arg, "--token", token, "--trace-id", trace_id])
     assert read.exit_code == 0, read.output
     assert '"records"' in read.stdout
+    erased = runner.invoke(cli_main, ["erase", *config_arg, "--tenant", aws_run.tenant, "--user-id", USER_ID])
+    assert erased.exit_code == 0, erased.output
+    assert json.loads(erased.stdout)["evaluations_rows_removed"] == 1
     operations = _check_calls(iam_policy("reader-policy.json"), aws_run.calls, config.keyring.kms_key_id.replace("{tenant}", aws_run.tenant))
     assert "Decrypt" in operations and "GetObject" in operations
