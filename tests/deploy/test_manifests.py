@@ -59,6 +59,8 @@ def test_every_expected_manifest_is_there() -> None:
         ("CronJob", "tracevault-retention"),
         ("ServiceAccount", "tracevault-sidecar"),
         ("ServiceAccount", "tracevault-reader"),
+        ("ServiceAccount", "tracevault-metrics-reader"),
+        ("CronJob", "tracevault-alerts"),
         ("Service", "tracevault-collector"),
         ("NetworkPolicy", "tracevault-collector"),
     } <= kinds
@@ -378,7 +380,19 @@ def test_reader_policy_can_decrypt_and_expire() -> None:
     assert not any("*" in a for a in actions)
 
 
-@pytest.mark.parametrize("name", ["sidecar-policy.json", "reader-policy.json"])
+def test_metrics_reader_policy_reads_metrics_only_tables_and_nothing_else() -> None:
+    bucket, prefix = _bucket_and_prefix()
+    policy = iam_policy("metrics-reader-policy.json")
+    assert _actions(policy) == {"s3:GetObject", "s3:ListBucket"}, "no KMS action, no write, no delete"
+    metrics_only = {"metrics", "evaluations"}  # the layout's tables that hold no content
+    assert metrics_only < set(layout.KINDS)
+    objects = [r for s in _statements(policy) for r in s["Resource"] if r != f"arn:aws:s3:::{bucket}"]
+    assert sorted(objects) == sorted(f"arn:aws:s3:::{bucket}/{prefix}/{kind}/*" for kind in metrics_only)
+    listing = next(s for s in _statements(policy) if "s3:ListBucket" in s["Action"])
+    assert sorted(listing["Condition"]["StringLike"]["s3:prefix"]) == sorted(f"{prefix}/{kind}/*" for kind in metrics_only)
+
+
+@pytest.mark.parametrize("name", ["sidecar-policy.json", "reader-policy.json", "metrics-reader-policy.json"])
 def test_policies_name_the_configured_bucket_and_prefix(name: str) -> None:
     bucket, prefix = _bucket_and_prefix()
     for statement in _statements(iam_policy(name)):
@@ -539,6 +553,33 @@ def test_sidecar_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
     for kind in layout.KINDS:
         if kind != "audit":  # the sidecar writes every table but the audit log
             assert any(k.startswith(f"{prefix}/{kind}/") for k in stored), kind
+
+
+def test_alert_and_report_aws_calls_are_allowed_by_the_metrics_reader_policy(aws_run: AwsRun) -> None:
+    """The alert check (as its CronJob runs it) and the report, over what the sidecar stored: every
+    AWS call must be allowed by iam/metrics-reader-policy.json, which has no KMS action and no
+    payloads/ prefix, so neither can unwrap a data key or read a payload. (Runs before the
+    reader's erasure below, while the store still holds the sidecar's rows.)"""
+    from click.testing import CliRunner
+
+    policy = iam_policy("metrics-reader-policy.json")
+    aws_run.calls.clear()
+    config_arg = ["--config", str(aws_run.config_file)]
+    checked = CliRunner().invoke(cli_main, ["alerts", "check", *config_arg])
+    assert checked.exit_code == 0, checked.output
+    assert aws_run.tenant in json.loads(checked.stdout)["tenants"]
+    reported = CliRunner().invoke(cli_main, ["report", *config_arg, "--tenant", aws_run.tenant, "--since", "2020-01-01", "--format", "json"])
+    assert reported.exit_code == 0, reported.output
+    operations = _check_calls(policy, aws_run.calls, "unused")
+    assert {"ListObjectsV2", "GetObject"} <= operations
+    assert not any(service == "kms" for service, _, _ in aws_run.calls), "the alert path never calls KMS"
+    read = {p["Key"].split("/")[1] for _, op, p in aws_run.calls if op == "GetObject"}
+    assert read <= {"metrics", "evaluations"} and "metrics" in read
+    key_arn = f"arn:aws:kms:eu-west-1:111122223333:key/{'0' * 8}"
+    context = {"EncryptionContext": {"tracevault:tenant": aws_run.tenant, "tracevault:env": "default"}}
+    assert not _allowed(policy, "kms:Decrypt", key_arn, context), "it could not unwrap a data key if it tried"
+    payload = next(p["Key"] for _, op, p in aws_run.sidecar_calls if op == "PutObject" and "/payloads/" in p["Key"])
+    assert not _allowed(policy, "s3:GetObject", f"arn:aws:s3:::{payload}", {}), "nor read a payload segment"
 
 
 def test_reader_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
