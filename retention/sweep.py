@@ -320,7 +320,7 @@ def _delete_batch(store: ObjectStore, keys: list[str], report: SweepReport) -> s
     for key in keys:
         try:
             present = store.head(key) is not None
-        except Exception as head_exc:  # noqa: BLE001
+        except Exception as head_exc:  # noqa: BLE001 - the key is reported as failed, state unknown
             report.error(key, f"delete failed ({reason}); state unknown ({_reason(head_exc)})")
             continue
         if present:
