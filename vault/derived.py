@@ -153,7 +153,6 @@ def _tool_status(row: dict[str, Any], span_name: str) -> str | None:
 
 def derived_columns(
     row: dict[str, Any],
-    span: Any,
     attrs: Any,
     sources: Mapping[str, tuple[str, ...]],
     pricer: Pricer,

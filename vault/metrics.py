@@ -689,7 +689,7 @@ def metrics_row(
         "payload_ref": payload_ref,
         "received_at": _utc(received_at),
     }
-    derived_columns(row, span, attrs, sources, pricer or DEFAULT_PRICER, label=_label, guard=_guarded)
+    derived_columns(row, attrs, sources, pricer or DEFAULT_PRICER, label=_label, guard=_guarded)
     return {name: row.get(name) for name in METRICS_SCHEMA.names}
 
 
