@@ -23,4 +23,4 @@ def redact_request(redactor: Redactor, config: Config, request: ExportTraceServi
         redactor.redact_resource_spans(resource_spans, group_tenant, env)
     for index in reversed(groups.rejected_indices):
         del request.resource_spans[index]
-    return groups.rejected_spans, groups.error_message
+    return groups.rejected, groups.error_message
