@@ -247,10 +247,8 @@ def span_count(request: ExportTraceServiceRequest) -> int:
     return TRACES.count(request)
 
 
-def signal_of_document(document: Any) -> Signal | None:
-    """The signal an OTLP/JSON document holds, by its top-level key; None when it names neither
-    (or both)."""
+def signals_in_document(document: Any) -> list[Signal]:
+    """The signals whose top-level key (resourceSpans, resourceLogs) an OTLP/JSON document has."""
     if not isinstance(document, dict):
-        return None
-    found = [s for s in SIGNALS.values() if s.json_resources in document or s.resources_field in document]
-    return found[0] if len(found) == 1 else None
+        return []
+    return [s for s in SIGNALS.values() if s.json_resources in document or s.resources_field in document]
