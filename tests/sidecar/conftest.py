@@ -183,7 +183,7 @@ class _HopHandler(BaseHTTPRequestHandler):
         if headers.get("content-encoding", "").lower() == "gzip":
             body = gzip.decompress(body)
         content_type = headers.get("content-type", "").split(";")[0].strip()
-        signal = otlp.LOGS if self.path == otlp.LOGS.path else otlp.TRACES
+        signal = otlp.LOGS if self.path.endswith(otlp.LOGS.path) else otlp.TRACES
         if content_type == otlp.JSON:
             request = otlp.decode_json_request(body, signal)
         else:
