@@ -17,12 +17,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from policies.config import parse_config
+from redactors.anyvalue import any_to_py
 from redactors.engine import Redactor
 from redactors.pii import PiiAnalyzer, PiiFinding
 from sidecar import otlp
 from sidecar.workers import STALL_ENV, RedactionPool
 from tests.procs import children
-from redactors.anyvalue import any_to_py
 from tests.redactors.otlp_builders import attribute, make_log_record, make_log_request, make_request, make_span
 from tests.sidecar.conftest import WAIT_SECONDS, json_request
 
