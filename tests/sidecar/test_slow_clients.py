@@ -7,7 +7,6 @@ import socket
 import time
 
 import pytest
-
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
