@@ -419,17 +419,17 @@ _PLACEHOLDER = re.compile(
 # Documentation examples (AWS's own: "AKIAIOSFODNN7EXAMPLE", ".../bPxRfiCYEXAMPLEKEY").
 _DOC_EXAMPLE = re.compile(r".*EXAMPLE(?:KEY)?")
 # SCREAMING_SNAKE without digits: a constant's name in code ("aws_secret_access_key=SECRET_KEY").
-_CONSTANT_NAME = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
+_CONSTANT_NAME = re.compile(r"[A-Z]++(?:_[A-Z]++)++")
 # One part of a dotted name in one of the usual code styles (snake_case, SCREAMING_CASE,
 # CamelCase): how code refers to a value. A random password with a dot ("e_bSDsO.Sn6F14")
 # does not fit. Matched one part at a time: as a single regex over "a.a.a...!" the overlapping
 # alternatives would backtrack exponentially.
 _NAME_PART = re.compile(
-    r"_*(?:[a-z]+[0-9]*(?:_+[a-z0-9]+)*|[A-Z][A-Z0-9]*(?:_+[A-Z0-9]+)*|[A-Z]?[a-z]+[0-9]*(?:[A-Z][a-z]+[0-9]*)*)_*"
+    r"_*(?:[a-z]++[0-9]*+(?:_++[a-z0-9]++)*+|[A-Z][A-Z0-9]*+(?:_++[A-Z0-9]++)*+|[A-Z]?[a-z]++[0-9]*+(?:[A-Z][a-z]++[0-9]*+)*+)_*"
 )
 _MAX_CODE_NAME_LEN = 120
 _CODE_KEYWORDS = frozenset({"new", "await", "function", "lambda", "yield", "typeof"})
-_DOTTED_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+_DOTTED_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*+(?:\.[A-Za-z_][A-Za-z0-9_]*+)++")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9+/=_\-.~]+")
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -1042,7 +1042,7 @@ def _run_rule(rule: CompiledRule, text: str, pos: int, endpos: int, found: list[
         found.append((start, end, spec.priority, spec.kind))
 
 
-_KEBAB_NAME = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+")
+_KEBAB_NAME = re.compile(r"[a-z][a-z0-9]*+(?:[-.][a-z0-9]++)++")
 
 
 def _is_manifest_reference(text: str, value: str) -> bool:
