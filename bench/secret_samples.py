@@ -12,8 +12,11 @@ knows nothing of our regexes.
 * :data:`SYNTAXES` -- the assignment syntaxes of code and config that a value is placed in.
 * :func:`look_alikes` -- harmless strings that look like secrets and must survive.
 
-Templates are split by a stable hash of their id into a development part (looked at while
-writing the rules) and a held-out part (only scored): :func:`split`.
+Templates are split by a stable hash of their FAMILY (all of a provider's formats go to the same
+side, so no held-out format has a sibling in the development part) into a development part
+(looked at while writing the rules) and a held-out part of about half (only scored):
+:func:`split`. Look-alikes are split the same way: wrong shapes by family, placeholders by
+value (one value in every syntax on one side), manifests one by one.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import string
 import uuid
 from dataclasses import dataclass
 
-HELD_OUT_SHARE = 0.3
+HELD_OUT_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,11 @@ def held_out(item_id: str) -> bool:
 
 
 def split(fmt: Format) -> str:
-    return "held-out" if held_out(fmt.id) else "dev"
+    return "held-out" if held_out(f"family:{fmt.family}") else "dev"
+
+
+def _part(split_key: str) -> str:
+    return "generated/held-out" if held_out(split_key) else "generated/dev"
 
 
 @dataclass(frozen=True)
@@ -405,11 +412,11 @@ def look_alikes(seed: int = 13) -> list[Sample]:
                 continue
             text = syntax.format(V=value, **_kcase("API_KEY"))
             sid = f"placeholder/{i}/{name}"
-            out.append(Sample("placeholder", "generated/held-out" if held_out(sid) else "generated/dev", sid, name, text, ()))
+            out.append(Sample("placeholder", _part(f"placeholder/{i}"), sid, name, text, ()))
     for i, text in enumerate(_K8S_MANIFESTS):
         sid = f"kubernetes/{i}"
-        out.append(Sample("kubernetes", "generated/held-out" if held_out(sid) else "generated/dev", sid, "yaml", text, ()))
+        out.append(Sample("kubernetes", _part(sid), sid, "yaml", text, ()))
     for family, why, text in _wrong_shapes(rng):
         sid = f"{family}/{why}/{text[:12]}"
-        out.append(Sample(family, "generated/held-out" if held_out(sid) else "generated/dev", sid, why, text, ()))
+        out.append(Sample(family, _part(f"family:{family}"), sid, why, text, ()))
     return out

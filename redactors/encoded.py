@@ -6,8 +6,8 @@
   starts with a file or compression signature (PNG, JPEG, PDF, gzip, zip, ...) or is 512
   characters or longer. Nothing inside a file is inspected, so a file fails closed.
 - A shorter base64 value that decodes to other binary data (64 to 511 characters) is a random
-  token, a hash or a small binary record: its printable runs of 8 characters or more are the
-  text to scan, and it is dropped only when they hold a secret or PII. With no such run it is
+  token, a hash or a small binary record: the value itself and its printable runs of 8
+  characters or more are the text to scan, and it is dropped only when they hold a secret or PII. With no such run it is
   not treated as encoded at all (a look-alike such as ``sk-ant-...`` in the base64url
   alphabet, a digest, a nonce): the caller scans the value itself like any other string.
 - Hex that decodes to binary is a hash or an id (a SHA-256, a trace id in text): kept as it is.
@@ -51,6 +51,7 @@ class Encoded:
 
     text: str | None = None
     blob: bool = False
+    binary: bool = False  # text is the value and the printable runs of its binary: not decoded further
 
 
 def _as_text(raw: bytes) -> str | None:
@@ -106,19 +107,20 @@ def _binary(compact: str, raw: bytes) -> Encoded | None:
     if len(compact) >= MIN_FILE_CHARS or raw.startswith(_FILE_SIGNATURES):
         return Encoded(blob=True)
     runs = [run.decode("ascii") for run in _PRINTABLE_RUN.findall(raw)]
-    return Encoded(text="\n".join(runs)) if runs else None
+    # The value itself is scanned too: it may be a token whose alphabet happens to be base64's.
+    return Encoded(text="\n".join([compact, *runs]), binary=True) if runs else None
 
 
 def decode_encoded(text: str) -> Encoded | None:
     """What a wholly base64 or hex value holds, or None when it is not such a value."""
     found = _decode_once(text)
-    if found is None or found.text is None:
+    if found is None or found.text is None or found.binary:
         return found
     for _ in range(MAX_LEVELS - 1):
         inner = _decode_once(found.text)
         if inner is None:
             break
         found = inner
-        if found.text is None:
+        if found.text is None or found.binary:
             break
     return found

@@ -58,6 +58,9 @@ DROPPED = [
     ("long-binary-is-a-file", _b64(_random_bytes(MIN_FILE_CHARS, 4))),
     ("short-binary-holding-a-token", _b64(_binary_between(f"token={TOKEN}".encode(), 5))),
     ("short-binary-holding-an-email", _b64(_binary_between(f"contact {EMAIL}".encode(), 7))),
+    # a provider token that happens to be base64 with a readable run ("BedrockAPIKey-"): the
+    # value itself is scanned as well, and is a secret
+    ("token-in-the-base64-alphabet", "ABSK" + _b64(b"BedrockAPIKey-" + _random_bytes(80, 8))),
 ]
 
 KEPT = [
