@@ -7,9 +7,10 @@
   characters or longer. Nothing inside a file is inspected, so a file fails closed.
 - A shorter base64 value that decodes to other binary data (64 to 511 characters) is a random
   token, a hash or a small binary record: the value itself and its printable runs of 8
-  characters or more are the text to scan, and it is dropped only when they hold a secret or PII. With no such run it is
-  not treated as encoded at all (a look-alike such as ``sk-ant-...`` in the base64url
-  alphabet, a digest, a nonce): the caller scans the value itself like any other string.
+  characters or more are the text to scan, and it is dropped only when they hold a secret or
+  PII. With no such run it is not treated as encoded at all (a look-alike such as
+  ``sk-ant-...`` in the base64url alphabet, a digest, a nonce): the caller scans the value
+  itself like any other string.
 - Hex that decodes to binary is a hash or an id (a SHA-256, a trace id in text): kept as it is.
 - Short or word-like values (``internationalization``, ``get_weather``) are not treated as
   encoded: they need 16 characters or more, and binary needs 64 or more with digits and both
