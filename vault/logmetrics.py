@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from vault.metrics import (
     DEFAULT_MAPPING,
+    METRICS_SCHEMA,
     REDACTED,
     MetricsMapping,
     attribute_columns,
@@ -78,6 +79,9 @@ LOG_METRICS_SCHEMA = pa.schema(
     ],
     metadata={"tracevault.schema": "log_metrics", "tracevault.schema_version": SCHEMA_VERSION},
 )
+
+#: The schema of each record table (:data:`vault.layout.RECORD_TABLES`).
+TABLE_SCHEMAS = {"metrics": METRICS_SCHEMA, "log_metrics": LOG_METRICS_SCHEMA}
 
 #: The columns fed by attributes, with the span metrics' sources and coercion.
 ATTRIBUTE_COLUMNS = (
