@@ -234,3 +234,16 @@ def test_a_spooled_row_naming_an_unknown_table_is_skipped_as_damage(tmp_path: Pa
 
 def _mapping() -> MetricsMapping:
     return MetricsMapping.with_overrides({})
+
+
+def test_an_evaluation_sent_as_a_log_record_lands_in_the_evaluations_table(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    trace, span = os.urandom(16), os.urandom(8)
+    attributes = {"gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 0.75, "gen_ai.evaluation.explanation": f"{BODY_MARKER} why"}
+    judged = make_log(trace_id=trace, span_id=span, event_name="gen_ai.evaluation.result", attributes=attributes)
+    ingest(sink_for(tmp_path, store), logs_batch("acme", [judged, genai_log(trace, span)], RECEIVED))
+    (key,) = [info.key for info in store.list("evaluations/")]
+    (row,) = pq.read_table(io.BytesIO(store.get(key))).to_pylist()
+    assert (row["source"], row["name"], row["score_value"], row["trace_id"], row["span_id"]) == ("log_record", "relevance", 0.75, trace.hex(), span.hex())
+    assert BODY_MARKER not in json.dumps(row, default=str), "the explanation stays in the encrypted payload"
+    assert layout.sibling_key(key, "log_metrics") in {info.key for info in store.list("log_metrics/")}
