@@ -58,6 +58,7 @@ READINESS_PROBE_KEY = "probe/ready"
 PROBE_INTERVAL_SECONDS = 10.0
 _ID_FIELDS = (("trace_id", "traceId"), ("span_id", "spanId"), ("parent_span_id", "parentSpanId"))
 
+
 @dataclass
 class VaultStats:
     """Numbers for self-metrics; read at scrape time."""
@@ -71,12 +72,14 @@ class VaultStats:
     store_reachable: bool = True
     spool_write_failures: int = 0
 
+
 def _hex_ids(message: Any, document: dict[str, Any]) -> None:
     """OTLP/JSON writes ids as base64; the vault writes them as lowercase hex, as OTLP/JSON's
     trace ids are pasted into queries."""
     for field_name, json_name in _ID_FIELDS:
         if json_name in document:
             document[json_name] = getattr(message, field_name).hex()
+
 
 def _document(resource: Resource, scope: InstrumentationScope, name: str, record: Span | LogRecord) -> bytes:
     record_doc = json_format.MessageToDict(record, use_integers_for_enums=True)
@@ -90,16 +93,20 @@ def _document(resource: Resource, scope: InstrumentationScope, name: str, record
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
+
 def payload_document(span: Span, resource: Resource, scope: InstrumentationScope) -> bytes:
     """A span's content as stored (encrypted) in a payload record: OTLP/JSON shapes, hex ids."""
     return _document(resource, scope, "span", span)
+
 
 def log_payload_document(record: LogRecord, resource: Resource, scope: InstrumentationScope) -> bytes:
     """A log record's content as stored (encrypted): ``{"resource", "scope", "log_record"}``."""
     return _document(resource, scope, "log_record", record)
 
+
 def _redaction_counts(record: Span | LogRecord) -> dict[str, int]:
     return {kv.key[len(COUNT_PREFIX):]: kv.value.int_value for kv in record.attributes if kv.key.startswith(COUNT_PREFIX)}
+
 
 def _flat_spans(request: ExportTraceServiceRequest) -> list[tuple[Span, Resource, InstrumentationScope]]:
     return [
@@ -109,6 +116,7 @@ def _flat_spans(request: ExportTraceServiceRequest) -> list[tuple[Span, Resource
         for span in scope_spans.spans
     ]
 
+
 def _flat_logs(request: ExportLogsServiceRequest) -> list[tuple[LogRecord, Resource, InstrumentationScope]]:
     return [
         (record, resource_logs.resource, scope_logs.scope)
@@ -117,6 +125,7 @@ def _flat_logs(request: ExportLogsServiceRequest) -> list[tuple[LogRecord, Resou
         for record in scope_logs.log_records
     ]
 
+
 def _payload(batch: RedactedBatch, redacted: tuple[Any, ...], escrow: list[tuple[Any, ...]], index: int, make: Any) -> bytes | None:
     if batch.payload_mode == "redacted":
         return make(*redacted)
@@ -124,12 +133,14 @@ def _payload(batch: RedactedBatch, redacted: tuple[Any, ...], escrow: list[tuple
         return make(*escrow[index])
     return None
 
+
 def _records_and_escrow(batch: RedactedBatch, flatten: Any) -> tuple[list[Any], list[Any]]:
     records = flatten(batch.request)
     escrow = flatten(batch.escrow) if batch.escrow is not None else []
     if batch.payload_mode == "original" and len(escrow) != len(records):
         raise ValueError("escrow copy does not match the redacted records")
     return records, escrow
+
 
 def record_ids(count: int) -> list[str]:
     """Ids for the log records of one batch: 32 hex digits, a random batch part and the index.
@@ -140,11 +151,13 @@ def record_ids(count: int) -> list[str]:
     batch_part = secrets.token_hex(12)
     return [f"{batch_part}{index:08x}" for index in range(count)]
 
+
 def split_batch(batch: RedactedBatch, mapping: MetricsMapping, pricer: Pricer | None = None) -> list[SpoolRecord]:
     """One metrics row and (per payload mode) one payload per span or log record."""
     if batch.signal == SIGNAL_LOGS:
         return _split_logs(batch, mapping)
     return _split_spans(batch, mapping, pricer)
+
 
 def _split_spans(batch: RedactedBatch, mapping: MetricsMapping, pricer: Pricer | None) -> list[SpoolRecord]:
     spans, escrow = _records_and_escrow(batch, _flat_spans)
@@ -168,6 +181,7 @@ def _split_spans(batch: RedactedBatch, mapping: MetricsMapping, pricer: Pricer |
         records.append(SpoolRecord(trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), metrics=row, payload=payload))
     return records
 
+
 def _split_logs(batch: RedactedBatch, mapping: MetricsMapping) -> list[SpoolRecord]:
     logs, escrow = _records_and_escrow(batch, _flat_logs)
     records: list[SpoolRecord] = []
@@ -187,6 +201,7 @@ def _split_logs(batch: RedactedBatch, mapping: MetricsMapping) -> list[SpoolReco
         payload = _payload(batch, (record, resource, scope), escrow, index, log_payload_document)
         records.append(SpoolRecord(trace_id=record.trace_id.hex(), span_id=record.span_id.hex(), metrics=row, payload=payload, table="log_metrics"))
     return records
+
 
 def flush_spool_file(path: Path, store: ObjectStore, stats: VaultStats) -> int:
     """Upload one sealed spool file's segments and Parquet files, then delete it. Idempotent."""
@@ -209,6 +224,7 @@ def flush_spool_file(path: Path, store: ObjectStore, stats: VaultStats) -> int:
             store.put(group.table_key(table), rows_to_parquet(rows, TABLE_SCHEMAS[table]))
     path.unlink()
     return contents.records
+
 
 class VaultSink:
     stores_payloads = True
