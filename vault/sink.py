@@ -271,8 +271,8 @@ class VaultSink:
     async def export(self, batch: RedactedBatch) -> ExportOutcome:
         """Durable once this returns ok: the records are in the spool (fsync'd when configured).
 
-        The split (a JSON document per span) and the append run in the spool thread, never on
-        the event loop.
+        The split (a JSON document per span or log record) and the append run in the spool
+        thread, never on the event loop.
         """
         try:
             await asyncio.get_running_loop().run_in_executor(self._spool_thread, self._split_and_append, batch)
