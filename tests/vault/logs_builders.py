@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from redactors.batch import SIGNAL_LOGS, RedactedBatch
-from tests.redactors.otlp_builders import kv, value
+from tests.redactors.otlp_builders import make_log_record, make_log_request
 
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 #: Content of every log body: it must be in the payload and in no metrics cell.
@@ -34,18 +34,12 @@ def make_log(
     time_unix_nano: int = 1_700_000_000_250_000_000,
     observed_time_unix_nano: int = 1_700_000_000_300_000_000,
 ) -> LogRecord:
-    record = LogRecord(
-        time_unix_nano=time_unix_nano,
-        observed_time_unix_nano=observed_time_unix_nano,
-        severity_number=severity_number,
-        severity_text=severity_text,
-        event_name=event_name,
-        trace_id=trace_id or b"",
-        span_id=span_id or b"",
-    )
-    record.body.CopyFrom(value(body if body is not None else {"messages": [{"role": "user", "content": f"{BODY_MARKER} mail <EMAIL_ADDRESS>"}]}))
-    for key, obj in (attributes or {}).items():
-        record.attributes.append(kv(key, obj))
+    """`make_log_record` with the fields the vault's rows are made of; no trace context unless given."""
+    default_body = {"messages": [{"role": "user", "content": f"{BODY_MARKER} mail <EMAIL_ADDRESS>"}]}
+    record = make_log_record(body if body is not None else default_body, attributes, event_name, severity_text)
+    record.trace_id, record.span_id = trace_id or b"", span_id or b""
+    record.severity_number = severity_number
+    record.time_unix_nano, record.observed_time_unix_nano = time_unix_nano, observed_time_unix_nano
     return record
 
 
@@ -66,16 +60,6 @@ def genai_log(trace_id: bytes | None = None, span_id: bytes | None = None, *, us
     return make_log(trace_id=trace_id or os.urandom(16), span_id=span_id or os.urandom(8), attributes=attributes, **extra)
 
 
-def make_logs_request(records: list[LogRecord], resource: dict[str, Any] | None = None) -> ExportLogsServiceRequest:
-    resource_logs = ResourceLogs()
-    for key, obj in (resource or {"service.name": "support-bot"}).items():
-        resource_logs.resource.attributes.append(kv(key, obj))
-    scope = resource_logs.scope_logs.add()
-    scope.scope.name = "opentelemetry.instrumentation.openai_v2"
-    scope.log_records.extend(records)
-    return ExportLogsServiceRequest(resource_logs=[resource_logs])
-
-
 def logs_batch(
     tenant: str,
     records: list[LogRecord],
@@ -85,5 +69,5 @@ def logs_batch(
     mode: str = "redacted",
     escrow: ExportLogsServiceRequest | None = None,
 ) -> RedactedBatch:
-    request = make_logs_request(records)
+    request = make_log_request(records)
     return RedactedBatch(tenant, env, request, len(records), received, mode, escrow, signal=SIGNAL_LOGS)

@@ -17,8 +17,8 @@ import pytest
 
 from policies.config import SpoolConfig
 from redactors.batch import RedactedBatch
-from tests.redactors.otlp_builders import make_request, make_span
-from tests.vault.logs_builders import BODY_MARKER, DETAILS_EVENT, genai_log, logs_batch, make_log, make_logs_request
+from tests.redactors.otlp_builders import make_log_request, make_request, make_span
+from tests.vault.logs_builders import BODY_MARKER, DETAILS_EVENT, genai_log, logs_batch, make_log
 from vault import layout
 from vault.keyring import LocalKeyring, LocalKeyWriter
 from vault.logmetrics import LOG_METRICS_SCHEMA, log_metrics_row
@@ -85,7 +85,7 @@ def test_logs_store_and_read_back(store: ObjectStore, tmp_path: Path) -> None:
     reader = VaultReader(store, LocalKeyring(tmp_path / "keys", SECRET))
     payload = reader.payload(rows[0]["payload_ref"])
     assert payload["log_record"]["traceId"] == trace.hex() and payload["log_record"]["spanId"] == span.hex()
-    assert BODY_MARKER in json.dumps(payload) and payload["scope"]["name"] == "opentelemetry.instrumentation.openai_v2"
+    assert BODY_MARKER in json.dumps(payload) and payload["scope"]["name"] == "test"
     assert len(reader.payloads_for("acme", trace.hex())) == 2
     assert reader.read_metrics("acme", table="log_metrics").num_rows == 3
     assert reader.read_metrics("acme").num_rows == 0
@@ -117,7 +117,7 @@ def test_log_rows_hold_no_free_text(tmp_path: Path) -> None:
 )
 def test_severity_and_event_name_are_shape_checked(severity_text: str, event_name: str, want_severity: str | None, want_event: str | None) -> None:
     record = make_log(severity_text=severity_text, event_name=event_name)
-    request = make_logs_request([record])
+    request = make_log_request([record])
     resource = request.resource_logs[0].resource
     row = log_metrics_row(record, resource, tenant="acme", env="prod", record_id="0" * 32, received_at=RECEIVED, redactions={})
     assert (row["severity_text"], row["event_name"]) == (want_severity, want_event)
@@ -134,7 +134,7 @@ def test_severity_and_event_name_are_shape_checked(severity_text: str, event_nam
 )
 def test_time_falls_back_to_observed(time_ns: int, observed_ns: int, severity: int, want_time: int | None, want_severity: int | None) -> None:
     record = make_log(time_unix_nano=time_ns, observed_time_unix_nano=observed_ns, severity_number=severity)
-    resource = make_logs_request([record]).resource_logs[0].resource
+    resource = make_log_request([record]).resource_logs[0].resource
     row = log_metrics_row(record, resource, tenant="acme", env="prod", record_id="0" * 32, received_at=RECEIVED, redactions={})
     got = row["time"]
     assert (int(got.timestamp() * 1_000_000) if got else None) == want_time
@@ -171,7 +171,7 @@ def test_log_payload_modes(tmp_path: Path, mode: str, has_payload: bool, origina
     store = LocalStore(tmp_path / "store")
     record = genai_log()
     escrow_record = make_log(trace_id=record.trace_id, span_id=record.span_id, body="the original, jane@example.com")
-    escrow = make_logs_request([escrow_record]) if mode == "original" else None
+    escrow = make_log_request([escrow_record]) if mode == "original" else None
     ingest(sink_for(tmp_path, store), logs_batch("acme", [record], RECEIVED, mode=mode, escrow=escrow))
     reader = VaultReader(store, LocalKeyring(tmp_path / "keys", SECRET))
     (row,) = reader.read_metrics("acme", table="log_metrics").to_pylist()
@@ -183,7 +183,7 @@ def test_log_payload_modes(tmp_path: Path, mode: str, has_payload: bool, origina
 
 
 def test_escrow_that_does_not_match_is_refused() -> None:
-    batch = logs_batch("acme", [make_log(), make_log()], RECEIVED, mode="original", escrow=make_logs_request([make_log()]))
+    batch = logs_batch("acme", [make_log(), make_log()], RECEIVED, mode="original", escrow=make_log_request([make_log()]))
     with pytest.raises(ValueError, match="escrow copy does not match"):
         split_batch(batch, _mapping())
 
