@@ -2,21 +2,24 @@
 
 1. The user's pseudonym is computed exactly as the redactor does (`Pseudonymizer`), so the raw
    user id is never stored, logged or reported; only the pseudonym is.
-2. The user's spans are found from the metrics: rows whose ``user_hash`` is the pseudonym and, by
-   default (``whole_traces=True``), every span of the traces those spans belong to: the model-call,
-   retrieval and tool spans of the user's conversations carry the prompts without a user id. With
-   ``whole_traces=False`` (the CLI's ``--spans-only``) only the rows that carry the user id go.
+2. The user's spans and log records are found from the metrics and log_metrics tables: rows
+   whose ``user_hash`` is the pseudonym and, by default (``whole_traces=True``), every span and
+   log record of the traces those rows belong to: the model-call, retrieval and tool spans of the
+   user's conversations, and the content events logged in them, carry the prompts without a user
+   id. With ``whole_traces=False`` (the CLI's ``--spans-only``) only the rows that carry the user
+   id go. A log record with neither a user id nor a trace id cannot be tied to the user.
 3. The evaluation rows (``evaluations/``) that judge a removed span go too: rows whose trace and
-   span are those of a removed metrics row and, with ``whole_traces``, every row of the user's
-   traces (an evaluation sent as a log record may name the trace alone).
+   span are those of a removed row and, with ``whole_traces``, every row of the user's traces
+   (an evaluation sent as a log record may name the trace alone).
 4. Each affected payload segment is rewritten first, then each affected evaluations file, then
-   each affected metrics file, all under the same key (``store.put`` is atomic on both stores: readers and a crash see the old object
+   each affected metrics or log_metrics file, all under the same key (``store.put`` is atomic on
+   both stores: readers and a crash see the old object
    or the new one, never a half-written one).
    - Payload frames of other spans are copied byte for byte at their original offsets (their
      associated data binds object key and position, which do not change, and the other rows'
      ``payload_ref`` offsets stay valid). The user's frames are replaced by zero bytes and the
      footer index is rebuilt from the kept frames, so their ciphertext is gone from the object.
-   - Parquet files keep their other rows, in order, and their key-value metadata.
+   - Parquet files (of either table) keep their other rows, in order, and their key-value metadata.
    - An object left with nothing in it is deleted.
    Segments and evaluations go first: a crash after them leaves the metrics rows that lead a
    re-run to the same segments and evaluation rows (already clean) and then to the metrics files. Re-running is therefore safe and
@@ -217,18 +220,18 @@ class _Scope:
 
 def _find(store: ObjectStore, tenant: str, scope: _Scope, report: ErasureReport, threads: int) -> tuple[list[_Affected], list[_Affected]]:
     """The metrics files and the evaluations files that hold rows to remove."""
-    affected = _scan(store, "metrics", tenant, report, threads, _user_matcher(scope.pseudonym))
+    affected = _scan(store, layout.RECORD_TABLES, tenant, report, threads, _user_matcher(scope.pseudonym))
     if scope.whole_traces:
         for item in affected:
             if "trace_id" in item.table.column_names:
                 scope.traces.update(t for t in item.table.filter(item.mask).column("trace_id").to_pylist() if t)
         report.traces = len(scope.traces)
         if scope.traces:
-            affected = _scan(store, "metrics", tenant, report, threads, _trace_matcher(scope.pseudonym, scope.traces))
+            affected = _scan(store, layout.RECORD_TABLES, tenant, report, threads, _trace_matcher(scope.pseudonym, scope.traces))
     scope.note_spans(affected)
     if not scope.spans and not scope.traces:
         return affected, []
-    return affected, _scan(store, "evaluations", tenant, report, threads, _evaluation_matcher(scope))
+    return affected, _scan(store, ("evaluations",), tenant, report, threads, _evaluation_matcher(scope))
 
 
 def _count_dry_run(report: ErasureReport, affected: list[_Affected], judged: list[_Affected]) -> None:
@@ -299,15 +302,17 @@ def _evaluation_matcher(scope: _Scope) -> Matcher:
     return match
 
 
-def _scan(store: ObjectStore, kind: str, tenant: str, report: ErasureReport, threads: int, match: Matcher) -> list[_Affected]:
-    """The ``kind`` ("metrics" or "evaluations") files of the tenant that hold rows ``match`` picks."""
-    prefix = layout.partition_prefix(kind, tenant)
-    try:
-        keys = [info.key for info in store.list(prefix) if _is_kind(info.key, kind)]
-    except Exception as exc:  # noqa: BLE001 - a listing failure is reported; the erasure is then incomplete
-        report.error(prefix, f"listing failed: {_reason(exc)}")
-        return []
-    if kind == "metrics":
+def _scan(store: ObjectStore, kinds: tuple[str, ...], tenant: str, report: ErasureReport, threads: int, match: Matcher) -> list[_Affected]:
+    """The tenant's files of ``kinds`` (the record tables, or the evaluations) that hold rows ``match`` picks."""
+    keys: list[str] = []
+    for kind in kinds:
+        prefix = layout.partition_prefix(kind, tenant)
+        try:
+            keys.extend(info.key for info in store.list(prefix) if _is_kind(info.key, kind))
+        except Exception as exc:  # noqa: BLE001 - a listing failure is reported; the erasure is then incomplete
+            report.error(prefix, f"listing failed: {_reason(exc)}")
+            return []
+    if kinds == layout.RECORD_TABLES:
         report.metrics_files_scanned = max(report.metrics_files_scanned, len(keys))
     else:
         report.evaluations_files_scanned = max(report.evaluations_files_scanned, len(keys))

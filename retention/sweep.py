@@ -1,9 +1,11 @@
 """The retention sweep: delete every partition past its window, and report what was done.
 
-Windows come from the policy chain (`PolicySet.resolve(tenant, env)`): payload segments by
-``payload_days``, metrics Parquet and evaluations by ``metrics_days``, audit records by
-``audit_days`` (:data:`WINDOW_FIELDS`); in a run over every tenant, the security log
-(``access/security-log/date=D/``) by the default tenant's ``audit_days``. A partition ``date=D`` is due when ``D < today - days``, ``today`` being the UTC day of ``now``.
+Windows come from the policy chain (`PolicySet.resolve(tenant, env)`): payload segments (of
+spans and log records alike) by ``payload_days``, the metrics, log_metrics and evaluations
+Parquet by ``metrics_days``, audit records by ``audit_days`` (:data:`WINDOW_FIELDS`); in a run
+over every tenant, the security log (``access/security-log/date=D/``) by the default tenant's
+``audit_days``. A partition ``date=D`` is due when ``D < today - days``, ``today`` being the UTC
+day of ``now``.
 Audit partitions have no env: their window is the longest ``audit_days`` among the tenant's
 default env and its configured envs (deleting audit early is the worse mistake).
 
@@ -41,11 +43,19 @@ DEFAULT_BATCH = 1000
 #: At most this many failed keys are named in a report (the count is always exact).
 MAX_REPORTED_ERRORS = 100
 
+#: Reported for every env seen (log_metrics and evaluations when the env has such objects).
 ENV_KINDS = ("metrics", "payloads")
 
-#: The policy field that holds each layout kind's window. Evaluations judge spans: they are kept
-#: as long as the metrics rows. A kind missing here is refused (ValueError), never guessed.
-WINDOW_FIELDS = {"metrics": "metrics_days", "payloads": "payload_days", "evaluations": "metrics_days", "audit": "audit_days"}
+#: The policy field that holds each layout kind's window. Log records' metrics rows and the
+#: evaluations are kept as long as the span metrics. A kind missing here is refused (ValueError),
+#: never guessed.
+WINDOW_FIELDS = {
+    "metrics": "metrics_days",
+    "log_metrics": "metrics_days",
+    "payloads": "payload_days",
+    "evaluations": "metrics_days",
+    "audit": "audit_days",
+}
 
 
 def parse_now(text: str | None) -> datetime:
@@ -136,7 +146,7 @@ class SweepReport:
             envs = self.groups[tenant]
             tenants[tenant] = {
                 "envs": {
-                    env: {kind: envs[env][kind].as_dict() for kind in (*ENV_KINDS, "evaluations") if kind in envs[env]}
+                    env: {kind: envs[env][kind].as_dict() for kind in layout.ENV_KINDS if kind in envs[env]}
                     for env in sorted(e for e in envs if e is not None)
                 },
             }
@@ -168,6 +178,8 @@ class Windows:
         self._audit: dict[str, int] = {}
 
     def days(self, kind: str, tenant: str, env: str | None) -> int:
+        """``payload_days`` for payloads; ``metrics_days`` for the metrics, log_metrics and
+        evaluations tables; ``audit_days`` for audit (:data:`WINDOW_FIELDS`)."""
         window = WINDOW_FIELDS.get(kind)
         if window is None:
             raise ValueError(f"no retention window for the kind {kind!r}: add it to retention.sweep.WINDOW_FIELDS")

@@ -39,6 +39,7 @@ def make_redactor(analyzer: PiiAnalyzer):
 
 
 REGION = "us-east-1"
+_BUCKETS = itertools.count(1)
 
 
 def atomic_object_puts(patch: pytest.MonkeyPatch) -> threading.Lock:
@@ -84,9 +85,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-_BUCKETS = itertools.count(1)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import textwrap
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -550,9 +551,8 @@ def test_sidecar_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
     assert "Decrypt" not in operations
     assert f"{prefix}/{READINESS_PROBE_KEY}" in {p.get("Key") for _, op, p in calls if op == "HeadObject"}
     stored = {p["Key"] for _, op, p in calls if op == "PutObject"}
-    for kind in layout.KINDS:
-        if kind != "audit":  # the sidecar writes every table but the audit log
-            assert any(k.startswith(f"{prefix}/{kind}/") for k in stored), kind
+    for kind in ("metrics", "payloads", "evaluations"):  # every table a span (with an evaluation event) goes to
+        assert any(k.startswith(f"{prefix}/{kind}/") for k in stored), kind
 
 
 def test_alert_and_report_aws_calls_are_allowed_by_the_metrics_reader_policy(aws_run: AwsRun) -> None:
@@ -580,6 +580,24 @@ def test_alert_and_report_aws_calls_are_allowed_by_the_metrics_reader_policy(aws
     assert not _allowed(policy, "kms:Decrypt", key_arn, context), "it could not unwrap a data key if it tried"
     payload = next(p["Key"] for _, op, p in aws_run.sidecar_calls if op == "PutObject" and "/payloads/" in p["Key"])
     assert not _allowed(policy, "s3:GetObject", f"arn:aws:s3:::{payload}", {}), "nor read a payload segment"
+
+
+@pytest.mark.parametrize(
+    ("policy", "action", "kinds"),
+    [
+        ("sidecar-policy.json", "s3:PutObject", layout.ENV_KINDS),  # every object the vault's flush writes
+        ("reader-policy.json", "s3:DeleteObject", layout.ENV_KINDS),  # the sweep expires every env kind
+        ("reader-policy.json", "s3:GetObject", layout.ENV_KINDS),
+        ("reader-policy.json", "s3:PutObject", layout.ENV_KINDS),  # erasure (evaluations too) and compaction rewrite
+    ],
+)
+def test_policies_cover_every_table_of_the_layout(policy: str, action: str, kinds: tuple[str, ...]) -> None:
+    """The AWS run above sends spans only; log records (log_metrics) and evaluations land under
+    prefixes of their own, which the policies must name as well."""
+    bucket, prefix = _bucket_and_prefix()
+    for kind in kinds:
+        key = layout.sibling_key(layout.metrics_key("acme", "prod", date(2026, 1, 1), "seg"), kind)
+        assert _allowed(iam_policy(policy), action, f"arn:aws:s3:::{bucket}/{prefix}/{key}", {}), (policy, action, kind)
 
 
 def test_reader_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
