@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from policies.config import Config
+from sidecar import otlp
 from sidecar.tenancy import group_by_tenant
 
 if TYPE_CHECKING:
@@ -24,3 +25,12 @@ def redact_request(redactor: Redactor, config: Config, request: ExportTraceServi
     for index in reversed(groups.rejected_indices):
         del request.resource_spans[index]
     return groups.rejected_spans, groups.error_message
+
+
+def redact_json_document(redactor: Redactor, config: Config, text: str, tenant: str | None) -> tuple[str, int, str]:
+    """One OTLP/JSON document through `redact_request`: (redacted JSON, rejected spans, reason).
+
+    Raises InvalidRequest for a document that is not OTLP/JSON (fixed messages, no content)."""
+    request = otlp.decode_json_request(text)
+    rejected, reason = redact_request(redactor, config, request, tenant)
+    return otlp.encode_json_request(request), rejected, reason

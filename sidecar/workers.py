@@ -47,7 +47,10 @@ from redactors.engine import Redactor
 from redactors.identifiers import Pseudonymizer
 from redactors.walker import fail_closed
 from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
+from sidecar.otlp import decode_json_request, encode_json_request
 from sidecar.prepare import Body, Prepared, prepare
+from sidecar.tenancy import group_by_tenant
+from sidecar.transform import redact_json_document
 
 log = logging.getLogger("tracevault.workers")
 
@@ -90,6 +93,16 @@ def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes,
     )
 
 
+@dataclass(frozen=True)
+class RedactedDocument:
+    """One redacted OTLP/JSON document (`tracevault redact`)."""
+
+    text: str
+    rejected_spans: int
+    reason: str
+    failed_closed: bool = False  # the deadline or the memory limit passed: every value was masked
+
+
 # -- inside a worker process -------------------------------------------------------------------
 
 
@@ -122,7 +135,8 @@ def _limit_memory(budget_bytes: int) -> None:
 
 
 def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[str, Any]:
-    """One job: ("prepare", Body) or ("redact", (tenant, env, payload, with_escrow)).
+    """One job: ("prepare", Body), ("redact", (tenant, env, payload, with_escrow)) or
+    ("document", (OTLP/JSON text, tenant or None)) for `tracevault redact`.
 
     Replies ("ok", value), ("refused", (error class name, message)) for bad or oversized
     requests, ("memory", None) past the memory limit, or ("error", exception type name).
@@ -131,6 +145,8 @@ def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[s
     try:
         if kind == "prepare":
             return "ok", prepare(config, args)
+        if kind == "document":
+            return "ok", redact_json_document(redactor, config, *args)
         return "ok", redact_serialized(redactor, *args)
     except (InvalidRequest, PayloadTooLarge) as exc:
         return "refused", (type(exc).__name__, str(exc))
@@ -138,6 +154,12 @@ def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[s
         return "memory", None
     except Exception as exc:  # noqa: BLE001 (reported by type only; the server answers 503)
         return "error", type(exc).__name__
+
+
+def _stalls_on(marker: bytes, kind: str, args: Any) -> bool:
+    if kind == "redact":
+        return marker in args[2]
+    return kind == "document" and marker.decode() in args[0]
 
 
 def _worker_main(conn: Connection, config_json: str, master_secret: bytes, parent_pid: int) -> None:
@@ -157,7 +179,7 @@ def _worker_main(conn: Connection, config_json: str, master_secret: bytes, paren
             kind, args = conn.recv()
         except EOFError:  # the server closed the pipe: shut down
             return
-        if stall and kind == "redact" and stall in args[2]:
+        if stall and _stalls_on(stall, kind, args):
             time.sleep(3600)
         reply = run_job(redactor, config, kind, args)
         conn.send(reply)
@@ -335,14 +357,15 @@ class RedactionPool:
         except Exception as exc:  # noqa: BLE001 (logged; the next failure retries the start)
             log.error("a replacement redaction worker did not start (%s)", type(exc).__name__)
 
-    async def _run(self, job: tuple[str, Any]) -> tuple[str, Any]:
-        """Run one job on the next idle worker; 503 when none frees up within the deadline or
-        the worker dies. Raises _Deadline (after killing that worker) past the deadline."""
+    async def _run(self, job: tuple[str, Any], queue_seconds: float | None = None) -> tuple[str, Any]:
+        """Run one job on the next idle worker; 503 when none frees up within `queue_seconds`
+        (default: the deadline) or the worker dies. Raises _Deadline (after killing that worker)
+        past the deadline."""
         timeout = self._config.server.redaction_timeout_seconds
         retry_after = self._config.server.retry_after_seconds
         idle = await self._ensure_started()
         try:
-            slot = await asyncio.wait_for(idle.get(), timeout)
+            slot = await asyncio.wait_for(idle.get(), queue_seconds or timeout)
         except TimeoutError:
             raise Unavailable("no redaction worker is free", retry_after) from None
         try:
@@ -390,6 +413,33 @@ class RedactionPool:
         else:
             raise RuntimeError(f"redaction failed in a worker ({value})")
         return result, Counter(result.counts)
+
+    async def redact_document(self, text: str, tenant: str | None) -> RedactedDocument:
+        """`tracevault redact`: one OTLP/JSON document, grouped by tenant and redacted on the next
+        idle worker; fails closed (every value masked) past the deadline or the memory limit.
+        A batch waits for a worker as long as one may take to start (replacements load the model).
+        Raises InvalidRequest for a bad document, Unavailable when the worker died."""
+        try:
+            kind, value = await self._run(("document", (text, tenant)), queue_seconds=_START_TIMEOUT_SECONDS)
+        except _Deadline:
+            kind, value = "deadline", None
+        if kind == "ok":
+            return RedactedDocument(*value)
+        if kind == "refused":
+            name, message = value
+            raise (InvalidRequest if name == InvalidRequest.__name__ else PayloadTooLarge)(message)
+        if kind in ("deadline", "memory"):
+            return await asyncio.get_running_loop().run_in_executor(self._io, self._fail_closed_document, text, tenant)
+        raise RuntimeError(f"redaction failed in a worker ({value})")
+
+    def _fail_closed_document(self, text: str, tenant: str | None) -> RedactedDocument:
+        request = decode_json_request(text)
+        groups = group_by_tenant(request, self._config.tenancy, tenant, None)
+        for (group_tenant, env), resource_spans in groups.groups.items():
+            fail_closed(resource_spans, self._policies.resolve(group_tenant, env), self._pseudonymizer.for_tenant(group_tenant))
+        for index in reversed(groups.rejected_indices):
+            del request.resource_spans[index]
+        return RedactedDocument(encode_json_request(request), groups.rejected_spans, groups.error_message, failed_closed=True)
 
     def _fail_closed(self, tenant: str, env: str, payload: bytes) -> Redacted:
         """Every string value masked, no detector run; stored as a redacted payload."""

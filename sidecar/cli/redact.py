@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import IO
 
 import click
 
 from policies.tenants import ID_PATTERN_TEXT, is_valid_id
-from redactors.engine import Redactor
-from sidecar import otlp
+from sidecar.cli.batch import BatchStats, Progress, stream
 from sidecar.cli.context import CliContext, cli_errors, with_context
-from sidecar.errors import InvalidRequest
-from sidecar.transform import redact_request
+from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
+from sidecar.workers import RedactedDocument, RedactionPool
 
 
 @click.command()
@@ -30,51 +28,85 @@ def serve(cli: CliContext) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-def _redactor(cli: CliContext) -> Redactor:
+def _workers(value: str | None, jsonl: bool) -> int | str:
+    """`--workers`: auto, N or 0; by default auto for a stream (--jsonl), 0 for one document."""
+    if value is None:
+        return "auto" if jsonl else 0
+    if value == "auto":
+        return value
     try:
-        return Redactor.build(cli.config, cli.secret())
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise click.BadParameter("must be auto, 0 or a positive number of worker processes", param_hint="--workers")
+    return count
+
+
+def _pool(cli: CliContext, workers: int | str) -> RedactionPool:
+    config = cli.config
+    config = config.model_copy(update={"server": config.server.model_copy(update={"workers": workers})})
+    try:
+        return RedactionPool(config, cli.secret())
     except ValueError as exc:  # a bad rule in the redaction settings
         raise click.ClickException(str(exc)) from None
 
 
-def _redact_document(redactor: Redactor, cli: CliContext, text: str, tenant: str | None) -> str:
-    request = otlp.decode_json_request(text)
-    rejected, reason = redact_request(redactor, cli.config, request, tenant)
-    if rejected:
-        click.echo(f"tracevault: {rejected} spans refused: {reason}", err=True)
-    return otlp.encode_json_request(request)
+async def _one_document(pool: RedactionPool, text: str, tenant: str | None) -> RedactedDocument:
+    try:
+        await pool.warm_up()
+        return await pool.redact_document(text, tenant)
+    finally:
+        pool.shutdown()
+
+
+async def _stream(pool: RedactionPool, input_file: IO[str], tenant: str | None, window: int) -> BatchStats:
+    progress = Progress()
+    try:
+        return await stream(pool, input_file, click.echo, window, tenant, progress.update)
+    finally:
+        progress.close()
+        pool.shutdown()
 
 
 @click.command()
 @with_context()
 @click.option("--tenant", help="Tenant id, as if sent in the tenant header.")
-@click.option("--jsonl", is_flag=True, help="One OTLP/JSON request per line; answers line for line.")
+@click.option("--jsonl", is_flag=True, help="One OTLP/JSON request per line; answers line for line, in order.")
+@click.option(
+    "--workers", metavar="auto|N|0",
+    help="Redaction worker processes, as `server.workers` of the service: auto is one per core, 0 redacts in "
+    "this process. Default: auto with --jsonl, else 0.",
+)  # fmt: skip
+@click.option(
+    "--max-in-flight", type=click.IntRange(min=1), default=None,
+    help="With --jsonl: most lines held at once (read, not yet written). Default: twice the workers.",
+)  # fmt: skip
 @click.argument("input_file", default="-", type=click.File("r", encoding="utf-8"))
 @cli_errors
-def redact(cli: CliContext, tenant: str | None, jsonl: bool, input_file: IO[str]) -> None:
+def redact(cli: CliContext, tenant: str | None, jsonl: bool, workers: str | None, max_in_flight: int | None, input_file: IO[str]) -> None:
     """Redact an OTLP/JSON ExportTraceServiceRequest exactly as the service does; print it."""
     if tenant is not None and not is_valid_id(tenant):
         raise click.BadParameter(f"must match {ID_PATTERN_TEXT}", param_hint="--tenant")
-    redactor = _redactor(cli)
+    pool = _pool(cli, _workers(workers, jsonl))
     if not jsonl:
         try:
-            click.echo(_redact_document(redactor, cli, input_file.read(), tenant))
-        except InvalidRequest as exc:
+            done = asyncio.run(_one_document(pool, input_file.read(), tenant))
+        except (InvalidRequest, PayloadTooLarge, Unavailable) as exc:
             raise click.ClickException(str(exc)) from None
+        if done.rejected_spans:
+            click.echo(f"tracevault: {done.rejected_spans} spans refused: {done.reason}", err=True)
+        if done.failed_closed:
+            click.echo("tracevault: redaction passed its deadline or memory limit; every value was masked", err=True)
+        click.echo(done.text)
         return
-    failures = 0
-    for number, line in enumerate(input_file, start=1):
-        if not line.strip():
-            click.echo("")
-            continue
-        try:
-            click.echo(_redact_document(redactor, cli, line, tenant))
-        except InvalidRequest as exc:
-            failures += 1
-            # Answer line for line: the error takes the line's place, and the exit code says so.
-            click.echo(json.dumps({"error": str(exc), "line": number}))
-    if failures:
-        raise click.ClickException(f"{failures} line(s) were not valid OTLP/JSON")
+    stats = asyncio.run(_stream(pool, input_file, tenant, max_in_flight or 2 * pool.size))
+    for message in stats.messages:
+        click.echo(f"tracevault: {message}", err=True)
+    if stats.rejected_spans:
+        click.echo(f"tracevault: {stats.rejected_spans} spans refused (invalid tenant ids)", err=True)
+    if stats.errors:
+        raise click.ClickException(f"{stats.errors} line(s) were not redacted (not valid OTLP/JSON, or the worker died twice)")
 
 
 @click.command("config-check")
