@@ -40,10 +40,13 @@ from redactors.context import ConversationContext
 from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
+from redactors.modelerror import ModelNotInstalled
 from redactors.nerdedup import SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
 from redactors.second_opinion import SecondOpinion
+
+__all__ = ["ModelNotInstalled", "PiiAnalyzer", "load_spacy_model"]  # ModelNotInstalled lives in redactors/modelerror.py
 
 LANGUAGE = "en"
 _STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS)
@@ -65,10 +68,6 @@ _IGNORED_NER_LABELS = {
     "CARDINAL", "DATE", "EVENT", "LANGUAGE", "LAW", "MONEY", "NORP", "ORDINAL", "PERCENT",
     "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
 }  # fmt: skip
-
-
-class ModelNotInstalled(RuntimeError):
-    """The configured spaCy model package is not installed; nothing is downloaded at run time."""
 
 
 def load_spacy_model(name: str) -> Language:

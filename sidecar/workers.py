@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -43,14 +43,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from policies.config import Config
 from policies.resolve import PolicySet
-from redactors.engine import Redactor
 from redactors.identifiers import Pseudonymizer
-from redactors.walker import fail_closed
 from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
 from sidecar.otlp import decode_json_request, encode_json_request
 from sidecar.prepare import Body, Prepared, prepare
 from sidecar.tenancy import group_by_tenant
 from sidecar.transform import redact_json_document
+
+if TYPE_CHECKING:  # loading the engine imports spaCy and Presidio: only where a model is built
+    from redactors.engine import Redactor
 
 log = logging.getLogger("tracevault.workers")
 
@@ -169,6 +170,8 @@ def _worker_main(conn: Connection, config_json: str, master_secret: bytes, paren
     # the middle of a redaction while the server drains.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from redactors.engine import Redactor
+
     config = Config.model_validate_json(config_json)
     redactor = Redactor.build(config, master_secret)
     _limit_memory(config.server.worker_memory_bytes)
@@ -290,6 +293,8 @@ class RedactionPool:
         # else the model loads here, before any listener is up (never on the running loop).
         self._local: Redactor | None = None
         if self._workers == 0:
+            from redactors.engine import Redactor
+
             self._local = local_redactor or Redactor.build(config, master_secret)
         # For the fail-closed path only: policies and keyed pseudonyms, no model.
         self._policies = PolicySet(config)
@@ -433,6 +438,8 @@ class RedactionPool:
         raise RuntimeError(f"redaction failed in a worker ({value})")
 
     def _fail_closed_document(self, text: str, tenant: str | None) -> RedactedDocument:
+        from redactors.walker import fail_closed
+
         request = decode_json_request(text)
         groups = group_by_tenant(request, self._config.tenancy, tenant, None)
         for (group_tenant, env), resource_spans in groups.groups.items():
@@ -443,6 +450,8 @@ class RedactionPool:
 
     def _fail_closed(self, tenant: str, env: str, payload: bytes) -> Redacted:
         """Every string value masked, no detector run; stored as a redacted payload."""
+        from redactors.walker import fail_closed
+
         request = ExportTraceServiceRequest.FromString(payload)
         counts = fail_closed(list(request.resource_spans), self._policies.resolve(tenant, env), self._pseudonymizer.for_tenant(tenant))
         return Redacted(request.SerializeToString(), dict(counts), "redacted", None, failed_closed=True)

@@ -93,9 +93,15 @@ async def stream(
             progress(stats.lines)
 
     await pool.warm_up()
-    for number, line in enumerate(lines, start=1):
-        while len(held) >= window:
+    source = iter(lines)
+    number = 0
+    while True:
+        while len(held) >= window:  # room first: a line read is a line held
             await write_head()
+        line = next(source, None)
+        if line is None:
+            break
+        number += 1
         held.append((number, loop.create_task(_answer(pool, number, line.rstrip("\r\n"), tenant))))
         stats.peak_in_flight = max(stats.peak_in_flight, len(held))
         await asyncio.sleep(0)  # let the new job reach a worker before the next line is read
