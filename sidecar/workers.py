@@ -37,18 +37,15 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-)
-
 from policies.config import Config
 from policies.resolve import PolicySet
+from redactors.batch import SIGNAL_TRACES
 from redactors.identifiers import Pseudonymizer
+from sidecar import otlp
 from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
-from sidecar.otlp import decode_json_request, encode_json_request
 from sidecar.prepare import Body, Prepared, prepare
 from sidecar.tenancy import group_by_tenant
-from sidecar.transform import redact_json_document
+from sidecar.transform import decode_json_document, redact_json_document
 
 if TYPE_CHECKING:  # loading the engine imports spaCy and Presidio: only where a model is built
     from redactors.engine import Redactor
@@ -76,18 +73,23 @@ class Redacted:
     failed_closed: bool = False  # the deadline passed: every value was masked, nothing scanned
 
 
-def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> Redacted:
-    """Redact one (tenant, env) group. With `with_escrow` and payload mode `original`, also
-    return the escrow copy: the same spans with only secrets stripped."""
+def redact_serialized(
+    redactor: Redactor, tenant: str, env: str, payload: bytes, with_escrow: bool = False, signal: str = SIGNAL_TRACES
+) -> Redacted:
+    """Redact one (tenant, env) group of `signal` ("traces" or "logs"). With `with_escrow` and
+    payload mode `original`, also return the escrow copy: the same records with only secrets
+    stripped."""
+    kind = otlp.SIGNALS[signal]
     mode = redactor.policies.resolve(tenant, env).payload_mode
     hits, misses = redactor.cache.hits, redactor.cache.misses
     escrow = None
     if with_escrow and mode == "original":
-        original = ExportTraceServiceRequest.FromString(payload)
-        redactor.strip_secrets(list(original.resource_spans), tenant, env)
+        original = kind.request_type.FromString(payload)
+        redactor.strip_secrets(list(kind.resources(original)), tenant, env)
         escrow = original.SerializeToString()
-    request = ExportTraceServiceRequest.FromString(payload)
-    counts = redactor.redact_resource_spans(list(request.resource_spans), tenant, env)
+    request = kind.request_type.FromString(payload)
+    redact = redactor.redact_resource_logs if kind is otlp.LOGS else redactor.redact_resource_spans
+    counts = redact(list(kind.resources(request)), tenant, env)
     return Redacted(
         request.SerializeToString(), dict(counts), mode, escrow,
         cache_hits=redactor.cache.hits - hits, cache_misses=redactor.cache.misses - misses,
@@ -99,8 +101,9 @@ class RedactedDocument:
     """One redacted OTLP/JSON document (`tracevault redact`)."""
 
     text: str
-    rejected_spans: int
+    rejected: int  # spans or log records refused (invalid tenant ids)
     reason: str
+    noun: str  # what a record is called: "spans", "log records"
     failed_closed: bool = False  # the deadline or the memory limit passed: every value was masked
 
 
@@ -136,8 +139,8 @@ def _limit_memory(budget_bytes: int) -> None:
 
 
 def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[str, Any]:
-    """One job: ("prepare", Body), ("redact", (tenant, env, payload, with_escrow)) or
-    ("document", (OTLP/JSON text, tenant or None)) for `tracevault redact`.
+    """One job: ("prepare", Body), ("redact", (tenant, env, payload, with_escrow, signal)) or
+    ("document", (OTLP/JSON text, tenant or None, --signal or None)) for `tracevault redact`.
 
     Replies ("ok", value), ("refused", (error class name, message)) for bad or oversized
     requests, ("memory", None) past the memory limit, or ("error", exception type name).
@@ -405,27 +408,31 @@ class RedactionPool:
             raise PayloadTooLarge("decoding the request needs more memory than a worker may use")
         raise RuntimeError(f"decoding failed in a worker ({value})")
 
-    async def redact(self, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> tuple[Redacted, Counter[str]]:
+    async def redact(
+        self, tenant: str, env: str, payload: bytes, with_escrow: bool = False, signal: str = SIGNAL_TRACES
+    ) -> tuple[Redacted, Counter[str]]:
         """Redact on the next idle worker; fails closed past the deadline or the memory limit."""
         try:
-            kind, value = await self._run(("redact", (tenant, env, payload, with_escrow)))
+            kind, value = await self._run(("redact", (tenant, env, payload, with_escrow, signal)))
         except _Deadline:
             kind, value = "deadline", None
         if kind in ("deadline", "memory"):
-            result = await asyncio.get_running_loop().run_in_executor(self._io, self._fail_closed, tenant, env, payload)
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._io, self._fail_closed, tenant, env, payload, signal)
         elif kind == "ok":
             result = value
         else:
             raise RuntimeError(f"redaction failed in a worker ({value})")
         return result, Counter(result.counts)
 
-    async def redact_document(self, text: str, tenant: str | None) -> RedactedDocument:
-        """`tracevault redact`: one OTLP/JSON document, grouped by tenant and redacted on the next
-        idle worker; fails closed (every value masked) past the deadline or the memory limit.
-        A batch waits for a worker as long as one may take to start (replacements load the model).
-        Raises InvalidRequest for a bad document, Unavailable when the worker died."""
+    async def redact_document(self, text: str, tenant: str | None, chosen: str | None = None) -> RedactedDocument:
+        """`tracevault redact`: one OTLP/JSON document (traces or logs, `chosen` as `--signal`),
+        grouped by tenant and redacted on the next idle worker; fails closed (every value masked)
+        past the deadline or the memory limit. A batch waits for a worker as long as one may take
+        to start (replacements load the model). Raises InvalidRequest for a bad document,
+        Unavailable when the worker died."""
         try:
-            kind, value = await self._run(("document", (text, tenant)), queue_seconds=_START_TIMEOUT_SECONDS)
+            kind, value = await self._run(("document", (text, tenant, chosen)), queue_seconds=_START_TIMEOUT_SECONDS)
         except _Deadline:
             kind, value = "deadline", None
         if kind == "ok":
@@ -434,26 +441,28 @@ class RedactionPool:
             name, message = value
             raise (InvalidRequest if name == InvalidRequest.__name__ else PayloadTooLarge)(message)
         if kind in ("deadline", "memory"):
-            return await asyncio.get_running_loop().run_in_executor(self._io, self._fail_closed_document, text, tenant)
+            return await asyncio.get_running_loop().run_in_executor(self._io, self._fail_closed_document, text, tenant, chosen)
         raise RuntimeError(f"redaction failed in a worker ({value})")
 
-    def _fail_closed_document(self, text: str, tenant: str | None) -> RedactedDocument:
+    def _fail_closed_document(self, text: str, tenant: str | None, chosen: str | None) -> RedactedDocument:
         from redactors.walker import fail_closed
 
-        request = decode_json_request(text)
-        groups = group_by_tenant(request, self._config.tenancy, tenant, None)
-        for (group_tenant, env), resource_spans in groups.groups.items():
-            fail_closed(resource_spans, self._policies.resolve(group_tenant, env), self._pseudonymizer.for_tenant(group_tenant))
+        request, signal = decode_json_document(text, chosen)
+        groups = group_by_tenant(request, self._config.tenancy, tenant, None, signal)
+        for (group_tenant, env), resources in groups.groups.items():
+            fail_closed(resources, self._policies.resolve(group_tenant, env), self._pseudonymizer.for_tenant(group_tenant))
         for index in reversed(groups.rejected_indices):
-            del request.resource_spans[index]
-        return RedactedDocument(encode_json_request(request), groups.rejected_spans, groups.error_message, failed_closed=True)
+            del signal.resources(request)[index]
+        return RedactedDocument(otlp.encode_json_request(request), groups.rejected, groups.error_message, signal.noun, failed_closed=True)
 
-    def _fail_closed(self, tenant: str, env: str, payload: bytes) -> Redacted:
+    def _fail_closed(self, tenant: str, env: str, payload: bytes, signal: str) -> Redacted:
         """Every string value masked, no detector run; stored as a redacted payload."""
         from redactors.walker import fail_closed
 
-        request = ExportTraceServiceRequest.FromString(payload)
-        counts = fail_closed(list(request.resource_spans), self._policies.resolve(tenant, env), self._pseudonymizer.for_tenant(tenant))
+        kind = otlp.SIGNALS[signal]
+        request = kind.request_type.FromString(payload)
+        resources = list(kind.resources(request))
+        counts = fail_closed(resources, self._policies.resolve(tenant, env), self._pseudonymizer.for_tenant(tenant))
         return Redacted(request.SerializeToString(), dict(counts), "redacted", None, failed_closed=True)
 
     def shutdown(self) -> None:

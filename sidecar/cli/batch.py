@@ -32,7 +32,7 @@ class BatchStats:
     lines: int = 0
     errors: int = 0
     failed_closed: int = 0
-    rejected_spans: int = 0
+    rejected: int = 0  # spans or log records refused (invalid tenant ids)
     peak_in_flight: int = 0
     messages: list[str] = field(default_factory=list)  # one per bad or failed-closed line (no content)
 
@@ -42,15 +42,15 @@ class _Answer:
     text: str
     error: str | None = None  # the line's error, for stderr
     failed_closed: bool = False
-    rejected_spans: int = 0
+    rejected: int = 0
 
 
-async def _answer(pool: RedactionPool, number: int, line: str, tenant: str | None) -> _Answer:
+async def _answer(pool: RedactionPool, number: int, line: str, tenant: str | None, chosen: str | None) -> _Answer:
     if not line.strip():
         return _Answer("")
     for attempt in range(ATTEMPTS):
         try:
-            done: RedactedDocument = await pool.redact_document(line, tenant)
+            done: RedactedDocument = await pool.redact_document(line, tenant, chosen)
         except (InvalidRequest, PayloadTooLarge) as exc:
             return _Answer(json.dumps({"error": str(exc), "line": number}), error=str(exc))
         except Unavailable as exc:
@@ -58,7 +58,7 @@ async def _answer(pool: RedactionPool, number: int, line: str, tenant: str | Non
                 continue
             message = f"not redacted ({exc})"
             return _Answer(json.dumps({"error": message, "line": number}), error=message)
-        return _Answer(done.text, failed_closed=done.failed_closed, rejected_spans=done.rejected_spans)
+        return _Answer(done.text, failed_closed=done.failed_closed, rejected=done.rejected)
     raise AssertionError("unreachable")  # the loop always returns
 
 
@@ -69,8 +69,9 @@ async def stream(
     window: int,
     tenant: str | None = None,
     progress: Callable[[int], None] | None = None,
+    chosen: str | None = None,
 ) -> BatchStats:
-    """Redact `lines` (one document each) and `write` the answers in input order."""
+    """Redact `lines` (one document each; `chosen` as `--signal`) and `write` the answers in input order."""
     if window < 1:
         raise ValueError("window must be at least 1")
     stats = BatchStats()
@@ -82,7 +83,7 @@ async def stream(
         answer = await pending
         write(answer.text)
         stats.lines += 1
-        stats.rejected_spans += answer.rejected_spans
+        stats.rejected += answer.rejected
         if answer.error is not None:
             stats.errors += 1
             stats.messages.append(f"line {number}: {answer.error}")
@@ -102,7 +103,7 @@ async def stream(
         if line is None:
             break
         number += 1
-        held.append((number, loop.create_task(_answer(pool, number, line.rstrip("\r\n"), tenant))))
+        held.append((number, loop.create_task(_answer(pool, number, line.rstrip("\r\n"), tenant, chosen))))
         stats.peak_in_flight = max(stats.peak_in_flight, len(held))
         await asyncio.sleep(0)  # let the new job reach a worker before the next line is read
     while held:

@@ -8,6 +8,7 @@ from typing import IO
 import click
 
 from policies.tenants import ID_PATTERN_TEXT, is_valid_id
+from sidecar import otlp
 from sidecar.cli.batch import BatchStats, Progress, stream
 from sidecar.cli.context import CliContext, cli_errors, with_context
 from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
@@ -52,18 +53,18 @@ def _pool(cli: CliContext, workers: int | str) -> RedactionPool:
         raise click.ClickException(str(exc)) from None
 
 
-async def _one_document(pool: RedactionPool, text: str, tenant: str | None) -> RedactedDocument:
+async def _one_document(pool: RedactionPool, text: str, tenant: str | None, chosen: str | None) -> RedactedDocument:
     try:
         await pool.warm_up()
-        return await pool.redact_document(text, tenant)
+        return await pool.redact_document(text, tenant, chosen)
     finally:
         pool.shutdown()
 
 
-async def _stream(pool: RedactionPool, input_file: IO[str], tenant: str | None, window: int) -> BatchStats:
+async def _stream(pool: RedactionPool, input_file: IO[str], tenant: str | None, chosen: str | None, window: int) -> BatchStats:
     progress = Progress()
     try:
-        return await stream(pool, input_file, click.echo, window, tenant, progress.update)
+        return await stream(pool, input_file, click.echo, window, tenant, progress.update, chosen)
     finally:
         progress.close()
         pool.shutdown()
@@ -72,6 +73,12 @@ async def _stream(pool: RedactionPool, input_file: IO[str], tenant: str | None, 
 @click.command()
 @with_context()
 @click.option("--tenant", help="Tenant id, as if sent in the tenant header.")
+@click.option(
+    "--signal",
+    "chosen",
+    type=click.Choice(sorted(otlp.SIGNALS)),
+    help="What the input holds; default: detected per request (resourceSpans or resourceLogs).",
+)
 @click.option("--jsonl", is_flag=True, help="One OTLP/JSON request per line; answers line for line, in order.")
 @click.option(
     "--workers", metavar="auto|N|0",
@@ -84,27 +91,30 @@ async def _stream(pool: RedactionPool, input_file: IO[str], tenant: str | None, 
 )  # fmt: skip
 @click.argument("input_file", default="-", type=click.File("r", encoding="utf-8"))
 @cli_errors
-def redact(cli: CliContext, tenant: str | None, jsonl: bool, workers: str | None, max_in_flight: int | None, input_file: IO[str]) -> None:
-    """Redact an OTLP/JSON ExportTraceServiceRequest exactly as the service does; print it."""
+def redact(
+    cli: CliContext, tenant: str | None, chosen: str | None, jsonl: bool, workers: str | None, max_in_flight: int | None, input_file: IO[str]
+) -> None:
+    """Redact an OTLP/JSON ExportTraceServiceRequest or ExportLogsServiceRequest exactly as the
+    service does; print it."""
     if tenant is not None and not is_valid_id(tenant):
         raise click.BadParameter(f"must match {ID_PATTERN_TEXT}", param_hint="--tenant")
     pool = _pool(cli, _workers(workers, jsonl))
     if not jsonl:
         try:
-            done = asyncio.run(_one_document(pool, input_file.read(), tenant))
+            done = asyncio.run(_one_document(pool, input_file.read(), tenant, chosen))
         except (InvalidRequest, PayloadTooLarge, Unavailable) as exc:
             raise click.ClickException(str(exc)) from None
-        if done.rejected_spans:
-            click.echo(f"tracevault: {done.rejected_spans} spans refused: {done.reason}", err=True)
+        if done.rejected:
+            click.echo(f"tracevault: {done.rejected} {done.noun} refused: {done.reason}", err=True)
         if done.failed_closed:
             click.echo("tracevault: redaction passed its deadline or memory limit; every value was masked", err=True)
         click.echo(done.text)
         return
-    stats = asyncio.run(_stream(pool, input_file, tenant, max_in_flight or 2 * pool.size))
+    stats = asyncio.run(_stream(pool, input_file, tenant, chosen, max_in_flight or 2 * pool.size))
     for message in stats.messages:
         click.echo(f"tracevault: {message}", err=True)
-    if stats.rejected_spans:
-        click.echo(f"tracevault: {stats.rejected_spans} spans refused (invalid tenant ids)", err=True)
+    if stats.rejected:
+        click.echo(f"tracevault: {stats.rejected} spans or log records refused (invalid tenant ids)", err=True)
     if stats.errors:
         raise click.ClickException(f"{stats.errors} line(s) were not redacted (not valid OTLP/JSON, or the worker died twice)")
 
