@@ -260,7 +260,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small samples: the whole run takes about a minute")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="workload seed")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
-    parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end runs (no server is started)")
+    parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end runs and the batch CLI (no server or command is started)")
     return parser.parse_args(argv)
 
 
