@@ -14,7 +14,7 @@ import importlib.util
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import spacy
@@ -40,9 +40,13 @@ from redactors.context import ConversationContext
 from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
+from redactors.modelerror import ModelNotInstalled
+from redactors.nerdedup import SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
 from redactors.second_opinion import SecondOpinion
+
+__all__ = ["ModelNotInstalled", "PiiAnalyzer", "load_spacy_model"]  # ModelNotInstalled lives in redactors/modelerror.py
 
 LANGUAGE = "en"
 _STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS)
@@ -64,10 +68,6 @@ _IGNORED_NER_LABELS = {
     "CARDINAL", "DATE", "EVENT", "LANGUAGE", "LAW", "MONEY", "NORP", "ORDINAL", "PERCENT",
     "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
 }  # fmt: skip
-
-
-class ModelNotInstalled(RuntimeError):
-    """The configured spaCy model package is not installed; nothing is downloaded at run time."""
 
 
 def load_spacy_model(name: str) -> Language:
@@ -491,6 +491,7 @@ class PiiAnalyzer:
         self._max_text_chars = max_text_chars
         nlp.max_length = max(nlp.max_length, max_text_chars + 1)
         self._engine = _OfflineSpacyEngine(nlp)
+        self._sentence_ner = SentenceNer(nlp, batch_size)
         registry = RecognizerRegistry(supported_languages=[LANGUAGE])
         for recognizer in (
             SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "ORGANIZATION"]),
@@ -523,8 +524,8 @@ class PiiAnalyzer:
     def artifacts(self, texts: Sequence[str], with_ner: bool) -> list[NlpArtifacts]:
         """NLP artefacts for many texts: one `nlp.pipe` pass, or the tokenizer alone without NER."""
         texts = [ner_input(text) for text in texts]  # same offsets; linear tokenizer cost
-        if with_ner:
-            docs: Iterator[Doc] = self._nlp.pipe(texts, batch_size=self._batch_size)
+        if with_ner:  # NER once per distinct sentence of the batch (redactors/nerdedup.py)
+            docs: Iterable[Doc] = self._sentence_ner.docs(texts)
         else:
             docs = (self._nlp.make_doc(text) for text in texts)
         return [self._engine._doc_to_nlp_artifact(doc, LANGUAGE) for doc in docs]
