@@ -44,23 +44,28 @@ class ConversationContext:
     """PERSON and LOCATION findings for short answers to the question in the turn before."""
 
     def analyze(self, text: str, wanted: frozenset[str]) -> list[RecognizerResult]:
-        if "?" not in text or "\n" not in text:
+        if "?" not in text:
             return []
         results: list[RecognizerResult] = []
         for entity, question in _QUESTIONS:
             if entity not in wanted:
                 continue
             for asked in question.finditer(text):
-                nxt = text.find("\n", asked.end())
-                while nxt >= 0 and nxt + 1 < len(text) and text[nxt + 1] == "\n":
-                    nxt += 1  # blank lines between the turns
-                if nxt < 0:
-                    continue
-                answer = _ANSWER.match(text, nxt + 1)
-                if answer is None:
-                    continue
-                words = answer.group("answer").split()
-                if any(word.lower() in _NOT_ANSWERS for word in words):
-                    continue
-                results.append(RecognizerResult(entity, answer.start("answer"), answer.end("answer"), 0.7))
+                answer = _answer_after(text, asked.end())
+                if answer is not None:
+                    results.append(RecognizerResult(entity, *answer, 0.7))
         return results
+
+
+def _answer_after(text: str, end: int) -> tuple[int, int] | None:
+    """The short answer after a question ending at `end`: on the same line ("What's your last
+    name? Smith") or on the next non-blank line."""
+    answer = _ANSWER.match(text, end) if text[end : end + 1] in (" ", "\t") else None
+    if answer is None:
+        nxt = text.find("\n", end)
+        while nxt >= 0 and nxt + 1 < len(text) and text[nxt + 1] == "\n":
+            nxt += 1  # blank lines between the turns
+        answer = _ANSWER.match(text, nxt + 1) if nxt >= 0 else None
+    if answer is None or any(word.lower() in _NOT_ANSWERS for word in answer.group("answer").split()):
+        return None
+    return answer.start("answer"), answer.end("answer")

@@ -291,7 +291,7 @@ _NOT_NAMES = frozenset(
     then too still just much more bot assistant support sir madam ma'am friend friends
     hello hi hey dear regards best cheers sincerely yours morning afternoon evening day
     going trying looking writing calling having being doing new sure glad happy able
-    interested wondering afraid unable done ready available""".split()
+    interested wondering afraid unable done ready available mr mrs ms mx dr prof""".split()
 )
 
 
@@ -313,6 +313,9 @@ _RELATIONS = (
 )
 
 
+_HONORIFICS = r"mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|señor|señora|sra|sr"
+
+
 def _name_rules() -> tuple[_NameRule, ...]:
     lower_ok = rf"(?P<name>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,2}})"
     capitalised = rf"(?P<name>{_CAP_WORD}(?:[ ]{_CAP_WORD}){{0,2}})"
@@ -320,6 +323,8 @@ def _name_rules() -> tuple[_NameRule, ...]:
         # Explicit introductions: the name may be written in lower case.
         _NameRule(re.compile(rf"(?i:\b(?:my name is|my name's|call me|name\s*:|signed\s*:?)\s+){lower_ok}"), 0.85),
         _NameRule(re.compile(rf"(?i:\b(?:i am|i'm|this is|it's)\s+){capitalised}\b"), 0.6),
+        # Honorifics: "ms. Lucas", "Dr. Santiago Castro", "Mrs Ojala".
+        _NameRule(re.compile(rf"(?i:\b(?:{_HONORIFICS})\.?[ \t]+){capitalised}\b"), 0.7),
         # Greetings at the start of a line: "Hi John," / "dear sarah".
         _NameRule(re.compile(rf"(?im:^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ ,]+){lower_ok}(?=\s*[,!.\n:]|$)"), 0.75),
         # Sign-offs: "Thanks,\nJohn" / "Best regards, Sarah Connor" at the end of a line or text.
@@ -405,6 +410,12 @@ _WORD_BEFORE = re.compile(rf"([{UPPER}][{LOWER}'\-]{{1,20}}) $")
 _WORD_AFTER = re.compile(rf" ([{UPPER}][{LOWER}'\-]{{1,20}})\b")
 
 
+# Shapes with a digit or a slash that are still names: "64 Collin Sound" (a street the model calls
+# FAC), "Palmer/Courtney" (surname/given name, as on a ticket).
+_HOUSE_NUMBER = re.compile(rf"\d{{1,5}}[A-Za-z]?[ ]{_CAP_WORD}(?:[ ]{_CAP_WORD}){{0,3}}")
+_SLASHED_NAME = re.compile(rf"{_CAP_WORD}/{_CAP_WORD}")
+
+
 def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool]) -> RecognizerResult | None:
     """Fix the small model's common slips: drop code-like spans, cut at line breaks, and
     extend a name to an adjacent capitalised word it left out ("Alejandro <PERSON>")."""
@@ -414,7 +425,10 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
         result = RecognizerResult(result.entity_type, result.start, result.start + newline, result.score)
         span = span[:newline]
     span = span.strip()
-    if not span or span[0].islower() or any(ch.isdigit() or ch in "_/=<>{}()[]" for ch in span):
+    if not span or span[0].islower():
+        return None
+    shaped = _SLASHED_NAME.fullmatch(span) or result.entity_type == "LOCATION" and _HOUSE_NUMBER.fullmatch(span)
+    if not shaped and any(ch.isdigit() or ch in "_/=<>{}()[]" for ch in span):
         return None
     if _manifest_resource_name(text, result.start):  # "kind: ExternalSecret" in a manifest
         return None
@@ -554,7 +568,8 @@ class PiiAnalyzer:
                     continue
                 result = cleaned
             findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
-        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.entities]
+        # Every label the model gave, the ignored ones too: the second opinion re-reads ORG and NORP.
+        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.tokens.ents]
         for result in self._second.analyze(text, model_spans, entities):
             if result.score >= threshold:
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))

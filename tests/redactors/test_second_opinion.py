@@ -33,6 +33,14 @@ FOUND = [
     pytest.param("What's the weather like in Växjö this weekend?", "LOCATION", "Växjö", id="city-after-in"),
     pytest.param("Assistant: noted, your billing country is Cameroon.", "LOCATION", "Cameroon", id="country-after-cue"),
     pytest.param("I'm flying to Oberndorf bei Salzburg tomorrow", "LOCATION", "Oberndorf bei Salzburg", id="multi-word-town"),
+    # The floor under naive Presidio: spans the model labelled ORG or NORP.
+    pytest.param("Julia Kalamees will be talking in the conference", "PERSON", "Julia Kalamees", id="floor-org-known-first-name"),
+    pytest.param("Meeting notes: Riley will send the deck", "PERSON", "Riley", id="floor-org-single-first-name"),
+    pytest.param("Passenger name: Palmer/Courtney, seat 14C", "PERSON", "Palmer/Courtney", id="floor-slashed-name"),
+    pytest.param("Contact Jack Gill about the Świecie office lease.", "LOCATION", "Świecie", id="floor-norp-unseen-place"),
+    pytest.param("When: 2013-09-08\nWhere: Gondomar Country Club.", "LOCATION", "Gondomar", id="floor-place-before-venue-word"),
+    pytest.param("What's the weather like in Taylorfort this weekend?", "LOCATION", "Taylorfort", id="town-suffix-after-cue"),
+    pytest.param("I'm flying from Joutsa to Knightchester next Tuesday", "LOCATION", "Knightchester", id="town-suffix-unlabelled"),
 ]
 
 
@@ -49,6 +57,10 @@ BENIGN = [
     pytest.param("apiVersion: v1\nkind: Secret\nmetadata:\n  name: mysecret\n", id="kubernetes-manifest"),
     pytest.param("Thanks Team, Great Job!", id="capitalised-common-words"),
     pytest.param("We moved the meeting to Slack", id="tool-after-to"),
+    pytest.param("Go to Support and Export the Report", id="town-suffix-but-english-word"),
+    pytest.param("The recording for Alexander Inc sold a million copies", id="floor-company-word"),
+    pytest.param("The Nicholson Orchestra was founded in 1998", id="floor-venue-word"),
+    pytest.param("I used to work for Cartwright-Allen as a solicitor", id="floor-firm-after-for"),
 ]
 
 
