@@ -6,6 +6,10 @@ chat log, a summary with turns). When a turn asks for a name, a place or a phone
 answer ("Alvarez", "it's lisbon", "maria gonzalez."), the answer's words are that entity, in
 lower case too; the small model rarely tags a bare one-word answer. Short answers only: one to
 three words (after "it's", "I'm", "my name is", "in"), none of them a common word.
+
+Across messages the walker (``redactors.walker``) does the same with ``asked_entity`` and
+``whole_answer``: an assistant message ending in the question, then a user message that is the
+answer and nothing else.
 """
 
 from __future__ import annotations
@@ -38,6 +42,34 @@ _LEAD = r"(?i:[ \t]*(?:it'?s|it\s+is|i'?m|i\s+am|my\s+name\s+is|name'?s|in|from|
 _WORD = rf"[{UPPER}{LOWER}][{LOWER}{UPPER}'’\-]{{1,24}}"
 _ANSWER = re.compile(rf"{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[ \t]*[.!]?[ \t]*(?=\n|$)")
 _NOT_ANSWERS = frozenset(STOP_WORDS) | frozenset("yes no ok okay sure thanks thank hello hi hey why what pardon sorry".split())
+
+
+# Across messages (``redactors.walker``): the previous turn ends with a question for one of these,
+# and this turn is the short answer, alone ("Alvarez", "it's lisbon", "+34 612 345 678").
+_PHONE_QUESTION = re.compile(r"(?i)\b(?:your|a|the|best)\s+(?:(?:phone|mobile|cell|contact|callback)\s*(?:number|no\.?|#)?|number)\b[^\n]*\?")
+_WHOLE_ANSWER = re.compile(rf"[ \t]*{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[ \t]*[.!]?[ \t]*")
+_DIGIT_ANSWER = re.compile(rf"[ \t]*{_LEAD}[ \t]*(?P<answer>\+?\(?\d[\d \t().\-/]{{5,20}}\d)[ \t]*[.!]?[ \t]*")
+
+
+def asked_entity(question: str, wanted: frozenset[str]) -> str | None:
+    """The entity the last question of a turn asks for ("What's your last name?" -> PERSON)."""
+    tail = question.rstrip()
+    if not tail.endswith("?"):
+        return None
+    last = tail[tail.rfind("\n") + 1 :]
+    for entity, pattern in (*_QUESTIONS, ("PHONE_NUMBER", _PHONE_QUESTION)):
+        if entity in wanted and pattern.search(last):
+            return entity
+    return None
+
+
+def whole_answer(answer: str, entity: str) -> tuple[int, int] | None:
+    """The span of `answer` when the whole text is a short answer of `entity`'s kind."""
+    shape = _DIGIT_ANSWER if entity == "PHONE_NUMBER" else _WHOLE_ANSWER
+    match = shape.fullmatch(answer)
+    if match is None or any(word.lower() in _NOT_ANSWERS for word in match.group("answer").split()):
+        return None
+    return match.start("answer"), match.end("answer")
 
 
 class ConversationContext:

@@ -561,11 +561,12 @@ class PiiAnalyzer:
             nlp_artifacts=artifacts,
         )
         findings = []
+        firms = self._second.firm_names(text) if "," in text or " and " in text else []
         for result in results:
             if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
                 cleaned = _clean_ner(text, result, self._is_common_word)
-                if cleaned is None:
-                    continue
+                if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
+                    continue  # code-like, or a part of a firm's name ("for Moore, Fitzgerald and Shaw")
                 result = cleaned
             findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
         # Every label the model gave, the ignored ones too: the second opinion re-reads ORG and NORP.

@@ -44,7 +44,8 @@ _CANDIDATE = re.compile(rf"(?<![\w-]){_CAP}(?:[ ]{_CAP}){{0,2}}(?![\w-])")
 _ENUMERATION = re.compile(rf"(?<![\w-]){_CAP}(?:,[ ]{_CAP})*,?[ ](?:and|&|or)[ ]{_CAP}(?![\w-])|(?<![\w-]){_CAP}(?:,[ ]{_CAP}){{2,}}(?![\w-])")
 # A list of surnames is a firm's name after "at", "of", "from" ... or before a company word.
 _COMPANY_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded)[ ]+)$")
-_COMPANY_AFTER = re.compile(rf"[ ]+(?:{_CAP}\b|(?i:llc|inc|ltd|plc|group|office|website|is the)\b)")
+_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed)?|left|founded|became|work(?:s|ed)? for|vendor|client|partner|firm|agency)[ ]+)$")
+_COMPANY_AFTER = re.compile(rf"[ ]+(?:{_CAP}\b|(?i:llc|inc|ltd|plc|group|office|website|is the|is a|is an)\b)")
 _CUES = (
     r"in|from|to|at|near|visit(?:ing|ed)?|via|serving|country is|city is|city of|town of|university of|home ?city|hometown|"
     r"where:|located in|based in|born in|live in|lives in|moved to|fly(?:ing)? to|office in"
@@ -197,6 +198,22 @@ class SecondOpinion:
         docs = self._nlp.pipe([f"{_NEUTRAL_PREFIX}{name} yesterday." for name in names])
         start = len(_NEUTRAL_PREFIX)
         return [any(ent.label_ in ("PERSON", "PER") and ent.start_char <= start < ent.end_char for ent in doc.ents) for doc in docs]
+
+    def firm_names(self, text: str) -> list[tuple[int, int]]:
+        """Spans of firms named after people: "Moore, Fitzgerald and Shaw" after "for", "at",
+        "of" ... or before a company word; "Morris and Sons". The model's PERSON and place
+        labels inside them are no one's name."""
+        spans = []
+        for match in _ENUMERATION.finditer(text):
+            words = [w.lower() for w in re.findall(_CAP, match.group())]
+            if any(w in _COMPANY_WORDS for w in words[1:]):
+                spans.append(match.span())  # "Morris and Sons"
+                continue
+            cued = _FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end())
+            # Three names in a row, introduced as an employer or followed by what a firm is.
+            if cued and len(words) >= 3:
+                spans.append(match.span())
+        return spans
 
     def _enumerations(self, text: str) -> list[RecognizerResult]:
         results = []
