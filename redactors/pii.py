@@ -35,6 +35,7 @@ from spacy.tokens import Doc
 
 from policies.config import DEFAULT_PHONE_REGIONS as PHONE_REGIONS
 from redactors.addresses import AddressRecognizer
+from redactors.benign import NAME_ENTITIES, is_code_like
 from redactors.cards import CardRecognizer
 from redactors.context import ConversationContext
 from redactors.gazetteer import Gazetteer
@@ -568,16 +569,22 @@ class PiiAnalyzer:
                 if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
                     continue  # code-like, or a part of a firm's name ("for Moore, Fitzgerald and Shaw")
                 result = cleaned
+            if result.entity_type in NAME_ENTITIES and is_code_like(text, result.start, result.end):
+                continue  # "Europe/Istanbul", "$FORMAT", "Kafka topic": code, not a name
             findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
         # Every label the model gave, the ignored ones too: the second opinion re-reads ORG and NORP.
         model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.tokens.ents]
         for result in self._second.analyze(text, model_spans, entities):
-            if result.score >= threshold:
+            if result.score >= threshold and not is_code_like(text, result.start, result.end):
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))
         return findings
 
     def analyze_context(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
         """Names and places from the phrases around them (context rules); no NLP artefacts needed."""
+        findings = [f for f in self._context_findings(text, entities, threshold) if not is_code_like(text, f.start, f.end)]
+        return findings
+
+    def _context_findings(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
         findings = []
         if "PERSON" in entities:
             for result in self._names.analyze(text, ["PERSON"]):
