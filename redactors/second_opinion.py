@@ -11,6 +11,8 @@ propose, and context and the model decide:
   own shipped vocabulary (English words and common English names are; "Concetta Bruscantini" is
   not), or, for two or three words with a known first and a known last name, when the model
   asked about the span alone in a neutral sentence ("I spoke with … yesterday.") says PERSON.
+- **names in lower case**: a known first name then a known last name ("kavya smith"), none a
+  common word and one unknown to the model's vocabulary, confirmed by the model asked about the title-cased pair in a neutral sentence;
 - **enumerations of first names**: "Ana, Luis and Marta", "Riley, Selim": three or more
   capitalised words, or two joined by "and", most of them known first names, unless the list
   reads as a firm ("at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra");
@@ -73,6 +75,7 @@ _NOT_FIRST = frozenset(STOP_WORDS) | frozenset(
     customer user agent assistant system team support admin account error warning info debug""".split()
 )
 _NEUTRAL_PREFIX = "I spoke with "
+_LOWER_PAIR = re.compile(rf"(?<![\w'’-])([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-])")
 # English place-name endings and prefixes: "Taylorfort", "Knightchester", "East Pottshaven".
 _TOWN_SUFFIXES = (
     "town ton land ville berg burg burgh borough bury view port mouth stad furt chester caster cester fort "
@@ -90,6 +93,10 @@ _FLOOR_SPAN = re.compile(
 
 def _words(span: str) -> list[str]:
     return span.split(" ")
+
+
+def _title(span: str) -> str:
+    return " ".join(word[:1].upper() + word[1:] for word in span.split(" "))
 
 
 def _cued_place(text: str, at: int) -> bool:
@@ -188,9 +195,23 @@ class SecondOpinion:
                 sure.append((start, end))
             elif plausible and " " in match.group() and self._both_known(_words(match.group())):
                 ask.append((start, end))
-        confirmed = self._model_confirms_person([text[s:e] for s, e in ask])
+        ask += self._lower_case_names(text)
+        confirmed = self._model_confirms_person([_title(text[s:e]) for s, e in ask])
         found = sure + [span for span, ok in zip(ask, confirmed, strict=True) if ok]
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
+
+    def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
+        """"kavya smith": a known first name and a known last name in lower case, neither a
+        common word and one of them not in the model's vocabulary ("mark bill" and "pop song"
+        are English); the model, asked about them title-cased, decides."""
+        found = []
+        for match in _LOWER_PAIR.finditer(text):
+            first, last = match.group(1), match.group(2)
+            if first in _NOT_FIRST or last in _NOT_FIRST or last in _COMPANY_WORDS:
+                continue
+            if self._gaz.is_first(first) and self._gaz.is_last(last) and (self._unseen(first) or self._unseen(last)):
+                found.append(match.span())
+        return found
 
     def _model_confirms_person(self, names: Sequence[str]) -> list[bool]:
         if not names:
