@@ -314,6 +314,7 @@ _RELATIONS = (
 )
 
 
+_PARTICLES = frozenset("van von de der den da di du del della la le bin ibn al el".split())
 _HONORIFICS = r"mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|señor|señora|sra|sr"
 
 
@@ -391,6 +392,10 @@ class NameContextRecognizer(LocalRecognizer):
                 if index == 0 and _manifest_resource_name(text, match.start()):
                     continue
                 words = match.group("name").split(" ")
+                # A name ends before a common word ("Lea at Wong" -> "Lea"; "van", "de" may stay).
+                cut = next((i for i, w in enumerate(words) if i and w.lower() in _STOP_WORDS and w.lower() not in _PARTICLES), len(words))
+                while len(words) > cut:
+                    end -= len(words.pop()) + 1
                 # Trim trailing words that are not names ("John thanks" -> "John").
                 while words and words[-1].lower() in _NOT_NAMES:
                     end -= len(words.pop()) + (1 if words else 0)

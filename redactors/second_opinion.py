@@ -95,6 +95,13 @@ def _words(span: str) -> list[str]:
     return span.split(" ")
 
 
+def _first_line_end(text: str, start: int, end: int) -> int:
+    """The end of the span's first line: a label across lines ("Marina Štrljić\\n\\nLawyer",
+    with real or escaped line breaks) is cut to its first line."""
+    cut = min((i for i in (text.find("\n", start, end), text.find("\\n", start, end)) if i > start), default=end)
+    return start + len(text[start:cut].rstrip(" \t"))
+
+
 def _title(span: str) -> str:
     return " ".join(word[:1].upper() + word[1:] for word in span.split(" "))
 
@@ -131,6 +138,7 @@ class SecondOpinion:
         """Spans the model labelled ORG, NORP or WORK_OF_ART that are a place or a person's name."""
         results = []
         for start, end, label in spans:
+            end = _first_line_end(text, start, end)
             match = _FLOOR_SPAN.fullmatch(text, start, end) if label in _FLOOR_LABELS else None
             if match is None:
                 continue

@@ -14,6 +14,7 @@ FOUND = [
     pytest.param("The parcel was left at 64 Collin Sound instead of my door.", "Collin Sound", id="fac-with-house-number"),
     pytest.param("a fully professional orchestra serving Niue", "Niue", id="org-label-country-after-cue"),
     pytest.param("What's your last name? Smith", "Smith", id="answer-on-the-question-line"),
+    pytest.param("Marina Štrljić\\n\\nLawyer\\n\\nPersonal Info:", "Štrljić", id="org-label-across-escaped-lines"),
 ]
 
 
@@ -29,6 +30,7 @@ BENIGN = [
     pytest.param("We moved the meeting to Slack", ("Slack",), id="tool-after-a-place-cue"),
     pytest.param("The recording for Alexander Inc sold a million copies", ("Alexander Inc",), id="company-word"),
     pytest.param("Go to Support and Export the Report", ("Support", "Export", "Report"), id="town-suffix-english-words"),
+    pytest.param("Contact Lea at Wong, Crawford and Salas about the lease", ("Wong, Crawford and Salas",), id="firm-named-after-people"),
 ]
 
 
