@@ -12,6 +12,7 @@ sits in is code-like:
 - the token is a path ("/home/app/Jenkins", "./Build", "C:\\Users") or a dotted module or file
   name ("Build.log", "Django.contrib.auth"), the word is followed by a member ("logger.info",
   "Client.Connect("), or the line is an import ("from Crypto.Cipher import AES");
+- the token holds a placeholder run of one letter ("AKIAXXXXXXXXXXXXXXXX", "xoxp-XXXX-XXXX");
 - the word is a product before the thing it is ("Kafka topic", "Grafana pod", "Okta SSO").
 
 Only names and places are judged here: structured PII (e-mail, phone, card ...) inside code is
@@ -36,6 +37,7 @@ _IDENTIFIER = re.compile(
     rf"|[{LOWER}]+(?:[{UPPER}][{LOWER}0-9]*)+"  # camelCase
 )
 _PATH = re.compile(r"(?:[A-Za-z]:\\|~?\.{0,2}/)[^\s]*|[^\s/]+(?:/[^\s/]+){2,}/?")
+_PLACEHOLDER = re.compile(r"([A-Za-z])\1{3}")  # "XXXX", "xxxx": a redacted or example value, never a name
 _DOTTED = re.compile(r"\w+(?:\.\w+)+")
 # A member after the word: "logger.info", "Crypto.Cipher.AES", "Client.Connect(" (not "Maria.Lopez").
 _ATTRIBUTE = re.compile(r"\.(?:[a-z_]|[A-Z]\w*[.(])")
@@ -78,7 +80,7 @@ def is_code_like(text: str, start: int, end: int) -> bool:
         return True
     left, right = _token(text, start, end)
     token = text[left:right].rstrip(".:!?").rpartition("=")[2]  # "TZ=Europe/Istanbul": the value
-    if _TZ_NAME.fullmatch(token) or _VARIABLE.fullmatch(token) or _IDENTIFIER.fullmatch(token):
+    if _TZ_NAME.fullmatch(token) or _VARIABLE.fullmatch(token) or _IDENTIFIER.fullmatch(token) or _PLACEHOLDER.search(token):
         return True
     if _PATH.fullmatch(token) or _dotted_code(token) or _ATTRIBUTE.match(text, end):
         return True

@@ -20,6 +20,8 @@ SURVIVE = [
     pytest.param("from Crypto.Cipher import AES", "Crypto.Cipher", id="module-member"),
     pytest.param("Error in module Django.contrib.auth today", "Django.contrib.auth", id="dotted-module"),
     pytest.param("The function getUserName calls parse_first_name on the payload", "getUserName calls parse_first_name", id="identifiers"),
+    pytest.param("key = AKIAXXXXXXXXXXXXXXXX", "AKIAXXXXXXXXXXXXXXXX", id="placeholder-run"),
+    pytest.param("A3-XXXXXX-XXXXXXXXXXX-XXXXX-XXXXX", "XXXXX-XXXXX", id="placeholder-groups"),
 ]
 
 
