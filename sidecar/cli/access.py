@@ -257,13 +257,13 @@ def _answer(result: Any) -> None:
 @payload_group.command("get")
 @with_context()
 @click.option("--token", required=True, envvar="TRACEVAULT_GRANT_TOKEN", help=TOKEN_HELP + " Env: TRACEVAULT_GRANT_TOKEN.")
-@click.option("--trace-id", required=True, help="Trace id (32 hex digits).")
-@click.option("--span-id", default=None, help="Only this span (16 hex digits).")
+@click.option("--trace-id", required=True, help="Trace id (32 hex digits); for a log record without a trace, its record id.")
+@click.option("--span-id", default=None, help="Only this span and the log records emitted in it (16 hex digits).")
 @click.option("--tenant", default=None, help="The data's tenant (default: the grant's).")
 @click.option("--env", default=None, help="Only this environment.")
 @cli_errors
 def payload_get(cli: CliContext, token: str, trace_id: str, span_id: str | None, tenant: str | None, env: str | None) -> None:
-    """Print the decrypted payload records of a trace (or one span) as JSON."""
+    """Print the decrypted payload records of a trace's spans and log records (or one span's) as JSON."""
     access = _access(cli)
     try:
         result = access.get_payloads(_token(token), trace_id, span_id, tenant=tenant, env=env)
@@ -278,7 +278,7 @@ def payload_get(cli: CliContext, token: str, trace_id: str, span_id: str | None,
 @click.option("--env", default=None, help="Only this environment.")
 @cli_errors
 def payload_list(cli: CliContext, token: str, env: str | None) -> None:
-    """List what the grant can reach: trace ids, times and spans from the metrics, no content."""
+    """List what the grant can reach: trace ids, times, spans and log records from the metrics, no content."""
     access = _access(cli)
     try:
         result = access.list_reachable(_token(token), env=env)
