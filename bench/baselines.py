@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
@@ -22,6 +23,7 @@ from bench.common import (
     content_texts,
     serialized_batches,
 )
+from bench.logs import as_logs_request
 from bench.workload import (
     Trace,
     Workload,
@@ -109,16 +111,24 @@ def cache_counts(redactor: Any) -> tuple[int, int] | None:
     return int(cache.hits), int(cache.misses)
 
 
-def redact_by_tenant(redactor: Any, request: ExportTraceServiceRequest) -> Counter[str]:
-    """Redact a request group by group, each resource under its `tenant.id` (else the bench's tenant)."""
+def redact_by_tenant(redactor: Any, request: ExportTraceServiceRequest | ExportLogsServiceRequest) -> Counter[str]:
+    """Redact a request (spans or log records) group by group, each resource under its
+    `tenant.id` (else the bench's tenant)."""
+    logs = isinstance(request, ExportLogsServiceRequest)
+    redact = redactor.redact_resource_logs if logs else redactor.redact_resource_spans
     groups: dict[str, list[Any]] = defaultdict(list)
-    for rs in request.resource_spans:
-        tenant = next((kv.value.string_value for kv in rs.resource.attributes if kv.key == "tenant.id"), TENANT)
-        groups[tenant].append(rs)
+    for resource_group in request.resource_logs if logs else request.resource_spans:
+        tenant = next((kv.value.string_value for kv in resource_group.resource.attributes if kv.key == "tenant.id"), TENANT)
+        groups[tenant].append(resource_group)
     counts: Counter[str] = Counter()
     for tenant, items in groups.items():
-        counts.update(redactor.redact_resource_spans(items, tenant, ENV))
+        counts.update(redact(items, tenant, ENV))
     return counts
+
+
+def _parsed(payload: bytes, signal: str) -> ExportTraceServiceRequest | ExportLogsServiceRequest:
+    request = ExportTraceServiceRequest.FromString(payload)
+    return as_logs_request(request) if signal == "logs" else request
 
 
 def measure_inprocess(
@@ -128,15 +138,18 @@ def measure_inprocess(
     workload: Workload,
     cap_seconds: float,
     leak_check: bool = False,
+    signal: str = "traces",
 ) -> Throughput:
+    """Redact the workload's batches in this process, up to `cap_seconds`. With `signal` `logs`,
+    each batch is first turned into log records (bench/logs.py), outside the timed loop."""
     for payload, _, _ in serialized_batches(warmup):
-        redact_by_tenant(redactor, ExportTraceServiceRequest.FromString(payload))
+        redact_by_tenant(redactor, _parsed(payload, signal))
     batches = serialized_batches(workload)
-    parsed = [(ExportTraceServiceRequest.FromString(p), s, w) for p, s, w in batches]
+    parsed = [(_parsed(p, signal), s, w) for p, s, w in batches]
     before = cache_counts(redactor)
     spans = words = 0
     failed = 0
-    done: list[ExportTraceServiceRequest] = []
+    done: list[ExportTraceServiceRequest | ExportLogsServiceRequest] = []
     other = OtherLoad().__enter__()
     started, cpu_started = time.perf_counter(), time.process_time()
     for request, batch_spans, batch_words in parsed:
@@ -160,18 +173,23 @@ def measure_inprocess(
     return result
 
 
-def workload_leaks(traces: Sequence[Trace], redacted: Sequence[ExportTraceServiceRequest]) -> dict[str, Any]:
+def _records(request: ExportTraceServiceRequest | ExportLogsServiceRequest) -> list[Any]:
+    """The spans, or the log records, of a request (both have `trace_id` and `attributes`)."""
+    if isinstance(request, ExportLogsServiceRequest):
+        return [r for rl in request.resource_logs for sl in rl.scope_logs for r in sl.log_records]
+    return [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+
+
+def workload_leaks(traces: Sequence[Trace], redacted: Sequence[ExportTraceServiceRequest | ExportLogsServiceRequest]) -> dict[str, Any]:
     """Planted values of the workload (names, emails, phones, cards, API keys) still in the output."""
     from bench.eval.evaluate import leak_reason
 
     text_by_trace: dict[bytes, list[str]] = defaultdict(list)
     for request in redacted:
-        for rs in request.resource_spans:
-            for ss in rs.scope_spans:
-                for span in ss.spans:
-                    text_by_trace[span.trace_id].extend(
-                        kv.value.string_value for kv in span.attributes if kv.value.WhichOneof("value") == "string_value"
-                    )
+        for record in _records(request):
+            text_by_trace[record.trace_id].extend(
+                kv.value.string_value for kv in record.attributes if kv.value.WhichOneof("value") == "string_value"
+            )
     planted = Counter()
     leaked = Counter()
     for trace in traces:

@@ -8,7 +8,8 @@ absolute numbers on a shared machine are noise.
 2. Baseline B, the spaCy NER ceiling: `nlp.pipe` with only the `ner` component of the configured
    model over the text of the unique workload, one process; "x cores" multiplies by os.cpu_count().
 3. tracevault in-process: `Redactor.redact_resource_spans` on the same requests, for the
-   realistic and the unique workload, with the default (NER) policy and a patterns-only policy.
+   realistic, unique and mixed workloads, with the default (NER) policy and a patterns-only
+   policy; and `Redactor.redact_resource_logs` on the realistic requests carried as log records.
 4. tracevault end to end: `tracevault serve` as a subprocess (vault on, spool fsync on), fed by the
    OpenTelemetry SDK's OTLP/HTTP exporter from several threads; max throughput, ack latency at half
    of it, peak RSS, objects written, cache hit rate.
@@ -82,7 +83,7 @@ def git_commit() -> str:
 
 
 KINDS = (REALISTIC, UNIQUE, MIXED)
-ROW_ORDER = ["naive_realistic", "naive_unique", "naive_mixed", "ceiling", "ceiling_cores", "ner_realistic", "ner_unique", "ner_mixed",
+ROW_ORDER = ["naive_realistic", "naive_unique", "naive_mixed", "ceiling", "ceiling_cores", "ner_realistic", "ner_unique", "ner_mixed", "ner_logs",
              "patterns_realistic", "patterns_unique", "patterns_mixed", "e2e_realistic", "e2e_unique", "cli_mixed",
              "cli_patterns_small", "cli_patterns_large"]  # fmt: skip
 
@@ -163,6 +164,20 @@ class BenchRun:
                 result = measure_inprocess(label, redactor, self.warmups[kind], workload, sizes.inprocess_seconds, leak_check=policy == "ner")
                 self.add_row(f"{policy}_{kind}", label, result, f"naive_{kind}")
                 self.inprocess_notes[label] = result.notes
+
+    def measure_logs(self) -> None:
+        """3c. The logs workload (bench/logs.py): the realistic traces' content as log records,
+        through `Redactor.redact_resource_logs`; compared with naive Presidio on the same strings.
+        A fresh analyzer, so its sentence cache starts as cold as the realistic spans row's did."""
+        from redactors.engine import Redactor
+
+        label = "tracevault in-process, NER policy, realistic as log records"
+        log(f"in-process: {label}")
+        redactor = Redactor.build(self.config, MASTER_SECRET, analyzer=self.analyzer())
+        workload = _head(self.measured[REALISTIC], self.sizes.inprocess_traces)
+        result = measure_inprocess(label, redactor, self.warmups[REALISTIC], workload, self.sizes.inprocess_seconds, leak_check=True, signal="logs")
+        self.add_row("ner_logs", label, result, "naive_realistic")
+        self.inprocess_notes[label] = result.notes
 
     def derived_signals(self, analyzer: Any) -> dict[str, Any]:
         """3b. The derived signals (issue 16): with and without, request by request, realistic workload."""
@@ -277,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     run.measure_baselines()
     analyzer = run.analyzer()
     run.measure_inprocess(analyzer)
+    run.measure_logs()
     derived_signals = run.derived_signals(analyzer)
     detection = run.detection(analyzer)
     # 6. Secret scanning cost per MB at 50, 100 and all rules vs the scanner before the rule table.
