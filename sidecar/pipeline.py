@@ -21,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from policies.config import Config
+from policies.resolve import PolicySet
 from redactors.batch import Outcome, RedactedBatch
 from sidecar.errors import Overloaded, Unavailable
 from sidecar.metrics import Metrics
@@ -56,7 +57,8 @@ def build_sinks(config: Config, metrics: Metrics, vault: Sink | None = None) -> 
     if vault is not None:
         sinks.append(vault)
     if config.forward is not None:
-        sinks.append(ForwarderSink(config.forward, metrics, background=vault is not None))
+        policies = PolicySet(config)  # content_in_forward per (tenant, env); refuses bad policies
+        sinks.append(ForwarderSink(config.forward, metrics, background=vault is not None, policies=policies))
     if not sinks:
         sinks.append(DiscardSink(metrics))
     return sinks

@@ -10,11 +10,14 @@ import asyncio
 import gzip
 import logging
 import random
+from typing import Any
 
 import aiohttp
 
 from policies.config import ForwardConfig
-from redactors.batch import ExportOutcome, Outcome, RedactedBatch, Sink
+from policies.resolve import PolicySet
+from redactors.batch import SIGNAL_TRACES, ExportOutcome, Outcome, RedactedBatch, Sink
+from redactors.references import traces_view
 from sidecar.metrics import Metrics
 
 __all__ = ["DiscardSink", "ForwarderSink", "Sink"]
@@ -61,8 +64,9 @@ class ForwarderSink:
     MAX_BACKLOG = 256
     stores_payloads = False
 
-    def __init__(self, config: ForwardConfig, metrics: Metrics, background: bool = False) -> None:
+    def __init__(self, config: ForwardConfig, metrics: Metrics, background: bool = False, policies: PolicySet | None = None) -> None:
         self._config = config
+        self._policies = policies
         self._metrics = metrics
         self._background = background
         self._pending: dict[asyncio.Task[None], int] = {}  # background sends and their span counts
@@ -103,7 +107,7 @@ class ForwarderSink:
 
     async def _send(self, batch: RedactedBatch) -> ExportOutcome:
         tenant, span_count = batch.tenant, batch.span_count
-        body = batch.request.SerializeToString()
+        body = self._forwarded(batch).SerializeToString()
         headers = {**self._config.headers, "Content-Type": "application/x-protobuf"}
         if self._config.compression == "gzip":
             body = gzip.compress(body, compresslevel=5)
@@ -128,6 +132,13 @@ class ForwarderSink:
             delay = min(delay * 2, self._config.max_backoff_seconds)
         log.warning("forwarding failed after retries (tenant=%s, spans=%d, last=%s)", tenant, span_count, reason)
         return ExportOutcome.retry("next hop unavailable")
+
+    def _forwarded(self, batch: RedactedBatch) -> Any:
+        """The request as the policy's `content_in_forward` has it leave (a copy unless redacted)."""
+        if self._policies is None or batch.signal != SIGNAL_TRACES:
+            return batch.request
+        mode = self._policies.resolve(batch.tenant, batch.env).content_in_forward
+        return traces_view(batch.request, mode, batch.tenant, batch.env)
 
     async def _attempt(self, body: bytes, headers: dict[str, str]) -> tuple[str | None, float | None]:
         try:
