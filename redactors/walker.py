@@ -188,7 +188,7 @@ class _Walk:
         """An AnyValue outside an attribute (a log body): content, as under an unknown key."""
         try:
             self._value(None, "", value, bucket)
-        except Exception:  # noqa: BLE001 - fail closed, as for attributes
+        except Exception:  # noqa: BLE001 - fail closed: a body we could not walk is replaced by the failure token, not passed
             value.CopyFrom(AnyValue(string_value=FAILED_TOKEN))
             bucket[FAILED_ENTITY] += 1
 
