@@ -4,9 +4,11 @@
 - `redacted`: the redacted records as they are (the default).
 - `reference`: every content attribute (one table, `CONTENT_KEYS`) is removed and replaced by a
   `<key>_ref` attribute holding an opaque URI of the content kept in the vault:
-  ``tracevault://<tenant>/<env>/<trace_id>/<span_id>#<attribute>`` (an attribute of event ``i``:
-  ``#event/<i>/<attribute>``). `tracevault payload get --ref` and the admin listener resolve it,
-  behind a grant and audited.
+  ``tracevault://<tenant>/<env>/<trace_id>/<span_id>#<attribute>``; an attribute of the span's
+  event ``i``: ``#event/<i>/<attribute>``; a log record emitted in the span at ``<time>`` (its
+  ``time_unix_nano``, else its observed time): ``#log/<time>/attributes/<attribute>``,
+  ``#log/<time>/body`` or ``#log/<time>/body/<key>``. `tracevault payload get --ref` and the
+  admin listener resolve it, behind a grant and audited.
 - `none`: the content attributes are removed, and nothing stands in for them.
 
 Only content goes: model names, token counts, ids, roles, finish reasons, tool names, status and
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
@@ -104,8 +107,17 @@ _URI = re.compile(
     rf"{SCHEME}://(?P<tenant>[^/#?]{{1,63}})/(?P<env>[^/#?]{{1,63}})/(?P<trace_id>[0-9a-f]{{32}})"
     r"/(?P<span_id>[0-9a-f]{16})#(?P<path>[A-Za-z0-9_.~%/\-]{1,600})"
 )
-_ATTRIBUTE = re.compile(r"[a-z0-9_][a-z0-9_.\-]{0,254}")
-_EVENT_PATH = re.compile(r"event/(\d{1,4})/(.+)")
+_KEY = r"[a-z0-9_][a-z0-9_.\-]{0,254}"
+# The fragment: a span attribute, an attribute of the span's event i, or a part of the log record
+# emitted in the span at a time (its time_unix_nano, else its observed time).
+_PATHS = (
+    ("span", re.compile(rf"()({_KEY})")),
+    ("event", re.compile(rf"event/(\d{{1,4}})/({_KEY})")),
+    ("log_attribute", re.compile(rf"log/(\d{{1,20}})/attributes/({_KEY})")),
+    ("log_body_entry", re.compile(rf"log/(\d{{1,20}})/body/({_KEY})")),
+    ("log_body", re.compile(r"log/(\d{1,20})/(body)")),
+)
+BODY_REF = "body_ref"
 _MAX_URI_CHARS = 1024
 
 
@@ -135,15 +147,22 @@ class Reference:
     def uri(self) -> str:
         return f"{SCHEME}://{self.tenant}/{self.env}/{self.trace_id}/{self.span_id}#{quote(self.path, safe='/._-')}"
 
-    @property
-    def event_index(self) -> int | None:
-        match = _EVENT_PATH.fullmatch(self.path)
-        return int(match.group(1)) if match else None
+    def locate(self) -> tuple[str, int | None, str]:
+        """(kind, event index or log time, key): kind is span, event, log_attribute,
+        log_body_entry or log_body (whose key is "body")."""
+        return _locate(self.path)
 
-    @property
-    def attribute(self) -> str:
-        match = _EVENT_PATH.fullmatch(self.path)
-        return match.group(2) if match else self.path
+
+def _locate(path: str) -> tuple[str, int | None, str]:
+    for kind, pattern in _PATHS:
+        match = pattern.fullmatch(path)
+        if match:
+            number, key = match.groups()
+            return kind, int(number) if number else None, key
+    raise ReferenceError(
+        "not a tracevault reference: its fragment must name an attribute, event/<i>/<attribute>, "
+        "log/<time>/attributes/<attribute>, log/<time>/body or log/<time>/body/<key>"
+    )
 
 
 def parse_reference(text: str) -> Reference:
@@ -160,10 +179,7 @@ def parse_reference(text: str) -> Reference:
         if not is_valid_id(match.group(part)):
             raise ReferenceError(f"not a tracevault reference: its {part} must match {_ID}")
     path = unquote(match.group("path"))
-    event = _EVENT_PATH.fullmatch(path)
-    attribute = event.group(2) if event else path
-    if not _ATTRIBUTE.fullmatch(attribute):
-        raise ReferenceError("not a tracevault reference: its fragment must name an attribute (or event/<i>/<attribute>)")
+    _locate(path)
     return Reference(match.group("tenant"), match.group("env"), match.group("trace_id"), match.group("span_id"), path)
 
 
@@ -177,22 +193,43 @@ def is_reference(text: str) -> bool:
 
 
 def find_value(document: dict[str, Any], reference: Reference) -> dict[str, Any] | None:
-    """The stored OTLP/JSON AnyValue the reference names in a payload document, or None."""
-    span = document.get("span")
-    if not isinstance(span, dict):
+    """The stored OTLP/JSON AnyValue the reference names in a payload document (a span's or a
+    log record's), or None."""
+    kind, number, key = reference.locate()
+    if kind in ("span", "event"):
+        holder = _item(document.get("span"), "events", number) if kind == "event" else document.get("span")
+        return _attribute(holder, key)
+    record = document.get("log_record")
+    if not isinstance(record, dict) or _log_time(record) != number:
         return None
-    holder: Any = span
-    index = reference.event_index
-    if index is not None:
-        events = span.get("events") or []
-        holder = events[index] if index < len(events) else None
-    if not isinstance(holder, dict):
-        return None
-    for kv in holder.get("attributes") or []:
-        if isinstance(kv, dict) and kv.get("key") == reference.attribute:
+    if kind == "log_attribute":
+        return _attribute(record, key)
+    body = record.get("body")
+    if kind == "log_body":
+        return body if isinstance(body, dict) else None
+    values = body.get("kvlistValue", {}).get("values") if isinstance(body, dict) else None
+    return _attribute({"attributes": values}, key)
+
+
+def _item(holder: Any, field: str, index: int | None) -> Any:
+    items = holder.get(field) if isinstance(holder, dict) else None
+    return items[index] if isinstance(items, list) and index is not None and index < len(items) else None
+
+
+def _attribute(holder: Any, key: str) -> dict[str, Any] | None:
+    attributes = holder.get("attributes") if isinstance(holder, dict) else None
+    for kv in attributes if isinstance(attributes, list) else []:
+        if isinstance(kv, dict) and kv.get("key") == key:
             value = kv.get("value")
             return value if isinstance(value, dict) else {}
     return None
+
+
+def _log_time(record: dict[str, Any]) -> int:
+    try:
+        return int(record.get("timeUnixNano") or 0) or int(record.get("observedTimeUnixNano") or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def strip_content(attributes: Any, make_ref: Callable[[str], str] | None, genai_event: bool = False) -> int:
@@ -239,6 +276,46 @@ def traces_view(request: ExportTraceServiceRequest, mode: str, tenant: str, env:
             genai = event.name.startswith(GENAI_EVENT_PREFIX)
             strip_content(event.attributes, (lambda key, i=index: ref(f"event/{i}/{key}")) if referable else None, genai)
     return view
+
+
+def logs_view(request: ExportLogsServiceRequest, mode: str, tenant: str, env: str) -> ExportLogsServiceRequest:
+    """As `traces_view`, for log records. A GenAI event's body is content too: a map body loses
+    its content entries (`content`, `message`, ...; `role` stays), any other body is removed, with
+    a `body_ref` attribute in its place. Other log records keep their bodies as redacted."""
+    if mode == REDACTED:
+        return request
+    if mode not in MODES:
+        raise ValueError(f"content_in_forward must be one of {', '.join(MODES)}")
+    view = ExportLogsServiceRequest()
+    view.CopyFrom(request)
+    for record in _log_records(view):
+        trace_id, span_id = record.trace_id.hex(), record.span_id.hex()
+        time = record.time_unix_nano or record.observed_time_unix_nano
+        referable = mode == REFERENCE and len(trace_id) == 32 and len(span_id) == 16 and time > 0
+
+        def ref(path: str, trace_id: str = trace_id, span_id: str = span_id, time: int = time) -> str:
+            return Reference(tenant, env, trace_id, span_id, f"log/{time}/{path}").uri()
+
+        genai = record.event_name.startswith(GENAI_EVENT_PREFIX)
+        strip_content(record.attributes, (lambda key: ref(f"attributes/{key}")) if referable else None, genai)
+        if genai and record.HasField("body"):
+            _strip_body(record, ref if referable else None)
+    return view
+
+
+def _strip_body(record: Any, ref: Callable[[str], str] | None) -> None:
+    if record.body.WhichOneof("value") == "kvlist_value":
+        strip_content(record.body.kvlist_value.values, (lambda key: ref(f"body/{key}")) if ref else None, genai_event=True)
+        return
+    record.ClearField("body")
+    if ref is not None and BODY_REF not in {kv.key for kv in record.attributes}:
+        record.attributes.add(key=BODY_REF, value=AnyValue(string_value=ref("body")))
+
+
+def _log_records(request: ExportLogsServiceRequest) -> Iterable[Any]:
+    for resource_logs in request.resource_logs:
+        for scope_logs in resource_logs.scope_logs:
+            yield from scope_logs.log_records
 
 
 def _spans(request: ExportTraceServiceRequest) -> Iterable[Any]:

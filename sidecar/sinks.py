@@ -17,7 +17,7 @@ import aiohttp
 from policies.config import ForwardConfig
 from policies.resolve import PolicySet
 from redactors.batch import SIGNAL_TRACES, ExportOutcome, Outcome, RedactedBatch, Sink
-from redactors.references import traces_view
+from redactors.references import logs_view, traces_view
 from sidecar.metrics import Metrics
 
 __all__ = ["DiscardSink", "ForwarderSink", "Sink"]
@@ -135,10 +135,11 @@ class ForwarderSink:
 
     def _forwarded(self, batch: RedactedBatch) -> Any:
         """The request as the policy's `content_in_forward` has it leave (a copy unless redacted)."""
-        if self._policies is None or batch.signal != SIGNAL_TRACES:
+        if self._policies is None:
             return batch.request
         mode = self._policies.resolve(batch.tenant, batch.env).content_in_forward
-        return traces_view(batch.request, mode, batch.tenant, batch.env)
+        view = traces_view if batch.signal == SIGNAL_TRACES else logs_view
+        return view(batch.request, mode, batch.tenant, batch.env)  # type: ignore[arg-type]
 
     async def _attempt(self, body: bytes, headers: dict[str, str]) -> tuple[str | None, float | None]:
         try:

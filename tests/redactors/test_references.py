@@ -114,12 +114,16 @@ def test_escrow_keeps_references_and_strips_their_secrets(redactor: Redactor) ->
 
 def test_reference_round_trip_and_event_paths() -> None:
     ref = parse_reference(OWN_REF)
-    assert (ref.tenant, ref.env, ref.trace_id, ref.span_id, ref.attribute, ref.event_index) == (
-        "acme", "prod", "4bf92f3577b34da6a3ce929d0e0e4736", CARD_DIGITS, "gen_ai.input.messages", None
+    assert (ref.tenant, ref.env, ref.trace_id, ref.span_id, ref.locate()) == (
+        "acme", "prod", "4bf92f3577b34da6a3ce929d0e0e4736", CARD_DIGITS, ("span", None, "gen_ai.input.messages")
     )  # fmt: skip
     assert ref.uri() == OWN_REF
     event = parse_reference("tracevault://acme/prod/4bf92f3577b34da6a3ce929d0e0e4736/00f067aa0ba902b7#event/3/gen_ai.prompt")
-    assert (event.event_index, event.attribute) == (3, "gen_ai.prompt")
+    assert event.locate() == ("event", 3, "gen_ai.prompt")
+    base = "tracevault://acme/prod/4bf92f3577b34da6a3ce929d0e0e4736/00f067aa0ba902b7#log/1700000000000000001/"
+    assert parse_reference(base + "attributes/gen_ai.input.messages").locate() == ("log_attribute", 1700000000000000001, "gen_ai.input.messages")
+    assert parse_reference(base + "body").locate() == ("log_body", 1700000000000000001, "body")
+    assert parse_reference(base + "body/content").locate() == ("log_body_entry", 1700000000000000001, "content")
 
 
 @pytest.mark.parametrize(
@@ -133,6 +137,8 @@ def test_reference_round_trip_and_event_paths() -> None:
         "tracevault://../prod/4bf92f3577b34da6a3ce929d0e0e4736/00f067aa0ba902b7#a",
         "tracevault://acme/prod/4bf92f3577b34da6a3ce929d0e0e4736/00f067aa0ba902b7#Sarah%20Connor",
         "tracevault://acme/prod/4bf92f3577b34da6a3ce929d0e0e4736/00f067aa0ba902b7#gen_ai.input.messages?x=1",
+        "tracevault://acme/prod/4bf92f3577b34da6a3ce929d0e0e4736/00f067aa0ba902b7#log/12/other/x",
+        "tracevault://acme/prod/4bf92f3577b34da6a3ce929d0e0e4736/00f067aa0ba902b7#event/x/content",
         "x" * 5000,
     ],
 )
@@ -188,7 +194,7 @@ def test_reference_view_carries_references_instead_of_content() -> None:
     trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
     for key in ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions", "gen_ai.tool.definitions", "input.value", "llm.input_messages.0.message.content"):
         ref = parse_reference(values[key + "_ref"].string_value)
-        assert (ref.tenant, ref.env, ref.trace_id, ref.span_id, ref.attribute) == ("acme", "prod", trace_id, span_id, key)
+        assert (ref.tenant, ref.env, ref.trace_id, ref.span_id, ref.locate()) == ("acme", "prod", trace_id, span_id, ("span", None, key))
     assert values["gen_ai.tool.call.arguments_ref"].string_value == "s3://client-store/args/7f3e9a2c1b4d4e8f.json"
     # Structure is not content: it survives as it was.
     assert values["gen_ai.request.model"].string_value == "gpt-4o"
@@ -198,7 +204,7 @@ def test_reference_view_carries_references_instead_of_content() -> None:
     assert [e.name for e in span.events] == ["gen_ai.user.message", "gen_ai.content.prompt", "exception"]
     user, prompt, exception = (_values(e.attributes) for e in span.events)
     assert set(user) == {"role", "content_ref"} and parse_reference(user["content_ref"].string_value).path == "event/0/content"
-    assert set(prompt) == {"gen_ai.prompt_ref"} and parse_reference(prompt["gen_ai.prompt_ref"].string_value).event_index == 1
+    assert set(prompt) == {"gen_ai.prompt_ref"} and parse_reference(prompt["gen_ai.prompt_ref"].string_value).locate() == ("event", 1, "gen_ai.prompt")
     assert set(exception) == {"exception.type", "exception.message"}, "an exception is not GenAI content"
     assert "question" not in attributes_text(span) and "hello" not in attributes_text(span)
 
@@ -324,3 +330,100 @@ def test_content_table_holds_no_structure_or_reference_keys() -> None:
                 "llm.input_messages.0.message.role", "user.id", "exception.message"):  # fmt: skip
         assert not is_content_key(key), key
     assert len(set(CONTENT_KEYS)) == len(CONTENT_KEYS)
+
+
+# -- log records -------------------------------------------------------------------------------
+
+
+def _log_request() -> Any:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+
+    from tests.redactors.otlp_builders import kv, value
+
+    trace_id, span_id = bytes.fromhex("4bf92f3577b34da6a3ce929d0e0e4736"), bytes.fromhex("00f067aa0ba902b7")
+
+    def record(event: str, time: int, attributes: dict[str, Any], body: Any = None, ids: bool = True) -> LogRecord:
+        made = LogRecord(event_name=event, time_unix_nano=time, severity_number=9, trace_id=trace_id if ids else b"", span_id=span_id if ids else b"")
+        made.attributes.extend(kv(k, v) for k, v in attributes.items())
+        if body is not None:
+            made.body.CopyFrom(value(body))
+        return made
+
+    records = [
+        record("gen_ai.client.inference.operation.details", 1_700_000_000_000_000_001, {
+            "gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 31,
+            "gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": "question"}]}],
+            "gen_ai.output.messages": [{"role": "assistant", "parts": [{"type": "text", "content": "answer"}]}]}),
+        record("gen_ai.user.message", 1_700_000_000_000_000_002, {"gen_ai.provider.name": "openai"}, {"content": "question", "role": "user"}),
+        record("gen_ai.choice", 1_700_000_000_000_000_003, {}, "answer"),
+        record("", 1_700_000_000_000_000_004, {"gen_ai.input.messages": "question"}, "request served in 42 ms"),
+        record("gen_ai.user.message", 1_700_000_000_000_000_005, {}, {"content": "question", "role": "user"}, ids=False),
+    ]  # fmt: skip
+    request = ExportLogsServiceRequest()
+    scope = request.resource_logs.add().scope_logs.add()
+    scope.log_records.extend(records)
+    return request
+
+
+def _log_refs(record: Any) -> list[str]:
+    refs = [kv.value.string_value for kv in record.attributes if kv.key.endswith("_ref")]
+    if record.body.WhichOneof("value") == "kvlist_value":
+        refs += [kv.value.string_value for kv in record.body.kvlist_value.values if kv.key.endswith("_ref")]
+    return refs
+
+
+def test_logs_reference_view_and_every_reference_resolves() -> None:
+    from google.protobuf import json_format
+
+    from redactors.references import find_value, logs_view
+
+    request = _log_request()
+    originals = [json_format.MessageToDict(r) for r in request.resource_logs[0].scope_logs[0].log_records]
+    view = logs_view(request, "reference", "acme", "prod")
+    details, user, choice, plain, no_ids = view.resource_logs[0].scope_logs[0].log_records
+    assert set(_values(details.attributes)) == {"gen_ai.operation.name", "gen_ai.usage.input_tokens", "gen_ai.input.messages_ref", "gen_ai.output.messages_ref"}
+    assert {kv.key for kv in user.body.kvlist_value.values} == {"role", "content_ref"}
+    assert not choice.HasField("body") and "body_ref" in _values(choice.attributes)
+    assert plain.body.string_value == "request served in 42 ms", "a log line that is not a GenAI event keeps its body"
+    assert set(_values(plain.attributes)) == {"gen_ai.input.messages_ref"}
+    assert {kv.key for kv in no_ids.body.kvlist_value.values} == {"role"} and not _log_refs(no_ids)
+    text = view.SerializeToString()
+    assert b"question" not in text and b"answer" not in text
+    # Each reference names the record by its span and time, and finds the content in the stored
+    # document of that record (and in no other).
+    documents = [{"log_record": doc} for doc in originals]
+    for record in (details, user, choice, plain):
+        for ref_text in _log_refs(record):
+            ref = parse_reference(ref_text)
+            assert (ref.trace_id, ref.span_id) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+            found = [find_value(doc, ref) for doc in documents]
+            assert sum(value is not None for value in found) == 1, ref_text
+            assert "question" in json.dumps(found) or "answer" in json.dumps(found)
+
+
+def test_logs_none_view_and_redacted_view() -> None:
+    from redactors.references import logs_view
+
+    request = _log_request()
+    assert logs_view(request, "redacted", "acme", "prod") is request
+    view = logs_view(request, "none", "acme", "prod")
+    assert not [ref for record in view.resource_logs[0].scope_logs[0].log_records for ref in _log_refs(record)]
+    assert b"question" not in view.SerializeToString()
+
+
+def test_span_references_resolve_in_the_stored_document() -> None:
+    from google.protobuf import json_format
+
+    from redactors.references import find_value
+
+    request = _genai_request()
+    document = {"span": json_format.MessageToDict(request.resource_spans[0].scope_spans[0].spans[0])}
+    span = traces_view(request, "reference", "acme", "prod").resource_spans[0].scope_spans[0].spans[0]
+    refs = [kv.value.string_value for holder in [span.attributes, *(e.attributes for e in span.events)] for kv in holder if kv.key.endswith("_ref")]
+    refs = [r for r in refs if r.startswith("tracevault://")]
+    assert len(refs) == 8  # six span attributes (one has a client reference already), two event attributes
+    for ref_text in refs:
+        assert find_value(document, parse_reference(ref_text)) is not None, ref_text
+    assert find_value(document, parse_reference(refs[0].rsplit("#", 1)[0] + "#gen_ai.nothing.here")) is None
+    assert find_value({"log_record": {}}, parse_reference(refs[0])) is None
