@@ -298,7 +298,7 @@ def logs_view(request: ExportLogsServiceRequest, mode: str, tenant: str, env: st
 
         genai = record.event_name.startswith(GENAI_EVENT_PREFIX)
         strip_content(record.attributes, (lambda key: ref(f"attributes/{key}")) if referable else None, genai)
-        if genai and record.HasField("body"):
+        if genai and record.body.WhichOneof("value") is not None:
             _strip_body(record, ref if referable else None)
     return view
 

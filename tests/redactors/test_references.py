@@ -379,6 +379,7 @@ def test_logs_reference_view_and_every_reference_resolves() -> None:
     from redactors.references import find_value, logs_view
 
     request = _log_request()
+    request.resource_logs[0].scope_logs[0].log_records[0].body.SetInParent()  # set, but empty: no body to refer to
     originals = [json_format.MessageToDict(r) for r in request.resource_logs[0].scope_logs[0].log_records]
     view = logs_view(request, "reference", "acme", "prod")
     details, user, choice, plain, no_ids = view.resource_logs[0].scope_logs[0].log_records
