@@ -508,8 +508,9 @@ def fail_closed(items: list[ResourceSpans], policy: CompiledPolicy, pseudo: Tena
     """Mask every string value of every span, in place: the fail-closed answer when redaction
     did not finish. Identifiers still become pseudonyms (a keyed hash cannot hang); URLs and
     structural strings are masked like content, since nothing may be scanned. Keys are kept
-    only when their shape alone makes them names; numbers are masked by their digit shape."""
-    structure_free = replace(policy, url_keys=None, structural_keys=None, enum_keys=None)
+    only when their shape alone makes them names; numbers are masked by their digit shape.
+    References are masked too: keeping one needs its URI checked."""
+    structure_free = replace(policy, url_keys=None, structural_keys=None, enum_keys=None, reference_keys=None)
     walk = _Walk(structure_free, pseudo, _NoSecretKeys(), TextRedactor([FailClosedDetector()]), scan_keys=False)
     return _walk_all(walk, items)
 

@@ -109,6 +109,15 @@ def test_escrow_keeps_references_and_strips_their_secrets(redactor: Redactor) ->
     assert "3b2f1c0e9d8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c" not in attribute(span, "gen_ai.output.messages_ref").string_value
 
 
+def test_fail_closed_masks_references_too(redactor: Redactor) -> None:
+    """Past the deadline nothing is scanned: a reference cannot be checked, so it is masked."""
+    request = make_request([make_span(attributes={"gen_ai.input.messages_ref": OWN_REF, "gen_ai.output.messages_ref": f"s3://uploads/{PERSON.replace(' ', '-')}/a.json"})])
+    redactor.fail_closed(list(request.resource_spans), "acme", "prod")
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    assert attribute(span, "gen_ai.input.messages_ref").string_value == "<REDACTION_FAILED>"
+    assert "Sarah" not in attributes_text(span)
+
+
 # -- the reference URI ------------------------------------------------------------------------
 
 

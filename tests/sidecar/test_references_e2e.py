@@ -214,3 +214,31 @@ def test_bad_and_foreign_references_are_refused(referenced, next_hop: NextHop) -
     assert run.returncode == 2 and "not a tracevault reference" in run.stderr
     run = _cli(config_path, "payload", "get", "--token", token, "--ref", ref, "--trace-id", "0" * 32)
     assert run.returncode == 2 and "either --trace-id or --ref" in run.stderr
+
+
+def test_incoming_references_pass_through_the_server_intact(make_sidecar, next_hop: NextHop) -> None:
+    """A span in pattern 3 (an upload hook wrote references, no content) reaches the next hop with
+    its references unchanged (reference mode keeps them too: they are not content, see
+    tests/redactors/test_references.py)."""
+    from sidecar import otlp
+
+    refs = {
+        "gen_ai.input.messages_ref": "s3://genai-content/4bf92f3577b34da6a3ce929d0e0e4736/inputs.json",
+        "gen_ai.output.messages_ref": "gs://genai-content/4bf92f3577b34da6a3ce929d0e0e4736/outputs.json",
+        "gen_ai.system_instructions_ref": "tracevault://acme/default/4bf92f3577b34da6a3ce929d0e0e4736/4539148803436467#gen_ai.system_instructions",
+        "gen_ai.tool.definitions_ref": "https://uploads.example.com/7f3e9a2c-1b4d-4e8f-9a6b-3c2d1e0f9a8b/tools.json",
+    }
+    span = {
+        "traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": "00f067aa0ba902b7", "name": "chat gpt-4o", "kind": 3,
+        "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000500000000",
+        "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                       *({"key": k, "value": {"stringValue": v}} for k, v in refs.items())],
+    }  # fmt: skip
+    body = json.dumps({"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {"name": "app"}, "spans": [span]}]}]})
+    server = make_sidecar()
+    response = requests.post(server.traces_url, data=body, headers={"Content-Type": otlp.JSON, "X-Tenant-Id": "acme"}, timeout=WAIT_SECONDS)
+    assert response.status_code == 200
+    forwarded = _spans(next_hop.received[-1])[0]
+    values = {kv.key: kv.value.string_value for kv in forwarded.attributes}
+    assert {k: values[k] for k in refs} == refs
+    assert not [k for k in values if k.startswith("tracevault.redactions.")], "nothing was found to redact"
