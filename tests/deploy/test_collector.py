@@ -163,3 +163,17 @@ def test_genai_variant_documents_a_tracevault_config_that_starts() -> None:
     config = Config.model_validate(side)
     assert config.forward is not None and config.forward.endpoint.endswith("/v1/traces")
     assert PolicySet(config).resolve("acme", "prod").content_in_forward == "reference"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_traces_and_logs_both_go_through_tracevault(path: Path) -> None:
+    """GenAI content travels in spans and in log records: a config that sent one of them around
+    tracevault would deliver that content unredacted."""
+    config = _load(path)
+    name, _, _ = _tracevault_exporter(config)
+    pipelines = config["service"]["pipelines"]
+    for signal in ("traces", "logs"):
+        assert signal in pipelines, signal
+        for pipeline_name, pipeline in pipelines.items():
+            if pipeline_name.split("/")[0] == signal:
+                assert pipeline["exporters"] == [name], (signal, pipeline_name)
