@@ -242,3 +242,18 @@ def test_incoming_references_pass_through_the_server_intact(make_sidecar, next_h
     values = {kv.key: kv.value.string_value for kv in forwarded.attributes}
     assert {k: values[k] for k in refs} == refs
     assert not [k for k in values if k.startswith("tracevault.redactions.")], "nothing was found to redact"
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ({"vault_enabled": False, "tenants": {"acme": {"environments": {"prod": {"content_in_forward": "reference"}}}}},
+         "content_in_forward: reference needs the vault (vault_enabled: true): the references of acme/prod"),
+        ({"defaults": {"content_in_forward": "refs"}}, "defaults.content_in_forward: Input should be 'redacted', 'reference' or 'none'"),
+    ],
+)  # fmt: skip
+def test_serve_refuses_to_start_with_a_bad_content_in_forward(tmp_path: Path, policy: dict, message: str) -> None:
+    config_path = tmp_path / "tracevault.yaml"
+    config_path.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "data"), "server": {"http_port": 0, "grpc_port": 0, "workers": 0}, **policy}))
+    run = _cli(config_path, "serve")
+    assert run.returncode == 1 and message in run.stderr
