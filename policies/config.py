@@ -8,11 +8,12 @@ the bottom of the chain are complete, so a resolved policy always has every fiel
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from policies.tenants import ID_PATTERN_TEXT, is_valid_id
 
@@ -284,8 +285,17 @@ class KeysConfig(_Frozen):
     )
 
 
+TRACES_PATH = "/v1/traces"
+LOGS_PATH = "/v1/logs"
+
+
 class ForwardConfig(_Frozen):
     endpoint: str = Field(description="Next hop's OTLP/HTTP traces URL, e.g. http://phoenix:6006/v1/traces")
+    logs_endpoint: str | None = Field(
+        default=None,
+        description="Next hop's OTLP/HTTP logs URL. Default: `endpoint` with its trailing `/v1/traces` replaced "
+        "by `/v1/logs`; required when `endpoint` does not end in `/v1/traces`.",
+    )
     headers: dict[str, str] = Field(default_factory=dict, description="Extra headers, e.g. Authorization.")
     tenant_header: str | None = Field(
         default="X-Tenant-Id", description="Header carrying the tenant to the next hop; null to omit."
@@ -302,12 +312,30 @@ class ForwardConfig(_Frozen):
     )
     max_backoff_seconds: PositiveFloat = Field(default=2.0, description="Longest wait between attempts.")
 
-    @field_validator("endpoint")
+    @field_validator("endpoint", "logs_endpoint")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_logs_endpoint(cls, data: Any) -> Any:
+        """Existing configs forward both signals: the logs URL follows from the traces URL."""
+        if not isinstance(data, dict) or data.get("logs_endpoint") is not None:
+            return data
+        endpoint = data.get("endpoint")
+        if not isinstance(endpoint, str):
+            return data  # the endpoint's own validation reports it
+        url = urlsplit(endpoint)
+        path = url.path.rstrip("/")
+        if not path.endswith(TRACES_PATH):
+            raise ValueError(
+                f"forward.logs_endpoint cannot be derived: forward.endpoint does not end in {TRACES_PATH}; set logs_endpoint"
+            )
+        logs = urlunsplit(url._replace(path=path[: -len(TRACES_PATH)] + LOGS_PATH))
+        return {**data, "logs_endpoint": logs}
 
 
 class StorageConfig(_Frozen):

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.config import Config
@@ -20,7 +21,7 @@ from redactors.known_secrets import KnownSecrets
 from redactors.pii import PiiAnalyzer, load_spacy_model
 from redactors.signals import SignalMeter
 from redactors.textredact import RedactedText, TextRedactor
-from redactors.walker import fail_closed, redact_resource_spans
+from redactors.walker import Resources, fail_closed, redact_resources
 
 
 class Redactor:
@@ -74,19 +75,26 @@ class Redactor:
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
         measured = self._signals.measure(items)  # on the original text: the only place it is seen
-        counts = redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text)
+        counts = redact_resources(items, policy, pseudo, self._secrets.rules(policy), self._text)
         self._signals.attach(items, measured)  # numbers and labels only, after the walk
         return counts
 
-    def fail_closed(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
-        """Mask every string value (redaction did not finish in time), in place."""
-        return fail_closed(items, self.policies.resolve(tenant, env), self._pseudonymizer.for_tenant(tenant))
-
-    def strip_secrets(self, items: list[ResourceSpans], tenant: str, env: str) -> Counter[str]:
-        """Escrow copy (payload mode `original`): PII kept, secrets stripped, in place."""
+    def redact_resource_logs(self, items: list[ResourceLogs], tenant: str, env: str) -> Counter[str]:
+        """Log records by the same walker and rules as spans (no content-derived signals: those
+        are span attributes)."""
         policy = self.policies.resolve(tenant, env)
         pseudo = self._pseudonymizer.for_tenant(tenant)
-        return redact_resource_spans(items, policy, pseudo, self._secrets.rules(policy), self._text, secrets_only=True)
+        return redact_resources(items, policy, pseudo, self._secrets.rules(policy), self._text)
+
+    def fail_closed(self, items: Resources, tenant: str, env: str) -> Counter[str]:
+        """Mask every string value (redaction did not finish in time), in place; spans or logs."""
+        return fail_closed(items, self.policies.resolve(tenant, env), self._pseudonymizer.for_tenant(tenant))
+
+    def strip_secrets(self, items: Resources, tenant: str, env: str) -> Counter[str]:
+        """Escrow copy (payload mode `original`): PII kept, secrets stripped, in place; spans or logs."""
+        policy = self.policies.resolve(tenant, env)
+        pseudo = self._pseudonymizer.for_tenant(tenant)
+        return redact_resources(items, policy, pseudo, self._secrets.rules(policy), self._text, secrets_only=True)
 
     def redact_texts(self, texts: Sequence[str], tenant: str = "default", env: str = "default") -> list[RedactedText]:
         policy = self.policies.resolve(tenant, env)

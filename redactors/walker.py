@@ -1,4 +1,6 @@
-"""The span walker: examines every field of OTLP resource spans and redacts it in its shape.
+"""The walker: examines every field of OTLP resource spans and resource logs and redacts it in
+its shape. Both signals go through the same code: it walks descriptors, not span fields, so a
+log record's body, attributes, event name and severity text are judged by the same rules.
 
 Three phases per request, so that NER sees one batch:
 1. walk: every field of every message, by its protobuf descriptor (see `redactors/fields.py`:
@@ -20,13 +22,14 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.resolve import CompiledPolicy
@@ -67,6 +70,8 @@ _IDENTIFIER_FIELDS = frozenset(
 _DATA_URI = re.compile(r"data:[\w.+\-]+/[\w.+\-]+;base64,", re.IGNORECASE)
 _SEGMENT_SEPARATORS = re.compile(r"[-_+~=]")
 _NUMBER_KINDS = frozenset({"int_value", "double_value", "string_value_strindex"})
+# What the walker takes: a request's resource spans (traces) or resource logs (logs).
+Resources = Sequence[ResourceSpans] | Sequence[ResourceLogs]
 
 
 def _squash(key: str) -> str:
@@ -504,8 +509,8 @@ class _NoSecretKeys:
         return None
 
 
-def fail_closed(items: list[ResourceSpans], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> Counter[str]:
-    """Mask every string value of every span, in place: the fail-closed answer when redaction
+def fail_closed(items: Resources, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> Counter[str]:
+    """Mask every string value of every span or log record, in place: the fail-closed answer when redaction
     did not finish. Identifiers still become pseudonyms (a keyed hash cannot hang); URLs and
     structural strings are masked like content, since nothing may be scanned. Keys are kept
     only when their shape alone makes them names; numbers are masked by their digit shape.
@@ -515,15 +520,15 @@ def fail_closed(items: list[ResourceSpans], policy: CompiledPolicy, pseudo: Tena
     return _walk_all(walk, items)
 
 
-def redact_resource_spans(
-    items: list[ResourceSpans],
+def redact_resources(
+    items: Resources,
     policy: CompiledPolicy,
     pseudo: TenantPseudonymizer,
     rules: KeyClassifier,
     text: TextRedactor,
     secrets_only: bool = False,
 ) -> Counter[str]:
-    """Redact resource spans in place; return the total counts per entity type.
+    """Redact resource spans or resource logs in place; return the total counts per entity type.
 
     With `secrets_only`, only secrets (and blobs, vectors, binary values) are removed: the
     escrow copy for payload mode `original`.
@@ -531,13 +536,17 @@ def redact_resource_spans(
     return _walk_all(_Walk(policy, pseudo, rules, text, secrets_only), items)
 
 
-def _walk_all(walk: _Walk, items: list[ResourceSpans]) -> Counter[str]:
-    for resource_spans in items:
+# The traces name, kept for its many callers; the same function redacts resource logs.
+redact_resource_spans = redact_resources
+
+
+def _walk_all(walk: _Walk, items: Resources) -> Counter[str]:
+    for resource in items:
         # Fields outside our schema (a newer OTLP, a crafted client) are never passed on.
-        resource_spans.DiscardUnknownFields()
+        resource.DiscardUnknownFields()
         resource_bucket: Counter[str] = Counter()
-        walk.buckets.append((resource_spans.resource.attributes, resource_bucket))
-        walk.message(resource_spans, resource_bucket)
+        walk.buckets.append((resource.resource.attributes, resource_bucket))
+        walk.message(resource, resource_bucket)
     walk.finish()
     total: Counter[str] = Counter()
     for attributes, counts in walk.buckets:

@@ -177,7 +177,7 @@ def _counters(url: str) -> dict[str, float] | None:
         return None
     values: dict[str, float] = {}
     for line in text.splitlines():
-        if line.startswith("tracevault_redactions_total{") or line.startswith("tracevault_spans_accepted_total "):
+        if line.startswith("tracevault_redactions_total{") or line.startswith(("tracevault_spans_accepted_total ", "tracevault_spans_accepted_total{")):
             series, _, value = line.rpartition(" ")
             try:
                 values[series] = float(value)

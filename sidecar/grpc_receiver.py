@@ -1,4 +1,5 @@
-"""OTLP/gRPC receiver: TraceService/Export with the status codes the OTLP spec gives.
+"""OTLP/gRPC receiver: TraceService/Export and LogsService/Export on one port, with the status
+codes the OTLP spec gives. Both services are one class, parameterised by the signal.
 
 Bad data is INVALID_ARGUMENT; an oversized message is RESOURCE_EXHAUSTED (enforced by gRPC on
 the decompressed size); backpressure is UNAVAILABLE with a RetryInfo detail.
@@ -10,11 +11,8 @@ import logging
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from opentelemetry.proto.collector.trace.v1 import (
-    trace_service_pb2,
-    trace_service_pb2_grpc,
-)
 
 from policies.config import Config
 from sidecar import otlp
@@ -32,24 +30,22 @@ def _retry_info_trailer(code: int, message: str, seconds: int) -> tuple[tuple[st
     return (("grpc-status-details-bin", status.SerializeToString()),)
 
 
-class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, config: Config, pipeline: Pipeline) -> None:
+class ExportService:
+    """`Export` of one signal's service: our own decoding, in a worker, so that a corrupt message
+    is INVALID_ARGUMENT (bad data), not the UNKNOWN that gRPC answers when its generated
+    deserializer raises."""
+
+    def __init__(self, config: Config, pipeline: Pipeline, signal: otlp.Signal = otlp.TRACES) -> None:
         self._config = config
         self._pipeline = pipeline
+        self._signal = signal
         self._tenant_key = config.tenancy.header.lower()
         self._env_key = config.tenancy.env_header.lower()
 
-    async def Export(  # noqa: N802 (gRPC method name)
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        return await self._handle(request.SerializeToString(), context)
-
-    async def export_serialized(self, body: bytes, context: grpc.aio.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
-        """Export with our own decoding, in a worker: a corrupt message is INVALID_ARGUMENT (bad
-        data), not the UNKNOWN that gRPC answers when its generated deserializer raises."""
+    async def export_serialized(self, body: bytes, context: grpc.aio.ServicerContext) -> Message:
         return await self._handle(body, context)
 
-    async def _handle(self, body: bytes, context: grpc.aio.ServicerContext) -> trace_service_pb2.ExportTraceServiceResponse:
+    async def _handle(self, body: bytes, context: grpc.aio.ServicerContext) -> Message:
         metrics = self._pipeline.metrics
         metadata = {key.lower(): value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
         outcome = "error"
@@ -57,13 +53,12 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             # Admission before decoding, as on HTTP: overload costs a status, not CPU. gRPC
             # hands over whole messages, so no slot waits on a slow client.
             async with self._pipeline.admit():
-                result = await self._pipeline.export(
-                    Body(body, otlp.PROTOBUF, "identity", metadata.get(self._tenant_key), metadata.get(self._env_key))
-                )
-            outcome = "partial" if result.rejected_spans else "ok"
-            response = trace_service_pb2.ExportTraceServiceResponse()
-            if result.rejected_spans:
-                response.partial_success.rejected_spans = result.rejected_spans
+                tenant, env = metadata.get(self._tenant_key), metadata.get(self._env_key)
+                result = await self._pipeline.export(Body(body, otlp.PROTOBUF, "identity", tenant, env, self._signal.name))
+            outcome = "partial" if result.rejected else "ok"
+            response = self._signal.response_type()
+            if result.rejected:
+                setattr(response.partial_success, self._signal.rejected_field, result.rejected)
                 response.partial_success.error_message = result.error_message
             return response
         except InvalidRequest as exc:
@@ -90,7 +85,7 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
                 trailing_metadata=_retry_info_trailer(code_pb2.UNAVAILABLE, "internal error", seconds),
             )
         finally:
-            metrics.requests.labels(transport="grpc", outcome=outcome).inc()
+            metrics.requests.labels(transport="grpc", outcome=outcome, signal=self._signal.name).inc()
         raise AssertionError("unreachable")
 
 
@@ -104,15 +99,15 @@ def make_grpc_server(config: Config, pipeline: Pipeline) -> tuple[grpc.aio.Serve
         # No maximum_concurrent_rpcs: gRPC would answer RESOURCE_EXHAUSTED without RetryInfo,
         # which clients do not retry. The pipeline pushes back with UNAVAILABLE + RetryInfo.
     )
-    service = TraceService(config, pipeline)
-    handler = grpc.unary_unary_rpc_method_handler(
-        service.export_serialized,
-        request_deserializer=None,  # raw bytes: decoded in export_serialized
-        response_serializer=trace_service_pb2.ExportTraceServiceResponse.SerializeToString,
-    )
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler("opentelemetry.proto.collector.trace.v1.TraceService", {"Export": handler}),)
-    )
+    handlers = []
+    for signal in (otlp.TRACES, otlp.LOGS):
+        handler = grpc.unary_unary_rpc_method_handler(
+            ExportService(config, pipeline, signal).export_serialized,
+            request_deserializer=None,  # raw bytes: decoded in a worker
+            response_serializer=signal.response_type.SerializeToString,
+        )
+        handlers.append(grpc.method_handlers_generic_handler(signal.grpc_service, {"Export": handler}))
+    server.add_generic_rpc_handlers(tuple(handlers))
     try:
         port = server.add_insecure_port(f"{config.server.grpc_host}:{config.server.grpc_port}")
     except RuntimeError:  # grpcio >= 1.5x raises instead of returning 0

@@ -1,4 +1,5 @@
-"""OTLP/HTTP receiver: POST /v1/traces (protobuf or JSON, gzip), plus /healthz, /readyz, /metrics."""
+"""OTLP/HTTP receiver: POST /v1/traces and POST /v1/logs (protobuf or JSON, gzip), plus /healthz,
+/readyz, /metrics. Both paths are one handler, parameterised by the signal."""
 
 from __future__ import annotations
 
@@ -86,13 +87,15 @@ async def _read_body(request: web.Request, server: ServerConfig, budget: BodyBud
             raise BodyTimeout(f"body arrives slower than {server.min_body_bytes_per_second} bytes/s")
 
 
-class _Traces:
-    """POST /v1/traces (`handle`): checks, body, export; every outcome counted, every error a status."""
+class _Export:
+    """POST /v1/traces or /v1/logs (`handle`): checks, body, export; every outcome counted, every
+    error a status. One per signal; the body budget is shared by both."""
 
-    def __init__(self, config: Config, pipeline: Pipeline) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, signal: otlp.Signal, budget: BodyBudget) -> None:
         self._config = config
         self._pipeline = pipeline
-        self._budget = BodyBudget(config.server.max_buffered_body_bytes, config.server.retry_after_seconds)
+        self._signal = signal
+        self._budget = budget
 
     async def handle(self, request: web.Request) -> web.Response:
         metrics = self._pipeline.metrics
@@ -123,7 +126,7 @@ class _Traces:
             return _error(503, code_pb2.UNAVAILABLE, "internal error", reply_type, {"Retry-After": retry_after})
         finally:
             self._budget.give_back(taken[0])
-            metrics.requests.labels(transport="http", outcome=outcome).inc()
+            metrics.requests.labels(transport="http", outcome=outcome, signal=self._signal.name).inc()
 
     async def _handle(self, request: web.Request, content_type: str, reply_type: str, taken: list[int]) -> tuple[web.Response, str]:
         if content_type not in (otlp.PROTOBUF, otlp.JSON):
@@ -138,15 +141,16 @@ class _Traces:
         self._pipeline.check_admission()
         wire = await _read_body(request, self._config.server, self._budget, taken)
         tenancy = self._config.tenancy
-        body = Body(wire, content_type, encoding, request.headers.get(tenancy.header), request.headers.get(tenancy.env_header))
+        headers = request.headers
+        body = Body(wire, content_type, encoding, headers.get(tenancy.header), headers.get(tenancy.env_header), self._signal.name)
         async with self._pipeline.admit():
             result = await self._pipeline.export(body)
         response = web.Response(
             status=200,
-            body=otlp.encode_response(result.rejected_spans, result.error_message, reply_type),
+            body=otlp.encode_response(result.rejected, result.error_message, reply_type, self._signal),
             content_type=reply_type,
         )
-        return response, "partial" if result.rejected_spans else "ok"
+        return response, "partial" if result.rejected else "ok"
 
 
 def make_app(
@@ -169,7 +173,9 @@ def make_app(
 
     # client_max_size bounds what aiohttp itself would buffer; our own reader enforces the limit.
     app = web.Application(client_max_size=config.server.max_body_bytes)
-    app.router.add_post("/v1/traces", _Traces(config, pipeline).handle)
+    budget = BodyBudget(config.server.max_buffered_body_bytes, config.server.retry_after_seconds)
+    for signal in (otlp.TRACES, otlp.LOGS):
+        app.router.add_post(signal.path, _Export(config, pipeline, signal, budget).handle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)

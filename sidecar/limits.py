@@ -1,5 +1,6 @@
 """Request limits: a cap on the wire and a cap after decompression, enforced while inflating;
-then span limits (attribute counts, value lengths, nesting depth) on the decoded request.
+then span limits (attribute counts, value lengths, nesting depth) on the decoded request, spans
+and log records alike (a log record's body is limited like an attribute value).
 
 A compression bomb is refused as soon as the output passes the cap: the decompressor is asked
 for at most cap + 1 bytes, so memory never grows past the limit.
@@ -15,14 +16,14 @@ import zlib
 from collections import Counter
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-)
+from google.protobuf.message import Message
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from policies.config import LimitsConfig
 from sidecar.errors import InvalidRequest, PayloadTooLarge
+from sidecar.otlp import LOGS, TRACES, Signal
 
 SUPPORTED_ENCODINGS = ("identity", "gzip")
 _FIRST_SLICE = 256  # a gzip header and a small deflate stream fit; grows x2 per slice
@@ -152,21 +153,31 @@ class _Limiter:
             link.dropped_attributes_count += self.attributes(link.attributes)
 
 
-def apply_span_limits(request: ExportTraceServiceRequest, limits: LimitsConfig) -> Counter[str]:
+    def log_record(self, record: LogRecord) -> None:
+        record.event_name = self.text(record.event_name)
+        record.severity_text = self.text(record.severity_text)
+        record.dropped_attributes_count += self.attributes(record.attributes)
+        if record.HasField("body"):
+            self.value(record.body, 1)
+
+
+def apply_span_limits(request: Message, limits: LimitsConfig, signal: Signal = TRACES) -> Counter[str]:
     """Cut a request to the span limits, in place, as the OTel SDK would have on the client.
 
-    Dropped attributes, events and links are counted in the OTLP `dropped_*_count` fields.
-    Returns the counts per kind (dropped_attributes, dropped_events, dropped_links,
-    truncated_values, too_deep_values).
+    The same limits hold for log records: attributes, the body (as an attribute value), the
+    event name and the severity text. Dropped attributes, events and links are counted in the
+    OTLP `dropped_*_count` fields. Returns the counts per kind (dropped_attributes,
+    dropped_events, dropped_links, truncated_values, too_deep_values).
     """
     limiter = _Limiter(limits)
-    for resource_spans in request.resource_spans:
-        resource = resource_spans.resource
+    limit_record = limiter.log_record if signal is LOGS else limiter.span
+    for resource_item in signal.resources(request):
+        resource = resource_item.resource
         resource.dropped_attributes_count += limiter.attributes(resource.attributes)
-        for scope_spans in resource_spans.scope_spans:
-            scope = scope_spans.scope
+        for scope_item in getattr(resource_item, signal.scopes_field):
+            scope = scope_item.scope
             scope.name = limiter.text(scope.name)
             scope.dropped_attributes_count += limiter.attributes(scope.attributes)
-            for span in scope_spans.spans:
-                limiter.span(span)
+            for record in getattr(scope_item, signal.records_field):
+                limit_record(record)
     return limiter.counts

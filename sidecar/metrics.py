@@ -9,13 +9,25 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("tracevault_requests", "OTLP export requests", ["transport", "outcome"], registry=r)
-        self.spans_received = Counter("tracevault_spans_received", "Spans in decoded requests", registry=r)
-        self.spans_accepted = Counter("tracevault_spans_accepted", "Spans redacted and handed to every sink", registry=r)
-        self.spans_rejected = Counter("tracevault_spans_rejected", "Spans refused (partial success or error)", ["reason"], registry=r)
-        self.spans_dropped = Counter("tracevault_spans_dropped", "Accepted spans that no sink kept", ["reason"], registry=r)
+        # Per signal: `signal` is "traces" or "logs" (redactors.batch.SIGNALS). The spans_*
+        # counters count log records under signal="logs".
+        signal = ["signal"]
+        self.requests = Counter("tracevault_requests", "OTLP export requests", ["transport", "outcome", *signal], registry=r)
+        self.spans_received = Counter("tracevault_spans_received", "Spans (log records) in decoded requests", signal, registry=r)
+        self.spans_accepted = Counter(
+            "tracevault_spans_accepted", "Spans (log records) redacted and handed to every sink", signal, registry=r
+        )
+        self.spans_rejected = Counter(
+            "tracevault_spans_rejected", "Spans (log records) refused (partial success or error)", ["reason", *signal], registry=r
+        )
+        self.spans_dropped = Counter(
+            "tracevault_spans_dropped", "Accepted spans (log records) that no sink kept", ["reason", *signal], registry=r
+        )
         self.spans_failed_closed = Counter(
-            "tracevault_spans_failed_closed", "Spans masked whole because redaction passed its deadline", registry=r
+            "tracevault_spans_failed_closed",
+            "Spans (log records) masked whole because redaction passed its deadline",
+            signal,
+            registry=r,
         )
         self.limited = Counter(
             "tracevault_limited", "Attributes, events and links dropped and values cut by the span limits", ["kind"], registry=r
@@ -41,6 +53,7 @@ class Metrics:
             ("tracevault_spool_corrupt_regions", "Damaged spool regions reported and skipped", "corrupt_regions"),
             ("tracevault_last_flush_seconds", "Duration of the last flush of one spool file", "last_flush_seconds"),
             ("tracevault_spool_write_failures", "Spool appends refused after a write error (a full disk)", "spool_write_failures"),
+            ("tracevault_vault_refused_records", "Records of a signal the vault does not store (logs), refused", "refused_records"),
         ):
             gauge = Gauge(name, help_text, registry=r)
             gauge.set_function(lambda attribute=attribute: float(getattr(stats, attribute)))

@@ -1,5 +1,8 @@
 """The pipeline the receivers share: admission, tenant resolution, redaction, sinks.
 
+One code path for both signals: the body names its signal (traces or logs), and everything
+below takes it from there (decoding, limits, tenants, redaction, the batch the sinks get).
+
 A receiver checks admission before it reads a body (overload costs nothing but a 503), reads
 the body without holding a slot (a slow client holds no slot), then holds one in-flight slot
 while the body is inflated, decoded, limited and redacted in the workers.
@@ -16,13 +19,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-)
-
 from policies.config import Config
 from policies.resolve import PolicySet
 from redactors.batch import Outcome, RedactedBatch
+from sidecar import otlp
 from sidecar.errors import Overloaded, Unavailable
 from sidecar.metrics import Metrics
 from sidecar.prepare import Body, PreparedGroup
@@ -34,20 +34,22 @@ log = logging.getLogger("tracevault.pipeline")
 
 @dataclass(frozen=True)
 class ExportResult:
-    accepted_spans: int
-    rejected_spans: int
+    accepted: int  # spans, or log records
+    rejected: int
     error_message: str
 
 
-def _batch(group: PreparedGroup, redacted: Redacted, received_at: datetime) -> RedactedBatch:
+def _batch(group: PreparedGroup, redacted: Redacted, received_at: datetime, signal: str) -> RedactedBatch:
+    parse = otlp.SIGNALS[signal].request_type.FromString
     return RedactedBatch(
         tenant=group.tenant,
         env=group.env,
-        request=ExportTraceServiceRequest.FromString(redacted.request),
-        span_count=group.spans,
+        request=parse(redacted.request),
+        span_count=group.records,
         received_at=received_at,
         payload_mode=redacted.payload_mode,
-        escrow=ExportTraceServiceRequest.FromString(redacted.escrow) if redacted.escrow is not None else None,
+        escrow=parse(redacted.escrow) if redacted.escrow is not None else None,
+        signal=signal,
     )
 
 
@@ -108,13 +110,14 @@ class Pipeline:
             self.metrics.inflight.set(self._inflight)
 
     async def export(self, body: Body) -> ExportResult:
-        """Decode, redact and hand on every span, or raise; never acknowledge what no sink took.
+        """Decode, redact and hand on every record, or raise; never acknowledge what no sink took.
 
         Called inside `admit()`. Decoding and redaction run in the workers; what is left for
         the event loop is bookkeeping on bytes and counts.
         """
+        signal = body.signal
         prepared = await self._pool.prepare(body)
-        self.metrics.spans_received.inc(prepared.received_spans)
+        self.metrics.spans_received.labels(signal=signal).inc(prepared.received)
         # Fields outside the schema were dropped in `prepare` (never redacted, stored or
         # forwarded): counted here.
         self.metrics.unknown_fields_dropped.inc(prepared.unknown_fields)
@@ -123,32 +126,33 @@ class Pipeline:
         received_at = datetime.now(timezone.utc)
         accepted = 0
         for group in prepared.groups:
-            accepted += await self._export_group(group, received_at)
-        if prepared.rejected_spans:
-            self.metrics.spans_rejected.labels(reason="invalid_tenant").inc(prepared.rejected_spans)
-        self.metrics.spans_accepted.inc(accepted)
-        return ExportResult(accepted, prepared.rejected_spans, prepared.error_message)
+            accepted += await self._export_group(group, received_at, signal)
+        if prepared.rejected:
+            self.metrics.spans_rejected.labels(reason="invalid_tenant", signal=signal).inc(prepared.rejected)
+        self.metrics.spans_accepted.labels(signal=signal).inc(accepted)
+        return ExportResult(accepted, prepared.rejected, prepared.error_message)
 
-    async def _export_group(self, group: PreparedGroup, received_at: datetime) -> int:
-        tenant, spans = group.tenant, group.spans
+    async def _export_group(self, group: PreparedGroup, received_at: datetime, signal: str) -> int:
+        tenant, records = group.tenant, group.records
         started = time.perf_counter()
-        redacted, counts = await self._pool.redact(tenant, group.env, group.request, self._wants_escrow)
+        redacted, counts = await self._pool.redact(tenant, group.env, group.request, self._wants_escrow, signal)
         if redacted.failed_closed:
-            self.metrics.spans_failed_closed.inc(spans)
-            log.warning("redaction of %d spans (tenant=%s) passed its deadline; every value was masked", spans, tenant)
+            self.metrics.spans_failed_closed.labels(signal=signal).inc(records)
+            noun = otlp.SIGNALS[signal].noun
+            log.warning("redaction of %d %s (tenant=%s) passed its deadline; every value was masked", records, noun, tenant)
         self.metrics.redaction_seconds.observe(time.perf_counter() - started)
         self._count_redactions(counts)
         self.metrics.cache_hits.inc(redacted.cache_hits)
         self.metrics.cache_misses.inc(redacted.cache_misses)
         # Parsing the redacted bytes holds the interpreter: off the event loop.
-        batch = await asyncio.to_thread(_batch, group, redacted, received_at)
+        batch = await asyncio.to_thread(_batch, group, redacted, received_at, signal)
         for sink in self._sinks:
             outcome = await sink.export(batch)
             if outcome.status is Outcome.RETRY:
                 # Not kept: the client retries later (503 / UNAVAILABLE); nothing is acknowledged.
                 raise Unavailable(outcome.reason, self._config.server.retry_after_seconds)
-            # REFUSED: the sink refused the spans for good and counted them as dropped.
-        return spans
+            # REFUSED: the sink refused the records for good and counted them as dropped.
+        return records
 
     def _count_redactions(self, counts: Counter[str]) -> None:
         for entity, count in counts.items():

@@ -1,5 +1,5 @@
 """From request body to per-tenant groups: inflate, decode, drop fields outside the schema,
-apply the span limits, group.
+apply the span limits, group. Traces and logs alike: the body says which signal it holds.
 
 This runs in a redaction worker, not in the server process: decoding a 20 MiB body of a
 million tiny attributes holds the interpreter for seconds and takes hundreds of MiB. In the
@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-)
-
 from policies.config import Config
+from redactors.batch import SIGNAL_TRACES
 from sidecar import otlp
 from sidecar.limits import apply_span_limits, decode_body
 from sidecar.tenancy import group_by_tenant
@@ -25,15 +22,15 @@ from sidecar.tenancy import group_by_tenant
 class PreparedGroup:
     tenant: str
     env: str
-    request: bytes  # serialized ExportTraceServiceRequest of this group's resource spans
-    spans: int
+    request: bytes  # serialized request (of the body's signal) of this group's resources
+    records: int  # spans, or log records
 
 
 @dataclass(frozen=True)
 class Prepared:
     groups: list[PreparedGroup]
-    received_spans: int
-    rejected_spans: int = 0
+    received: int  # records in the decoded request
+    rejected: int = 0  # records refused (invalid tenant or env)
     error_message: str = ""
     limited: dict[str, int] = field(default_factory=dict)  # what the span limits dropped or cut
     unknown_fields: int = 0  # fields outside the OTLP schema, dropped
@@ -48,19 +45,23 @@ class Body:
     encoding: str = "identity"  # "identity" or "gzip"
     tenant_header: str | None = None
     env_header: str | None = None
+    signal: str = SIGNAL_TRACES  # "traces" or "logs": which request type `data` holds
 
 
 def prepare(config: Config, body: Body) -> Prepared:
     """Raises InvalidRequest (bad data) or PayloadTooLarge (over a size limit)."""
+    signal = otlp.SIGNALS[body.signal]
     raw = decode_body(body.data, body.encoding, config.server.max_decompressed_bytes)
-    request = otlp.decode_json_request(raw) if body.content_type == otlp.JSON else otlp.decode_protobuf_request(raw)
+    if body.content_type == otlp.JSON:
+        request = otlp.decode_json_request(raw, signal)
+    else:
+        request = otlp.decode_protobuf_request(raw, signal)
     del raw
     unknown_fields = otlp.drop_unknown_fields(request)
-    limited = apply_span_limits(request, config.limits)
-    grouped = group_by_tenant(request, config.tenancy, body.tenant_header, body.env_header)
+    limited = apply_span_limits(request, config.limits, signal)
+    grouped = group_by_tenant(request, config.tenancy, body.tenant_header, body.env_header, signal)
     groups = []
-    for (tenant, env), resource_spans in grouped.groups.items():
-        group = ExportTraceServiceRequest(resource_spans=resource_spans)
-        spans = sum(len(ss.spans) for rs in resource_spans for ss in rs.scope_spans)
-        groups.append(PreparedGroup(tenant, env, group.SerializeToString(), spans))
-    return Prepared(groups, otlp.span_count(request), grouped.rejected_spans, grouped.error_message, dict(limited), unknown_fields)
+    for (tenant, env), resources in grouped.groups.items():
+        group = signal.new_request(resources)
+        groups.append(PreparedGroup(tenant, env, group.SerializeToString(), signal.count(group)))
+    return Prepared(groups, signal.count(request), grouped.rejected, grouped.error_message, dict(limited), unknown_fields)

@@ -54,7 +54,7 @@ async def serve(config: Config, running: Running | None = None, install_signals:
     pool = RedactionPool(config, secret)
     pipeline = Pipeline(config, pool, build_sinks(config, metrics, vault), metrics)
     if config.forward is None and vault is None:
-        log.warning("no vault and no forward endpoint: spans are redacted, acknowledged and discarded (counted in tracevault_spans_dropped_total)")
+        log.warning("no vault and no forward endpoint: spans and log records are redacted, acknowledged and discarded (counted in tracevault_spans_dropped_total)")
 
     runner = _http_runner(config, pipeline, running, vault)
     await runner.setup()

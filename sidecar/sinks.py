@@ -1,4 +1,4 @@
-"""Where redacted spans go: the forwarder and the discard sink; the vault (`vault/sink.py`) plugs
+"""Where redacted spans and log records go: the forwarder and the discard sink; the vault (`vault/sink.py`) plugs
 in beside them. The contract (`Sink`, `ExportOutcome`) is in `redactors/batch.py`: `export`
 answers ok / retry / refused, and `flush(timeout)` / `shutdown(timeout)` say whether they
 finished. Nothing is acknowledged that no sink took, and nothing is dropped without a count.
@@ -16,7 +16,7 @@ import aiohttp
 
 from policies.config import ForwardConfig
 from policies.resolve import PolicySet
-from redactors.batch import SIGNAL_TRACES, ExportOutcome, Outcome, RedactedBatch, Sink
+from redactors.batch import SIGNAL_LOGS, SIGNAL_TRACES, ExportOutcome, Outcome, RedactedBatch, Sink
 from redactors.references import logs_view, traces_view
 from sidecar.metrics import Metrics
 
@@ -41,7 +41,7 @@ class DiscardSink:
         return True
 
     async def export(self, batch: RedactedBatch) -> ExportOutcome:
-        self._metrics.spans_dropped.labels(reason="no_sink").inc(batch.span_count)
+        self._metrics.spans_dropped.labels(reason="no_sink", signal=batch.signal).inc(batch.span_count)
         return ExportOutcome.ok()
 
     async def flush(self, timeout: float | None = None) -> bool:
@@ -52,7 +52,8 @@ class DiscardSink:
 
 
 class ForwarderSink:
-    """OTLP/HTTP protobuf to the next hop, with retries, backoff and Retry-After.
+    """OTLP/HTTP protobuf to the next hop, with retries, backoff and Retry-After: traces to
+    `forward.endpoint`, logs to `forward.logs_endpoint`, by the same send path.
 
     Synchronous by default: the client's request waits for the next hop, and a next hop that
     stays down turns into 503 / UNAVAILABLE, so the collector's own queue keeps the data.
@@ -69,7 +70,7 @@ class ForwarderSink:
         self._policies = policies
         self._metrics = metrics
         self._background = background
-        self._pending: dict[asyncio.Task[None], int] = {}  # background sends and their span counts
+        self._pending: dict[asyncio.Task[None], RedactedBatch] = {}  # background sends
         self._session: aiohttp.ClientSession | None = None
         self._random = random.Random()
 
@@ -84,30 +85,47 @@ class ForwarderSink:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._config.timeout_seconds))
         return self._session
 
+    def _dropped(self, reason: str, batch: RedactedBatch) -> None:
+        self._metrics.spans_dropped.labels(reason=reason, signal=batch.signal).inc(batch.span_count)
+
     async def export(self, batch: RedactedBatch) -> ExportOutcome:
         if not self._background:
             outcome = await self._send(batch)
             if outcome.status is Outcome.REFUSED:
-                self._metrics.spans_dropped.labels(reason="forward_refused").inc(batch.span_count)
+                self._dropped("forward_refused", batch)
             return outcome
         if len(self._pending) >= self.MAX_BACKLOG:
-            self._metrics.spans_dropped.labels(reason="forward_backlog_full").inc(batch.span_count)
+            self._dropped("forward_backlog_full", batch)
             return ExportOutcome.refused("forward backlog full")
         task = asyncio.create_task(self._send_in_background(batch))
-        self._pending[task] = batch.span_count
+        self._pending[task] = batch
         task.add_done_callback(lambda done: self._pending.pop(done, None))
         return ExportOutcome.ok()
 
     async def _send_in_background(self, batch: RedactedBatch) -> None:
         outcome = await self._send(batch)
         if outcome.status is Outcome.RETRY:
-            self._metrics.spans_dropped.labels(reason="forward_failed").inc(batch.span_count)
+            self._dropped("forward_failed", batch)
         elif outcome.status is Outcome.REFUSED:
-            self._metrics.spans_dropped.labels(reason="forward_refused").inc(batch.span_count)
+            self._dropped("forward_refused", batch)
+
+    def endpoint(self, batch: RedactedBatch) -> str:
+        """The next hop's URL for the batch's signal."""
+        if batch.signal == SIGNAL_LOGS:
+            assert self._config.logs_endpoint is not None  # derived or required by the config
+            return self._config.logs_endpoint
+        return self._config.endpoint
+
+    def payload(self, batch: RedactedBatch) -> bytes:
+        """What goes to the next hop for a batch: its redacted request, as the policy's
+        `content_in_forward` has it leave, serialized. The one place that decides the forwarded
+        content."""
+        return self._forwarded(batch).SerializeToString()
 
     async def _send(self, batch: RedactedBatch) -> ExportOutcome:
-        tenant, span_count = batch.tenant, batch.span_count
-        body = self._forwarded(batch).SerializeToString()
+        tenant, records, signal = batch.tenant, batch.span_count, batch.signal
+        url = self.endpoint(batch)
+        body = self.payload(batch)
         headers = {**self._config.headers, "Content-Type": "application/x-protobuf"}
         if self._config.compression == "gzip":
             body = gzip.compress(body, compresslevel=5)
@@ -116,21 +134,21 @@ class ForwarderSink:
             headers[self._config.tenant_header] = tenant
         delay = self._config.initial_backoff_seconds
         for attempt in range(1, self._config.max_attempts + 1):
-            reason, retry_after = await self._attempt(body, headers)
+            reason, retry_after = await self._attempt(url, body, headers)
             if reason is None:
                 return ExportOutcome.ok()
             self._metrics.forward_failures.labels(reason=reason).inc()
             if reason.startswith("status_4") and reason != "status_429":
                 # The next hop refused the data itself: neither we nor the client can fix that
                 # by retrying. Counted as dropped and acknowledged; the client is not looped.
-                log.warning("next hop refused a batch (tenant=%s, spans=%d, %s)", tenant, span_count, reason)
+                log.warning("next hop refused a batch (tenant=%s, %s: %d, %s)", tenant, signal, records, reason)
                 return ExportOutcome.refused(reason)
             if attempt == self._config.max_attempts:
                 break
             wait = retry_after if retry_after is not None else delay * (0.5 + self._random.random())
             await asyncio.sleep(min(wait, self._config.max_backoff_seconds))
             delay = min(delay * 2, self._config.max_backoff_seconds)
-        log.warning("forwarding failed after retries (tenant=%s, spans=%d, last=%s)", tenant, span_count, reason)
+        log.warning("forwarding failed after retries (tenant=%s, %s: %d, last=%s)", tenant, signal, records, reason)
         return ExportOutcome.retry("next hop unavailable")
 
     def _forwarded(self, batch: RedactedBatch) -> Any:
@@ -141,9 +159,9 @@ class ForwarderSink:
         view = traces_view if batch.signal == SIGNAL_TRACES else logs_view
         return view(batch.request, mode, batch.tenant, batch.env)  # type: ignore[arg-type]
 
-    async def _attempt(self, body: bytes, headers: dict[str, str]) -> tuple[str | None, float | None]:
+    async def _attempt(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[str | None, float | None]:
         try:
-            async with self._client().post(self._config.endpoint, data=body, headers=headers) as response:
+            async with self._client().post(url, data=body, headers=headers) as response:
                 await response.read()
                 if 200 <= response.status < 300:
                     return None, None
@@ -166,9 +184,9 @@ class ForwarderSink:
 
     async def shutdown(self, timeout: float | None = None) -> bool:
         finished = await self.flush(timeout)
-        for task, span_count in list(self._pending.items()):
+        for task, batch in list(self._pending.items()):
             task.cancel()
-            self._metrics.spans_dropped.labels(reason="forward_shutdown").inc(span_count)
+            self._dropped("forward_shutdown", batch)
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from google.protobuf.message import Message
 
 from policies.config import Config
+from sidecar import otlp
 from sidecar.tenancy import group_by_tenant
 
 if TYPE_CHECKING:
     from redactors.engine import Redactor
 
 
-def redact_request(redactor: Redactor, config: Config, request: ExportTraceServiceRequest, tenant: str | None) -> tuple[int, str]:
+def redact_request(
+    redactor: Redactor, config: Config, request: Message, tenant: str | None, signal: otlp.Signal = otlp.TRACES
+) -> tuple[int, str]:
     """The service's transform, in place: group by tenant, redact each group; drop refused resources.
 
-    Returns (rejected spans, reason).
+    `request` is an ExportTraceServiceRequest or, with `signal` LOGS, an ExportLogsServiceRequest.
+    Returns (rejected spans or log records, reason).
     """
-    groups = group_by_tenant(request, config.tenancy, tenant, None)
-    for (group_tenant, env), resource_spans in groups.groups.items():
-        redactor.redact_resource_spans(resource_spans, group_tenant, env)
+    groups = group_by_tenant(request, config.tenancy, tenant, None, signal)
+    redact = redactor.redact_resource_logs if signal is otlp.LOGS else redactor.redact_resource_spans
+    for (group_tenant, env), resources in groups.groups.items():
+        redact(resources, group_tenant, env)
     for index in reversed(groups.rejected_indices):
-        del request.resource_spans[index]
-    return groups.rejected_spans, groups.error_message
+        del signal.resources(request)[index]
+    return groups.rejected, groups.error_message

@@ -37,15 +37,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-)
-
 from policies.config import Config
 from policies.resolve import PolicySet
+from redactors.batch import SIGNAL_TRACES
 from redactors.engine import Redactor
 from redactors.identifiers import Pseudonymizer
 from redactors.walker import fail_closed
+from sidecar import otlp
 from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
 from sidecar.prepare import Body, Prepared, prepare
 
@@ -72,18 +70,23 @@ class Redacted:
     failed_closed: bool = False  # the deadline passed: every value was masked, nothing scanned
 
 
-def redact_serialized(redactor: Redactor, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> Redacted:
-    """Redact one (tenant, env) group. With `with_escrow` and payload mode `original`, also
-    return the escrow copy: the same spans with only secrets stripped."""
+def redact_serialized(
+    redactor: Redactor, tenant: str, env: str, payload: bytes, with_escrow: bool = False, signal: str = SIGNAL_TRACES
+) -> Redacted:
+    """Redact one (tenant, env) group of `signal` ("traces" or "logs"). With `with_escrow` and
+    payload mode `original`, also return the escrow copy: the same records with only secrets
+    stripped."""
+    kind = otlp.SIGNALS[signal]
     mode = redactor.policies.resolve(tenant, env).payload_mode
     hits, misses = redactor.cache.hits, redactor.cache.misses
     escrow = None
     if with_escrow and mode == "original":
-        original = ExportTraceServiceRequest.FromString(payload)
-        redactor.strip_secrets(list(original.resource_spans), tenant, env)
+        original = kind.request_type.FromString(payload)
+        redactor.strip_secrets(list(kind.resources(original)), tenant, env)
         escrow = original.SerializeToString()
-    request = ExportTraceServiceRequest.FromString(payload)
-    counts = redactor.redact_resource_spans(list(request.resource_spans), tenant, env)
+    request = kind.request_type.FromString(payload)
+    redact = redactor.redact_resource_logs if kind is otlp.LOGS else redactor.redact_resource_spans
+    counts = redact(list(kind.resources(request)), tenant, env)
     return Redacted(
         request.SerializeToString(), dict(counts), mode, escrow,
         cache_hits=redactor.cache.hits - hits, cache_misses=redactor.cache.misses - misses,
@@ -122,7 +125,7 @@ def _limit_memory(budget_bytes: int) -> None:
 
 
 def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[str, Any]:
-    """One job: ("prepare", Body) or ("redact", (tenant, env, payload, with_escrow)).
+    """One job: ("prepare", Body) or ("redact", (tenant, env, payload, with_escrow, signal)).
 
     Replies ("ok", value), ("refused", (error class name, message)) for bad or oversized
     requests, ("memory", None) past the memory limit, or ("error", exception type name).
@@ -377,24 +380,29 @@ class RedactionPool:
             raise PayloadTooLarge("decoding the request needs more memory than a worker may use")
         raise RuntimeError(f"decoding failed in a worker ({value})")
 
-    async def redact(self, tenant: str, env: str, payload: bytes, with_escrow: bool = False) -> tuple[Redacted, Counter[str]]:
+    async def redact(
+        self, tenant: str, env: str, payload: bytes, with_escrow: bool = False, signal: str = SIGNAL_TRACES
+    ) -> tuple[Redacted, Counter[str]]:
         """Redact on the next idle worker; fails closed past the deadline or the memory limit."""
         try:
-            kind, value = await self._run(("redact", (tenant, env, payload, with_escrow)))
+            kind, value = await self._run(("redact", (tenant, env, payload, with_escrow, signal)))
         except _Deadline:
             kind, value = "deadline", None
         if kind in ("deadline", "memory"):
-            result = await asyncio.get_running_loop().run_in_executor(self._io, self._fail_closed, tenant, env, payload)
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._io, self._fail_closed, tenant, env, payload, signal)
         elif kind == "ok":
             result = value
         else:
             raise RuntimeError(f"redaction failed in a worker ({value})")
         return result, Counter(result.counts)
 
-    def _fail_closed(self, tenant: str, env: str, payload: bytes) -> Redacted:
+    def _fail_closed(self, tenant: str, env: str, payload: bytes, signal: str) -> Redacted:
         """Every string value masked, no detector run; stored as a redacted payload."""
-        request = ExportTraceServiceRequest.FromString(payload)
-        counts = fail_closed(list(request.resource_spans), self._policies.resolve(tenant, env), self._pseudonymizer.for_tenant(tenant))
+        kind = otlp.SIGNALS[signal]
+        request = kind.request_type.FromString(payload)
+        resources = list(kind.resources(request))
+        counts = fail_closed(resources, self._policies.resolve(tenant, env), self._pseudonymizer.for_tenant(tenant))
         return Redacted(request.SerializeToString(), dict(counts), "redacted", None, failed_closed=True)
 
     def shutdown(self) -> None:

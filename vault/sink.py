@@ -28,7 +28,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from policies.config import SpoolConfig
-from redactors.batch import ExportOutcome, RedactedBatch
+from redactors.batch import SIGNAL_TRACES, ExportOutcome, RedactedBatch
 from redactors.walker import COUNT_PREFIX
 from vault import evaluations
 from vault.keyring import DataKeyWriter
@@ -60,6 +60,7 @@ class VaultStats:
     last_flush_seconds: float = 0.0
     store_reachable: bool = True
     spool_write_failures: int = 0
+    refused_records: int = 0  # records of a signal this vault does not store (logs), refused
 
 
 def payload_document(span: Span, resource: Resource, scope: InstrumentationScope) -> bytes:
@@ -192,6 +193,11 @@ class VaultSink:
         The split (a JSON document per span) and the append run in the spool thread, never on
         the event loop.
         """
+        if batch.signal != SIGNAL_TRACES:
+            # This vault stores spans only: a logs batch is refused and counted, never dropped silently.
+            self.stats.refused_records += batch.span_count
+            log.warning("the vault does not store log records yet: %d refused (tenant=%s)", batch.span_count, batch.tenant)
+            return ExportOutcome.refused("logs not stored")
         try:
             await asyncio.get_running_loop().run_in_executor(self._spool_thread, self._split_and_append, batch)
         except OSError:  # a full disk: nothing of the batch stayed in the spool (logged, counted)

@@ -37,28 +37,53 @@ def _redactor(cli: CliContext) -> Redactor:
         raise click.ClickException(str(exc)) from None
 
 
-def _redact_document(redactor: Redactor, cli: CliContext, text: str, tenant: str | None) -> str:
-    request = otlp.decode_json_request(text)
-    rejected, reason = redact_request(redactor, cli.config, request, tenant)
+def _signal(document: object, chosen: str | None) -> otlp.Signal:
+    """The signal of a document: its top-level key (resourceSpans or resourceLogs), which
+    `--signal` must agree with; a document with neither is of `--signal`, else a trace request."""
+    present = otlp.signals_in_document(document)
+    if len(present) > 1:
+        raise InvalidRequest("the request holds both resourceSpans and resourceLogs; send one signal per request")
+    if chosen is None:
+        return present[0] if present else otlp.TRACES
+    if present and present[0].name != chosen:
+        raise InvalidRequest(f"the request holds {present[0].json_resources}, not the {chosen} that --signal names")
+    return otlp.SIGNALS[chosen]
+
+
+def _redact_document(redactor: Redactor, cli: CliContext, text: str, tenant: str | None, chosen: str | None) -> str:
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("body is not valid JSON") from None
+    signal = _signal(document, chosen)
+    request = otlp.request_from_json_document(document, signal)
+    rejected, reason = redact_request(redactor, cli.config, request, tenant, signal)
     if rejected:
-        click.echo(f"tracevault: {rejected} spans refused: {reason}", err=True)
+        click.echo(f"tracevault: {rejected} {signal.noun} refused: {reason}", err=True)
     return otlp.encode_json_request(request)
 
 
 @click.command()
 @with_context()
 @click.option("--tenant", help="Tenant id, as if sent in the tenant header.")
+@click.option(
+    "--signal",
+    "chosen",
+    type=click.Choice(sorted(otlp.SIGNALS)),
+    help="What the input holds; default: detected per request (resourceSpans or resourceLogs).",
+)
 @click.option("--jsonl", is_flag=True, help="One OTLP/JSON request per line; answers line for line.")
 @click.argument("input_file", default="-", type=click.File("r", encoding="utf-8"))
 @cli_errors
-def redact(cli: CliContext, tenant: str | None, jsonl: bool, input_file: IO[str]) -> None:
-    """Redact an OTLP/JSON ExportTraceServiceRequest exactly as the service does; print it."""
+def redact(cli: CliContext, tenant: str | None, chosen: str | None, jsonl: bool, input_file: IO[str]) -> None:
+    """Redact an OTLP/JSON ExportTraceServiceRequest or ExportLogsServiceRequest exactly as the
+    service does; print it."""
     if tenant is not None and not is_valid_id(tenant):
         raise click.BadParameter(f"must match {ID_PATTERN_TEXT}", param_hint="--tenant")
     redactor = _redactor(cli)
     if not jsonl:
         try:
-            click.echo(_redact_document(redactor, cli, input_file.read(), tenant))
+            click.echo(_redact_document(redactor, cli, input_file.read(), tenant, chosen))
         except InvalidRequest as exc:
             raise click.ClickException(str(exc)) from None
         return
@@ -68,7 +93,7 @@ def redact(cli: CliContext, tenant: str | None, jsonl: bool, input_file: IO[str]
             click.echo("")
             continue
         try:
-            click.echo(_redact_document(redactor, cli, line, tenant))
+            click.echo(_redact_document(redactor, cli, line, tenant, chosen))
         except InvalidRequest as exc:
             failures += 1
             # Answer line for line: the error takes the line's place, and the exit code says so.

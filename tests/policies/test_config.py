@@ -158,3 +158,29 @@ def test_configuration_reference_is_generated_from_the_models() -> None:
     from policies.docgen import render
 
     assert (ROOT / "docs" / "configuration.md").read_text() == render(), "run: python -m policies.docgen > docs/configuration.md"
+
+
+@pytest.mark.parametrize(
+    ("forward", "logs_endpoint"),
+    [
+        ({"endpoint": "http://phoenix:6006/v1/traces"}, "http://phoenix:6006/v1/logs"),
+        ({"endpoint": "https://otlp.example.com/otlp/v1/traces/"}, "https://otlp.example.com/otlp/v1/logs"),
+        ({"endpoint": "http://h:4318/v1/traces?team=a"}, "http://h:4318/v1/logs?team=a"),
+        ({"endpoint": "http://h/api/spans", "logs_endpoint": "http://h/api/logs"}, "http://h/api/logs"),
+        ({"endpoint": "http://h/v1/traces", "logs_endpoint": "http://other/v1/logs"}, "http://other/v1/logs"),
+    ],
+)
+def test_forward_logs_endpoint_defaults_from_the_traces_endpoint(forward: dict, logs_endpoint: str) -> None:
+    config = parse_config({"forward": forward})
+    assert config.forward is not None and config.forward.logs_endpoint == logs_endpoint
+    # It survives the round trip the workers get the config by.
+    assert Config.model_validate_json(config.model_dump_json()).forward.logs_endpoint == logs_endpoint
+
+
+@pytest.mark.parametrize(
+    "forward",
+    [{"endpoint": "http://h/api/spans"}, {"endpoint": "http://h/v1/traces/extra"}, {"endpoint": "http://h/v1/traces", "logs_endpoint": "ftp://h/v1/logs"}],
+)
+def test_forward_logs_endpoint_that_cannot_be_derived_refuses_start(forward: dict) -> None:
+    with pytest.raises(ConfigError, match="logs_endpoint"):
+        parse_config({"forward": forward})

@@ -6,8 +6,10 @@ import json
 import os
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from redactors.walker import py_to_any
@@ -47,6 +49,39 @@ def make_request(spans: list[Span], resource: dict[str, Any] | None = None) -> E
     scope.scope.name = "test"
     scope.spans.extend(spans)
     return ExportTraceServiceRequest(resource_spans=[resource_spans])
+
+
+def make_log_record(
+    body: Any = None, attributes: dict[str, Any] | None = None, event_name: str = "", severity_text: str = "INFO"
+) -> LogRecord:
+    record = LogRecord(
+        time_unix_nano=1_700_000_000_000_000_000,
+        observed_time_unix_nano=1_700_000_000_100_000_000,
+        severity_number=9,
+        severity_text=severity_text,
+        event_name=event_name,
+        trace_id=os.urandom(16),
+        span_id=os.urandom(8),
+    )
+    if body is not None:
+        record.body.CopyFrom(value(body))
+    for key, obj in (attributes or {}).items():
+        record.attributes.append(kv(key, obj))
+    return record
+
+
+def make_log_request(
+    records: list[LogRecord], resource: dict[str, Any] | None = None, scope_attributes: dict[str, Any] | None = None
+) -> ExportLogsServiceRequest:
+    resource_logs = ResourceLogs()
+    for key, obj in (resource or {"service.name": "support-bot"}).items():
+        resource_logs.resource.attributes.append(kv(key, obj))
+    scope = resource_logs.scope_logs.add()
+    scope.scope.name = "test"
+    for key, obj in (scope_attributes or {}).items():
+        scope.scope.attributes.append(kv(key, obj))
+    scope.log_records.extend(records)
+    return ExportLogsServiceRequest(resource_logs=[resource_logs])
 
 
 def attribute(span: Span, key: str) -> AnyValue:

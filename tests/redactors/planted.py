@@ -23,11 +23,12 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from redactors import fields
 
-REQUEST_TYPES: tuple[type[Message], ...] = (ExportTraceServiceRequest,)
+REQUEST_TYPES: tuple[type[Message], ...] = (ExportTraceServiceRequest, ExportLogsServiceRequest)
 CORE = "zqxmarker"
 SECRET_BODY = "Zq7XmK2pL9vR4sT8wY1bN6cD3fG5hJ"  # with ghp_ and a 6-digit index: 36 characters
 CARD_SPACED = "4111 1111 1111 1111"

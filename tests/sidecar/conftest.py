@@ -1,12 +1,14 @@
 """Fixtures for the sidecar: a master key, a recording OTLP/HTTP next hop, and running servers.
 
 - `next_hop`: a real OTLP/HTTP receiver on 127.0.0.1 (http.server in a thread). It records every
-  POST (headers and the decoded ExportTraceServiceRequest, gzip handled), can answer an error
+  POST (headers and the decoded ExportTraceServiceRequest, or ExportLogsServiceRequest on
+  /v1/logs; gzip handled), can answer an error
   status for the next N requests, and can hold its answers until released (to keep requests in
   flight deterministically).
 - `sidecar`: one `sidecar.server.serve(...)` per test module, in its own thread and event loop,
   on free ports, `workers: 0`, forwarding to the next hop, with small limits.
 - `make_sidecar`: a factory for servers with custom settings, stopped after the test.
+- `signal`: traces, then logs; a receiver test that takes it runs once per signal.
 """
 
 from __future__ import annotations
@@ -26,10 +28,8 @@ from typing import Any
 
 import pytest
 import requests
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -82,12 +82,27 @@ class Received:
     path: str
     headers: dict[str, str]  # lower-case names
     status: int
-    request: ExportTraceServiceRequest | None
+    request: ExportTraceServiceRequest | ExportLogsServiceRequest | None
 
-    def spans(self) -> list:
+    @property
+    def signal(self) -> otlp.Signal:
+        return otlp.LOGS if isinstance(self.request, ExportLogsServiceRequest) else otlp.TRACES
+
+    def records(self) -> list:
+        """The spans, or the log records, of the request."""
         if self.request is None:
             return []
-        return [span for rs in self.request.resource_spans for ss in rs.scope_spans for span in ss.spans]
+        signal = self.signal
+        return [
+            record
+            for resource in signal.resources(self.request)
+            for scope in getattr(resource, signal.scopes_field)
+            for record in getattr(scope, signal.records_field)
+        ]
+
+    def spans(self) -> list:
+        assert self.request is None or self.signal is otlp.TRACES
+        return self.records()
 
 
 @dataclass
@@ -168,10 +183,11 @@ class _HopHandler(BaseHTTPRequestHandler):
         if headers.get("content-encoding", "").lower() == "gzip":
             body = gzip.decompress(body)
         content_type = headers.get("content-type", "").split(";")[0].strip()
+        signal = otlp.LOGS if self.path.endswith(otlp.LOGS.path) else otlp.TRACES
         if content_type == otlp.JSON:
-            request = otlp.decode_json_request(body)
+            request = otlp.decode_json_request(body, signal)
         else:
-            request = ExportTraceServiceRequest.FromString(body)
+            request = signal.request_type.FromString(body)
         received = Received(self.path, headers, 200, request)
         failure, held = self.hop._record(received)
         if held:
@@ -183,7 +199,7 @@ class _HopHandler(BaseHTTPRequestHandler):
             payload = b""
         else:
             self.send_response(200)
-            payload = ExportTraceServiceResponse().SerializeToString()
+            payload = signal.response_type().SerializeToString()
         self.send_header("Content-Type", otlp.PROTOBUF)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -279,6 +295,13 @@ class Sidecar:
     @property
     def traces_url(self) -> str:
         return f"{self.base_url}/v1/traces"
+
+    @property
+    def logs_url(self) -> str:
+        return f"{self.base_url}/v1/logs"
+
+    def url(self, signal: otlp.Signal) -> str:
+        return self.base_url + signal.path
 
     @property
     def grpc_target(self) -> str:
@@ -383,6 +406,12 @@ def make_sidecar(next_hop_server: NextHop, tmp_path: Path) -> Iterator:
         server.stop()
 
 
+@pytest.fixture(params=[otlp.TRACES, otlp.LOGS], ids=lambda signal: signal.name)
+def signal(request: pytest.FixtureRequest) -> otlp.Signal:
+    """Each signal in turn: a receiver test that takes it runs for traces and for logs."""
+    return request.param
+
+
 # -- request builders shared by the receiver and CLI tests -------------------------------------
 
 EMAIL = "sarah.connor@example.com"
@@ -412,25 +441,7 @@ def json_request(
                     "kind": 3,
                     "startTimeUnixNano": "1700000000000000000",
                     "endTimeUnixNano": 1700000000500000000,
-                    "attributes": [
-                        {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
-                        {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
-                        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "57"}},
-                        {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 12}},
-                        {"key": "user.id", "value": {"stringValue": USER_ID}},
-                        {
-                            "key": "gen_ai.input.messages",
-                            "value": {
-                                "stringValue": json.dumps(
-                                    [{"role": "user", "parts": [{"type": "text", "content": f"Hi, I am {PERSON}, write to {EMAIL}"}]}]
-                                )
-                            },
-                        },
-                        {
-                            "key": "gen_ai.tool.call.arguments",
-                            "value": {"stringValue": json.dumps({"query": f"use {OPENAI_KEY} to call", "limit": 5})},
-                        },
-                    ],
+                    "attributes": _genai_attributes(),
                     "status": {},
                 }
             )
@@ -441,6 +452,76 @@ def json_request(
             }
         )
     return {"resourceSpans": resource_spans}
+
+
+def _genai_attributes() -> list[dict]:
+    return [
+        {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+        {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "57"}},
+        {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 12}},
+        {"key": "user.id", "value": {"stringValue": USER_ID}},
+        {
+            "key": "gen_ai.input.messages",
+            "value": {
+                "stringValue": json.dumps([{"role": "user", "parts": [{"type": "text", "content": f"Hi, I am {PERSON}, write to {EMAIL}"}]}])
+            },
+        },
+        {"key": "gen_ai.tool.call.arguments", "value": {"stringValue": json.dumps({"query": f"use {OPENAI_KEY} to call", "limit": 5})}},
+    ]
+
+
+def json_logs_request(
+    resources: list[tuple[dict[str, str], int]] | None = None,
+    trace_id: str = "5b8efff798038103d269b633813fc60c",
+) -> dict:
+    """An OTLP/JSON logs request: per resource (resource string attributes, record count) GenAI
+    event records, with the same content as `json_request`'s spans in the attributes and in a
+    kvlist body, and a span context in hex."""
+    resources = resources or [({"service.name": "chatbot"}, 1)]
+    resource_logs = []
+    counter = 0
+    for attributes, count in resources:
+        records = []
+        for _ in range(count):
+            counter += 1
+            body = {"kvlistValue": {"values": [
+                {"key": "role", "value": {"stringValue": "user"}},
+                {"key": "content", "value": {"stringValue": f"My name is {PERSON}, mail {EMAIL}"}},
+            ]}}  # fmt: skip
+            records.append(
+                {
+                    "timeUnixNano": "1700000000000000000",
+                    "observedTimeUnixNano": 1700000000100000000,
+                    "severityNumber": 9,
+                    "severityText": "INFO",
+                    "eventName": "gen_ai.client.inference.operation.details",
+                    "traceId": trace_id,
+                    "spanId": f"{counter:016x}",
+                    "body": body,
+                    "attributes": _genai_attributes(),
+                }
+            )
+        resource_logs.append(
+            {
+                "resource": {"attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attributes.items()]},
+                "scopeLogs": [{"scope": {"name": "openai.instrumentation", "version": "1.0"}, "logRecords": records}],
+            }
+        )
+    return {"resourceLogs": resource_logs}
+
+
+def json_document(signal: otlp.Signal, resources: list[tuple[dict[str, str], int]] | None = None, trace_id: str = "5b8efff798038103d269b633813fc60c") -> dict:
+    """`json_request` or `json_logs_request`, by signal."""
+    build = json_logs_request if signal is otlp.LOGS else json_request
+    return build(resources, trace_id)
+
+
+def records_of(document: dict) -> list[dict]:
+    """The spans or log records of an OTLP/JSON document."""
+    if "resourceLogs" in document:
+        return [r for rl in document["resourceLogs"] for sl in rl["scopeLogs"] for r in sl["logRecords"]]
+    return [s for rs in document["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
 
 
 def attributes_of(span: Any) -> dict[str, Any]:

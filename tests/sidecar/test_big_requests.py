@@ -14,6 +14,7 @@ import time
 
 import pytest
 import requests
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
@@ -37,7 +38,15 @@ def _request(attributes: list[tuple[str, str]]) -> bytes:
     return gzip.compress(request.SerializeToString(), compresslevel=6)
 
 
-def _post_and_probe(server, body: bytes) -> tuple[requests.Response, list[float], float]:
+def _logs_request(body: str) -> bytes:
+    request = ExportLogsServiceRequest()
+    record = request.resource_logs.add().scope_logs.add().log_records.add()
+    record.trace_id, record.span_id, record.event_name = b"\x01" * 16, b"\x02" * 8, "gen_ai.user.message"
+    record.body.string_value = body
+    return gzip.compress(request.SerializeToString(), compresslevel=6)
+
+
+def _post_and_probe(server, body: bytes, path: str = "/v1/traces") -> tuple[requests.Response, list[float], float]:
     """POST `body` in a thread; meanwhile probe /healthz. Returns the answer, the probe latencies
     while the POST was in flight, and the POST's duration."""
     box: dict = {}
@@ -45,7 +54,7 @@ def _post_and_probe(server, body: bytes) -> tuple[requests.Response, list[float]
     def post() -> None:
         started = time.monotonic()
         box["response"] = requests.post(
-            server.traces_url,
+            server.base_url + path,
             data=body,
             headers={"Content-Type": otlp.PROTOBUF, "Content-Encoding": "gzip", "X-Tenant-Id": "acme"},
             timeout=WAIT_SECONDS * 4,
@@ -104,3 +113,17 @@ def test_a_15_mb_string_is_cut_and_the_worker_stays_small(make_sidecar, next_hop
     peak = _worker_peak_rss()
     print(f"{len(text) / 1e6:.0f} MB string in {len(body) / 1024:.0f} KiB gzip: export {seconds:.2f} s; worker peak RSS {peak / MIB:.0f} MiB; /healthz max {max(latencies, default=0) * 1000:.0f} ms")  # noqa: T201 (test report)
     assert 0 < peak < 1536 * MIB, "the worker's memory is bounded per request (it took 5.4 GiB before the limits)"
+
+
+@pytest.mark.slow
+def test_a_15_mb_log_body_is_cut_in_the_worker(make_sidecar, next_hop) -> None:
+    """The same limits for a log record's body, decoded and cut in a worker process."""
+    server = make_sidecar({"server": BIG_LIMITS})
+    text = "Please summarise this paragraph about the weather in spring. " * (15_000_000 // 62)
+    response, latencies, _ = _post_and_probe(server, _logs_request(text), "/v1/logs")
+    assert response.status_code == 200
+    (record,) = next_hop.received[-1].records()
+    assert record.body.string_value.endswith(TRUNCATED) and len(record.body.string_value) <= 256 * 1024 + 64
+    assert record.event_name == "gen_ai.user.message"
+    assert server.metric("tracevault_limited_total", kind="truncated_values") == 1
+    assert latencies, "/healthz was answered while the request was in flight"

@@ -27,8 +27,10 @@ from tests.sidecar.conftest import (
     NextHop,
     Sidecar,
     free_port,
+    json_logs_request,
     json_request,
     pseudonym,
+    records_of,
 )
 
 TRACEVAULT = Path(sys.executable).with_name("tracevault")
@@ -100,6 +102,59 @@ def test_redact_without_tenant_uses_resource_tenants_and_drops_invalid_ones(cli_
     assert _attributes(span)["user.id"] == pseudonym("beta", USER_ID)
     assert "2 spans refused" in result.stderr
     assert "Bad Tenant" not in result.stderr
+
+
+def test_redact_detects_a_logs_request(cli_config: Path) -> None:
+    document = json_logs_request([({"service.name": "chatbot"}, 2)])
+    detected = redact(["--config", str(cli_config), "--tenant", "acme"], json.dumps(document))
+    chosen = redact(["--config", str(cli_config), "--tenant", "acme", "--signal", "logs"], json.dumps(document))
+    assert detected.exit_code == 0, detected.stderr
+    assert detected.stdout == chosen.stdout
+    out = json.loads(detected.stdout)
+    assert list(out) == ["resourceLogs"]
+    records = records_of(out)
+    assert [(r["traceId"], r["spanId"]) for r in records] == [(r["traceId"], r["spanId"]) for r in records_of(document)]
+    assert records[0]["eventName"] == "gen_ai.client.inference.operation.details"
+    attributes = _attributes(records[0])
+    assert attributes["user.id"] == pseudonym("acme", USER_ID)
+    assert attributes["gen_ai.request.model"] == "gpt-4o"
+    body = {kv["key"]: kv["value"]["stringValue"] for kv in records[0]["body"]["kvlistValue"]["values"]}
+    assert body["role"] == "user" and "<EMAIL_ADDRESS>" in body["content"] and "<PERSON>" in body["content"]
+    for needle in (EMAIL, OPENAI_KEY, USER_ID, PERSON):
+        assert needle not in detected.stdout
+
+
+def test_redact_logs_output_equals_what_the_server_forwards(cli_config: Path, sidecar: Sidecar, next_hop: NextHop) -> None:
+    body = json.dumps(json_logs_request([({"service.name": "chatbot", "deployment.environment.name": "prod"}, 2)]))
+    response = requests.post(sidecar.logs_url, data=body, headers={"Content-Type": otlp.JSON, "X-Tenant-Id": "acme"}, timeout=WAIT_SECONDS)
+    assert response.status_code == 200
+    (received,) = next_hop.received
+    result = redact(["--config", str(cli_config), "--tenant", "acme"], body)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == otlp.request_to_json_document(received.request)
+
+
+def test_redact_refuses_a_signal_that_contradicts_the_document(cli_config: Path) -> None:
+    logs = json.dumps(json_logs_request())
+    result = redact(["--config", str(cli_config), "--signal", "traces"], logs)
+    assert result.exit_code != 0 and "resourceLogs" in result.stderr
+    both = json.dumps({**json_request(), **json_logs_request()})
+    result = redact(["--config", str(cli_config)], both)
+    assert result.exit_code != 0 and "both" in result.stderr
+    refused = redact(["--config", str(cli_config)], json.dumps(json_logs_request([({"tenant.id": "Bad Tenant"}, 2)])))
+    assert refused.exit_code == 0 and "2 log records refused" in refused.stderr
+
+
+def test_jsonl_mixes_signals_line_by_line(cli_config: Path) -> None:
+    lines = [json.dumps(json_request()), json.dumps(json_logs_request()), "{}"]
+    result = redact(["--config", str(cli_config), "--tenant", "acme", "--jsonl"], "\n".join(lines))
+    assert result.exit_code == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert list(out[0]) == ["resourceSpans"] and list(out[1]) == ["resourceLogs"] and out[2] == {}
+    assert EMAIL not in result.stdout
+    only_logs = redact(["--config", str(cli_config), "--tenant", "acme", "--jsonl", "--signal", "logs"], "\n".join(lines))
+    assert only_logs.exit_code != 0 and "1 line(s)" in only_logs.stderr  # the trace line contradicts --signal
+    assert json.loads(only_logs.stdout.splitlines()[0])["line"] == 1
 
 
 def test_redact_reads_a_file_argument(cli_config: Path, tmp_path: Path) -> None:

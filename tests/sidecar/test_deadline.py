@@ -11,17 +11,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
 from policies.config import parse_config
+from redactors.anyvalue import any_to_py
 from redactors.engine import Redactor
 from redactors.pii import PiiAnalyzer, PiiFinding
 from sidecar import otlp
 from sidecar.workers import STALL_ENV, RedactionPool
 from tests.procs import children
-from tests.redactors.otlp_builders import attribute, make_request, make_span
+from tests.redactors.otlp_builders import attribute, make_log_record, make_log_request, make_request, make_span
 from tests.sidecar.conftest import WAIT_SECONDS, json_request
 
 SECRET = bytes(range(32))
@@ -73,6 +75,43 @@ def test_a_stalled_redaction_fails_closed_and_the_pool_recovers(analyzer: PiiAna
     assert span.name == "<REDACTION_FAILED>"
     assert counts["REDACTION_FAILED"] >= 4
     # The stuck executor was replaced: the next request is redacted normally.
+    assert not normal.failed_closed and b"<EMAIL_ADDRESS>" in normal.request
+
+
+def test_a_stalled_logs_redaction_fails_closed(analyzer: PiiAnalyzer) -> None:
+    """The same deadline and the same fail-closed walk for log records: body, attributes, event
+    name and severity text masked, identifiers pseudonymised, ids kept."""
+    config = parse_config({"server": {"workers": 0, "redaction_timeout_seconds": 0.5}})
+    stalling = Redactor.build(config, SECRET, analyzer=StallingAnalyzer(analyzer._nlp))
+    pool = RedactionPool(config, SECRET, local_redactor=stalling)
+    record = make_log_record(
+        {"role": "user", "content": f"{MARKER} my email is maria@example.org"},
+        {"user.id": "customer-8812", "app.note": "call me on +1 415 555 0132", "gen_ai.usage.input_tokens": 42},
+        event_name="gen_ai.client.inference.operation.details",
+    )
+    payload = make_log_request([record]).SerializeToString()
+    StallingAnalyzer.release.clear()
+
+    async def run() -> tuple:
+        stalled, counts = await pool.redact("acme", "prod", payload, signal="logs")
+        normal, _ = await pool.redact("acme", "prod", make_log_request([make_log_record("mail maria@example.org")]).SerializeToString(), signal="logs")
+        return stalled, counts, normal
+
+    try:
+        stalled, counts, normal = asyncio.run(run())
+    finally:
+        StallingAnalyzer.release.set()
+        pool.shutdown()
+    assert stalled.failed_closed
+    assert b"maria@example.org" not in stalled.request and b"555 0132" not in stalled.request and MARKER.encode() not in stalled.request
+    out = ExportLogsServiceRequest.FromString(stalled.request).resource_logs[0].scope_logs[0].log_records[0]
+    assert any_to_py(out.body) == {"role": "<REDACTION_FAILED>", "content": "<REDACTION_FAILED>"}
+    attributes = {kv.key: kv.value for kv in out.attributes}
+    assert attributes["user.id"].string_value.startswith("pn:")
+    assert attributes["gen_ai.usage.input_tokens"].int_value == 42
+    assert out.event_name == "<REDACTION_FAILED>" and out.severity_text == "<REDACTION_FAILED>"
+    assert (out.trace_id, out.span_id) == (record.trace_id, record.span_id)
+    assert counts["REDACTION_FAILED"] >= 4
     assert not normal.failed_closed and b"<EMAIL_ADDRESS>" in normal.request
 
 

@@ -13,11 +13,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 import requests
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from google.protobuf.message import Message
 
 from policies.config import parse_config
 from sidecar import otlp
-from tests.sidecar.conftest import WAIT_SECONDS, NextHop, Sidecar, json_request, sidecar_document, start_sidecar
+from tests.sidecar.conftest import WAIT_SECONDS, NextHop, Sidecar, json_document, json_request, sidecar_document, start_sidecar
 
 MARKER = "zqxmarker.unknown@example.com"
 TOKEN = "ghp_" + "Zq7XmK2pL9vR4sT8wY1bN6cD3fG5hJ0kQ2wE"
@@ -38,26 +38,21 @@ def _unknown(field_number: int, payload: bytes) -> bytes:
     return bytes(key) + bytes([len(payload)]) + payload
 
 
-def _request_with_unknown_fields() -> tuple[ExportTraceServiceRequest, int]:
-    request = otlp.request_from_json_document(json_request())
-    resource_spans = request.resource_spans[0]
-    planted = [
-        request,
-        resource_spans,
-        resource_spans.resource,
-        resource_spans.scope_spans[0],
-        resource_spans.scope_spans[0].scope,
-        resource_spans.scope_spans[0].spans[0],
-        resource_spans.scope_spans[0].spans[0].attributes[0],
-        resource_spans.scope_spans[0].spans[0].attributes[0].value,
-    ]
+def _request_with_unknown_fields(signal: otlp.Signal = otlp.TRACES) -> tuple[Message, int]:
+    request = otlp.request_from_json_document(json_document(signal), signal)
+    resource = signal.resources(request)[0]
+    scope = getattr(resource, signal.scopes_field)[0]
+    record = getattr(scope, signal.records_field)[0]
+    planted = [request, resource, resource.resource, scope, scope.scope, record, record.attributes[0], record.attributes[0].value]
+    if signal is otlp.LOGS:
+        planted.append(record.body)
     for number, message in enumerate(planted, start=90):
         message.MergeFromString(_unknown(number, MARKER.encode()))
     return request, len(planted)
 
 
-def test_drop_unknown_fields_counts_every_level() -> None:
-    request, planted = _request_with_unknown_fields()
+def test_drop_unknown_fields_counts_every_level(signal: otlp.Signal) -> None:
+    request, planted = _request_with_unknown_fields(signal)
     assert MARKER.encode() in request.SerializeToString()
     assert otlp.drop_unknown_fields(request) == planted
     assert MARKER.encode() not in request.SerializeToString()
@@ -65,25 +60,30 @@ def test_drop_unknown_fields_counts_every_level() -> None:
 
 
 @pytest.mark.parametrize("transport", ["http", "grpc"])
-def test_unknown_fields_are_never_forwarded_and_are_counted(sidecar: Sidecar, next_hop: NextHop, transport: str) -> None:
-    request, planted = _request_with_unknown_fields()
+def test_unknown_fields_are_never_forwarded_and_are_counted(
+    sidecar: Sidecar, next_hop: NextHop, transport: str, signal: otlp.Signal
+) -> None:
+    request, planted = _request_with_unknown_fields(signal)
     before = sidecar.metric("tracevault_unknown_fields_dropped_total")
     if transport == "http":
         response = requests.post(
-            sidecar.traces_url, data=request.SerializeToString(), headers={"Content-Type": otlp.PROTOBUF}, timeout=WAIT_SECONDS
+            sidecar.url(signal), data=request.SerializeToString(), headers={"Content-Type": otlp.PROTOBUF}, timeout=WAIT_SECONDS
         )
         assert response.status_code == 200
     else:
         import grpc
-        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
         with grpc.insecure_channel(sidecar.grpc_target) as channel:
-            trace_service_pb2_grpc.TraceServiceStub(channel).Export(request, timeout=WAIT_SECONDS)
+            channel.unary_unary(f"/{signal.grpc_service}/Export")(request.SerializeToString(), timeout=WAIT_SECONDS)
     (received,) = next_hop.wait_for_attempts(1)
     assert received.request is not None
     forwarded = received.request.SerializeToString()
     assert MARKER.encode() not in forwarded
-    assert received.spans()[0].name == "chat gpt-4o", "benign twin: the known fields arrive"
+    record = received.records()[0]
+    if signal is otlp.LOGS:
+        assert record.event_name == "gen_ai.client.inference.operation.details", "benign twin: the known fields arrive"
+    else:
+        assert record.name == "chat gpt-4o", "benign twin: the known fields arrive"
     assert sidecar.metric("tracevault_unknown_fields_dropped_total") == before + planted
 
 

@@ -1,4 +1,8 @@
-"""OTLP/gRPC receiver: the SDK's gRPC exporter end to end, then raw stubs for each status code."""
+"""OTLP/gRPC receiver: the SDK's gRPC exporter end to end, then raw stubs for each status code.
+
+A test that takes `signal` runs against TraceService/Export and against LogsService/Export (the
+SDK's gRPC log exporter is in test_logs_receivers.py).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.sdk.trace.export import SpanExportResult
 
@@ -32,20 +35,29 @@ from tests.sidecar.conftest import (
     attributes_of,
     free_port,
     genai_spans,
-    json_request,
+    json_document,
     pseudonym,
     sidecar_document,
 )
 
 
+def _export(channel: grpc.Channel, signal: otlp.Signal) -> grpc.UnaryUnaryMultiCallable:
+    """The signal's Export method on `channel` (TraceService or LogsService)."""
+    return channel.unary_unary(
+        f"/{signal.grpc_service}/Export",
+        request_serializer=signal.request_type.SerializeToString,
+        response_deserializer=signal.response_type.FromString,
+    )
+
+
 @pytest.fixture
-def stub(sidecar: Sidecar) -> Iterator[trace_service_pb2_grpc.TraceServiceStub]:
+def export(sidecar: Sidecar, signal: otlp.Signal) -> Iterator[grpc.UnaryUnaryMultiCallable]:
     with grpc.insecure_channel(sidecar.grpc_target) as channel:
-        yield trace_service_pb2_grpc.TraceServiceStub(channel)
+        yield _export(channel, signal)
 
 
-def _request(resources: list[tuple[dict[str, str], int]] | None = None) -> ExportTraceServiceRequest:
-    return otlp.request_from_json_document(json_request(resources))
+def _request(resources: list[tuple[dict[str, str], int]] | None = None, signal: otlp.Signal = otlp.TRACES) -> Message:
+    return otlp.request_from_json_document(json_document(signal, resources), signal)
 
 
 def _status_details(error: grpc.RpcError) -> status_pb2.Status:
@@ -103,12 +115,15 @@ def test_sdk_grpc_exporter_end_to_end(sidecar: Sidecar, next_hop: NextHop, compr
         assert needle.encode() not in raw
 
 
-def test_raw_stub_success_and_environment_metadata(sidecar: Sidecar, next_hop: NextHop, stub) -> None:
-    response = stub.Export(_request(), metadata=(("x-tenant-id", "acme"), ("x-tracevault-env", "prod")), timeout=WAIT_SECONDS)
+def test_raw_stub_success_and_environment_metadata(sidecar: Sidecar, next_hop: NextHop, export, signal: otlp.Signal) -> None:
+    metadata = (("x-tenant-id", "acme"), ("x-tracevault-env", "prod"))
+    response = export(_request(signal=signal), metadata=metadata, timeout=WAIT_SECONDS)
+    assert isinstance(response, signal.response_type)
     assert not response.HasField("partial_success")
     (received,) = next_hop.received
+    assert received.path == signal.path
     assert received.headers["x-tenant-id"] == "acme"
-    assert attributes_of(received.spans()[0])["user.id"] == pseudonym("acme", USER_ID)
+    assert attributes_of(received.records()[0])["user.id"] == pseudonym("acme", USER_ID)
 
 
 @pytest.mark.parametrize(
@@ -120,83 +135,86 @@ def test_raw_stub_success_and_environment_metadata(sidecar: Sidecar, next_hop: N
         pytest.param((("x-tracevault-env", "Prod!"),), id="env"),
     ],
 )
-def test_invalid_tenant_metadata_is_invalid_argument(sidecar: Sidecar, next_hop: NextHop, stub, metadata) -> None:
+def test_invalid_tenant_metadata_is_invalid_argument(sidecar: Sidecar, next_hop: NextHop, export, signal, metadata) -> None:
     with pytest.raises(grpc.RpcError) as caught:
-        stub.Export(_request(), metadata=metadata, timeout=WAIT_SECONDS)
+        export(_request(signal=signal), metadata=metadata, timeout=WAIT_SECONDS)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "must match" in caught.value.details()
     assert metadata[0][1] not in caught.value.details()
     assert next_hop.attempts == []
 
 
-def test_invalid_resource_tenant_is_partial_success(sidecar: Sidecar, next_hop: NextHop, stub) -> None:
-    request = _request([({"tenant.id": "BAD TENANT"}, 3), ({"tenant.id": "acme"}, 2)])
-    response = stub.Export(request, timeout=WAIT_SECONDS)
-    assert response.partial_success.rejected_spans == 3
+def test_invalid_resource_tenant_is_partial_success(sidecar: Sidecar, next_hop: NextHop, export, signal: otlp.Signal) -> None:
+    request = _request([({"tenant.id": "BAD TENANT"}, 3), ({"tenant.id": "acme"}, 2)], signal)
+    response = export(request, timeout=WAIT_SECONDS)
+    assert getattr(response.partial_success, signal.rejected_field) == 3
     assert "tenant.id" in response.partial_success.error_message
     (received,) = next_hop.received
     assert received.headers["x-tenant-id"] == "acme"
-    assert len(received.spans()) == 2
+    assert len(received.records()) == 2
 
 
-def _big_request(size: int) -> ExportTraceServiceRequest:
-    request = _request()
-    span = request.resource_spans[0].scope_spans[0].spans[0]
-    span.attributes.append(KeyValue(key="gen_ai.input.messages.padding", value=AnyValue(string_value="a" * size)))
+def _big_request(size: int, signal: otlp.Signal) -> Message:
+    request = _request(signal=signal)
+    resource = signal.resources(request)[0]
+    record = getattr(getattr(resource, signal.scopes_field)[0], signal.records_field)[0]
+    record.attributes.append(KeyValue(key="gen_ai.input.messages.padding", value=AnyValue(string_value="a" * size)))
     return request
 
 
 @pytest.mark.parametrize("compression", [grpc.Compression.NoCompression, grpc.Compression.Gzip], ids=["identity", "gzip"])
 def test_message_over_max_decompressed_bytes_is_resource_exhausted(
-    sidecar: Sidecar, next_hop: NextHop, compression: grpc.Compression
+    sidecar: Sidecar, next_hop: NextHop, compression: grpc.Compression, signal: otlp.Signal
 ) -> None:
     limit = sidecar.config.server.max_decompressed_bytes
-    request = _big_request(limit + 16 * KIB)
+    request = _big_request(limit + 16 * KIB, signal)
     with grpc.insecure_channel(sidecar.grpc_target, compression=compression) as channel:
-        stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+        export = _export(channel, signal)
         with pytest.raises(grpc.RpcError) as caught:
-            stub.Export(request, timeout=WAIT_SECONDS)
+            export(request, timeout=WAIT_SECONDS)
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         # and the server keeps serving on the same channel
-        assert not stub.Export(_request(), timeout=WAIT_SECONDS).HasField("partial_success")
+        assert not export(_request(signal=signal), timeout=WAIT_SECONDS).HasField("partial_success")
     assert len(next_hop.received) == 1
 
 
-def test_overload_is_unavailable_with_retry_info(make_sidecar, next_hop: NextHop) -> None:
+def test_overload_is_unavailable_with_retry_info(make_sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     server = make_sidecar({"server": {"max_inflight_requests": 1, "retry_after_seconds": 9}})
     next_hop.hold()
     with grpc.insecure_channel(server.grpc_target) as channel:
-        stub = trace_service_pb2_grpc.TraceServiceStub(channel)
-        first = stub.Export.future(_request(), timeout=WAIT_SECONDS)
+        export = _export(channel, signal)
+        # A trace export holds the only slot: the signal's export meets the same admission.
+        first = _export(channel, otlp.TRACES).future(_request(), timeout=WAIT_SECONDS)
         try:
             next_hop.wait_for_attempts(1)  # the first export is in flight inside the sidecar
             with pytest.raises(grpc.RpcError) as caught:
-                stub.Export(_request(), timeout=WAIT_SECONDS)
+                export(_request(signal=signal), timeout=WAIT_SECONDS)
             assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
             assert _retry_delay_seconds(caught.value) == 9
         finally:
             next_hop.release()
         assert not first.result(timeout=WAIT_SECONDS).HasField("partial_success")
-        assert server.metric("tracevault_requests_total", transport="grpc", outcome="overloaded") == 1
-        assert not stub.Export(_request(), timeout=WAIT_SECONDS).HasField("partial_success")
+        assert server.metric("tracevault_requests_total", transport="grpc", outcome="overloaded", signal=signal.name) == 1
+        assert not export(_request(signal=signal), timeout=WAIT_SECONDS).HasField("partial_success")
     assert len(next_hop.attempts) == 2
 
 
-def test_next_hop_down_is_unavailable_with_retry_info(sidecar: Sidecar, next_hop: NextHop, stub) -> None:
+def test_next_hop_down_is_unavailable_with_retry_info(sidecar: Sidecar, next_hop: NextHop, export, signal: otlp.Signal) -> None:
     next_hop.fail_next(10, status=502)
     with pytest.raises(grpc.RpcError) as caught:
-        stub.Export(_request(), timeout=WAIT_SECONDS)
+        export(_request(signal=signal), timeout=WAIT_SECONDS)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert _retry_delay_seconds(caught.value) == sidecar.config.server.retry_after_seconds
     assert len(next_hop.attempts) == sidecar.config.forward.max_attempts
+    assert {a.path for a in next_hop.attempts} == {signal.path}
     assert sidecar.metric("tracevault_forward_failures_total", reason="status_502") >= 2
 
 
-def test_grpc_spans_are_counted(sidecar: Sidecar, next_hop: NextHop, stub) -> None:
-    before = sidecar.metric("tracevault_spans_received_total")
-    stub.Export(_request([({"service.name": "x"}, 4)]), timeout=WAIT_SECONDS)
-    assert sidecar.metric("tracevault_spans_received_total") == before + 4
-    assert sidecar.metric("tracevault_requests_total", transport="grpc", outcome="ok") >= 1
+def test_grpc_spans_are_counted(sidecar: Sidecar, next_hop: NextHop, export, signal: otlp.Signal) -> None:
+    before = sidecar.metric("tracevault_spans_received_total", signal=signal.name)
+    export(_request([({"service.name": "x"}, 4)], signal), timeout=WAIT_SECONDS)
+    assert sidecar.metric("tracevault_spans_received_total", signal=signal.name) == before + 4
+    assert sidecar.metric("tracevault_requests_total", transport="grpc", outcome="ok", signal=signal.name) >= 1
 
 
 def test_taken_grpc_port_fails_start_cleanly_and_releases_the_http_port(tmp_path: Path) -> None:
@@ -219,9 +237,9 @@ def test_taken_grpc_port_fails_start_cleanly_and_releases_the_http_port(tmp_path
         pytest.param(b"\x0a\x64abc", id="length-past-end"),
     ],
 )
-def test_corrupt_message_is_invalid_argument(sidecar: Sidecar, next_hop: NextHop, body: bytes) -> None:
+def test_corrupt_message_is_invalid_argument(sidecar: Sidecar, next_hop: NextHop, body: bytes, signal: otlp.Signal) -> None:
     with grpc.insecure_channel(sidecar.grpc_target) as channel:
-        export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")  # raw bytes
+        export = channel.unary_unary(f"/{signal.grpc_service}/Export")  # raw bytes
         with pytest.raises(grpc.RpcError) as caught:
             export(body, timeout=WAIT_SECONDS)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # bad data: the client must not retry

@@ -1,7 +1,8 @@
 """OTLP/HTTP receiver, end to end: the OpenTelemetry SDK's exporter -> sidecar -> next hop.
 
 Then every error path with a raw HTTP client: the status, the body (google.rpc.Status in the
-request's encoding) and what reached the next hop.
+request's encoding) and what reached the next hop. A test that takes `signal` runs for
+POST /v1/traces and for POST /v1/logs (the SDK's log exporter is in test_logs_receivers.py).
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ import pytest
 import requests
 from aiohttp.test_utils import TestClient, TestServer
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from policies.config import parse_config
@@ -42,8 +40,9 @@ from tests.sidecar.conftest import (
     attributes_of,
     free_port,
     genai_spans,
-    json_request,
+    json_document,
     pseudonym,
+    records_of,
 )
 
 PB = {"Content-Type": otlp.PROTOBUF}
@@ -131,36 +130,46 @@ def _status(response: requests.Response) -> status_pb2.Status:
     return status_pb2.Status.FromString(response.content)
 
 
-def _proto_body(document: dict | None = None) -> bytes:
-    return otlp.request_from_json_document(document or json_request()).SerializeToString()
+def _proto_body(document: dict | None = None, signal: otlp.Signal = otlp.TRACES) -> bytes:
+    return otlp.request_from_json_document(document or json_document(signal), signal).SerializeToString()
 
 
-def _post(sidecar: Sidecar, body: bytes, headers: dict[str, str]) -> requests.Response:
-    return requests.post(sidecar.traces_url, data=body, headers=headers, timeout=WAIT_SECONDS)
+def _post(sidecar: Sidecar, body: bytes, headers: dict[str, str], signal: otlp.Signal = otlp.TRACES) -> requests.Response:
+    return requests.post(sidecar.url(signal), data=body, headers=headers, timeout=WAIT_SECONDS)
+
+
+def _response(response: requests.Response, signal: otlp.Signal) -> Message:
+    """The Export*ServiceResponse of a 200, in the request's encoding."""
+    if response.headers["Content-Type"].startswith(otlp.JSON):
+        return json_format.Parse(response.content, signal.response_type())
+    return signal.response_type.FromString(response.content)
+
+
+def _rejected(response: Message, signal: otlp.Signal) -> int:
+    return getattr(response.partial_success, signal.rejected_field)
 
 
 @pytest.mark.parametrize("encoding", ["protobuf", "json"])
 @pytest.mark.parametrize("gzipped", [False, True], ids=["identity", "gzip"])
-def test_success_response_is_in_the_request_encoding(sidecar: Sidecar, next_hop: NextHop, encoding: str, gzipped: bool) -> None:
-    document = json_request()
-    body = json.dumps(document).encode() if encoding == "json" else _proto_body(document)
+def test_success_response_is_in_the_request_encoding(
+    sidecar: Sidecar, next_hop: NextHop, encoding: str, gzipped: bool, signal: otlp.Signal
+) -> None:
+    document = json_document(signal)
+    body = json.dumps(document).encode() if encoding == "json" else _proto_body(document, signal)
     headers = dict(JS if encoding == "json" else PB, **{"X-Tenant-Id": "acme"})
     if gzipped:
         body = gzip.compress(body)
         headers["Content-Encoding"] = "gzip"
-    response = _post(sidecar, body, headers)
+    response = _post(sidecar, body, headers, signal)
     assert response.status_code == 200
-    if encoding == "json":
-        assert response.headers["Content-Type"].startswith(otlp.JSON)
-        parsed = json_format.Parse(response.content, ExportTraceServiceResponse())
-    else:
-        assert response.headers["Content-Type"].startswith(otlp.PROTOBUF)
-        parsed = ExportTraceServiceResponse.FromString(response.content)
-    assert not parsed.HasField("partial_success")
+    assert response.headers["Content-Type"].startswith(otlp.JSON if encoding == "json" else otlp.PROTOBUF)
+    assert not _response(response, signal).HasField("partial_success")
 
     (received,) = next_hop.received
-    (span,) = received.spans()
-    assert span.trace_id.hex() == document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"]
+    assert received.path == signal.path and received.signal is signal
+    (span,) = received.records()
+    assert span.trace_id.hex() == records_of(document)[0]["traceId"]
+    assert span.span_id.hex() == records_of(document)[0]["spanId"]
     attributes = attributes_of(span)
     assert attributes["user.id"] == pseudonym("acme", USER_ID)
     assert attributes["gen_ai.usage.input_tokens"] == 57  # a 64-bit int sent as a string
@@ -168,8 +177,8 @@ def test_success_response_is_in_the_request_encoding(sidecar: Sidecar, next_hop:
     assert EMAIL not in attributes["gen_ai.input.messages"]
 
 
-def test_content_type_parameters_are_accepted(sidecar: Sidecar, next_hop: NextHop) -> None:
-    response = _post(sidecar, json.dumps(json_request()).encode(), {"Content-Type": "application/json; charset=utf-8"})
+def test_content_type_parameters_are_accepted(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
+    response = _post(sidecar, json.dumps(json_document(signal)).encode(), {"Content-Type": "application/json; charset=utf-8"}, signal)
     assert response.status_code == 200
     assert len(next_hop.received) == 1
 
@@ -181,13 +190,14 @@ def test_content_type_parameters_are_accepted(sidecar: Sidecar, next_hop: NextHo
         pytest.param(b"\x0a\x64abc", PB, id="protobuf-truncated"),
         pytest.param(b"{not json", JS, id="json-syntax"),
         pytest.param(b"[]", JS, id="json-not-an-object"),
-        pytest.param(json.dumps(json_request(trace_id="zz" * 16)).encode(), JS, id="json-bad-trace-id"),
+        pytest.param(lambda signal: json.dumps(json_document(signal, trace_id="zz" * 16)).encode(), JS, id="json-bad-trace-id"),
+        pytest.param(lambda signal: json.dumps(json_document(signal, trace_id="ab" * 4)).encode(), JS, id="json-short-trace-id"),
         pytest.param(gzip.compress(b"x")[:-3], dict(PB, **{"Content-Encoding": "gzip"}), id="gzip-truncated"),
         pytest.param(b"plain bytes", dict(PB, **{"Content-Encoding": "gzip"}), id="gzip-not-gzip"),
     ],
 )
-def test_bad_data_is_400(sidecar: Sidecar, next_hop: NextHop, body: bytes, headers: dict[str, str]) -> None:
-    response = _post(sidecar, body, headers)
+def test_bad_data_is_400(sidecar: Sidecar, next_hop: NextHop, body: bytes, headers: dict[str, str], signal: otlp.Signal) -> None:
+    response = _post(sidecar, body(signal) if callable(body) else body, headers, signal)
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith(headers["Content-Type"])
     status = _status(response)
@@ -196,12 +206,10 @@ def test_bad_data_is_400(sidecar: Sidecar, next_hop: NextHop, body: bytes, heade
     assert next_hop.attempts == []
 
 
-def test_bad_json_value_error_does_not_echo_content(sidecar: Sidecar, next_hop: NextHop) -> None:
-    document = json_request()
-    document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].append(
-        {"key": "k", "value": {"doubleValue": EMAIL}}
-    )
-    response = _post(sidecar, json.dumps(document).encode(), JS)
+def test_bad_json_value_error_does_not_echo_content(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
+    document = json_document(signal)
+    records_of(document)[0]["attributes"].append({"key": "k", "value": {"doubleValue": EMAIL}})
+    response = _post(sidecar, json.dumps(document).encode(), JS, signal)
     assert response.status_code == 400
     assert "sarah" not in response.text
 
@@ -217,29 +225,29 @@ def test_bad_json_value_error_does_not_echo_content(sidecar: Sidecar, next_hop: 
         pytest.param(dict(JS, **{"Content-Encoding": "zstd"}), id="zstd-json"),
     ],
 )
-def test_unsupported_media_is_415(sidecar: Sidecar, next_hop: NextHop, headers: dict[str, str]) -> None:
-    response = _post(sidecar, _proto_body(), headers)
+def test_unsupported_media_is_415(sidecar: Sidecar, next_hop: NextHop, headers: dict[str, str], signal: otlp.Signal) -> None:
+    response = _post(sidecar, _proto_body(signal=signal), headers, signal)
     assert response.status_code == 415
     assert _status(response).code == code_pb2.INVALID_ARGUMENT
     assert next_hop.attempts == []
 
 
-def test_unsupported_encoding_with_json_answers_json(sidecar: Sidecar) -> None:
-    response = _post(sidecar, b"{}", dict(JS, **{"Content-Encoding": "br"}))
+def test_unsupported_encoding_with_json_answers_json(sidecar: Sidecar, signal: otlp.Signal) -> None:
+    response = _post(sidecar, b"{}", dict(JS, **{"Content-Encoding": "br"}), signal)
     assert response.status_code == 415
     assert response.headers["Content-Type"].startswith(otlp.JSON)
     assert "gzip" in _status(response).message
 
 
-def test_body_over_max_body_bytes_is_413(sidecar: Sidecar, next_hop: NextHop) -> None:
+def test_body_over_max_body_bytes_is_413(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     limit = sidecar.config.server.max_body_bytes
-    response = _post(sidecar, b"\x00" * (limit + 1), PB)
+    response = _post(sidecar, b"\x00" * (limit + 1), PB, signal)
     assert response.status_code == 413
     assert _status(response).code == code_pb2.RESOURCE_EXHAUSTED
     assert next_hop.attempts == []
 
 
-def test_chunked_body_over_max_body_bytes_is_413(sidecar: Sidecar, next_hop: NextHop) -> None:
+def test_chunked_body_over_max_body_bytes_is_413(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     # No Content-Length: the limit must be enforced while reading.
     limit = sidecar.config.server.max_body_bytes
 
@@ -248,33 +256,33 @@ def test_chunked_body_over_max_body_bytes_is_413(sidecar: Sidecar, next_hop: Nex
             yield b"\x00" * (16 * KIB)
 
     try:
-        response = requests.post(sidecar.traces_url, data=chunks(), headers=PB, timeout=WAIT_SECONDS)
+        response = requests.post(sidecar.url(signal), data=chunks(), headers=PB, timeout=WAIT_SECONDS)
     except requests.ConnectionError:
         pass  # the server may close the connection while the client is still sending
     else:
         assert response.status_code == 413
     assert next_hop.attempts == []
-    assert _post(sidecar, _proto_body(), PB).status_code == 200  # still serving
+    assert _post(sidecar, _proto_body(signal=signal), PB, signal).status_code == 200  # still serving
 
 
-def test_gzip_bomb_is_413_and_the_server_keeps_serving(sidecar: Sidecar, next_hop: NextHop) -> None:
+def test_gzip_bomb_is_413_and_the_server_keeps_serving(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     bomb = b"".join(compressor.compress(bytes(1024 * KIB)) for _ in range(50)) + compressor.flush()  # 50 MiB
     assert len(bomb) < sidecar.config.server.max_body_bytes  # passes the wire limit
-    response = _post(sidecar, bomb, dict(PB, **{"Content-Encoding": "gzip"}))
+    response = _post(sidecar, bomb, dict(PB, **{"Content-Encoding": "gzip"}), signal)
     assert response.status_code == 413
     assert _status(response).code == code_pb2.RESOURCE_EXHAUSTED
     assert next_hop.attempts == []
-    assert sidecar.metric("tracevault_requests_total", transport="http", outcome="too_large") >= 1
+    assert sidecar.metric("tracevault_requests_total", transport="http", outcome="too_large", signal=signal.name) >= 1
 
-    response = _post(sidecar, gzip.compress(_proto_body()), dict(PB, **{"Content-Encoding": "gzip"}))
+    response = _post(sidecar, gzip.compress(_proto_body(signal=signal)), dict(PB, **{"Content-Encoding": "gzip"}), signal)
     assert response.status_code == 200
     assert len(next_hop.received) == 1
 
 
-def test_identity_body_over_decompressed_limit_is_413(make_sidecar) -> None:
+def test_identity_body_over_decompressed_limit_is_413(make_sidecar, signal: otlp.Signal) -> None:
     server = make_sidecar({"server": {"max_body_bytes": 64 * KIB, "max_decompressed_bytes": 8 * KIB, "grpc_enabled": False}})
-    response = _post(server, b"\x00" * (9 * KIB), PB)
+    response = _post(server, b"\x00" * (9 * KIB), PB, signal)
     assert response.status_code == 413
 
 
@@ -288,8 +296,8 @@ def test_identity_body_over_decompressed_limit_is_413(make_sidecar) -> None:
         pytest.param("X-Tracevault-Env", "prod/eu", id="env-slash"),
     ],
 )
-def test_invalid_tenant_header_is_400(sidecar: Sidecar, next_hop: NextHop, header: str, value: str) -> None:
-    response = _post(sidecar, _proto_body(), dict(PB, **{header: value}))
+def test_invalid_tenant_header_is_400(sidecar: Sidecar, next_hop: NextHop, header: str, value: str, signal: otlp.Signal) -> None:
+    response = _post(sidecar, _proto_body(signal=signal), dict(PB, **{header: value}), signal)
     assert response.status_code == 400
     status = _status(response)
     assert status.code == code_pb2.INVALID_ARGUMENT
@@ -299,143 +307,150 @@ def test_invalid_tenant_header_is_400(sidecar: Sidecar, next_hop: NextHop, heade
     assert next_hop.attempts == []
 
 
-def test_empty_tenant_header_means_not_given(sidecar: Sidecar, next_hop: NextHop) -> None:
+def test_empty_tenant_header_means_not_given(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     # A collector's headers_setter with no value for a request sends an empty header: the
     # resource attribute decides instead of a 400 that the collector would never retry.
-    document = json_request([({"service.name": "a", "tenant.id": "acme"}, 1)])
-    response = requests.post(sidecar.traces_url, data=json.dumps(document), headers={**JS, "X-Tenant-Id": ""}, timeout=WAIT_SECONDS)
+    document = json_document(signal, [({"service.name": "a", "tenant.id": "acme"}, 1)])
+    response = _post(sidecar, json.dumps(document).encode(), {**JS, "X-Tenant-Id": ""}, signal)
     assert response.status_code == 200
     (received,) = next_hop.received
     assert received.headers["x-tenant-id"] == "acme"
 
 
 @pytest.mark.parametrize("encoding", ["protobuf", "json"])
-def test_invalid_resource_tenant_is_partial_success(sidecar: Sidecar, next_hop: NextHop, encoding: str) -> None:
-    document = json_request([({"service.name": "a", "tenant.id": "Not Valid!"}, 2), ({"service.name": "b", "tenant.id": "acme"}, 1)])
-    body = json.dumps(document).encode() if encoding == "json" else _proto_body(document)
-    response = _post(sidecar, body, JS if encoding == "json" else PB)
+def test_invalid_resource_tenant_is_partial_success(sidecar: Sidecar, next_hop: NextHop, encoding: str, signal: otlp.Signal) -> None:
+    document = json_document(signal, [({"service.name": "a", "tenant.id": "Not Valid!"}, 2), ({"service.name": "b", "tenant.id": "acme"}, 1)])
+    body = json.dumps(document).encode() if encoding == "json" else _proto_body(document, signal)
+    response = _post(sidecar, body, JS if encoding == "json" else PB, signal)
     assert response.status_code == 200
-    if encoding == "json":
-        parsed = json_format.Parse(response.content, ExportTraceServiceResponse())
-    else:
-        parsed = ExportTraceServiceResponse.FromString(response.content)
-    assert parsed.partial_success.rejected_spans == 2
+    parsed = _response(response, signal)
+    assert _rejected(parsed, signal) == 2
+    if encoding == "json":  # the OTLP/JSON field name of the signal's partial success
+        expected = "rejectedLogRecords" if signal is otlp.LOGS else "rejectedSpans"
+        assert json.loads(response.content)["partialSuccess"][expected] in ("2", 2)
     assert "tenant.id" in parsed.partial_success.error_message
     assert "Not Valid" not in parsed.partial_success.error_message
+    assert sidecar.metric("tracevault_spans_rejected_total", reason="invalid_tenant", signal=signal.name) >= 2
 
     (received,) = next_hop.received
     assert received.headers["x-tenant-id"] == "acme"
-    (resource_spans,) = received.request.resource_spans
-    assert attributes_of(resource_spans.resource)["service.name"] == "b"
-    (span,) = received.spans()
+    (resource,) = signal.resources(received.request)
+    assert attributes_of(resource.resource)["service.name"] == "b"
+    (span,) = received.records()
     assert attributes_of(span)["user.id"] == pseudonym("acme", USER_ID)
 
 
-def test_resources_of_two_tenants_are_forwarded_separately(sidecar: Sidecar, next_hop: NextHop) -> None:
-    document = json_request([({"tenant.id": "alpha"}, 1), ({"tenant.id": "beta"}, 2)])
-    response = _post(sidecar, _proto_body(document), PB)
+def test_resources_of_two_tenants_are_forwarded_separately(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
+    document = json_document(signal, [({"tenant.id": "alpha"}, 1), ({"tenant.id": "beta"}, 2)])
+    response = _post(sidecar, _proto_body(document, signal), PB, signal)
     assert response.status_code == 200
-    assert not ExportTraceServiceResponse.FromString(response.content).HasField("partial_success")
+    assert not _response(response, signal).HasField("partial_success")
     by_tenant = {r.headers["x-tenant-id"]: r for r in next_hop.received}
     assert set(by_tenant) == {"alpha", "beta"}
-    assert len(by_tenant["beta"].spans()) == 2
-    alpha_user = attributes_of(by_tenant["alpha"].spans()[0])["user.id"]
-    beta_user = attributes_of(by_tenant["beta"].spans()[0])["user.id"]
+    assert len(by_tenant["beta"].records()) == 2
+    alpha_user = attributes_of(by_tenant["alpha"].records()[0])["user.id"]
+    beta_user = attributes_of(by_tenant["beta"].records()[0])["user.id"]
     assert alpha_user == pseudonym("alpha", USER_ID)
     assert beta_user == pseudonym("beta", USER_ID)
     assert alpha_user != beta_user  # the same user is unlinkable across tenants
 
 
-def test_header_tenant_wins_over_resource_attribute(sidecar: Sidecar, next_hop: NextHop) -> None:
-    document = json_request([({"tenant.id": "Not Valid!"}, 1)])
-    response = _post(sidecar, _proto_body(document), dict(PB, **{"X-Tenant-Id": "acme"}))
+def test_header_tenant_wins_over_resource_attribute(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
+    document = json_document(signal, [({"tenant.id": "Not Valid!"}, 1)])
+    response = _post(sidecar, _proto_body(document, signal), dict(PB, **{"X-Tenant-Id": "acme"}), signal)
     assert response.status_code == 200
-    assert not ExportTraceServiceResponse.FromString(response.content).HasField("partial_success")
+    assert not _response(response, signal).HasField("partial_success")
     assert [r.headers["x-tenant-id"] for r in next_hop.received] == ["acme"]
 
 
-def test_no_tenant_anywhere_uses_the_default_tenant(sidecar: Sidecar, next_hop: NextHop) -> None:
-    response = _post(sidecar, _proto_body(), PB)
+def test_no_tenant_anywhere_uses_the_default_tenant(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
+    response = _post(sidecar, _proto_body(signal=signal), PB, signal)
     assert response.status_code == 200
     (received,) = next_hop.received
     assert received.headers["x-tenant-id"] == sidecar.config.tenancy.default_tenant
-    assert attributes_of(received.spans()[0])["user.id"] == pseudonym("default", USER_ID)
+    assert attributes_of(received.records()[0])["user.id"] == pseudonym("default", USER_ID)
 
 
-def test_empty_request_is_200(sidecar: Sidecar, next_hop: NextHop) -> None:
-    response = _post(sidecar, b"", PB)
+def test_empty_request_is_200(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
+    response = _post(sidecar, b"", PB, signal)
     assert response.status_code == 200
-    assert not ExportTraceServiceResponse.FromString(response.content).HasField("partial_success")
+    assert not _response(response, signal).HasField("partial_success")
 
 
-def test_overload_is_503_with_retry_after(make_sidecar, next_hop: NextHop) -> None:
+def test_overload_is_503_with_retry_after(make_sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     server = make_sidecar({"server": {"max_inflight_requests": 1, "retry_after_seconds": 7, "grpc_enabled": False}})
     next_hop.hold()
     first: dict[str, requests.Response] = {}
+    # A trace request holds the only slot: a logs request is refused by the same admission.
     sender = threading.Thread(target=lambda: first.setdefault("r", _post(server, _proto_body(), PB)))
     sender.start()
     try:
         next_hop.wait_for_attempts(1)  # the first request is now in flight inside the sidecar
-        second = _post(server, _proto_body(), PB)
+        second = _post(server, _proto_body(signal=signal), PB, signal)
         assert second.status_code == 503
         assert second.headers["Retry-After"] == "7"
         assert _status(second).code == code_pb2.UNAVAILABLE
-        assert server.metric("tracevault_requests_total", transport="http", outcome="overloaded") == 1
+        assert server.metric("tracevault_requests_total", transport="http", outcome="overloaded", signal=signal.name) == 1
     finally:
         next_hop.release()
         sender.join(WAIT_SECONDS)
     assert first["r"].status_code == 200
     assert len(next_hop.attempts) == 1  # the refused request never reached the next hop
-    assert _post(server, _proto_body(), PB).status_code == 200  # capacity is back
+    assert _post(server, _proto_body(signal=signal), PB, signal).status_code == 200  # capacity is back
 
 
-def test_next_hop_down_is_503_with_retry_after(sidecar: Sidecar, next_hop: NextHop) -> None:
+def test_next_hop_down_is_503_with_retry_after(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     before = sidecar.metric("tracevault_forward_failures_total", reason="status_503")
     next_hop.fail_next(10, status=503)
-    response = _post(sidecar, _proto_body(), PB)
+    response = _post(sidecar, _proto_body(signal=signal), PB, signal)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(sidecar.config.server.retry_after_seconds)
     assert _status(response).code == code_pb2.UNAVAILABLE
     attempts = sidecar.config.forward.max_attempts
     assert len(next_hop.attempts) == attempts
+    assert {a.path for a in next_hop.attempts} == {signal.path}
     assert sidecar.metric("tracevault_forward_failures_total", reason="status_503") == before + attempts
 
 
-def test_next_hop_unreachable_is_503(make_sidecar) -> None:
+def test_next_hop_unreachable_is_503(make_sidecar, signal: otlp.Signal) -> None:
     server = make_sidecar({"forward": {"endpoint": f"http://127.0.0.1:{free_port()}/v1/traces"}, "server": {"grpc_enabled": False}})
-    response = _post(server, _proto_body(), PB)
+    response = _post(server, _proto_body(signal=signal), PB, signal)
     assert response.status_code == 503
     assert "Retry-After" in response.headers
     assert server.metric("tracevault_forward_failures_total", reason="connection") >= 1
 
 
-def test_next_hop_429_then_ok_is_retried(sidecar: Sidecar, next_hop: NextHop) -> None:
+def test_next_hop_429_then_ok_is_retried(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     next_hop.fail_next(1, status=429, retry_after="0")
-    response = _post(sidecar, _proto_body(), PB)
+    response = _post(sidecar, _proto_body(signal=signal), PB, signal)
     assert response.status_code == 200
     assert [a.status for a in next_hop.attempts] == [429, 200]
 
 
-def test_health_ready_and_metrics(sidecar: Sidecar, next_hop: NextHop) -> None:
+def test_health_ready_and_metrics(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     assert requests.get(f"{sidecar.base_url}/healthz", timeout=WAIT_SECONDS).status_code == 200
     ready = requests.get(f"{sidecar.base_url}/readyz", timeout=WAIT_SECONDS)
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
-    before = sidecar.metric("tracevault_spans_received_total")
-    accepted_before = sidecar.metric("tracevault_spans_accepted_total")
-    document = json_request([({"service.name": "x"}, 3)])
-    assert _post(sidecar, _proto_body(document), PB).status_code == 200
+    before = sidecar.metric("tracevault_spans_received_total", signal=signal.name)
+    accepted_before = sidecar.metric("tracevault_spans_accepted_total", signal=signal.name)
+    other = next(s for s in otlp.SIGNALS.values() if s is not signal)
+    other_before = sidecar.metric("tracevault_spans_received_total", signal=other.name)
+    document = json_document(signal, [({"service.name": "x"}, 3)])
+    assert _post(sidecar, _proto_body(document, signal), PB, signal).status_code == 200
     text = requests.get(f"{sidecar.base_url}/metrics", timeout=WAIT_SECONDS).text
     assert "tracevault_spans_received_total" in text
-    assert sidecar.metric("tracevault_spans_received_total") == before + 3
-    assert sidecar.metric("tracevault_spans_accepted_total") == accepted_before + 3
+    assert sidecar.metric("tracevault_spans_received_total", signal=signal.name) == before + 3
+    assert sidecar.metric("tracevault_spans_accepted_total", signal=signal.name) == accepted_before + 3
+    assert sidecar.metric("tracevault_spans_received_total", signal=other.name) == other_before  # counted per signal
+    assert sidecar.metric("tracevault_requests_total", transport="http", outcome="ok", signal=signal.name) >= 1
     assert sidecar.metric("tracevault_redactions_total", entity="EMAIL_ADDRESS") >= 3
     # labels are entity types and fixed words: no content in the metrics text
     assert EMAIL not in text and USER_ID not in text
 
 
-def test_get_on_traces_is_not_allowed(sidecar: Sidecar) -> None:
-    assert requests.get(sidecar.traces_url, timeout=WAIT_SECONDS).status_code == 405
+def test_get_on_traces_is_not_allowed(sidecar: Sidecar, signal: otlp.Signal) -> None:
+    assert requests.get(sidecar.url(signal), timeout=WAIT_SECONDS).status_code == 405
 
 
 def test_readyz_is_503_until_ready() -> None:
@@ -471,16 +486,16 @@ def test_healthz_is_503_only_when_the_process_cannot_recover() -> None:
     assert asyncio.run(probe()) == [200, 503]
 
 
-def test_resource_without_spans_is_accepted(sidecar: Sidecar, next_hop: NextHop) -> None:
-    # A resource with no spans: accepted, nothing to refuse.
-    request = ExportTraceServiceRequest()
-    request.resource_spans.add()
-    response = _post(sidecar, request.SerializeToString(), PB)
+def test_resource_without_spans_is_accepted(sidecar: Sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
+    # A resource with no spans (log records): accepted, nothing to refuse.
+    request = signal.request_type()
+    signal.resources(request).add()
+    response = _post(sidecar, request.SerializeToString(), PB, signal)
     assert response.status_code == 200
-    assert not ExportTraceServiceResponse.FromString(response.content).HasField("partial_success")
+    assert not _response(response, signal).HasField("partial_success")
 
 
-def test_environment_selects_the_policy_case_insensitively(make_sidecar, next_hop: NextHop) -> None:
+def test_environment_selects_the_policy_case_insensitively(make_sidecar, next_hop: NextHop, signal: otlp.Signal) -> None:
     policies = {"tenants": {"acme": {"environments": {"prod": {"methods": {"EMAIL_ADDRESS": "pseudonym"}}}}}}
     server = make_sidecar({**policies, "server": {"grpc_enabled": False}})
     cases = [
@@ -492,10 +507,10 @@ def test_environment_selects_the_policy_case_insensitively(make_sidecar, next_ho
     ]
     for name, headers, resource, prod_policy in cases:
         next_hop.reset()
-        document = json_request([(resource, 1)])
-        response = _post(server, _proto_body(document), dict(PB, **{"X-Tenant-Id": "acme"}, **headers))
+        document = json_document(signal, [(resource, 1)])
+        response = _post(server, _proto_body(document, signal), dict(PB, **{"X-Tenant-Id": "acme"}, **headers), signal)
         assert response.status_code == 200, name
-        (span,) = next_hop.received[0].spans()
+        (span,) = next_hop.received[0].records()
         content = json.loads(attributes_of(span)["gen_ai.input.messages"])[0]["parts"][0]["content"]
         assert EMAIL not in content, name
         assert ("<EMAIL_ADDRESS:" in content) is prod_policy, name

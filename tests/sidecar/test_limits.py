@@ -7,6 +7,7 @@ import tracemalloc
 import zlib
 
 import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
@@ -21,6 +22,7 @@ from sidecar.limits import (
     decode_body,
     decompress_gzip,
 )
+from sidecar.otlp import LOGS
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -226,3 +228,45 @@ def test_a_too_deep_value_is_replaced_not_kept() -> None:
     request, span = _span_request(depth=6)
     apply_span_limits(request, SMALL)
     assert TOO_DEEP.encode() in span.SerializeToString() and b"leaf" not in span.SerializeToString()
+
+
+def _log_request(attributes: int = 0, body: str | None = None, depth: int = 0, event_name: str = "") -> tuple:
+    request = ExportLogsServiceRequest()
+    record = request.resource_logs.add().scope_logs.add().log_records.add()
+    record.event_name = event_name
+    for i in range(attributes):
+        kv = record.attributes.add()
+        kv.key, kv.value.string_value = f"k{i}", "v"
+    if body is not None:
+        record.body.string_value = body
+    if depth:
+        current = record.body
+        for _ in range(depth):
+            current = current.kvlist_value.values.add().value
+        current.string_value = "leaf"
+    return request, record
+
+
+@pytest.mark.parametrize(
+    ("shape", "attributes", "counts"),
+    [
+        ({"attributes": 3, "body": "x" * 20}, 3, {}),  # benign twin: at the limits, untouched
+        ({"attributes": 10}, 3, {"dropped_attributes": 7}),
+        ({"body": "x" * 21}, 0, {"truncated_values": 1}),
+        ({"event_name": "e" * 21}, 0, {"truncated_values": 1}),
+        ({"depth": 2}, 0, {}),
+        ({"depth": 6}, 0, {"too_deep_values": 1}),
+    ],
+)
+def test_log_record_limits(shape: dict, attributes: int, counts: dict) -> None:
+    """The span limits hold for log records: attributes, the body (as an attribute value) and
+    the event name."""
+    request, record = _log_request(**shape)
+    assert dict(apply_span_limits(request, SMALL, LOGS)) == counts
+    assert len(record.attributes) == attributes
+    assert record.dropped_attributes_count == counts.get("dropped_attributes", 0)
+    if "body" in shape:
+        assert len(record.body.string_value) == 20
+        assert record.body.string_value.endswith(TRUNCATED) is ("truncated_values" in counts)
+    if shape.get("depth", 0) > 3:
+        assert TOO_DEEP.encode() in record.SerializeToString() and b"leaf" not in record.SerializeToString()

@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from policies.config import ForwardConfig, SpoolConfig, parse_config
-from redactors.batch import ExportOutcome, Outcome, RedactedBatch
+from redactors.batch import SIGNAL_LOGS, SIGNAL_TRACES, ExportOutcome, Outcome, RedactedBatch
 from redactors.engine import Redactor
 from sidecar.metrics import Metrics
 from sidecar.pipeline import Pipeline
 from sidecar.sinks import DiscardSink, ForwarderSink
 from sidecar.workers import RedactionPool
-from tests.redactors.otlp_builders import make_request, make_span
+from tests.redactors.otlp_builders import make_log_record, make_log_request, make_request, make_span
 from vault.keyring import LocalKeyWriter
 from vault.sink import VaultSink
 from vault.store import LocalStore
@@ -28,8 +29,13 @@ def _batch(spans: int = 2) -> RedactedBatch:
     return RedactedBatch("acme", "prod", make_request([make_span() for _ in range(spans)]), spans, datetime.now(UTC), "redacted")
 
 
-def _dropped(metrics: Metrics, reason: str) -> float:
-    return metrics.spans_dropped.labels(reason=reason)._value.get()
+def _logs_batch(records: int = 2) -> RedactedBatch:
+    request = make_log_request([make_log_record("redacted text") for _ in range(records)])
+    return RedactedBatch("acme", "prod", request, records, datetime.now(UTC), "redacted", signal=SIGNAL_LOGS)
+
+
+def _dropped(metrics: Metrics, reason: str, signal: str = SIGNAL_TRACES) -> float:
+    return metrics.spans_dropped.labels(reason=reason, signal=signal)._value.get()
 
 
 async def _next_hop(status: int) -> tuple[web.AppRunner, str]:
@@ -69,6 +75,58 @@ def test_forwarder_outcomes_from_a_real_next_hop() -> None:
     assert answers[200] == (ExportOutcome.ok(), 0)
     assert answers[400][0] == ExportOutcome(Outcome.REFUSED, "status_400") and answers[400][1] == 2
     assert answers[503][0] == ExportOutcome(Outcome.RETRY, "next hop unavailable") and answers[503][1] == 0
+
+
+def test_forwarder_sends_logs_to_the_logs_endpoint_with_the_same_retries() -> None:
+    """A local aiohttp next hop: /v1/logs answers 503 once, then takes the logs batch; traces
+    still go to /v1/traces. The refused logs batch is counted under signal="logs"."""
+    seen: list[tuple[str, bytes]] = []
+    answers = {"/v1/logs": [503, 200, 400], "/v1/traces": [200]}
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append((request.path, await request.read()))  # aiohttp inflates the gzip body
+        return web.Response(status=answers[request.path].pop(0))
+
+    async def run() -> tuple[ExportOutcome, ExportOutcome, ExportOutcome, Metrics]:
+        app = web.Application()
+        app.router.add_post("/v1/logs", handle)
+        app.router.add_post("/v1/traces", handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        metrics = Metrics()
+        sink = ForwarderSink(_forward(f"http://127.0.0.1:{port}/v1/traces"), metrics)
+        try:
+            logs, traces, refused = await sink.export(_logs_batch(3)), await sink.export(_batch(1)), await sink.export(_logs_batch(2))
+            assert await sink.shutdown(1.0)
+        finally:
+            await runner.cleanup()
+        return logs, traces, refused, metrics
+
+    logs, traces, refused, metrics = asyncio.run(run())
+    assert logs == ExportOutcome.ok() and traces == ExportOutcome.ok()
+    assert refused == ExportOutcome(Outcome.REFUSED, "status_400")
+    assert [path for path, _ in seen] == ["/v1/logs", "/v1/logs", "/v1/traces", "/v1/logs"]
+    sent = ExportLogsServiceRequest.FromString(seen[1][1])
+    assert len(sent.resource_logs[0].scope_logs[0].log_records) == 3
+    assert metrics.forward_failures.labels(reason="status_503")._value.get() == 1
+    assert _dropped(metrics, "forward_refused", SIGNAL_LOGS) == 2 and _dropped(metrics, "forward_refused") == 0
+
+
+def test_vault_sink_refuses_a_logs_batch_and_counts_it(tmp_path: Path) -> None:
+    """Until the vault stores log records: refused (acknowledged, counted), nothing spooled."""
+
+    async def run() -> tuple[ExportOutcome, VaultSink]:
+        sink = VaultSink(SpoolConfig(fsync=False), tmp_path / "spool", LocalKeyWriter(tmp_path / "keys", SECRET), LocalStore(tmp_path / "store"))
+        outcome = await sink.export(_logs_batch(4))
+        await sink.shutdown(5.0)
+        return outcome, sink
+
+    outcome, sink = asyncio.run(run())
+    assert outcome.status is Outcome.REFUSED and sink.stats.refused_records == 4
+    assert sink.stats.spool_bytes == 0
 
 
 def test_background_forwarder_counts_what_shutdown_cuts_off() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 
+import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
@@ -62,9 +63,10 @@ def test_slow_loris_holds_no_slot_and_is_cut_off(make_sidecar) -> None:
             sock.close()
 
 
-def test_a_body_that_keeps_trickling_is_cut_off_by_the_minimum_rate(make_sidecar) -> None:
+@pytest.mark.parametrize("path", ["/v1/traces", "/v1/logs"])
+def test_a_body_that_keeps_trickling_is_cut_off_by_the_minimum_rate(make_sidecar, path: str) -> None:
     server = make_sidecar({"server": {"body_idle_timeout_seconds": 1, "min_body_bytes_per_second": 1024}}, forward=False)
-    sock = _open(server.http_port, BODY_LORIS)
+    sock = _open(server.http_port, BODY_LORIS.replace(b"/v1/traces", path.encode()))
     try:
         sock.settimeout(0.3)
         started = time.monotonic()
