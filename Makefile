@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint browser-test eval bench bench-secrets lock image image-test clean
+.PHONY: install run test lint browser-test eval bench bench-secrets bench-policies lock image image-test clean
 
 install: $(STAMP)
 
@@ -47,6 +47,11 @@ bench: $(STAMP)
 # own venv .venv-detect-secrets) and scan cost at 50, 100 and all rules (docs/benchmark.md).
 bench-secrets: $(STAMP)
 	$(PY) -m bench.secrets $(BENCH_ARGS)
+
+# Only the in-process NER-policy and patterns-only rows of `make bench` (same workloads, sizes and
+# loop), for the "patterns-only >= 20x the NER policy" target without the baselines and servers.
+bench-policies: $(STAMP)
+	$(PY) -m bench.policy_ratio $(BENCH_ARGS)
 
 # Re-resolve the pinned sets after editing pyproject.toml's dependencies: runtime.txt from `.`
 # (what the image installs), then lock.txt from `.[test]` constrained to those runtime pins.

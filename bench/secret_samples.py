@@ -12,8 +12,11 @@ knows nothing of our regexes.
 * :data:`SYNTAXES` -- the assignment syntaxes of code and config that a value is placed in.
 * :func:`look_alikes` -- harmless strings that look like secrets and must survive.
 
-Templates are split by a stable hash of their id into a development part (looked at while
-writing the rules) and a held-out part (only scored): :func:`split`.
+Templates are split by a stable hash of their FAMILY (all of a provider's formats go to the same
+side, so no held-out format has a sibling in the development part) into a development part
+(looked at while writing the rules) and a held-out part of about half (only scored):
+:func:`split`. Look-alikes are split the same way: wrong shapes by family, placeholders by
+value (one value in every syntax on one side), manifests one by one.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import string
 import uuid
 from dataclasses import dataclass
 
-HELD_OUT_SHARE = 0.3
+HELD_OUT_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,38 @@ FORMATS: tuple[Format, ...] = (
     _f("generic/hex", "{hex:48}", "INTERNAL_SERVICE_SECRET", bare=False),
     _f("generic/b64", "{b64:44}=", "WEBHOOK_SIGNING_KEY", bare=False),
     _f("generic/alnum", "{an:32}", "ACME_API_TOKEN", bare=False),
+    # --- added 2026-12-02: the remaining formats that gitleaks' rules and the providers document
+    # (before, each had one hand-written example in the tests and no syntax coverage)
+    _f("clojars/deploy", "CLOJARS_{an:60}", "CLOJARS_DEPLOY_TOKEN"),
+    _f("harness/pat", "pat.{b64u:22}.{an:24}.{an:20}", "HARNESS_PAT"),
+    _f("readme/api", "rdme_{lcd:70}", "README_API_KEY"),
+    _f("frameio/user", "fio-u-{b64u:64}", "FRAMEIO_TOKEN"),
+    _f("typeform/pat", "tfp_{b64u:59}", "TYPEFORM_TOKEN"),
+    _f("definednetworking/key", "dnkey-{b64u:26}-{b64u:52}", "DN_API_KEY"),
+    _f("lob/live", "live_{hex:35}", "LOB_API_KEY", bare=False),
+    _f("gocardless/live", "live_{b64u:40}", "GOCARDLESS_ACCESS_TOKEN", bare=False),
+    _f("plaid/access", "access-production-{uuid}", "PLAID_ACCESS_TOKEN", bare=False),
+    _f("yandex/api", "AQVN{b64u:36}", "YANDEX_API_KEY"),
+    _f("settlemint/pat", "sm_pat_{an:16}", "SETTLEMINT_PAT"),
+    _f("codecov/token", "{uuid}", "CODECOV_TOKEN", bare=False),
+    _f("droneci/token", "{an:32}", "DRONE_TOKEN", bare=False),
+    _f("travisci/token", "{an:22}", "TRAVIS_API_TOKEN", bare=False),
+    _f("maxmind/license", "{an:6}_{an:29}_mmk", "MAXMIND_LICENSE_KEY"),
+    _f("messagebird/api", "{an:25}", "MESSAGEBIRD_API_KEY", bare=False),
+    _f("hubspot/pat", "pat-na1-{uuid}", "HUBSPOT_ACCESS_TOKEN", bare=False),
+    _f("mailgun/signing", "{hex:32}-{hex:8}-{hex:8}", "MAILGUN_SIGNING_KEY", bare=False),
+    _f("twilio/auth", "{hex:32}", "TWILIO_AUTH_TOKEN", bare=False),
+    _f("discord/bot", "MTk4NjIyNDgzNDcxOTI1MjQ4.{b64u:6}.{b64u:27}", "DISCORD_BOT_TOKEN"),
+    _f("notion/legacy", "secret_{an:43}", "NOTION_KEY"),
+    _f("artifactory/reference", "cmVmd{an:59}", "ARTIFACTORY_ACCESS_TOKEN"),
+    _f("ibm/iam", "{b64u:44}", "IBM_CLOUD_API_KEY", bare=False),
+    _f("authress/key", "sc_{lcd:10}.{lcd:5}.acc_{lcd:20}.{b64u:40}", "AUTHRESS_SERVICE_CLIENT_ACCESS_KEY"),
+    _f("octopusdeploy/api", "API-{ucd:26}", "OCTOPUS_API_KEY"),
+    _f("scalingo/api", "tk-us-{b64u:48}", "SCALINGO_API_TOKEN"),
+    _f("infracost/api", "ico-{an:32}", "INFRACOST_API_KEY"),
+    _f("clickhouse/secret", "4b1d{an:38}", "CLICKHOUSE_SECRET"),
+    _f("intra42/secret", "s-s4t2ud-{hex:64}", "FT_CLIENT_SECRET"),
+    _f("beamer/api", "b_{b64u:44}", "BEAMER_API_KEY"),
 )
 # fmt: on
 
@@ -262,7 +297,11 @@ def held_out(item_id: str) -> bool:
 
 
 def split(fmt: Format) -> str:
-    return "held-out" if held_out(fmt.id) else "dev"
+    return "held-out" if held_out(f"family:{fmt.family}") else "dev"
+
+
+def _part(split_key: str) -> str:
+    return "generated/held-out" if held_out(split_key) else "generated/dev"
 
 
 @dataclass(frozen=True)
@@ -405,11 +444,11 @@ def look_alikes(seed: int = 13) -> list[Sample]:
                 continue
             text = syntax.format(V=value, **_kcase("API_KEY"))
             sid = f"placeholder/{i}/{name}"
-            out.append(Sample("placeholder", "generated/held-out" if held_out(sid) else "generated/dev", sid, name, text, ()))
+            out.append(Sample("placeholder", _part(f"placeholder/{i}"), sid, name, text, ()))
     for i, text in enumerate(_K8S_MANIFESTS):
         sid = f"kubernetes/{i}"
-        out.append(Sample("kubernetes", "generated/held-out" if held_out(sid) else "generated/dev", sid, "yaml", text, ()))
+        out.append(Sample("kubernetes", _part(sid), sid, "yaml", text, ()))
     for family, why, text in _wrong_shapes(rng):
         sid = f"{family}/{why}/{text[:12]}"
-        out.append(Sample(family, "generated/held-out" if held_out(sid) else "generated/dev", sid, why, text, ()))
+        out.append(Sample(family, _part(f"family:{family}"), sid, why, text, ()))
     return out

@@ -24,6 +24,7 @@ os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
 import argparse
 import json
 import random
+import re
 import subprocess
 import sys
 import time
@@ -184,6 +185,9 @@ class Tally:
     negatives: int = 0
     damaged: int = 0  # changed at all, by any detector
     damaged_by_secrets: int = 0  # changed, and a <SECRET:...> mask is among the changes
+    damaged_by_blob: int = 0  # changed, and the encoded-value rule dropped it (<BLOB_REMOVED>)
+    damaged_by_pii: int = 0  # changed, and a PII mask (<PERSON>, <LOCATION>, ...) is among the changes
+    damaged_by_secrets_side: int = 0  # changed by the secret scanner or the encoded-value rule
     ds_positives: int = 0  # sample (detect-secrets sees the raw text once)
     ds_leaked: int = 0
     ds_negatives: int = 0
@@ -192,6 +196,19 @@ class Tally:
 
     def row(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "examples"}
+
+
+_MASK = re.compile(r"<[A-Z][A-Z0-9_]*(?::[a-z0-9_]+)?>")
+
+
+def damage_causes(text: str, output: str) -> set[str]:
+    """Which detectors changed a look-alike: "secrets" (a <SECRET:...> mask), "blob" (the
+    encoded-value rule's <BLOB_REMOVED>), "pii" (any other mask: <PERSON>, <LOCATION>, ...).
+    Only masks the input did not already contain count."""
+    causes = set()
+    for mask in set(_MASK.findall(output)) - set(_MASK.findall(text)):
+        causes.add("secrets" if mask.startswith("<SECRET:") else "blob" if mask == "<BLOB_REMOVED>" else "pii")
+    return causes or {"other"}
 
 
 def score(samples: Sequence[Sample], outputs: Sequence[dict[str, str]], ds: list[list[str]] | None) -> dict[str, dict[str, Tally]]:
@@ -210,8 +227,12 @@ def score(samples: Sequence[Sample], outputs: Sequence[dict[str, str]], ds: list
                 else:
                     t.negatives += 1
                     if out[placement] != sample.text:
+                        causes = damage_causes(sample.text, out[placement])
                         t.damaged += 1
-                        t.damaged_by_secrets += "<SECRET:" in out[placement] and "<SECRET:" not in sample.text
+                        t.damaged_by_secrets += "secrets" in causes
+                        t.damaged_by_blob += "blob" in causes
+                        t.damaged_by_pii += "pii" in causes
+                        t.damaged_by_secrets_side += bool(causes & {"secrets", "blob"})
                         if len(t.examples) < 5 and t is not tables[source]["all"]:
                             t.examples.append(f"damaged {sample.rule}/{sample.syntax}/{placement}")
             if ds is not None:
@@ -233,14 +254,16 @@ def format_tables(tables: dict[str, dict[str, Tally]], with_examples: bool = Fal
     for source in sorted(tables):
         lines.append(f"\n## {source}")
         lines.append(
-            f"{'family':<16}{'pos':>6}{'found':>7}{'leaked':>8}{'neg':>6}{'damaged':>9}{'by secrets':>11}   {'ds leaked':>10}{'ds damaged':>11}"
+            f"{'family':<16}{'pos':>6}{'found':>7}{'leaked':>8}{'neg':>6}{'damaged':>9}{'secrets':>9}{'blob':>8}{'pii':>8}"
+            f"   {'ds leaked':>10}{'ds damaged':>11}"
         )
         fams = sorted(tables[source], key=lambda f: (f == "all", f))
         for fam in fams:
             t = tables[source][fam]
             lines.append(
                 f"{fam:<16}{t.positives:>6}{t.positives - t.leaked:>7}{_pct(t.leaked, t.positives):>8}{t.negatives:>6}"
-                f"{_pct(t.damaged, t.negatives):>9}{_pct(t.damaged_by_secrets, t.negatives):>11}"
+                f"{_pct(t.damaged, t.negatives):>9}{_pct(t.damaged_by_secrets, t.negatives):>9}"
+                f"{_pct(t.damaged_by_blob, t.negatives):>8}{_pct(t.damaged_by_pii, t.negatives):>8}"
                 f"   {_pct(t.ds_leaked, t.ds_positives):>10}{_pct(t.ds_damaged, t.ds_negatives):>11}"
             )
             if with_examples and t.examples:
@@ -318,6 +341,49 @@ def measure_cost(repeats: int = 3) -> dict:
     return result
 
 
+# Inputs that would make a careless scanner backtrack or rescan (tests/redactors/test_secrets.py
+# checks what they return, and that every regex is free of nested backtracking repeats; how long
+# they take is measured here, never in a unit test).
+ADVERSARIAL = {
+    "eyJ-run": "eyJ" * 30_000,
+    "pem-begins-without-end": ("-----BEGIN " + "PRIVATE KEY-----" + "A" * 20) * 2_000,
+    "letters": "a" * 100_000,
+    "digits-colon": "1" * 100_000 + ":",
+    "assignment-chain": "password=" * 10_000,
+    "unclosed-quotes": 'a="' * 20_000,
+    "escaped-quotes": "x" + "\\" + '"' * 20_000,
+    "url-fragments": "://a:" * 20_000,
+    "bearer-run": "Bearer " * 15_000,
+    "hex-run": "0123456789abcdef" * 6_000 + "-us1",
+    "spaced-keys": "key " * 25_000 + ": v",
+    "keyish-chain": "x_key=" * 20_000,
+    "value-restarts": ":dapi" * 20_000,
+    "dotted-name": "token=" + "a." * 20_000 + "!",
+    "sk-run": "sk-" * 30_000,
+    "one-long-line-of-assignments": "password=a " * 10_000,
+    "json-provider-pairs": '{"sumo_key": "k", ' * 10_000,
+}
+ADVERSARIAL_LIMIT_S_PER_MB = 20.0  # 100 KB in 2 s: far above mixed text, far below a blow-up
+
+
+def measure_adversarial() -> dict[str, float]:
+    """CPU seconds per MB of each adversarial input (one scan each, after one warm-up scan)."""
+    from redactors.secrets import SecretRules
+
+    rules = SecretRules.compile()
+    rules.scan("warm-up password=x")
+    return {name: _time_scan(rules.scan, [text]) / (len(text) / (1 << 20)) for name, text in ADVERSARIAL.items()}
+
+
+def format_adversarial(result: dict[str, float]) -> str:
+    worst = max(result, key=result.__getitem__)
+    lines = ["## adversarial inputs (CPU s/MB, one scan each)"]
+    lines += [f"{name:<32}{seconds:8.2f}" for name, seconds in sorted(result.items(), key=lambda kv: -kv[1])]
+    ok = result[worst] <= ADVERSARIAL_LIMIT_S_PER_MB
+    lines.append(f"{'PASS' if ok else 'FAIL'}  slowest ({worst}) <= {ADVERSARIAL_LIMIT_S_PER_MB:.0f} s/MB")
+    return "\n".join(lines)
+
+
 def format_cost(cost: dict) -> str:
     lines = [f"## secret scanning cost (CPU time; {cost['mb']:.2f} MB of mixed text in {cost['units']} units, best of {cost['repeats']})"]
     lines.append(f"scanner before the rule table  {1000 * cost['baseline_s_per_mb']:8.1f} ms/MB")
@@ -351,7 +417,7 @@ def all_samples(quick: bool) -> list[Sample]:
     return samples[::5] if quick else samples
 
 
-def verdicts(tables: dict[str, dict[str, Tally]], cost: dict | None) -> list[tuple[str, bool, str]]:
+def verdicts(tables: dict[str, dict[str, Tally]], cost: dict | None, adversarial: dict[str, float] | None = None) -> list[tuple[str, bool, str]]:
     out = []
     for source, table in sorted(tables.items()):
         t = table["all"]
@@ -359,15 +425,23 @@ def verdicts(tables: dict[str, dict[str, Tally]], cost: dict | None) -> list[tup
             share = t.leaked / t.positives
             out.append((f"{source}: leaked <= 1% of true positives", share <= TARGETS["leaked_share"], f"{100 * share:.2f}%"))
         if t.negatives:
-            # The target is the secret scanner's: look-alikes it masked. Changes by the other
-            # detectors (PII, the walker's blob rule) are in the "damaged" column beside it.
-            share = t.damaged_by_secrets / t.negatives
+            # The issue's target counts a look-alike changed by ANY detector. The shares beside
+            # it say who changed it: the secret scanner and the encoded-value rule (secrets'
+            # side), or the PII detector reading code and config as names and places.
             total = t.damaged / t.negatives
-            out.append((f"{source}: look-alikes masked as secrets <= 5%", share <= TARGETS["damaged_share"],
-                        f"{100 * share:.2f}% (changed by any detector: {100 * total:.2f}%)"))
+            ours = (t.damaged_by_secrets, t.damaged_by_blob, t.damaged_by_pii)
+            shares = ", ".join(f"{name} {100 * n / t.negatives:.2f}%" for name, n in zip(("secrets", "blob", "pii"), ours, strict=True))
+            out.append((f"{source}: look-alikes damaged (any detector) <= 5%", total <= TARGETS["damaged_share"],
+                        f"{100 * total:.2f}% ({shares})"))
+            mine = t.damaged_by_secrets_side / t.negatives
+            out.append((f"{source}: ... by the secret scanner and the encoded-value rule <= 5%", mine <= TARGETS["damaged_share"],
+                        f"{100 * mine:.2f}%"))
     if cost is not None:
         ratio = cost["ratio_all_vs_baseline"]
         out.append(("scan cost at all rules <= 2x the old scanner", ratio <= TARGETS["cost_ratio"], f"{ratio:.2f}x"))
+    if adversarial is not None:
+        worst = max(adversarial.values())
+        out.append((f"adversarial inputs <= {ADVERSARIAL_LIMIT_S_PER_MB:.0f} CPU s/MB", worst <= ADVERSARIAL_LIMIT_S_PER_MB, f"{worst:.2f} s/MB"))
     return out
 
 
@@ -389,12 +463,15 @@ def main(argv: list[str] | None = None) -> int:
     ds = None if args.no_detect_secrets else detect_secrets_findings([s.text for s in samples])
     tables = score(samples, outputs, ds)
     cost = None if args.no_cost else measure_cost(2 if args.quick else 5)
+    adversarial = None if args.no_cost else measure_adversarial()
     report = format_tables(tables, args.examples)
     sys.stdout.write(f"secret detection: {len(samples)} samples x {len(PLACEMENTS)} placements, {seconds:.1f} s, policy {args.policy}\n")
     sys.stdout.write(report + "\n")
     if cost is not None:
         sys.stdout.write("\n" + format_cost(cost) + "\n")
-    results = verdicts(tables, cost)
+    if adversarial is not None:
+        sys.stdout.write("\n" + format_adversarial(adversarial) + "\n")
+    results = verdicts(tables, cost, adversarial)
     sys.stdout.write("\n## targets\n")
     for name, ok, value in results:
         sys.stdout.write(f"{'PASS' if ok else 'FAIL'}  {name}: {value}\n")
@@ -406,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
                 "policy": args.policy,
                 "tables": {s: {f: t.row() for f, t in tab.items()} for s, tab in tables.items()},
                 "cost": cost,
+                "adversarial_s_per_mb": adversarial,
                 "targets": [{"name": n, "ok": ok, "value": v} for n, ok, v in results],
             },
             indent=2,

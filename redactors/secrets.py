@@ -50,6 +50,9 @@ from redactors.secret_rules import (
     P_ASSIGN as _P_ASSIGN,
 )
 from redactors.secret_rules import (
+    P_CONTEXT as _P_CONTEXT,
+)
+from redactors.secret_rules import (
     P_ENTROPY as _P_ENTROPY,
 )
 
@@ -419,17 +422,17 @@ _PLACEHOLDER = re.compile(
 # Documentation examples (AWS's own: "AKIAIOSFODNN7EXAMPLE", ".../bPxRfiCYEXAMPLEKEY").
 _DOC_EXAMPLE = re.compile(r".*EXAMPLE(?:KEY)?")
 # SCREAMING_SNAKE without digits: a constant's name in code ("aws_secret_access_key=SECRET_KEY").
-_CONSTANT_NAME = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
+_CONSTANT_NAME = re.compile(r"[A-Z]++(?:_[A-Z]++)++")
 # One part of a dotted name in one of the usual code styles (snake_case, SCREAMING_CASE,
 # CamelCase): how code refers to a value. A random password with a dot ("e_bSDsO.Sn6F14")
 # does not fit. Matched one part at a time: as a single regex over "a.a.a...!" the overlapping
 # alternatives would backtrack exponentially.
 _NAME_PART = re.compile(
-    r"_*(?:[a-z]+[0-9]*(?:_+[a-z0-9]+)*|[A-Z][A-Z0-9]*(?:_+[A-Z0-9]+)*|[A-Z]?[a-z]+[0-9]*(?:[A-Z][a-z]+[0-9]*)*)_*"
+    r"_*(?:[a-z]++[0-9]*+(?:_++[a-z0-9]++)*+|[A-Z][A-Z0-9]*+(?:_++[A-Z0-9]++)*+|[A-Z]?[a-z]++[0-9]*+(?:[A-Z][a-z]++[0-9]*+)*+)_*"
 )
 _MAX_CODE_NAME_LEN = 120
 _CODE_KEYWORDS = frozenset({"new", "await", "function", "lambda", "yield", "typeof"})
-_DOTTED_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+_DOTTED_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*+(?:\.[A-Za-z_][A-Za-z0-9_]*+)++")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9+/=_\-.~]+")
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -522,8 +525,8 @@ class SecretRules:
     """
 
     __slots__ = (
-        "_ac", "_assign_cache", "_cache", "_kinds", "_known", "_phrases", "_short", "_stems", "_targets", "_whole",
-        "_windowed",
+        "_ac", "_assign_cache", "_cache", "_kinds", "_known", "_keyed", "_pair_cache", "_phrases", "_short", "_stems",
+        "_targets", "_whole", "_windowed",
     )
 
     def __init__(
@@ -541,6 +544,10 @@ class SecretRules:
         self._cache: dict[str, str | None] = {}
         # scan()'s view of a key: (kind, key-ish for the entropy rule); cached the same way.
         self._assign_cache: dict[str, tuple[str | None, bool]] = {}
+        # Rules that read a value by its key's provider word ("honeycomb_writekey": "..."), for
+        # pair_kind(); per key, the ones whose keyword occurs in it, cached the same way.
+        self._keyed = tuple(r for r in rules if r.rule.priority == _P_CONTEXT)
+        self._pair_cache: dict[str, tuple[CompiledRule, ...]] = {}
         # The keyword prefilter. Rules whose matches stay within `window` characters of a
         # keyword run only in windows around the keyword's occurrences, found by ONE
         # Aho-Corasick pass over the text for all of them; a rule with no window (or with a
@@ -693,6 +700,29 @@ class SecretRules:
             return False
         return True
 
+    def pair_kind(self, key: str, value: str) -> str | None:
+        """The kind of a secret that a key and its value make together, when the key NAME alone
+        does not announce one: a provider's value shape under a key naming the provider
+        (``{"honeycomb_writekey": "..."}``, ``--sumo-key ...``), at any depth of JSON or as an
+        attribute. The whole value must be the match; the caller asks :meth:`key_kind` first."""
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError("pair_kind() expects a str key and a str value")
+        rules = self._pair_cache.get(key)
+        if rules is None:
+            lower = key.lower()
+            rules = tuple(r for r in self._keyed if any(k in lower for k in r.rule.keywords))
+            _remember(self._pair_cache, key, rules)
+        if not rules or not value or len(value) > _ENTROPY_MAX_LEN or "\"" in value or "\\" in value:
+            return None
+        text = f'"{key}": "{value}"'
+        vstart, vend = len(key) + 5, len(text) - 1
+        for rule in rules:
+            found: list[tuple[int, int, int, str]] = []
+            _run_rule(rule, text, 0, len(text), found)
+            if any(start == vstart and end == vend for start, end, _, _ in found):
+                return rule.kind
+        return None
+
     def _assignment_key(self, key: str) -> tuple[str | None, bool]:
         """(secret kind, key-ish name for the entropy rule) of a key found by scan()."""
         cached = self._assign_cache.get(key)
@@ -753,9 +783,13 @@ class SecretRules:
                 if keyword in lower:
                     _run_rule(rule, text, 0, len(text), found)
                     break
-        # Assignments need a secret-ish key, and every such key contains one of the stems.
-        if self._scan_keywords(text, lower, found):
+        # Assignments need a secret-ish key, and every such key contains one of the stems; a
+        # flag named after a provider ("--sumo <key>") needs that provider's keyword.
+        stem, provider = self._scan_keywords(text, lower, found)
+        if stem:
             self._scan_keyed(text, lower, found)
+        elif provider and "--" in text:
+            self._scan_cli(text, found)
         if self._known is not None:
             found.extend((start, end, _P_KNOWN, KNOWN_KIND) for start, end in self._known.find(text))
         if "data:" in lower and "kind:" in lower and _K8S_SECRET_KIND.search(text) is not None:
@@ -788,9 +822,9 @@ class SecretRules:
             if kind is not None and not _is_placeholder(m.group("v"), key):
                 found.append((*m.span("v"), _P_ASSIGN, kind))
 
-    def _scan_keywords(self, text: str, lower: str, found: list[tuple[int, int, int, str]]) -> bool:
+    def _scan_keywords(self, text: str, lower: str, found: list[tuple[int, int, int, str]]) -> tuple[bool, bool]:
         """One Aho-Corasick pass: windowed and whole-text rules near their keywords; returns
-        whether a key-name stem occurs."""
+        whether a key-name stem occurs, and whether a provider-keyed rule's keyword does."""
         n = len(text)
         windows: dict[int, list[tuple[int, int]]] = {}
         whole: set[int] = set()
@@ -812,7 +846,7 @@ class SecretRules:
                 continue
             for ws, we in _merge_windows(spans, n):
                 _run_rule(rule, text, ws, we, found)
-        return stem
+        return stem, any(self._windowed[index].rule.priority == _P_CONTEXT for index in windows)
 
     def _scan_assignments(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
         # Linear time matters here: after a key that is not a secret we continue INSIDE its
@@ -945,7 +979,7 @@ class SecretRules:
             key = m.group("key")
             if key.startswith("no-"):
                 continue
-            kind = self.key_kind(key)
+            kind = self.key_kind(key) or self.pair_kind(key, m.group("bare"))
             if kind is not None and not _is_placeholder(m.group("bare"), key):
                 found.append((*m.span("bare"), _P_ASSIGN, kind))
 
@@ -1042,7 +1076,7 @@ def _run_rule(rule: CompiledRule, text: str, pos: int, endpos: int, found: list[
         found.append((start, end, spec.priority, spec.kind))
 
 
-_KEBAB_NAME = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+")
+_KEBAB_NAME = re.compile(r"[a-z][a-z0-9]*+(?:[-.][a-z0-9]++)++")
 
 
 def _is_manifest_reference(text: str, value: str) -> bool:

@@ -216,6 +216,8 @@ class _Walk:
         if kind is None:
             return
         secret_kind = self.rules.key_kind(raw_key) if raw_key else None
+        if secret_kind is None and raw_key and kind == "string_value":
+            secret_kind = self.rules.pair_kind(raw_key, value.string_value)
         if secret_kind is not None:
             if not (kind == "string_value" and self.rules.is_placeholder(value.string_value, key)):
                 value.CopyFrom(AnyValue(string_value=f"<SECRET:{secret_kind}>"))
@@ -443,6 +445,8 @@ class _Walk:
             value = obj[key]
             self._key(key, lambda new, old=key: renames.__setitem__(old, new), bucket)
             secret_kind = self.rules.key_kind(key)
+            if secret_kind is None and isinstance(value, str):
+                secret_kind = self.rules.pair_kind(key, value)  # {"honeycomb_writekey": "..."}
             if secret_kind is not None:
                 if value is not None and not (isinstance(value, str) and self.rules.is_placeholder(value, key)):
                     obj[key] = f"<SECRET:{secret_kind}>"
@@ -506,6 +510,9 @@ class _NoSecretKeys:
     """Classifies no key as a secret's: when nothing may be scanned, every value is masked anyway."""
 
     def key_kind(self, key: str) -> str | None:
+        return None
+
+    def pair_kind(self, key: str, value: str) -> str | None:
         return None
 
 

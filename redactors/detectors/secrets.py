@@ -18,9 +18,12 @@ from redactors.secrets import SecretRules
 
 
 class KeyClassifier(Protocol):
-    """Names the secret kind an attribute or JSON key announces (`SecretRules` is one)."""
+    """Names the secret kind an attribute or JSON key announces, alone or with its value
+    (`SecretRules` is one)."""
 
     def key_kind(self, key: str) -> str | None: ...
+
+    def pair_kind(self, key: str, value: str) -> str | None: ...
 
 
 class SecretsDetector:

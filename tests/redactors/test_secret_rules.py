@@ -238,6 +238,41 @@ def test_walker_keeps_placeholders_under_secret_json_keys(make_redactor) -> None
     assert kv  # builder used above
 
 
+HONEY = render("{an:22}", random.Random(5))
+SUMO = render("{an:64}", random.Random(6))
+# (where, attributes, the value that must vanish or None for a benign twin that must stay as is)
+PROVIDER_KEYED = [
+    ("json-top", {"app.config": '{"honeycomb_writekey": "%s"}' % HONEY}, HONEY),
+    ("json-deep", {"app.config": '{"a": {"b": [{"c": {"honeycombWriteKey": "%s", "on": true}}]}}' % HONEY}, HONEY),
+    ("kvlist", {"app.config": {"svc": {"sumo": SUMO}}}, SUMO),
+    ("attribute", {"honeycomb.writekey": HONEY}, HONEY),
+    ("tool-args", {"gen_ai.tool.call.arguments": '{"env": {"SUMO": "%s"}}' % SUMO}, SUMO),
+    ("cli", {"process.command_line": "agent --sumo %s --verbose" % SUMO}, SUMO),
+    ("twin-name", {"app.config": '{"honeycomb_dataset": "checkout-service"}'}, None),
+    ("twin-placeholder", {"app.config": '{"honeycomb_writekey": "xxxxxxxxxxxxxxxxxxxxxx"}'}, None),
+    ("twin-wrong-shape", {"app.config": '{"honeycomb_writekey": "short"}'}, None),
+    ("twin-other-provider", {"app.config": '{"sentry_org": "%s"}' % HONEY}, None),
+]
+
+
+@pytest.mark.parametrize(("where", "attributes", "vanish"), PROVIDER_KEYED, ids=[row[0] for row in PROVIDER_KEYED])
+def test_provider_word_keys_at_any_depth(make_redactor, where: str, attributes: dict, vanish: str | None) -> None:
+    from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
+
+    from redactors.walker import any_to_py
+    from tests.redactors.otlp_builders import make_span
+
+    redactor = make_redactor({"defaults": {"entities": []}})
+    rs = ResourceSpans()
+    rs.scope_spans.add().spans.append(make_span(attributes=attributes))
+    redactor.redact_resource_spans([rs], "default", "default")
+    out = {a.key: any_to_py(a.value) for a in rs.scope_spans[0].spans[0].attributes if a.key in attributes}
+    if vanish is None:
+        assert out == attributes, where
+    else:
+        assert vanish not in str(out) and "<SECRET:" in str(out), where
+
+
 # ------------------------------------------------------------------------ encoded secrets
 
 GH = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5"
