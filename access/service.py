@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from access.grant_keys import GrantKeys, grant_keys_dir
@@ -49,6 +50,7 @@ from access.grants import (
     verify_grant,
 )
 from policies.tenants import is_valid_id
+from redactors.batch import SIGNAL_LOGS, SIGNAL_TRACES
 from redactors.references import Reference, ReferenceError, find_value, parse_reference
 from vault import layout
 from vault.audit import AuditLog
@@ -64,6 +66,8 @@ log = logging.getLogger("tracevault.access")
 
 #: How many traces `payload list` returns at most.
 LIST_LIMIT = 1000
+#: The record tables a read goes through, and the signal of their records.
+_SIGNAL_TABLES = (("metrics", SIGNAL_TRACES), ("log_metrics", SIGNAL_LOGS))
 #: The rule of an audit record whose read met a payload that fails authentication.
 PAYLOAD_TAMPERED = "payload_tampered"
 #: The one answer to a reference that does not resolve, whatever the reason (never stored, out of
@@ -109,6 +113,68 @@ def _when(value: Any) -> str | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return None
+
+
+class _Listing:
+    """What `list_reachable` answers: per trace, its spans and its log records (metrics only).
+    A log record without a trace id is listed under its record id."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._traces: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self.records = 0
+        self.truncated = False
+
+    def add(self, row: dict[str, Any]) -> None:
+        trace = row.get("access_id") or ""
+        if trace not in self._traces and len(self._traces) >= self._limit:
+            self.truncated = True
+            return
+        self.records += 1
+        entry = self._traces.setdefault(trace, {"spans": [], "log_records": []})
+        if row["signal"] == SIGNAL_LOGS:
+            entry["log_records"].append(_log_item(row))
+        else:
+            entry["spans"].append(_span_item(row))
+
+    def traces(self) -> list[dict[str, Any]]:
+        def received(entry: dict[str, list[dict[str, Any]]]) -> str:
+            return min(item["received_at"] or "" for items in entry.values() for item in items)
+
+        return [
+            {
+                "trace_id": trace,
+                "spans": sorted(entry["spans"], key=lambda item: item["start_time"] or ""),
+                "log_records": sorted(entry["log_records"], key=lambda item: item["time"] or ""),
+            }
+            for trace, entry in sorted(self._traces.items(), key=lambda kv: received(kv[1]))
+        ]
+
+
+def _span_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "span_id": row.get("span_id"),
+        "parent_span_id": row.get("parent_span_id"),
+        "env": row.get("env"),
+        "name": row.get("name"),
+        "start_time": _when(row.get("start_time")),
+        "end_time": _when(row.get("end_time")),
+        "received_at": _when(row.get("received_at")),
+        "has_payload": bool(row.get("payload_ref")),
+    }
+
+
+def _log_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "record_id": row.get("record_id"),
+        "span_id": row.get("span_id"),
+        "env": row.get("env"),
+        "event_name": row.get("event_name"),
+        "severity_number": row.get("severity_number"),
+        "time": _when(row.get("time")),
+        "received_at": _when(row.get("received_at")),
+        "has_payload": bool(row.get("payload_ref")),
+    }
 
 
 class AccessService:
@@ -196,15 +262,23 @@ class AccessService:
     # -- reads ----------------------------------------------------------------------------------
 
     def _rows(self, grant: Grant, tenant: str, env: str | None, trace_id: str | None, span_id: str | None) -> list[dict[str, Any]]:
+        """The rows of the trace's spans, then of its log records, each with its ``signal`` and
+        its ``access_id``: the trace id, or for a log record without one, its record id (which
+        then stands for the trace id in requests and grants)."""
         reader = VaultReader(self.store)
         day_from = datetime.fromtimestamp(grant.window_from, UTC).date()
         day_to = datetime.fromtimestamp(grant.window_to, UTC).date()
-        table = reader.read_metrics(tenant, env, day_from, day_to)
-        if trace_id is not None:
-            table = table.filter(pc.equal(table["trace_id"], trace_id))
-        if span_id is not None:
-            table = table.filter(pc.equal(table["span_id"], span_id))
-        return table.to_pylist()
+        rows: list[dict[str, Any]] = []
+        for table_name, signal in _SIGNAL_TABLES:
+            table = reader.read_metrics(tenant, env, day_from, day_to, table=table_name)
+            access_id = pc.coalesce(table["trace_id"], table["record_id"]) if "record_id" in table.column_names else table["trace_id"]
+            table = table.append_column("access_id", access_id).append_column("signal", pa.repeat(signal, table.num_rows))
+            if trace_id is not None:
+                table = table.filter(pc.fill_null(pc.equal(table["access_id"], trace_id), False))
+            if span_id is not None:
+                table = table.filter(pc.fill_null(pc.equal(table["span_id"], span_id), False))
+            rows.extend(table.to_pylist())
+        return rows
 
     def get_payloads(self, token: str, trace_id: str, span_id: str | None = None, *, tenant: str | None = None, env: str | None = None) -> AccessResult:
         """Decrypted payload records of one trace (or one span). Raises GrantError on a
@@ -229,7 +303,7 @@ class AccessService:
         rows = self._rows(grant, target, env, trace_id, span_id)
         if not rows:
             self._audit(target, decision, action=action, asked=asked, outcome="not_found", rule=None, spans={"matched": 0})
-            return AccessResult("not_found", 404, None, {"error": "not_found", "message": "no span of this trace is stored in the grant's window"})
+            return AccessResult("not_found", 404, None, {"error": "not_found", "message": "no span or log record of this trace is stored in the grant's window"})
         in_scope, withheld = self._in_scope(grant, rows)
         if not in_scope:
             return self._refuse(decision, action=action, asked=asked, tenant=target, rule=next(iter(withheld)))
@@ -307,7 +381,7 @@ class AccessService:
         in_scope: list[dict[str, Any]] = []
         withheld: dict[str, int] = {}
         for row in rows:
-            span_rule = check_span(grant, tenant=row.get("tenant") or "", env=row.get("env") or "", trace_id=row.get("trace_id") or "", data_time=row.get("received_at"))
+            span_rule = check_span(grant, tenant=row.get("tenant") or "", env=row.get("env") or "", trace_id=row.get("access_id") or "", data_time=row.get("received_at"))
             if span_rule is None:
                 in_scope.append(row)
             else:
@@ -334,16 +408,18 @@ class AccessService:
             except (PayloadUnavailable, ValueError):
                 reads.unavailable += 1
                 continue
-            reads.records.append(
-                {
-                    "tenant": row.get("tenant"),
-                    "env": row.get("env"),
-                    "trace_id": row.get("trace_id"),
-                    "span_id": row.get("span_id"),
-                    "received_at": _when(row.get("received_at")),
-                    "payload": payload,
-                }
-            )
+            record = {
+                "signal": row["signal"],
+                "tenant": row.get("tenant"),
+                "env": row.get("env"),
+                "trace_id": row.get("trace_id"),
+                "span_id": row.get("span_id"),
+                "received_at": _when(row.get("received_at")),
+                "payload": payload,
+            }
+            if row["signal"] == SIGNAL_LOGS:
+                record["record_id"] = row.get("record_id")
+            reads.records.append(record)
         if reads.tampered:
             self.events.payloads_tampered(reads.tampered)
         return reads
@@ -377,7 +453,8 @@ class AccessService:
         return parsed is not None and parsed[0].kind == "payloads" and parsed[0].tenant == tenant and parsed[0].env == env
 
     def list_reachable(self, token: str, *, env: str | None = None, limit: int = LIST_LIMIT) -> AccessResult:
-        """What the grant can reach, from the metrics only: trace ids, times and spans, no content."""
+        """What the grant can reach, from the metrics only: trace ids, times, spans and log
+        records, no content."""
         if env is not None and not is_valid_id(env):
             raise GrantError("env: not a valid id")
         action = "payload.list"
@@ -390,36 +467,14 @@ class AccessService:
         rule = check_request(grant, grant.tenant, None, env)
         if rule is not None:
             return self._refuse(decision, action=action, asked=asked, tenant=grant.tenant, rule=rule)
-        traces: dict[str, list[dict[str, Any]]] = {}
-        spans = 0
-        truncated = False
+        listing = _Listing(limit)
         for each_env in [env] if env else list(grant.envs):
             for row in self._rows(grant, grant.tenant, each_env, None, None):
-                if check_span(grant, tenant=row.get("tenant") or "", env=row.get("env") or "", trace_id=row.get("trace_id") or "", data_time=row.get("received_at")):
-                    continue
-                trace = row.get("trace_id") or ""
-                if trace not in traces and len(traces) >= limit:
-                    truncated = True
-                    continue
-                spans += 1
-                traces.setdefault(trace, []).append(
-                    {
-                        "span_id": row.get("span_id"),
-                        "parent_span_id": row.get("parent_span_id"),
-                        "env": row.get("env"),
-                        "name": row.get("name"),
-                        "start_time": _when(row.get("start_time")),
-                        "end_time": _when(row.get("end_time")),
-                        "received_at": _when(row.get("received_at")),
-                        "has_payload": bool(row.get("payload_ref")),
-                    }
-                )
-        listing = [
-            {"trace_id": trace, "spans": sorted(items, key=lambda s: s["start_time"] or "")}
-            for trace, items in sorted(traces.items(), key=lambda kv: min(s["received_at"] or "" for s in kv[1]))
-        ]
-        self._audit(grant.tenant, decision, action=action, asked=asked, outcome="allowed", rule=None, spans={"listed": spans, "traces": len(listing)})
+                if not check_span(grant, tenant=row.get("tenant") or "", env=row.get("env") or "", trace_id=row.get("access_id") or "", data_time=row.get("received_at")):
+                    listing.add(row)
+        traces = listing.traces()
+        self._audit(grant.tenant, decision, action=action, asked=asked, outcome="allowed", rule=None, spans={"listed": listing.records, "traces": len(traces)})
         return AccessResult(
             "allowed", 200, None,
-            {"tenant": grant.tenant, "grant_id": grant.jti, "window": {"from": iso(grant.window_from), "to": iso(grant.window_to)}, "traces": listing, "truncated": truncated},
+            {"tenant": grant.tenant, "grant_id": grant.jti, "window": {"from": iso(grant.window_from), "to": iso(grant.window_to)}, "traces": traces, "truncated": listing.truncated},
         )

@@ -56,19 +56,26 @@ def _create_views(con: duckdb.DuckDBPyConnection, evaluations: bool = True) -> d
 
 
 def connect_hive(root: str | Path) -> duckdb.DuckDBPyConnection:
-    """A connection with ``metrics`` over ``<root>/metrics/**`` (and ``evaluations`` when that
-    table has files) and every view over them."""
+    """A connection with ``metrics`` over ``<root>/metrics/**`` (and ``evaluations`` and
+    ``log_metrics`` when those tables have files) and every view over them. ``log_metrics``
+    (one row per log record) joins ``metrics`` on ``trace_id`` and ``span_id``."""
     text = (QUERY_DIR / SOURCES_FILE).read_text(encoding="utf-8")
     quoted_root = str(root).rstrip("/").replace("'", "''")  # a SQL string literal; views cannot take parameters
     con = duckdb.connect()
     con.execute(text.replace("{root}", quoted_root))
-    has_evaluations = any(Path(root, "evaluations").glob("**/*.parquet"))
-    if has_evaluations:
-        con.execute(
-            f"CREATE OR REPLACE VIEW evaluations AS SELECT * FROM read_parquet('{quoted_root}/evaluations/**/*.parquet', "
-            "hive_partitioning = true, union_by_name = true, hive_types_autocast = false)"
-        )
-    return _create_views(con, has_evaluations)
+    _optional_table(con, root, quoted_root, "log_metrics")
+    return _create_views(con, _optional_table(con, root, quoted_root, "evaluations"))
+
+
+def _optional_table(con: duckdb.DuckDBPyConnection, root: str | Path, quoted_root: str, table: str) -> bool:
+    """A view named ``table`` over ``<root>/<table>/**``, when that table has files."""
+    if not any(Path(root, table).glob("**/*.parquet")):
+        return False
+    con.execute(
+        f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{quoted_root}/{table}/**/*.parquet', "
+        "hive_partitioning = true, union_by_name = true, hive_types_autocast = false)"
+    )
+    return True
 
 
 def connect(metrics: pa.Table, evaluations: pa.Table | None = None) -> duckdb.DuckDBPyConnection:

@@ -1,4 +1,5 @@
-"""Compaction: merge the small metrics Parquet files of a partition into one.
+"""Compaction: merge the small Parquet files of a partition into one, in the metrics table (spans)
+and the log_metrics table (log records) alike.
 
 The sidecar writes one Parquet file per tenant, env and day per flush (every 30 s by default),
 so a busy day holds thousands of small files; queries over them are slow. Compaction merges them.
@@ -33,7 +34,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vault import layout
-from vault.metrics import METRICS_SCHEMA, conform
+from vault.logmetrics import TABLE_SCHEMAS
+from vault.metrics import conform
 from vault.parquet import table_to_parquet
 from vault.reader import REPLACES_METADATA_KEY, replaced_keys
 from vault.store import ObjectNotFound, ObjectStore, StoreError
@@ -96,16 +98,18 @@ def compact(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     now: datetime | None = None,
 ) -> CompactionReport:
-    """Compact every metrics partition (of a tenant, env and day, when given)."""
+    """Compact every partition of the metrics and log_metrics tables (of a tenant, env and
+    day, when given)."""
     if env is not None and tenant is None:
         raise ValueError("an env needs a tenant")
     report = CompactionReport(store.describe(), tenant, day.isoformat() if day else None)
     partitions: dict[layout.Partition, list[tuple[str, int]]] = {}
-    for info in store.list(layout.partition_prefix("metrics", tenant, env)):
-        parsed = layout.parse_key(info.key)
-        if parsed is None or (day is not None and parsed[0].day != day):
-            continue
-        partitions.setdefault(parsed[0], []).append((info.key, info.size))
+    for table in layout.RECORD_TABLES:
+        for info in store.list(layout.partition_prefix(table, tenant, env)):
+            parsed = layout.parse_key(info.key)
+            if parsed is None or (day is not None and parsed[0].day != day):
+                continue
+            partitions.setdefault(parsed[0], []).append((info.key, info.size))
     for partition, files in sorted(partitions.items(), key=lambda item: item[0].prefix()):
         result = PartitionResult(partition.prefix(), len(files))
         report.partitions.append(result)
@@ -148,14 +152,15 @@ def _compact_partition(
         return
 
     merged_rows = sum(tables[key].num_rows for key in candidates)
-    merged = pa.concat_tables([conform(tables[key]) for key in candidates])
+    schema = TABLE_SCHEMAS[partition.kind]
+    merged = pa.concat_tables([conform(tables[key], schema) for key in candidates])
     if merged.num_rows != merged_rows:  # pragma: no cover - concat never drops rows
         raise ValueError("merged row count differs")
     names = set()
     for key in candidates:
         names.add(key.rsplit("/", 1)[1])
         names.update(k.rsplit("/", 1)[1] for k in replaces[key])  # keep the chain for late replays
-    metadata = dict(METRICS_SCHEMA.metadata or {})
+    metadata = dict(schema.metadata or {})
     metadata[REPLACES_METADATA_KEY] = json.dumps(sorted(names), separators=(",", ":")).encode()
     merged = merged.replace_schema_metadata(metadata)
     merged_key = partition.key(f"{MERGED_PREFIX}{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}")

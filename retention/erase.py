@@ -2,10 +2,12 @@
 
 1. The user's pseudonym is computed exactly as the redactor does (`Pseudonymizer`), so the raw
    user id is never stored, logged or reported; only the pseudonym is.
-2. The user's spans are found from the metrics: rows whose ``user_hash`` is the pseudonym and, by
-   default (``whole_traces=True``), every span of the traces those spans belong to: the model-call,
-   retrieval and tool spans of the user's conversations carry the prompts without a user id. With
-   ``whole_traces=False`` (the CLI's ``--spans-only``) only the rows that carry the user id go.
+2. The user's spans and log records are found from the metrics and log_metrics tables: rows
+   whose ``user_hash`` is the pseudonym and, by default (``whole_traces=True``), every span and
+   log record of the traces those rows belong to: the model-call, retrieval and tool spans of the
+   user's conversations, and the content events logged in them, carry the prompts without a user
+   id. With ``whole_traces=False`` (the CLI's ``--spans-only``) only the rows that carry the user
+   id go. A log record with neither a user id nor a trace id cannot be tied to the user.
 3. Each affected payload segment is rewritten first, then each affected Parquet file, both under
    the same key (``store.put`` is atomic on both stores: readers and a crash see the old object
    or the new one, never a half-written one).
@@ -13,7 +15,7 @@
      associated data binds object key and position, which do not change, and the other rows'
      ``payload_ref`` offsets stay valid). The user's frames are replaced by zero bytes and the
      footer index is rebuilt from the kept frames, so their ciphertext is gone from the object.
-   - Parquet files keep their other rows, in order, and their key-value metadata.
+   - Parquet files (of either table) keep their other rows, in order, and their key-value metadata.
    - An object left with nothing in it is deleted.
    Segments go first: a crash after them leaves the metrics rows that lead a re-run to the same
    segments (already clean) and then to the Parquet files. Re-running is therefore safe and
@@ -228,12 +230,14 @@ def _trace_matcher(pseudonym: str, traces: set[str]) -> Matcher:
 
 
 def _scan(store: ObjectStore, tenant: str, report: ErasureReport, threads: int, match: Matcher) -> list[_Affected]:
-    prefix = layout.partition_prefix("metrics", tenant)
-    try:
-        keys = [info.key for info in store.list(prefix) if _is_metrics(info.key)]
-    except Exception as exc:  # noqa: BLE001
-        report.error(prefix, f"listing failed: {_reason(exc)}")
-        return []
+    keys: list[str] = []
+    for table in layout.RECORD_TABLES:  # span rows and log record rows
+        prefix = layout.partition_prefix(table, tenant)
+        try:
+            keys.extend(info.key for info in store.list(prefix) if _is_record_table(info.key))
+        except Exception as exc:  # noqa: BLE001
+            report.error(prefix, f"listing failed: {_reason(exc)}")
+            return []
     report.metrics_files_scanned = max(report.metrics_files_scanned, len(keys))
 
     def load(key: str) -> _Affected | None:
@@ -268,9 +272,9 @@ def _scan(store: ObjectStore, tenant: str, report: ErasureReport, threads: int, 
         return [found for found in pool.map(load, keys) if found is not None]
 
 
-def _is_metrics(key: str) -> bool:
+def _is_record_table(key: str) -> bool:
     parsed = layout.parse_key(key)
-    return parsed is not None and parsed[0].kind == "metrics"
+    return parsed is not None and parsed[0].kind in layout.RECORD_TABLES
 
 
 def _rewrite_segments(store: ObjectStore, tenant: str, affected: Iterable[_Affected], report: ErasureReport) -> None:

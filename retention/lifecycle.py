@@ -1,6 +1,7 @@
 """The retention policy as S3 lifecycle rules, so that S3 does the bulk expiry at any scale.
 
-One rule per (tenant, env, kind) prefix, and one per tenant for audit:
+One rule per (tenant, env, kind) prefix (metrics, log_metrics, payloads), and one per tenant
+for audit:
 
     {"ID": "tracevault/payloads/tenant=acme/env=prod",
      "Filter": {"Prefix": "<storage prefix>/payloads/tenant=acme/env=prod/"},
@@ -32,6 +33,9 @@ from vault import layout
 from vault.store import ObjectStore, S3Store, StoreError
 
 RULE_ID_PREFIX = "tracevault/"
+#: The env-partitioned kinds that get a rule: the two record tables and the payloads. (The
+#: evaluations table is left to the cron sweep.)
+LIFECYCLE_KINDS = (*layout.RECORD_TABLES, "payloads")
 MAX_RULES = 1000
 
 
@@ -96,7 +100,7 @@ def render_rules(config: Config, tenants: dict[str, set[str]], storage_prefix: s
     rules: list[dict[str, Any]] = []
     for tenant in sorted(tenants):
         for env in sorted(tenants[tenant]):
-            for kind in ("metrics", "payloads"):
+            for kind in LIFECYCLE_KINDS:
                 rules.append(_rule(base, layout.partition_prefix(kind, tenant, env), windows.days(kind, tenant, env)))
         rules.append(_rule(base, layout.partition_prefix("audit", tenant), windows.days("audit", tenant, None)))
     return rules

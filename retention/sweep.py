@@ -1,7 +1,8 @@
 """The retention sweep: delete every partition past its window, and report what was done.
 
-Windows come from the policy chain (`PolicySet.resolve(tenant, env)`): payload segments by
-``payload_days``, metrics Parquet by ``metrics_days``, audit records by ``audit_days``; in a run
+Windows come from the policy chain (`PolicySet.resolve(tenant, env)`): payload segments (of
+spans and log records alike) by ``payload_days``, the metrics, log_metrics and evaluations
+Parquet by ``metrics_days``, audit records by ``audit_days``; in a run
 over every tenant, the security log (``access/security-log/date=D/``) by the default tenant's
 ``audit_days``. A
 partition ``date=D`` is due when ``D < today - days``, ``today`` being the UTC day of ``now``.
@@ -42,6 +43,7 @@ DEFAULT_BATCH = 1000
 #: At most this many failed keys are named in a report (the count is always exact).
 MAX_REPORTED_ERRORS = 100
 
+#: Reported for every env seen (log_metrics and evaluations when the env has such objects).
 ENV_KINDS = ("metrics", "payloads")
 
 
@@ -133,7 +135,7 @@ class SweepReport:
             envs = self.groups[tenant]
             tenants[tenant] = {
                 "envs": {
-                    env: {kind: envs[env][kind].as_dict() for kind in (*ENV_KINDS, "evaluations") if kind in envs[env]}
+                    env: {kind: envs[env][kind].as_dict() for kind in layout.ENV_KINDS if kind in envs[env]}
                     for env in sorted(e for e in envs if e is not None)
                 },
             }
@@ -165,9 +167,12 @@ class Windows:
         self._audit: dict[str, int] = {}
 
     def days(self, kind: str, tenant: str, env: str | None) -> int:
+        """``payload_days`` for payloads; ``metrics_days`` for the metrics, log_metrics and
+        evaluations tables; ``audit_days`` for audit."""
         if kind == "audit":
             return self._audit_days(tenant)
-        assert env is not None
+        if kind not in layout.ENV_KINDS or env is None:
+            raise ValueError("retention windows: not a kind of an env partition")
         policy = self._policies.resolve(tenant, env)
         return policy.payload_days if kind == "payloads" else policy.metrics_days
 

@@ -48,12 +48,11 @@ class Metrics:
         r = self.registry
         for name, help_text, attribute in (
             ("tracevault_spool_bytes", "Bytes waiting in the write-ahead spool", "spool_bytes"),
-            ("tracevault_flushed_spans", "Spans flushed from the spool to the store", "flushed_spans"),
+            ("tracevault_flushed_spans", "Spans and log records flushed from the spool to the store", "flushed_spans"),
             ("tracevault_flush_failures", "Failed flush attempts (store outage)", "flush_failures"),
             ("tracevault_spool_corrupt_regions", "Damaged spool regions reported and skipped", "corrupt_regions"),
             ("tracevault_last_flush_seconds", "Duration of the last flush of one spool file", "last_flush_seconds"),
             ("tracevault_spool_write_failures", "Spool appends refused after a write error (a full disk)", "spool_write_failures"),
-            ("tracevault_vault_refused_records", "Records of a signal the vault does not store (logs), refused", "refused_records"),
         ):
             gauge = Gauge(name, help_text, registry=r)
             gauge.set_function(lambda attribute=attribute: float(getattr(stats, attribute)))

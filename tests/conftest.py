@@ -3,6 +3,7 @@ moto in server mode: a real S3 and KMS HTTP endpoint on loopback, driven by boto
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import boto3
@@ -37,6 +38,7 @@ def make_redactor(analyzer: PiiAnalyzer):
 
 
 REGION = "us-east-1"
+_BUCKETS = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +63,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def s3_bucket(moto_endpoint: str, aws_env: None, request: pytest.FixtureRequest) -> str:
-    name = "tv-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-")
+    # A counter keeps two parametrized tests whose names share the first 40 characters apart.
+    name = "tv-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-") + f"-{next(_BUCKETS)}"
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
     client.create_bucket(Bucket=name)
     return name

@@ -118,6 +118,15 @@ def span_evaluation_rows(span: Any, *, tenant: str, env: str, received_at: datet
     return rows
 
 
+def log_evaluation_row(record: Any, *, tenant: str, env: str, received_at: datetime, label: Callable[[str], str | None]) -> dict[str, Any]:
+    """The row of a ``gen_ai.evaluation.result`` log record; it judges the span it was emitted in."""
+    return evaluation_row(
+        record.attributes, trace_id=record.trace_id, span_id=record.span_id,
+        time_unix_nano=int(record.time_unix_nano or record.observed_time_unix_nano),
+        source="log_record", tenant=tenant, env=env, received_at=received_at, label=label,
+    )
+
+
 def evaluations_key(metrics_key: str) -> str:
     """The evaluations object that sits beside a metrics object (same partition and segment)."""
     parsed = layout.parse_key(metrics_key)

@@ -1,11 +1,14 @@
 """The storage key layout: Hive-style partitions, the same in a local directory and in S3.
 
-    metrics/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet
+    metrics/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet      (one row per span)
+    log_metrics/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet  (one row per log record)
     payloads/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.tvseg
     audit/tenant=<t>/date=<YYYY-MM-DD>/<segment>.jsonl
     evaluations/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet  (kept as long as metrics)
 
-The date is the UTC day the span was received. DuckDB, Athena, Trino and Spark read the
+The date is the UTC day the span or log record was received. Spans and log records of one
+(tenant, env, day) share a payload segment; their rows go to the two tables, under the same
+segment name. DuckDB, Athena, Trino and Spark read the
 ``name=value`` directories as partition columns as they are.
 
 Every part is validated before a key is built: tenant and env ids with
@@ -22,10 +25,17 @@ from dataclasses import dataclass
 
 from policies.tenants import is_valid_id, validate_id
 
-KINDS = ("metrics", "payloads", "audit", "evaluations")
+KINDS = ("metrics", "log_metrics", "payloads", "audit", "evaluations")
+
+#: The tables with one row per stored record (span or log record) and its ``payload_ref``:
+#: what erasure, compaction, grants and retention's ``metrics_days`` go through.
+RECORD_TABLES = ("metrics", "log_metrics")
+
+#: Every kind partitioned by tenant, env and day (all but audit).
+ENV_KINDS = ("metrics", "log_metrics", "payloads", "evaluations")
 
 #: File extension per kind (without the dot).
-EXTENSIONS = {"metrics": "parquet", "payloads": "tvseg", "audit": "jsonl", "evaluations": "parquet"}
+EXTENSIONS = {"metrics": "parquet", "log_metrics": "parquet", "payloads": "tvseg", "audit": "jsonl", "evaluations": "parquet"}
 
 SEGMENT_PATTERN_TEXT = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 _SEGMENT_PATTERN = re.compile(SEGMENT_PATTERN_TEXT)
@@ -53,6 +63,21 @@ class Partition:
 def metrics_key(tenant: str, env: str, day: _dt.date, segment: str) -> str:
     """``metrics/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet``"""
     return _key("metrics", tenant, env, day, segment)
+
+
+def log_metrics_key(tenant: str, env: str, day: _dt.date, segment: str) -> str:
+    """``log_metrics/tenant=<t>/env=<e>/date=<YYYY-MM-DD>/<segment>.parquet``"""
+    return _key("log_metrics", tenant, env, day, segment)
+
+
+def sibling_key(key: str, kind: str) -> str:
+    """The object of ``kind`` in the same partition and under the same segment name as ``key``
+    (e.g. the log_metrics file beside a metrics file). ``key`` must parse and have an env."""
+    parsed = parse_key(key)
+    if parsed is None or parsed[0].env is None:
+        raise ValueError("not a key of an env partition in the layout")
+    partition, segment = parsed
+    return _key(kind, partition.tenant, partition.env, partition.day, segment)
 
 
 def payload_key(tenant: str, env: str, day: _dt.date, segment: str) -> str:

@@ -67,9 +67,15 @@ __all__ = [
     "MetricsMapping",
     "PSEUDONYM_PATTERN",
     "REDACTED",
+    "attribute_columns",
     "conform",
+    "guarded",
+    "hex_id",
     "label",
     "metrics_row",
+    "redaction_counts",
+    "timestamp_ns",
+    "utc",
     "read_parquet_rows",
     "rows_to_parquet",
 ]
@@ -510,11 +516,11 @@ class _Attributes:
         return None
 
 
-def _hex(raw: bytes) -> str | None:
+def hex_id(raw: bytes) -> str | None:
     return raw.hex() if raw else None
 
 
-def _timestamp(ns: int) -> datetime | None:
+def timestamp_ns(ns: int) -> datetime | None:
     if not ns or ns > _INT64_MAX:
         return None
     return _EPOCH + timedelta(microseconds=ns // 1000)
@@ -598,7 +604,7 @@ def _retrieved_documents(attrs: _Attributes, names: Sequence[str]) -> int | None
     return None
 
 
-def _redaction_counts(redactions: Mapping[str, int]) -> dict[str, int]:
+def redaction_counts(redactions: Mapping[str, int]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for entity, count in sorted(redactions.items(), key=lambda item: str(item[0])):
         if not isinstance(entity, str) or not entity or isinstance(count, bool) or not isinstance(count, int):
@@ -610,7 +616,7 @@ def _redaction_counts(redactions: Mapping[str, int]) -> dict[str, int]:
     return counts
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
@@ -636,12 +642,28 @@ _COERCERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _guarded(compute: Callable[[], Any]) -> Any:
+def guarded(compute: Callable[[], Any]) -> Any:
     # Span data never makes a row fail: a column that cannot be computed is null.
     try:
         return compute()
     except Exception:  # noqa: BLE001 - fail to null, never to an exception or to content
         return None
+
+
+def record_attributes(attributes: Iterable[KeyValue], resource_attributes: Iterable[KeyValue]) -> _Attributes:
+    """A record's (span's or log record's) attributes, then its resource's, for lookups."""
+    return guarded(lambda: _Attributes(attributes, resource_attributes)) or _Attributes((), ())
+
+
+def attribute_columns(attrs: _Attributes, mapping: MetricsMapping, columns: Iterable[str]) -> dict[str, Any]:
+    """The attribute-fed ``columns`` of one record, each from its mapped sources, coerced and
+    shape-checked as the metrics table does it (the log_metrics table uses the same code)."""
+    sources = mapping.sources
+
+    def column(name: str) -> Any:
+        return guarded(lambda: attrs.first(sources.get(name, ()), _COERCERS[name]))
+
+    return {name: column(name) for name in columns}
 
 
 def metrics_row(
@@ -660,79 +682,71 @@ def metrics_row(
 
     ``pricer`` prices the call into ``cost_usd`` (the default: genai-prices, no overrides)."""
     sources = mapping.sources
-    attrs = _guarded(lambda: _Attributes(span.attributes, resource.attributes)) or _Attributes((), ())
+    attrs = record_attributes(span.attributes, resource.attributes)
     start_ns, end_ns = int(span.start_time_unix_nano), int(span.end_time_unix_nano)
     duration = (end_ns - start_ns) / 1e6 if 0 < start_ns <= end_ns <= _INT64_MAX else None
-
-    def column(name: str) -> Any:
-        return _guarded(lambda: attrs.first(sources.get(name, ()), _COERCERS[name]))
-
-    row: dict[str, Any] = {name: column(name) for name in _COERCERS}  # the columns fed by attributes alone
+    row = attribute_columns(attrs, mapping, _COERCERS)  # the columns fed by attributes alone
     row |= {
         "tenant": tenant,
         "env": env,
-        "trace_id": _hex(span.trace_id),
-        "span_id": _hex(span.span_id),
-        "parent_span_id": _hex(span.parent_span_id),
-        "name": _guarded(lambda: safe_span_name(span.name)) or REDACTED,
+        "trace_id": hex_id(span.trace_id),
+        "span_id": hex_id(span.span_id),
+        "parent_span_id": hex_id(span.parent_span_id),
+        "name": guarded(lambda: safe_span_name(span.name)) or REDACTED,
         "kind": _SPAN_KINDS.get(int(span.kind), "unspecified"),
-        "start_time": _timestamp(start_ns),
-        "end_time": _timestamp(end_ns),
+        "start_time": timestamp_ns(start_ns),
+        "end_time": timestamp_ns(end_ns),
         "duration_ms": duration,
         "status_code": _STATUS_CODES.get(int(span.status.code), "unset"),
-        "error_type": _guarded(lambda: _error_type(span, attrs, sources.get("error_type", ()))),
-        "ttft_ms": _guarded(lambda: _ttft_ms(attrs, sources.get("ttft_ms", ()))),
-        "tool_count": _guarded(lambda: _tool_count(attrs, sources.get("tool_count", ()))),
-        "retrieved_documents": _guarded(lambda: _retrieved_documents(attrs, sources.get("retrieved_documents", ()))),
-        "redactions": _redaction_counts(redactions),
+        "error_type": guarded(lambda: _error_type(span, attrs, sources.get("error_type", ()))),
+        "ttft_ms": guarded(lambda: _ttft_ms(attrs, sources.get("ttft_ms", ()))),
+        "tool_count": guarded(lambda: _tool_count(attrs, sources.get("tool_count", ()))),
+        "retrieved_documents": guarded(lambda: _retrieved_documents(attrs, sources.get("retrieved_documents", ()))),
+        "redactions": redaction_counts(redactions),
         "payload_ref": payload_ref,
-        "received_at": _utc(received_at),
+        "received_at": utc(received_at),
     }
-    derived_columns(row, span, attrs, sources, pricer or DEFAULT_PRICER, label=_label, guard=_guarded)
+    derived_columns(row, span, attrs, sources, pricer or DEFAULT_PRICER, label=_label, guard=guarded)
     return {name: row.get(name) for name in METRICS_SCHEMA.names}
 
 
 # ---------------------------------------------------------------------------------------------
 # Parquet.
 
-_REQUIRED = tuple(f.name for f in METRICS_SCHEMA if not f.nullable)
-_TIMESTAMP_COLUMNS = tuple(f.name for f in METRICS_SCHEMA if pa.types.is_timestamp(f.type))
-
-
-def _prepare(row: Mapping[str, Any], index: int) -> dict[str, Any]:
-    unknown = set(row) - set(METRICS_SCHEMA.names)
+def _prepare(row: Mapping[str, Any], index: int, schema: pa.Schema) -> dict[str, Any]:
+    unknown = set(row) - set(schema.names)
     if unknown:
         raise ValueError(f"metrics row {index} has unknown columns: {sorted(unknown)}")
-    out = {name: row.get(name) for name in METRICS_SCHEMA.names}
-    for name in _REQUIRED:
-        if out[name] is None:
-            raise ValueError(f"metrics row {index} lacks required column {name!r}")
-    for name in _TIMESTAMP_COLUMNS:
-        moment = out[name]
-        if isinstance(moment, datetime):
-            out[name] = _utc(moment)
-        elif isinstance(moment, date):
-            raise ValueError(f"metrics row {index}: column {name!r} needs a datetime, not a date")
-    redactions = out["redactions"]
-    if isinstance(redactions, Mapping):
-        out["redactions"] = sorted(redactions.items())
+    out = {name: row.get(name) for name in schema.names}
+    for schema_field in schema:
+        value = out[schema_field.name]
+        if value is None and not schema_field.nullable:
+            raise ValueError(f"metrics row {index} lacks required column {schema_field.name!r}")
+        if pa.types.is_timestamp(schema_field.type):
+            if isinstance(value, datetime):
+                out[schema_field.name] = utc(value)
+            elif isinstance(value, date):
+                raise ValueError(f"metrics row {index}: column {schema_field.name!r} needs a datetime, not a date")
+        elif pa.types.is_map(schema_field.type) and isinstance(value, Mapping):
+            out[schema_field.name] = sorted(value.items())
     return out
 
 
-def rows_to_parquet(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """One zstd-compressed Parquet file whose schema is :data:`METRICS_SCHEMA`."""
-    prepared = [_prepare(row, i) for i, row in enumerate(rows)]
-    table = pa.Table.from_pylist(prepared, schema=METRICS_SCHEMA)
+def rows_to_parquet(rows: Sequence[Mapping[str, Any]], schema: pa.Schema = METRICS_SCHEMA) -> bytes:
+    """One zstd-compressed Parquet file whose schema is ``schema`` (:data:`METRICS_SCHEMA`, or
+    the log_metrics table's)."""
+    prepared = [_prepare(row, i, schema) for i, row in enumerate(rows)]
+    table = pa.Table.from_pylist(prepared, schema=schema)
     return table_to_parquet(table)
 
 
-def conform(table: pa.Table) -> pa.Table:
-    """A metrics table of any schema version as :data:`METRICS_SCHEMA`: columns an older file
-    lacks are added as nulls (what DuckDB's ``union_by_name`` does), then the types are cast."""
-    missing = [f for f in METRICS_SCHEMA if f.name not in table.column_names]
+def conform(table: pa.Table, schema: pa.Schema = METRICS_SCHEMA) -> pa.Table:
+    """A metrics table of any schema version as ``schema``: columns an older file lacks are
+    added as nulls (what DuckDB's ``union_by_name`` does), then the types are cast."""
+    missing = [f for f in schema if f.name not in table.column_names]
     for schema_field in missing:
         table = table.append_column(schema_field.name, pa.nulls(table.num_rows, schema_field.type))
-    return table.select(METRICS_SCHEMA.names).cast(METRICS_SCHEMA)
+    return table.select(schema.names).cast(schema)
 
 
 def read_parquet_rows(data: bytes) -> list[dict[str, Any]]:

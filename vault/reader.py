@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from vault import layout
 from vault.envelope import DecryptError, decrypt_record, record_aad
 from vault.keyring import DataKeyReader, KeyUnavailable
-from vault.metrics import METRICS_SCHEMA, conform
+from vault.logmetrics import TABLE_SCHEMAS
+from vault.metrics import conform
 from vault.segment import CorruptSegment, PayloadRef, decode_frame
 from vault.store import ObjectNotFound, ObjectStore
 
@@ -43,6 +44,14 @@ def replaced_keys(key: str, metadata: dict[bytes, bytes] | None) -> set[str]:
         return set()
     directory = key.rsplit("/", 1)[0]
     return {f"{directory}/{name}" for name in names if isinstance(name, str) and name and "/" not in name} if isinstance(names, list) else set()
+
+
+def _schema(table: str) -> pa.Schema:
+    """The schema of a record table; a ValueError for any other name."""
+    try:
+        return TABLE_SCHEMAS[table]
+    except KeyError:
+        raise ValueError(f"not a record table: must be one of {', '.join(TABLE_SCHEMAS)}") from None
 
 
 class PayloadUnavailable(Exception):
@@ -77,8 +86,12 @@ class VaultReader:
                 seen.setdefault(parsed[0], None)
         return list(seen)
 
-    def metrics_objects(self, tenant: str, env: str | None = None, day_from: date | None = None, day_to: date | None = None) -> Iterator[str]:
-        for info in self.store.list(layout.partition_prefix("metrics", tenant, env)):
+    def metrics_objects(
+        self, tenant: str, env: str | None = None, day_from: date | None = None, day_to: date | None = None, *, table: str = "metrics"
+    ) -> Iterator[str]:
+        """Keys of one record table's Parquet files (``metrics`` or ``log_metrics``)."""
+        _schema(table)
+        for info in self.store.list(layout.partition_prefix(table, tenant, env)):
             parsed = layout.parse_key(info.key)
             if parsed is None or not info.key.endswith(".parquet"):
                 continue
@@ -87,8 +100,11 @@ class VaultReader:
                 continue
             yield info.key
 
-    def read_metrics(self, tenant: str, env: str | None = None, day_from: date | None = None, day_to: date | None = None) -> pa.Table:
-        """All metrics rows of a tenant (optionally one env and a day range) as one table.
+    def read_metrics(
+        self, tenant: str, env: str | None = None, day_from: date | None = None, day_to: date | None = None, *, table: str = "metrics"
+    ) -> pa.Table:
+        """All rows of a tenant (optionally one env and a day range) of one record table as one
+        table: ``metrics`` (spans, the default) or ``log_metrics`` (log records).
 
         Compaction (retention/compact.py) writes a merged file whose ``tracevault.replaces``
         metadata names the files it holds, then deletes them. Files named by another file's
@@ -97,13 +113,14 @@ class VaultReader:
         """
         tables: dict[str, tuple[pa.Table, set[str]]] = {}
         unreadable: set[str] = set()
-        pending = list(self.metrics_objects(tenant, env, day_from, day_to))
+        schema = _schema(table)
+        pending = list(self.metrics_objects(tenant, env, day_from, day_to, table=table))
         for _attempt in range(3):
             vanished = False
             for key in pending:
                 try:
-                    table = pq.read_table(io.BytesIO(self.store.get(key)))
-                    tables[key] = (conform(table), replaced_keys(key, table.schema.metadata))
+                    read = pq.read_table(io.BytesIO(self.store.get(key)))
+                    tables[key] = (conform(read, schema), replaced_keys(key, read.schema.metadata))
                 except ObjectNotFound:
                     vanished = True  # deleted by retention or compaction between list and get
                 except (pa.ArrowException, OSError, ValueError) as exc:
@@ -111,17 +128,18 @@ class VaultReader:
                     self._problem(key, f"unreadable Parquet ({type(exc).__name__})")
             if not vanished:
                 break
-            pending = [k for k in self.metrics_objects(tenant, env, day_from, day_to) if k not in tables and k not in unreadable]
+            pending = [k for k in self.metrics_objects(tenant, env, day_from, day_to, table=table) if k not in tables and k not in unreadable]
         replaced = set().union(*(names for _, names in tables.values()))
-        kept = [table for key, (table, _) in tables.items() if key not in replaced]
+        kept = [read for key, (read, _) in tables.items() if key not in replaced]
         if not kept:
-            return METRICS_SCHEMA.empty_table()
+            return schema.empty_table()
         return pa.concat_tables(kept)
 
-    def find_spans(self, tenant: str, trace_id: str, span_id: str | None = None, env: str | None = None) -> list[dict[str, Any]]:
-        table = self.read_metrics(tenant, env)
-        rows = [row for row in table.to_pylist() if row["trace_id"] == trace_id.lower() and (span_id is None or row["span_id"] == span_id.lower())]
-        return rows
+    def find_spans(self, tenant: str, trace_id: str, span_id: str | None = None, env: str | None = None, *, table: str = "metrics") -> list[dict[str, Any]]:
+        """Rows of one trace (or one span) in one record table; for ``log_metrics``, the log
+        records emitted in that trace (or span)."""
+        rows = self.read_metrics(tenant, env, table=table).to_pylist()
+        return [row for row in rows if row["trace_id"] == trace_id.lower() and (span_id is None or row["span_id"] == span_id.lower())]
 
     # -- payloads ------------------------------------------------------------------------
 
@@ -157,10 +175,12 @@ class VaultReader:
         return json.loads(plaintext)
 
     def payloads_for(self, tenant: str, trace_id: str, span_id: str | None = None, env: str | None = None) -> list[dict[str, Any]]:
+        """The payloads of a trace's (or span's) spans, then of its log records."""
         out = []
-        for row in self.find_spans(tenant, trace_id, span_id, env):
-            if row.get("payload_ref"):
-                out.append(self.payload(row["payload_ref"]))
+        for table in layout.RECORD_TABLES:
+            for row in self.find_spans(tenant, trace_id, span_id, env, table=table):
+                if row.get("payload_ref"):
+                    out.append(self.payload(row["payload_ref"]))
         return out
 
     def _problem(self, key: str, reason: str) -> None:

@@ -1,4 +1,9 @@
-"""The vault as a sink: split each span, spool it durably, flush segments to the object store.
+"""The vault as a sink: split each span or log record, spool it durably, flush segments to the
+object store.
+
+- Spans give rows of the ``metrics`` table, log records (a batch whose signal is ``logs``) rows
+  of the ``log_metrics`` table (:mod:`vault.logmetrics`); both give payload records in the same
+  segments, under the same keys, through the same spool.
 
 - `export` returns only after the batch's records are encrypted and fsynced to the spool:
   that is what lets the receivers answer 200.
@@ -14,24 +19,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from policies.config import SpoolConfig
-from redactors.batch import SIGNAL_TRACES, ExportOutcome, RedactedBatch
+from redactors.batch import SIGNAL_LOGS, ExportOutcome, RedactedBatch
 from redactors.walker import COUNT_PREFIX
 from vault import evaluations
 from vault.keyring import DataKeyWriter
+from vault.logmetrics import TABLE_SCHEMAS, log_metrics_row
 from vault.metrics import MetricsMapping, label, metrics_row, rows_to_parquet
 from vault.prices import Pricer
 from vault.spool import (
@@ -46,6 +56,7 @@ from vault.store import ObjectStore
 log = logging.getLogger("tracevault.vault")
 READINESS_PROBE_KEY = "probe/ready"
 PROBE_INTERVAL_SECONDS = 10.0
+_ID_FIELDS = (("trace_id", "traceId"), ("span_id", "spanId"), ("parent_span_id", "parentSpanId"))
 
 
 @dataclass
@@ -60,27 +71,41 @@ class VaultStats:
     last_flush_seconds: float = 0.0
     store_reachable: bool = True
     spool_write_failures: int = 0
-    refused_records: int = 0  # records of a signal this vault does not store (logs), refused
 
 
-def payload_document(span: Span, resource: Resource, scope: InstrumentationScope) -> bytes:
-    """A span's content as stored (encrypted) in a payload record: OTLP/JSON shapes, hex ids."""
-    span_doc = json_format.MessageToDict(span, use_integers_for_enums=True)
-    for field in ("traceId", "spanId", "parentSpanId"):
-        if field in span_doc:
-            span_doc[field] = getattr(span, {"traceId": "trace_id", "spanId": "span_id", "parentSpanId": "parent_span_id"}[field]).hex()
-    for link, link_doc in zip(span.links, span_doc.get("links", [])):
-        link_doc["traceId"], link_doc["spanId"] = link.trace_id.hex(), link.span_id.hex()
+def _hex_ids(message: Any, document: dict[str, Any]) -> None:
+    """OTLP/JSON writes ids as base64; the vault writes them as lowercase hex, as OTLP/JSON's
+    trace ids are pasted into queries."""
+    for field_name, json_name in _ID_FIELDS:
+        if json_name in document:
+            document[json_name] = getattr(message, field_name).hex()
+
+
+def _document(resource: Resource, scope: InstrumentationScope, name: str, record: Span | LogRecord) -> bytes:
+    record_doc = json_format.MessageToDict(record, use_integers_for_enums=True)
+    _hex_ids(record, record_doc)
+    for link, link_doc in zip(getattr(record, "links", ()), record_doc.get("links", [])):
+        _hex_ids(link, link_doc)
     document = {
         "resource": json_format.MessageToDict(resource),
         "scope": json_format.MessageToDict(scope),
-        "span": span_doc,
+        name: record_doc,
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _redaction_counts(span: Span) -> dict[str, int]:
-    return {kv.key[len(COUNT_PREFIX):]: kv.value.int_value for kv in span.attributes if kv.key.startswith(COUNT_PREFIX)}
+def payload_document(span: Span, resource: Resource, scope: InstrumentationScope) -> bytes:
+    """A span's content as stored (encrypted) in a payload record: OTLP/JSON shapes, hex ids."""
+    return _document(resource, scope, "span", span)
+
+
+def log_payload_document(record: LogRecord, resource: Resource, scope: InstrumentationScope) -> bytes:
+    """A log record's content as stored (encrypted): ``{"resource", "scope", "log_record"}``."""
+    return _document(resource, scope, "log_record", record)
+
+
+def _redaction_counts(record: Span | LogRecord) -> dict[str, int]:
+    return {kv.key[len(COUNT_PREFIX):]: kv.value.int_value for kv in record.attributes if kv.key.startswith(COUNT_PREFIX)}
 
 
 def _flat_spans(request: ExportTraceServiceRequest) -> list[tuple[Span, Resource, InstrumentationScope]]:
@@ -92,12 +117,50 @@ def _flat_spans(request: ExportTraceServiceRequest) -> list[tuple[Span, Resource
     ]
 
 
+def _flat_logs(request: ExportLogsServiceRequest) -> list[tuple[LogRecord, Resource, InstrumentationScope]]:
+    return [
+        (record, resource_logs.resource, scope_logs.scope)
+        for resource_logs in request.resource_logs
+        for scope_logs in resource_logs.scope_logs
+        for record in scope_logs.log_records
+    ]
+
+
+def _payload(batch: RedactedBatch, redacted: tuple[Any, ...], escrow: list[tuple[Any, ...]], index: int, make: Any) -> bytes | None:
+    if batch.payload_mode == "redacted":
+        return make(*redacted)
+    if batch.payload_mode == "original":
+        return make(*escrow[index])
+    return None
+
+
+def _records_and_escrow(batch: RedactedBatch, flatten: Any) -> tuple[list[Any], list[Any]]:
+    records = flatten(batch.request)
+    escrow = flatten(batch.escrow) if batch.escrow is not None else []
+    if batch.payload_mode == "original" and len(escrow) != len(records):
+        raise ValueError("escrow copy does not match the redacted records")
+    return records, escrow
+
+
+def record_ids(count: int) -> list[str]:
+    """Ids for the log records of one batch: 32 hex digits, a random batch part and the index.
+
+    Unique (a fresh 96-bit batch part, then distinct indexes) and stable (fixed in the spool
+    row, so a replay writes the same id). Nothing of the content goes into it: it is not a hash.
+    """
+    batch_part = secrets.token_hex(12)
+    return [f"{batch_part}{index:08x}" for index in range(count)]
+
+
 def split_batch(batch: RedactedBatch, mapping: MetricsMapping, pricer: Pricer | None = None) -> list[SpoolRecord]:
-    """One metrics row and (per payload mode) one payload per span."""
-    spans = _flat_spans(batch.request)
-    escrow = _flat_spans(batch.escrow) if batch.escrow is not None else []
-    if batch.payload_mode == "original" and len(escrow) != len(spans):
-        raise ValueError("escrow copy does not match the redacted spans")
+    """One metrics row and (per payload mode) one payload per span or log record."""
+    if batch.signal == SIGNAL_LOGS:
+        return _split_logs(batch, mapping)
+    return _split_spans(batch, mapping, pricer)
+
+
+def _split_spans(batch: RedactedBatch, mapping: MetricsMapping, pricer: Pricer | None) -> list[SpoolRecord]:
+    spans, escrow = _records_and_escrow(batch, _flat_spans)
     records: list[SpoolRecord] = []
     for index, (span, resource, scope) in enumerate(spans):
         row = metrics_row(
@@ -114,12 +177,29 @@ def split_batch(batch: RedactedBatch, mapping: MetricsMapping, pricer: Pricer | 
         judged = evaluations.span_evaluation_rows(span, tenant=batch.tenant, env=batch.env, received_at=batch.received_at, label=label)
         if judged:  # carried through the spool beside the row, written to the evaluations table
             row[evaluations.SPOOL_FIELD] = judged
-        payload: bytes | None = None
-        if batch.payload_mode == "redacted":
-            payload = payload_document(span, resource, scope)
-        elif batch.payload_mode == "original":
-            payload = payload_document(*escrow[index])
+        payload = _payload(batch, (span, resource, scope), escrow, index, payload_document)
         records.append(SpoolRecord(trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), metrics=row, payload=payload))
+    return records
+
+
+def _split_logs(batch: RedactedBatch, mapping: MetricsMapping) -> list[SpoolRecord]:
+    logs, escrow = _records_and_escrow(batch, _flat_logs)
+    records: list[SpoolRecord] = []
+    for index, ((record, resource, scope), record_id) in enumerate(zip(logs, record_ids(len(logs)))):
+        row = log_metrics_row(
+            record,
+            resource,
+            tenant=batch.tenant,
+            env=batch.env,
+            record_id=record_id,
+            received_at=batch.received_at,
+            redactions=_redaction_counts(record),
+            mapping=mapping,
+        )
+        if record.event_name == evaluations.EVALUATION_EVENT:  # an evaluation sent as a log event
+            row[evaluations.SPOOL_FIELD] = [evaluations.log_evaluation_row(record, tenant=batch.tenant, env=batch.env, received_at=batch.received_at, label=label)]
+        payload = _payload(batch, (record, resource, scope), escrow, index, log_payload_document)
+        records.append(SpoolRecord(trace_id=record.trace_id.hex(), span_id=record.span_id.hex(), metrics=row, payload=payload, table="log_metrics"))
     return records
 
 
@@ -136,11 +216,12 @@ def flush_spool_file(path: Path, store: ObjectStore, stats: VaultStats) -> int:
         segment = segment_bytes(group)
         if segment is not None:
             store.put(group.payload_key, segment)
-        judged = [e for row in group.rows for e in row.pop(evaluations.SPOOL_FIELD, None) or ()]
-        if judged:  # before the metrics file, as payloads are: a retried flush rewrites the same objects
+        tables = group.tables()
+        judged = [e for rows in tables.values() for row in rows for e in row.pop(evaluations.SPOOL_FIELD, None) or ()]
+        if judged:  # before the metrics files, as payloads are: a retried flush rewrites the same objects
             store.put(evaluations.evaluations_key(group.metrics_key), evaluations.rows_to_parquet(judged))
-        if group.rows:
-            store.put(group.metrics_key, rows_to_parquet(group.rows))
+        for table, rows in tables.items():
+            store.put(group.table_key(table), rows_to_parquet(rows, TABLE_SCHEMAS[table]))
     path.unlink()
     return contents.records
 
@@ -190,14 +271,9 @@ class VaultSink:
     async def export(self, batch: RedactedBatch) -> ExportOutcome:
         """Durable once this returns ok: the records are in the spool (fsync'd when configured).
 
-        The split (a JSON document per span) and the append run in the spool thread, never on
-        the event loop.
+        The split (a JSON document per span or log record) and the append run in the spool
+        thread, never on the event loop.
         """
-        if batch.signal != SIGNAL_TRACES:
-            # This vault stores spans only: a logs batch is refused and counted, never dropped silently.
-            self.stats.refused_records += batch.span_count
-            log.warning("the vault does not store log records yet: %d refused (tenant=%s)", batch.span_count, batch.tenant)
-            return ExportOutcome.refused("logs not stored")
         try:
             await asyncio.get_running_loop().run_in_executor(self._spool_thread, self._split_and_append, batch)
         except OSError:  # a full disk: nothing of the batch stayed in the spool (logged, counted)

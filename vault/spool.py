@@ -6,8 +6,10 @@ A spool file (`<seq>.wal`) is a sequence of frames:
 
 - GROUP frames open a (tenant, env, day) group: its object keys, its segment's wrapped data
   key and creation time. The plaintext data key lives only in memory while the file is active.
-- RECORD frames carry one span: its metrics row (JSON, no content) and its payload frame,
-  encrypted with the group's data key and with its final offset in the segment already fixed.
+- RECORD frames carry one span or log record: its metrics row (JSON, no content; a log
+  record's row names its table, ``log_metrics``, under :data:`TABLE_FIELD`) and its payload
+  frame, encrypted with the group's data key and with its final offset in the segment already
+  fixed. Spans and log records of a group share the group's payload segment.
 
 Because everything that goes into a segment is decided at spool time, flushing a sealed file is
 deterministic: a file flushed twice (a crash after the upload, before the delete) writes the
@@ -69,14 +71,33 @@ class _Group:
     next_offset: int = len(SEGMENT_MAGIC)
 
 
+#: The key under which a spooled row names its table when it is not ``metrics`` (a log record's
+#: row goes to ``log_metrics``). Files spooled before log records existed have no such key.
+TABLE_FIELD = "$table"
+
+
 @dataclass(frozen=True)
 class SpoolRecord:
-    """One span to spool: its metrics row and its payload plaintext (None: payload mode none)."""
+    """One record (a span or a log record) to spool: its metrics row, the table the row goes to
+    (one of :data:`vault.layout.RECORD_TABLES`) and its payload plaintext (None: payload mode none)."""
 
     trace_id: str
     span_id: str
     metrics: dict[str, Any]
     payload: bytes | None
+    table: str = "metrics"
+
+    def __post_init__(self) -> None:
+        if self.table not in layout.RECORD_TABLES:
+            raise ValueError("unknown metrics table")
+
+
+def row_table(row: dict[str, Any]) -> str:
+    """The table a spooled row goes to."""
+    table = row.get(TABLE_FIELD, "metrics")
+    if table not in layout.RECORD_TABLES:
+        raise ValueError("unknown metrics table")
+    return table
 
 
 def _frame(kind: int, body: bytes) -> bytes:
@@ -250,6 +271,8 @@ class SpoolWriter:
         chunks = []
         for record in records:
             metrics = dict(record.metrics)
+            if record.table != "metrics":
+                metrics[TABLE_FIELD] = record.table
             frame = b""
             if record.payload is not None:
                 position = group.next_position
@@ -345,6 +368,18 @@ class SpooledGroup:
     rows: list[dict[str, Any]] = field(default_factory=list)
     frames: list[tuple[FrameInfo, bytes]] = field(default_factory=list)
 
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        """The group's rows (without their table marker) by table: ``metrics`` and
+        ``log_metrics``. Each table's file is :meth:`table_key`."""
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        for row in self.rows:
+            by_table.setdefault(row_table(row), []).append({name: value for name, value in row.items() if name != TABLE_FIELD})
+        return by_table
+
+    def table_key(self, table: str) -> str:
+        """The Parquet file of ``table`` for this group: same partition and segment name."""
+        return self.metrics_key if table == "metrics" else layout.sibling_key(self.metrics_key, table)
+
 
 @dataclass
 class SpoolContents:
@@ -386,6 +421,7 @@ def read_spool_file(path: Path) -> SpoolContents:
                     continue
                 row_end = _RECORD_HEAD.size + row_length
                 row = json.loads(body[_RECORD_HEAD.size : row_end], object_hook=_json_hook)
+                row_table(row)  # an unknown table is damage, skipped like a bad frame
                 frame = body[row_end:]
                 group.rows.append(row)
                 if frame:

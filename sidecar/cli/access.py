@@ -257,15 +257,15 @@ def _answer(result: Any) -> None:
 @payload_group.command("get")
 @with_context()
 @click.option("--token", required=True, envvar="TRACEVAULT_GRANT_TOKEN", help=TOKEN_HELP + " Env: TRACEVAULT_GRANT_TOKEN.")
-@click.option("--trace-id", default=None, help="Trace id (32 hex digits).")
-@click.option("--span-id", default=None, help="Only this span (16 hex digits).")
+@click.option("--trace-id", default=None, help="Trace id (32 hex digits); for a log record without a trace, its record id.")
+@click.option("--span-id", default=None, help="Only this span and the log records emitted in it (16 hex digits).")
 @click.option("--ref", "reference", default=None, help="Instead of --trace-id: a tracevault:// reference from a forwarded span; prints the value it names.")
 @click.option("--tenant", default=None, help="The data's tenant (default: the grant's).")
 @click.option("--env", default=None, help="Only this environment.")
 @cli_errors
 def payload_get(cli: CliContext, token: str, trace_id: str | None, span_id: str | None, reference: str | None, tenant: str | None, env: str | None) -> None:
-    """Print the decrypted payload records of a trace (or one span), or the value a reference
-    names, as JSON."""
+    """Print the decrypted payload records of a trace's spans and log records (or one span's), or
+    the value a reference names, as JSON."""
     if (trace_id is None) == (reference is None):
         raise click.UsageError("give either --trace-id or --ref")
     if reference is not None and (span_id or tenant or env):
@@ -288,7 +288,7 @@ def payload_get(cli: CliContext, token: str, trace_id: str | None, span_id: str 
 @click.option("--env", default=None, help="Only this environment.")
 @cli_errors
 def payload_list(cli: CliContext, token: str, env: str | None) -> None:
-    """List what the grant can reach: trace ids, times and spans from the metrics, no content."""
+    """List what the grant can reach: trace ids, times, spans and log records from the metrics, no content."""
     access = _access(cli)
     try:
         result = access.list_reachable(_token(token), env=env)

@@ -52,7 +52,7 @@ def retention_group() -> None:
 @click.option("--batch-size", default=sweeping.DEFAULT_BATCH, show_default=True, type=click.IntRange(1, 1000), help="Keys per delete call.")
 @cli_errors
 def run(cli: CliContext, dry_run: bool, now_text: str | None, tenant: str | None, batch_size: int) -> None:
-    """Delete every partition past its window: payloads, metrics and audit, each by its own.
+    """Delete every partition past its window: payloads, metrics, log_metrics and audit, each by its own.
 
     Safe to re-run at any time; exit code 0 only when everything due is gone.
     """
@@ -134,10 +134,11 @@ def lifecycle(cli: CliContext, apply_rules: bool) -> None:
 )
 @cli_errors
 def erase(cli: CliContext, tenant: str, user_id: str, dry_run: bool, spans_only: bool, whole_traces: bool) -> None:
-    """Remove every record of one user: metrics rows and payloads, then audit it.
+    """Remove every record of one user: metrics and log_metrics rows and payloads, then audit it.
 
-    By default every span of the user's traces goes (the model-call and tool spans of a
-    conversation hold the user's prompts without a user id); `--spans-only` keeps them.
+    By default every span and log record of the user's traces goes (the model-call and tool
+    spans of a conversation, and the content events logged in them, hold the user's prompts
+    without a user id); `--spans-only` keeps them.
     Run it after the sidecar has flushed (records still in its spool are reported and make the
     exit code 1); re-running is safe.
     """
@@ -198,7 +199,7 @@ def erase(cli: CliContext, tenant: str, user_id: str, dry_run: bool, spans_only:
 @click.option("--min-files", default=2, show_default=True, type=click.IntRange(2), help="Merge a partition only when it has this many small files.")
 @cli_errors
 def compact(cli: CliContext, tenant: str | None, env: str | None, day_text: str | None, min_files: int) -> None:
-    """Merge the small metrics Parquet files of each partition into one (payloads untouched)."""
+    """Merge the small metrics and log_metrics Parquet files of each partition into one (payloads untouched)."""
     from retention import compact as compaction
 
     tenant = _optional_id(tenant, "tenant id", "--tenant")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -18,15 +18,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from access.grants import GrantError
 from access.iam import iam_policy
 from policies.config import parse_config
+from redactors.batch import SIGNALS
 from sidecar.cli import main
-from tests.access.vaultdata import MARKER, NOW, RECEIVED, SECRET_B64, Stored, write_data
+from tests.access.vaultdata import MARKER, NOW, RECEIVED, SECRET_B64, Stored, content_of, write_data
+from tests.vault.logs_builders import genai_log, logs_batch, make_log
 from vault.revocations import Revocations
 from vault.store import LocalStore
 
 
-@pytest.fixture(scope="module")
-def stored(tmp_path_factory: pytest.TempPathFactory) -> Stored:
-    return write_data(tmp_path_factory.mktemp("access") / "data")
+@pytest.fixture(scope="module", params=SIGNALS)
+def stored(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Stored:
+    """The same traces, once as spans and once as log records: every rule covers both."""
+    return write_data(tmp_path_factory.mktemp("access") / "data", request.param)
 
 
 @pytest.fixture
@@ -47,7 +50,7 @@ def test_allowed_read_returns_decrypted_records_and_is_audited(stored: Stored) -
     assert result.status == 200 and result.outcome == "allowed"
     records = result.body["records"]
     assert sorted(r["span_id"] for r in records) == sorted(stored.spans["acme_prod"])
-    assert all(r["tenant"] == "acme" and r["env"] == "prod" and r["payload"]["span"]["traceId"] == trace for r in records)
+    assert all(r["tenant"] == "acme" and r["env"] == "prod" and content_of(r)["traceId"] == trace for r in records)
     assert MARKER in json.dumps(records)
     record = last_audit(stored)
     assert record["outcome"] == "allowed" and record["rule"] is None and record["action"] == "payload.get"
@@ -66,8 +69,10 @@ def test_payload_list_shows_metadata_only(stored: Stored) -> None:
     assert result.status == 200
     traces = {t["trace_id"]: t for t in result.body["traces"]}
     assert set(traces) == {stored.traces["acme_prod"], stored.traces["acme_dev"]}
-    assert len(traces[stored.traces["acme_prod"]]["spans"]) == 2
-    assert all(span["has_payload"] and span["received_at"] == "2026-11-28T12:30:00Z" for t in traces.values() for span in t["spans"])
+    kind = "log_records" if stored.signal == "logs" else "spans"
+    assert len(traces[stored.traces["acme_prod"]][kind]) == 2
+    assert all(not t["spans" if kind == "log_records" else "log_records"] for t in traces.values())
+    assert all(item["has_payload"] and item["received_at"] == "2026-11-28T12:30:00Z" for t in traces.values() for item in t[kind])
     assert MARKER not in json.dumps(result.body)
     record = last_audit(stored)
     assert record["action"] == "payload.list" and record["outcome"] == "allowed" and record["spans"]["listed"] == 3
@@ -195,6 +200,71 @@ def test_partly_in_scope_trace_returns_only_the_granted_spans(fresh: Stored) -> 
     assert "dev part" not in json.dumps(result.body)
 
 
+def _add_logs(stored: Stored, *records) -> None:
+    import asyncio
+
+    from policies.config import SpoolConfig
+    from tests.access.vaultdata import SECRET
+    from vault.keyring import LocalKeyWriter
+    from vault.sink import VaultSink
+
+    sink = VaultSink(SpoolConfig(fsync=False), stored.data_dir / "spool-logs", LocalKeyWriter(stored.config.keyring_dir(), SECRET), stored.store)
+
+    async def run() -> None:
+        await sink.export(logs_batch("acme", list(records), RECEIVED))
+        await sink.flush()
+
+    asyncio.run(run())
+
+
+def test_a_grant_for_a_trace_returns_its_spans_and_its_log_records(fresh: Stored, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trace, (first, second) = fresh.traces["acme_prod"], fresh.spans["acme_prod"]
+    _add_logs(
+        fresh,
+        genai_log(bytes.fromhex(trace), bytes.fromhex(first), body=f"{MARKER} log in the first span"),
+        genai_log(bytes.fromhex(trace), bytes.fromhex(second), body=f"{MARKER} log in the second span"),
+        genai_log(body=f"{MARKER} another trace"),
+    )
+    access = fresh.access()
+    result = access.get_payloads(fresh.issue(trace_ids=[trace]), trace)
+    assert result.status == 200
+    by_signal = sorted((r["signal"], r["span_id"]) for r in result.body["records"])
+    assert by_signal == sorted([("traces", first), ("traces", second), ("logs", first), ("logs", second)])
+    logs = [r for r in result.body["records"] if r["signal"] == "logs"]
+    assert all(len(r["record_id"]) == 32 and content_of(r)["traceId"] == trace for r in logs)
+    assert "another trace" not in json.dumps(result.body)
+    assert last_audit(fresh)["spans"]["returned"] == 4 and MARKER not in json.dumps(last_audit(fresh))
+
+    one_span = access.get_payloads(fresh.issue(), trace, first)
+    assert sorted(r["signal"] for r in one_span.body["records"]) == ["logs", "traces"], "the span and the log records emitted in it"
+    listed = {t["trace_id"]: t for t in access.list_reachable(fresh.issue()).body["traces"]}
+    assert [item["span_id"] for item in listed[trace]["log_records"]] in ([first, second], [second, first])
+    assert len(listed[trace]["spans"]) == 2 and MARKER not in json.dumps(listed)
+
+    monkeypatch.setenv("TRACEVAULT_MASTER_KEY", SECRET_B64)
+    config = _config_file(tmp_path, fresh.data_dir)
+    token = fresh.issue(now=datetime.now(UTC), window_from=RECEIVED - timedelta(hours=1), window_to=RECEIVED + timedelta(hours=1))
+    got = CliRunner().invoke(main, ["payload", "get", "--config", config, "--token", token, "--trace-id", trace])
+    assert got.exit_code == 0, got.output
+    assert sorted(r["signal"] for r in json.loads(got.stdout)["records"]) == ["logs", "logs", "traces", "traces"]
+
+
+def test_a_log_record_without_a_trace_is_read_by_its_record_id(fresh: Stored) -> None:
+    _add_logs(fresh, make_log(body=f"{MARKER} traceless"))
+    access = fresh.access()
+    listing = access.list_reachable(fresh.issue()).body["traces"]
+    (entry,) = [t for t in listing if t["log_records"]]
+    record_id = entry["log_records"][0]["record_id"]
+    assert entry["trace_id"] == record_id and entry["log_records"][0]["span_id"] is None
+
+    result = access.get_payloads(fresh.issue(trace_ids=[record_id]), record_id)
+    assert result.status == 200 and "traceless" in json.dumps(result.body)
+    ((record),) = result.body["records"]
+    assert record["trace_id"] is None and record["record_id"] == record_id
+    refused = access.get_payloads(fresh.issue(trace_ids=[fresh.traces["acme_prod"]]), record_id)
+    assert refused.rule == "trace_not_granted" and "traceless" not in json.dumps(refused.body)
+
+
 def test_bad_request_values_are_refused_before_any_read(stored: Stored) -> None:
     access = stored.access()
     for trace, span, tenant in (("xyz", None, None), ("a" * 32, "nothex", None), ("a" * 32, None, "../etc")):
@@ -302,8 +372,13 @@ def test_iam_policy_names_only_the_tenants_prefixes(tmp_path: Path, monkeypatch:
     assert document["Version"] == "2012-10-17"
     by_sid = {s["Sid"]: s for s in _statements(document)}
     assert by_sid["ListTenantPrefixes"]["Resource"] == "arn:aws:s3:::tv-bucket"
-    assert sorted(by_sid["ListTenantPrefixes"]["Condition"]["StringLike"]["s3:prefix"]) == ["vault/metrics/tenant=acme/*", "vault/payloads/tenant=acme/*"]
+    assert sorted(by_sid["ListTenantPrefixes"]["Condition"]["StringLike"]["s3:prefix"]) == [
+        "vault/log_metrics/tenant=acme/*",
+        "vault/metrics/tenant=acme/*",
+        "vault/payloads/tenant=acme/*",
+    ]
     assert sorted(by_sid["ReadTenantObjects"]["Resource"]) == [
+        "arn:aws:s3:::tv-bucket/vault/log_metrics/tenant=acme/*",
         "arn:aws:s3:::tv-bucket/vault/metrics/tenant=acme/*",
         "arn:aws:s3:::tv-bucket/vault/payloads/tenant=acme/*",
     ]
@@ -316,7 +391,11 @@ def test_iam_policy_names_only_the_tenants_prefixes(tmp_path: Path, monkeypatch:
 
     scoped = iam_policy(parse_config({"storage": {"url": "s3://tv-bucket"}}), "acme", "prod")
     by_sid = {s["Sid"]: s for s in _statements(scoped)}
-    assert by_sid["ReadTenantObjects"]["Resource"] == ["arn:aws:s3:::tv-bucket/metrics/tenant=acme/env=prod/*", "arn:aws:s3:::tv-bucket/payloads/tenant=acme/env=prod/*"]
+    assert by_sid["ReadTenantObjects"]["Resource"] == [
+        "arn:aws:s3:::tv-bucket/metrics/tenant=acme/env=prod/*",
+        "arn:aws:s3:::tv-bucket/log_metrics/tenant=acme/env=prod/*",
+        "arn:aws:s3:::tv-bucket/payloads/tenant=acme/env=prod/*",
+    ]
     assert by_sid["DecryptTenantDataKeys"]["Condition"]["StringEquals"] == {
         "kms:EncryptionContext:tracevault:tenant": "acme",
         "kms:EncryptionContext:tracevault:env": "prod",

@@ -13,6 +13,7 @@ import textwrap
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,6 +29,7 @@ from policies.resolve import PolicySet
 from sidecar.cli import main as cli_main
 from sidecar.http_receiver import make_app
 from tests.deploy.conftest import COLLECTOR, KUBERNETES, ROOT, iam_policy, k8s_documents, k8s_object
+from vault import layout
 from vault.keyring import KmsKeyring
 from vault.sink import READINESS_PROBE_KEY
 
@@ -523,6 +525,24 @@ def test_sidecar_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
     stored = {p["Key"] for _, op, p in calls if op == "PutObject"}
     assert any(k.startswith(f"{prefix}/metrics/") for k in stored)
     assert any(k.startswith(f"{prefix}/payloads/") for k in stored)
+
+
+@pytest.mark.parametrize(
+    ("policy", "action", "kinds"),
+    [
+        ("sidecar-policy.json", "s3:PutObject", layout.ENV_KINDS),  # every object the vault's flush writes
+        ("reader-policy.json", "s3:DeleteObject", layout.ENV_KINDS),  # the sweep expires every env kind
+        ("reader-policy.json", "s3:GetObject", layout.ENV_KINDS),
+        ("reader-policy.json", "s3:PutObject", (*layout.RECORD_TABLES, "payloads")),  # erasure and compaction rewrite
+    ],
+)
+def test_policies_cover_every_table_of_the_layout(policy: str, action: str, kinds: tuple[str, ...]) -> None:
+    """The AWS run above sends spans only; log records (log_metrics) and evaluations land under
+    prefixes of their own, which the policies must name as well."""
+    bucket, prefix = _bucket_and_prefix()
+    for kind in kinds:
+        key = layout.sibling_key(layout.metrics_key("acme", "prod", date(2026, 1, 1), "seg"), kind)
+        assert _allowed(iam_policy(policy), action, f"arn:aws:s3:::{bucket}/{prefix}/{key}", {}), (policy, action, kind)
 
 
 def test_reader_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:

@@ -17,9 +17,10 @@ from typing import Any
 import yaml
 
 from policies.config import Config, SpoolConfig, parse_config
-from redactors.batch import RedactedBatch
+from redactors.batch import SIGNAL_LOGS, SIGNAL_TRACES, RedactedBatch
 from redactors.identifiers import Pseudonymizer
 from tests.redactors.otlp_builders import make_request, make_span
+from tests.vault.logs_builders import genai_log, logs_batch
 from vault.keyring import LocalKeyring, LocalKeyWriter
 from vault.sink import VaultSink
 from vault.store import ObjectStore
@@ -32,8 +33,17 @@ def pseudonym(tenant: str, user: str) -> str:
     return Pseudonymizer(SECRET).for_tenant(tenant).identifier(user)
 
 
-def make_batch(tenant: str, received: datetime, users: Sequence[str], env: str = "prod", mode: str = "redacted") -> RedactedBatch:
-    """One batch, one span per user, as the redactor would hand it over (ids already pseudonyms)."""
+#: The record table and the payload document key of each signal's records.
+TABLE = {SIGNAL_TRACES: "metrics", SIGNAL_LOGS: "log_metrics"}
+CONTENT = {SIGNAL_TRACES: "span", SIGNAL_LOGS: "log_record"}
+
+
+def make_batch(tenant: str, received: datetime, users: Sequence[str], env: str = "prod", mode: str = "redacted", signal: str = SIGNAL_TRACES) -> RedactedBatch:
+    """One batch, one span (or log record) per user, as the redactor would hand it over (ids
+    already pseudonyms)."""
+    if signal == SIGNAL_LOGS:
+        records = [genai_log(user=pseudonym(tenant, user), tokens=10 + i, body=f"question number {i} <PERSON>") for i, user in enumerate(users)]
+        return logs_batch(tenant, records, received, env=env, mode=mode)
     spans = [
         make_span(
             attributes={

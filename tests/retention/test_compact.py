@@ -12,9 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from redactors.batch import SIGNAL_LOGS, SIGNAL_TRACES, SIGNALS, RedactedBatch
 from retention.compact import compact
 from sidecar.cli import main
-from tests.retention.support import FaultyStore, Killed, Vault, make_batch
+from tests.retention.support import CONTENT, TABLE, FaultyStore, Killed, Vault, make_batch
 from vault.reader import VaultReader
 from vault.store import LocalStore
 
@@ -23,44 +24,55 @@ OTHER_DAY = datetime(2026, 4, 11, 12, tzinfo=UTC)
 PARTITION = "metrics/tenant=acme/env=prod/date=2026-04-10/"
 
 
-def populate(vault: Vault) -> set[str]:
-    """Five flushes into one partition (2 + 3 + 1 + 2 + 2 spans), one into the next day."""
+def populate(vault: Vault, signal: str = SIGNAL_TRACES) -> set[str]:
+    """Five flushes into one partition (2 + 3 + 1 + 2 + 2 spans or log records), one into the
+    next day. Answers the span ids (of the spans, or of the spans the log records were emitted in)."""
     spans: set[str] = set()
     for users in (["a", "b"], ["c", "d", "e"], ["f"], ["g", "h"], ["i", "j"]):
-        batch = make_batch("acme", DAY, users)
-        spans.update(s.span_id.hex() for rs in batch.request.resource_spans for ss in rs.scope_spans for s in ss.spans)
+        batch = make_batch("acme", DAY, users, signal=signal)
+        spans.update(record.span_id.hex() for record in _records(batch))
         vault.ingest(batch)
-    vault.ingest(make_batch("acme", OTHER_DAY, ["k"]))
+    vault.ingest(make_batch("acme", OTHER_DAY, ["k"], signal=signal))
     return spans
 
 
-def span_ids(vault: Vault) -> list[str]:
-    return sorted(r["span_id"] for r in VaultReader(vault.store).read_metrics("acme", day_from=DAY.date(), day_to=DAY.date()).to_pylist())
+def _records(batch: RedactedBatch) -> list:
+    if batch.signal == SIGNAL_LOGS:
+        return [r for rl in batch.request.resource_logs for sl in rl.scope_logs for r in sl.log_records]
+    return [s for rs in batch.request.resource_spans for ss in rs.scope_spans for s in ss.spans]
 
 
-def test_compaction_keeps_rows_exact_and_payloads_readable(vault: Vault) -> None:
-    spans = populate(vault)
+def span_ids(vault: Vault, table: str = "metrics") -> list[str]:
+    return sorted(r["span_id"] for r in VaultReader(vault.store).read_metrics("acme", day_from=DAY.date(), day_to=DAY.date(), table=table).to_pylist())
+
+
+@pytest.mark.parametrize("signal", SIGNALS)
+def test_compaction_keeps_rows_exact_and_payloads_readable(vault: Vault, signal: str) -> None:
+    table = TABLE[signal]
+    partition = PARTITION.replace("metrics/", f"{table}/", 1)
+    spans = populate(vault, signal)
     payload_keys_before = {k: vault.store.get(k) for k in vault.keys("payloads/")}
-    assert len(vault.keys(PARTITION)) == 5
+    assert len(vault.keys(partition)) == 5
 
     result = CliRunner().invoke(main, ["compact", "--config", vault.config_file, "--tenant", "acme", "--date", "2026-04-10"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["complete"] and report["files_merged"] == 5 and report["rows"] == 10
-    (merged,) = vault.keys(PARTITION)
+    (merged,) = vault.keys(partition)
     assert merged == report["partitions"][0]["merged_key"]
-    assert pq.read_table(io.BytesIO(vault.store.get(merged))).num_rows == 10
-    assert span_ids(vault) == sorted(spans)
-    assert len(vault.keys("metrics/tenant=acme/env=prod/date=2026-04-11/")) == 1, "--date limits it to one day"
+    merged_table = pq.read_table(io.BytesIO(vault.store.get(merged)))
+    assert merged_table.num_rows == 10 and merged_table.schema.metadata[b"tracevault.schema"] == table.encode()
+    assert span_ids(vault, table) == sorted(spans)
+    assert len(vault.keys(f"{table}/tenant=acme/env=prod/date=2026-04-11/")) == 1, "--date limits it to one day"
     assert {k: vault.store.get(k) for k in vault.keys("payloads/")} == payload_keys_before, "segments are never merged"
     reader = VaultReader(vault.store, vault.keyring())
-    for row in reader.read_metrics("acme").to_pylist():
-        assert reader.payload(row["payload_ref"])["span"]["spanId"] == row["span_id"]
+    for row in reader.read_metrics("acme", table=table).to_pylist():
+        assert reader.payload(row["payload_ref"])[CONTENT[signal]]["spanId"] == row["span_id"]
 
     # More small files arrive; the next run merges them with the merged file, still exact.
-    vault.ingest(make_batch("acme", DAY, ["l", "m"]))
+    vault.ingest(make_batch("acme", DAY, ["l", "m"], signal=signal))
     assert json.loads(CliRunner().invoke(main, ["compact", "--config", vault.config_file, "--tenant", "acme"]).stdout)["complete"]
-    assert len(vault.keys(PARTITION)) == 1 and len(span_ids(vault)) == 12
+    assert len(vault.keys(partition)) == 1 and len(span_ids(vault, table)) == 12
 
 
 def test_reader_between_write_and_delete_sees_no_doubles(vault: Vault) -> None:

@@ -12,10 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from redactors.batch import SIGNAL_TRACES, SIGNALS
 from retention.erase import erase_user
 from sidecar.cli import main
 from tests.redactors.otlp_builders import make_span
-from tests.retention.support import FaultyStore, Killed, Vault, make_batch, pseudonym
+from tests.retention.support import CONTENT, TABLE, FaultyStore, Killed, Vault, make_batch, pseudonym
+from tests.vault.logs_builders import genai_log, logs_batch, make_log
+from vault import layout
 from vault.audit import AuditLog
 from vault.reader import VaultReader
 from vault.segment import PayloadRef, decode_frame, parse_segment
@@ -26,21 +29,23 @@ ALICE = "alice@example.org"
 BOB = "bob-7731"
 
 
-def populate(vault: Vault) -> None:
+def populate(vault: Vault, signal: str = SIGNAL_TRACES) -> None:
+    """Spans, or (signal logs) log records, of Alice and Bob."""
     vault.ingest(
-        make_batch("acme", DAY1, [ALICE, BOB, ALICE, BOB]),
-        make_batch("acme", DAY1, [BOB, ALICE], env="dev"),
-        make_batch("globex", DAY1, [ALICE, BOB]),  # the same person at another tenant: out of scope
+        make_batch("acme", DAY1, [ALICE, BOB, ALICE, BOB], signal=signal),
+        make_batch("acme", DAY1, [BOB, ALICE], env="dev", signal=signal),
+        make_batch("globex", DAY1, [ALICE, BOB], signal=signal),  # the same person at another tenant: out of scope
     )
-    vault.ingest(make_batch("acme", DAY2, [ALICE]))  # a segment and a Parquet file of hers alone
-    vault.ingest(make_batch("acme", DAY2, [BOB, BOB]))
+    vault.ingest(make_batch("acme", DAY2, [ALICE], signal=signal))  # a segment and a Parquet file of hers alone
+    vault.ingest(make_batch("acme", DAY2, [BOB, BOB], signal=signal))
 
 
 def metrics_rows(vault: Vault) -> list[dict]:
-    """Every row of every Parquet file in the store, read directly (not through the reader)."""
+    """Every row of every Parquet file of both record tables, read directly (not through the reader)."""
     rows = []
-    for key in vault.keys("metrics/"):
-        rows.extend(pq.read_table(io.BytesIO(vault.store.get(key))).to_pylist())
+    for table in layout.RECORD_TABLES:
+        for key in vault.keys(f"{table}/"):
+            rows.extend(pq.read_table(io.BytesIO(vault.store.get(key))).to_pylist())
     return rows
 
 
@@ -58,8 +63,9 @@ def erase(vault: Vault, *args: str, user: str = ALICE, tenant: str = "acme"):
     return CliRunner().invoke(main, ["erase", "--config", vault.config_file, "--tenant", tenant, "--user-id", user, *args])
 
 
-def test_erasure_leaves_no_record_of_the_user(vault: Vault) -> None:
-    populate(vault)
+@pytest.mark.parametrize("signal", SIGNALS)
+def test_erasure_leaves_no_record_of_the_user(vault: Vault, signal: str) -> None:
+    populate(vault, signal)
     alice = pseudonym("acme", ALICE)
     alice_frames = frames_of(vault, "acme", ALICE)
     assert len(alice_frames) == 4
@@ -89,8 +95,8 @@ def test_erasure_leaves_no_record_of_the_user(vault: Vault) -> None:
             assert len(frames) == len(header.index) > 0
     # Everyone else still decrypts, at the offsets their rows recorded.
     reader = VaultReader(vault.store, vault.keyring())
-    for row in reader.read_metrics("acme").to_pylist():
-        assert reader.payload(row["payload_ref"])["span"]["spanId"] == row["span_id"]
+    for row in reader.read_metrics("acme", table=TABLE[signal]).to_pylist():
+        assert reader.payload(row["payload_ref"])[CONTENT[signal]]["spanId"] == row["span_id"]
     # The other tenant is byte for byte untouched.
     assert {k: v for k, v in snapshot.items() if "tenant=globex" in k} == globex_before
 
@@ -121,10 +127,11 @@ def test_dry_run_changes_nothing(vault: Vault) -> None:
     assert vault.snapshot() == before
 
 
-def test_records_waiting_in_the_spool_are_reported_then_erased_after_the_flush(vault: Vault) -> None:
-    populate(vault)
+@pytest.mark.parametrize("signal", SIGNALS)
+def test_records_waiting_in_the_spool_are_reported_then_erased_after_the_flush(vault: Vault, signal: str) -> None:
+    populate(vault, signal)
     sink = vault.sink()  # the sidecar's spool: the config's spool dir, as the CLI sees it
-    asyncio.run(sink.export(make_batch("acme", DAY2, [ALICE, BOB])))  # acknowledged, not yet flushed
+    asyncio.run(sink.export(make_batch("acme", DAY2, [ALICE, BOB], signal=signal)))  # acknowledged, not yet flushed
 
     pending = erase(vault)
     assert pending.exit_code == 1
@@ -142,10 +149,11 @@ def test_records_waiting_in_the_spool_are_reported_then_erased_after_the_flush(v
     assert not list(vault.config.spool_dir().glob("*.wal"))
 
 
+@pytest.mark.parametrize("signal", SIGNALS)
 @pytest.mark.parametrize("die_at", ["first-segment", "first-parquet"])
-def test_crash_then_rerun(vault: Vault, die_at: str) -> None:
+def test_crash_then_rerun(vault: Vault, die_at: str, signal: str) -> None:
     """A crash mid-way leaves whole objects (old or new), and a re-run finishes the erasure."""
-    populate(vault)
+    populate(vault, signal)
     alice = pseudonym("acme", ALICE)
     suffix = ".tvseg" if die_at == "first-segment" else ".parquet"
 
@@ -166,8 +174,8 @@ def test_crash_then_rerun(vault: Vault, die_at: str) -> None:
     assert report.complete and report.verified
     assert alice not in {r["user_hash"] for r in metrics_rows(vault)}
     reader = VaultReader(vault.store, vault.keyring())
-    for row in reader.read_metrics("acme").to_pylist():
-        assert reader.payload(row["payload_ref"])
+    rows = reader.read_metrics("acme", table=TABLE[signal]).to_pylist()
+    assert rows and all(reader.payload(row["payload_ref"]) for row in rows)
 
 
 def test_user_id_from_stdin_and_unknown_user(vault: Vault) -> None:
@@ -228,3 +236,33 @@ def test_contradictory_scope_flags_are_refused(vault: Vault) -> None:
     result = erase(vault, "--spans-only", "--whole-traces")
     assert result.exit_code == 2 and "contradict" in result.output
     assert vault.snapshot() == before
+
+
+@pytest.mark.parametrize(("flags", "whole"), [s[1:] for s in ERASE_SCOPES], ids=[s[0] for s in ERASE_SCOPES])
+def test_her_traces_take_their_log_records_and_her_log_records_take_their_traces(vault: Vault, flags: list[str], whole: bool) -> None:
+    """Content events logged in her trace carry no user id; a log record with her user id sits in
+    a trace whose span carries none. Whole traces: all of both go; spans only: what names her."""
+    batch = make_batch("acme", DAY1, [ALICE, BOB])
+    her_span, bob_span = batch.request.resource_spans[0].scope_spans[0].spans
+    plain = make_span(name="chat gpt-4o-mini", attributes={"gen_ai.input.messages": "her other question"})
+    events = [genai_log(her_span.trace_id, her_span.span_id, body="her question, logged") for _ in range(2)]
+    her_log = genai_log(plain.trace_id, plain.span_id, user=pseudonym("acme", ALICE), body="her answer, logged")
+    bob_log = genai_log(bob_span.trace_id, bob_span.span_id, body="his question, logged")
+    batch.request.resource_spans[0].scope_spans[0].spans.append(plain)
+    vault.ingest(batch, logs_batch("acme", [*events, her_log, bob_log, make_log(body="no trace, no user")], DAY1))
+
+    result = erase(vault, *flags)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["complete"] and report["traces"] == (2 if whole else 0)
+    assert report["metrics_rows_removed"] == (5 if whole else 2)  # her span and her log record, at least
+    left = {(r.get("record_id") is not None, r["span_id"]) for r in metrics_rows(vault)}
+    assert ((False, her_span.span_id.hex()) in left, (True, plain.span_id.hex()) in left) == (False, False)
+    assert ((False, plain.span_id.hex()) in left) is not whole and ((True, her_span.span_id.hex()) in left) is not whole
+    assert {(False, bob_span.span_id.hex()), (True, bob_span.span_id.hex()), (True, None)} <= left, "Bob's and the untied record stay"
+    reader = VaultReader(vault.store, vault.keyring())
+    texts = [json.dumps(reader.payload(r["payload_ref"])) for r in metrics_rows(vault)]
+    assert not any("her answer" in text for text in texts), "her own log record goes in either scope"
+    assert any("her question, logged" in text for text in texts) is not whole
+    assert any("her other question" in text for text in texts) is not whole
+    assert any("his question, logged" in text for text in texts)

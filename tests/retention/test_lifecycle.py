@@ -35,18 +35,28 @@ def expected_rules(prefix: str) -> list[dict]:
 
     return [
         rule("metrics/tenant=acme/env=default", 400),
+        rule("log_metrics/tenant=acme/env=default", 400),
         rule("payloads/tenant=acme/env=default", 14),
         rule("metrics/tenant=acme/env=prod", 200),
+        rule("log_metrics/tenant=acme/env=prod", 200),
         rule("payloads/tenant=acme/env=prod", 7),
         rule("audit/tenant=acme", 730),
         rule("metrics/tenant=default/env=default", 400),
+        rule("log_metrics/tenant=default/env=default", 400),
         rule("payloads/tenant=default/env=default", 30),
         rule("audit/tenant=default", 730),
         rule("metrics/tenant=globex/env=default", 400),
+        rule("log_metrics/tenant=globex/env=default", 400),
         rule("payloads/tenant=globex/env=default", 30),
         rule("audit/tenant=globex", 100),
+        # Not configured, found in the store (only log records): the defaults, for its envs.
+        rule("metrics/tenant=hooli/env=qa", 400),
+        rule("log_metrics/tenant=hooli/env=qa", 400),
+        rule("payloads/tenant=hooli/env=qa", 30),
+        rule("audit/tenant=hooli", 730),
         # Not configured, found in the store: the defaults, for the envs it has.
         rule("metrics/tenant=initech/env=staging", 400),
+        rule("log_metrics/tenant=initech/env=staging", 400),
         rule("payloads/tenant=initech/env=staging", 30),
         rule("audit/tenant=initech", 730),
     ]
@@ -58,6 +68,7 @@ def test_rules_rendered_and_applied_to_the_bucket(s3_bucket: str, moto_endpoint:
     store = S3Store(s3_bucket, "vault", endpoint_url=moto_endpoint, region="us-east-1")
     store.put(layout.metrics_key("initech", "staging", date(2026, 1, 1), "seg"), b"x")
     store.put(layout.payload_key("initech", "staging", date(2026, 1, 1), "seg"), b"x")
+    store.put(layout.log_metrics_key("hooli", "qa", date(2026, 1, 1), "seg"), b"x")
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     foreign = {"ID": "logs-expiry", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 3}}
     s3.put_bucket_lifecycle_configuration(Bucket=s3_bucket, LifecycleConfiguration={"Rules": [foreign]})
@@ -87,12 +98,12 @@ def test_rules_rendered_and_applied_to_the_bucket(s3_bucket: str, moto_endpoint:
 def test_more_than_1000_rules_is_refused(s3_bucket: str, moto_endpoint: str, tmp_path: Path) -> None:
     from vault.store import S3Store
 
-    tenants = {f"t{i:03d}": {} for i in range(340)}  # (340 + default) * 3 rules > 1000
+    tenants = {f"t{i:03d}": {} for i in range(340)}  # (340 + default) * 4 rules > 1000
     doc = {"data_dir": str(tmp_path / "d"), "tenants": tenants, "storage": {"url": f"s3://{s3_bucket}", "endpoint_url": moto_endpoint, "region": "us-east-1"}}
     vault = Vault(tmp_path, doc, S3Store(s3_bucket, endpoint_url=moto_endpoint, region="us-east-1"))
     result = CliRunner().invoke(main, ["retention", "lifecycle", "--config", vault.config_file, "--apply"])
     assert result.exit_code == 1
-    assert "1023 lifecycle rules" in result.output and "at most 1000" in result.output
+    assert "1364 lifecycle rules" in result.output and "at most 1000" in result.output
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     with pytest.raises(s3.exceptions.ClientError):
         s3.get_bucket_lifecycle_configuration(Bucket=s3_bucket)

@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
+from redactors.batch import SIGNAL_LOGS, SIGNALS
 from sidecar.cli import main
 from tests.retention.support import Vault, make_batch, spool_config
+from vault import layout
 from vault.audit import AuditLog
 from vault.keyring import KmsKeyring, KmsKeyWriter
 from vault.reader import PayloadUnavailable, VaultReader
@@ -21,8 +23,10 @@ RECEIVED = datetime(2026, 5, 5, 9, tzinfo=UTC)
 
 
 def readable(reader: VaultReader, tenant: str) -> list[bool]:
+    """For each stored span and log record of the tenant: whether its payload decrypts."""
     out = []
-    for row in reader.read_metrics(tenant).to_pylist():
+    rows = [row for table in layout.RECORD_TABLES for row in reader.read_metrics(tenant, table=table).to_pylist()]
+    for row in rows:
         try:
             reader.payload(row["payload_ref"])
             out.append(True)
@@ -35,8 +39,13 @@ def shred(vault: Vault, tenant: str, *args: str, input: str | None = None):
     return CliRunner().invoke(main, ["keys", "shred", "--config", vault.config_file, "--tenant", tenant, *args], input=input)
 
 
-def test_shred_local_keyring(vault: Vault) -> None:
-    vault.ingest(make_batch("acme", RECEIVED, ["a", "b", "c"]), make_batch("acme", RECEIVED, ["d"], env="dev"), make_batch("globex", RECEIVED, ["a", "b"]))
+@pytest.mark.parametrize("signal", SIGNALS)
+def test_shred_local_keyring(vault: Vault, signal: str) -> None:
+    vault.ingest(
+        make_batch("acme", RECEIVED, ["a", "b", "c"], signal=signal),
+        make_batch("acme", RECEIVED, ["d"], env="dev", signal=signal),
+        make_batch("globex", RECEIVED, ["a", "b"], signal=signal),
+    )
     reader = VaultReader(vault.store, vault.keyring())
     assert readable(reader, "acme") == [True] * 4
 
@@ -56,7 +65,7 @@ def test_shred_local_keyring(vault: Vault) -> None:
     assert AuditLog(vault.store).verify("acme").ok
     # New writes for the shredded tenant fail instead of silently starting a new key history.
     with pytest.raises(Exception, match="shredded"):
-        vault.ingest(make_batch("acme", RECEIVED, ["e"]))
+        vault.ingest(make_batch("acme", RECEIVED, ["e"], signal=signal))
 
 
 def test_shred_confirmed_interactively(vault: Vault) -> None:
@@ -83,17 +92,18 @@ def test_shred_kms(s3_bucket: str, moto_endpoint: str, kms_client, tmp_path, mon
     sink = VaultSink(spool_config(), vault.config.spool_dir(), KmsKeyWriter(vault.config.keyring, kms_client), vault.store)
     async def go() -> None:
         await sink.export(make_batch("acme", RECEIVED, ["a", "b"]))
-        await sink.export(make_batch("globex", RECEIVED, ["a"]))
+        await sink.export(make_batch("acme", RECEIVED, ["c"], signal=SIGNAL_LOGS))
+        await sink.export(make_batch("globex", RECEIVED, ["a"], signal=SIGNAL_LOGS))
         await sink.flush()
 
     asyncio.run(go())
     reader = VaultReader(vault.store, keyring)
-    assert readable(reader, "acme") == [True, True]
+    assert readable(reader, "acme") == [True, True, True]
 
     result = shred(vault, "acme", "--yes")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["keyring"] == "kms"
-    assert readable(reader, "acme") == [False, False]
+    assert readable(reader, "acme") == [False, False, False], "its spans and its log records"
     assert readable(reader, "globex") == [True]
     aliases = kms_client.list_aliases()["Aliases"]
     assert f"alias/tv-shred-{suffix}-acme" not in {a["AliasName"] for a in aliases}, "new writes fail at once"

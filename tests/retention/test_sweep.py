@@ -28,15 +28,16 @@ POLICY = {
     }
 }
 ENVS = [("acme", "prod"), ("acme", "dev"), ("globex", "prod")]
-SIZES = {"metrics": 100, "payloads": 1000, "audit": 10}
+SIZES = {"metrics": 100, "log_metrics": 100, "payloads": 1000, "audit": 10}
 
 
-def seed(vault: Vault) -> set[str]:
-    """Objects in every (kind, tenant, env, day) of the table below; sizes by kind."""
+def seed(vault: Vault, table: str = "metrics") -> set[str]:
+    """Objects in every (kind, tenant, env, day) of the table below; sizes by kind. ``table`` is
+    the record table seeded: ``metrics`` (spans) or ``log_metrics`` (log records)."""
     keys = set()
     for day in (D1, D2, D3):
         for tenant, env in ENVS:
-            keys.add(layout.metrics_key(tenant, env, day, "seg-a"))
+            keys.add(layout.sibling_key(layout.metrics_key(tenant, env, day, "seg-a"), table))
             keys.add(layout.payload_key(tenant, env, day, "seg-a"))
         for tenant in ("acme", "globex"):
             keys.add(layout.audit_key(tenant, day, "000000000001-0123456789abcdef"))
@@ -46,15 +47,15 @@ def seed(vault: Vault) -> set[str]:
     return keys
 
 
-def due_keys(spec: dict[str, list[date]]) -> set[str]:
+def due_keys(spec: dict[str, list[date]], table: str = "metrics") -> set[str]:
     out = set()
     for where, days in spec.items():
         kind, tenant, env = (where.split("/") + [None])[:3]
         for day in days:
             if kind == "audit":
                 out.add(layout.audit_key(tenant, day, "000000000001-0123456789abcdef"))
-            elif kind == "metrics":
-                out.add(layout.metrics_key(tenant, env, day, "seg-a"))
+            elif kind == "metrics":  # the record table seeded
+                out.add(layout.sibling_key(layout.metrics_key(tenant, env, day, "seg-a"), table))
             else:
                 out.add(layout.payload_key(tenant, env, day, "seg-a"))
     return out
@@ -92,11 +93,12 @@ def cli(vault: Vault, *args: str):
     return CliRunner().invoke(main, ["retention", "run", "--config", vault.config_file, *args])
 
 
+@pytest.mark.parametrize("table", layout.RECORD_TABLES)
 @pytest.mark.parametrize(("now", "expected"), TIME_TRAVEL, ids=["before", "july", "next-year"])
-def test_time_travel_dry_run_then_run(vault: Vault, now: str, expected: dict) -> None:
+def test_time_travel_dry_run_then_run(vault: Vault, now: str, expected: dict, table: str) -> None:
     vault.config_doc.update(POLICY)
-    seeded = seed(vault)
-    due = due_keys(expected)
+    seeded = seed(vault, table)
+    due = due_keys(expected, table)
     before = set(vault.keys())
 
     dry = cli(vault, "--now", now, "--dry-run")
@@ -117,6 +119,7 @@ def test_time_travel_dry_run_then_run(vault: Vault, now: str, expected: dict) ->
     assert prod["window_days"] == 7
     assert prod["deleted"]["objects"] == len([k for k in due if k.startswith("payloads/tenant=acme/env=prod/")])
     assert report["tenants"]["globex"]["audit"]["window_days"] == 100
+    assert report["tenants"]["globex"]["envs"]["prod"][table]["window_days"] == 90, "log_metrics keep metrics_days"
 
     again = cli(vault, "--now", now)
     assert again.exit_code == 0

@@ -6,9 +6,8 @@ An instrumented app (tests/sidecar/genai_app.py, its own process) calls a fake O
 the SDK's OTLP/HTTP exporters to a running tracevault with its vault, which forwards both to a
 next hop. Planted PII and secrets in the prompt (and in the answer) are absent from everything
 stored (payloads decrypted through the reader, Parquet cells, every byte under the data dir) and
-from everything forwarded; token counts survive. The vault on this branch stores spans only (log
-records into the vault are another branch's work): the log record's checks are on what the next
-hop receives.
+from everything forwarded; token counts survive; the log_metrics rows join the span rows on
+trace_id in DuckDB.
 """
 
 from __future__ import annotations
@@ -22,15 +21,22 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
+import requests
 from aiohttp import web
 
 from policies.config import parse_config
 from redactors.references import parse_reference
-from tests.sidecar.conftest import WAIT_SECONDS, NextHop, free_port, sidecar_document, start_sidecar
+from tests.sidecar.conftest import MASTER_SECRET, WAIT_SECONDS, NextHop, free_port, sidecar_document, start_sidecar
+from tests.sidecar.test_references_e2e import _grant
 from tests.sidecar.test_vault_e2e import reader_for, wait_until
+from vault.audit import AuditLog
+from vault.audit import audit_key as derive_audit_key
+from vault.store import LocalStore
 
 APP = Path(__file__).with_name("genai_app.py")
 PERSON = "Sarah Connor"
@@ -123,11 +129,6 @@ def _written(data_dir: Path) -> bytes:
     return written
 
 
-def _forwarded_log_records(hop: NextHop) -> list:
-    return [rec for r in hop.received if r.path == "/v1/logs" and r.request is not None
-            for rl in r.request.resource_logs for sl in rl.scope_logs for rec in sl.log_records]  # fmt: skip
-
-
 def test_util_genai_event_only_through_tracevault(tmp_path: Path, fake_openai: FakeOpenAI, next_hop: NextHop, caplog: pytest.LogCaptureFixture) -> None:
     data_dir = tmp_path / "data"
     document = sidecar_document(data_dir, next_hop, {"vault_enabled": True, "spool": {"fsync": True, "flush_interval_seconds": 0.2}})
@@ -135,7 +136,7 @@ def test_util_genai_event_only_through_tracevault(tmp_path: Path, fake_openai: F
     try:
         result = _run_app(fake_openai.url, server.base_url)
         reader = reader_for(data_dir)
-        wait_until(lambda: len(reader.read_metrics("acme")) == 2, "the spool flush")
+        wait_until(lambda: len(reader.read_metrics("acme")) == 2 and len(reader.read_metrics("acme", table="log_metrics")) >= 1, "the spool flush")
         wait_until(lambda: {r.path for r in next_hop.received} >= {"/v1/traces", "/v1/logs"}, "the forward of both signals")
     finally:
         server.stop()
@@ -144,22 +145,20 @@ def test_util_genai_event_only_through_tracevault(tmp_path: Path, fake_openai: F
 
     reader = reader_for(data_dir)
     spans = reader.read_metrics("acme").to_pylist()
+    logs = reader.read_metrics("acme", table="log_metrics").to_pylist()
     chat = next(r for r in spans if r["operation"] == "chat")
-    assert (chat["trace_id"], chat["input_tokens"], chat["output_tokens"], chat["request_model"]) == (result["trace_id"], INPUT_TOKENS, OUTPUT_TOKENS, "gpt-4o-mini")
-    payloads = [reader.payload(r["payload_ref"]) for r in spans]
+    assert (chat["input_tokens"], chat["output_tokens"], chat["request_model"]) == (INPUT_TOKENS, OUTPUT_TOKENS, "gpt-4o-mini")
+    details = [r for r in logs if r["event_name"] == "gen_ai.client.inference.operation.details"]
+    assert len(details) == 1 and details[0]["trace_id"] == result["trace_id"] == chat["trace_id"]
+    assert (details[0]["input_tokens"], details[0]["output_tokens"]) == (INPUT_TOKENS, OUTPUT_TOKENS)
+
+    # The content reached the vault (in the log record), redacted: decrypted through the reader.
+    payloads = [reader.payload(r["payload_ref"]) for r in [*spans, *logs] if r["payload_ref"]]
+    assert len(payloads) == len(spans) + len(logs)
     stored = json.dumps(payloads, ensure_ascii=False)
-    assert "gpt-4o-mini" in stored
+    assert "charged twice" in stored and "<EMAIL_ADDRESS>" in stored and "<SECRET:" in stored
     for planted in PLANTED:
         assert planted not in stored, "a planted value is in a decrypted payload"
-
-    # EVENT_ONLY: the content is in the log record, which the next hop gets redacted, with its
-    # token counts and the trace and span it was emitted in.
-    details = next(rec for rec in _forwarded_log_records(next_hop) if rec.event_name == "gen_ai.client.inference.operation.details")
-    values = {kv.key: kv.value for kv in details.attributes}
-    assert (values["gen_ai.usage.input_tokens"].int_value, values["gen_ai.usage.output_tokens"].int_value) == (INPUT_TOKENS, OUTPUT_TOKENS)
-    assert (details.trace_id.hex(), details.span_id.hex()) == (result["trace_id"], chat["span_id"])
-    content = str(values["gen_ai.input.messages"]) + str(values["gen_ai.output.messages"])
-    assert "charged twice" in content and "<EMAIL_ADDRESS>" in content and "<SECRET:" in content and "about the refund" in content
 
     # Nothing in clear anywhere under the data dir, nor in the logs; nothing in what was forwarded.
     written = _written(data_dir)
@@ -167,33 +166,65 @@ def test_util_genai_event_only_through_tracevault(tmp_path: Path, fake_openai: F
     for planted in PLANTED:
         assert planted.encode() not in written and planted not in caplog.text
         assert planted.encode() not in forwarded, "a planted value was forwarded"
+    assert b"charged twice" in forwarded, "the redacted content is forwarded (content_in_forward: redacted)"
+
+    # The two tables join on trace_id.
+    store = data_dir / "store"
+    joined = duckdb.sql(
+        f"""
+        select s.trace_id, s.span_id, s.input_tokens, l.event_name, l.input_tokens
+        from read_parquet('{store}/metrics/**/*.parquet', hive_partitioning=true) s
+        join read_parquet('{store}/log_metrics/**/*.parquet', hive_partitioning=true) l
+          on s.trace_id = l.trace_id and s.span_id = l.span_id
+        where s.tenant = 'acme'
+        """
+    ).fetchall()
+    assert joined == [(result["trace_id"], chat["span_id"], INPUT_TOKENS, "gen_ai.client.inference.operation.details", INPUT_TOKENS)]
 
 
 def test_util_genai_log_records_forwarded_as_references(tmp_path: Path, fake_openai: FakeOpenAI, next_hop: NextHop) -> None:
     """content_in_forward: reference with content in log records: the next hop gets log records
-    with `*_ref` attributes naming the span they were emitted in, and no content."""
+    with `*_ref` attributes and no content; each reference resolves with a grant to the
+    redacted content of that log record, audited."""
     data_dir = tmp_path / "data"
     document = sidecar_document(
         data_dir,
         next_hop,
-        {"vault_enabled": True, "spool": {"fsync": True, "flush_interval_seconds": 0.2}, "defaults": {"content_in_forward": "reference"}},
+        {
+            "vault_enabled": True,
+            "spool": {"fsync": True, "flush_interval_seconds": 0.2},
+            "access": {"admin_enabled": True, "admin_port": 0},
+            "defaults": {"content_in_forward": "reference"},
+        },
     )
     server = start_sidecar(parse_config(document))
     try:
         result = _run_app(fake_openai.url, server.base_url)
+        reader = reader_for(data_dir)
+        wait_until(lambda: len(reader.read_metrics("acme", table="log_metrics")) >= 1, "the spool flush")
         wait_until(lambda: {r.path for r in next_hop.received} >= {"/v1/traces", "/v1/logs"}, "the forward of both signals")
+        forwarded = b"".join(r.request.SerializeToString() for r in next_hop.received if r.request is not None)
+        for text in [*PLANTED, "charged twice", "support assistant", "about the refund"]:
+            assert text.encode() not in forwarded, "content left with the forwarded records"
+        records = [rec for r in next_hop.received if r.path == "/v1/logs" for rl in r.request.resource_logs for sl in rl.scope_logs for rec in sl.log_records]
+        details = next(rec for rec in records if rec.event_name == "gen_ai.client.inference.operation.details")
+        values = {kv.key: kv.value for kv in details.attributes}
+        assert values["gen_ai.usage.input_tokens"].int_value == INPUT_TOKENS
+        refs = {key: value.string_value for key, value in values.items() if key.endswith("_ref")}
+        assert set(refs) == {"gen_ai.input.messages_ref", "gen_ai.output.messages_ref"}
+        token = _grant(server.config)
+        resolved = {}
+        for key, ref in refs.items():
+            assert parse_reference(ref).trace_id == result["trace_id"]
+            url = f"http://127.0.0.1:{server.running.admin_port}/v1/references?ref={quote(ref, safe='')}"
+            response = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=WAIT_SECONDS)
+            assert response.status_code == 200, response.text
+            resolved[key] = json.dumps(response.json()["value"])
     finally:
         server.stop()
-    forwarded = b"".join(r.request.SerializeToString() for r in next_hop.received if r.request is not None)
-    for text in [*PLANTED, "charged twice", "support assistant", "about the refund"]:
-        assert text.encode() not in forwarded, "content left with the forwarded records"
-    details = next(rec for rec in _forwarded_log_records(next_hop) if rec.event_name == "gen_ai.client.inference.operation.details")
-    values = {kv.key: kv.value for kv in details.attributes}
-    assert values["gen_ai.usage.input_tokens"].int_value == INPUT_TOKENS
-    refs = {key: value.string_value for key, value in values.items() if key.endswith("_ref")}
-    assert set(refs) == {"gen_ai.input.messages_ref", "gen_ai.output.messages_ref"}
-    for key, ref in refs.items():
-        parsed = parse_reference(ref)
-        time = details.time_unix_nano or details.observed_time_unix_nano
-        assert (parsed.tenant, parsed.trace_id, parsed.span_id) == ("acme", result["trace_id"], details.span_id.hex())
-        assert parsed.locate() == ("log_attribute", time, key.removesuffix("_ref"))
+    assert "charged twice" in resolved["gen_ai.input.messages_ref"] and "<EMAIL_ADDRESS>" in resolved["gen_ai.input.messages_ref"]
+    assert "about the refund" in resolved["gen_ai.output.messages_ref"]
+    for planted in PLANTED:
+        assert planted not in json.dumps(resolved)
+    audited = [r for r in AuditLog(LocalStore(data_dir / "store"), key=derive_audit_key(MASTER_SECRET)).show("acme") if r["action"] == "payload.ref"]
+    assert sorted(r["asked"]["attribute"].rsplit("/", 1)[1] for r in audited if r["outcome"] == "allowed") == ["gen_ai.input.messages", "gen_ai.output.messages"]

@@ -10,7 +10,9 @@ The error paths of both receivers run for logs in test_http_receiver.py and test
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import pytest
@@ -36,9 +38,10 @@ from tests.sidecar.conftest import (
     Sidecar,
     attributes_of,
     json_logs_request,
-    metric_value,
     pseudonym,
 )
+from vault.reader import VaultReader
+from vault.store import LocalStore
 
 EVENT = "gen_ai.client.inference.operation.details"
 PHONE = "+1 212-555-0147"
@@ -185,16 +188,23 @@ def test_logs_refused_by_the_next_hop_are_counted_per_signal(sidecar: Sidecar, n
     assert sidecar.metric("tracevault_spans_dropped_total", reason="forward_refused", signal="traces") == traces_before
 
 
-def test_the_vault_refuses_logs_batches_and_counts_them(make_sidecar, next_hop: NextHop) -> None:
-    """Until the vault stores log records, a logs batch is refused by it (counted), never dropped
-    silently; the forwarder (behind the vault, in the background) still sends it on."""
-    server = make_sidecar({"vault_enabled": True})
+def test_the_vault_stores_logs_batches_and_forwards_them(make_sidecar, next_hop: NextHop) -> None:
+    """A logs batch is stored by the vault (log_metrics rows, no content in them) and the
+    forwarder (behind the vault, in the background) still sends it on."""
+    server = make_sidecar({"vault_enabled": True, "spool": {"fsync": True, "flush_interval_seconds": 0.2}})
     response = requests.post(server.logs_url, json=json_logs_request([({"service.name": "x"}, 3)]), timeout=WAIT_SECONDS)
     assert response.status_code == 200
     next_hop.wait_for_attempts(1)
     assert next_hop.attempts[0].path == "/v1/logs"
-    text = requests.get(f"{server.base_url}/metrics", timeout=WAIT_SECONDS).text
-    assert metric_value(text, "tracevault_vault_refused_records") == 3
+    reader = VaultReader(LocalStore(Path(server.config.data_dir) / "store"))
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not (rows := reader.read_metrics("default", table="log_metrics").to_pylist()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [r["span_id"] for r in rows] == [f"{n:016x}" for n in (1, 2, 3)]
+    assert {r["event_name"] for r in rows} == {"gen_ai.client.inference.operation.details"}
+    assert all(dict(r["redactions"]).get("EMAIL_ADDRESS") for r in rows)
+    assert EMAIL not in json.dumps(rows, default=str) and PERSON not in json.dumps(rows, default=str)
+    assert reader.read_metrics("default").num_rows == 0, "log records never become span rows"
 
 
 @pytest.mark.parametrize(

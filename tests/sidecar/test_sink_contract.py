@@ -19,6 +19,7 @@ from sidecar.sinks import DiscardSink, ForwarderSink
 from sidecar.workers import RedactionPool
 from tests.redactors.otlp_builders import make_log_record, make_log_request, make_request, make_span
 from vault.keyring import LocalKeyWriter
+from vault.reader import VaultReader
 from vault.sink import VaultSink
 from vault.store import LocalStore
 
@@ -115,18 +116,20 @@ def test_forwarder_sends_logs_to_the_logs_endpoint_with_the_same_retries() -> No
     assert _dropped(metrics, "forward_refused", SIGNAL_LOGS) == 2 and _dropped(metrics, "forward_refused") == 0
 
 
-def test_vault_sink_refuses_a_logs_batch_and_counts_it(tmp_path: Path) -> None:
-    """Until the vault stores log records: refused (acknowledged, counted), nothing spooled."""
+def test_vault_sink_stores_a_logs_batch(tmp_path: Path) -> None:
+    """A logs batch is kept (ok once spooled) and flushed as log_metrics rows."""
 
-    async def run() -> tuple[ExportOutcome, VaultSink]:
+    async def run() -> tuple[ExportOutcome, VaultSink, int]:
         sink = VaultSink(SpoolConfig(fsync=False), tmp_path / "spool", LocalKeyWriter(tmp_path / "keys", SECRET), LocalStore(tmp_path / "store"))
         outcome = await sink.export(_logs_batch(4))
-        await sink.shutdown(5.0)
-        return outcome, sink
+        spooled = sink.stats.spool_bytes
+        assert await sink.shutdown(5.0)
+        return outcome, sink, spooled
 
-    outcome, sink = asyncio.run(run())
-    assert outcome.status is Outcome.REFUSED and sink.stats.refused_records == 4
-    assert sink.stats.spool_bytes == 0
+    outcome, sink, spooled = asyncio.run(run())
+    assert outcome.status is Outcome.OK and spooled > 0
+    assert sink.stats.flushed_spans == 4
+    assert VaultReader(LocalStore(tmp_path / "store")).read_metrics("acme", table="log_metrics").num_rows == 4
 
 
 def test_background_forwarder_counts_what_shutdown_cuts_off() -> None:

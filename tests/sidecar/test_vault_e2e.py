@@ -38,6 +38,7 @@ from tests.sidecar.conftest import (
     NextHop,
     free_port,
     genai_spans,
+    json_document,
     json_request,
     sidecar_document,
     start_sidecar,
@@ -143,7 +144,9 @@ def test_store_outage_pushes_back_then_recovers(tmp_path: Path, moto_endpoint: s
 
 
 @pytest.mark.slow
-def test_kill_9_after_200_then_restart_stores_each_span_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("otlp_signal", [otlp.TRACES, otlp.LOGS], ids=lambda each: each.name)
+def test_kill_9_after_200_then_restart_stores_each_span_exactly_once(tmp_path: Path, otlp_signal: otlp.Signal) -> None:
+    """For spans and for log records alike (their rows go to metrics and log_metrics)."""
     data_dir = tmp_path / "data"
     http_port = free_port()
     config = tmp_path / "serve.yaml"
@@ -171,7 +174,8 @@ def test_kill_9_after_200_then_restart_stores_each_span_exactly_once(tmp_path: P
     try:
         for index in range(4):
             trace_id = f"{index + 1:032x}"
-            response = requests.post(f"http://127.0.0.1:{http_port}/v1/traces", data=json.dumps(json_request([({"service.name": "s"}, 3)], trace_id=trace_id)), headers=headers, timeout=WAIT_SECONDS)
+            document = json_document(otlp_signal, [({"service.name": "s"}, 3)], trace_id=trace_id)
+            response = requests.post(f"http://127.0.0.1:{http_port}{otlp_signal.path}", data=json.dumps(document), headers=headers, timeout=WAIT_SECONDS)
             assert response.status_code == 200
             sent.update((trace_id, f"{n:016x}") for n in range(1, 4))
         process.kill()  # SIGKILL right after the last 200: no flush, no goodbye
@@ -184,9 +188,9 @@ def test_kill_9_after_200_then_restart_stores_each_span_exactly_once(tmp_path: P
         if process.poll() is None:
             process.kill()
             process.wait(timeout=WAIT_SECONDS)
-    rows = reader_for(data_dir).read_metrics("acme").to_pylist()
+    rows = reader_for(data_dir).read_metrics("acme", table="log_metrics" if otlp_signal is otlp.LOGS else "metrics").to_pylist()
     stored = [(r["trace_id"], r["span_id"]) for r in rows]
-    assert sorted(stored) == sorted(sent), "every acknowledged span, exactly once"
+    assert sorted(stored) == sorted(sent), "every acknowledged record, exactly once"
 
 
 def _ready(port: int) -> bool:

@@ -11,10 +11,12 @@ from vault.layout import (
     Partition,
     audit_key,
     evaluations_key,
+    log_metrics_key,
     metrics_key,
     parse_key,
     partition_prefix,
     payload_key,
+    sibling_key,
 )
 
 DAY = dt.date(2024, 3, 9)
@@ -174,8 +176,8 @@ def test_partition_prefix_refused(args: tuple, message: str) -> None:
 
 
 def test_every_kind_has_a_builder() -> None:
-    assert KINDS == ("metrics", "payloads", "audit", "evaluations")
-    keys = [metrics_key("a", "e", DAY, "s"), payload_key("a", "e", DAY, "s"), audit_key("a", DAY, "s"), evaluations_key("a", "e", DAY, "s")]
+    assert KINDS == ("metrics", "log_metrics", "payloads", "audit", "evaluations")
+    keys = [metrics_key("a", "e", DAY, "s"), log_metrics_key("a", "e", DAY, "s"), payload_key("a", "e", DAY, "s"), audit_key("a", DAY, "s"), evaluations_key("a", "e", DAY, "s")]
     assert [parse_key(k)[0].kind for k in keys] == list(KINDS)  # type: ignore[index]
 
 
@@ -231,3 +233,12 @@ def test_layout_reads_as_hive_partitions(tmp_path) -> None:
         ("acme", "prod", "2024-03-09", 3),
         ("globex", "prod", "2024-03-09", 2),
     ]
+
+
+def test_sibling_key_keeps_partition_and_segment() -> None:
+    metrics = metrics_key("acme", "prod", DAY, "seg-1")
+    assert sibling_key(metrics, "log_metrics") == log_metrics_key("acme", "prod", DAY, "seg-1")
+    assert sibling_key(log_metrics_key("acme", "prod", DAY, "seg-1"), "metrics") == metrics
+    for bad in ("metrics/nope.parquet", audit_key("acme", DAY, "s")):
+        with pytest.raises(ValueError, match="env partition"):
+            sibling_key(bad, "log_metrics")

@@ -32,14 +32,6 @@ EMAIL = "maria.gonzalez@example.org"
 API_KEY = "sk-" + "proj-" + "Zx8Kq2Lm4Np6Rs8Tv0Wy2Ab4Cd6Ef8Gh0Ij2Kl4"
 
 
-@pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
-    if request.param == "local":
-        return LocalStore(tmp_path / "store")
-    bucket = request.getfixturevalue("s3_bucket")
-    return S3Store(bucket, "vault", endpoint_url=request.getfixturevalue("moto_endpoint"), region="us-east-1")
-
-
 def spool_config(**overrides: object) -> SpoolConfig:
     values = {"fsync": False, "flush_interval_seconds": 3600.0, **overrides}
     return SpoolConfig.model_validate(values)
