@@ -62,7 +62,7 @@ def measure_naive(naive: NaivePresidio, workload: Workload, cap_seconds: float) 
     naive.redact("Warm-up: my name is Jane Roe, mail jane.roe@example.com.")
     spans = words = 0
     other = OtherLoad().__enter__()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     complete = True
     for trace in workload.traces:
         for span, span_words in zip(trace.spans, trace.words):
@@ -78,9 +78,9 @@ def measure_naive(naive: NaivePresidio, workload: Workload, cap_seconds: float) 
         if time.perf_counter() - started > cap_seconds:
             complete = spans == workload.span_count
             break
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     other.__exit__()
-    return Throughput(f"naive Presidio, {workload.kind}", spans, words, seconds, complete, notes={"other_load_cores": other.cores})
+    return Throughput(f"naive Presidio, {workload.kind}", spans, words, seconds, complete, notes={"other_load_cores": other.cores}, cpu_seconds=cpu)
 
 
 # --------------------------------------------------------------------------- baseline B: NER ceiling
@@ -91,12 +91,12 @@ def measure_ceiling(nlp: Any, workload: Workload, batch_size: int) -> Throughput
     with nlp.select_pipes(enable=["ner"]):
         list(nlp.pipe(texts[:10], batch_size=batch_size))  # warm-up
         with OtherLoad() as other:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for _ in nlp.pipe(texts, batch_size=batch_size):
                 pass
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return Throughput("spaCy NER ceiling, unique", workload.span_count, workload.word_count, seconds,
-                      notes={"texts": len(texts), "components": ["ner"], "other_load_cores": other.cores})  # fmt: skip
+                      notes={"texts": len(texts), "components": ["ner"], "other_load_cores": other.cores}, cpu_seconds=cpu)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- tracevault in-process
@@ -109,6 +109,18 @@ def cache_counts(redactor: Any) -> tuple[int, int] | None:
     return int(cache.hits), int(cache.misses)
 
 
+def redact_by_tenant(redactor: Any, request: ExportTraceServiceRequest) -> Counter[str]:
+    """Redact a request group by group, each resource under its `tenant.id` (else the bench's tenant)."""
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for rs in request.resource_spans:
+        tenant = next((kv.value.string_value for kv in rs.resource.attributes if kv.key == "tenant.id"), TENANT)
+        groups[tenant].append(rs)
+    counts: Counter[str] = Counter()
+    for tenant, items in groups.items():
+        counts.update(redactor.redact_resource_spans(items, tenant, ENV))
+    return counts
+
+
 def measure_inprocess(
     name: str,
     redactor: Any,
@@ -118,8 +130,7 @@ def measure_inprocess(
     leak_check: bool = False,
 ) -> Throughput:
     for payload, _, _ in serialized_batches(warmup):
-        request = ExportTraceServiceRequest.FromString(payload)
-        redactor.redact_resource_spans(list(request.resource_spans), TENANT, ENV)
+        redact_by_tenant(redactor, ExportTraceServiceRequest.FromString(payload))
     batches = serialized_batches(workload)
     parsed = [(ExportTraceServiceRequest.FromString(p), s, w) for p, s, w in batches]
     before = cache_counts(redactor)
@@ -127,18 +138,19 @@ def measure_inprocess(
     failed = 0
     done: list[ExportTraceServiceRequest] = []
     other = OtherLoad().__enter__()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for request, batch_spans, batch_words in parsed:
-        counts = redactor.redact_resource_spans(list(request.resource_spans), TENANT, ENV)
+        counts = redact_by_tenant(redactor, request)
         failed += counts.get("REDACTION_FAILED", 0)
         spans += batch_spans
         words += batch_words
         done.append(request)
         if time.perf_counter() - started > cap_seconds:
             break
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     other.__exit__()
-    result = Throughput(name, spans, words, seconds, complete=len(done) == len(parsed), notes={"failed_closed": failed, "other_load_cores": other.cores})
+    result = Throughput(name, spans, words, seconds, complete=len(done) == len(parsed), notes={"failed_closed": failed, "other_load_cores": other.cores},
+                        cpu_seconds=cpu)  # fmt: skip
     after = cache_counts(redactor)
     if before is not None and after is not None:
         hits, misses = after[0] - before[0], after[1] - before[1]
@@ -167,16 +179,22 @@ def workload_leaks(traces: Sequence[Trace], redacted: Sequence[ExportTraceServic
         if trace_id not in text_by_trace:
             continue  # not reached before the time cap
         output = "\n".join(text_by_trace[trace_id])
-        values = [("PERSON", trace.person.full), ("EMAIL_ADDRESS", trace.person.email), ("PHONE_NUMBER", trace.person.phone)]
-        if trace.person.card:
-            values.append(("CREDIT_CARD", trace.person.card))
-        if trace.api_key:
-            values.append(("SECRET", trace.api_key))
+        values = trace.planted if trace.planted is not None else _person_values(trace)
         for entity, value in values:
             planted[entity] += 1
             if leak_reason(value, entity, output) is not None:
                 leaked[entity] += 1
     return {"planted": dict(planted), "leaked": dict(leaked)}
+
+
+def _person_values(trace: Trace) -> list[tuple[str, str]]:
+    """What the realistic and unique workloads plant: the name, email and phone, maybe a card and a key."""
+    values = [("PERSON", trace.person.full), ("EMAIL_ADDRESS", trace.person.email), ("PHONE_NUMBER", trace.person.phone)]
+    if trace.person.card:
+        values.append(("CREDIT_CARD", trace.person.card))
+    if trace.api_key:
+        values.append(("SECRET", trace.api_key))
+    return values
 
 
 # --------------------------------------------------------------------------- detection quality

@@ -56,6 +56,7 @@ from bench.common import (
     log,
     ratio,
 )
+from bench.mixed import MIXED, repetition_shares
 from bench.report import build_report, evaluate_targets
 from bench.secrets import format_cost as format_secret_cost
 from bench.secrets import measure_cost as measure_secret_cost
@@ -80,9 +81,10 @@ def git_commit() -> str:
         return "unknown"
 
 
-KINDS = (REALISTIC, UNIQUE)
-ROW_ORDER = ["naive_realistic", "naive_unique", "ceiling", "ceiling_cores", "ner_realistic", "ner_unique",
-             "patterns_realistic", "patterns_unique", "e2e_realistic", "e2e_unique"]  # fmt: skip
+KINDS = (REALISTIC, UNIQUE, MIXED)
+ROW_ORDER = ["naive_realistic", "naive_unique", "naive_mixed", "ceiling", "ceiling_cores", "ner_realistic", "ner_unique", "ner_mixed",
+             "patterns_realistic", "patterns_unique", "patterns_mixed", "e2e_realistic", "e2e_unique", "cli_mixed",
+             "cli_patterns_small", "cli_patterns_large"]  # fmt: skip
 
 
 def _head(workload: Workload, traces: int) -> Workload:
@@ -97,6 +99,7 @@ class BenchRun:
         from redactors.pii import load_spacy_model
 
         self.sizes = sizes
+        self.seed = seed
         self.config = Config()
         self.cores = os.cpu_count() or 1
         self.sources = {kind: Source(kind, seed) for kind in KINDS}
@@ -121,8 +124,9 @@ class BenchRun:
         naive_row = next((r for r in self.rows if r["key"] == naive_key), None)
         self.rows.append(
             {
-                "key": key, "label": label, "spans": result.spans, "seconds": result.seconds,
+                "key": key, "label": label, "kind": naive_key.removeprefix("naive_") if naive_key else None, "spans": result.spans, "seconds": result.seconds,
                 "spans_per_s": result.spans_per_s, "words_per_s": result.words_per_s, "complete": result.complete,
+                "cpu_seconds": result.cpu_seconds, "spans_per_cpu_s": result.spans_per_cpu_s,
                 "x_naive": 1.0 if key == naive_key else (ratio(result.spans_per_s, naive_row["spans_per_s"]) if naive_row else None),
                 "notes": result.notes,
             }
@@ -176,6 +180,21 @@ class BenchRun:
         log("detection quality: bench.eval.evaluate on the dev corpus, and naive Presidio on the same rows")
         return detection_quality(Redactor.build(self.config, MASTER_SECRET, analyzer=analyzer), self.naive, self.sizes.corpus_stride)
 
+    def batch_cli(self) -> dict[str, Any]:
+        """The batch CLI: mixed workload with the pool (NER), then patterns-only peak RSS at two input sizes."""
+        from bench.batchcli import measure_mixed, measure_rss
+
+        sizes = self.sizes
+        with tempfile.TemporaryDirectory(prefix="tracevault-bench-cli-") as workdir:
+            log(f"batch CLI: tracevault redact --jsonl --workers auto, {sizes.cli_traces} mixed traces")
+            mixed = measure_mixed(Path(workdir), self.sources[MIXED].take, sizes.cli_traces, sizes.cli_timeout)
+            self.add_row("cli_mixed", f"tracevault redact --jsonl, mixed ({self.cores} workers)", mixed, "naive_mixed")
+            log(f"batch CLI: patterns-only, {sizes.cli_rss_mb[0]:g} MB and {sizes.cli_rss_mb[1]:g} MB inputs")
+            small, large = measure_rss(Path(workdir), Source(MIXED, self.seed + 1).take, sizes.cli_rss_mb, sizes.cli_timeout)
+        self.add_row("cli_patterns_small", small.name, small, "naive_mixed")
+        self.add_row("cli_patterns_large", large.name, large, "naive_mixed")
+        return {"mixed": mixed.as_dict(), "small": small.as_dict(), "large": large.as_dict(), "workers": self.cores}
+
     def end_to_end(self) -> dict[str, Any]:
         """4. End to end, with each workload's in-process rate x cores as the first estimate."""
         by_key = {r["key"]: r for r in self.rows}
@@ -200,14 +219,16 @@ class BenchRun:
             data = (e2e or {}).get(f"max_{kind}")
             if data is not None:
                 self.add_row(f"e2e_{kind}", f"tracevault end to end, {kind} ({e2e['workers']} workers)",  # type: ignore[index]
-                             Throughput(data["name"], data["spans"], data["words"], data["seconds"], data["complete"], data["notes"]),
+                             Throughput(data["name"], data["spans"], data["words"], data["seconds"], data["complete"], data["notes"],
+                                        data.get("cpu_seconds")),
                              f"naive_{kind}")  # fmt: skip
-        # The ratios to naive Presidio, now that its (best) rate is known.
-        naive_sps = {kind: next(r["spans_per_s"] for r in self.rows if r["key"] == f"naive_{kind}") for kind in KINDS}
+        # The ratios to naive Presidio, in wall time and per core, now that its (best) run is known.
+        naive = {kind: next(r for r in self.rows if r["key"] == f"naive_{kind}") for kind in KINDS}
         for row in self.rows:
-            kind = REALISTIC if row["key"].endswith(REALISTIC) else UNIQUE if row["key"].endswith(UNIQUE) else None
+            kind = row.get("kind")
             if kind and row["spans_per_s"] is not None:
-                row["x_naive"] = ratio(row["spans_per_s"], naive_sps[kind])
+                row["x_naive"] = ratio(row["spans_per_s"], naive[kind]["spans_per_s"])
+                row["x_naive_cpu"] = ratio(row.get("spans_per_cpu_s"), naive[kind].get("spans_per_cpu_s"))
         self.rows.sort(key=lambda r: ROW_ORDER.index(r["key"]))
         return ceiling
 
@@ -219,7 +240,8 @@ class BenchRun:
                 "naive_pipeline": self.naive.pipe_names, "tracevault_pipeline": list(self.nlp.pipe_names),
             },
             "workloads": {
-                kind: {"words_per_trace": self.measured[kind].word_count / len(self.measured[kind].traces), "spans_per_trace": SPANS_PER_TRACE}
+                kind: {"words_per_trace": self.measured[kind].word_count / len(self.measured[kind].traces), "spans_per_trace": SPANS_PER_TRACE,
+                       "once": repetition_shares(self.measured[kind])}
                 for kind in KINDS
             },
             "rows": self.rows,
@@ -238,7 +260,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small samples: the whole run takes about a minute")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="workload seed")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
-    parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end runs (no server is started)")
+    parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end runs and the batch CLI (no server or command is started)")
     return parser.parse_args(argv)
 
 
@@ -260,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     # 6. Secret scanning cost per MB at 50, 100 and all rules vs the scanner before the rule table.
     log("secret scanning: cost per MB at 50, 100 and all rules (bench/secrets.py)")
     secret_scan = measure_secret_cost(2 if args.quick else 5)
+    batch_cli = None if args.skip_e2e else run.batch_cli()
     e2e = None if args.skip_e2e else run.end_to_end()
     run.loads["before_recheck"] = os.getloadavg()
     run.measure_baselines()
@@ -267,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     ceiling = run.finish_rows(e2e)
     results = run.results(args.quick, args.seed, ceiling, detection, e2e, warnings_handler.count)
     results["derived_signals"] = derived_signals
+    results["batch_cli"] = batch_cli
     results["targets"] = evaluate_targets(results)
     results["secret_scan"] = secret_scan
     results["meta"]["seconds"] = time.perf_counter() - started_at

@@ -327,6 +327,8 @@ def max_throughput(server: Server, name: str, warmup: Workload, workload: Worklo
     result = Throughput(
         name, sum(e.spans for e in ok), sum(e.words for e in ok), seconds,
         complete=len(exports) == len(batches),
+        # Per core: the server process and its workers (the bench client stands in for the app).
+        cpu_seconds=sum(v - server_cpu_before.get(pid, 0.0) for pid, v in server_cpu_after.items()),
     )  # fmt: skip
     redaction_seconds = after.get("tracevault_redaction_seconds_sum", 0.0) - before.get("tracevault_redaction_seconds_sum", 0.0)
     redactions = after.get("tracevault_redaction_seconds_count", 0.0) - before.get("tracevault_redaction_seconds_count", 0.0)

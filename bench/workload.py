@@ -524,6 +524,9 @@ class Trace:
     documents: list[str]
     user_turn: str
     api_key: str | None
+    tenant: str | None = None  # the mixed workload (bench/mixed.py) sets these three
+    convention: str | None = None
+    planted: list[tuple[str, str]] | None = None  # (entity, value); None: the person's name, email, phone, card
 
 
 @dataclass

@@ -44,9 +44,9 @@ alley allee annex arcade avenue ave bayou beach bend bluff bluffs bottom bouleva
 bridge brook brooks burg burgs bypass camp canyon cape causeway center centre circle cir circuit
 cliff cliffs close club common commons corner corners course court ct courts cove coves creek
 crescent cres crest crossing crossroad curve dale dam divide drive dr drives esplanade estate
-estates expressway extension fall falls ferry field fields flat flats follow ford fords forest forge
-fork forks fort freeway garden gardens gateway glen glens grange green greens grove groves harbor
-harbour harbors haven heights highway hwy hill hills hollow inlet island islands isle junction
+estates expressway extension extensions fall falls ferry field fields flat flats follow ford fords forest forge
+fork forks forges fort freeway garden gardens gateway glen glens grange green greens grove groves harbor
+harbour harbors haven heights highway hwy hill hills hollow inlet island islands isle junction junctions
 key keys knoll knolls lake lakes land landing lane ln light lights loaf lock locks lodge loop
 mall manor manors meadow meadows mews mill mills mission motorway mount mountain mountains neck
 orchard oval overpass parade park parks parkway pkwy pass passage path pike pine pines place pl
@@ -100,7 +100,7 @@ _STREET_LINES = re.compile(
             # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
             rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE})[ \t]+{_WORD})",
             # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
-            rf"(?:(?<=\n)|(?<=\n>)|(?<=\n> )|^){_UNIT}(?=[ \t]*\n)",
+            rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)",
             # US military addresses.
             r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b",
             r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][a-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b",
@@ -115,7 +115,7 @@ _NAMED_STREET = re.compile(
 )
 
 # What may follow a street line, one part at a time.
-_SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply
+_SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply; one blank line
 _TAIL_PARTS = re.compile(
     "|".join(
         (
@@ -165,10 +165,24 @@ def _grow(text: str, end: int) -> int:
     return end
 
 
+# Line breaks written as the two characters "\\n" (text that was JSON-escaped twice), and what
+# quotes a line ("> ", ">", "| ", "??? " where a mail client lost the characters).
+_ESCAPED_BREAK = re.compile(r"\\n")
+_LINE_PREFIX = re.compile(r"(?m)^[ \t]*[>|?]+")
+
+
+def _line_view(text: str) -> str:
+    """`text` with escaped line breaks as real ones and line prefixes blanked; same offsets."""
+    if "\\n" in text:
+        text = _ESCAPED_BREAK.sub(" \n", text)
+    return _LINE_PREFIX.sub(lambda m: " " * len(m.group()), text)
+
+
 class AddressRecognizer:
     """Whole postal addresses as LOCATION findings."""
 
     def analyze(self, text: str) -> list[RecognizerResult]:
+        text = _line_view(text)
         matches = list(_NAMED_STREET.finditer(text))
         if any(ch.isdigit() for ch in text):  # every other form has a number
             matches += _STREET_LINES.finditer(text)
@@ -178,6 +192,7 @@ class AddressRecognizer:
             if match.start() < last_end:
                 continue
             end = _grow(text, match.end())
-            results.append(RecognizerResult(ENTITY, match.start(), end, 0.7))
+            start = match.start() + len(match.group()) - len(match.group().lstrip())  # a unit line's indent
+            results.append(RecognizerResult(ENTITY, start, end, 0.7))
             last_end = end
         return results

@@ -6,6 +6,10 @@ chat log, a summary with turns). When a turn asks for a name, a place or a phone
 answer ("Alvarez", "it's lisbon", "maria gonzalez."), the answer's words are that entity, in
 lower case too; the small model rarely tags a bare one-word answer. Short answers only: one to
 three words (after "it's", "I'm", "my name is", "in"), none of them a common word.
+
+Across messages the walker (``redactors.walker``) does the same with ``asked_entity`` and
+``whole_answer``: an assistant message ending in the question, then a user message that is the
+answer and nothing else.
 """
 
 from __future__ import annotations
@@ -40,27 +44,60 @@ _ANSWER = re.compile(rf"{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){
 _NOT_ANSWERS = frozenset(STOP_WORDS) | frozenset("yes no ok okay sure thanks thank hello hi hey why what pardon sorry".split())
 
 
+# Across messages (``redactors.walker``): the previous turn ends with a question for one of these,
+# and this turn is the short answer, alone ("Alvarez", "it's lisbon", "+34 612 345 678").
+_PHONE_QUESTION = re.compile(r"(?i)\b(?:your|a|the|best)\s+(?:(?:phone|mobile|cell|contact|callback)\s*(?:number|no\.?|#)?|number)\b[^\n]*\?")
+_WHOLE_ANSWER = re.compile(rf"[ \t]*{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[ \t]*[.!]?[ \t]*")
+_DIGIT_ANSWER = re.compile(rf"[ \t]*{_LEAD}[ \t]*(?P<answer>\+?\(?\d[\d \t().\-/]{{5,20}}\d)[ \t]*[.!]?[ \t]*")
+
+
+def asked_entity(question: str, wanted: frozenset[str]) -> str | None:
+    """The entity the last question of a turn asks for ("What's your last name?" -> PERSON)."""
+    tail = question.rstrip()
+    if not tail.endswith("?"):
+        return None
+    last = tail[tail.rfind("\n") + 1 :]
+    for entity, pattern in (*_QUESTIONS, ("PHONE_NUMBER", _PHONE_QUESTION)):
+        if entity in wanted and pattern.search(last):
+            return entity
+    return None
+
+
+def whole_answer(answer: str, entity: str) -> tuple[int, int] | None:
+    """The span of `answer` when the whole text is a short answer of `entity`'s kind."""
+    shape = _DIGIT_ANSWER if entity == "PHONE_NUMBER" else _WHOLE_ANSWER
+    match = shape.fullmatch(answer)
+    if match is None or any(word.lower() in _NOT_ANSWERS for word in match.group("answer").split()):
+        return None
+    return match.start("answer"), match.end("answer")
+
+
 class ConversationContext:
     """PERSON and LOCATION findings for short answers to the question in the turn before."""
 
     def analyze(self, text: str, wanted: frozenset[str]) -> list[RecognizerResult]:
-        if "?" not in text or "\n" not in text:
+        if "?" not in text:
             return []
         results: list[RecognizerResult] = []
         for entity, question in _QUESTIONS:
             if entity not in wanted:
                 continue
             for asked in question.finditer(text):
-                nxt = text.find("\n", asked.end())
-                while nxt >= 0 and nxt + 1 < len(text) and text[nxt + 1] == "\n":
-                    nxt += 1  # blank lines between the turns
-                if nxt < 0:
-                    continue
-                answer = _ANSWER.match(text, nxt + 1)
-                if answer is None:
-                    continue
-                words = answer.group("answer").split()
-                if any(word.lower() in _NOT_ANSWERS for word in words):
-                    continue
-                results.append(RecognizerResult(entity, answer.start("answer"), answer.end("answer"), 0.7))
+                answer = _answer_after(text, asked.end())
+                if answer is not None:
+                    results.append(RecognizerResult(entity, *answer, 0.7))
         return results
+
+
+def _answer_after(text: str, end: int) -> tuple[int, int] | None:
+    """The short answer after a question ending at `end`: on the same line ("What's your last
+    name? Smith") or on the next non-blank line."""
+    answer = _ANSWER.match(text, end) if text[end : end + 1] in (" ", "\t") else None
+    if answer is None:
+        nxt = text.find("\n", end)
+        while nxt >= 0 and nxt + 1 < len(text) and text[nxt + 1] == "\n":
+            nxt += 1  # blank lines between the turns
+        answer = _ANSWER.match(text, nxt + 1) if nxt >= 0 else None
+    if answer is None or any(word.lower() in _NOT_ANSWERS for word in answer.group("answer").split()):
+        return None
+    return answer.start("answer"), answer.end("answer")

@@ -11,6 +11,9 @@ which the tokenizer handles in linear time. Runs of 4 or more punctuation charac
 spaces anywhere: each punctuation character is a token of its own, NER finds nothing in them,
 and `[[[[...]]]]` words of 32 characters would otherwise cost as much NER as 32 words each.
 
+A line break written as the two characters backslash and "n" becomes a space and a real line
+break, so that the words on either side are words of their own.
+
 The result has the same length as the input, and every character outside the long runs is
 unchanged, so the offsets of NER findings are offsets in the original text. Only NER sees this
 text: the pattern recognizers (e-mail, card, IBAN, ...) still read the original.
@@ -35,7 +38,14 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group())
 
 
+# A line break written as the two characters "\\n" (text JSON-escaped twice, templates): the model
+# reads "Ott\\nAid worker" as one word. Not before a lower-case letter ("C:\\new" is a path).
+_ESCAPED_BREAK = re.compile(r"(?<!\\)\\n(?![a-z])")
+
+
 def ner_input(text: str) -> str:
-    """`text` with runs of punctuation blanked and every run of more than MAX_TOKEN_CHARS
-    non-space characters split at its punctuation; same length, same offsets."""
+    """`text` with runs of punctuation blanked, escaped line breaks made real, and every run of
+    more than MAX_TOKEN_CHARS non-space characters split at its punctuation; same length, same offsets."""
+    if "\\n" in text:
+        text = _ESCAPED_BREAK.sub(" \n", text)
     return _LONG_RUN.sub(_split, _PUNCTUATION_RUN.sub(_blank, text))

@@ -7,8 +7,9 @@ no such run costs one regex scan.
 
 Shapes that are valid numbers somewhere but are something else in traces are not phones:
 dates, times, dotted versions and IPs, bare digit runs without a phone word before them (an
-epoch timestamp, an order number; a national number with its trunk prefix, "01414960094", or a
-label after it, "0832652279 fax", counts), and runs glued to an id prefix ("INV-5550123").
+epoch timestamp, an order number; a national number with its trunk prefix, "01414960094" or
+"0512/46962420", a label after it, "0832652279 fax", or a field of a contact record next to an
+e-mail address, "jo@x.com, 36532680", counts), and runs glued to an id prefix ("INV-5550123").
 """
 
 from __future__ import annotations
@@ -32,8 +33,14 @@ _PHONE_CONTEXT = re.compile(
 )
 # A label after the number: "0832652279 fax", "097422668 (mobile)".
 _PHONE_LABEL_AFTER = re.compile(r"(?i)^[\s,;:()\[\]-]{0,3}(?:fax|mobile|cell|office|phone|tel|home|work|landline|whatsapp)\b")
-# A national number with its trunk prefix: ten or eleven digits starting with a single 0.
-_TRUNK_NATIONAL = re.compile(r"0[1-9]\d{8,9}")
+# A national number with its trunk prefix: ten or eleven digits starting with a single 0, or
+# an area code and a slash ("0512/46962420", as written in Austria and Germany).
+_TRUNK_NATIONAL = re.compile(r"0[1-9]\d{8,9}|0[1-9]\d{1,4}/\d{4,10}")
+# A bare number as one field of a contact record, next to an e-mail address on the same line:
+# "Jo Doe, jo@x.com, 36532680, Paris".
+_RECORD_FIELD_BEFORE = re.compile(r"(?:^|[,;|][ \t]*)$")
+_RECORD_FIELD_AFTER = re.compile(r"[ \t]*(?:[,;|]|$)")
+_EMAIL_NEARBY = re.compile(r"[\w.+-]@[\w-]+\.\w")
 _NOT_PHONES = re.compile(
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}(?::\d{2})*)?"  # ISO dates, with a time
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # day-month-year
@@ -87,7 +94,7 @@ class MatcherPhoneRecognizer(LocalRecognizer):
         if _NOT_PHONES.fullmatch(run.strip()):
             return False
         shaped = run.startswith("+") or any(ch in run for ch in " -.()") or _TRUNK_NATIONAL.fullmatch(run)
-        return bool(shaped) or _PHONE_CONTEXT.search(text[max(0, start - 40) : start]) is not None or _PHONE_LABEL_AFTER.match(text[end : end + 16]) is not None
+        return bool(shaped) or _said_to_be_phone(text, start, end)
 
     @staticmethod
     def _plausible(text: str, start: int, end: int) -> bool:
@@ -99,4 +106,19 @@ class MatcherPhoneRecognizer(LocalRecognizer):
             return False
         if matched.startswith("+") or any(ch in matched for ch in " -.()") or _TRUNK_NATIONAL.fullmatch(matched):
             return True
-        return _PHONE_CONTEXT.search(text[max(0, start - 40) : start]) is not None or _PHONE_LABEL_AFTER.match(text[end : end + 16]) is not None
+        return _said_to_be_phone(text, start, end)
+
+
+def _said_to_be_phone(text: str, start: int, end: int) -> bool:
+    """A bare digit run is a phone number when a phone word comes before it, a label after it,
+    or it is a field of a contact record with an e-mail address on the same line."""
+    if _PHONE_CONTEXT.search(text[max(0, start - 40) : start]) or _PHONE_LABEL_AFTER.match(text[end : end + 16]):
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    return (
+        _RECORD_FIELD_BEFORE.search(text[max(line_start, start - 4) : start]) is not None
+        and _RECORD_FIELD_AFTER.match(text, end, line_end) is not None
+        and _EMAIL_NEARBY.search(text, max(line_start, start - 80), min(line_end, end + 80)) is not None
+    )

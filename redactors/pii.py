@@ -14,7 +14,7 @@ import importlib.util
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import spacy
@@ -35,14 +35,19 @@ from spacy.tokens import Doc
 
 from policies.config import DEFAULT_PHONE_REGIONS as PHONE_REGIONS
 from redactors.addresses import AddressRecognizer
+from redactors.benign import NAME_ENTITIES, is_code_like
 from redactors.cards import CardRecognizer
 from redactors.context import ConversationContext
 from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
+from redactors.modelerror import ModelNotInstalled
+from redactors.nerdedup import SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
 from redactors.second_opinion import SecondOpinion
+
+__all__ = ["ModelNotInstalled", "PiiAnalyzer", "load_spacy_model"]  # ModelNotInstalled lives in redactors/modelerror.py
 
 LANGUAGE = "en"
 _STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS)
@@ -64,10 +69,6 @@ _IGNORED_NER_LABELS = {
     "CARDINAL", "DATE", "EVENT", "LANGUAGE", "LAW", "MONEY", "NORP", "ORDINAL", "PERCENT",
     "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
 }  # fmt: skip
-
-
-class ModelNotInstalled(RuntimeError):
-    """The configured spaCy model package is not installed; nothing is downloaded at run time."""
 
 
 def load_spacy_model(name: str) -> Language:
@@ -291,7 +292,7 @@ _NOT_NAMES = frozenset(
     then too still just much more bot assistant support sir madam ma'am friend friends
     hello hi hey dear regards best cheers sincerely yours morning afternoon evening day
     going trying looking writing calling having being doing new sure glad happy able
-    interested wondering afraid unable done ready available""".split()
+    interested wondering afraid unable done ready available mr mrs ms mx dr prof""".split()
 )
 
 
@@ -313,6 +314,10 @@ _RELATIONS = (
 )
 
 
+_PARTICLES = frozenset("van von de der den da di du del della la le bin ibn al el".split())
+_HONORIFICS = r"mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|señor|señora|sra|sr"
+
+
 def _name_rules() -> tuple[_NameRule, ...]:
     lower_ok = rf"(?P<name>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,2}})"
     capitalised = rf"(?P<name>{_CAP_WORD}(?:[ ]{_CAP_WORD}){{0,2}})"
@@ -320,6 +325,8 @@ def _name_rules() -> tuple[_NameRule, ...]:
         # Explicit introductions: the name may be written in lower case.
         _NameRule(re.compile(rf"(?i:\b(?:my name is|my name's|call me|name\s*:|signed\s*:?)\s+){lower_ok}"), 0.85),
         _NameRule(re.compile(rf"(?i:\b(?:i am|i'm|this is|it's)\s+){capitalised}\b"), 0.6),
+        # Honorifics: "ms. Lucas", "Dr. Santiago Castro", "Mrs Ojala".
+        _NameRule(re.compile(rf"(?i:\b(?:{_HONORIFICS})\.?[ \t]+){capitalised}\b"), 0.7),
         # Greetings at the start of a line: "Hi John," / "dear sarah".
         _NameRule(re.compile(rf"(?im:^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ ,]+){lower_ok}(?=\s*[,!.\n:]|$)"), 0.75),
         # Sign-offs: "Thanks,\nJohn" / "Best regards, Sarah Connor" at the end of a line or text.
@@ -385,6 +392,10 @@ class NameContextRecognizer(LocalRecognizer):
                 if index == 0 and _manifest_resource_name(text, match.start()):
                     continue
                 words = match.group("name").split(" ")
+                # A name ends before a common word ("Lea at Wong" -> "Lea"; "van", "de" may stay).
+                cut = next((i for i, w in enumerate(words) if i and w.lower() in _STOP_WORDS and w.lower() not in _PARTICLES), len(words))
+                while len(words) > cut:
+                    end -= len(words.pop()) + 1
                 # Trim trailing words that are not names ("John thanks" -> "John").
                 while words and words[-1].lower() in _NOT_NAMES:
                     end -= len(words.pop()) + (1 if words else 0)
@@ -405,6 +416,12 @@ _WORD_BEFORE = re.compile(rf"([{UPPER}][{LOWER}'\-]{{1,20}}) $")
 _WORD_AFTER = re.compile(rf" ([{UPPER}][{LOWER}'\-]{{1,20}})\b")
 
 
+# Shapes with a digit or a slash that are still names: "64 Collin Sound" (a street the model calls
+# FAC), "Palmer/Courtney" (surname/given name, as on a ticket).
+_HOUSE_NUMBER = re.compile(rf"\d{{1,5}}[A-Za-z]?[ ]{_CAP_WORD}(?:[ ]{_CAP_WORD}){{0,3}}")
+_SLASHED_NAME = re.compile(rf"{_CAP_WORD}/{_CAP_WORD}")
+
+
 def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool]) -> RecognizerResult | None:
     """Fix the small model's common slips: drop code-like spans, cut at line breaks, and
     extend a name to an adjacent capitalised word it left out ("Alejandro <PERSON>")."""
@@ -414,7 +431,10 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
         result = RecognizerResult(result.entity_type, result.start, result.start + newline, result.score)
         span = span[:newline]
     span = span.strip()
-    if not span or span[0].islower() or any(ch.isdigit() or ch in "_/=<>{}()[]" for ch in span):
+    if not span or span[0].islower():
+        return None
+    shaped = _SLASHED_NAME.fullmatch(span) or result.entity_type == "LOCATION" and _HOUSE_NUMBER.fullmatch(span)
+    if not shaped and any(ch.isdigit() or ch in "_/=<>{}()[]" for ch in span):
         return None
     if _manifest_resource_name(text, result.start):  # "kind: ExternalSecret" in a manifest
         return None
@@ -491,6 +511,7 @@ class PiiAnalyzer:
         self._max_text_chars = max_text_chars
         nlp.max_length = max(nlp.max_length, max_text_chars + 1)
         self._engine = _OfflineSpacyEngine(nlp)
+        self._sentence_ner = SentenceNer(nlp, batch_size)
         registry = RecognizerRegistry(supported_languages=[LANGUAGE])
         for recognizer in (
             SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "ORGANIZATION"]),
@@ -523,8 +544,8 @@ class PiiAnalyzer:
     def artifacts(self, texts: Sequence[str], with_ner: bool) -> list[NlpArtifacts]:
         """NLP artefacts for many texts: one `nlp.pipe` pass, or the tokenizer alone without NER."""
         texts = [ner_input(text) for text in texts]  # same offsets; linear tokenizer cost
-        if with_ner:
-            docs: Iterator[Doc] = self._nlp.pipe(texts, batch_size=self._batch_size)
+        if with_ner:  # NER once per distinct sentence of the batch (redactors/nerdedup.py)
+            docs: Iterable[Doc] = self._sentence_ner.docs(texts)
         else:
             docs = (self._nlp.make_doc(text) for text in texts)
         return [self._engine._doc_to_nlp_artifact(doc, LANGUAGE) for doc in docs]
@@ -547,21 +568,29 @@ class PiiAnalyzer:
             nlp_artifacts=artifacts,
         )
         findings = []
+        firms = self._second.firm_names(text) if "," in text or " and " in text else []
         for result in results:
             if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
                 cleaned = _clean_ner(text, result, self._is_common_word)
-                if cleaned is None:
-                    continue
+                if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
+                    continue  # code-like, or a part of a firm's name ("for Moore, Fitzgerald and Shaw")
                 result = cleaned
+            if result.entity_type in NAME_ENTITIES and is_code_like(text, result.start, result.end):
+                continue  # "Europe/Istanbul", "$FORMAT", "Kafka topic": code, not a name
             findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
-        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.entities]
+        # Every label the model gave, the ignored ones too: the second opinion re-reads ORG and NORP.
+        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.tokens.ents]
         for result in self._second.analyze(text, model_spans, entities):
-            if result.score >= threshold:
+            if result.score >= threshold and not is_code_like(text, result.start, result.end):
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))
         return findings
 
     def analyze_context(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
         """Names and places from the phrases around them (context rules); no NLP artefacts needed."""
+        findings = [f for f in self._context_findings(text, entities, threshold) if not is_code_like(text, f.start, f.end)]
+        return findings
+
+    def _context_findings(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
         findings = []
         if "PERSON" in entities:
             for result in self._names.analyze(text, ["PERSON"]):

@@ -11,11 +11,21 @@ propose, and context and the model decide:
   own shipped vocabulary (English words and common English names are; "Concetta Bruscantini" is
   not), or, for two or three words with a known first and a known last name, when the model
   asked about the span alone in a neutral sentence ("I spoke with … yesterday.") says PERSON.
+- **names in lower case**: a known first name then a known last name ("kavya smith"), none a
+  common word and one unknown to the model's vocabulary, confirmed by the model asked about the title-cased pair in a neutral sentence;
 - **enumerations of first names**: "Ana, Luis and Marta", "Riley, Selim": three or more
   capitalised words, or two joined by "and", most of them known first names, unless the list
   reads as a firm ("at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra");
 - **places after a place cue**: "in Växjö", "from Kitee to Ahaus", "country is Cameroon", when
-  the gazetteer knows the place.
+  the gazetteer knows the place or the word is shaped like an English place name (a town suffix:
+  "Taylorfort", "Knightchester", "East Pottshaven"); Faker-style and real towns alike;
+- **the floor under naive Presidio**: naive Presidio masks every span the model labels ORG or
+  NORP. A span the model labelled ORG, NORP or WORK_OF_ART is re-read here: a known place that
+  is no English word ("Świecie", "Niue"), or any known place after a place cue, is a LOCATION; one to
+  four capitalised words with a known first name first or a known last name last, none a company
+  word and not introduced as a firm ("at", "for", "join"), are a PERSON ("Julia Kalamees",
+  "Riley will send the deck"). Real firms keep their company words ("Myers PLC", "Alexander
+  Inc") and products their context, so they stay.
 """
 
 from __future__ import annotations
@@ -36,15 +46,24 @@ _CANDIDATE = re.compile(rf"(?<![\w-]){_CAP}(?:[ ]{_CAP}){{0,2}}(?![\w-])")
 _ENUMERATION = re.compile(rf"(?<![\w-]){_CAP}(?:,[ ]{_CAP})*,?[ ](?:and|&|or)[ ]{_CAP}(?![\w-])|(?<![\w-]){_CAP}(?:,[ ]{_CAP}){{2,}}(?![\w-])")
 # A list of surnames is a firm's name after "at", "of", "from" ... or before a company word.
 _COMPANY_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded)[ ]+)$")
-_COMPANY_AFTER = re.compile(rf"[ ]+(?:{_CAP}\b|(?i:llc|inc|ltd|plc|group|office|website|is the)\b)")
+_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed)?|left|founded|became|work(?:s|ed)? for|vendor|client|partner|firm|agency)[ ]+)$")
+_COMPANY_AFTER = re.compile(rf"[ ]+(?:{_CAP}\b|(?i:llc|inc|ltd|plc|group|office|website|is the|is a|is an)\b)")
+_CUES = (
+    r"in|from|to|at|near|visit(?:ing|ed)?|via|serving|country is|city is|city of|town of|university of|home ?city|hometown|"
+    r"where:|located in|based in|born in|live in|lives in|moved to|fly(?:ing)? to|office in"
+)
+_CUE_BEFORE = re.compile(rf"(?i:\b(?:{_CUES})[ ]+)$")
 _PLACE_CUE = re.compile(
-    rf"(?i:\b(?:in|from|to|at|near|visit(?:ing|ed)?|via|country is|city is|city of|town of|located in|based in|born in|live in|lives in|moved to|fly(?:ing)? to|office in)[ ]+)"
+    rf"(?i:\b(?:{_CUES})[ ]+)"
     rf"(?P<place>{_CAP}(?:[ ](?:{_CAP}|de|del|la|le|sur|am|an|bei|upon|on)){{0,3}})"
 )
 _COMPANY_WORDS = frozenset(
     """inc inc. llc ltd ltd. plc corp corp. co co. group bank gmbh ag sa bv nv spa kg oy ab as university
     college school institute hospital foundation association council committee ministry department
     office agency services solutions systems technologies labs studio studios partners capital and
+    orchestra band choir ensemble quartet trio club records church hotel restaurant cafe café theatre
+    theater museum gallery press media pictures films motors airlines airways insurance consulting
+    holdings industries enterprises international global fc united sons brothers associates
     of the for""".split()
 )
 # Words that open a sentence or label a thing, never read as a first name.
@@ -56,10 +75,40 @@ _NOT_FIRST = frozenset(STOP_WORDS) | frozenset(
     customer user agent assistant system team support admin account error warning info debug""".split()
 )
 _NEUTRAL_PREFIX = "I spoke with "
+_LOWER_PAIR = re.compile(rf"(?<![\w'’-])([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-])")
+# English place-name endings and prefixes: "Taylorfort", "Knightchester", "East Pottshaven".
+_TOWN_SUFFIXES = (
+    "town ton land ville berg burg burgh borough bury view port mouth stad furt chester caster cester fort "
+    "haven side shire ham field ford wood dale mere minster wick worth ington by thorpe"
+).split()
+_TOWN = re.compile(
+    rf"(?:(?:North|South|East|West|New|Lake|Port|Mount|Fort|Saint|St\.?)[ ])?[{UPPER}][{LOWER}]{{2,}}(?:{'|'.join(_TOWN_SUFFIXES)})"
+)
+# Labels under which the small model files foreign names and places; naive Presidio masks them all.
+_FLOOR_LABELS = frozenset({"ORG", "NORP", "WORK_OF_ART"})
+_FLOOR_SPAN = re.compile(
+    rf"(?:(?i:the)[ ]+)?(?P<words>{_CAP}(?:[ ](?:{_CAP}|van|von|de|der|den|da|di|du|del|la|le)){{0,3}})|(?P<slashed>{_CAP}/{_CAP})"
+)
 
 
 def _words(span: str) -> list[str]:
     return span.split(" ")
+
+
+def _first_line_end(text: str, start: int, end: int) -> int:
+    """The end of the span's first line: a label across lines ("Marina Štrljić\\n\\nLawyer",
+    with real or escaped line breaks) is cut to its first line."""
+    cut = min((i for i in (text.find("\n", start, end), text.find("\\n", start, end)) if i > start), default=end)
+    return start + len(text[start:cut].rstrip(" \t"))
+
+
+def _title(span: str) -> str:
+    return " ".join(word[:1].upper() + word[1:] for word in span.split(" "))
+
+
+def _cued_place(text: str, at: int) -> bool:
+    """Whether a place cue ("in", "from", "city of" ...) ends right before `at`."""
+    return _CUE_BEFORE.search(text[max(0, at - 24) : at]) is not None
 
 
 class SecondOpinion:
@@ -82,7 +131,48 @@ class SecondOpinion:
             results += self._enumerations(text)
         if "LOCATION" in wanted:
             results += self._places(text)
+        results += [r for r in self._floor(text, spans) if r.entity_type in wanted]
         return results
+
+    def _floor(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
+        """Spans the model labelled ORG, NORP or WORK_OF_ART that are a place or a person's name."""
+        results = []
+        for start, end, label in spans:
+            end = _first_line_end(text, start, end)
+            match = _FLOOR_SPAN.fullmatch(text, start, end) if label in _FLOOR_LABELS else None
+            if match is None:
+                continue
+            if match.group("slashed"):  # "Palmer/Courtney": surname/given name, as on a ticket
+                if self._floor_person(text, start, match.group("slashed").split("/")):
+                    results.append(RecognizerResult("PERSON", start, end, 0.5))
+                continue
+            at = match.start("words")
+            words = _words(match.group("words"))
+            n = self._floor_place(text, at, words)
+            if n:
+                results.append(RecognizerResult("LOCATION", at, at + len(" ".join(words[:n])), 0.5))
+            elif label == "ORG" and self._floor_person(text, at, words):
+                results.append(RecognizerResult("PERSON", at, match.end("words"), 0.5))
+        return results
+
+    def _floor_place(self, text: str, at: int, words: list[str]) -> int:
+        """How many leading words of the span name a place ("Gondomar" of "Gondomar Country Club"); 0: none."""
+        cued = _cued_place(text, at)
+        for n in range(len(words), 0, -1):
+            head = words[:n]
+            if any(w.lower() in _COMPANY_WORDS for w in head):
+                continue
+            phrase = " ".join(head)
+            if self._gaz.is_place(phrase) and (cued or all(self._unseen(w) for w in head)):
+                return n
+            if cued and _TOWN.fullmatch(phrase) and self._unseen(head[-1]):
+                return n
+        return 0
+
+    def _floor_person(self, text: str, at: int, words: list[str]) -> bool:
+        if any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in words) or _COMPANY_BEFORE.search(text, 0, at):
+            return False
+        return self._gaz.is_first(words[0]) or (len(words) > 1 and self._gaz.is_last(words[-1]))
 
     def _unseen(self, word: str) -> bool:
         return word.lower() not in self._seen
@@ -113,9 +203,23 @@ class SecondOpinion:
                 sure.append((start, end))
             elif plausible and " " in match.group() and self._both_known(_words(match.group())):
                 ask.append((start, end))
-        confirmed = self._model_confirms_person([text[s:e] for s, e in ask])
+        ask += self._lower_case_names(text)
+        confirmed = self._model_confirms_person([_title(text[s:e]) for s, e in ask])
         found = sure + [span for span, ok in zip(ask, confirmed, strict=True) if ok]
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
+
+    def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
+        """"kavya smith": a known first name and a known last name in lower case, neither a
+        common word and one of them not in the model's vocabulary ("mark bill" and "pop song"
+        are English); the model, asked about them title-cased, decides."""
+        found = []
+        for match in _LOWER_PAIR.finditer(text):
+            first, last = match.group(1), match.group(2)
+            if first in _NOT_FIRST or last in _NOT_FIRST or last in _COMPANY_WORDS:
+                continue
+            if self._gaz.is_first(first) and self._gaz.is_last(last) and (self._unseen(first) or self._unseen(last)):
+                found.append(match.span())
+        return found
 
     def _model_confirms_person(self, names: Sequence[str]) -> list[bool]:
         if not names:
@@ -123,6 +227,22 @@ class SecondOpinion:
         docs = self._nlp.pipe([f"{_NEUTRAL_PREFIX}{name} yesterday." for name in names])
         start = len(_NEUTRAL_PREFIX)
         return [any(ent.label_ in ("PERSON", "PER") and ent.start_char <= start < ent.end_char for ent in doc.ents) for doc in docs]
+
+    def firm_names(self, text: str) -> list[tuple[int, int]]:
+        """Spans of firms named after people: "Moore, Fitzgerald and Shaw" after "for", "at",
+        "of" ... or before a company word; "Morris and Sons". The model's PERSON and place
+        labels inside them are no one's name."""
+        spans = []
+        for match in _ENUMERATION.finditer(text):
+            words = [w.lower() for w in re.findall(_CAP, match.group())]
+            if any(w in _COMPANY_WORDS for w in words[1:]):
+                spans.append(match.span())  # "Morris and Sons"
+                continue
+            cued = _FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end())
+            # Three names in a row, introduced as an employer or followed by what a firm is.
+            if cued and len(words) >= 3:
+                spans.append(match.span())
+        return spans
 
     def _enumerations(self, text: str) -> list[RecognizerResult]:
         results = []
@@ -146,7 +266,7 @@ class SecondOpinion:
             # The longest known place at the start of the capitalised run: "Oberndorf bei Salzburg", "Kitee".
             for n in range(len(words), 0, -1):
                 candidate = " ".join(words[:n])
-                if words[0].lower() not in _NOT_FIRST and self._gaz.is_place(candidate):
+                if words[0].lower() not in _NOT_FIRST and (self._gaz.is_place(candidate) or _TOWN.fullmatch(candidate) and self._unseen(words[n - 1])):
                     start = match.start("place")
                     results.append(RecognizerResult("LOCATION", start, start + len(candidate), 0.6))
                     break

@@ -12,7 +12,10 @@ Three phases per request, so that NER sees one batch:
    back. JSON-string values and structured kvlist/array values are parsed into Python trees and
    walked with the same rules; wholly base64 or hex values are decoded and their text scanned;
    numbers of PII shape (card, SSN, phone digit counts) are masked unless their key holds numbers.
-2. redact the queued content strings in one batch (deduplicated).
+2. redact the queued content strings in one batch (deduplicated). In a list of messages (each
+   with a "role"), a user message right after an agent's question for a name, a place or a
+   phone number ("What's your last name?") is read as that answer when it is nothing else
+   (``redactors.context``): the small model rarely tags a bare "Alvarez".
 3. write results back, then re-encode every parsed value in reverse order (inner first), in
    the shape it came in: a JSON string stays a JSON string, a kvlist stays a kvlist.
 """
@@ -35,6 +38,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 from policies.resolve import CompiledPolicy
 from redactors import fields, shapes
 from redactors.anyvalue import MAX_DEPTH, any_to_py, py_to_any
+from redactors.context import asked_entity, whole_answer
 from redactors.detectors.failclosed import FailClosedDetector
 from redactors.detectors.secrets import KeyClassifier
 from redactors.encoded import Encoded, decode_encoded
@@ -69,6 +73,7 @@ _IDENTIFIER_FIELDS = frozenset(
 )  # fmt: skip
 _DATA_URI = re.compile(r"data:[\w.+\-]+/[\w.+\-]+;base64,", re.IGNORECASE)
 _SEGMENT_SEPARATORS = re.compile(r"[-_+~=]")
+_USER_ROLES = frozenset({"user", "human", "customer"})
 _NUMBER_KINDS = frozenset({"int_value", "double_value", "string_value_strindex"})
 # What the walker takes: a request's resource spans (traces) or resource logs (logs).
 Resources = Sequence[ResourceSpans] | Sequence[ResourceLogs]
@@ -107,6 +112,8 @@ class _Walk:
         self.finalizers: list[Callable[[], None]] = []
         self.buckets: list[tuple[Any, Counter[str]]] = []
         self._key_verdicts: dict[str, bool] = {}
+        # Queue index of a message's text -> the entity the agent's question before it asked for.
+        self.answer_hints: dict[int, str] = {}
 
     # -- messages, field by field from their descriptors ----------------------------------------
 
@@ -428,8 +435,14 @@ class _Walk:
             # A list keeps an enum's or a token's shape for its elements (finish reasons), not a
             # number's: a count is one number, a list under a count's key is content.
             element_shape = None if shape == shapes.NUMBER else shape
+            turns: list[tuple[str, int, int]] = []  # (role, first and end queue index) per message
             for index in range(len(obj)):
+                before = len(self.queue)
                 self._node(obj, index, element_shape, bucket, depth + 1)
+                role = obj[index].get("role") if isinstance(obj[index], dict) else None
+                if isinstance(role, str):
+                    turns.append((role.lower(), before, len(self.queue)))
+            self._link_turns(turns)
         elif isinstance(obj, dict):
             # A map is never the shape of a number, an enum or a token: its fields are judged
             # by their own keys (an array keeps its key's shape for its elements).
@@ -467,6 +480,16 @@ class _Walk:
                 field_shape = _STRUCTURAL_FIELDS.get(key) or (shapes.TOKEN if toolish and key == "name" else None)
                 self._node(obj, key, field_shape, bucket, depth + 1)
 
+    def _link_turns(self, turns: list[tuple[str, int, int]]) -> None:
+        """Conversation context: a user message right after an agent's question for a name, a
+        place or a phone number is read as the answer (``redactors.context``)."""
+        for (role, first, end), (next_role, answer_first, answer_end) in zip(turns, turns[1:]):
+            if role in _USER_ROLES or next_role not in _USER_ROLES or end == first or answer_end - answer_first != 1:
+                continue
+            entity = asked_entity(self.queue[end - 1][0], self.policy.entities)
+            if entity is not None:
+                self.answer_hints[answer_first] = entity
+
     # -- phases 2 and 3 ----------------------------------------------------------------------
 
     def finish(self) -> None:
@@ -474,13 +497,23 @@ class _Walk:
         results: dict[str, RedactedText] = {}
         if unique:
             results = dict(zip(unique, self.text.redact_many(unique, self.policy, self.pseudo)))
-        for text, setter, bucket in self.queue:
+        for index, (text, setter, bucket) in enumerate(self.queue):
             result = results[text]
+            if not result.counts and index in self.answer_hints:
+                result = self._answer(text, self.answer_hints[index])
             if result.counts:
                 setter(result.text)
                 bucket.update(result.counts)
         for finalize in reversed(self.finalizers):
             finalize()
+
+
+    def _answer(self, text: str, entity: str) -> RedactedText:
+        """The answer to the question before, masked when the whole text is a short answer."""
+        span = whole_answer(text, entity)
+        if span is None:
+            return RedactedText(text, Counter())
+        return apply_findings(text, [Finding(*span, entity, 0.7)], compile_operators(self.policy), self.pseudo)
 
 
 def _rename_keys(obj: dict, renames: dict[str, str]) -> None:

@@ -35,17 +35,20 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policies.config import Config
 from policies.resolve import PolicySet
 from redactors.batch import SIGNAL_TRACES
-from redactors.engine import Redactor
 from redactors.identifiers import Pseudonymizer
-from redactors.walker import fail_closed
 from sidecar import otlp
 from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
 from sidecar.prepare import Body, Prepared, prepare
+from sidecar.tenancy import group_by_tenant
+from sidecar.transform import decode_json_document, redact_json_document
+
+if TYPE_CHECKING:  # loading the engine imports spaCy and Presidio: only where a model is built
+    from redactors.engine import Redactor
 
 log = logging.getLogger("tracevault.workers")
 
@@ -93,6 +96,17 @@ def redact_serialized(
     )
 
 
+@dataclass(frozen=True)
+class RedactedDocument:
+    """One redacted OTLP/JSON document (`tracevault redact`)."""
+
+    text: str
+    rejected: int  # spans or log records refused (invalid tenant ids)
+    reason: str
+    noun: str  # what a record is called: "spans", "log records"
+    failed_closed: bool = False  # the deadline or the memory limit passed: every value was masked
+
+
 # -- inside a worker process -------------------------------------------------------------------
 
 
@@ -125,7 +139,8 @@ def _limit_memory(budget_bytes: int) -> None:
 
 
 def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[str, Any]:
-    """One job: ("prepare", Body) or ("redact", (tenant, env, payload, with_escrow, signal)).
+    """One job: ("prepare", Body), ("redact", (tenant, env, payload, with_escrow, signal)) or
+    ("document", (OTLP/JSON text, tenant or None, --signal or None)) for `tracevault redact`.
 
     Replies ("ok", value), ("refused", (error class name, message)) for bad or oversized
     requests, ("memory", None) past the memory limit, or ("error", exception type name).
@@ -134,6 +149,8 @@ def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[s
     try:
         if kind == "prepare":
             return "ok", prepare(config, args)
+        if kind == "document":
+            return "ok", redact_json_document(redactor, config, *args)
         return "ok", redact_serialized(redactor, *args)
     except (InvalidRequest, PayloadTooLarge) as exc:
         return "refused", (type(exc).__name__, str(exc))
@@ -143,6 +160,12 @@ def run_job(redactor: Redactor, config: Config, kind: str, args: Any) -> tuple[s
         return "error", type(exc).__name__
 
 
+def _stalls_on(marker: bytes, kind: str, args: Any) -> bool:
+    if kind == "redact":
+        return marker in args[2]
+    return kind == "document" and marker.decode() in args[0]
+
+
 def _worker_main(conn: Connection, config_json: str, master_secret: bytes, parent_pid: int) -> None:
     die_with_parent(parent_pid)
     # The server process owns shutdown. A SIGINT or SIGTERM sent to the whole process group
@@ -150,6 +173,8 @@ def _worker_main(conn: Connection, config_json: str, master_secret: bytes, paren
     # the middle of a redaction while the server drains.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from redactors.engine import Redactor
+
     config = Config.model_validate_json(config_json)
     redactor = Redactor.build(config, master_secret)
     _limit_memory(config.server.worker_memory_bytes)
@@ -160,7 +185,7 @@ def _worker_main(conn: Connection, config_json: str, master_secret: bytes, paren
             kind, args = conn.recv()
         except EOFError:  # the server closed the pipe: shut down
             return
-        if stall and kind == "redact" and stall in args[2]:
+        if stall and _stalls_on(stall, kind, args):
             time.sleep(3600)
         reply = run_job(redactor, config, kind, args)
         conn.send(reply)
@@ -271,6 +296,8 @@ class RedactionPool:
         # else the model loads here, before any listener is up (never on the running loop).
         self._local: Redactor | None = None
         if self._workers == 0:
+            from redactors.engine import Redactor
+
             self._local = local_redactor or Redactor.build(config, master_secret)
         # For the fail-closed path only: policies and keyed pseudonyms, no model.
         self._policies = PolicySet(config)
@@ -338,14 +365,15 @@ class RedactionPool:
         except Exception as exc:  # noqa: BLE001 (logged; the next failure retries the start)
             log.error("a replacement redaction worker did not start (%s)", type(exc).__name__)
 
-    async def _run(self, job: tuple[str, Any]) -> tuple[str, Any]:
-        """Run one job on the next idle worker; 503 when none frees up within the deadline or
-        the worker dies. Raises _Deadline (after killing that worker) past the deadline."""
+    async def _run(self, job: tuple[str, Any], queue_seconds: float | None = None) -> tuple[str, Any]:
+        """Run one job on the next idle worker; 503 when none frees up within `queue_seconds`
+        (default: the deadline) or the worker dies. Raises _Deadline (after killing that worker)
+        past the deadline."""
         timeout = self._config.server.redaction_timeout_seconds
         retry_after = self._config.server.retry_after_seconds
         idle = await self._ensure_started()
         try:
-            slot = await asyncio.wait_for(idle.get(), timeout)
+            slot = await asyncio.wait_for(idle.get(), queue_seconds or timeout)
         except TimeoutError:
             raise Unavailable("no redaction worker is free", retry_after) from None
         try:
@@ -397,8 +425,40 @@ class RedactionPool:
             raise RuntimeError(f"redaction failed in a worker ({value})")
         return result, Counter(result.counts)
 
+    async def redact_document(self, text: str, tenant: str | None, chosen: str | None = None) -> RedactedDocument:
+        """`tracevault redact`: one OTLP/JSON document (traces or logs, `chosen` as `--signal`),
+        grouped by tenant and redacted on the next idle worker; fails closed (every value masked)
+        past the deadline or the memory limit. A batch waits for a worker as long as one may take
+        to start (replacements load the model). Raises InvalidRequest for a bad document,
+        Unavailable when the worker died."""
+        try:
+            kind, value = await self._run(("document", (text, tenant, chosen)), queue_seconds=_START_TIMEOUT_SECONDS)
+        except _Deadline:
+            kind, value = "deadline", None
+        if kind == "ok":
+            return RedactedDocument(*value)
+        if kind == "refused":
+            name, message = value
+            raise (InvalidRequest if name == InvalidRequest.__name__ else PayloadTooLarge)(message)
+        if kind in ("deadline", "memory"):
+            return await asyncio.get_running_loop().run_in_executor(self._io, self._fail_closed_document, text, tenant, chosen)
+        raise RuntimeError(f"redaction failed in a worker ({value})")
+
+    def _fail_closed_document(self, text: str, tenant: str | None, chosen: str | None) -> RedactedDocument:
+        from redactors.walker import fail_closed
+
+        request, signal = decode_json_document(text, chosen)
+        groups = group_by_tenant(request, self._config.tenancy, tenant, None, signal)
+        for (group_tenant, env), resources in groups.groups.items():
+            fail_closed(resources, self._policies.resolve(group_tenant, env), self._pseudonymizer.for_tenant(group_tenant))
+        for index in reversed(groups.rejected_indices):
+            del signal.resources(request)[index]
+        return RedactedDocument(otlp.encode_json_request(request), groups.rejected, groups.error_message, signal.noun, failed_closed=True)
+
     def _fail_closed(self, tenant: str, env: str, payload: bytes, signal: str) -> Redacted:
         """Every string value masked, no detector run; stored as a redacted payload."""
+        from redactors.walker import fail_closed
+
         kind = otlp.SIGNALS[signal]
         request = kind.request_type.FromString(payload)
         resources = list(kind.resources(request))

@@ -24,7 +24,7 @@ from policies.config import Config, ConfigError, load_config
 from policies.keys import MasterKeyError, load_master_secret
 from policies.resolve import PolicyError, PolicySet
 from policies.tenants import InvalidTenantId, validate_id
-from redactors.pii import ModelNotInstalled
+from redactors.modelerror import ModelNotInstalled
 from vault.keyring import KeyUnavailable
 from vault.store import ObjectStore, StoreError, open_store
 

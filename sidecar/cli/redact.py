@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import IO
 
 import click
 
 from policies.tenants import ID_PATTERN_TEXT, is_valid_id
-from redactors.engine import Redactor
 from sidecar import otlp
+from sidecar.cli.batch import BatchStats, Progress, stream
 from sidecar.cli.context import CliContext, cli_errors, with_context
-from sidecar.errors import InvalidRequest
-from sidecar.transform import redact_request
+from sidecar.errors import InvalidRequest, PayloadTooLarge, Unavailable
+from sidecar.workers import RedactedDocument, RedactionPool
 
 
 @click.command()
@@ -30,37 +29,45 @@ def serve(cli: CliContext) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-def _redactor(cli: CliContext) -> Redactor:
+def _workers(value: str | None, jsonl: bool) -> int | str:
+    """`--workers`: auto, N or 0; by default auto for a stream (--jsonl), 0 for one document."""
+    if value is None:
+        return "auto" if jsonl else 0
+    if value == "auto":
+        return value
     try:
-        return Redactor.build(cli.config, cli.secret())
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise click.BadParameter("must be auto, 0 or a positive number of worker processes", param_hint="--workers")
+    return count
+
+
+def _pool(cli: CliContext, workers: int | str) -> RedactionPool:
+    config = cli.config
+    config = config.model_copy(update={"server": config.server.model_copy(update={"workers": workers})})
+    try:
+        return RedactionPool(config, cli.secret())
     except ValueError as exc:  # a bad rule in the redaction settings
         raise click.ClickException(str(exc)) from None
 
 
-def _signal(document: object, chosen: str | None) -> otlp.Signal:
-    """The signal of a document: its top-level key (resourceSpans or resourceLogs), which
-    `--signal` must agree with; a document with neither is of `--signal`, else a trace request."""
-    present = otlp.signals_in_document(document)
-    if len(present) > 1:
-        raise InvalidRequest("the request holds both resourceSpans and resourceLogs; send one signal per request")
-    if chosen is None:
-        return present[0] if present else otlp.TRACES
-    if present and present[0].name != chosen:
-        raise InvalidRequest(f"the request holds {present[0].json_resources}, not the {chosen} that --signal names")
-    return otlp.SIGNALS[chosen]
-
-
-def _redact_document(redactor: Redactor, cli: CliContext, text: str, tenant: str | None, chosen: str | None) -> str:
+async def _one_document(pool: RedactionPool, text: str, tenant: str | None, chosen: str | None) -> RedactedDocument:
     try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        raise InvalidRequest("body is not valid JSON") from None
-    signal = _signal(document, chosen)
-    request = otlp.request_from_json_document(document, signal)
-    rejected, reason = redact_request(redactor, cli.config, request, tenant, signal)
-    if rejected:
-        click.echo(f"tracevault: {rejected} {signal.noun} refused: {reason}", err=True)
-    return otlp.encode_json_request(request)
+        await pool.warm_up()
+        return await pool.redact_document(text, tenant, chosen)
+    finally:
+        pool.shutdown()
+
+
+async def _stream(pool: RedactionPool, input_file: IO[str], tenant: str | None, chosen: str | None, window: int) -> BatchStats:
+    progress = Progress()
+    try:
+        return await stream(pool, input_file, click.echo, window, tenant, progress.update, chosen)
+    finally:
+        progress.close()
+        pool.shutdown()
 
 
 @click.command()
@@ -72,34 +79,44 @@ def _redact_document(redactor: Redactor, cli: CliContext, text: str, tenant: str
     type=click.Choice(sorted(otlp.SIGNALS)),
     help="What the input holds; default: detected per request (resourceSpans or resourceLogs).",
 )
-@click.option("--jsonl", is_flag=True, help="One OTLP/JSON request per line; answers line for line.")
+@click.option("--jsonl", is_flag=True, help="One OTLP/JSON request per line; answers line for line, in order.")
+@click.option(
+    "--workers", metavar="auto|N|0",
+    help="Redaction worker processes, as `server.workers` of the service: auto is one per core, 0 redacts in "
+    "this process. Default: auto with --jsonl, else 0.",
+)  # fmt: skip
+@click.option(
+    "--max-in-flight", type=click.IntRange(min=1), default=None,
+    help="With --jsonl: most lines held at once (read, not yet written). Default: twice the workers.",
+)  # fmt: skip
 @click.argument("input_file", default="-", type=click.File("r", encoding="utf-8"))
 @cli_errors
-def redact(cli: CliContext, tenant: str | None, chosen: str | None, jsonl: bool, input_file: IO[str]) -> None:
+def redact(
+    cli: CliContext, tenant: str | None, chosen: str | None, jsonl: bool, workers: str | None, max_in_flight: int | None, input_file: IO[str]
+) -> None:
     """Redact an OTLP/JSON ExportTraceServiceRequest or ExportLogsServiceRequest exactly as the
     service does; print it."""
     if tenant is not None and not is_valid_id(tenant):
         raise click.BadParameter(f"must match {ID_PATTERN_TEXT}", param_hint="--tenant")
-    redactor = _redactor(cli)
+    pool = _pool(cli, _workers(workers, jsonl))
     if not jsonl:
         try:
-            click.echo(_redact_document(redactor, cli, input_file.read(), tenant, chosen))
-        except InvalidRequest as exc:
+            done = asyncio.run(_one_document(pool, input_file.read(), tenant, chosen))
+        except (InvalidRequest, PayloadTooLarge, Unavailable) as exc:
             raise click.ClickException(str(exc)) from None
+        if done.rejected:
+            click.echo(f"tracevault: {done.rejected} {done.noun} refused: {done.reason}", err=True)
+        if done.failed_closed:
+            click.echo("tracevault: redaction passed its deadline or memory limit; every value was masked", err=True)
+        click.echo(done.text)
         return
-    failures = 0
-    for number, line in enumerate(input_file, start=1):
-        if not line.strip():
-            click.echo("")
-            continue
-        try:
-            click.echo(_redact_document(redactor, cli, line, tenant, chosen))
-        except InvalidRequest as exc:
-            failures += 1
-            # Answer line for line: the error takes the line's place, and the exit code says so.
-            click.echo(json.dumps({"error": str(exc), "line": number}))
-    if failures:
-        raise click.ClickException(f"{failures} line(s) were not valid OTLP/JSON")
+    stats = asyncio.run(_stream(pool, input_file, tenant, chosen, max_in_flight or 2 * pool.size))
+    for message in stats.messages:
+        click.echo(f"tracevault: {message}", err=True)
+    if stats.rejected:
+        click.echo(f"tracevault: {stats.rejected} spans or log records refused (invalid tenant ids)", err=True)
+    if stats.errors:
+        raise click.ClickException(f"{stats.errors} line(s) were not redacted (not valid OTLP/JSON, or the worker died twice)")
 
 
 @click.command("config-check")

@@ -5,15 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 
-def _row(key: str, label: str, sps: float | None, wps: float, x: float | None, **notes: Any) -> dict[str, Any]:
+def _row(key: str, label: str, sps: float | None, wps: float, x: float | None, cpu: float = 2.5, x_cpu: float | None = None,
+         **notes: Any) -> dict[str, Any]:  # fmt: skip
     return {"key": key, "label": label, "spans": 400, "seconds": 2.5, "spans_per_s": sps, "words_per_s": wps,
-            "complete": key != "ner_unique", "x_naive": x, "notes": {"other_load_cores": 0.25, **notes}}  # fmt: skip
+            "complete": key != "ner_unique", "x_naive": x, "cpu_seconds": cpu, "spans_per_cpu_s": 400 / cpu,
+            "x_naive_cpu": x if x_cpu is None else x_cpu, "notes": {"other_load_cores": 0.25, **notes}}  # fmt: skip
+
+
+def _cli(name: str, sps: float, rss_mib: int, input_mib: int, x: float, x_cpu: float, leaks: dict[str, Any] | None = None) -> dict[str, Any]:
+    notes = {"exit_code": 0, "input_bytes": input_mib * 1024**2, "other_load_cores": 0.1, "stderr_tail": [],
+             "peak_rss": {"total_bytes": rss_mib * 1024**2, "command_bytes": 100 * 1024**2, "children_bytes": [(rss_mib - 100) * 1024**2]}}
+    if leaks is not None:
+        notes["workload_leaks"] = leaks
+    return {"key": "", "name": name, "label": name, "spans": 1800, "seconds": 1800 / sps, "spans_per_s": sps, "words_per_s": sps * 230,
+            "complete": True, "x_naive": x, "cpu_seconds": 1800 / sps * 1.8, "spans_per_cpu_s": sps / 1.8, "x_naive_cpu": x_cpu,
+            "notes": notes}  # fmt: skip
 
 
 def results() -> dict[str, Any]:
     rows = [
         _row("naive_realistic", "naive Presidio, realistic (1 process)", 20.0, 3000.0, 1.0, runs_words_per_s=[2900.0, 3000.0]),
         _row("naive_unique", "naive Presidio, unique (1 process)", 10.0, 3100.0, 1.0, runs_words_per_s=[3100.0, 3050.0]),
+        _row("naive_mixed", "naive Presidio, mixed (1 process)", 12.0, 2800.0, 1.0, cpu=33.3, runs_words_per_s=[2800.0, 2700.0]),
         {"key": "ceiling", "label": "spaCy NER ceiling, unique (1 process)", "spans": None, "seconds": 4.0, "spans_per_s": None,
          "words_per_s": 9000.0, "x_naive": None, "notes": {"runs_words_per_s": [9000.0, 8800.0]}},
         {"key": "ceiling_cores", "label": "spaCy NER ceiling x 2 cores", "spans": None, "seconds": None, "spans_per_s": None,
@@ -23,8 +36,15 @@ def results() -> dict[str, Any]:
         _row("patterns_realistic", "tracevault in-process, patterns-only, realistic", 3000.0, 450000.0, 150.0),
         _row("patterns_unique", "tracevault in-process, patterns-only, unique", 600.0, 200000.0, 60.0),
         _row("e2e_realistic", "tracevault end to end, realistic (2 workers)", 400.0, 60000.0, 20.0),
-        _row("e2e_unique", "tracevault end to end, unique (2 workers)", 30.0, 13000.0, 3.0),
+        _row("e2e_unique", "tracevault end to end, unique (2 workers)", 30.0, 13000.0, 3.0, cpu=5.0, x_cpu=1.5),
     ]  # fmt: skip
+    mixed, small, large = (
+        _cli("tracevault redact --jsonl, mixed", 240.0, 900, 7, 20.0, 11.1, {"planted": {"PERSON": 30, "SECRET": 10}, "leaked": {}}),
+        _cli("tracevault redact --jsonl, patterns-only, 5 MB", 2000.0, 700, 5, 166.7, 92.6),
+        _cli("tracevault redact --jsonl, patterns-only, 50 MB", 2100.0, 720, 50, 175.0, 97.2),
+    )
+    for key, run in (("cli_mixed", mixed), ("cli_patterns_small", small), ("cli_patterns_large", large)):
+        rows.append({**run, "key": key})
     max_notes = {"exports": 40, "failed_exports": 1, "mean_export_seconds": 0.2, "mean_redaction_seconds": 0.15, "cache": 0.8,
                  "workers_cpu_cores": 1.8, "server_cpu_cores": 0.2, "client_cpu_cores": 0.1}  # fmt: skip
     recall = {"PERSON": 0.95, "EMAIL_ADDRESS": 1.0, "secrets": None}
@@ -36,7 +56,9 @@ def results() -> dict[str, Any]:
     }  # fmt: skip
     document: dict[str, Any] = {
         "meta": {"quick": True, "seed": 7, "cores": 2, "started": "2026-12-01T21:00:00+00:00", "commit": "abc1234"},
-        "workloads": {"realistic": {"words_per_trace": 1234.0}, "unique": {"words_per_trace": 2345.0}},
+        "workloads": {"realistic": {"words_per_trace": 1234.0}, "unique": {"words_per_trace": 2345.0},
+                      "mixed": {"words_per_trace": 2050.0, "once": {"strings": 0.49, "paragraphs": 0.25}}},
+        "batch_cli": {"mixed": mixed, "small": small, "large": large, "workers": 2},
         "rows": rows,
         "ceiling_words_per_s": 9000.0,
         "ceiling_cores_words_per_s": 18000.0,

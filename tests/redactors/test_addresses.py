@@ -8,6 +8,10 @@ from redactors.addresses import AddressRecognizer
 
 FOUND = [
     # (text, the whole address)
+    # Lines broken by an escaped "\\n", quoted with "??? ", one blank line before the country.
+    pytest.param("Mario Hudson\\n\\n4590 Paige Ports\\n Apt. 159\\n Jasło\\n\\n Papua New Guinea 09493", "4590 Paige Ports\\n Apt. 159\\n Jasło\\n\\n Papua New Guinea 09493", id="escaped-line-breaks"),
+    pytest.param("??? Flor Nogueira\n??? 52390 Taylor Knoll\n??? Apt. 508\n??? Ordingen\n??? Ecuador 68358", "52390 Taylor Knoll\n??? Apt. 508\n??? Ordingen\n??? Ecuador 68358", id="line-prefixes"),
+    pytest.param("Vineta Zvirbule\n6191 Young Extensions\nGonzalezfort, ID 89304", "6191 Young Extensions\nGonzalezfort, ID 89304", id="plural-street-type"),
     pytest.param("ship to 1423 Wagner Mountain Apt. 039, North Henryview, WV 17935 please", "1423 Wagner Mountain Apt. 039, North Henryview, WV 17935", id="us-one-line"),
     pytest.param("090 Mccoy Ranch Suite 395, Burkestad", "090 Mccoy Ranch Suite 395, Burkestad", id="us-suite-city"),
     pytest.param("Billing:\n  59593 Megan Fall Suite 343\n  Laurieton\n  IL\n  57880\n", "59593 Megan Fall Suite 343\n  Laurieton\n  IL\n  57880", id="us-lines"),
@@ -48,6 +52,8 @@ BENIGN = [
     pytest.param("name: mysecret\nreplicas: 3\nport: 8080", id="kubernetes"),
     pytest.param("2024-11-05 12:30:01 INFO worker 3 started", id="log-line"),
     pytest.param("Python 3 Way of doing things", id="number-then-type-needs-a-name"),
+    pytest.param("> 3 Places\\n> to visit this year", id="quoted-listicle-escaped-break"),
+    pytest.param("??? build 42 failed\n??? retry", id="prefixed-log-lines"),
 ]
 
 

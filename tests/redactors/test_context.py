@@ -14,6 +14,7 @@ FOUND = [
     pytest.param("bot: first name?\nme: it's Ikaika", "PERSON", "Ikaika", id="lead-in"),
     pytest.param("Agent: Which city are you in?\nUser: in lisbon", "LOCATION", "lisbon", id="city-lower-case"),
     pytest.param("Agent: Where are you located?\nUser: Kitee", "LOCATION", "Kitee", id="where-located"),
+    pytest.param("What's your last name? Černe", "PERSON", "Černe", id="answer-on-the-same-line"),
 ]
 
 
@@ -29,6 +30,7 @@ BENIGN = [
     pytest.param("Agent: Which plan are you on?\nUser: Premium", id="not-a-name-question"),
     pytest.param("What is the name of the config key?\nname: mysecret", id="config-key"),
     pytest.param("Agent: Which city?", id="no-answer"),
+    pytest.param("What's your last name? I would rather not say that here", id="same-line-long-answer"),
 ]
 
 

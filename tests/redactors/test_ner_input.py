@@ -22,6 +22,8 @@ from redactors.nerinput import MAX_TOKEN_CHARS, ner_input
         ("Sarah!!!! Connor", "Sarah     Connor"),
         ("x" * 40, "x" * 40),  # a long run of letters alone is linear already
         ("Hello,John!How-are-you?I-am-Maria-from-Berlin", "Hello John How are you I am Maria from Berlin"),
+        ("Theodor Ott\\nAid worker\\n", "Theodor Ott \nAid worker \n"),  # escaped line breaks made real
+        ("C:\\new\\Folder", "C:\\new\\Folder"),  # benign: a path's "\\n" before a letter stays
     ],
 )
 def test_ner_input_table(text: str, expected: str) -> None:

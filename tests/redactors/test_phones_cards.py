@@ -27,6 +27,8 @@ PHONES = [
     pytest.param("whatsapp +6591234567 anytime", "+6591234567", id="sg-e164"),
     pytest.param("Phone:\n03-1234-5678", "03-1234-5678", id="jp-national"),
     pytest.param("number is 2015550123", "2015550123", id="bare-after-phone-word"),
+    pytest.param("Büro: 0512/46962420 werktags", "0512/46962420", id="at-area-code-slash"),
+    pytest.param("Profile: Jo Doe, jo@example.com, 36532680, lives in Aarhus.", "36532680", id="contact-record-field"),
 ]
 
 
@@ -42,6 +44,8 @@ BENIGN_DIGITS = [
     pytest.param("invoice INV-5550123 paid", id="id-prefix"),
     pytest.param("served from 10.20.30.40 at 12/05/2024", id="ip-and-date"),
     pytest.param("uuid 3f2b9c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e", id="uuid"),
+    pytest.param("jo@example.com placed order 36532680, shipped", id="order-number-next-to-email"),
+    pytest.param("user=jo@example.com ts=1717171717", id="log-field-next-to-email"),
 ]
 
 

@@ -14,7 +14,9 @@ from redactors.second_opinion import SecondOpinion
 
 @pytest.fixture(scope="module")
 def opinion(analyzer) -> SecondOpinion:
-    return SecondOpinion(analyzer._nlp, load())
+    # The analyzer's own: built before any text, while the model's vocabulary is still the one it
+    # shipped with (texts add their words to it, and "unseen" would then depend on test order).
+    return analyzer._second
 
 
 def _found(opinion: SecondOpinion, analyzer, text: str, entity: str) -> list[str]:
@@ -33,6 +35,15 @@ FOUND = [
     pytest.param("What's the weather like in Växjö this weekend?", "LOCATION", "Växjö", id="city-after-in"),
     pytest.param("Assistant: noted, your billing country is Cameroon.", "LOCATION", "Cameroon", id="country-after-cue"),
     pytest.param("I'm flying to Oberndorf bei Salzburg tomorrow", "LOCATION", "Oberndorf bei Salzburg", id="multi-word-town"),
+    # The floor under naive Presidio: spans the model labelled ORG or NORP.
+    pytest.param("Julia Kalamees will be talking in the conference", "PERSON", "Julia Kalamees", id="floor-org-known-first-name"),
+    pytest.param("Meeting notes: Riley will send the deck", "PERSON", "Riley", id="floor-org-single-first-name"),
+    pytest.param("Passenger name: Palmer/Courtney, seat 14C", "PERSON", "Palmer/Courtney", id="floor-slashed-name"),
+    pytest.param("Contact Jack Gill about the Świecie office lease.", "LOCATION", "Świecie", id="floor-norp-unseen-place"),
+    pytest.param("When: 2013-09-08\nWhere: Gondomar Country Club.", "LOCATION", "Gondomar", id="floor-place-before-venue-word"),
+    pytest.param("What's the weather like in Taylorfort this weekend?", "LOCATION", "Taylorfort", id="town-suffix-after-cue"),
+    pytest.param("I'm flying from Joutsa to Knightchester next Tuesday", "LOCATION", "Knightchester", id="town-suffix-unlabelled"),
+    pytest.param("leilani adeyemi is the new admin, please transfer ownership", "PERSON", "leilani adeyemi", id="lower-case-full-name"),
 ]
 
 
@@ -49,6 +60,11 @@ BENIGN = [
     pytest.param("apiVersion: v1\nkind: Secret\nmetadata:\n  name: mysecret\n", id="kubernetes-manifest"),
     pytest.param("Thanks Team, Great Job!", id="capitalised-common-words"),
     pytest.param("We moved the meeting to Slack", id="tool-after-to"),
+    pytest.param("Go to Support and Export the Report", id="town-suffix-but-english-word"),
+    pytest.param("The recording for Alexander Inc sold a million copies", id="floor-company-word"),
+    pytest.param("The Nicholson Orchestra was founded in 1998", id="floor-venue-word"),
+    pytest.param("I used to work for Cartwright-Allen as a solicitor", id="floor-firm-after-for"),
+    pytest.param("is there a better crafted pop song on this list", id="lower-case-english-pair"),
 ]
 
 
@@ -62,6 +78,23 @@ def test_firm_of_surnames_is_no_list_of_people(opinion, analyzer) -> None:
     found = _found(opinion, analyzer, "Gael spent a year at Lee, Perkins and Finch as an assistant", "PERSON")
     assert "Gael" in found  # the person
     assert not {"Lee", "Perkins", "Finch"} & set(found)  # the firm
+
+
+@pytest.mark.parametrize(
+    ("text", "firm"),
+    [
+        ("Contact Lea at Wong, Crawford and Salas about the lease", "Wong, Crawford and Salas"),
+        ("Gerardo Gerber at Morris and Sons", "Morris and Sons"),
+        ("Cruz, Jones and Turner is a design agency", "Cruz, Jones and Turner"),
+    ],
+)
+def test_firms_named_after_people(opinion, text: str, firm: str) -> None:
+    assert [text[s:e] for s, e in opinion.firm_names(text)] == [firm]
+
+
+@pytest.mark.parametrize("text", ["They had 3 kids: Ana, Luis and Marta", "our 3 founders: Fernandes, Müür and Jaroš.", "I met with Ana and Luis"])
+def test_people_listed_are_no_firm(opinion, text: str) -> None:
+    assert opinion.firm_names(text) == []
 
 
 def test_gazetteer_file_round_trip_and_rejects_foreign_files(tmp_path: Path) -> None:

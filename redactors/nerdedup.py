@@ -1,0 +1,199 @@
+"""NER once per distinct sentence: across a request's texts, and across requests (issue 17).
+
+A request repeats sentences in different text units: a retrieved document is one attribute of
+the retrieval span and a paragraph of the prompt in the model span; an OpenInference span has
+the last message in `input.value` and in `llm.input_messages`. The redaction cache works per
+text unit, so each of those units went through NER whole. Here every text is cut into sentences
+(at blank lines and after a sentence end followed by a capital letter, a digit or a quote, never
+after an abbreviation such as "Mr." or an initial), NER runs on each distinct sentence once,
+and the entities are mapped back onto the text's own tokens.
+
+A sentence is read in the first text of the batch that has it, with eight words of that text on
+either side (the model's window is a few tokens; an entity never spans a sentence end); a text
+with nothing repeated or cached is read whole, exactly as before.
+
+NER results of a sentence are kept in a bounded LRU keyed by an HMAC-SHA256 digest under a
+random per-process key, like `RedactionCache`: the cache holds offsets and labels, never text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+Entities = tuple[tuple[int, int, str], ...]  # (start, end, label) in the sentence
+
+# A sentence end: . ! or ? (and closing quotes or brackets), whitespace, then the next sentence's
+# first character. Or a blank line.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*[ \t]+(?=[\"'(\[]?[A-Z0-9])|[ \t]*\n[ \t]*\n\s*")
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof st jr sr mt ft vs etc no nos inc ltd co corp dept approx e.g i.e cf al fig
+    jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k a.m p.m""".split()
+)
+_LAST_WORD = re.compile(r"(\S*)[.!?]$")
+_WORD = re.compile(r"\S+")
+# Words of the text read on either side of a run: the small model's window is four tokens each
+# way, and the entity recognizer's state looks a few tokens further.
+CONTEXT_WORDS = 8
+CONTEXT_CHARS = 400
+
+
+def sentences(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, sentence) pieces of `text`, without the whitespace between them."""
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        if "\n" not in match.group():
+            word = _LAST_WORD.search(text, max(start, match.start() - 30), match.start())
+            if word and _keeps_together(word.group(1)):
+                continue
+        piece = text[start : match.start()]
+        if piece.strip():
+            yield start, piece
+        start = match.end()
+    if text[start:].strip():
+        yield start, text[start:]
+
+
+def _keeps_together(word: str) -> bool:
+    """An abbreviation or an initial before the full stop: not a sentence end."""
+    bare = word.lstrip("\"'([").lower()
+    return bare in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha())
+
+
+@dataclass
+class _Text:
+    text: str
+    pieces: list[tuple[int, str]]  # (offset, sentence)
+    compute: list[int]  # indices of the sentences this text computes (first seen here, not cached)
+
+
+class SentenceNer:
+    """Entities of many texts from NER over their distinct sentences, with a bounded cache.
+
+    A sentence that is neither cached nor already computed for an earlier text of the batch is
+    computed in its own text. Consecutive such sentences form one run, and each run goes through
+    NER with CONTEXT_WORDS words of the text on either side as context (entities found in the
+    context are not kept), so every sentence is read with the neighbours it has in that text. A text
+    with nothing cached or repeated is one run: NER reads it whole, as without this class.
+    """
+
+    def __init__(self, nlp: Language, batch_size: int, max_entries: int = 100_000) -> None:
+        self._nlp = nlp
+        self._batch_size = batch_size
+        self._key = os.urandom(32)
+        self._entries: OrderedDict[bytes, Entities] = OrderedDict()
+        self._max_entries = max_entries
+        self.hits = 0
+        self.misses = 0
+
+    def _digest(self, sentence: str) -> bytes:
+        return hmac.new(self._key, sentence.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+
+    def docs(self, texts: Sequence[str]) -> list[Doc]:
+        """One tokenized Doc per text, its entities set from NER over the distinct sentences."""
+        known: dict[str, Entities] = {}
+        planned: set[str] = set()
+        items: list[_Text] = []
+        for text in texts:
+            item = _Text(text, list(sentences(text)), [])
+            for index, (_, sentence) in enumerate(item.pieces):
+                if sentence in known or sentence in planned:
+                    continue
+                key = self._digest(sentence)
+                cached = self._entries.get(key)
+                if cached is not None:
+                    self._entries.move_to_end(key)
+                    known[sentence] = cached
+                    self.hits += 1
+                else:
+                    planned.add(sentence)
+                    item.compute.append(index)
+                    self.misses += 1
+            items.append(item)
+        runs = [run for item in items for run in _runs(item)]
+        for run, doc in zip(runs, self._nlp.pipe([run.segment for run in runs], batch_size=self._batch_size), strict=True):
+            for sentence, found in run.entities(doc):
+                known[sentence] = found
+                self._remember(self._digest(sentence), found)
+        return [self._doc(item, known) for item in items]
+
+    def _doc(self, item: _Text, known: dict[str, Entities]) -> Doc:
+        doc = self._nlp.make_doc(item.text)
+        spans: list[Span] = []
+        for offset, sentence in item.pieces:
+            for start, end, label in known[sentence]:
+                span = doc.char_span(offset + start, offset + end, label=label, alignment_mode="expand")
+                if span is not None:
+                    spans.append(span)
+        doc.ents = filter_spans(spans)
+        return doc
+
+    def _remember(self, key: bytes, found: Entities) -> None:
+        if self._max_entries <= 0:
+            return
+        self._entries[key] = found
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass
+class _Run:
+    """Consecutive sentences of one text to compute, with the context NER reads around them."""
+
+    segment: str  # the text from the sentence before the run to the sentence after it
+    base: int  # offset of the segment in the text
+    pieces: list[tuple[int, str]]  # the run's sentences, offsets in the text
+
+    def entities(self, doc: Doc) -> Iterator[tuple[str, Entities]]:
+        """Each sentence of the run with the entities that start in it (offsets in the sentence)."""
+        for offset, sentence in self.pieces:
+            end = offset + len(sentence)
+            found = tuple(
+                (ent.start_char + self.base - offset, min(ent.end_char + self.base, end) - offset, ent.label_)
+                for ent in doc.ents
+                if offset <= ent.start_char + self.base < end
+            )
+            yield sentence, found
+
+
+def _context_start(text: str, start: int) -> int:
+    """Where the CONTEXT_WORDS words before `start` begin (the text's start when it is nearer)."""
+    words = list(_WORD.finditer(text, max(0, start - CONTEXT_CHARS), start))
+    if len(words) >= CONTEXT_WORDS:
+        return words[-CONTEXT_WORDS].start()
+    return 0 if start <= CONTEXT_CHARS or not words else words[0].start()
+
+
+def _context_end(text: str, end: int) -> int:
+    """Where the CONTEXT_WORDS words after `end` end (the text's end when there are fewer)."""
+    words = list(_WORD.finditer(text, end, min(len(text), end + CONTEXT_CHARS)))
+    if len(words) >= CONTEXT_WORDS:
+        return words[CONTEXT_WORDS - 1].end()
+    return len(text) if end + CONTEXT_CHARS >= len(text) or not words else words[-1].end()
+
+
+def _runs(item: _Text) -> Iterator[_Run]:
+    """Maximal runs of consecutive sentences to compute, each with CONTEXT_WORDS words of context a side."""
+    pieces, compute = item.pieces, item.compute
+    i = 0
+    while i < len(compute):
+        j = i
+        while j + 1 < len(compute) and compute[j + 1] == compute[j] + 1:
+            j += 1
+        first, last = pieces[compute[i]], pieces[compute[j]]
+        start = _context_start(item.text, first[0])
+        end = _context_end(item.text, last[0] + len(last[1]))
+        yield _Run(item.text[start:end], start, pieces[compute[i] : compute[j] + 1])
+        i = j + 1

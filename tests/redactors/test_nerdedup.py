@@ -1,0 +1,75 @@
+"""NER once per distinct sentence (redactors/nerdedup.py): the same entities as NER over each
+text whole, where nothing repeats; one NER pass for a sentence repeated across texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from redactors.nerdedup import SentenceNer, sentences
+from redactors.pii import PiiAnalyzer
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi, this is Julia Connor. I live in Denver.", ["Hi, this is Julia Connor.", "I live in Denver."]),
+        ("I spoke to Mr. Smith today. Done!", ["I spoke to Mr. Smith today.", "Done!"]),  # no split after "Mr."
+        ("Ask J. R. Tolkien. Then e.g. Rome.", ["Ask J. R. Tolkien.", "Then e.g. Rome."]),  # initials, "e.g."
+        ("First paragraph\n\nsecond one\nsame paragraph", ["First paragraph", "second one\nsame paragraph"]),
+        ("version 3.2.1 is out. ok", ["version 3.2.1 is out. ok"]),  # no capital after the stop: one piece
+        ("Is it? \"Yes,\" she said. 42 items.", ["Is it?", "\"Yes,\" she said.", "42 items."]),
+        ("   ", []),
+    ],
+)
+def test_sentences_cut_at_sentence_ends_and_blank_lines_and_keep_offsets(text: str, expected: list[str]) -> None:
+    pieces = list(sentences(text))
+    assert [piece for _, piece in pieces] == expected
+    assert all(text[offset : offset + len(piece)] == piece for offset, piece in pieces)
+
+
+TEXTS = [
+    "Hello, my name is Sarah Connor and I moved to Toronto last May.",
+    "Maria Gonzalez called from Rotterdam. She wants a refund for order 1234.\n\nThanks, David Okafor",
+    "The Ridgeline 2 tent ships from Reno. Call Priya Patel at the Boise office.",
+    "nothing to see here",
+]
+
+
+def _entities(doc) -> list[tuple[int, int, str]]:
+    return [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+
+
+def test_texts_with_nothing_repeated_get_the_entities_of_ner_over_each_whole_text(analyzer: PiiAnalyzer) -> None:
+    nlp = analyzer._nlp
+    ner = SentenceNer(nlp, batch_size=8)
+    whole = [_entities(doc) for doc in nlp.pipe(TEXTS)]
+    assert [_entities(doc) for doc in ner.docs(TEXTS)] == whole
+    assert any(whole)  # the model found something to compare
+    assert ner.misses == sum(len(list(sentences(t))) for t in TEXTS) and ner.hits == 0
+
+
+def test_a_repeated_sentence_is_read_once_and_mapped_onto_every_text(analyzer: PiiAnalyzer) -> None:
+    nlp = analyzer._nlp
+    shared = "Please send the parcel to Maria Gonzalez in Rotterdam."
+    texts = [f"Order 7 is late. {shared}", f"{shared}\n\nIt is a gift.", shared]
+    ner = SentenceNer(nlp, batch_size=8)
+    docs = ner.docs(texts)
+    assert ner.misses == 3 and ner.hits == 0  # the shared sentence once, and the two others
+    reference = _entities(nlp(shared))
+    assert reference
+    for text, doc in zip(texts, docs, strict=True):
+        offset = text.index(shared)
+        assert [(s - offset, e - offset, label) for s, e, label in _entities(doc) if s >= offset and e <= offset + len(shared)] == reference
+    again = ner.docs([shared])  # the next request: from the cache
+    assert ner.hits == 1 and _entities(again[0]) == reference
+
+
+def test_the_cache_holds_no_text_and_is_bounded(analyzer: PiiAnalyzer) -> None:
+    ner = SentenceNer(analyzer._nlp, batch_size=8, max_entries=2)
+    ner.docs(TEXTS[:2])
+    assert len(ner) == 2
+    stored = repr(list(ner._entries.items()))
+    assert "Connor" not in stored and "Gonzalez" not in stored and "Rotterdam" not in stored
+    off = SentenceNer(analyzer._nlp, batch_size=8, max_entries=0)
+    off.docs(TEXTS)
+    assert len(off) == 0

@@ -1,0 +1,40 @@
+"""Through the whole redactor: what naive Presidio masks we mask too (the floor), and the
+benign twins that must survive it."""
+
+from __future__ import annotations
+
+import pytest
+
+FOUND = [
+    # (text, value that must be gone)
+    pytest.param("I'd like to join accounts with ms. Lucas", "Lucas", id="honorific"),
+    pytest.param("Hello, this is Dr. Santiago Castro. Who are you?", "Santiago Castro", id="honorific-full-name"),
+    pytest.param("Julia Kalamees will be talking in the conference", "Kalamees", id="org-label-known-first-name"),
+    pytest.param("Passenger name: Palmer/Courtney, seat 14C, departing tomorrow.", "Courtney", id="slashed-surname-given-name"),
+    pytest.param("The parcel was left at 64 Collin Sound instead of my door.", "Collin Sound", id="fac-with-house-number"),
+    pytest.param("a fully professional orchestra serving Niue", "Niue", id="org-label-country-after-cue"),
+    pytest.param("What's your last name? Smith", "Smith", id="answer-on-the-question-line"),
+    pytest.param("Marina Štrljić\\n\\nLawyer\\n\\nPersonal Info:", "Štrljić", id="org-label-across-escaped-lines"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), FOUND)
+def test_floor_finds(redactor, text: str, value: str) -> None:
+    out = redactor.redact_texts([text])[0].text
+    assert value not in out, out
+
+
+BENIGN = [
+    # (text, words that must survive)
+    pytest.param("Hello, this is Mr. Emma Meindl.", ("Hello", "this is Mr."), id="title-kept-name-masked"),
+    pytest.param("We moved the meeting to Slack", ("Slack",), id="tool-after-a-place-cue"),
+    pytest.param("The recording for Alexander Inc sold a million copies", ("Alexander Inc",), id="company-word"),
+    pytest.param("Go to Support and Export the Report", ("Support", "Export", "Report"), id="town-suffix-english-words"),
+    pytest.param("Contact Lea at Wong, Crawford and Salas about the lease", ("Wong, Crawford and Salas",), id="firm-named-after-people"),
+]
+
+
+@pytest.mark.parametrize(("text", "kept"), BENIGN)
+def test_floor_benign_twins_survive(redactor, text: str, kept: tuple[str, ...]) -> None:
+    out = redactor.redact_texts([text])[0].text
+    assert all(word in out for word in kept), out
