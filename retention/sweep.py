@@ -2,10 +2,10 @@
 
 Windows come from the policy chain (`PolicySet.resolve(tenant, env)`): payload segments (of
 spans and log records alike) by ``payload_days``, the metrics, log_metrics and evaluations
-Parquet by ``metrics_days``, audit records by ``audit_days``; in a run
+Parquet by ``metrics_days``, audit records by ``audit_days`` (:data:`WINDOW_FIELDS`); in a run
 over every tenant, the security log (``access/security-log/date=D/``) by the default tenant's
-``audit_days``. A
-partition ``date=D`` is due when ``D < today - days``, ``today`` being the UTC day of ``now``.
+``audit_days``. A partition ``date=D`` is due when ``D < today - days``, ``today`` being the UTC
+day of ``now``.
 Audit partitions have no env: their window is the longest ``audit_days`` among the tenant's
 default env and its configured envs (deleting audit early is the worse mistake).
 
@@ -45,6 +45,17 @@ MAX_REPORTED_ERRORS = 100
 
 #: Reported for every env seen (log_metrics and evaluations when the env has such objects).
 ENV_KINDS = ("metrics", "payloads")
+
+#: The policy field that holds each layout kind's window. Log records' metrics rows and the
+#: evaluations are kept as long as the span metrics. A kind missing here is refused (ValueError),
+#: never guessed.
+WINDOW_FIELDS = {
+    "metrics": "metrics_days",
+    "log_metrics": "metrics_days",
+    "payloads": "payload_days",
+    "evaluations": "metrics_days",
+    "audit": "audit_days",
+}
 
 
 def parse_now(text: str | None) -> datetime:
@@ -168,13 +179,15 @@ class Windows:
 
     def days(self, kind: str, tenant: str, env: str | None) -> int:
         """``payload_days`` for payloads; ``metrics_days`` for the metrics, log_metrics and
-        evaluations tables; ``audit_days`` for audit."""
+        evaluations tables; ``audit_days`` for audit (:data:`WINDOW_FIELDS`)."""
+        window = WINDOW_FIELDS.get(kind)
+        if window is None:
+            raise ValueError(f"no retention window for the kind {kind!r}: add it to retention.sweep.WINDOW_FIELDS")
         if kind == "audit":
             return self._audit_days(tenant)
-        if kind not in layout.ENV_KINDS or env is None:
-            raise ValueError("retention windows: not a kind of an env partition")
-        policy = self._policies.resolve(tenant, env)
-        return policy.payload_days if kind == "payloads" else policy.metrics_days
+        if env is None:
+            raise ValueError(f"the {kind} window depends on the env: give one")
+        return int(getattr(self._policies.resolve(tenant, env), window))
 
     def _audit_days(self, tenant: str) -> int:
         cached = self._audit.get(tenant)
@@ -319,7 +332,7 @@ def _delete_batch(store: ObjectStore, keys: list[str], report: SweepReport) -> s
     for key in keys:
         try:
             present = store.head(key) is not None
-        except Exception as head_exc:  # noqa: BLE001
+        except Exception as head_exc:  # noqa: BLE001 - the key is reported as failed, state unknown
             report.error(key, f"delete failed ({reason}); state unknown ({_reason(head_exc)})")
             continue
         if present:

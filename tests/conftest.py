@@ -4,6 +4,7 @@ moto in server mode: a real S3 and KMS HTTP endpoint on loopback, driven by boto
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 
 import boto3
@@ -41,15 +42,40 @@ REGION = "us-east-1"
 _BUCKETS = itertools.count(1)
 
 
+def atomic_object_puts(patch: pytest.MonkeyPatch) -> threading.Lock:
+    """Make moto's PutObject one step, as S3's is.
+
+    moto checks ``If-None-Match: *`` (``backend.get_object(...) is not None``) and stores the
+    object later in the same handler, and its server answers each request on its own thread:
+    under load two racing conditional PUTs of one key both pass the check and both get 200 (16
+    writers on 100 keys: 5 keys with two winners). S3 makes the check and the write atomic and
+    answers the loser 412 or 409. The audit chain's fork test relies on exactly that, so every
+    object PUT of the moto server runs under one lock. Returns the lock."""
+    from moto.s3.responses import S3Response
+
+    lock = threading.Lock()
+    original = S3Response.put_object
+
+    def put_object(self: S3Response):  # noqa: ANN202 - moto's own response tuple
+        with lock:
+            return original(self)
+
+    put_object.__wrapped__ = original  # type: ignore[attr-defined]  # for the test that shows the race
+    patch.setattr(S3Response, "put_object", put_object)
+    return lock
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        atomic_object_puts(patch)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
 
 
 @pytest.fixture
@@ -63,8 +89,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def s3_bucket(moto_endpoint: str, aws_env: None, request: pytest.FixtureRequest) -> str:
-    # A counter keeps two parametrized tests whose names share the first 40 characters apart.
-    name = "tv-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-") + f"-{next(_BUCKETS)}"
+    # The test's name, cut to fit, and a number: two parametrisations of one long-named test
+    # would otherwise share a bucket (creating it again in us-east-1 is no error) and see each
+    # other's objects.
+    stem = request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-")
+    name = f"tv-{stem}-{next(_BUCKETS)}"
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
     client.create_bucket(Bucket=name)
     return name

@@ -93,6 +93,10 @@ def canonical(record: dict[str, Any]) -> bytes:
 
 
 def record_hash(record: dict[str, Any]) -> str:
+    """The chain link (``prev_hash``, and the record's name). Unkeyed on purpose: it digests an
+    audit record (metadata only, never span content or a raw id) that is stored in clear beside
+    it, so it hides nothing and reveals nothing; anyone can check the links without the key.
+    Authenticity is the keyed ``mac`` on every record and head (:func:`sign`)."""
     return hashlib.sha256(canonical(record)).hexdigest()
 
 

@@ -36,22 +36,22 @@ _MAX_COUNT = 2**62
 _JSON_LIMIT = 4 * 1024 * 1024
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """An AnyValue (or plain value) as Python: scalars, lists and dicts; JSON strings stay strings."""
     if value is None or isinstance(value, (str, bool, int, float, list, dict)):
         return value
     kind = value.WhichOneof("value")
     if kind == "array_value":
-        return [_plain(v) for v in value.array_value.values]
+        return [plain(v) for v in value.array_value.values]
     if kind == "kvlist_value":
-        return {kv.key: _plain(kv.value) for kv in value.kvlist_value.values}
+        return {kv.key: plain(kv.value) for kv in value.kvlist_value.values}
     if kind in ("string_value", "bool_value", "int_value", "double_value"):
         return getattr(value, kind)
     return None
 
 
 def _json(value: Any) -> Any:
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, str) and value.lstrip()[:1] in ("[", "{") and len(value) <= _JSON_LIMIT:
         try:
             return json.loads(value)
@@ -60,8 +60,10 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _score(value: Any) -> float | None:
-    value = _plain(value)
+def finite_number(value: Any) -> float | None:
+    """A finite number of either sign from an AnyValue, a number or a short numeric string;
+    None for booleans, text, arrays and maps (a retrieval or evaluation score)."""
+    value = plain(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -75,11 +77,11 @@ def _score(value: Any) -> float | None:
 
 
 def retrieval_scores(span_attributes: Mapping[str, Any]) -> list[float]:
-    scores = [s for key, v in span_attributes.items() if _OI_SCORE.match(key) and (s := _score(v)) is not None]
+    scores = [s for key, v in span_attributes.items() if _OI_SCORE.match(key) and (s := finite_number(v)) is not None]
     if not scores and "gen_ai.retrieval.documents" in span_attributes:
         documents = _json(span_attributes["gen_ai.retrieval.documents"])
         if isinstance(documents, list):
-            scores = [s for d in documents if isinstance(d, dict) and (s := _score(d.get("score"))) is not None]
+            scores = [s for d in documents if isinstance(d, dict) and (s := finite_number(d.get("score"))) is not None]
     return scores
 
 
@@ -91,7 +93,7 @@ def finish_reasons(span_attributes: Mapping[str, Any], names: Sequence[str], lab
             found.extend(value if isinstance(value, list) else [value])
             break
     if not found:
-        found = [_plain(v) for key, v in sorted(span_attributes.items()) if _OLLM_FINISH.match(key)]
+        found = [plain(v) for key, v in sorted(span_attributes.items()) if _OLLM_FINISH.match(key)]
     if not found and "gen_ai.output.messages" in span_attributes:
         messages = _json(span_attributes["gen_ai.output.messages"])
         if isinstance(messages, list):
@@ -101,19 +103,19 @@ def finish_reasons(span_attributes: Mapping[str, Any], names: Sequence[str], lab
 
 
 def _signal_count(value: Any) -> int | None:
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_COUNT:
         return value
     return None
 
 
 def _signal_language(value: Any) -> str | None:
-    value = _plain(value)
+    value = plain(value)
     return value if isinstance(value, str) and _LANGUAGE.fullmatch(value) else None
 
 
 def _signal_bool(value: Any) -> bool | None:
-    value = _plain(value)
+    value = plain(value)
     return value if isinstance(value, bool) else None
 
 
@@ -151,7 +153,6 @@ def _tool_status(row: dict[str, Any], span_name: str) -> str | None:
 
 def derived_columns(
     row: dict[str, Any],
-    span: Any,
     attrs: Any,
     sources: Mapping[str, tuple[str, ...]],
     pricer: Pricer,

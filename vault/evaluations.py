@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from vault import layout
+from vault.derived import finite_number, plain
 from vault.parquet import table_to_parquet
 
 EVALUATION_EVENT = "gen_ai.evaluation.result"
@@ -48,24 +49,6 @@ EVALUATIONS_SCHEMA = pa.schema(
 )
 
 
-def _scalar(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind in ("string_value", "bool_value", "int_value", "double_value") else None
-
-
-def _score(value: Any) -> float | None:
-    value = _scalar(value)
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value) if not isinstance(value, str) or len(value) <= 32 else None
-    except ValueError:
-        return None
-    return number if number is not None and number == number and abs(number) != float("inf") else None
-
-
 def evaluation_row(
     attributes: Iterable[Any],
     *,
@@ -82,7 +65,7 @@ def evaluation_row(
     fields = {kv.key: kv.value for kv in attributes}
 
     def text(key: str) -> str | None:
-        value = _scalar(fields.get(key))
+        value = plain(fields.get(key))
         return label(value) if isinstance(value, str) else None
 
     event_time = _EPOCH + timedelta(microseconds=time_unix_nano // 1000) if 0 < time_unix_nano < 2**63 else None
@@ -92,7 +75,7 @@ def evaluation_row(
         "trace_id": trace_id.hex() or None,
         "span_id": span_id.hex() or None,
         "name": text("gen_ai.evaluation.name"),
-        "score_value": _score(fields.get("gen_ai.evaluation.score.value")),
+        "score_value": finite_number(fields.get("gen_ai.evaluation.score.value")),
         "score_label": text("gen_ai.evaluation.score.label"),
         "response_id": text("gen_ai.response.id"),
         "source": source,

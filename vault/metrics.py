@@ -355,21 +355,30 @@ def _scalar(value: Any) -> Any:
     return None
 
 
-def _as_count(value: Any, maximum: int = _INT64_MAX) -> int | None:
+def _as_number(value: Any) -> int | float | None:
+    """An int or float from an AnyValue, a number or a short numeric string; None for booleans,
+    arrays, maps and text that is no number."""
     value = _scalar(value)
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text or len(text) > 32:
-            return None
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text or len(text) > 32:
+        return None
+    try:
+        return int(text)
+    except ValueError:
         try:
-            value = int(text)
+            return float(text)
         except ValueError:
-            try:
-                value = float(text)
-            except ValueError:
-                return None
+            return None
+
+
+def _as_count(value: Any, maximum: int = _INT64_MAX) -> int | None:
+    value = _as_number(value)
+    if value is None:
+        return None
     if isinstance(value, float):
         if not math.isfinite(value) or not value.is_integer():
             return None
@@ -380,17 +389,9 @@ def _as_count(value: Any, maximum: int = _INT64_MAX) -> int | None:
 
 
 def _as_float(value: Any) -> float | None:
-    value = _scalar(value)
-    if isinstance(value, bool) or value is None:
+    value = _as_number(value)
+    if value is None:
         return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text or len(text) > 32:
-            return None
-        try:
-            value = float(text)
-        except ValueError:
-            return None
     number = float(value)
     if not math.isfinite(number) or number < 0:
         return None
@@ -706,7 +707,7 @@ def metrics_row(
         "payload_ref": payload_ref,
         "received_at": utc(received_at),
     }
-    derived_columns(row, span, attrs, sources, pricer or DEFAULT_PRICER, label=_label, guard=guarded)
+    derived_columns(row, attrs, sources, pricer or DEFAULT_PRICER, label=_label, guard=guarded)
     return {name: row.get(name) for name in METRICS_SCHEMA.names}
 
 

@@ -431,7 +431,11 @@ class S3Store:
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         """``PutObject`` with ``If-None-Match: *``: S3 answers 412 PreconditionFailed when the key
-        exists (and 409 ConditionalRequestConflict to the loser of two racing writes)."""
+        exists (and 409 ConditionalRequestConflict to the loser of two racing writes).
+
+        A 412 to a retried call may answer this call's own first attempt, stored by S3 but whose
+        reply was lost (a dropped connection, a read timeout): then the object holds exactly our
+        bytes, and this call did create it."""
         from botocore.exceptions import ClientError
 
         check_key(key)
@@ -442,10 +446,17 @@ class S3Store:
             try:
                 self._client.put_object(Bucket=self.bucket, Key=self._full(key), Body=bytes(data), IfNoneMatch="*", **extra)
             except ClientError as exc:
-                if _error_code(exc) in _EXISTS_CODES:
-                    return False
-                raise
+                if _error_code(exc) not in _EXISTS_CODES:
+                    raise
+                retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+                return retried and self._holds(key, bytes(data))
         return True
+
+    def _holds(self, key: str, data: bytes) -> bool:
+        try:
+            return self.get(key) == data
+        except ObjectNotFound:
+            return False
 
     def get(self, key: str) -> bytes:
         check_key(key)

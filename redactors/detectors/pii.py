@@ -48,18 +48,28 @@ class PiiDetector:
         return results
 
 
-class ContextRulesDetector:
-    name = "context_rules"
+class _PerViewDetector:
+    """Looks at each view on its own, and only when the policy asks for one of ``wanted``."""
+
     structural = False
     normalised = True
+    wanted: frozenset[str] = frozenset()
 
     def __init__(self, analyzer: PiiAnalyzer) -> None:
         self._analyzer = analyzer
 
     def detect(self, views: Sequence[TextView], policy: CompiledPolicy) -> list[ViewFindings]:
-        if not policy.entities & {"PERSON", "LOCATION"}:
+        if not policy.entities & self.wanted:
             return [[] for _ in views]
         return [self._one(view, policy) for view in views]
+
+    def _one(self, view: TextView, policy: CompiledPolicy) -> list[Finding]:
+        raise NotImplementedError
+
+
+class ContextRulesDetector(_PerViewDetector):
+    name = "context_rules"
+    wanted = frozenset({"PERSON", "LOCATION"})
 
     def _one(self, view: TextView, policy: CompiledPolicy) -> list[Finding]:
         found = []
@@ -69,18 +79,9 @@ class ContextRulesDetector:
         return found
 
 
-class DigitsDetector:
+class DigitsDetector(_PerViewDetector):
     name = "separated_digits"
-    structural = False
-    normalised = True
-
-    def __init__(self, analyzer: PiiAnalyzer) -> None:
-        self._analyzer = analyzer
-
-    def detect(self, views: Sequence[TextView], policy: CompiledPolicy) -> list[ViewFindings]:
-        if not policy.entities & _COLLAPSED_ENTITIES:
-            return [[] for _ in views]
-        return [self._one(view, policy) for view in views]
+    wanted = _COLLAPSED_ENTITIES
 
     def _one(self, view: TextView, policy: CompiledPolicy) -> list[Finding]:
         # Cards already ran on the view itself; on an unchanged view only the case-blind IBAN

@@ -170,7 +170,7 @@ def erase(cli: CliContext, tenant: str, user_id: str, dry_run: bool, spans_only:
                 key=audit_key(master),
                 reason=f"subject erasure of {pseudonym}" + ("" if report.complete else " (incomplete: run again)"),
                 counts={"complete": report.complete, "verified": report.verified, "whole_traces": report.whole_traces, **report.counts()},
-                outcome="allowed" if report.metrics_rows_removed or report.payload_records_removed else "not_found",
+                outcome="allowed" if report.metrics_rows_removed or report.payload_records_removed or report.evaluations_rows_removed else "not_found",
             )
         except (StoreError, ValueError) as exc:
             report.error("audit", f"audit record not written: {exc}")

@@ -373,11 +373,13 @@ def test_iam_policy_names_only_the_tenants_prefixes(tmp_path: Path, monkeypatch:
     by_sid = {s["Sid"]: s for s in _statements(document)}
     assert by_sid["ListTenantPrefixes"]["Resource"] == "arn:aws:s3:::tv-bucket"
     assert sorted(by_sid["ListTenantPrefixes"]["Condition"]["StringLike"]["s3:prefix"]) == [
+        "vault/evaluations/tenant=acme/*",
         "vault/log_metrics/tenant=acme/*",
         "vault/metrics/tenant=acme/*",
         "vault/payloads/tenant=acme/*",
     ]
     assert sorted(by_sid["ReadTenantObjects"]["Resource"]) == [
+        "arn:aws:s3:::tv-bucket/vault/evaluations/tenant=acme/*",
         "arn:aws:s3:::tv-bucket/vault/log_metrics/tenant=acme/*",
         "arn:aws:s3:::tv-bucket/vault/metrics/tenant=acme/*",
         "arn:aws:s3:::tv-bucket/vault/payloads/tenant=acme/*",
@@ -395,6 +397,7 @@ def test_iam_policy_names_only_the_tenants_prefixes(tmp_path: Path, monkeypatch:
         "arn:aws:s3:::tv-bucket/metrics/tenant=acme/env=prod/*",
         "arn:aws:s3:::tv-bucket/log_metrics/tenant=acme/env=prod/*",
         "arn:aws:s3:::tv-bucket/payloads/tenant=acme/env=prod/*",
+        "arn:aws:s3:::tv-bucket/evaluations/tenant=acme/env=prod/*",
     ]
     assert by_sid["DecryptTenantDataKeys"]["Condition"]["StringEquals"] == {
         "kms:EncryptionContext:tracevault:tenant": "acme",

@@ -28,6 +28,20 @@ def test_alerts_cronjob_runs_the_check_with_the_sidecar_config() -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
+def test_alerts_cronjob_runs_as_the_metrics_reader_with_no_key_material() -> None:
+    """Not the reader role (kms:Decrypt, payloads, deletes): an identity of its own whose IAM role
+    is iam/metrics-reader-policy.json, and no volume but the config and a scratch dir."""
+    _, pod, container = _alerts()
+    account = k8s_object("ServiceAccount", pod["serviceAccountName"])
+    assert pod["serviceAccountName"] == "tracevault-metrics-reader"
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(":role/tracevault-metrics-reader")
+    retention = k8s_object("CronJob", "tracevault-retention")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] != retention["serviceAccountName"]
+    for volume in pod["volumes"]:
+        assert set(volume) <= {"name", "configMap", "emptyDir"}, volume  # no Secret, no data volume (keyring)
+    assert not any("secretRef" in source for source in container.get("envFrom", []))
+
+
 def test_alerts_cronjob_command_parses_with_the_cli() -> None:
     _, _, container = _alerts()
     args = container["args"]

