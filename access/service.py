@@ -51,6 +51,7 @@ from access.grants import (
 )
 from policies.tenants import is_valid_id
 from redactors.batch import SIGNAL_LOGS, SIGNAL_TRACES
+from redactors.references import Reference, ReferenceError, find_value, parse_reference
 from vault import layout
 from vault.audit import AuditLog
 from vault.audit import audit_key as derive_audit_key
@@ -69,6 +70,13 @@ LIST_LIMIT = 1000
 _SIGNAL_TABLES = (("metrics", SIGNAL_TRACES), ("log_metrics", SIGNAL_LOGS))
 #: The rule of an audit record whose read met a payload that fails authentication.
 PAYLOAD_TAMPERED = "payload_tampered"
+#: The one answer to a reference that does not resolve, whatever the reason (never stored, out of
+#: the grant's window, expired, erased, or an attribute the span does not have): a reference never
+#: says whether its content exists. The audit record keeps the reason.
+REFERENCE_NOT_RESOLVED = {
+    "error": "not_found",
+    "message": "this reference does not resolve to content under this grant",
+}
 
 
 class AccessEvents:
@@ -315,6 +323,57 @@ class AccessService:
             if withheld:
                 result.body["withheld_rules"] = sorted(withheld)
         return result
+
+    def get_reference(self, token: str, uri: str) -> AccessResult:
+        """The content one `tracevault://` reference names, decrypted. Raises GrantError on a
+        malformed reference (a bad request, not an attempt).
+
+        Refused (403, named rule) when the grant does not cover the reference's tenant, env or
+        trace; 502 when the payload fails authentication; otherwise 200 with the value, or the one
+        not-found answer (``REFERENCE_NOT_RESOLVED``). Audited as ``payload.ref``."""
+        try:
+            ref = parse_reference(uri)
+        except ReferenceError as exc:
+            raise GrantError(str(exc)) from None
+        action = "payload.ref"
+        asked = {"tenant": ref.tenant, "env": ref.env, "trace_id": ref.trace_id, "span_id": ref.span_id, "attribute": ref.path}
+        decision = self.authorize(token)
+        if not decision.allowed or decision.grant is None:
+            return self._refuse(decision, action=action, asked=asked, tenant=ref.tenant, rule=decision.rule or MALFORMED_TOKEN)
+        grant = decision.grant
+        rule = check_request(grant, ref.tenant, ref.trace_id, ref.env)
+        if rule is not None:
+            return self._refuse(decision, action=action, asked=asked, tenant=ref.tenant, rule=rule)
+        rows = self._rows(grant, ref.tenant, ref.env, ref.trace_id, ref.span_id)
+        in_scope, withheld = self._in_scope(grant, rows)
+        reads = self._read_payloads(in_scope, ref.tenant)
+        found = next(((record, value) for record in reads.records if (value := find_value(record["payload"], ref)) is not None), None)
+        counts = {"matched": len(rows), "withheld": sum(withheld.values()), "unavailable": reads.unavailable,
+                  "without_payload": reads.without_payload, "tampered": reads.tampered, "returned": int(found is not None)}  # fmt: skip
+        if found is None:
+            tampered = bool(reads.tampered) and not reads.records
+            outcome, status = ("tampered", 502) if tampered else ("not_found", 404)
+            reason = PAYLOAD_TAMPERED if tampered else next(iter(sorted(withheld)), None)
+            self._audit(ref.tenant, decision, action=action, asked=asked, outcome=outcome, rule=reason, spans=counts)
+            if tampered:
+                return self._read_result(reads, counts)
+            return AccessResult("not_found", 404, None, dict(REFERENCE_NOT_RESOLVED))
+        self._audit(ref.tenant, decision, action=action, asked=asked, outcome="allowed", rule=None, spans=counts)
+        return AccessResult("allowed", 200, None, self._reference_body(ref, grant, *found))
+
+    @staticmethod
+    def _reference_body(ref: Reference, grant: Grant, record: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ref": ref.uri(),
+            "tenant": ref.tenant,
+            "env": ref.env,
+            "trace_id": ref.trace_id,
+            "span_id": ref.span_id,
+            "attribute": ref.path,
+            "received_at": record["received_at"],
+            "grant_id": grant.jti,
+            "value": value,  # the stored OTLP/JSON AnyValue (redacted, or the escrow original)
+        }
 
     @staticmethod
     def _in_scope(grant: Grant, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:

@@ -19,6 +19,7 @@ from policies.tenants import ID_PATTERN_TEXT, is_valid_id
 
 Method = Literal["replace", "pseudonym", "mask", "remove"]
 PayloadMode = Literal["none", "redacted", "original"]
+ContentInForward = Literal["redacted", "reference", "none"]
 
 Port = Annotated[int, Field(ge=0, le=65535)]  # 0: any free port (tests)
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -74,6 +75,14 @@ class PolicySpec(_Frozen):
         default=None,
         description="What the vault stores as payload: none, redacted or original (escrow). "
         "Used by the vault; the redacted forward path ignores it.",
+    )
+    content_in_forward: ContentInForward | None = Field(
+        default=None,
+        description="What forwarded spans and log records carry in their GenAI content attributes "
+        "(docs/conventions.md): redacted (the redacted content), reference (no content, only "
+        "`<key>_ref` attributes, opaque tracevault:// URIs that `payload get --ref` resolves behind "
+        "a grant; needs the vault and a payload mode other than none) or none (content removed, no "
+        "references).",
     )
     payload_days: PositiveInt | None = Field(
         default=None, description="Retention of payload segments, in days after the day received."

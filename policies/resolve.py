@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from policies.config import Config, Method, PayloadMode, PolicySpec
+from policies.config import Config, ContentInForward, Method, PayloadMode, PolicySpec
 from policies.tenants import validate_id
 
 # Entities the detectors can find. A policy naming anything else is refused at start-up.
@@ -50,6 +50,7 @@ BUILTIN_POLICY = PolicySpec(
     known_secrets_file="",
     structural_keys=[],
     payload_mode="redacted",
+    content_in_forward="redacted",
     payload_days=30,
     metrics_days=400,
     audit_days=730,
@@ -152,6 +153,19 @@ BUILTIN_ENUM_KEYS: tuple[str, ...] = (
     "traceloop.span.kind",
 )
 
+# References to content kept elsewhere (GenAI content pattern 3, docs/conventions.md): the
+# `*_ref` attributes (`gen_ai.input.messages_ref`, ...) and the media URIs that OpenInference's
+# blob upload writes in place of base64 data. A plain URI under them (a known scheme, no user
+# info, no query, no @ or PII-shaped digits) is kept; any other URI gets the URL rules; a value
+# that is not a URI is content.
+BUILTIN_REFERENCE_KEYS: tuple[str, ...] = (
+    "*_ref",
+    "*.image.url",
+    "*.audio.url",
+    "*.video.url",
+    "*.file.url",
+)
+
 # Tokens: short identifier-like strings without spaces (model and tool names, ids, versions).
 BUILTIN_STRUCTURAL_KEYS: tuple[str, ...] = (
     "service.*",
@@ -229,6 +243,8 @@ class CompiledPolicy:
     known_secrets_file: str = ""  # "" for none
     number_keys: re.Pattern[str] | None = None
     enum_keys: re.Pattern[str] | None = None
+    content_in_forward: ContentInForward = "redacted"
+    reference_keys: re.Pattern[str] | None = None
 
     @property
     def ner_enabled(self) -> bool:
@@ -242,6 +258,9 @@ class CompiledPolicy:
 
     def is_url_key(self, key: str) -> bool:
         return self.url_keys is not None and self.url_keys.fullmatch(key) is not None
+
+    def is_reference_key(self, key: str) -> bool:
+        return self.reference_keys is not None and self.reference_keys.fullmatch(key) is not None
 
     def is_structural_key(self, key: str) -> bool:
         return self.structural_shape(key) is not None
@@ -287,6 +306,12 @@ def compile_policy(tenant: str, env: str, spec: PolicySpec) -> CompiledPolicy:
             f"policy for tenant {tenant}, env {env}: unsupported entity types {unknown}; "
             f"supported: {sorted(SUPPORTED_ENTITIES)}"
         )
+    if spec.content_in_forward == "reference" and spec.payload_mode == "none":
+        raise PolicyError(
+            f"policy for tenant {tenant}, env {env}: content_in_forward: reference needs a payload "
+            "mode that keeps the content (redacted or original), not none: the references would "
+            "resolve to nothing"
+        )
     methods: dict[str, Method] = {"*": spec.default_method, **(spec.methods or {})}
     try:
         identifier = compile_key_globs([*BUILTIN_IDENTIFIER_KEYS, *(spec.identifier_keys or [])])
@@ -294,6 +319,7 @@ def compile_policy(tenant: str, env: str, spec: PolicySpec) -> CompiledPolicy:
         urls = compile_key_globs(BUILTIN_URL_KEYS)
         numbers = compile_key_globs(BUILTIN_NUMBER_KEYS)
         enums = compile_key_globs(BUILTIN_ENUM_KEYS)
+        references = compile_key_globs(BUILTIN_REFERENCE_KEYS)
     except ValueError as exc:
         raise PolicyError(f"policy for tenant {tenant}, env {env}: {exc}") from None
     return CompiledPolicy(
@@ -313,6 +339,8 @@ def compile_policy(tenant: str, env: str, spec: PolicySpec) -> CompiledPolicy:
         known_secrets_file=spec.known_secrets_file or "",
         number_keys=numbers,
         enum_keys=enums,
+        content_in_forward=spec.content_in_forward or "redacted",
+        reference_keys=references,
     )
 
 
@@ -329,6 +357,13 @@ class PolicySet:
             self.resolve(tenant, default_env)
             for env in tenant_spec.environments:
                 self.resolve(tenant, env)
+        if not config.vault_enabled:
+            referencing = sorted(f"{p.tenant}/{p.env}" for p in self._cache.values() if p.content_in_forward == "reference")
+            if referencing:
+                raise PolicyError(
+                    f"content_in_forward: reference needs the vault (vault_enabled: true): the "
+                    f"references of {', '.join(referencing)} would point at content nobody keeps"
+                )
 
     def resolve(self, tenant: str, env: str) -> CompiledPolicy:
         key = (tenant, env)

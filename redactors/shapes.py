@@ -40,6 +40,15 @@ _TRACESTATE_KEY = re.compile(r"[a-z0-9][a-z0-9_\-*/@]{0,255}")
 _TRACESTATE_VALUE = re.compile(r"[\x21-\x2b\x2d-\x3c\x3e-\x3f\x41-\x7e]{1,256}")  # printable, no , = @
 # A schema URL: scheme, host, path of plain segments; no user info, query or fragment.
 _SCHEMA_URL = re.compile(r"https?://[a-z0-9.\-]{1,253}(?::\d{1,5})?(?:/[A-Za-z0-9._\-]{1,64}){0,16}/?")
+# References (docs/conventions.md, pattern 3): a URI of a storage or web scheme with a plain host
+# and plain path segments; no user info, no query, no percent-escapes, no @. A fragment may name
+# an attribute (tracevault://...#gen_ai.input.messages).
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,31}://\S{1,2040}")
+_PLAIN_REFERENCE = re.compile(
+    r"(?:s3|gs|az|abfs|abfss|wasbs|https?|tracevault|file)://(?P<host>[A-Za-z0-9.\-]{1,253}(?::\d{1,5})?)"
+    r"(?P<path>(?:/[A-Za-z0-9._~=+\-]{0,255}){0,64})(?:#(?P<fragment>[A-Za-z0-9._/\-]{1,255}))?"
+)
+_ID_SEGMENT = re.compile(r"(?=[0-9]*[a-fA-F])[0-9a-fA-F]{16,64}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DIGIT_GROUP = re.compile(r"\+?\d(?:[ ./()\-]?\d)*")
 _DIGITS = re.compile(r"\d+")
 _CARD_FIRST_DIGITS = frozenset("23456")
@@ -142,6 +151,27 @@ def is_trace_state(text: str) -> bool:
         if not sep or not _TRACESTATE_KEY.fullmatch(key) or not _TRACESTATE_VALUE.fullmatch(value):
             return False
     return not has_pii_digits(text)
+
+
+def is_uri(text: str) -> bool:
+    """An absolute URI without spaces (`scheme://...`)."""
+    return _URI.fullmatch(text) is not None
+
+
+def plain_reference_parts(text: str) -> tuple[str, list[str], str] | None:
+    """(scheme://host, path segments, fragment) of a URI of a storage or web scheme with a plain
+    host and path (no user info, query or escapes); None for any other value."""
+    match = _PLAIN_REFERENCE.fullmatch(text)
+    if match is None:
+        return None
+    prefix = text[: match.start("path")]
+    return prefix, match.group("path").split("/"), match.group("fragment") or ""
+
+
+def is_id_segment(segment: str) -> bool:
+    """A path segment that is an id: 16 to 64 hex digits with at least one letter (all digits
+    could be a card number), or a UUID."""
+    return _ID_SEGMENT.fullmatch(segment) is not None
 
 
 def is_schema_url(text: str) -> bool:

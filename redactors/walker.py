@@ -44,6 +44,7 @@ from redactors.detectors.secrets import KeyClassifier
 from redactors.encoded import Encoded, decode_encoded
 from redactors.identifiers import TenantPseudonymizer
 from redactors.operators import compile_operators
+from redactors.references import is_reference
 from redactors.textredact import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, Finding, RedactedText, TextRedactor, apply_findings
 from redactors.urls import IDENTIFIER_ENTITY, redact_url
 
@@ -71,6 +72,7 @@ _IDENTIFIER_FIELDS = frozenset(
      "conversationid", "threadid", "clientid", "memberid", "patientid", "employeeid"}
 )  # fmt: skip
 _DATA_URI = re.compile(r"data:[\w.+\-]+/[\w.+\-]+;base64,", re.IGNORECASE)
+_SEGMENT_SEPARATORS = re.compile(r"[-_+~=]")
 _USER_ROLES = frozenset({"user", "human", "customer"})
 _NUMBER_KINDS = frozenset({"int_value", "double_value", "string_value_strindex"})
 # What the walker takes: a request's resource spans (traces) or resource logs (logs).
@@ -253,11 +255,51 @@ class _Walk:
             bucket[VECTOR_ENTITY] += 1
             return True
         if kind == "string_value" and self.policy.is_url_key(key) and not self.secrets_only:
-            redacted, counts = redact_url(value.string_value, self.pseudo, self.rules)
-            value.string_value = self._mask_digit_groups(redacted, bucket)
-            bucket.update(counts)
+            self._url(value.string_value, lambda new: setattr(value, "string_value", new), bucket)
             return True
+        if kind == "string_value" and self.policy.is_reference_key(key):
+            return self._reference(value.string_value, lambda new: setattr(value, "string_value", new), bucket)
         return False
+
+    def _url(self, text: str, setter: Callable[[str], None], bucket: Counter[str]) -> None:
+        redacted, counts = redact_url(text, self.pseudo, self.rules)
+        setter(self._mask_digit_groups(redacted, bucket))
+        bucket.update(counts)
+
+    def _reference(self, text: str, setter: Callable[[str], None], bucket: Counter[str]) -> bool:
+        """A reference to content kept elsewhere (a `*_ref` attribute, an uploaded media URI, a
+        message part's `uri`); True when handled. A value that is not a URI, or a data: URI, is
+        content: False.
+
+        A tracevault:// reference is kept as it is. Any other URI of a storage or web scheme
+        without user info or query keeps its scheme, host and id segments (hex ids, UUIDs); its
+        other path segments are scanned as content (a name or an email in a storage key is
+        masked). Any other URI gets the URL rules. Secret patterns apply throughout; escrow
+        strips only secrets."""
+        if not shapes.is_uri(text) or _DATA_URI.match(text):
+            return False
+        if self.secrets_only or is_reference(text):
+            self._secrets_only(text, setter, bucket)
+            return True
+        parts = shapes.plain_reference_parts(text)
+        if parts is None:
+            self._url(text, setter, bucket)
+            return True
+        prefix, segments, fragment = parts
+        suffix = f"#{fragment}" if fragment else ""
+
+        def rejoin() -> None:
+            joined = prefix + "/".join(segments) + suffix
+            setter(joined)
+            self._secrets_only(joined, setter, bucket)
+
+        self.finalizers.append(rejoin)
+        for index, segment in enumerate(segments):
+            if segment and not shapes.is_id_segment(segment):
+                # Scanned as words (`Sarah-Connor` is a name); written back as one segment.
+                words = _SEGMENT_SEPARATORS.sub(" ", segment)
+                self._content_string(words, lambda new, i=index: segments.__setitem__(i, new.replace(" ", "-")), bucket, 0)
+        return True
 
     # -- values -----------------------------------------------------------------------------------
 
@@ -426,6 +468,8 @@ class _Walk:
             squashed = _squash(key)
             if squashed in _IDENTIFIER_FIELDS and not isinstance(value, (dict, list)) and not self.secrets_only:
                 obj[key] = self._identifier_tree(value, bucket)
+            elif key == "uri" and isinstance(value, str) and self._reference(value, lambda new, k=key: obj.__setitem__(k, new), bucket):
+                continue
             elif is_blob and key == "content":
                 obj[key] = BLOB_TOKEN
                 bucket[BLOB_ENTITY] += 1
@@ -509,8 +553,9 @@ def fail_closed(items: Resources, policy: CompiledPolicy, pseudo: TenantPseudony
     """Mask every string value of every span or log record, in place: the fail-closed answer when redaction
     did not finish. Identifiers still become pseudonyms (a keyed hash cannot hang); URLs and
     structural strings are masked like content, since nothing may be scanned. Keys are kept
-    only when their shape alone makes them names; numbers are masked by their digit shape."""
-    structure_free = replace(policy, url_keys=None, structural_keys=None, enum_keys=None)
+    only when their shape alone makes them names; numbers are masked by their digit shape.
+    References are masked too: keeping one needs its URI checked."""
+    structure_free = replace(policy, url_keys=None, structural_keys=None, enum_keys=None, reference_keys=None)
     walk = _Walk(structure_free, pseudo, _NoSecretKeys(), TextRedactor([FailClosedDetector()]), scan_keys=False)
     return _walk_all(walk, items)
 

@@ -5,6 +5,13 @@
     Authorization: Bearer <grant token>
     optional query: ?tenant=T&env=E
 
+    GET /v1/references?ref=<tracevault:// reference, URL-encoded>
+    Authorization: Bearer <grant token>
+
+A reference answers 200 with the value it names, 403 with the rule when the grant does not cover
+its tenant, env or trace, and one 404 answer for everything else (never stored, expired, erased,
+out of the grant's window): a reference never says whether its content still exists.
+
 Answers (JSON): 200 with the records; 400 for a malformed trace id, span id, tenant or env;
 401 (``WWW-Authenticate: Bearer``) without a token or with one that is not a well-formed grant;
 403 with ``{"rule": ...}`` when the grant is refused; 404 when nothing matches; 502 with rule
@@ -24,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -72,6 +80,18 @@ def _answer(result: AccessResult) -> web.Response:
     return _json(result.status, result.body)
 
 
+async def _call(read: Callable[..., AccessResult], *args: Any, **kwargs: Any) -> web.Response:
+    """One audited read, off the event loop, answered as JSON."""
+    try:
+        result = await asyncio.to_thread(read, *args, **kwargs)
+    except GrantError as exc:
+        return _json(400, {"error": "bad_request", "message": str(exc)})
+    except (StoreError, KeyUnavailable) as exc:
+        log.error("payload read failed: %s", type(exc).__name__)
+        return _json(503, {"error": "unavailable", "message": "the store or the key service failed; try again"})
+    return _answer(result)
+
+
 def make_admin_app(access: AccessService) -> web.Application:
     app = web.Application(client_max_size=1024)
     app[ACCESS_KEY] = access
@@ -80,22 +100,22 @@ def make_admin_app(access: AccessService) -> web.Application:
         token = _bearer(request)
         if token is None:
             return _unauthorized("an Authorization: Bearer <grant token> header is required")
-        try:
-            result = await asyncio.to_thread(
-                access.get_payloads,
-                token,
-                request.match_info["trace_id"],
-                request.match_info.get("span_id"),
-                tenant=request.query.get("tenant"),
-                env=request.query.get("env"),
-            )
-        except GrantError as exc:
-            return _json(400, {"error": "bad_request", "message": str(exc)})
-        except (StoreError, KeyUnavailable) as exc:
-            log.error("payload read failed: %s", type(exc).__name__)
-            return _json(503, {"error": "unavailable", "message": "the store or the key service failed; try again"})
-        return _answer(result)
+        return await _call(
+            access.get_payloads,
+            token,
+            request.match_info["trace_id"],
+            request.match_info.get("span_id"),
+            tenant=request.query.get("tenant"),
+            env=request.query.get("env"),
+        )
 
+    async def reference(request: web.Request) -> web.Response:
+        token = _bearer(request)
+        if token is None:
+            return _unauthorized("an Authorization: Bearer <grant token> header is required")
+        return await _call(access.get_reference, token, request.query.get("ref", ""))
+
+    app.router.add_get("/v1/references", reference)
     app.router.add_get("/v1/payloads/{trace_id}", payloads)
     app.router.add_get("/v1/payloads/{trace_id}/{span_id}", payloads)
     return app

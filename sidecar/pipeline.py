@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from policies.config import Config
+from policies.resolve import PolicySet
 from redactors.batch import Outcome, RedactedBatch
 from sidecar import otlp
 from sidecar.errors import Overloaded, Unavailable
@@ -58,7 +59,8 @@ def build_sinks(config: Config, metrics: Metrics, vault: Sink | None = None) -> 
     if vault is not None:
         sinks.append(vault)
     if config.forward is not None:
-        sinks.append(ForwarderSink(config.forward, metrics, background=vault is not None))
+        policies = PolicySet(config)  # content_in_forward per (tenant, env); refuses bad policies
+        sinks.append(ForwarderSink(config.forward, metrics, background=vault is not None, policies=policies))
     if not sinks:
         sinks.append(DiscardSink(metrics))
     return sinks

@@ -10,11 +10,14 @@ import asyncio
 import gzip
 import logging
 import random
+from typing import Any
 
 import aiohttp
 
 from policies.config import ForwardConfig
-from redactors.batch import SIGNAL_LOGS, ExportOutcome, Outcome, RedactedBatch, Sink
+from policies.resolve import PolicySet
+from redactors.batch import SIGNAL_LOGS, SIGNAL_TRACES, ExportOutcome, Outcome, RedactedBatch, Sink
+from redactors.references import logs_view, traces_view
 from sidecar.metrics import Metrics
 
 __all__ = ["DiscardSink", "ForwarderSink", "Sink"]
@@ -62,8 +65,9 @@ class ForwarderSink:
     MAX_BACKLOG = 256
     stores_payloads = False
 
-    def __init__(self, config: ForwardConfig, metrics: Metrics, background: bool = False) -> None:
+    def __init__(self, config: ForwardConfig, metrics: Metrics, background: bool = False, policies: PolicySet | None = None) -> None:
         self._config = config
+        self._policies = policies
         self._metrics = metrics
         self._background = background
         self._pending: dict[asyncio.Task[None], RedactedBatch] = {}  # background sends
@@ -113,9 +117,10 @@ class ForwarderSink:
         return self._config.endpoint
 
     def payload(self, batch: RedactedBatch) -> bytes:
-        """What goes to the next hop for a batch: its redacted request, serialized. The one place
-        that decides the forwarded content."""
-        return batch.request.SerializeToString()
+        """What goes to the next hop for a batch: its redacted request, as the policy's
+        `content_in_forward` has it leave, serialized. The one place that decides the forwarded
+        content."""
+        return self._forwarded(batch).SerializeToString()
 
     async def _send(self, batch: RedactedBatch) -> ExportOutcome:
         tenant, records, signal = batch.tenant, batch.span_count, batch.signal
@@ -145,6 +150,14 @@ class ForwarderSink:
             delay = min(delay * 2, self._config.max_backoff_seconds)
         log.warning("forwarding failed after retries (tenant=%s, %s: %d, last=%s)", tenant, signal, records, reason)
         return ExportOutcome.retry("next hop unavailable")
+
+    def _forwarded(self, batch: RedactedBatch) -> Any:
+        """The request as the policy's `content_in_forward` has it leave (a copy unless redacted)."""
+        if self._policies is None:
+            return batch.request
+        mode = self._policies.resolve(batch.tenant, batch.env).content_in_forward
+        view = traces_view if batch.signal == SIGNAL_TRACES else logs_view
+        return view(batch.request, mode, batch.tenant, batch.env)  # type: ignore[arg-type]
 
     async def _attempt(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[str | None, float | None]:
         try:

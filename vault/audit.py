@@ -11,7 +11,8 @@ record holds:
   previous record's time, null for seq 1), so that `verify` can tell records that retention
   expired from records that were deleted.
 - ``tenant``, ``action`` (``payload.get``, ``payload.list``, ``grant.issue``, ``grant.revoke``,
-  ...), ``principal``, ``grant_id``, ``reason``, ``asked`` (tenant, env, trace id, span id),
+  ...), ``principal``, ``grant_id``, ``reason``, ``asked`` (tenant, env, trace id, span id; for
+  ``payload.ref``, the attribute the reference names),
   ``outcome`` (``allowed``, ``denied``, ``not_found``, ``tampered``), ``rule`` (the refusal rule,
   or null), ``spans`` (counts), ``claims_verified`` and ``details``.
 - ``mac``: HMAC-SHA256 of the rest of the record under the audit key (HKDF of the master secret,
@@ -65,7 +66,7 @@ HEAD_FORMAT = "tracevault.audit-head.v2"
 RECORD_FIELDS = frozenset(
     {"action", "principal", "grant_id", "reason", "asked", "outcome", "rule", "spans", "claims_verified", "details"}
 )
-ASKED_FIELDS = frozenset({"tenant", "env", "trace_id", "span_id", "envs", "window"})
+ASKED_FIELDS = frozenset({"tenant", "env", "trace_id", "span_id", "envs", "window", "attribute"})
 OUTCOMES = frozenset({"allowed", "denied", "not_found", "tampered"})
 MAX_TEXT = 512
 #: The date partition of seq 1's claim (there is no previous record to take it from).
@@ -290,7 +291,7 @@ class AuditLog:
             raise ValueError(f"audit records do not take the field(s): {', '.join(sorted(unknown))}")
         asked = fields.get("asked") or {}
         if not isinstance(asked, dict) or set(asked) - ASKED_FIELDS:
-            raise ValueError("audit record 'asked' holds only tenant, env, trace_id, span_id, envs and window")
+            raise ValueError("audit record 'asked' holds only tenant, env, trace_id, span_id, envs, window and attribute")
         if fields.get("outcome") not in OUTCOMES:
             raise ValueError("audit record outcome must be allowed, denied, not_found or tampered")
         return {name: _clean(fields.get(name)) for name in sorted(RECORD_FIELDS)}

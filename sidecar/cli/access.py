@@ -257,17 +257,27 @@ def _answer(result: Any) -> None:
 @payload_group.command("get")
 @with_context()
 @click.option("--token", required=True, envvar="TRACEVAULT_GRANT_TOKEN", help=TOKEN_HELP + " Env: TRACEVAULT_GRANT_TOKEN.")
-@click.option("--trace-id", required=True, help="Trace id (32 hex digits); for a log record without a trace, its record id.")
+@click.option("--trace-id", default=None, help="Trace id (32 hex digits); for a log record without a trace, its record id.")
 @click.option("--span-id", default=None, help="Only this span and the log records emitted in it (16 hex digits).")
+@click.option("--ref", "reference", default=None, help="Instead of --trace-id: a tracevault:// reference from a forwarded span; prints the value it names.")
 @click.option("--tenant", default=None, help="The data's tenant (default: the grant's).")
 @click.option("--env", default=None, help="Only this environment.")
 @cli_errors
-def payload_get(cli: CliContext, token: str, trace_id: str, span_id: str | None, tenant: str | None, env: str | None) -> None:
-    """Print the decrypted payload records of a trace's spans and log records (or one span's) as JSON."""
+def payload_get(cli: CliContext, token: str, trace_id: str | None, span_id: str | None, reference: str | None, tenant: str | None, env: str | None) -> None:
+    """Print the decrypted payload records of a trace's spans and log records (or one span's), or
+    the value a reference names, as JSON."""
+    if (trace_id is None) == (reference is None):
+        raise click.UsageError("give either --trace-id or --ref")
+    if reference is not None and (span_id or tenant or env):
+        raise click.UsageError("--ref names its tenant, env, trace and span itself: no --span-id, --tenant or --env with it")
     access = _access(cli)
     try:
-        result = access.get_payloads(_token(token), trace_id, span_id, tenant=tenant, env=env)
-    except GrantError as exc:  # a malformed token or id is a usage error (exit 2)
+        if reference is not None:
+            result = access.get_reference(_token(token), reference)
+        else:
+            assert trace_id is not None
+            result = access.get_payloads(_token(token), trace_id, span_id, tenant=tenant, env=env)
+    except GrantError as exc:  # a malformed token, id or reference is a usage error (exit 2)
         raise click.BadParameter(str(exc)) from None
     _answer(result)
 

@@ -108,3 +108,72 @@ def test_grpc_variant_matches_the_http_one_apart_from_the_exporter() -> None:
     http, grpc = _load(COLLECTOR / "otelcol-http.yaml"), _load(COLLECTOR / "otelcol-grpc.yaml")
     for section in ("receivers", "processors", "extensions"):
         assert http[section] == grpc[section], section
+
+
+# -- otelcol-genai.yaml: traces and logs through tracevault, metrics around it ---------------------
+
+GENAI = COLLECTOR / "otelcol-genai.yaml"
+
+
+def _tracevault_side(path: Path) -> dict:
+    """The tracevault config the collector file documents, between its marker comments."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start, end = lines.index("# --- tracevault.yaml ---"), lines.index("# --- end ---")
+    return yaml.safe_load("\n".join(line.removeprefix("# ") for line in lines[start + 1 : end]))
+
+
+def test_genai_variant_sends_traces_and_logs_through_tracevault_and_metrics_around_it() -> None:
+    config = _load(GENAI)
+    name, _, _ = _tracevault_exporter(config)
+    pipelines = config["service"]["pipelines"]
+    assert set(pipelines) == {"traces", "logs", "metrics"}
+    assert pipelines["traces"]["exporters"] == [name] and pipelines["logs"]["exporters"] == [name]
+    assert name not in pipelines["metrics"]["exporters"], "metrics bypass tracevault (docs/conventions.md)"
+    # Nothing else receives traces or logs: content never goes around tracevault.
+    assert all(p["receivers"] == ["otlp"] for p in pipelines.values())
+
+
+def test_genai_variant_normalizes_before_tracevault_and_keeps_the_source_keys() -> None:
+    config = _load(GENAI)
+    pipelines = config["service"]["pipelines"]
+    assert "genainormalizer" in pipelines["traces"]["processors"]
+    # A traces processor: it is in no other pipeline.
+    assert all("genainormalizer" not in p.get("processors", []) for n, p in pipelines.items() if n != "traces")
+    sources = config["processors"]["genainormalizer"]["sources"]
+    assert set(sources) == {"openinference", "openllmetry"}
+    # The case tracevault must handle: originals kept, so both keys carry the content (covered by
+    # tests/redactors/test_references.py::test_normalizer_source_and_target_keys_are_both_redacted).
+    assert not any(spec.get("remove_originals") for spec in sources.values())
+
+
+def test_genai_variant_strips_identity_keys_from_metrics() -> None:
+    statements = [s for group in _load(GENAI)["processors"]["transform/metrics-identity"]["metric_statements"] for s in group["statements"]]
+    pattern = re.compile(r'delete_matching_keys\(attributes, "(.+)"\)')
+    regexes = [re.compile(m.group(1).replace("\\\\", "\\")) for s in statements if (m := pattern.fullmatch(s))]
+    for key in ("user.id", "user.email", "enduser.id", "session.id"):
+        assert any(r.search(key) for r in regexes), key
+    assert not any(r.search(k) for r in regexes for k in ("gen_ai.usage.input_tokens", "gen_ai.request.model", "server.address"))
+    assert 'delete_key(attributes, "gen_ai.conversation.id")' in statements
+
+
+def test_genai_variant_documents_a_tracevault_config_that_starts() -> None:
+    from policies.resolve import PolicySet
+
+    side = _tracevault_side(GENAI)
+    config = Config.model_validate(side)
+    assert config.forward is not None and config.forward.endpoint.endswith("/v1/traces")
+    assert PolicySet(config).resolve("acme", "prod").content_in_forward == "reference"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_traces_and_logs_both_go_through_tracevault(path: Path) -> None:
+    """GenAI content travels in spans and in log records: a config that sent one of them around
+    tracevault would deliver that content unredacted."""
+    config = _load(path)
+    name, _, _ = _tracevault_exporter(config)
+    pipelines = config["service"]["pipelines"]
+    for signal in ("traces", "logs"):
+        assert signal in pipelines, signal
+        for pipeline_name, pipeline in pipelines.items():
+            if pipeline_name.split("/")[0] == signal:
+                assert pipeline["exporters"] == [name], (signal, pipeline_name)
