@@ -888,7 +888,7 @@ class SecretRules:
                 pos = vstart  # a reST field list in a docstring: ":param token: the token"
                 continue
             if group == "bare":
-                vend = self._extend_bare(text, key, m.start("key"), vstart, vend)
+                vend = self._extend_bare(text, key, m.start("key"), vend)
             if kind == "authorization":
                 scheme = _AUTH_SCHEME.match(text, vstart, vend)
                 if scheme is not None:  # "Bearer abc": mask the credential, keep the scheme
@@ -902,7 +902,7 @@ class SecretRules:
             pos = max(vend, m.end())
 
     @staticmethod
-    def _extend_bare(text: str, key: str, key_start: int, vstart: int, vend: int) -> int:
+    def _extend_bare(text: str, key: str, key_start: int, vend: int) -> int:
         """Where a bare value really ends.
 
         Header values ("Cookie: a=b; c=d", "Authorization: Digest u=1, r=2") run to the end of
