@@ -35,7 +35,7 @@ from spacy.tokens import Doc
 
 from policies.config import DEFAULT_PHONE_REGIONS as PHONE_REGIONS
 from redactors.addresses import AddressRecognizer
-from redactors.benign import NAME_ENTITIES, is_code_like
+from redactors.benign import NAME_ENTITIES, is_code_like, is_label
 from redactors.cards import CardRecognizer
 from redactors.context import ConversationContext
 from redactors.gazetteer import Gazetteer
@@ -533,7 +533,9 @@ class PiiAnalyzer:
         self._places = PlaceContextRecognizer(nlp)
         self._addresses = AddressRecognizer()
         self._conversation = ConversationContext()
-        self._second = SecondOpinion(nlp, gazetteer if gazetteer is not None else load_gazetteer())
+        gazetteer = gazetteer if gazetteer is not None else load_gazetteer()
+        self._second = SecondOpinion(nlp, gazetteer)
+        self._known = lambda word: gazetteer.is_name(word) or gazetteer.is_place(word)
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()
 
@@ -575,19 +577,23 @@ class PiiAnalyzer:
                 if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
                     continue  # code-like, or a part of a firm's name ("for Moore, Fitzgerald and Shaw")
                 result = cleaned
-            if result.entity_type in NAME_ENTITIES and is_code_like(text, result.start, result.end):
-                continue  # "Europe/Istanbul", "$FORMAT", "Kafka topic": code, not a name
+            if result.entity_type in NAME_ENTITIES and self._benign(text, result.start, result.end, result.entity_type):
+                continue  # "Europe/Istanbul", "$FORMAT", "Kafka topic", "open Settings": code or a label, not a name
             findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
         # Every label the model gave, the ignored ones too: the second opinion re-reads ORG and NORP.
         model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.tokens.ents]
         for result in self._second.analyze(text, model_spans, entities):
-            if result.score >= threshold and not is_code_like(text, result.start, result.end):
+            if result.score >= threshold and not self._benign(text, result.start, result.end, result.entity_type):
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))
         return findings
 
+    def _benign(self, text: str, start: int, end: int, entity: str) -> bool:
+        """The model's name or place [start, end) is code, an identifier or a label (redactors/benign.py)."""
+        return is_code_like(text, start, end, entity) or is_label(text, start, end, self._known)
+
     def analyze_context(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
         """Names and places from the phrases around them (context rules); no NLP artefacts needed."""
-        findings = [f for f in self._context_findings(text, entities, threshold) if not is_code_like(text, f.start, f.end)]
+        findings = [f for f in self._context_findings(text, entities, threshold) if not is_code_like(text, f.start, f.end, f.entity)]
         return findings
 
     def _context_findings(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:

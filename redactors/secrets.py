@@ -897,6 +897,7 @@ class SecretRules:
             if not (
                 _is_placeholder(value, key) or _is_manifest_reference(text, value)
                 or (kind == "password" and _is_pwd_path(key, value))
+                or (kind == "authorization" and group == "bare" and _is_type_name(value))
             ):
                 found.append((vstart, vend, _P_ASSIGN, kind))
             pos = max(vend, m.end())
@@ -1123,6 +1124,12 @@ def _remember(cache: dict[str, _V], key: str, value: _V) -> None:
         if len(cache) >= _KEY_CACHE_MAX:
             cache.clear()
         cache[key] = value
+
+
+def _is_type_name(value: str) -> bool:
+    """A type or exception name where an "auth" value would be ("Django.contrib.auth: TypeError",
+    "auth: OAuth"): letters only, capitalised, two capitals or more, lower-case at the end."""
+    return value.isascii() and value.isalpha() and value[0].isupper() and value[-1].islower() and sum(map(str.isupper, value)) >= 2
 
 
 def _is_code_reference(text: str, start: int, end: int) -> bool:
