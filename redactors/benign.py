@@ -9,11 +9,12 @@ sits in is code-like:
 - the token is a tz database name ("Europe/Istanbul", "America/Argentina/Buenos_Aires");
 - the token is a variable or an identifier: "$FORMAT", "${HOME}", "%APPDATA%", "snake_case",
   "camelCase", "SCREAMING_CASE";
-- the token is a path ("/home/app/Jenkins", "./Build", "C:\\Users") or a dotted module or file
+- the token is a path ("/home/app/Jenkins", "./Build", "C:\\Users", "deploy/Morgan") or a dotted module or file
   name ("Build.log", "Django.contrib.auth"), the word is followed by a member ("logger.info",
   "Client.Connect("), or the line is an import ("from Crypto.Cipher import AES");
 - the token holds a placeholder run of one letter ("AKIAXXXXXXXXXXXXXXXX", "xoxp-XXXX-XXXX");
-- the word is a product before the thing it is ("Kafka topic", "Grafana pod", "Okta SSO");
+- the word is a product before the thing it is ("Kafka topic", "Grafana pod", "Okta SSO",
+  "Zendesk admin", "Loki data source");
 - a word of a name (not a place) is a compound with a long head ("HuggingFace", "PowerShell": a
   capital after four or more lower-case letters; "McDonald", "DeAndre", "LaToya" are names, and
   places such as "VirginieBourg" keep theirs);
@@ -57,7 +58,8 @@ _IDENTIFIER = re.compile(
     rf"\w*_\w+"  # snake_case, SCREAMING_CASE, _private
     rf"|[{LOWER}]+(?:[{UPPER}][{LOWER}0-9]*)+"  # camelCase
 )
-_PATH = re.compile(r"(?:[A-Za-z]:\\|~?\.{0,2}/)[^\s]*|[^\s/]+(?:/[^\s/]+){2,}/?")
+# A path: rooted, relative, three parts or more, or a lower-case kind before a name ("deploy/Morgan").
+_PATH = re.compile(r"(?:[A-Za-z]:\\|~?\.{0,2}/)[^\s]*|[^\s/]+(?:/[^\s/]+){2,}/?|[a-z][\w.-]+/[^\s/]+")
 _PLACEHOLDER = re.compile(r"([A-Za-z])\1{3}")  # "XXXX", "xxxx": a redacted or example value, never a name
 _DOTTED = re.compile(r"\w+(?:\.\w+)+")
 # A member after the word: "logger.info", "Crypto.Cipher.AES", "Client.Connect(" (not "Maria.Lopez").
@@ -83,7 +85,9 @@ _PRODUCT_NOUN = re.compile(
     r"[ \t]+(?:pods?|topics?|clusters?|connectors?|SSO|APIs?|SDKs?|dashboards?|plugins?|servers?|instances?|buckets?|"
     r"queues?|integrations?|workspaces?|repos?|repositor(?:y|ies)|webhooks?|endpoints?|containers?|images?|deployments?|"
     r"namespaces?|nodes?|pipelines?|config|console|CLI|drivers?|librar(?:y|ies)|modules?|packages?|extensions?|"
-    r"databases?|indexes|tables?|schemas?|tickets?|broker|operator|helm chart|chart|provider|exporter|agent)\b"
+    r"databases?|indexes|tables?|schemas?|tickets?|broker|operator|helm chart|chart|provider|exporter|agent|"
+    r"admins?|accounts?|data sources?|licen[cs]es?|subscriptions?|tenants?|orgs?|projects?|boards?|channels?|bots?|"
+    r"roles?|docs|documentation|apps?|settings)\b"
 )
 
 

@@ -38,6 +38,8 @@ SURVIVE = [
     pytest.param("Tel. (713) 422-4655 / Ticket SUP-80837", "Tel.", id="abbreviation-before-a-number"),
     pytest.param('{"span_id": "46dec9ec12b2b965", "name": "chat gpt-4o"}', "chat gpt-4o", id="model-id-with-digits"),
     pytest.param("Django.contrib.auth: TypeError", "TypeError", id="exception-name-after-auth"),
+    pytest.param("kubectl logs deploy/Morgan -n prod", "deploy/Morgan", id="kind-slash-name"),
+    pytest.param("Our Zendesk admin said to pick the Loki data source.", "Zendesk admin", id="product-before-admin"),
 ]
 
 
