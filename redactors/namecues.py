@@ -4,11 +4,12 @@ Each cue is a shape of text that holds people's names, and each word it proposes
 as a name: a known first or last name (``redactors.gazetteer``) or a word the model's shipped
 vocabulary does not have ("Barışcan"), and no common, role or company word. The cues:
 
-- **speaker labels**: lines that start "Name: speech" ("Indira: What a wife.", also after "> "
-  quote marks and escaped line breaks). Two or more labels that read as names, at least one a
-  known first name, make a dialogue, and each of them is a name; a lone label counts when its
-  speech is quoted or the label is a known first name the model has never seen. Role labels
-  ("User:", "Assistant:", "Note:", "Subject:") are no names.
+- **speaker labels**: lines that start "Name: Speech" ("Indira: What a wife.", also after "> "
+  quote marks and escaped line breaks), the speech opening with a capital or a quote (log lines,
+  "Redis: connection refused", do not). Two or more labels that read as names, at least one a
+  known name, make a dialogue, and each of them is a name; a lone label counts when its speech
+  is quoted or the label is a known first name the model has never seen. Role labels ("User:",
+  "Assistant:", "Note:", "Subject:") are no names.
 - **pairs of names**: two or three capitalised words, a known first name then a known last name,
   one of them unseen by the model ("a Sonja Thygesen concert", "Julia Connor again."), not
   introduced as a firm ("at", "joined") nor followed by a company word.
@@ -19,6 +20,9 @@ vocabulary does not have ("Barışcan"), and no common, role or company word. Th
 - **a name as the subject of a person's verb** at the start of a sentence or clause: "Gandi
   lives on ...", "Guy spent a year ...", "Fanaka will send the deck".
 - **credits**: "starring Pakosz", "directed by ...", "founded by ...".
+- **address and sign-off**: a common first name (``Gazetteer.is_common_first``) addressed after a
+  comma at a sentence's end ("Thanks for your patience, Isabel."), alone after the last sentence
+  of a message ("Appreciate the help. Sofia"), or introducing its speaker ("Isabel Mahoney here.").
 """
 
 from __future__ import annotations
@@ -32,10 +36,10 @@ from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
 
 # A capitalised word, "O'Brien" and "McCall" shapes included.
-_CAP = rf"[{UPPER}](?:['’][{UPPER}])?[{LOWER}'’]+(?:[{UPPER}][{LOWER}]+)?(?:-[{UPPER}][{LOWER}'’]+)?"
+_CAP = rf"(?:Ma?c|[{UPPER}]['’])?[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # never "KeyError"
 _LINE_START = r"(?:^|(?<=\n)|(?<=\\n)|(?<=\\r))"
 _SPEAKER = re.compile(
-    rf"{_LINE_START}[ \t]*(?:[>|][ \t]*)*(?P<label>{_CAP}(?:[ ]{_CAP})?)[ \t]*:(?!//)[ \t]*(?P<speech>[\"“'{UPPER}{LOWER}])", re.M
+    rf"{_LINE_START}[ \t]*(?:[>|][ \t]*)*(?P<label>{_CAP}(?:[ ]{_CAP})?)[ \t]*:(?!//)[ \t]*(?P<speech>[\"“'{UPPER}])", re.M
 )
 _ROLES = frozenset(
     """user assistant system agent human ai bot customer client caller operator host guest support admin
@@ -68,6 +72,11 @@ _CREDIT = re.compile(
 )
 
 
+_VOCATIVE = re.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
+_SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
+_HERE = re.compile(rf"{_CLAUSE_START}(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])", re.M)
+
+
 class NameCues:
     """PERSON findings from speaker labels, name pairs, lists, possessives, subjects and credits."""
 
@@ -78,6 +87,7 @@ class NameCues:
 
     def analyze(self, text: str, model_spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         spans = [*self._speakers(text), *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
+        spans += self._addressed(text)
         spans += self._lists(text, [(s, e) for s, e, label in model_spans if label in ("PERSON", "PER")])
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in spans]
 
@@ -99,7 +109,7 @@ class NameCues:
             return []
         labels = [m for m in _SPEAKER.finditer(text) if self._all_name_like(m.group("label"))]
         first_names = {m.group("label") for m in labels if self._gaz.is_first(m.group("label").split(" ")[0])}
-        if len({m.group("label") for m in labels}) >= 2 and first_names:
+        if len({m.group("label") for m in labels}) >= 2 and any(self._gaz.is_name(m.group("label").split(" ")[0]) for m in labels):
             return [m.span("label") for m in labels]
         lone = [m for m in labels if m.group("speech") in "\"“'" or m.group("label") in first_names and self._unseen(m.group("label"))]
         return [m.span("label") for m in lone]
@@ -140,7 +150,17 @@ class NameCues:
         return [m.span("name") for m in _POSSESSIVE.finditer(text) if self._name_like(m.group("name"))]
 
     def _subjects(self, text: str) -> list[tuple[int, int]]:
-        return [m.span("name") for m in _SUBJECT.finditer(text) if self._name_like(m.group("name")) and (self._gaz.is_first(m.group("name")) or self._unseen(m.group("name")))]
+        return [m.span("name") for m in _SUBJECT.finditer(text) if self._name_like(m.group("name")) and (self._gaz.is_common_first(m.group("name")) or self._unseen(m.group("name")))]
+
+    def _addressed(self, text: str) -> list[tuple[int, int]]:
+        """A common first name addressed ("..., Isabel."), signing off, or introducing itself ("Isabel Mahoney here.")."""
+        found = []
+        for pattern in (_VOCATIVE, _SIGN_OFF, _HERE):
+            for match in pattern.finditer(text):
+                words = match.group("name").split(" ")
+                if self._gaz.is_common_first(words[0]) and self._all_name_like(match.group("name")):
+                    found.append(match.span("name"))
+        return found
 
     def _credits(self, text: str) -> list[tuple[int, int]]:
         return [m.span("name") for m in _CREDIT.finditer(text) if self._all_name_like(m.group("name"))]

@@ -195,7 +195,8 @@ class SecondOpinion:
         if not (first or last):
             return False, False
         unseen = all(self._unseen(w) or self._gaz.is_name(w) and self._unseen(w) for w in words)
-        return True, unseen and (first or last) and (len(words) > 1 or first)
+        # A lone word needs a common first name: the gazetteer's tail has product names ("Jira", "Okta").
+        return True, unseen and (first or last) and (len(words) > 1 or self._gaz.is_common_first(words[0]))
 
     def _both_known(self, words: Sequence[str]) -> bool:
         return self._gaz.is_first(words[0]) and self._gaz.is_last(words[-1])
