@@ -60,12 +60,14 @@ _PERSONAL = (
     r"account|passport|car|dog|cat|friend|boss|manager|doctor|lawyer|room|desk|office|condition|diagnosis"
 )
 _POSSESSIVE = re.compile(rf"(?<![\w-])(?P<name>{_CAP})['’]s[ ]+(?:new[ ]+|old[ ]+|home[ ]+|current[ ]+)?(?:{_PERSONAL})\b")
-_CLAUSE_START = r"(?:^|(?<=[.!?:;,][ ])|(?<=\n)|(?<=\\n)|(?<=\"))"
+# What may stand before a clause's first word: nothing, a line break (real or escaped), a quote,
+# or punctuation and a space ("Meeting notes: Fanaka will ...").
+_CLAUSE_ENDS = ("\n", "\\n", '"', ". ", "! ", "? ", ": ", "; ", ", ")
 _PERSON_VERBS = (
     r"lives|lived|said|says|told|asked|spent|wrote|was born|married|owns|thinks|feels|wants|will send|emailed|"
     r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed"
 )
-_SUBJECT = re.compile(rf"{_CLAUSE_START}(?P<name>{_CAP})[ ](?=(?:{_PERSON_VERBS})\b)", re.M)
+_SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?:{_PERSON_VERBS})\b)")
 _CREDIT = re.compile(
     rf"(?i:\b(?:starring|featuring|feat\.|co-starring|directed by|written by|produced by|composed by|performed by|founded by|"
     rf"hosted by|narrated by|illustrated by|translated by)[ ]+)(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
@@ -74,7 +76,13 @@ _CREDIT = re.compile(
 
 _VOCATIVE = re.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
 _SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
-_HERE = re.compile(rf"{_CLAUSE_START}(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])", re.M)
+_HERE = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])")
+_SIGN_OFF_TAIL = 60  # characters at the end of a text where a sign-off may stand
+_CREDIT_WORDS = (" by ", "tarring", "eaturing", "feat.")
+
+
+def _clause_start(text: str, at: int) -> bool:
+    return at == 0 or text.endswith(_CLAUSE_ENDS, 0, at)
 
 
 class NameCues:
@@ -131,7 +139,9 @@ class NameCues:
 
     def _lists(self, text: str, person: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The other items of a list in which the model tagged a name."""
-        found = []
+        found: list[tuple[int, int]] = []
+        if not person and ":" not in text:
+            return found
         for match in _LIST.finditer(text):
             if _LIST_FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end()):
                 continue
@@ -150,17 +160,27 @@ class NameCues:
         return [m.span("name") for m in _POSSESSIVE.finditer(text) if self._name_like(m.group("name"))]
 
     def _subjects(self, text: str) -> list[tuple[int, int]]:
-        return [m.span("name") for m in _SUBJECT.finditer(text) if self._name_like(m.group("name")) and (self._gaz.is_common_first(m.group("name")) or self._unseen(m.group("name")))]
+        found = []
+        for match in _SUBJECT.finditer(text):
+            name = match.group("name")
+            if _clause_start(text, match.start()) and self._name_like(name) and (self._gaz.is_common_first(name) or self._unseen(name)):
+                found.append(match.span("name"))
+        return found
 
     def _addressed(self, text: str) -> list[tuple[int, int]]:
         """A common first name addressed ("..., Isabel."), signing off, or introducing itself ("Isabel Mahoney here.")."""
         found = []
-        for pattern in (_VOCATIVE, _SIGN_OFF, _HERE):
-            for match in pattern.finditer(text):
-                words = match.group("name").split(" ")
-                if self._gaz.is_common_first(words[0]) and self._all_name_like(match.group("name")):
-                    found.append(match.span("name"))
+        matches = [*_VOCATIVE.finditer(text)] if "," in text else []
+        matches += _SIGN_OFF.finditer(text, max(0, len(text) - _SIGN_OFF_TAIL))
+        if " here" in text:
+            matches += (m for m in _HERE.finditer(text) if _clause_start(text, m.start()))
+        for match in matches:
+            words = match.group("name").split(" ")
+            if self._gaz.is_common_first(words[0]) and self._all_name_like(match.group("name")):
+                found.append(match.span("name"))
         return found
 
     def _credits(self, text: str) -> list[tuple[int, int]]:
+        if not any(word in text for word in _CREDIT_WORDS):
+            return []
         return [m.span("name") for m in _CREDIT.finditer(text) if self._all_name_like(m.group("name"))]

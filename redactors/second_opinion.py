@@ -137,8 +137,9 @@ class SecondOpinion:
             results += self._names(text, spans)
             results += self._enumerations(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
-            firms = self.firm_names(text) if "," in text or " and " in text else []
-            results += [r for r in self._cues.analyze(text, spans) if not any(s <= r.start and r.end <= e for s, e in firms)]
+            cued = self._cues.analyze(text, spans)
+            firms = self.firm_names(text) if cued and ("," in text or " and " in text) else []
+            results += [r for r in cued if not any(s <= r.start and r.end <= e for s, e in firms)]
         if "LOCATION" in wanted:
             results += self._places(text)
         results += [r for r in self._floor(text, spans) if r.entity_type in wanted]
@@ -196,7 +197,7 @@ class SecondOpinion:
             return False, False
         unseen = all(self._unseen(w) or self._gaz.is_name(w) and self._unseen(w) for w in words)
         # A lone word needs a common first name: the gazetteer's tail has product names ("Jira", "Okta").
-        return True, unseen and (first or last) and (len(words) > 1 or self._gaz.is_common_first(words[0]))
+        return True, unseen and (first or last) and (len(words) > 1 or first)
 
     def _both_known(self, words: Sequence[str]) -> bool:
         return self._gaz.is_first(words[0]) and self._gaz.is_last(words[-1])
