@@ -21,7 +21,6 @@ from policies.resolve import CompiledPolicy
 from redactors.conflicts import resolve
 from redactors.detectors.base import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY, Detector, Finding, ViewFindings, in_original
 from redactors.identifiers import TenantPseudonymizer
-from redactors.mentions import other_mentions
 from redactors.normalize import TextView, normalize
 from redactors.operators import CompiledOperators, compile_operators, mask_partially
 
@@ -202,9 +201,6 @@ class TextRedactor:
                     findings[index] = None
                 else:
                     current.extend(found)
-        for text, found in zip(texts, findings, strict=True):
-            if found:  # one name, every mention (redactors/mentions.py)
-                found.extend(other_mentions(text, found))
         operators = compile_operators(policy)
         results: list[RedactedText] = []
         for text, found in zip(texts, findings, strict=True):
