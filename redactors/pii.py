@@ -14,12 +14,13 @@ import importlib.util
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import spacy
 import tldextract
 from presidio_analyzer import AnalyzerEngine, LocalRecognizer, Pattern, PatternRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
     EmailRecognizer,
@@ -45,6 +46,7 @@ from redactors.modelerror import ModelNotInstalled
 from redactors.nerdedup import SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
+from redactors.recognizers import RecognizerSet
 from redactors.second_opinion import SecondOpinion
 
 __all__ = ["ModelNotInstalled", "PiiAnalyzer", "load_spacy_model"]  # ModelNotInstalled lives in redactors/modelerror.py
@@ -526,7 +528,15 @@ class PiiAnalyzer:
             StreetAddressRecognizer(),
         ):
             registry.add_recognizer(recognizer)
-        self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=self._engine, supported_languages=[LANGUAGE])
+        self._registry = registry
+        # AnalyzerEngine.analyze without its per-call overhead, same results (redactors/recognizers.py).
+        self._recognizers = RecognizerSet(
+            registry.recognizers,
+            LemmaContextAwareEnhancer(),
+            self._engine.ner_model_configuration,
+            artifacts=lambda doc: self._engine._doc_to_nlp_artifact(doc, LANGUAGE),
+            tokenize=lambda text: nlp.make_doc(ner_input(text)),
+        )
         # Outside Presidio's registry on purpose: Presidio keeps one of two results on the same
         # span, and the NER clean-up below must not drop a context-rule name with it.
         self._names = NameContextRecognizer(nlp)
@@ -539,39 +549,40 @@ class PiiAnalyzer:
 
     @property
     def supported_entities(self) -> frozenset[str]:
-        return frozenset(self._analyzer.get_supported_entities(LANGUAGE))
+        return self._recognizers.supported_entities()
 
-    def artifacts(self, texts: Sequence[str], with_ner: bool) -> list[NlpArtifacts]:
-        """NLP artefacts for many texts: one `nlp.pipe` pass, or the tokenizer alone without NER."""
-        texts = [ner_input(text) for text in texts]  # same offsets; linear tokenizer cost
-        if with_ner:  # NER once per distinct sentence of the batch (redactors/nerdedup.py)
-            docs: Iterable[Doc] = self._sentence_ner.docs(texts)
-        else:
-            docs = (self._nlp.make_doc(text) for text in texts)
-        return [self._engine._doc_to_nlp_artifact(doc, LANGUAGE) for doc in docs]
+    def reference_engine(self) -> AnalyzerEngine:
+        """Presidio's AnalyzerEngine over the same recognizers and NLP engine: what the direct
+        path (`RecognizerSet`) must agree with (tests/redactors/test_recognizers.py)."""
+        return AnalyzerEngine(registry=self._registry, nlp_engine=self._engine, supported_languages=[LANGUAGE])
+
+    def artifacts(self, texts: Sequence[str], with_ner: bool) -> list[Doc | None]:
+        """Per text, its Doc from one NER pass over the batch; without NER, None: the pattern
+        recognizers need no tokens (the tokenizer runs only if a context word may raise a result)."""
+        if not with_ner:
+            return [None] * len(texts)
+        # NER once per distinct sentence of the batch (redactors/nerdedup.py), on the NER input.
+        return list(self._sentence_ner.docs([ner_input(text) for text in texts]))
 
     def analyze(
         self,
         text: str,
-        artifacts: NlpArtifacts,
+        artifacts: Doc | None,
         entities: frozenset[str],
         threshold: float,
     ) -> list[PiiFinding]:
+        """Findings in ``text``; ``artifacts`` is its Doc from `artifacts` (None without NER)."""
         candidates = candidate_entities(text, entities)
         if not candidates:
             return []
-        results = self._analyzer.analyze(
-            text=text,
-            language=LANGUAGE,
-            entities=candidates,
-            score_threshold=threshold,
-            nlp_artifacts=artifacts,
-        )
+        results = self._recognizers.analyze(text, candidates, threshold, artifacts)
         findings = []
-        firms = self._second.firm_names(text) if "," in text or " and " in text else []
+        firms: list[tuple[int, int]] | None = None
         for result in results:
             if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
                 cleaned = _clean_ner(text, result, self._is_common_word)
+                if firms is None:
+                    firms = self._second.firm_names(text) if "," in text or " and " in text else []
                 if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
                     continue  # code-like, or a part of a firm's name ("for Moore, Fitzgerald and Shaw")
                 result = cleaned
@@ -579,7 +590,7 @@ class PiiAnalyzer:
                 continue  # "Europe/Istanbul", "$FORMAT", "Kafka topic": code, not a name
             findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
         # Every label the model gave, the ignored ones too: the second opinion re-reads ORG and NORP.
-        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.tokens.ents]
+        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.ents] if artifacts is not None else []
         for result in self._second.analyze(text, model_spans, entities):
             if result.score >= threshold and not is_code_like(text, result.start, result.end):
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))
