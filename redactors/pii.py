@@ -191,7 +191,12 @@ class AddressIpRecognizer(IpRecognizer):
     """IP addresses, but not dotted version numbers ("firmware 4.2.1.17")."""
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
-        return [r for r in super().analyze(text, entities, nlp_artifacts) if not _VERSION_WORD.search(text[max(0, r.start - 12) : r.start])]
+        return self.filter_results(text, super().analyze(text, entities, nlp_artifacts))
+
+    @staticmethod
+    def filter_results(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        """What `analyze` keeps of the pattern results (RecognizerSet calls it after its own regex loop)."""
+        return [r for r in results if not _VERSION_WORD.search(text[max(0, r.start - 12) : r.start])]
 
 
 _STREET_TYPES = (
@@ -631,7 +636,7 @@ class PiiAnalyzer:
             checks.append(("CREDIT_CARD", self._card, text))
         for entity, recognizer, view in checks:
             if entity in entities:
-                for r in recognizer.analyze(view, [entity], None):
+                for r in self._recognizers.run(recognizer, view, [entity]):
                     if r.score >= threshold:
                         found.append(PiiFinding(r.start, r.end, r.entity_type, r.score, type(recognizer).__name__))
         return found

@@ -66,8 +66,14 @@ def _prefilter(recognizer: EntityRecognizer) -> Callable[[str], bool] | None:
 
 
 def _plain_patterns(recognizer: EntityRecognizer) -> bool:
-    """Whether the recognizer finds by `PatternRecognizer`'s own regex loop (no deny list)."""
-    return isinstance(recognizer, PatternRecognizer) and type(recognizer).analyze is PatternRecognizer.analyze and not recognizer.deny_list
+    """Whether the recognizer finds by `PatternRecognizer`'s own regex loop (no deny list).
+
+    A subclass may override `analyze` as ``filter_results(text, super().analyze(...))`` and
+    declare that `filter_results`; it then counts as plain, and its filter runs after the loop.
+    """
+    if not isinstance(recognizer, PatternRecognizer) or recognizer.deny_list:
+        return False
+    return type(recognizer).analyze is PatternRecognizer.analyze or hasattr(recognizer, "filter_results")
 
 
 def _pattern_results(recognizer: PatternRecognizer, text: str) -> list[RecognizerResult]:
@@ -126,8 +132,8 @@ class RecognizerSet:
         self._ner_score = ner_configuration.default_score
         self._artifacts = artifacts
         self._tokenize = tokenize
-        self._plain = {r.id: _plain_patterns(r) for r in self._recognizers}
-        self._prefilters = {r.id: _prefilter(r) for r in self._recognizers}
+        self._plain: dict[str, bool] = {}
+        self._prefilters: dict[str, Callable[[str], bool] | None] = {}
         self._context = {r.id: tuple(word.lower() for word in r.context) for r in self._recognizers if r.context}
         self._chosen: dict[tuple[str, ...], tuple[EntityRecognizer, ...]] = {}
 
@@ -160,11 +166,21 @@ class RecognizerSet:
     def _one(self, recognizer: EntityRecognizer, text: str, entities: Sequence[str], doc: Doc | None) -> list[RecognizerResult]:
         if isinstance(recognizer, SpacyRecognizer):
             return self._ner_results(recognizer, doc, entities) if doc is not None else []
-        prefilter = self._prefilters[recognizer.id]
+        return self.run(recognizer, text, entities)
+
+    def run(self, recognizer: EntityRecognizer, text: str, entities: Sequence[str]) -> list[RecognizerResult]:
+        """``recognizer.analyze(text, entities)`` for a recognizer that reads no NLP artefacts,
+        with the recognizer's prefilter and, for pattern recognizers, the lean regex loop."""
+        key = recognizer.id
+        if key not in self._plain:
+            self._plain[key], self._prefilters[key] = _plain_patterns(recognizer), _prefilter(recognizer)
+        prefilter = self._prefilters[key]
         if prefilter is not None and not prefilter(text):
             return []
-        if self._plain[recognizer.id]:
-            return _pattern_results(recognizer, text)
+        if self._plain[key]:
+            found = _pattern_results(recognizer, text)
+            keep = getattr(recognizer, "filter_results", None)
+            return keep(text, found) if keep is not None else found
         found = recognizer.analyze(text=text, entities=list(entities), nlp_artifacts=None)
         for result in found or ():  # as AnalyzerEngine does for results without a recognizer id
             metadata = result.recognition_metadata

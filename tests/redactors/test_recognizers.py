@@ -104,3 +104,17 @@ _PIECES = st.sampled_from([
 def test_generated_text_matches_presidio(reference: Reference, text: str) -> None:
     assert reference.differences([text], PATTERNS, with_ner=False) == []
     assert reference.differences([text], ALL, with_ner=False) == []
+
+
+def test_collapsed_digit_views_match_the_recognizers_own_analyze(analyzer: PiiAnalyzer, corpus_texts: list[str]) -> None:
+    # DigitsDetector's checks (cards, IBANs upper-cased) go through RecognizerSet.run.
+    from redactors.normalize import TextView, collapse_digit_separators
+
+    checked = 0
+    for text in corpus_texts:
+        view = collapse_digit_separators(TextView(text)).text
+        for recognizer, entity, seen in ((analyzer._card, "CREDIT_CARD", view), (analyzer._iban, "IBAN_CODE", view.upper())):
+            own = recognizer.analyze(seen, [entity], None)
+            checked += bool(own)
+            assert _key(analyzer._recognizers.run(recognizer, seen, [entity])) == _key(own), text
+    assert checked > 50
