@@ -178,6 +178,9 @@ class SpacedSsnRecognizer(PatternRecognizer):
     def __init__(self) -> None:
         super().__init__(supported_entity="US_SSN", patterns=self.PATTERNS, name="SpacedSsnRecognizer", supported_language=LANGUAGE)
 
+    # A necessary condition for a match (redactors/recognizers.py skips the regex without it).
+    possible = staticmethod(re.compile(r"\d{3}[ \t]*[-.]").search)
+
     def validate_result(self, pattern_text: str) -> bool:
         digits = re.sub(r"\D", "", pattern_text)
         area, group, serial = digits[:3], digits[3:5], digits[5:]

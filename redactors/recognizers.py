@@ -11,8 +11,8 @@ words before it. `RecognizerSet.analyze` gives the same results, in the same ord
   the same per-recognizer de-duplication, without explanation objects; any other recognizer
   (IBAN, IP, phones) is called as it is;
 - NER entities come from the Doc's entities, with the NLP engine's label mapping and ignore list;
-- a recognizer whose regexes cannot match skips the text: IBAN needs two capitals and two digits;
-  IP needs a colon or a digit, dot, digit;
+- a recognizer whose regexes cannot match skips the text, by a cheap necessary condition
+  (`_prefilter`): an IBAN needs two capitals and two digits, an SSN three digits and a separator;
 - context: a result can only be raised when its recognizer has context words, its score is below
   the maximum, and one of those words occurs in the text. Only then are tokens needed: the Doc
   (or, with no Doc, the tokenizer over the NER input) is turned into `NlpArtifacts` and Presidio's
@@ -34,7 +34,7 @@ from presidio_analyzer import AnalysisExplanation, EntityRecognizer, PatternReco
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts
 from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
-from presidio_analyzer.predefined_recognizers import IbanRecognizer, IpRecognizer, SpacyRecognizer
+from presidio_analyzer.predefined_recognizers import IbanRecognizer, IpRecognizer, SpacyRecognizer, UsSsnRecognizer
 from spacy.tokens import Doc
 
 logger = logging.getLogger("presidio-analyzer")
@@ -42,26 +42,32 @@ logger = logging.getLogger("presidio-analyzer")
 _NAME = RecognizerResult.RECOGNIZER_NAME_KEY
 _ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
 
-# Necessary conditions for any match (see the module docstring): a text without them cannot
-# produce a result of that recognizer.
-_IBAN_START = re.compile(r"[A-Z]{2}[0-9]{2}")
-_IPV4_DOTS = re.compile(r"[0-9]\.[0-9]")
+# Necessary conditions for any match of Presidio's own patterns (read from its sources): a text
+# without them cannot produce a result of that recognizer. IBAN: a country code and check digits
+# (case-sensitive); IP: every IPv6 form has "::" or a hex digit, colon, hex digit, and IPv4 a
+# digit, dot, digit; US SSN: three digits and a separator before a digit, or nine digits.
+_IBAN_POSSIBLE = re.compile(r"[A-Z]{2}[0-9]{2}")
+_IP_POSSIBLE = re.compile(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]|[0-9]\.[0-9]")
+_SSN_POSSIBLE = re.compile(r"[0-9]{3}[- .][0-9]|[0-9]{9}")
+_PRESIDIO_PREFILTERS = (
+    (IbanRecognizer, _IBAN_POSSIBLE.search),
+    (IpRecognizer, _IP_POSSIBLE.search),
+    (UsSsnRecognizer, _SSN_POSSIBLE.search),
+)
 
 
-def _iban_possible(text: str) -> bool:
-    return _IBAN_START.search(text) is not None
+def _prefilter(recognizer: EntityRecognizer) -> Callable[[str], object] | None:
+    """A cheap necessary condition for any result of ``recognizer``, or None.
 
-
-def _ip_possible(text: str) -> bool:
-    return ":" in text or _IPV4_DOTS.search(text) is not None
-
-
-def _prefilter(recognizer: EntityRecognizer) -> Callable[[str], bool] | None:
-    # Only for the exact classes whose patterns were read; a subclass with its own patterns gets none.
-    if isinstance(recognizer, IbanRecognizer) and recognizer.patterns == IbanRecognizer.PATTERNS:
-        return _iban_possible
-    if isinstance(recognizer, IpRecognizer) and recognizer.patterns == IpRecognizer.PATTERNS:
-        return _ip_possible
+    Our own recognizers declare theirs as ``possible(text)``. Presidio's get one only when they
+    run the patterns it was written for: a subclass with other patterns gets none.
+    """
+    possible = getattr(recognizer, "possible", None)
+    if possible is not None:
+        return possible
+    for cls, condition in _PRESIDIO_PREFILTERS:
+        if isinstance(recognizer, cls) and getattr(recognizer, "patterns", None) == cls.PATTERNS:
+            return condition
     return None
 
 
@@ -102,7 +108,14 @@ def _pattern_results(recognizer: PatternRecognizer, text: str) -> list[Recognize
                     results.append(RecognizerResult(entity, start, end, score, recognition_metadata=metadata))
         except TimeoutError:  # as Presidio does: the pattern is skipped, the others still run
             logger.warning("Regex pattern '%s' timed out after %s seconds, skipping.", pattern.name, REGEX_TIMEOUT_SECONDS)
-    return EntityRecognizer.remove_duplicates(results)
+    return _remove_duplicates(results)
+
+
+def _remove_duplicates(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """`EntityRecognizer.remove_duplicates`; a single result with a score is kept as it is."""
+    if len(results) == 1 and results[0].score != 0:
+        return results
+    return EntityRecognizer.remove_duplicates(results) if results else results
 
 
 class RecognizerSet:
@@ -133,7 +146,7 @@ class RecognizerSet:
         self._artifacts = artifacts
         self._tokenize = tokenize
         self._plain: dict[str, bool] = {}
-        self._prefilters: dict[str, Callable[[str], bool] | None] = {}
+        self._prefilters: dict[str, Callable[[str], object] | None] = {}
         self._context = {r.id: tuple(word.lower() for word in r.context) for r in self._recognizers if r.context}
         self._chosen: dict[tuple[str, ...], tuple[EntityRecognizer, ...]] = {}
 
@@ -160,8 +173,7 @@ class RecognizerSet:
             results.extend(self._one(recognizer, text, entities, doc))
         if self._context_may_raise(text, results):
             results = self._enhance(text, results, recognizers, doc)
-        results = [r for r in results if r.score >= threshold]
-        return EntityRecognizer.remove_duplicates(results)
+        return _remove_duplicates([r for r in results if r.score >= threshold])
 
     def _one(self, recognizer: EntityRecognizer, text: str, entities: Sequence[str], doc: Doc | None) -> list[RecognizerResult]:
         if isinstance(recognizer, SpacyRecognizer):
