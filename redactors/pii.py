@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import regex
 import spacy
 import tldextract
 from presidio_analyzer import AnalyzerEngine, LocalRecognizer, Pattern, PatternRecognizer, RecognizerRegistry, RecognizerResult
@@ -163,6 +164,27 @@ class OfflineEmailRecognizer(EmailRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool:
         return _OFFLINE_TLD(pattern_text.rsplit("@", 1)[-1]).fqdn != ""
+
+    @staticmethod
+    def windows(text: str) -> list[tuple[int, int]]:
+        """Where a match can be: every character of one is an address character or "@", and it
+        holds an "@"; so it lies in a maximal run of those around an "@". The characters just
+        outside a run are neither, so the pattern's look-behind and its final \\b read the same
+        there as in the whole text (redactors/recognizers.py runs the pattern in these windows)."""
+        spans = []
+        at = text.find("@")
+        while at != -1:
+            start = _ADDRESS_RUN_BEFORE.match(text, 0, at).start()  # type: ignore[union-attr]
+            end = _ADDRESS_RUN_AFTER.match(text, at).end()  # type: ignore[union-attr]
+            spans.append((start, end))
+            at = text.find("@", end)
+        return spans
+
+
+# The characters of OfflineEmailRecognizer's pattern (local part, dots, domain) and "@", in the
+# `regex` module's reading of \w, as the recognizer's own pattern is compiled; the first runs backwards.
+_ADDRESS_RUN_BEFORE = regex.compile(r"(?r)[\w!#$%'*+^`{|}~.@-]*")
+_ADDRESS_RUN_AFTER = regex.compile(r"[\w!#$%'*+^`{|}~.@-]*")
 
 
 class OfflineUrlRecognizer(UrlRecognizer):

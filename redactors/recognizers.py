@@ -44,10 +44,10 @@ _ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
 
 # Necessary conditions for any match of Presidio's own patterns (read from its sources): a text
 # without them cannot produce a result of that recognizer. IBAN: a country code and check digits
-# (case-sensitive); IP: every IPv6 form has "::" or a hex digit, colon, hex digit, and IPv4 a
-# digit, dot, digit; US SSN: three digits and a separator before a digit, or nine digits.
+# (case-sensitive); IP: an IPv6 form without "::" is eight colon-separated groups, and an IPv4
+# form (embedded ones too) four dotted groups of digits; US SSN: three digits and a separator before a digit, or nine digits.
 _IBAN_POSSIBLE = re.compile(r"[A-Z]{2}[0-9]{2}")
-_IP_POSSIBLE = re.compile(r"::|[0-9A-Fa-f]:[0-9A-Fa-f]|[0-9]\.[0-9]")
+_IP_POSSIBLE = re.compile(r"::|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]|[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
 _SSN_POSSIBLE = re.compile(r"[0-9]{3}[- .][0-9]|[0-9]{9}")
 _PRESIDIO_PREFILTERS = (
     (IbanRecognizer, _IBAN_POSSIBLE.search),
@@ -86,13 +86,15 @@ def _pattern_results(recognizer: PatternRecognizer, text: str) -> list[Recognize
     """`PatternRecognizer.analyze`: same matches, validation, scores and de-duplication."""
     flags = recognizer.global_regex_flags
     entity = recognizer.supported_entities[0]
+    windows = getattr(recognizer, "windows", None)  # where matches can be; None: anywhere
+    spans = windows(text) if windows is not None else ((0, len(text)),)
     results = []
     for pattern in recognizer.patterns:
         if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
             pattern.compiled_with_flags = flags
             pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
         try:
-            for match in pattern.compiled_regex.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
+            for match in (m for ws, we in spans for m in pattern.compiled_regex.finditer(text, ws, we, timeout=REGEX_TIMEOUT_SECONDS)):
                 start, end = match.span()
                 if start == end:
                     continue
