@@ -1,0 +1,47 @@
+"""The secret scanner's shortcuts find exactly what the plain regex loops find.
+
+`_prose_matches` tries `_PROSE_RX` only where a match can start (before "is"/"was"); the
+assignment loop takes the value's group from `lastgroup`. Generated text mixes the secret words,
+the verbs, blanks and value shapes, so that matches start, overlap and abut in every way.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from redactors import secrets
+
+_PROSE_PIECES = st.sampled_from([
+    " ", "  ", "\t", "\n", "is", "IS", "was", "Was", "password", "Passphrase", "passphrase's", "token", "key", "keys",
+    "'s", "s", ":", '"', "`", "abcd1234", "hunter22", "now", "set to", "changed\tto", "x", "credential", "pwd",
+    "\u017f", "\u212a", ".", "my", "this",
+])  # fmt: skip
+_ASSIGN_PIECES = st.sampled_from([
+    "password", "token", "key", "api key", "x", "=", ":", "::=", "?=", "=>", "<-", '"', "'", "`", "\\\"", "[", "]",
+    ",", " ", "\t", "\n", "abc123", "${VAR}", "(", ")", "{", "}", ";",
+])  # fmt: skip
+
+
+def _spans(matches) -> list[tuple[int, int, str, str]]:
+    return [(m.start(), m.end(), m.group("w"), m.group("v")) for m in matches]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_PROSE_PIECES, max_size=40).map("".join))
+def test_prose_matches_are_finditers(text: str) -> None:
+    assert _spans(secrets._prose_matches(text)) == _spans(secrets._PROSE_RX.finditer(text))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_ASSIGN_PIECES, max_size=40).map("".join))
+def test_the_last_group_of_an_assignment_is_its_value(text: str) -> None:
+    for m in secrets._ASSIGN_RX.finditer(text):
+        value_groups = [g for g in ("dq", "sq", "eq", "bq", "arr", "bare") if m.group(g) is not None]
+        assert value_groups == [m.lastgroup]
+
+
+def test_prose_shortcut_still_finds_a_password_in_prose() -> None:
+    text = "fyi the admin password is now Tr0ub4dor&3, and the token was changed to 9f8e7d6c5b4a"
+    found = [text[m.start("v") : m.end("v")] for m in secrets._prose_matches(text)]
+    assert found == ["Tr0ub4dor&3,", "9f8e7d6c5b4a"]
