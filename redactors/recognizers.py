@@ -46,12 +46,25 @@ _ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
 # without them cannot produce a result of that recognizer. IBAN: a country code and check digits
 # (case-sensitive); IP: an IPv6 form without "::" is eight colon-separated groups, and an IPv4
 # form (embedded ones too) four dotted groups of digits; US SSN: three digits and a separator before a digit, or nine digits.
+# Each regex starts with one character class, so that the regex engine skips ahead to its
+# characters; a condition made of several branches is split into plain substring tests first.
 _IBAN_POSSIBLE = re.compile(r"[A-Z]{2}[0-9]{2}")
-_IP_POSSIBLE = re.compile(r"::|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]|[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
-_SSN_POSSIBLE = re.compile(r"[0-9]{3}[- .][0-9]|[0-9]{9}")
+_IPV4_POSSIBLE = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
+_IPV6_FULL_POSSIBLE = re.compile(r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7}")
+_SSN_POSSIBLE = re.compile(r"[0-9]{3}(?:[- .][0-9]|[0-9]{6})")
+
+
+def _ip_possible(text: str) -> bool:
+    if "::" in text:
+        return True
+    if "." in text and _IPV4_POSSIBLE.search(text) is not None:
+        return True
+    return text.count(":") >= 7 and _IPV6_FULL_POSSIBLE.search(text) is not None
+
+
 _PRESIDIO_PREFILTERS = (
     (IbanRecognizer, _IBAN_POSSIBLE.search),
-    (IpRecognizer, _IP_POSSIBLE.search),
+    (IpRecognizer, _ip_possible),
     (UsSsnRecognizer, _SSN_POSSIBLE.search),
 )
 
