@@ -48,7 +48,7 @@ _ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
 # form (embedded ones too) four dotted groups of digits; US SSN: three digits and a separator before a digit, or nine digits.
 # Each regex starts with one character class, so that the regex engine skips ahead to its
 # characters; a condition made of several branches is split into plain substring tests first.
-_IBAN_POSSIBLE = re.compile(r"[A-Z]{2}[0-9]{2}")
+_IBAN_POSSIBLE = re.compile(r"[0-9](?<=[A-Z]{2}[0-9])[0-9]")  # two capitals, two digits; digits are rarer
 _IPV4_POSSIBLE = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
 _IPV6_FULL_POSSIBLE = re.compile(r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7}")
 _SSN_POSSIBLE = re.compile(r"[0-9]{3}(?:[- .][0-9]|[0-9]{6})")
