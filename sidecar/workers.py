@@ -72,6 +72,7 @@ _PR_SET_PDEATHSIG = 1
 _PARENT_POLL_SECONDS = 1.0
 _START_TIMEOUT_SECONDS = 300.0
 _EXIT_WAIT_SECONDS = 5.0
+_RESTART_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -528,10 +529,18 @@ class RedactionPool:
         task.add_done_callback(self._starting.discard)
 
     async def _restart(self) -> None:
-        try:
-            await self._start_slot(_START_TIMEOUT_SECONDS)
-        except Exception as exc:  # noqa: BLE001 (logged; the next failure retries the start)
-            log.error("a replacement redaction worker did not start (%s)", type(exc).__name__)
+        # A second try covers a fork server that died while this replacement asked it for a
+        # fork (the next try spawns a new one); past that, the next failure retries the start.
+        for attempt in range(_RESTART_ATTEMPTS):
+            if self._closed:
+                return
+            if attempt:
+                await asyncio.sleep(1.0)
+            try:
+                await self._start_slot(_START_TIMEOUT_SECONDS)
+                return
+            except Exception as exc:  # noqa: BLE001 (logged; see above)
+                log.error("a replacement redaction worker did not start (%s)", type(exc).__name__)
 
     async def _run(self, job: tuple[str, Any], queue_seconds: float | None = None) -> tuple[str, Any]:
         """Run one job on the next idle worker; 503 when none frees up within `queue_seconds`
