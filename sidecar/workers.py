@@ -212,8 +212,10 @@ def _fork_server_main(conn: Connection, config_json: str, master_secret: bytes, 
     socket pair (SCM_RIGHTS) and the worker's pid. On EOF from the server it waits briefly for
     its workers (their pipes close too), kills what is left and exits."""
     _arm_parent_death(parent_pid)
-    # The server owns shutdown (see _serve_jobs's callers): SIGINT/SIGTERM to the process group
-    # must not kill the model's holder or, inherited, a worker in the middle of a redaction.
+    # The server process owns shutdown. A SIGINT or SIGTERM sent to the whole process group
+    # (Ctrl-C in a terminal, systemd's default KillMode=control-group) must not kill the fork
+    # server or (the workers inherit this) a worker in the middle of a redaction while the
+    # server drains.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from redactors.engine import Redactor
@@ -243,13 +245,13 @@ def _fork_server_main(conn: Connection, config_json: str, master_secret: bytes, 
 def _fork_worker(conn: Connection, redactor: Redactor, config: Config) -> tuple[int, socket.socket]:
     """Fork one worker that serves jobs on a new socket pair: (its pid, the server's end)."""
     ours, theirs = socket.socketpair()
-    zygote = os.getpid()
+    fork_server = os.getpid()
     pid = os.fork()
     if pid == 0:  # the worker: it never returns into the fork server's loop
         try:
             ours.close()
             conn.close()
-            die_with_parent(zygote)
+            die_with_parent(fork_server)
             _serve_jobs(Connection(theirs.detach()), redactor, config)
         finally:
             os._exit(0)
