@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from redactors.detectors.base import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY,
 from redactors.identifiers import TenantPseudonymizer
 from redactors.normalize import TextView, normalize
 from redactors.operators import CompiledOperators, compile_operators, mask_partially
+from redactors.processkey import new_key
 
 __all__ = [
     "FAILED_ENTITY", "FAILED_TOKEN", "SECRET_ENTITY", "Finding", "RedactedText", "RedactionCache", "TextRedactor",
@@ -84,19 +84,26 @@ def apply_findings(text: str, findings: Sequence[Finding], operators: CompiledOp
 class RedactionCache:
     """Bounded LRU of redaction results per text unit (a message part, a document, a paragraph).
 
-    Keys are HMAC-SHA256 digests under a random per-process key, scoped by tenant and env, so
-    the cache holds no plain-text keys and a digest means nothing outside this process. The
+    Keys are HMAC-SHA256 digests under a random per-process key (drawn again in a forked child),
+    scoped by tenant and env, so the cache holds no plain-text keys and a digest means nothing
+    outside this process. The
     values are redacted texts. Failed redactions are never cached.
     """
 
     def __init__(self, max_entries: int = 20_000, max_chars: int = 64 * 1024 * 1024) -> None:
-        self._key = os.urandom(32)
+        self._key = new_key(self)
         self._entries: OrderedDict[bytes, RedactedText] = OrderedDict()
         self._chars = 0
         self._max_entries = max_entries
         self._max_chars = max_chars
         self.hits = 0
         self.misses = 0
+
+    def renew_key(self) -> None:
+        """In a forked child: a key of its own, and nothing cached under the parent's."""
+        self._key = new_key(self)
+        self._entries.clear()
+        self._chars = 0
 
     def digest(self, scope: str, text: str) -> bytes:
         return hmac.new(self._key, scope.encode() + b"\x00" + text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
