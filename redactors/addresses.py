@@ -34,7 +34,7 @@ ENTITY = "LOCATION"
 _UP = UPPER
 _LOW = LOWER
 _WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:-[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"
-_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en)"
+_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal)"
 # Connectors inside the name of a city or a country: "Bosnia and Herzegovina", "Isle of Man".
 _CONNECTOR = rf"(?:{_PARTICLE}|and|of|the|&)"
 _NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
@@ -62,6 +62,7 @@ access amble approach bowl brace brae broadway brow centreway chase concourse co
 cruiseway dell dip edge elbow entrance fairway formation frontage gap glade gully interchange
 lookout meander nook outlook pathway pocket quad quadrant quays ramble retreat riviera roadway
 rotary serviceway strip top tor vale walkway rue basin triangle boardwalk circus
+nagar chowk marg gali colony layout enclave vihar apartments residences
 """.split()
 # Street words that open a continental address; the ambiguous ones ("Via", "Place") must be capitalised.
 _STREET_WORDS = (
@@ -70,9 +71,12 @@ _STREET_WORDS = (
     r"piazzale|vicolo|strada|borgo|contrada|canale|incrocio|rotonda|stretto|rua|travessa|"
     r"praça|estrada|rodovia|núcleo|residencial|loteamento|quadra|ulica|ul\.|aleja|al\.|osiedle|"
     r"bulevardul|calea|aleea|splaiul|șoseaua|soseaua|diagonal|c\.|vial|cañada|carretera|bajada|subida|ramal|"
-    r"vereda|plazuela|pasadizo|polígono|plac|avinguda|carrer|passeig|chaussée"
+    r"vereda|plazuela|pasadizo|polígono|plac|avinguda|carrer|passeig|chaussée|blv\.|periférico|transversal|"
+    r"circunvalación|privada|cerrada|retorno|andador|ladeira|viela|chácara|condomínio|conjunto|esplanada|"
+    r"fazenda|jardim|passarela|recanto|sítio|trecho|viaduto|montée|rang|croissant|jalan|jl\.|gg\.|"
+    r"intrarea|piața|drumul"
 )
-_CAPITAL_STREET_WORDS = r"Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida"
+_CAPITAL_STREET_WORDS = r"Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
 _SUFFIXED = (
     r"stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm|ufer|steig|pfad|markt|chaussee|"
     r"laan|straat|plein|gracht|kade|dijk|singel|baan|steeg|dreef|"
@@ -82,11 +86,12 @@ _SUFFIXED = (
 )
 _UNIT = (
     r"(?:(?i:apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
-    r"appartamento|interno|apto|dpto|depto|étage|etage|lgh|"
+    r"appartamento|interno|apto|dpto|depto|étage|etage|lgh|edif|edificio|dto|torre|local|bl|sc|ap|casa|bloco|lote|"
+    r"block|blk|lot|phase|h\.[ ]?no|"
     r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept)(?:\.[ \t]*|[ \t]+)|#[ \t]*)(?:\d[\w-]{0,5}|[A-Z]\d{0,3})\b"
 )
 _POSTCODE = (
-    r"(?:[A-Z]{1,2}-)?(?:\d{5}(?:-\d{3,4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2}|\d{4,6})"
+    r"(?:[A-Z]{1,2}-)?(?:\d{7}|\d{5}(?:-?\d{3,4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2}|\d{4,6})"
     r"|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d{2}[ ]?[A-Z\d]{4}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d"
 )
 _TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
@@ -94,9 +99,14 @@ _TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
 _DESIGNATORS = r"(?:(?i:street|avenue|road|lane|drive|boulevard|highway|parkway|terrace|crescent|turnpike)\b|(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b\.?)"
 # A city, region or country: "St. Jaime", "Mistelbach an der Zaya", "Turks and Caicos Islands".
 _PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,2}}{_WORD}){{0,5}}"
-_HOUSE = rf"(?:{_NUM}|S/N)"  # "S/N": sin número, sem número
+_HOUSE = rf"(?:(?:Nr\.|N°|Nº|No\.?|\#)[ \t]*)?(?:{_NUM}|S/N)"  # "N° 141", "# 2-67"; "S/N": sin número, sem número
+_TITLE = r"(?:Dr|Prof|Ir|Hj?|KH|Gral|Av)\."  # in street names: "Jl. Dr. Djunjunan No. 12"
 # Street types written as a word of their own after the name (Finnish): "Eino Leinon polku 14".
-_TYPE_WORDS = r"katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|aukio|raitti|puistotie|kaari|mäki|tanhua"
+# Also Hungarian, Slovenian, Croatian, Slovak and Czech: "Petőfi utca 80.", "Masarykova cesta 057".
+_TYPE_WORDS = (
+    r"katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|aukio|raitti|puistotie|kaari|mäki|tanhua|"
+    r"utca|út|tér|körút|köz|sor|sétány|fasor|ulica|cesta|trg|pot|nabrežje|námestie|náměstí|třída|nábřeží"
+)
 # Plural street types that name a street without a number ("the north side of Brown Parkways").
 _PLURAL_TYPES = r"(?:(?i:parkways|roads|manors|points|circles|centers|squares|springs|heights|gardens|meadows|ridges|groves|terraces|crescents|lanes|avenues|streets)\b)"
 
@@ -104,12 +114,12 @@ _STREET_LINES = re.compile(
     "|".join(
         (
             # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
-            rf"(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE})[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
+            rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE})[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
             rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,4}}",
             # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
-            rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}?,?[ \t]+(?:Nr\.[ \t]*)?{_HOUSE}(?![\w/])",
+            rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_WORD}|{_TITLE}|\d{{1,3}}[a-zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])",
             # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
-            rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b",
+            rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b\.?",
             # Post-office boxes: "PO Box 92", "Postfach 1234", "Apartado 45".
             r"\b(?:P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
             # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
@@ -139,12 +149,13 @@ _TAIL_PARTS = re.compile(
     "|".join(
         (
             rf"(?P<unit>{_UNIT})",
-            rf"(?P<postal_city>(?:{_POSTCODE}),?[ \t]+{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}})?)",
-            rf"(?P<city_postal>{_PLACE},?[ \t]+(?:[A-Z]{{2,3}},?[ \t]+)?(?:{_POSTCODE}))",
-            rf"(?P<state_zip>[A-Z]{{2,3}},?[ \t]+(?:{_POSTCODE}))",
+            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}})?)",
+            rf"(?P<city_postal>{_PLACE},?[ \t]+(?:[A-Z]{{2,3}},?[ \t]+)?(?:{_POSTCODE})(?!\d))",
+            rf"(?P<state_zip>[A-Z]{{2,4}},?[ \t]+(?:{_POSTCODE})(?!\d))",
+            rf"(?P<street>{_NUM}(?:st|nd|rd|th)?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_TYPES}\b)",
             rf"(?P<postcode>{_POSTCODE})\b",
             r"(?P<state>[A-Z]{2,3})\b",
-            rf"(?P<place>{_PLACE}(?:[ \t]*\([A-Z]{{2}}\))?)",
+            rf"(?P<place>{_PLACE}(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
         )
     )
 )

@@ -244,8 +244,8 @@ _STRONG_PLACE_CUES = (
 # Not a bare "to" or "in": "upgrade to Python", "in Slack" would read as places.
 _WEAK_PLACE_CUES = r"from|near|visiting|visit|ship(?:ped)? to|deliver(?:ed)? to|arriv(?:e|ed|ing) in|stay(?:ed)? in"
 _PLACE_CUES = re.compile(
-    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[{UPPER}{LOWER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’])"
-    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[{UPPER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’])"
+    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[{UPPER}{LOWER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’-])"
+    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[{UPPER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’-])"
 )
 _NOT_PLACES = frozenset(
     """jan feb mar apr jun jul aug sep sept oct nov dec january february march april may june july
@@ -259,9 +259,10 @@ class PlaceContextRecognizer:
     title-cased in a neutral sentence, or by the gazetteer after a strong cue, so "i'm in
     edinburgh" and "currently in marseille" (the model says ORG) are caught and "i'm in trouble" is not."""
 
-    def __init__(self, nlp: Language, gazetteer: Gazetteer) -> None:
+    def __init__(self, nlp: Language, gazetteer: Gazetteer, unseen: Callable[[str], bool]) -> None:
         self._nlp = nlp
         self._gaz = gazetteer
+        self._unseen = unseen  # whether the model's shipped vocabulary lacks a word
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         results = []
@@ -280,6 +281,9 @@ class PlaceContextRecognizer:
             # city, and for a known place written in lower case ("marseille"); after a weak one
             # only a place label counts.
             known = self._gaz.is_place(candidate) or self._gaz.is_country(candidate)
+            if known and place.islower() and group == "place" and all(self._unseen(w) for w in place.split()):
+                results.append(RecognizerResult("LOCATION", match.start(group), match.end(group), 0.7))
+                continue  # "moved to khombole": a known place that is no word the model knows
             labels = ("GPE", "LOC", "FAC", "ORG") if group == "place" and (place[0].isupper() or known) else ("GPE", "LOC", "FAC")
             if any(ent.label_ in labels and ent.start_char <= start < ent.end_char for ent in doc.ents):
                 results.append(RecognizerResult("LOCATION", match.start(group), match.end(group), 0.7))
@@ -535,10 +539,10 @@ class PiiAnalyzer:
         # span, and the NER clean-up below must not drop a context-rule name with it.
         self._names = NameContextRecognizer(nlp)
         gazetteer = gazetteer if gazetteer is not None else load_gazetteer()
-        self._places = PlaceContextRecognizer(nlp, gazetteer)
+        self._second = SecondOpinion(nlp, gazetteer)
+        self._places = PlaceContextRecognizer(nlp, gazetteer, self._second.unseen)
         self._addresses = AddressRecognizer()
         self._conversation = ConversationContext()
-        self._second = SecondOpinion(nlp, gazetteer)
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()
 

@@ -103,6 +103,13 @@ _PARTICLE_WORDS = frozenset(_PLACE_PARTICLES.split("|"))
 # Travel between two places: after "from X", a "to" introduces a place too.
 _TRIP_BEFORE = re.compile(rf"(?i:\bfrom)[ ]+(?P<origin>{_PLACE_RUN})[ ]+to[ ]+$")
 _PLACE_PREFIX_SENTENCE = "She lives in "
+# Fields that hold a place: "delivery_city: Momostenango", "State/Province: Tirol", "country=Peru".
+_PLACE_FIELD = re.compile(
+    rf"(?i:\b[\w/]*(?:city|town|country|state|province|region|county|district|canton|prefecture)[\"']?[ \t]*[:=][ \t]*[\"']?)"
+    rf"(?P<place>{_PLACE_RUN})(?=[ \t]*(?:[\"',;\n\[(]|$))"
+)
+# A capitalised run that may be a known place the model has never seen ("Our Abbottabad team").
+_KNOWN_RUN = re.compile(rf"(?<![\w-]){_PLACE_RUN}")
 # Capitalised (or upper-case) runs that may hold a country's name: "Saint Vincent and the Grenadines".
 _CONNECTOR_WORDS = frozenset({"and", "of", "the", "&", "d'"})
 _RUN_WORD = re.compile(rf"[{UPPER}][{UPPER}{LOWER}'’]*|and|of|the|&|AND|OF|THE")
@@ -200,8 +207,11 @@ class SecondOpinion:
             return False
         return self._gaz.is_first(words[0]) or (len(words) > 1 and self._gaz.is_last(words[-1]))
 
-    def _unseen(self, word: str) -> bool:
+    def unseen(self, word: str) -> bool:
+        """Whether the model's shipped vocabulary lacks `word` (lower-cased)."""
         return word.lower() not in self._seen
+
+    _unseen = unseen
 
     def _name_evidence(self, words: Sequence[str]) -> tuple[bool, bool]:
         """(plausible at all, sure without the model): known name words, no common or company word."""
@@ -288,9 +298,9 @@ class SecondOpinion:
         results = []
         ask: list[tuple[int, str]] = []
         for match in _PLACE_CUE.finditer(text):
-            if match.group("upper"):  # "FLYING TO NEW YORK": the gazetteer decides
-                start, place = match.start("upper"), match.group("upper")
-                if self._gaz.is_place(place) or self._gaz.is_country(place):
+            if match.group("upper"):  # "FLYING TO NEW YORK ON MONDAY": the gazetteer decides
+                start, place = match.start("upper"), self._longest_known(re.split(r"(?<=[ -])", match.group("upper")))
+                if place:
                     results.append(RecognizerResult("LOCATION", start, start + len(place), 0.6))
                 continue
             start, words = match.start("place"), _words(match.group("place"))
@@ -301,9 +311,46 @@ class SecondOpinion:
                 results.append(RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6))
             elif self._trip_destination(text, start) and self._unseen(words[0]):
                 ask.append((start, words[0]))  # "from Zweins to Meransen": the model decides
+        results += [RecognizerResult("LOCATION", m.start("place"), m.end("place"), 0.6) for m in _PLACE_FIELD.finditer(text)]
+        results += self._unseen_places(text)
         said = self._model_says_place([place for _, place in ask])
         results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
         return results
+
+    def _known(self, place: str) -> bool:
+        return self._gaz.is_place(place) or self._gaz.is_country(place)
+
+    def _longest_known(self, parts: Sequence[str]) -> str:
+        """The longest known place that the parts ("NEW ", "YORK ", "ON ") start with; "" if none."""
+        for n in range(len(parts), 0, -1):
+            place = "".join(parts[:n]).rstrip(" -")
+            if self._known(place):
+                return place
+        return ""
+
+    def _unseen_places(self, text: str) -> list[RecognizerResult]:
+        """Known places (5,000 people or more) none of whose words the model's vocabulary has,
+        wherever they are: "Our Kisumu team", "Warri". English words and names are seen."""
+        results = []
+        for match in _KNOWN_RUN.finditer(text):
+            words = _words(match.group())
+            offsets = [match.start() + len(" ".join(words[:i])) + (1 if i else 0) for i in range(len(words))]
+            i = 0
+            while i < len(words):
+                n = self._unseen_place_at(words, i)
+                if n:
+                    results.append(RecognizerResult("LOCATION", offsets[i], offsets[i] + len(" ".join(words[i : i + n])), 0.5))
+                i += max(n, 1)
+        return results
+
+    def _unseen_place_at(self, words: Sequence[str], i: int) -> int:
+        for n in range(len(words) - i, 0, -1):
+            head = words[i : i + n]
+            if head[0].lower() in _PARTICLE_WORDS or head[-1].lower() in _PARTICLE_WORDS:
+                continue
+            if all(self._unseen(w) for w in head if w.lower() not in _PARTICLE_WORDS) and self._known(" ".join(head)):
+                return n
+        return 0
 
     def _trip_destination(self, text: str, start: int) -> bool:
         """Whether `start` follows "from <a place> to" ("flying from Kitee to ...")."""

@@ -1,0 +1,64 @@
+"""Places that are not addresses: countries anywhere, places after cues, in fields, by their
+shape, in lower and upper case; each table has benign twins that must survive."""
+
+from __future__ import annotations
+
+import pytest
+
+from redactors.pii import PiiAnalyzer
+
+WANTED = frozenset({"PERSON", "LOCATION"})
+
+
+def _places(analyzer: PiiAnalyzer, text: str) -> list[str]:
+    """Every LOCATION the place rules (context recognizer and second opinion) find in `text`."""
+    doc = analyzer._nlp(text)
+    spans = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+    found = [text[r.start : r.end] for r in analyzer._places.analyze(text)]
+    found += [text[r.start : r.end] for r in analyzer._second.analyze(text, spans, WANTED) if r.entity_type == "LOCATION"]
+    return found
+
+
+FOUND = [
+    # (text, a place that must be among the findings)
+    pytest.param("We now sell in Bosnia and Herzegovina too.", "Bosnia and Herzegovina", id="country-with-and"),
+    pytest.param("Trinidad and Tobago leader visits the plant", "Trinidad and Tobago", id="country-with-and-sentence-start"),
+    pytest.param("Stamps from Saint Vincent and the Grenadines", "Saint Vincent and the Grenadines", id="country-with-and-the"),
+    pytest.param("Cyprus leader gives an order", "Cyprus", id="country-sentence-start-no-cue"),
+    pytest.param("Deliver to:\nMaria\nBurkina Faso", "Burkina Faso", id="country-on-its-own-line"),
+    pytest.param("SHIP TO:\nJOHN\nGERMANY", "GERMANY", id="country-upper-case-line"),
+    pytest.param("Our warehouse in Saskatchewan is full", "Saskatchewan", id="province-anywhere"),
+    pytest.param("I'M FLYING TO PARIS ON MONDAY", "PARIS", id="upper-case-city-after-cue"),
+    pytest.param("State/Province: Tirol", "Tirol", id="region-field"),
+    pytest.param("delivery_city: Quetzaltenango\nstatus: pending", "Quetzaltenango", id="snake-case-city-field"),
+    pytest.param("What's the weather like in Fontaine-lès-Dijon today?", "Fontaine-lès-Dijon", id="hyphen-particle-shape"),
+    pytest.param("She was born in Ústí nad Labem and moved away.", "Ústí nad Labem", id="particle-inside-known"),
+    pytest.param("We moved to Sint-Gillis-bij-Dendermonde in May", "Sint-Gillis-bij-Dendermonde", id="saint-prefix-hyphens"),
+    pytest.param("I'm flying from East Brianna to Ohio", "East Brianna", id="direction-and-first-name"),
+    pytest.param("I'm in Morelbourg, at the conference", "Morelbourg", id="french-town-ending"),
+    pytest.param("Our Kisumu team ships on Monday", "Kisumu", id="known-unseen-no-cue"),
+    pytest.param("i'm currently in marseille so the time zone is different", "marseille", id="lower-case-model-says-org"),
+    pytest.param("i moved to kisumu last year", "kisumu", id="lower-case-known-unseen"),
+]
+
+
+@pytest.mark.parametrize(("text", "place"), FOUND)
+def test_place_found(analyzer: PiiAnalyzer, text: str, place: str) -> None:
+    assert place in _places(analyzer, text)
+
+
+BENIGN = [
+    pytest.param("written in Rust, of course", id="small-town-that-is-an-english-word"),
+    pytest.param("please upgrade to Python 3 first", id="language-after-to"),
+    pytest.param("deploy to Vercel from GitHub", id="product-after-from"),
+    pytest.param("the alert fired in New Relic", id="direction-prefix-needs-a-name"),
+    pytest.param("a turkey sandwich and chips", id="lower-case-country-word"),
+    pytest.param("status: Active\nregion: us-east-1", id="fields-that-hold-no-place"),
+    pytest.param("i live in hope that it works", id="lower-case-common-word-after-cue"),
+    pytest.param("During 1983, Burgess, Price and Jenkins invested heavily", id="firm-names-no-place"),
+]
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_benign_twin_has_no_place(analyzer: PiiAnalyzer, text: str) -> None:
+    assert _places(analyzer, text) == []
