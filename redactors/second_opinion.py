@@ -64,7 +64,7 @@ _PLACE_CUE = re.compile(
 )
 # Place names by their shape, in any language: a particle inside ("Tinguely-les-Bains", "Bělá pod
 # Bezdězem"), a saint or a direction first ("Sint-Lievens-Esse", "South Kevin"), a "Dessous" part.
-_PARTICLE_INSIDE = re.compile(rf"\S+(?:-(?:{_PLACE_PARTICLES})-|[ ](?:{_PLACE_PARTICLES})[ ])\S+.*")
+_PARTICLE_INSIDE = re.compile(rf"[^ ]+-(?:{_PLACE_PARTICLES})-[^ ]+|[^ ]+[ ](?:{_PLACE_PARTICLES})[ ][^ ]+")
 _PLACE_PREFIX = re.compile(
     rf"(?:Saint|Sainte|Sint|Sankt|San|Santa|Santo|São|Bad|Nieuw|Oud|Nova|Novo|Nový|Nowy|North|South|East|West|New|Port|Fort|Mount|Lake|Cape)[ -][{UPPER}].*"
     rf"|.*-(?:Dessous|Dessus|Village|Station)"
@@ -100,6 +100,7 @@ _TOWN = re.compile(
     rf"(?:(?:North|South|East|West|New|Lake|Port|Mount|Fort|Saint|St\.?)[ ])?[{UPPER}][{LOWER}]{{2,}}(?i:{'|'.join(_TOWN_SUFFIXES)})"
 )
 _PARTICLE_WORDS = frozenset(_PLACE_PARTICLES.split("|"))
+_NEXT_WORD = re.compile(r"[ ]+(?:and[ ]+)?([\w.]+)")
 # Travel between two places: after "from X", a "to" introduces a place too.
 _TRIP_BEFORE = re.compile(rf"(?i:\bfrom)[ ]+(?P<origin>{_PLACE_RUN})[ ]+to[ ]+$")
 _PLACE_PREFIX_SENTENCE = "She lives in "
@@ -138,6 +139,15 @@ def _title(span: str) -> str:
     return " ".join(word[:1].upper() + word[1:] for word in span.split(" "))
 
 
+def _in_firm(text: str, result: RecognizerResult, firms: Sequence[tuple[int, int]]) -> bool:
+    """Whether a place names (part of) a firm: "at Tapia Group", "Thorpe Ltd", "at Adams,
+    Holland and Wallis"."""
+    after = _NEXT_WORD.match(text, result.end)
+    if after and after.group(1).lower() in _COMPANY_WORDS - {"and", "of", "the", "for"}:
+        return True
+    return any(s <= result.start and result.end <= e for s, e in firms)
+
+
 def _cued_place(text: str, at: int) -> bool:
     """Whether a place cue ("in", "from", "city of" ...) ends right before `at`."""
     return _CUE_BEFORE.search(text[max(0, at - 24) : at]) is not None
@@ -163,7 +173,6 @@ class SecondOpinion:
             results += self._enumerations(text)
         if "LOCATION" in wanted:
             results += self._places(text)
-            results += self._countries(text)
         results += [r for r in self._floor(text, spans) if r.entity_type in wanted]
         return results
 
@@ -312,10 +321,11 @@ class SecondOpinion:
             elif self._trip_destination(text, start) and self._unseen(words[0]):
                 ask.append((start, words[0]))  # "from Zweins to Meransen": the model decides
         results += [RecognizerResult("LOCATION", m.start("place"), m.end("place"), 0.6) for m in _PLACE_FIELD.finditer(text)]
-        results += self._unseen_places(text)
+        results += self._unseen_places(text) + self._countries(text)
         said = self._model_says_place([place for _, place in ask])
         results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
-        return results
+        firms = self.firm_names(text) if "," in text or " and " in text else []
+        return [r for r in results if not _in_firm(text, r, firms)]
 
     def _known(self, place: str) -> bool:
         return self._gaz.is_place(place) or self._gaz.is_country(place)
@@ -364,6 +374,8 @@ class SecondOpinion:
             if words[n - 1].lower() in _PARTICLE_WORDS:
                 continue
             candidate = " ".join(words[:n])
+            if any(w.lower() in _COMPANY_WORDS for w in words[:n]):
+                continue  # "Paschoud-sur-Cosendey Country Club": the venue is no place name
             if self._gaz.is_place(candidate) or self._gaz.is_country(candidate) or self._place_shaped(candidate):
                 return n
             if self._gaz.is_town(candidate) and all(self._unseen(w) for w in words[:n]):

@@ -56,9 +56,17 @@ BENIGN = [
     pytest.param("status: Active\nregion: us-east-1", id="fields-that-hold-no-place"),
     pytest.param("i live in hope that it works", id="lower-case-common-word-after-cue"),
     pytest.param("During 1983, Burgess, Price and Jenkins invested heavily", id="firm-names-no-place"),
+    pytest.param("Contact Sam Martens at Tapia Group today", id="known-place-naming-a-firm"),
+    pytest.param("the following year at Adams, Holland and Wallis", id="country-name-inside-a-firm"),
 ]
 
 
 @pytest.mark.parametrize("text", BENIGN)
 def test_benign_twin_has_no_place(analyzer: PiiAnalyzer, text: str) -> None:
     assert _places(analyzer, text) == []
+
+
+def test_venue_word_is_not_part_of_the_place(analyzer: PiiAnalyzer) -> None:
+    found = _places(analyzer, "Where: Fontaine-sur-Maye Country Club.")
+    assert "Fontaine-sur-Maye" in found
+    assert not any("Club" in place for place in found)
