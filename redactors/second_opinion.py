@@ -64,7 +64,9 @@ _PLACE_CUE = re.compile(
 )
 # Place names by their shape, in any language: a particle inside ("Tinguely-les-Bains", "Bělá pod
 # Bezdězem"), a saint or a direction first ("Sint-Lievens-Esse", "South Kevin"), a "Dessous" part.
-_PARTICLE_INSIDE = re.compile(rf"[^ ]+-(?:{_PLACE_PARTICLES})-[^ ]+|[^ ]+[ ](?:{_PLACE_PARTICLES})[ ][^ ]+")
+# Between two words only particles that are no English word ("Berlin on Friday" is no place).
+_SPACED_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|près|lès|am|an der|im|ob|bei|bij|aan|op|pod|nad|na"
+_PARTICLE_INSIDE = re.compile(rf"[^ ]+-(?:{_PLACE_PARTICLES})-[^ ]+|[^ ]+[ ](?:{_SPACED_PARTICLES})[ ][^ ]+")
 _PLACE_PREFIX = re.compile(
     rf"(?:Saint|Sainte|Sint|Sankt|San|Santa|Santo|São|Bad|Nieuw|Oud|Nova|Novo|Nový|Nowy|North|South|East|West|New|Port|Fort|Mount|Lake|Cape)[ -][{UPPER}].*"
     rf"|.*-(?:Dessous|Dessus|Village|Station)"

@@ -57,6 +57,7 @@ BENIGN = [
     pytest.param("i live in hope that it works", id="lower-case-common-word-after-cue"),
     pytest.param("During 1983, Burgess, Price and Jenkins invested heavily", id="firm-names-no-place"),
     pytest.param("Contact Sam Martens at Tapia Group today", id="known-place-naming-a-firm"),
+    pytest.param("Can we move it to Thursday on Friday?", id="english-word-is-no-particle"),
     pytest.param("the following year at Adams, Holland and Wallis", id="country-name-inside-a-firm"),
 ]
 
@@ -64,6 +65,12 @@ BENIGN = [
 @pytest.mark.parametrize("text", BENIGN)
 def test_benign_twin_has_no_place(analyzer: PiiAnalyzer, text: str) -> None:
     assert _places(analyzer, text) == []
+
+
+def test_place_ends_before_an_english_word(analyzer: PiiAnalyzer) -> None:
+    found = _places(analyzer, "Please rebook me from Tallinn to Riga on Friday.")
+    assert "Riga" in found
+    assert not any("Friday" in place for place in found)
 
 
 def test_venue_word_is_not_part_of_the_place(analyzer: PiiAnalyzer) -> None:
