@@ -1,24 +1,32 @@
 """Postal addresses as structures: a street line (or a military address) grown into the whole
 address, in one line or across lines, so that the postcode, city, state and country go too.
 
-Street lines, in the forms used in the US, UK, Commonwealth and continental Europe:
+Street lines, in the forms used in the US, UK, Commonwealth, continental Europe, Latin America,
+India, the Philippines and Indonesia:
 
 - number first, then the street name and a street type: "1423 Wagner Mountain", "65 O'Gara
-  Street", "Flat 00, Davies Land", "84, chemin de Guillaume";
+  Street", "Flat 00, Davies Land", "84, chemin de Guillaume", "Level 6 6 Walsh Route",
+  "Block 3 Lot 8 Greenfield Estates";
 - a street word first, then the name and the number: "Via Roma 12", "Calle Nico Bru 429",
-  "ul. Mazurska 37/16", "Bulevardul Vasilică Nemeș Nr. 81";
+  "ul. Mazurska 37/16", "Bulevardul Vasilică Nemeș Nr. 81", "Calle 82 # 2-67", "Av. 2 N° 613",
+  "Jl. Dr. Djunjunan No. 12", "Avenida do Roleto, S/N";
 - one word ending in a street suffix, then the number: "Friedrichstraße 12", "Parkvägen 14",
-  "Tuomarinkylänbulevardi 3";
+  "Tuomarinkylänbulevardi 3", "Tomhof 74";
+- a street type as a word of its own: "Eino Leinon katu 3", "Petőfi utca 80.", "Masarykova cesta 5";
 - any capitalised name and a number when a postcode-and-city follows: "Olympijská 1, 413 92 Stod";
-- a named street without a number after a preposition: "on Juan Course St.", "of Smith Road";
+- a named street without a number after a preposition: "on Juan Course St.", "of Smith Road",
+  "of Brown Parkways";
 - a unit on a line of its own above the rest of the address: "Apt. 617\nMainburg\nYemen 88929";
+- post-office boxes: "PO Box 92", "Postfach 1234";
 - US military: "PSC 1234, Box 5678, APO AE 09876", "USNS Brown, FPO AP 12345".
 
-The street line is then grown over what follows it: a unit ("Apt. 039", "Suite 232", "Piso 7"),
-postcode and city in either order ("18641 Rodrigues-sur-Fournier", "North Henryview, WV 17935"),
-a state or province, a UK, Irish, Canadian or Dutch postcode, and a city or country name (one to
-four capitalised words that are not common words). Across a line break only a whole line of
-such parts is taken. Text without a digit is scanned only for named streets.
+The street line is then grown over what follows it: units ("Apt. 039", "Suite 232", "Piso 7",
+"Bl. 89 Sc. 28"), postcode and city in either order ("18641 Rodrigues-sur-Fournier", "North
+Henryview, WV 17935", "Sikar-648343"), a state or province, a UK, Irish, Canadian, Dutch or
+Brazilian postcode, a second street ("82nd Road"), and a city or country name (one to six
+capitalised words that are not common words, with particles and connectors: "Ústí nad Labem",
+"Trinidad and Tobago", "Isle of Man"). Across a line break only a whole line of such parts is
+taken, or a city after a postcode. Text without a digit is scanned only for named streets.
 """
 
 from __future__ import annotations

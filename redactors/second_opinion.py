@@ -17,8 +17,17 @@ propose, and context and the model decide:
   capitalised words, or two joined by "and", most of them known first names, unless the list
   reads as a firm ("at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra");
 - **places after a place cue**: "in Växjö", "from Kitee to Ahaus", "country is Cameroon", when
-  the gazetteer knows the place or the word is shaped like an English place name (a town suffix:
-  "Taylorfort", "Knightchester", "East Pottshaven"); Faker-style and real towns alike;
+  the gazetteer knows the place (a town of 500 or more only when the model never saw its words:
+  "written in Rust" stays), or the phrase is shaped like a place name (a town ending in English,
+  French, German, Dutch or Nordic: "Taylorfort", "MorelBourg", "Sellingen"; a particle inside:
+  "Plan-les-Ouates", "Bělá pod Bezdězem"; a saint or a direction before a name: "Sint-Lievens-Esse",
+  "South Kevin"), in capitals too ("FLYING TO PARIS"); after "from <place> to", a word the model
+  never saw that it reads as a place in "She lives in …."; Faker-style and real towns alike;
+- **places without a cue**: place fields ("delivery_city: …", "State/Province: …"); countries, US
+  states, Canadian and Australian provinces and states wherever they are capitalised or in
+  capitals ("Bosnia and Herzegovina", "GERMANY"); known places of 5,000 people or more none of
+  whose words the model ever saw ("Our Kisumu team"). A place before a company word or inside a
+  firm's list of names ("at Tapia Group", "at Adams, Holland and Wallis") is not one;
 - **the floor under naive Presidio**: naive Presidio masks every span the model labels ORG or
   NORP. A span the model labelled ORG, NORP or WORK_OF_ART is re-read here: a known place that
   is no English word ("Świecie", "Niue"), or any known place after a place cue, is a LOCATION; one to
@@ -222,7 +231,7 @@ class SecondOpinion:
         """Whether the model's shipped vocabulary lacks `word` (lower-cased)."""
         return word.lower() not in self._seen
 
-    _unseen = unseen
+    _unseen = unseen  # the name the rules of this class use
 
     def _name_evidence(self, words: Sequence[str]) -> tuple[bool, bool]:
         """(plausible at all, sure without the model): known name words, no common or company word."""
