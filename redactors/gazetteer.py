@@ -171,7 +171,13 @@ def read(path: Path) -> Gazetteer:
             if section not in sections:
                 raise GazetteerUnavailable(f"{path}: not a gazetteer file of version {VERSION}")
             sections[section].add(entry)
-    return Gazetteer(frozenset(sections["first"]), frozenset(sections["last"]), frozenset(sections["place"]), frozenset(sections["country"]), frozenset(sections["town"]))
+    return Gazetteer(
+        first=frozenset(sections["first"]),
+        last=frozenset(sections["last"]),
+        places=frozenset(sections["place"]),
+        countries=frozenset(sections["country"]),
+        towns=frozenset(sections["town"]),
+    )
 
 
 @cache
