@@ -77,3 +77,23 @@ def test_venue_word_is_not_part_of_the_place(analyzer: PiiAnalyzer) -> None:
     found = _places(analyzer, "Where: Fontaine-sur-Maye Country Club.")
     assert "Fontaine-sur-Maye" in found
     assert not any("Club" in place for place in found)
+
+
+def test_gazetteer_reads_country_and_town_sections(tmp_path) -> None:
+    import gzip
+
+    from redactors.gazetteer import read
+
+    path = tmp_path / "g.txt.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        out.write("first\tana\nplace\tväxjö\ncountry\tbosnia and herzegovina\ntown\tzweins\n")
+    gaz = read(path)
+    assert gaz.is_country("Bosnia and Herzegovina") and gaz.is_town("Zweins")
+    assert not gaz.is_place("Zweins") and not gaz.is_country("Växjö")
+
+
+def test_built_gazetteer_keeps_small_towns_apart(analyzer: PiiAnalyzer) -> None:
+    gaz = analyzer._second._gaz
+    assert gaz.is_country("Trinidad and Tobago") and gaz.is_country("Saskatchewan") and gaz.is_country("Cape Verde")
+    # Rust (Austria) has under 5,000 people: a town, never read after a cue when it is an English word.
+    assert gaz.is_town("Rust") and not gaz.is_place("Rust")
