@@ -6,7 +6,9 @@ subprocess, start-up included.
   child and the children it waited for), and the planted values left in the output.
 - Peak RSS with a patterns-only policy for a small and a ten times larger input: the sum of
   `VmHWM` over the command and its descendants, sampled every 0.2 s while it runs. The same peak
-  for both sizes shows that memory does not grow with the input.
+  for both sizes shows that memory does not grow with the input. The workers are forked from
+  one process that loaded the model, so VmHWM counts their shared pages once per process; the
+  highest sum of PSS seen (shared pages split between their holders) is reported beside it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import yaml
 
 from bench.common import BATCH_SPANS, MIB, PATTERN_ENTITIES, TENANT, OtherLoad, Throughput
-from bench.server import descendants, tracevault_command, vm_hwm
+from bench.server import descendants, pss, tracevault_command, vm_hwm
 from bench.workload import Workload
 
 
@@ -60,13 +62,16 @@ class _PeakRss:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.peak: dict[int, int] = {}
+        self.peak_pss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
-            for pid in [self.pid, *descendants(self.pid)]:
+            pids = [self.pid, *descendants(self.pid)]
+            self.peak_pss = max(self.peak_pss, sum(pss(pid) or 0 for pid in pids))
+            for pid in pids:
                 value = vm_hwm(pid)
                 if value is not None:
                     self.peak[pid] = max(self.peak.get(pid, 0), value)
@@ -75,7 +80,8 @@ class _PeakRss:
         self._stop.set()
         self._thread.join()
         children = sorted((v for pid, v in self.peak.items() if pid != self.pid), reverse=True)
-        return {"total_bytes": sum(self.peak.values()), "command_bytes": self.peak.get(self.pid, 0), "children_bytes": children}
+        return {"total_bytes": sum(self.peak.values()), "command_bytes": self.peak.get(self.pid, 0), "children_bytes": children,
+                "pss_bytes": self.peak_pss}  # fmt: skip
 
 
 def run_cli(workdir: Path, source: Path, output: Path, patterns_only: bool, timeout: float) -> dict[str, Any]:

@@ -134,6 +134,11 @@ def _e2e_lines(results: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _pss(rss: dict[str, Any]) -> str:
+    """The peak of summed PSS (shared pages split between their holders), when it was sampled."""
+    return f"; peak PSS summed {fmt_bytes(rss['pss_bytes'])}" if rss.get("pss_bytes") else ""
+
+
 def _batch_cli_lines(cli: dict[str, Any]) -> list[str]:
     lines = [f"batch CLI (tracevault redact --jsonl --workers auto = {cli['workers']}, start-up included):"]
     for key in ("mixed", "small", "large"):
@@ -141,7 +146,7 @@ def _batch_cli_lines(cli: dict[str, Any]) -> list[str]:
         notes, rss = run["notes"], run["notes"]["peak_rss"]
         children = ", ".join(fmt_bytes(v) for v in rss["children_bytes"]) or "none"
         line = (f"  {run['name']}: input {fmt_bytes(notes['input_bytes'])}, exit code {notes['exit_code']}, peak RSS (VmHWM) command +"
-                f" children {fmt_bytes(rss['total_bytes'])} (command {fmt_bytes(rss['command_bytes'])}; children {children})")  # fmt: skip
+                f" children {fmt_bytes(rss['total_bytes'])} (command {fmt_bytes(rss['command_bytes'])}; children {children}){_pss(rss)}")  # fmt: skip
         leaks = notes.get("workload_leaks")
         if leaks:
             line += f"; planted PII/secrets leaked {sum(leaks['leaked'].values())} of {sum(leaks['planted'].values())}"
@@ -156,7 +161,9 @@ def _e2e_resource_lines(e2e: dict[str, Any]) -> list[str]:
         rss = e2e.get(key)
         if rss:
             children = ", ".join(fmt_bytes(v) for v in rss["children_bytes"]) or "none"
-            lines.append(f"  {label}, peak RSS (VmHWM) server + children: {fmt_bytes(rss['total_bytes'])} (server {fmt_bytes(rss['server_bytes'])}; children {children})")
+            lines.append(
+                f"  {label}, peak RSS (VmHWM) server + children: {fmt_bytes(rss['total_bytes'])} (server {fmt_bytes(rss['server_bytes'])}; children {children}){_pss(rss)}"
+            )
     obj = e2e.get("objects")
     if obj:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(obj["by_kind"].items())) or "none"

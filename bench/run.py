@@ -186,7 +186,9 @@ class BenchRun:
 
         log("derived signals: redaction + metrics rows with and without them")
         workload = _head(self.measured[REALISTIC], self.sizes.inprocess_traces)
-        return signals.measure(lambda meter: Redactor.build(self.config, MASTER_SECRET, analyzer=analyzer, signals=meter), workload, TENANT, ENV)
+        return signals.measure(
+            lambda meter: Redactor.build(self.config, MASTER_SECRET, analyzer=analyzer, signals=meter), workload, self.warmups[REALISTIC], TENANT, ENV
+        )
 
     def detection(self, analyzer: Any) -> dict[str, Any]:
         """5 (before the servers, which need the machine to themselves). Detection quality."""

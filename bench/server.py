@@ -85,6 +85,18 @@ def vm_hwm(pid: int) -> int | None:
     return None
 
 
+def pss(pid: int) -> int | None:
+    """Proportional set size of a process in bytes (pages shared with n processes count 1/n, so
+    the sum over a fork server and its workers is what they hold together); None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of a process (all its threads) from /proc/<pid>/stat."""
     try:
@@ -121,6 +133,7 @@ class Server:
         self.log_path = self.dir / "server.log"
         self.process: subprocess.Popen | None = None
         self.peak: dict[int, int] = {}
+        self.peak_pss = 0  # the highest sum of PSS over the server and its descendants, sampled
         self._stop_sampling = threading.Event()
         self._sampler: threading.Thread | None = None
         self.workers = os.cpu_count() or 1
@@ -169,7 +182,9 @@ class Server:
     def sample_rss(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        for pid in [self.process.pid, *descendants(self.process.pid)]:
+        pids = [self.process.pid, *descendants(self.process.pid)]
+        self.peak_pss = max(self.peak_pss, sum(pss(pid) or 0 for pid in pids))
+        for pid in pids:
             value = vm_hwm(pid)
             if value is not None:
                 self.peak[pid] = max(self.peak.get(pid, 0), value)
@@ -227,6 +242,7 @@ class Server:
             "total_bytes": total,
             "server_bytes": self.peak.get(server_pid or -1, 0),
             "children_bytes": sorted((v for k, v in self.peak.items() if k != server_pid), reverse=True),
+            "pss_bytes": self.peak_pss,
         }
 
 

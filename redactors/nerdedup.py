@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -29,6 +28,8 @@ from dataclasses import dataclass
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
+
+from redactors.processkey import new_key
 
 Entities = tuple[tuple[int, int, str], ...]  # (start, end, label) in the sentence
 
@@ -89,11 +90,16 @@ class SentenceNer:
     def __init__(self, nlp: Language, batch_size: int, max_entries: int = 100_000) -> None:
         self._nlp = nlp
         self._batch_size = batch_size
-        self._key = os.urandom(32)
+        self._key = new_key(self)
         self._entries: OrderedDict[bytes, Entities] = OrderedDict()
         self._max_entries = max_entries
         self.hits = 0
         self.misses = 0
+
+    def renew_key(self) -> None:
+        """In a forked child: a key of its own, and nothing cached under the parent's."""
+        self._key = new_key(self)
+        self._entries.clear()
 
     def _digest(self, sentence: str) -> bytes:
         return hmac.new(self._key, sentence.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()

@@ -21,8 +21,11 @@ attributes under that prefix are dropped by the walker, so a client cannot forge
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +33,13 @@ from typing import Any
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
+from redactors.processkey import new_key
 from redactors.walker import SIGNAL_PREFIX
 
 MIN_LANGUAGE_CHARS = 20
 LANGUAGE_CONFIDENCE = 0.50
 LANGUAGE_SAMPLE_CHARS = 2000
+LANGUAGE_CACHE_ENTRIES = 4096
 _JSON_LIMIT = 4 * 1024 * 1024
 _LANGUAGE = re.compile(r"[a-z]{2}")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -108,16 +113,40 @@ def _language_model() -> Any:
 
 
 class LanguageDetector:
-    """ISO 639-1 codes from py3langid's bundled model (no network); loaded once per process."""
+    """ISO 639-1 codes from py3langid's bundled model (no network); loaded once per process.
 
-    def __init__(self) -> None:
+    The answer depends only on the sample (the words of the first LANGUAGE_SAMPLE_CHARS
+    characters), and user turns often open alike (a template, a greeting), so answers are kept
+    in a bounded LRU keyed by HMAC digests of the sample under a random per-process key (no
+    text is kept; redactors/processkey.py draws a new key in a forked worker)."""
+
+    def __init__(self, max_entries: int = LANGUAGE_CACHE_ENTRIES) -> None:
         self._identifier = _language_model()
+        self._key = new_key(self)
+        self._answers: OrderedDict[bytes, str | None] = OrderedDict()
+        self._max_entries = max_entries
+
+    def renew_key(self) -> None:
+        self._key = new_key(self)
+        self._answers.clear()
 
     def detect(self, text: str) -> str | None:
         # Words only: addresses, numbers and ids say nothing about the language and blur it.
-        sample = " ".join(_WORD.findall(text[:LANGUAGE_SAMPLE_CHARS]))
-        if sum(len(word) for word in sample.split()) < MIN_LANGUAGE_CHARS:
+        words = _WORD.findall(text[:LANGUAGE_SAMPLE_CHARS])
+        if sum(map(len, words)) < MIN_LANGUAGE_CHARS:
             return None
+        sample = " ".join(words)
+        key = hmac.new(self._key, sample.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        if key in self._answers:
+            self._answers.move_to_end(key)
+            return self._answers[key]
+        answer = self._classify(sample)
+        self._answers[key] = answer
+        if len(self._answers) > self._max_entries:
+            self._answers.popitem(last=False)
+        return answer
+
+    def _classify(self, sample: str) -> str | None:
         code, confidence = self._identifier.classify(sample)
         if confidence < LANGUAGE_CONFIDENCE or not _LANGUAGE.fullmatch(code):
             return None

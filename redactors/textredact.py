@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from redactors.detectors.base import FAILED_ENTITY, FAILED_TOKEN, SECRET_ENTITY,
 from redactors.identifiers import TenantPseudonymizer
 from redactors.normalize import TextView, normalize
 from redactors.operators import CompiledOperators, compile_operators, mask_partially
+from redactors.processkey import new_key
 
 __all__ = [
     "FAILED_ENTITY", "FAILED_TOKEN", "SECRET_ENTITY", "Finding", "RedactedText", "RedactionCache", "TextRedactor",
@@ -84,19 +84,26 @@ def apply_findings(text: str, findings: Sequence[Finding], operators: CompiledOp
 class RedactionCache:
     """Bounded LRU of redaction results per text unit (a message part, a document, a paragraph).
 
-    Keys are HMAC-SHA256 digests under a random per-process key, scoped by tenant and env, so
-    the cache holds no plain-text keys and a digest means nothing outside this process. The
+    Keys are HMAC-SHA256 digests under a random per-process key (drawn again in a forked child),
+    scoped by tenant and env, so the cache holds no plain-text keys and a digest means nothing
+    outside this process. The
     values are redacted texts. Failed redactions are never cached.
     """
 
     def __init__(self, max_entries: int = 20_000, max_chars: int = 64 * 1024 * 1024) -> None:
-        self._key = os.urandom(32)
+        self._key = new_key(self)
         self._entries: OrderedDict[bytes, RedactedText] = OrderedDict()
         self._chars = 0
         self._max_entries = max_entries
         self._max_chars = max_chars
         self.hits = 0
         self.misses = 0
+
+    def renew_key(self) -> None:
+        """In a forked child: a key of its own, and nothing cached under the parent's."""
+        self._key = new_key(self)
+        self._entries.clear()
+        self._chars = 0
 
     def digest(self, scope: str, text: str) -> bytes:
         return hmac.new(self._key, scope.encode() + b"\x00" + text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
@@ -145,6 +152,10 @@ def text_units(text: str) -> list[str]:
     return [unit for unit in units if unit] or [text]
 
 
+STRUCTURAL_CACHE_ENTRIES = 20_000
+STRUCTURAL_CACHE_CHARS = 8 * 1024 * 1024
+
+
 class TextRedactor:
     """Redacts batches of free-text values for one compiled policy with a set of detectors.
 
@@ -157,10 +168,19 @@ class TextRedactor:
         self._structural = tuple(d for d in self._detectors if d.structural)
         self._normalised = any(d.normalised for d in self._detectors)
         self.cache = cache if cache is not None else RedactionCache()
+        # Structural values (model names, tool names, attribute keys) repeat on nearly every
+        # span; their results are kept apart from the content cache and its hit rate.
+        self._structural_cache = RedactionCache(max_entries=STRUCTURAL_CACHE_ENTRIES, max_chars=STRUCTURAL_CACHE_CHARS)
 
     def redact_secrets_only(self, text: str, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> RedactedText:
         """Structural values: no PII scan, but a key pasted into a model name is still stripped."""
-        return self._redact([text], policy, pseudo, self._structural)[0]
+        key = self._structural_cache.digest(f"{policy.tenant}\x00{policy.env}", text)
+        cached = self._structural_cache.get(key)
+        if cached is not None:
+            return cached
+        result = self._redact([text], policy, pseudo, self._structural)[0]
+        self._structural_cache.put(key, result)  # failed results are never kept
+        return result
 
     def redact_many(self, texts: Sequence[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
         """Redact many texts: cached units are reused, the rest go through one NER batch."""

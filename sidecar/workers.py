@@ -1,4 +1,4 @@
-"""Redaction off the event loop: a pool of worker processes, each loading the model once.
+"""Redaction off the event loop: a pool of worker processes forked from one that loaded the model.
 
 A worker does two kinds of job: `prepare` (inflate, decode, apply the span limits and group a
 request body by tenant, sidecar/prepare.py) and `redact` (one tenant group). Work crosses the
@@ -13,8 +13,17 @@ only the worker that runs it is killed (the request fails closed) and replaced; 
 queued behind it wait for the next idle worker and are answered normally. A worker that dies
 (OOM, crash) costs only its own request a 503 with Retry-After.
 
+The model loads once. The server spawns one *fork server* process (a fresh interpreter: the
+server runs gRPC threads, so it never forks itself). That process builds the redactor (spaCy,
+Presidio, the gazetteer), freezes its heap for the garbage collector, and then only forks: each
+worker, and each replacement of a killed one, is a copy of it that starts in milliseconds and
+shares the loaded model with its siblings page by page (copy on write). The fork server holds no
+request and runs no thread of ours; the caches keyed by a random per-process key draw a new key in
+each worker (redactors/processkey.py). A fork server that dies is spawned again for the next worker.
+
 Workers die with the server: a parent-death signal (`prctl(PR_SET_PDEATHSIG, SIGKILL)` on
-Linux), and a thread that watches the parent pid where that is not available or was too late.
+Linux) on the fork server and on each worker (whose parent is the fork server), and a check of
+the parent pid where that is not available or was too late.
 """
 
 from __future__ import annotations
@@ -22,11 +31,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
 import resource
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -34,6 +46,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +71,8 @@ STALL_ENV = "TRACEVAULT_TEST_STALL_MARKER"
 _PR_SET_PDEATHSIG = 1
 _PARENT_POLL_SECONDS = 1.0
 _START_TIMEOUT_SECONDS = 300.0
+_EXIT_WAIT_SECONDS = 5.0
+_RESTART_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -110,13 +125,18 @@ class RedactedDocument:
 # -- inside a worker process -------------------------------------------------------------------
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Make this process die when `parent_pid` goes away, even by SIGKILL."""
+def _arm_parent_death(parent_pid: int) -> None:
+    """SIGKILL this process when its parent goes away (Linux); exit now if it already has."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
         os._exit(1)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process die when `parent_pid` goes away, even by SIGKILL."""
+    _arm_parent_death(parent_pid)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
 
 
@@ -166,17 +186,8 @@ def _stalls_on(marker: bytes, kind: str, args: Any) -> bool:
     return kind == "document" and marker.decode() in args[0]
 
 
-def _worker_main(conn: Connection, config_json: str, master_secret: bytes, parent_pid: int) -> None:
-    die_with_parent(parent_pid)
-    # The server process owns shutdown. A SIGINT or SIGTERM sent to the whole process group
-    # (Ctrl-C in a terminal, systemd's default KillMode=control-group) must not kill a worker in
-    # the middle of a redaction while the server drains.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    from redactors.engine import Redactor
-
-    config = Config.model_validate_json(config_json)
-    redactor = Redactor.build(config, master_secret)
+def _serve_jobs(conn: Connection, redactor: Redactor, config: Config) -> None:
+    """A worker's loop: one job at a time until the server closes the pipe."""
     _limit_memory(config.server.worker_memory_bytes)
     stall = os.environ.get(STALL_ENV, "").encode()
     conn.send(("ready", os.getpid()))
@@ -193,6 +204,83 @@ def _worker_main(conn: Connection, config_json: str, master_secret: bytes, paren
             return  # a fresh worker replaces this one (its heap may be fragmented)
 
 
+def _fork_server_main(conn: Connection, config_json: str, master_secret: bytes, parent_pid: int) -> None:
+    """The fork server: load the model once, then fork a worker for each request of the server.
+
+    Single-threaded on purpose (a fork copies only the calling thread): the parent is watched
+    between requests rather than by a thread. Each fork hands the server its end of a new
+    socket pair (SCM_RIGHTS) and the worker's pid. On EOF from the server it waits briefly for
+    its workers (their pipes close too), kills what is left and exits."""
+    _arm_parent_death(parent_pid)
+    # The server process owns shutdown. A SIGINT or SIGTERM sent to the whole process group
+    # (Ctrl-C in a terminal, systemd's default KillMode=control-group) must not kill the fork
+    # server or (the workers inherit this) a worker in the middle of a redaction while the
+    # server drains.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from redactors.engine import Redactor
+
+    config = Config.model_validate_json(config_json)
+    redactor = Redactor.build(config, master_secret)
+    gc.collect()
+    gc.freeze()  # the loaded model leaves the collector's reach: its pages stay shared in the workers
+    conn.send(("ready", os.getpid()))
+    children: set[int] = set()
+    while os.getppid() == parent_pid:
+        _reap(children)
+        try:
+            if not conn.poll(_PARENT_POLL_SECONDS):
+                continue
+            conn.recv()
+        except (EOFError, OSError):  # the server closed the pipe: shut down
+            break
+        pid, server_end = _fork_worker(conn, redactor, config)
+        children.add(pid)
+        conn.send(("forked", pid))
+        reduction.send_handle(conn, server_end.fileno(), parent_pid)
+        server_end.close()  # the server holds the only copy now: the worker sees EOF when it closes it
+    _stop_children(children)
+
+
+def _fork_worker(conn: Connection, redactor: Redactor, config: Config) -> tuple[int, socket.socket]:
+    """Fork one worker that serves jobs on a new socket pair: (its pid, the server's end)."""
+    ours, theirs = socket.socketpair()
+    fork_server = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the worker: it never returns into the fork server's loop
+        try:
+            ours.close()
+            conn.close()
+            die_with_parent(fork_server)
+            _serve_jobs(Connection(theirs.detach()), redactor, config)
+        finally:
+            os._exit(0)
+    theirs.close()
+    return pid, ours
+
+
+def _reap(children: set[int]) -> None:
+    """Collect the workers that exited or were killed (no zombies left behind)."""
+    for pid in list(children):
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                continue
+        children.discard(pid)
+
+
+def _stop_children(children: set[int], grace_seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + grace_seconds
+    while children and time.monotonic() < deadline:
+        _reap(children)
+        time.sleep(0.05)
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in children:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
 # -- in the server process ---------------------------------------------------------------------
 
 
@@ -204,26 +292,86 @@ class _WorkerGone(Exception):
     """The worker died while it held the request."""
 
 
-class _ProcessSlot:
-    """One worker process and the pipe to it. Its blocking methods run in a helper thread."""
+class _ForkServer:
+    """The server's side of the fork server: spawned once, asked for one worker at a time."""
 
     def __init__(self, context: Any, config_json: str, master_secret: bytes) -> None:
         self.conn, child = context.Pipe(duplex=True)
         self.process = context.Process(
-            target=_worker_main, args=(child, config_json, master_secret, os.getpid()), name="tracevault-redact", daemon=True
+            target=_fork_server_main, args=(child, config_json, master_secret, os.getpid()), name="tracevault-fork-server", daemon=True
         )
         self.process.start()
         child.close()
-        self.pid = self.process.pid
+        self._lock = threading.Lock()  # one fork request on the pipe at a time
+        self._loaded = False
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def fork(self, timeout: float) -> tuple[int, Connection]:
+        """A new worker: (pid, the server's end of its pipe). Waits for the model to load first."""
+        with self._lock:
+            try:
+                if not self._loaded:
+                    if not self.conn.poll(timeout):
+                        raise TimeoutError("the redaction fork server did not load the model in time")
+                    if self.conn.recv()[0] != "ready":
+                        raise RuntimeError("the redaction fork server sent an unexpected start message")
+                    self._loaded = True
+                self.conn.send("fork")
+                if not self.conn.poll(timeout):
+                    raise TimeoutError("the redaction fork server did not fork a worker in time")
+                _, pid = self.conn.recv()
+                return pid, Connection(reduction.recv_handle(self.conn))
+            except (EOFError, OSError):
+                raise RuntimeError("the redaction fork server is gone") from None
+
+    def stop(self) -> None:
+        self.conn.close()  # it sees EOF, stops its workers and exits
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+
+
+class _ProcessSlot:
+    """One worker process (forked by the fork server) and the pipe to it. Its blocking methods
+    run in a helper thread."""
+
+    def __init__(self, fork_server: _ForkServer) -> None:
+        self._fork_server = fork_server
+        self.conn: Connection | None = None
+        self.pid: int | None = None
+        self._pidfd: int | None = None
 
     def wait_ready(self, timeout: float) -> None:
+        self.pid, self.conn = self._fork_server.fork(timeout)
+        with contextlib.suppress(OSError, AttributeError):  # pidfds: Linux 5.3+; else signal by pid
+            self._pidfd = os.pidfd_open(self.pid)
         if not self.conn.poll(timeout):
-            raise TimeoutError("a redaction worker did not load the model in time")
+            raise TimeoutError("a redaction worker did not start in time")
         kind, _ = self.conn.recv()
         if kind != "ready":
             raise RuntimeError("a redaction worker sent an unexpected start message")
 
+    def gone(self) -> bool:
+        """True when this idle worker has died: an idle worker sends nothing, so a readable pipe
+        is its end of file."""
+        assert self.conn is not None
+        try:
+            return self.conn.poll(0)
+        except OSError:
+            return True
+
+    def wait_exit(self, timeout: float) -> None:
+        """Kill it and wait until it has exited (a pidfd reads ready then), at most `timeout`."""
+        self.stop(kill=True, close=False)
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError, ValueError):
+                select.select([self._pidfd], [], [], timeout)
+
     def call(self, job: tuple[str, Any], timeout: float) -> tuple[str, Any]:
+        assert self.conn is not None
         try:
             self.conn.send(job)
             if not self.conn.poll(timeout):
@@ -232,14 +380,21 @@ class _ProcessSlot:
         except (EOFError, OSError):
             raise _WorkerGone() from None
 
-    def stop(self, kill: bool) -> None:
-        if kill:
-            self.process.kill()
-        self.conn.close()  # a live worker sees EOF and returns
-        self.process.join(5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(5)
+    def stop(self, kill: bool, close: bool = True) -> None:
+        """Kill (the fork server reaps it) or let it exit on EOF; never waits on the worker."""
+        if kill and self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                if self._pidfd is not None:  # the very process, even if its pid were reused
+                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                else:
+                    os.kill(self.pid, signal.SIGKILL)
+        if not close:
+            return
+        if self.conn is not None:
+            self.conn.close()  # a live worker sees EOF and returns
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
 
 class _ThreadSlot:
@@ -253,6 +408,12 @@ class _ThreadSlot:
         self.pid = os.getpid()
 
     def wait_ready(self, timeout: float) -> None:
+        return None
+
+    def gone(self) -> bool:
+        return False
+
+    def wait_exit(self, timeout: float) -> None:
         return None
 
     def call(self, job: tuple[str, Any], timeout: float) -> tuple[str, Any]:
@@ -308,6 +469,7 @@ class RedactionPool:
         self._slots: set[_ProcessSlot | _ThreadSlot] = set()
         self._starting: set[asyncio.Task[None]] = set()
         self._context = multiprocessing.get_context("spawn")  # the server runs gRPC threads: no fork
+        self._fork_server: _ForkServer | None = None
         self._closed = False
 
     @property
@@ -316,15 +478,24 @@ class RedactionPool:
 
     def worker_pids(self) -> list[int]:
         """Pids of the worker processes (empty with workers: 0)."""
-        return sorted(slot.pid for slot in self._slots if isinstance(slot, _ProcessSlot))
+        return sorted(slot.pid for slot in self._slots if isinstance(slot, _ProcessSlot) and slot.pid is not None)
+
+    def fork_server_pid(self) -> int | None:
+        """Pid of the process that loaded the model and forks the workers (None with workers: 0)."""
+        return self._fork_server.process.pid if self._fork_server is not None else None
 
     def _new_slot(self) -> _ProcessSlot | _ThreadSlot:
-        # Called on the event loop's thread, which lives as long as the server: the
-        # parent-death signal fires when the thread that started a worker ends.
+        # Called on the event loop's thread, which lives as long as the server: the fork server's
+        # parent-death signal fires when the thread that started it ends.
         if self._local is not None:
             slot: _ProcessSlot | _ThreadSlot = _ThreadSlot(self._local, self._config)
         else:
-            slot = _ProcessSlot(self._context, self._config.model_dump_json(), self._secret)
+            if self._fork_server is None or not self._fork_server.alive():
+                if self._fork_server is not None:
+                    log.warning("the redaction fork server exited; starting another")
+                    self._fork_server.stop()
+                self._fork_server = _ForkServer(self._context, self._config.model_dump_json(), self._secret)
+            slot = _ProcessSlot(self._fork_server)
         self._slots.add(slot)
         return slot
 
@@ -360,10 +531,18 @@ class RedactionPool:
         task.add_done_callback(self._starting.discard)
 
     async def _restart(self) -> None:
-        try:
-            await self._start_slot(_START_TIMEOUT_SECONDS)
-        except Exception as exc:  # noqa: BLE001 (logged; the next failure retries the start)
-            log.error("a replacement redaction worker did not start (%s)", type(exc).__name__)
+        # A second try covers a fork server that died while this replacement asked it for a
+        # fork (the next try spawns a new one); past that, the next failure retries the start.
+        for attempt in range(_RESTART_ATTEMPTS):
+            if self._closed:
+                return
+            if attempt:
+                await asyncio.sleep(1.0)
+            try:
+                await self._start_slot(_START_TIMEOUT_SECONDS)
+                return
+            except Exception as exc:  # noqa: BLE001 (logged; see above)
+                log.error("a replacement redaction worker did not start (%s)", type(exc).__name__)
 
     async def _run(self, job: tuple[str, Any], queue_seconds: float | None = None) -> tuple[str, Any]:
         """Run one job on the next idle worker; 503 when none frees up within `queue_seconds`
@@ -372,13 +551,14 @@ class RedactionPool:
         timeout = self._config.server.redaction_timeout_seconds
         retry_after = self._config.server.retry_after_seconds
         idle = await self._ensure_started()
-        try:
-            slot = await asyncio.wait_for(idle.get(), queue_seconds or timeout)
-        except TimeoutError:
-            raise Unavailable("no redaction worker is free", retry_after) from None
+        slot = await self._next_idle(idle, queue_seconds or timeout, retry_after)
         try:
             reply = await asyncio.get_running_loop().run_in_executor(self._io, slot.call, job, timeout)
         except _WorkerGone:
+            # Wait until it has fully exited: workers killed together (OOM killer, kill -9 of the
+            # group) close their pipes only at the end of their exit; by then the next idle one
+            # shows whether it died too (_next_idle), and a retry does not land on it.
+            await asyncio.get_running_loop().run_in_executor(self._io, slot.wait_exit, _EXIT_WAIT_SECONDS)
             self._replace(slot, kill=True)
             raise Unavailable("redaction worker restarted", retry_after) from None
         except BaseException:
@@ -392,6 +572,19 @@ class RedactionPool:
         else:
             idle.put_nowait(slot)
         return reply
+
+    async def _next_idle(self, idle: asyncio.Queue, wait_seconds: float, retry_after: float) -> _ProcessSlot | _ThreadSlot:
+        """The next idle worker that is still alive; one that died while idle (it held no job) is
+        replaced, and the wait goes on for another. Unavailable when none comes in time."""
+        waited_until = time.monotonic() + wait_seconds
+        while True:
+            try:
+                slot = await asyncio.wait_for(idle.get(), max(0.0, waited_until - time.monotonic()))
+            except TimeoutError:
+                raise Unavailable("no redaction worker is free", retry_after) from None
+            if not slot.gone():
+                return slot
+            self._replace(slot, kill=True)
 
     async def prepare(self, body: Body) -> Prepared:
         """Inflate, decode, limit and group a request body in a worker."""
@@ -472,5 +665,8 @@ class RedactionPool:
         for slot in list(self._slots):
             slot.stop(kill=False)
         self._slots.clear()
+        if self._fork_server is not None:
+            self._fork_server.stop()
+            self._fork_server = None
         self._io.shutdown(wait=False, cancel_futures=True)
 

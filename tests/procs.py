@@ -36,3 +36,23 @@ def command_line(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except FileNotFoundError:
         return ""
+
+
+def descendants(pid: int) -> list[int]:
+    """Children of `pid`, their children, and so on."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return sorted(found)
+
+
+def redaction_workers(server_pid: int) -> list[int]:
+    """The redaction workers of a `serve` or `redact` process: the children of its fork server
+    (its child that runs multiprocessing's spawn_main and is not the resource tracker)."""
+    fork_servers = [
+        pid for pid in children(server_pid) if "spawn_main" in command_line(pid) and "resource_tracker" not in command_line(pid)
+    ]
+    return sorted(worker for fork_server in fork_servers for worker in children(fork_server))

@@ -109,6 +109,34 @@ def test_language(text: str, code: str | None) -> None:
     assert LanguageDetector().detect(text) == code
 
 
+LANGUAGE_TEXTS = [
+    "Where is my parcel? It was due yesterday and nobody answers the phone.",
+    "Bonjour, je voudrais annuler ma commande et être remboursé, s'il vous plaît.",
+    "Hola, quisiera cambiar la dirección de entrega de mi pedido, por favor.",
+    "Guten Tag, ich möchte meine Bestellung stornieren und das Geld zurück.",
+    "Where is my parcel?? It was due yesterday, and nobody answers the phone: 8812!",  # the same words
+    "Hi, this is Maria. " + "Please check the invoice for March and tell me what went wrong. " * 60,
+    "Hi, this is Maria. " + "Please check the invoice for March and tell me what went wrong. " * 60 + "Thanks, Maria",
+    "ok thanks",
+    "1234 5678 @@ 99",
+]
+
+
+def test_language_answers_are_cached_by_digest_and_match_the_model() -> None:
+    """The cache changes no answer: each equals the model's on the same sample. Texts whose
+    samples agree (digits and punctuation aside, or alike in their first 2000 characters) share
+    one entry, and the cache keeps 32-byte digests, never the text."""
+    detector = LanguageDetector()
+    uncached = LanguageDetector(max_entries=0)
+    for _ in range(2):
+        for text in LANGUAGE_TEXTS:
+            assert detector.detect(text) == uncached.detect(text), text
+    keys = list(detector._answers)
+    assert len(keys) == 5, "two pairs of texts share a sample; the two short ones never reach the model"
+    assert all(len(key) == 32 and b"parcel" not in key for key in keys)
+    assert len(uncached._answers) == 0
+
+
 def _measure(span: Span) -> dict:
     return SignalMeter().measure_span(span).__dict__
 

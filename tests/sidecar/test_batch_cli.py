@@ -22,6 +22,7 @@ from redactors.engine import Redactor
 from redactors.pii import PiiAnalyzer
 from sidecar.cli.batch import stream
 from sidecar.workers import STALL_ENV, RedactionPool
+from tests.procs import redaction_workers
 from tests.sidecar.conftest import EMAIL, PERSON, json_request
 
 TRACEVAULT = Path(sys.executable).with_name("tracevault")
@@ -87,17 +88,6 @@ def test_a_bad_workers_value_is_a_usage_error(tmp_path: Path, value: str) -> Non
     assert result.stdout == ""
 
 
-def _worker_pids(parent: int) -> list[int]:
-    """The redaction workers among the children of `parent` (not multiprocessing's helpers)."""
-    pids = []
-    for children in Path(f"/proc/{parent}/task").glob("*/children"):
-        for pid in children.read_text().split():
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-                pids.append(int(pid))
-    return pids
-
-
 def test_workers_killed_mid_stream_cost_no_line_and_keep_the_order(tmp_path: Path) -> None:
     """Line 3 stalls in its worker; the test kills every worker then. The lines held by the dead
     workers are retried on the replacements; line 3 stalls again and fails closed at the
@@ -115,7 +105,7 @@ def test_workers_killed_mid_stream_cost_no_line_and_keep_the_order(tmp_path: Pat
         process.stdin.write("\n".join(lines) + "\n")
         process.stdin.close()
         head = [process.stdout.readline(), process.stdout.readline()]  # lines 1 and 2: line 3 is now held
-        killed = _worker_pids(process.pid)
+        killed = redaction_workers(process.pid)
         assert len(killed) == 2
         for pid in killed:
             os.kill(pid, signal.SIGKILL)
@@ -132,7 +122,7 @@ def test_workers_killed_mid_stream_cost_no_line_and_keep_the_order(tmp_path: Pat
     assert EMAIL not in out[2] and STALL not in out[2]
     assert all("<REDACTION_FAILED>" not in out[i] for i in (0, 1, 3, 4, 5, 6, 7))
     assert "line 3: redaction passed its deadline" in stderr
-    assert not set(killed) & set(_worker_pids(process.pid))
+    assert not set(killed) & set(redaction_workers(process.pid))
 
 
 def test_the_stream_holds_at_most_the_window(analyzer: PiiAnalyzer) -> None:

@@ -22,7 +22,7 @@ from redactors.engine import Redactor
 from redactors.pii import PiiAnalyzer, PiiFinding
 from sidecar import otlp
 from sidecar.workers import STALL_ENV, RedactionPool
-from tests.procs import children
+from tests.procs import redaction_workers
 from tests.redactors.otlp_builders import attribute, make_log_record, make_log_request, make_request, make_span
 from tests.sidecar.conftest import WAIT_SECONDS, json_request
 
@@ -124,7 +124,7 @@ def test_a_hung_worker_is_killed_alone_and_the_queued_requests_are_answered(make
     redacted normally, none is cancelled or left without an HTTP answer."""
     monkeypatch.setenv(STALL_ENV, STALL)  # inherited by the worker processes only
     server = make_sidecar({"server": {"workers": 2, "redaction_timeout_seconds": 6}})
-    before = set(children(os.getpid()))
+    before = set(redaction_workers(os.getpid()))
     headers = {"Content-Type": otlp.JSON, "X-Tenant-Id": "acme"}
 
     def post(content: str, trace: int) -> requests.Response:
@@ -162,7 +162,7 @@ def test_a_hung_worker_is_killed_alone_and_the_queued_requests_are_answered(make
     for trace, _ in answers:
         body = by_trace[f"{trace:032x}"]
         assert b"<EMAIL_ADDRESS>" in body and b"<REDACTION_FAILED>" not in body, "an innocent request was failed closed"
-    after = set(children(os.getpid()))
+    after = set(redaction_workers(os.getpid()))
     killed = before - after
     assert len(killed) == 1, "exactly one worker (the hung one) was killed"
     assert len(before & after) >= 1, "the other worker kept running"

@@ -1,5 +1,6 @@
-"""Workers die with their server: after kill -9 of a real `serve` process, its redaction workers
-(and multiprocessing's resource tracker) are gone within seconds, not left as orphans."""
+"""Workers die with their server: after kill -9 of a real `serve` process, its redaction workers,
+the fork server they were forked from and multiprocessing's resource tracker are gone within
+seconds, not left as orphans."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from tests.procs import alive, children, command_line
+from tests.procs import alive, command_line, descendants, redaction_workers
 from tests.sidecar.conftest import MASTER_SECRET, WAIT_SECONDS, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,9 +52,9 @@ def test_kill_9_of_the_server_takes_its_workers_with_it(tmp_path: Path) -> None:
             assert server.poll() is None, "the server exited"
             assert time.monotonic() < deadline, "the server did not become ready"
             time.sleep(0.2)
-        spawned = children(server.pid)
-        workers = [pid for pid in spawned if "spawn_main" in command_line(pid)]
-        assert len(workers) == 2, [command_line(pid) for pid in spawned]
+        spawned = descendants(server.pid)
+        workers = redaction_workers(server.pid)
+        assert len(workers) == 2 and len(spawned) == 4, [command_line(pid) for pid in spawned]  # + fork server, resource tracker
         print(f"server children: {[command_line(pid)[-60:] for pid in spawned]}")  # noqa: T201 (test report)
         os.kill(server.pid, signal.SIGKILL)
         server.wait(WAIT_SECONDS)
@@ -71,4 +72,4 @@ def test_kill_9_of_the_server_takes_its_workers_with_it(tmp_path: Path) -> None:
                 os.kill(pid, signal.SIGKILL)  # clean up after a failure: never leave orphans behind
     assert survivors == [], f"orphans survived kill -9 of the server: {survivors}"
     assert gone_after < 5, gone_after
-    print(f"workers and resource tracker gone {gone_after * 1000:.0f} ms after kill -9")  # noqa: T201 (test report)
+    print(f"workers, fork server and resource tracker gone {gone_after * 1000:.0f} ms after kill -9")  # noqa: T201 (test report)

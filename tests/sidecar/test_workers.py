@@ -1,14 +1,22 @@
-"""The redaction pool with several worker processes: warm-up reaches every worker."""
+"""The redaction pool with several worker processes: warm-up reaches every worker; the workers are
+forked from one fork server that loaded the model; killed workers and a killed fork server are
+replaced; the caches' keys differ between a forked child and its parent."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import time
+from collections import Counter
 
 import pytest
 
 from policies.config import parse_config
+from redactors.processkey import new_key
+from sidecar.errors import Unavailable
 from sidecar.workers import RedactionPool
+from tests.procs import alive, children
 from tests.redactors.otlp_builders import make_request, make_span
 
 SECRET = bytes(range(32))
@@ -33,6 +41,112 @@ def test_two_workers_warm_up_and_redact() -> None:
         pool.shutdown()
     assert len(pids) == 2, "both worker processes are up after warm-up"
     assert b"maria@example.org" not in body
+
+
+def _parent(pid: int) -> int:
+    stat = open(f"/proc/{pid}/stat", encoding="ascii").read()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+async def _redacts(pool: RedactionPool) -> bool:
+    """One request through the pool, retried while its worker is being replaced."""
+    request = make_request([make_span(attributes={"input.value": "mail maria@example.org"})]).SerializeToString()
+    for _ in range(20):
+        try:
+            redacted, counts = await pool.redact("acme", "prod", request)
+        except Unavailable:
+            await asyncio.sleep(0.5)
+            continue
+        return counts["EMAIL_ADDRESS"] == 1 and b"maria@example.org" not in redacted.request
+    return False
+
+
+async def _wait_for_workers(pool: RedactionPool, count: int, avoid: set[int]) -> set[int]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        pids = set(pool.worker_pids())
+        if len(pids) == count and not pids & avoid:
+            return pids
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the pool did not get back to {count} new workers: {pool.worker_pids()}")
+
+
+@pytest.mark.slow
+def test_workers_are_forked_from_one_fork_server_and_replaced_after_kill_9() -> None:
+    """The model loads once, in the fork server; the workers are its children. A worker killed by
+    SIGKILL is replaced by a new fork; a killed fork server takes its workers with it (parent-death
+    signal), and the pool starts a new one and redacts again."""
+    pool = RedactionPool(parse_config({"server": {"workers": 2}}), SECRET)
+
+    async def run() -> None:
+        await pool.warm_up(timeout_seconds=120)
+        fork_server = pool.fork_server_pid()
+        assert fork_server is not None
+        first = set(pool.worker_pids())
+        assert {_parent(pid) for pid in first} == {fork_server}
+        assert set(children(fork_server)) == first
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        assert await _redacts(pool)
+        second = await _wait_for_workers(pool, 2, {victim})
+        assert {_parent(pid) for pid in second} == {fork_server}, "the replacement is a fork of the same fork server"
+        assert pool.fork_server_pid() == fork_server
+        os.kill(fork_server, signal.SIGKILL)
+        gone = time.monotonic() + 10
+        while any(alive(pid) for pid in second) and time.monotonic() < gone:
+            await asyncio.sleep(0.1)
+        assert not any(alive(pid) for pid in second), "the workers died with their fork server"
+        assert await _redacts(pool)
+        third = await _wait_for_workers(pool, 2, second)
+        assert pool.fork_server_pid() not in (None, fork_server)
+        assert {_parent(pid) for pid in third} == {pool.fork_server_pid()}
+
+    try:
+        asyncio.run(run())
+    finally:
+        pool.shutdown()
+
+
+class _Owner:
+    def __init__(self) -> None:
+        self.key = new_key(self)
+
+    def renew_key(self) -> None:
+        self.key = new_key(self)
+
+
+def test_a_forked_child_draws_new_cache_keys() -> None:
+    """Every registered owner (the redaction caches) gets a key of its own in a forked child."""
+    from redactors.textredact import RedactionCache
+
+    owner, cache = _Owner(), RedactionCache()
+    cache.put(cache.digest("acme/prod", "hello"), _redacted("hello"))
+    before = (owner.key, cache.digest("acme/prod", "hello"))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports its keys and whether it still holds the parent's entry
+        try:
+            os.write(write, owner.key + cache.digest("acme/prod", "hello") + bytes([len(cache)]))
+        finally:
+            os._exit(0)
+    os.close(write)
+    reported = b""
+    while chunk := os.read(read, 100):
+        reported += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    child_key, child_digest, child_entries = reported[:32], reported[32:64], reported[64]
+    assert len(owner.key) == len(child_key) == 32
+    assert child_key != before[0] and child_digest != before[1], "the child shares its parent's keys"
+    assert child_entries == 0, "the child kept entries made under its parent's key"
+    assert (owner.key, cache.digest("acme/prod", "hello")) == before, "the parent's keys changed"
+    assert len(cache) == 1
+
+
+def _redacted(text: str):  # noqa: ANN202 (a RedactedText, imported late)
+    from redactors.textredact import RedactedText
+
+    return RedactedText(text, Counter())
 
 
 @pytest.mark.parametrize(("cpu_max", "cap"), [("max 100000\n", None), ("100000 100000\n", 1), ("250000 100000\n", 2), ("garbage", None)])
