@@ -1,24 +1,32 @@
 """Postal addresses as structures: a street line (or a military address) grown into the whole
 address, in one line or across lines, so that the postcode, city, state and country go too.
 
-Street lines, in the forms used in the US, UK, Commonwealth and continental Europe:
+Street lines, in the forms used in the US, UK, Commonwealth, continental Europe, Latin America,
+India, the Philippines and Indonesia:
 
 - number first, then the street name and a street type: "1423 Wagner Mountain", "65 O'Gara
-  Street", "Flat 00, Davies Land", "84, chemin de Guillaume";
+  Street", "Flat 00, Davies Land", "84, chemin de Guillaume", "Level 6 6 Walsh Route",
+  "Block 3 Lot 8 Greenfield Estates";
 - a street word first, then the name and the number: "Via Roma 12", "Calle Nico Bru 429",
-  "ul. Mazurska 37/16", "Bulevardul Vasilică Nemeș Nr. 81";
+  "ul. Mazurska 37/16", "Bulevardul Vasilică Nemeș Nr. 81", "Calle 82 # 2-67", "Av. 2 N° 613",
+  "Jl. Dr. Djunjunan No. 12", "Avenida do Roleto, S/N";
 - one word ending in a street suffix, then the number: "Friedrichstraße 12", "Parkvägen 14",
-  "Tuomarinkylänbulevardi 3";
+  "Tuomarinkylänbulevardi 3", "Tomhof 74";
+- a street type as a word of its own: "Eino Leinon katu 3", "Petőfi utca 80.", "Masarykova cesta 5";
 - any capitalised name and a number when a postcode-and-city follows: "Olympijská 1, 413 92 Stod";
-- a named street without a number after a preposition: "on Juan Course St.", "of Smith Road";
+- a named street without a number after a preposition: "on Juan Course St.", "of Smith Road",
+  "of Brown Parkways";
 - a unit on a line of its own above the rest of the address: "Apt. 617\nMainburg\nYemen 88929";
+- post-office boxes: "PO Box 92", "Postfach 1234";
 - US military: "PSC 1234, Box 5678, APO AE 09876", "USNS Brown, FPO AP 12345".
 
-The street line is then grown over what follows it: a unit ("Apt. 039", "Suite 232", "Piso 7"),
-postcode and city in either order ("18641 Rodrigues-sur-Fournier", "North Henryview, WV 17935"),
-a state or province, a UK, Irish, Canadian or Dutch postcode, and a city or country name (one to
-four capitalised words that are not common words). Across a line break only a whole line of
-such parts is taken. Text without a digit is scanned only for named streets.
+The street line is then grown over what follows it: units ("Apt. 039", "Suite 232", "Piso 7",
+"Bl. 89 Sc. 28"), postcode and city in either order ("18641 Rodrigues-sur-Fournier", "North
+Henryview, WV 17935", "Sikar-648343"), a state or province, a UK, Irish, Canadian, Dutch or
+Brazilian postcode, a second street ("82nd Road"), and a city or country name (one to six
+capitalised words that are not common words, with particles and connectors: "Ústí nad Labem",
+"Trinidad and Tobago", "Isle of Man"). Across a line break only a whole line of such parts is
+taken, or a city after a postcode. Text without a digit is scanned only for named streets.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ ENTITY = "LOCATION"
 _UP = UPPER
 _LOW = LOWER
 _WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:-[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"
-_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el)"
+_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal)"
+# Connectors inside the name of a city or a country: "Bosnia and Herzegovina", "Isle of Man".
+_CONNECTOR = rf"(?:{_PARTICLE}|and|of|the|&)"
 _NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
 
 # Street types (USPS Publication 28 suffixes and their common abbreviations; UK, Irish and
@@ -55,7 +65,12 @@ rest ridge ridges rise river road rd roads route row run shoal shoals shore shor
 springs spur spurs square sq squares station stravenue stream street st streets summit terrace
 ter throughway trace track trafficway trail trl tunnel turnpike underpass union unions valley
 valleys viaduct view views village villages ville vista walk walks wall way ways well wells
-wharf wynd
+wharf wynd centers circles parkways
+access amble approach bowl brace brae broadway brow centreway chase concourse copse cross
+cruiseway dell dip edge elbow entrance fairway formation frontage gap glade gully interchange
+lookout meander nook outlook pathway pocket quad quadrant quays ramble retreat riviera roadway
+rotary serviceway strip top tor vale walkway rue basin triangle boardwalk circus
+nagar chowk marg gali colony layout enclave vihar apartments residences
 """.split()
 # Street words that open a continental address; the ambiguous ones ("Via", "Place") must be capitalised.
 _STREET_WORDS = (
@@ -63,42 +78,69 @@ _STREET_WORDS = (
     r"calle|avenida|paseo|camino|carrera|alameda|ronda|travesía|glorieta|pasaje|viale|piazza|"
     r"piazzale|vicolo|strada|borgo|contrada|canale|incrocio|rotonda|stretto|rua|travessa|"
     r"praça|estrada|rodovia|núcleo|residencial|loteamento|quadra|ulica|ul\.|aleja|al\.|osiedle|"
-    r"bulevardul|calea|aleea|splaiul|șoseaua|soseaua|diagonal|c\."
+    r"bulevardul|calea|aleea|splaiul|șoseaua|soseaua|diagonal|c\.|vial|cañada|carretera|bajada|subida|ramal|"
+    r"vereda|plazuela|pasadizo|polígono|plac|avinguda|carrer|passeig|chaussée|blv\.|periférico|transversal|"
+    r"circunvalación|privada|cerrada|retorno|andador|ladeira|viela|chácara|condomínio|conjunto|esplanada|"
+    r"fazenda|jardim|passarela|recanto|sítio|trecho|viaduto|montée|rang|croissant|jalan|jl\.|gg\.|"
+    r"intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\."
 )
-_CAPITAL_STREET_WORDS = r"Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza"
+_CAPITAL_STREET_WORDS = r"Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
 _SUFFIXED = (
-    r"stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|pfad|markt|chaussee|"
+    r"stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm|ufer|steig|pfad|markt|chaussee|"
     r"laan|straat|plein|gracht|kade|dijk|singel|baan|steeg|dreef|"
     r"gatan|vägen|gränd|stigen|torget|backen|gata|väg|gade|vej|allé|stræde|torv|veien|gate|vegen|"
-    r"myra|løkka|stien|bakken|svingen|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér"
+    r"myra|løkka|stien|bakken|svingen|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér|"
+    r"hof|pad|lei|boulevard|kaai|wal|veld"
 )
 _UNIT = (
-    r"(?:(?i:apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
+    r"(?:(?:(?i:apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
+    r"appartamento|interno|apto|dpto|depto|étage|etage|lgh|edif|edificio|dto|torre|local|bl|sc|ap|casa|bloco|lote|"
+    r"block|blk|lot|phase|h\.[ ]?no|apartamento|etapa|bodega|oficina|"
     r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept)(?:\.[ \t]*|[ \t]+)|#[ \t]*)(?:\d[\w-]{0,5}|[A-Z]\d{0,3})\b"
+    r"|\bB\d{1,3}[ \t]+L\d{1,3}\b)"  # block and lot: "B06 L86"
 )
 _POSTCODE = (
-    r"(?:[A-Z]{1,2}-)?(?:\d{5}(?:-\d{3,4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2}|\d{4,6})"
+    r"(?:[A-Z]{1,2}-)?(?:\d{7}|\d{5}(?:-?\d{3,4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2}|\d{4,6})"
     r"|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d{2}[ ]?[A-Z\d]{4}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d"
 )
 _TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
 # What names a street outright, where no house number says so.
 _DESIGNATORS = r"(?:(?i:street|avenue|road|lane|drive|boulevard|highway|parkway|terrace|crescent|turnpike)\b|(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b\.?)"
-_PLACE = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,3}}"
+_NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|floor|piso|box|phase|block|lot|torre|interior)\b)"  # "montée Jacques Apt. 870": the name ends
+# A city, region or country: "St. Jaime", "Mistelbach an der Zaya", "Turks and Caicos Islands".
+_PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,2}}{_NOT_UNIT}{_WORD}){{0,5}}"
+_HOUSE = rf"(?:(?:Nr\.|N°|Nº|No\.?|\#)[ \t]*)?(?:{_NUM}|S/N)"  # "N° 141", "# 2-67"; "S/N": sin número, sem número
+_TITLE = rf"(?:(?:Dr|Prof|Ir|Hj?|KH|Gral)\.|[{_UP}]\.(?:[{_UP}]\.)*)"  # in street names: "Jl. Dr. Djunjunan", "Av. J.B. Alberdi"
+# Street types written as a word of their own after the name (Finnish): "Eino Leinon polku 14".
+# Also Hungarian, Slovenian, Croatian, Slovak and Czech: "Petőfi utca 80.", "Masarykova cesta 057".
+_TYPE_WORDS = (
+    r"katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|aukio|raitti|puistotie|kaari|mäki|tanhua|"
+    r"utca|út|tér|körút|köz|sor|sétány|fasor|ulica|cesta|trg|pot|nabrežje|naselje|námestie|náměstí|třída|nábřeží"
+)
+# Plural street types that name a street without a number ("the north side of Brown Parkways").
+_PLURAL_TYPES = r"(?:(?i:parkways|roads|manors|points|circles|centers|squares|springs|heights|gardens|meadows|ridges|groves|terraces|crescents|lanes|avenues|streets)\b)"
 
 _STREET_LINES = re.compile(
     "|".join(
         (
             # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
-            rf"(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE})[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
-            rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,4}}",
+            rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE})[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
+            rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}",
             # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
-            rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}?,?[ \t]+(?:Nr\.[ \t]*)?{_NUM}\b",
+            rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_WORD}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])"
+            rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
+            # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
+            rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b\.?",
+            # Post-office boxes: "PO Box 92", "Postfach 1234", "Apartado 45".
+            r"\b(?:P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
             # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
             rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b",
             # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
-            rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE})[ \t]+{_WORD})",
+            rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})",
             # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
-            rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE})[ \t]+{_WORD})",
+            # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
+            rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
+            rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
             # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
             rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)",
             # US military addresses.
@@ -111,7 +153,7 @@ _STREET_LINES = re.compile(
 # A named street without a number, after a preposition: "on Juan Course St.", "corner of Smith Greens St.".
 _NAMED_STREET = re.compile(
     rf"(?:(?<=\bon )|(?<=\bat )|(?<=\bof )|(?<=\bnear )|(?<=\boff )|(?<=\balong )|(?<=\band )|(?<=\binto )|(?<=\bonto ))"
-    rf"(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPES}[ \t]+)?{_DESIGNATORS}"
+    rf"(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)(?:{_WORD}[ \t]+){{1,3}}(?:(?:{_TYPES}[ \t]+)?{_DESIGNATORS}|{_PLURAL_TYPES})"
 )
 
 # What may follow a street line, one part at a time.
@@ -119,13 +161,14 @@ _SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|
 _TAIL_PARTS = re.compile(
     "|".join(
         (
-            rf"(?P<unit>{_UNIT})",
-            rf"(?P<postal_city>(?:{_POSTCODE})[ \t]+{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}})?)",
-            rf"(?P<city_postal>{_PLACE},?[ \t]+(?:[A-Z]{{2,3}},?[ \t]+)?(?:{_POSTCODE}))",
-            rf"(?P<state_zip>[A-Z]{{2,3}},?[ \t]+(?:{_POSTCODE}))",
+            rf"(?P<unit>{_UNIT}(?:[ \t]+{_UNIT})?)",
+            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}})?)",
+            rf"(?P<city_postal>{_PLACE}(?:,?[ \t]+(?:[A-Z]{{2,3}},?[ \t]+)?(?:{_POSTCODE})|-\d{{6}})(?!\d))",  # "Sikar-648343": an Indian PIN
+            rf"(?P<state_zip>[A-Z]{{2,4}},?[ \t]+(?:{_POSTCODE})(?!\d))",
+            rf"(?P<street>{_NUM}(?:st|nd|rd|th)?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_TYPES}\b)",
             rf"(?P<postcode>{_POSTCODE})\b",
             r"(?P<state>[A-Z]{2,3})\b",
-            rf"(?P<place>{_PLACE}(?:[ \t]*\([A-Z]{{2}}\))?)",
+            rf"(?P<place>{_PLACE}(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
         )
     )
 )
@@ -141,9 +184,13 @@ def _is_common_word(text: str) -> bool:
     return text.split()[0].lower().strip(".,") in _NOT_PLACE_WORDS
 
 
-def _grow(text: str, end: int) -> int:
-    """The end of the address that starts with a street line ending at `end`."""
-    after_postcode = False
+_ENDS_WITH_POSTCODE = re.compile(r",[ \t]*\d{4,6}$")
+
+
+def _grow(text: str, start: int, end: int) -> int:
+    """The end of the address whose street line is text[start:end]."""
+    # "rue de Müller, 7110 Thorens": the street line took the postcode as its house number.
+    after_postcode = _ENDS_WITH_POSTCODE.search(text, start, end) is not None
     for _ in range(_MAX_PARTS):
         sep = _SEPARATOR.match(text, end)
         if sep is None:
@@ -156,8 +203,8 @@ def _grow(text: str, end: int) -> int:
         spaced = "," not in sep.group() and not across_lines
         if kind in ("place", "city_postal") and _is_common_word(value):
             break
-        if across_lines and kind not in _STRONG_PARTS and not _LINE_END.match(text, part.end()):
-            break  # across a line break, a weak part only when it fills its line
+        if across_lines and kind not in _STRONG_PARTS and not after_postcode and not _LINE_END.match(text, part.end()):
+            break  # across a line break, a weak part only when it fills its line or follows a postcode
         if spaced and kind in ("place", "state") and not after_postcode:
             break  # "12 Baker Street Cafe": a place after a space only follows a postcode
         end = part.end()
@@ -191,7 +238,7 @@ class AddressRecognizer:
         for match in sorted(matches, key=lambda m: (m.start(), -m.end())):
             if match.start() < last_end:
                 continue
-            end = _grow(text, match.end())
+            end = _grow(text, match.start(), match.end())
             start = match.start() + len(match.group()) - len(match.group().lstrip())  # a unit line's indent
             results.append(RecognizerResult(ENTITY, start, end, 0.7))
             last_end = end

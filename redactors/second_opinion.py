@@ -17,8 +17,17 @@ propose, and context and the model decide:
   capitalised words, or two joined by "and", most of them known first names, unless the list
   reads as a firm ("at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra");
 - **places after a place cue**: "in Växjö", "from Kitee to Ahaus", "country is Cameroon", when
-  the gazetteer knows the place or the word is shaped like an English place name (a town suffix:
-  "Taylorfort", "Knightchester", "East Pottshaven"); Faker-style and real towns alike;
+  the gazetteer knows the place (a town of 500 or more only when the model never saw its words:
+  "written in Rust" stays), or the phrase is shaped like a place name (a town ending in English,
+  French, German, Dutch or Nordic: "Taylorfort", "MorelBourg", "Sellingen"; a particle inside:
+  "Plan-les-Ouates", "Bělá pod Bezdězem"; a saint or a direction before a name: "Sint-Lievens-Esse",
+  "South Kevin"), in capitals too ("FLYING TO PARIS"); after "from <place> to", a word the model
+  never saw that it reads as a place in "She lives in …."; Faker-style and real towns alike;
+- **places without a cue**: place fields ("delivery_city: …", "State/Province: …"); countries, US
+  states, Canadian and Australian provinces and states wherever they are capitalised or in
+  capitals ("Bosnia and Herzegovina", "GERMANY"); known places of 5,000 people or more none of
+  whose words the model ever saw ("Our Kisumu team"). A place before a company word or inside a
+  firm's list of names ("at Tapia Group", "at Adams, Holland and Wallis") is not one;
 - **the floor under naive Presidio**: naive Presidio masks every span the model labels ORG or
   NORP. A span the model labelled ORG, NORP or WORK_OF_ART is re-read here: a known place that
   is no English word ("Świecie", "Niue"), or any known place after a place cue, is a LOCATION; one to
@@ -54,9 +63,23 @@ _CUES = (
     r"where:|located in|based in|born in|live in|lives in|moved to|fly(?:ing)? to|office in"
 )
 _CUE_BEFORE = re.compile(rf"(?i:\b(?:{_CUES})[ ]+)$")
+# Particles inside place names: "Plan-les-Ouates", "Bělá pod Bezdězem", "Mistelbach an der Zaya".
+_PLACE_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|en|et|près|lès|am|an|im|ob|bei|bij|aan|op|den|der|upon|on|pod|nad|na"
+# A place word: capitalised, hyphenated parts may be joined by particles ("Sint-Gillis-bij-Dendermonde").
+_PLACE_WORD = rf"[{UPPER}][{LOWER}'’]+(?:[{UPPER}][{LOWER}]+)?(?:-(?:(?:{_PLACE_PARTICLES})-)*[{UPPER}][{LOWER}'’]+)*(?![\w'’])"
+_PLACE_RUN = rf"{_PLACE_WORD}(?:[ ](?:(?:{_PLACE_PARTICLES})[ ]){{0,2}}{_PLACE_WORD}){{0,3}}"
 _PLACE_CUE = re.compile(
     rf"(?i:\b(?:{_CUES})[ ]+)"
-    rf"(?P<place>{_CAP}(?:[ ](?:{_CAP}|de|del|la|le|sur|am|an|bei|upon|on)){{0,3}})"
+    rf"(?:(?P<place>{_PLACE_RUN})|(?P<upper>[A-Z]{{3,}}(?:[ -][A-Z]{{2,}}){{0,2}})(?![\w-]))"
+)
+# Place names by their shape, in any language: a particle inside ("Tinguely-les-Bains", "Bělá pod
+# Bezdězem"), a saint or a direction first ("Sint-Lievens-Esse", "South Kevin"), a "Dessous" part.
+# Between two words only particles that are no English word ("Berlin on Friday" is no place).
+_SPACED_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|près|lès|am|an der|im|ob|bei|bij|aan|op|pod|nad|na"
+_PARTICLE_INSIDE = re.compile(rf"[^ ]+-(?:{_PLACE_PARTICLES})-[^ ]+|[^ ]+[ ](?:{_SPACED_PARTICLES})[ ][^ ]+")
+_PLACE_PREFIX = re.compile(
+    rf"(?:Saint|Sainte|Sint|Sankt|San|Santa|Santo|São|Bad|Nieuw|Oud|Nova|Novo|Nový|Nowy|North|South|East|West|New|Port|Fort|Mount|Lake|Cape)[ -][{UPPER}].*"
+    rf"|.*-(?:Dessous|Dessus|Village|Station)"
 )
 _COMPANY_WORDS = frozenset(
     """inc inc. llc ltd ltd. plc corp corp. co co. group bank gmbh ag sa bv nv spa kg oy ab as university
@@ -78,12 +101,33 @@ _NOT_FIRST = frozenset(STOP_WORDS) | frozenset(
 _NEUTRAL_PREFIX = "I spoke with "
 _LOWER_PAIR = re.compile(rf"(?<![\w'’-])([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-])")
 # English place-name endings and prefixes: "Taylorfort", "Knightchester", "East Pottshaven".
+# English, French, German, Dutch and Nordic place-name endings ("Gordonneath", "MorelBourg", "Sellingen").
 _TOWN_SUFFIXES = (
     "town ton land ville berg burg burgh borough bury view port mouth stad furt chester caster cester fort "
-    "haven side shire ham field ford wood dale mere minster wick worth ington by thorpe"
+    "haven side shire ham field ford wood dale mere minster wick worth ington by thorpe burn neath "
+    "bourg court mont dorf heim hausen stadt ingen bach hofen feld dam drecht hoven wijk veen horst "
+    "broek köping holm vik fors sted strup rup lev sund"
 ).split()
 _TOWN = re.compile(
-    rf"(?:(?:North|South|East|West|New|Lake|Port|Mount|Fort|Saint|St\.?)[ ])?[{UPPER}][{LOWER}]{{2,}}(?:{'|'.join(_TOWN_SUFFIXES)})"
+    rf"(?:(?:North|South|East|West|New|Lake|Port|Mount|Fort|Saint|St\.?)[ ])?[{UPPER}][{LOWER}]{{2,}}(?i:{'|'.join(_TOWN_SUFFIXES)})"
+)
+_PARTICLE_WORDS = frozenset(_PLACE_PARTICLES.split("|"))
+_NEXT_WORD = re.compile(r"[ ]+(?:and[ ]+)?([\w.]+)")
+# Travel between two places: after "from X", a "to" introduces a place too.
+_TRIP_BEFORE = re.compile(rf"(?i:\bfrom)[ ]+(?P<origin>{_PLACE_RUN})[ ]+to[ ]+$")
+_PLACE_PREFIX_SENTENCE = "She lives in "
+# Fields that hold a place: "delivery_city: Momostenango", "State/Province: Tirol", "country=Peru".
+_PLACE_FIELD = re.compile(
+    rf"(?i:\b[\w/]*(?:city|town|country|state|province|region|county|district|canton|prefecture)[\"']?[ \t]*[:=][ \t]*[\"']?)"
+    rf"(?P<place>{_PLACE_RUN})(?=[ \t]*(?:[\"',;\n\[(]|$))"
+)
+# A capitalised run that may be a known place the model has never seen ("Our Abbottabad team").
+_KNOWN_RUN = re.compile(rf"(?<![\w-]){_PLACE_RUN}")
+# Capitalised (or upper-case) runs that may hold a country's name: "Saint Vincent and the Grenadines".
+_CONNECTOR_WORDS = frozenset({"and", "of", "the", "&", "d'"})
+_RUN_WORD = re.compile(rf"[{UPPER}][{UPPER}{LOWER}'’]*|and|of|the|&|AND|OF|THE")
+_COUNTRY_RUN = re.compile(
+    rf"(?<![\w-])[{UPPER}][{UPPER}{LOWER}'’]*(?:[ ](?:(?:and|of|the|&|AND|OF|THE)[ ]){{0,2}}[{UPPER}][{UPPER}{LOWER}'’]*)*(?![\w-])"
 )
 # Labels under which the small model files foreign names and places; naive Presidio masks them all.
 _FLOOR_LABELS = frozenset({"ORG", "NORP", "WORK_OF_ART"})
@@ -110,6 +154,15 @@ def _first_line_end(text: str, start: int, end: int) -> int:
 
 def _title(span: str) -> str:
     return " ".join(word[:1].upper() + word[1:] for word in span.split(" "))
+
+
+def _in_firm(text: str, result: RecognizerResult, firms: Sequence[tuple[int, int]]) -> bool:
+    """Whether a place names (part of) a firm: "at Tapia Group", "Thorpe Ltd", "at Adams,
+    Holland and Wallis"."""
+    after = _NEXT_WORD.match(text, result.end)
+    if after and after.group(1).lower() in _COMPANY_WORDS - {"and", "of", "the", "for"}:
+        return True
+    return any(s <= result.start and result.end <= e for s, e in firms)
 
 
 def _cued_place(text: str, at: int) -> bool:
@@ -185,8 +238,11 @@ class SecondOpinion:
             return False
         return self._gaz.is_first(words[0]) or (len(words) > 1 and self._gaz.is_last(words[-1]))
 
-    def _unseen(self, word: str) -> bool:
+    def unseen(self, word: str) -> bool:
+        """Whether the model's shipped vocabulary lacks `word` (lower-cased)."""
         return word.lower() not in self._seen
+
+    _unseen = unseen  # the name the rules of this class use
 
     def _name_evidence(self, words: Sequence[str]) -> tuple[bool, bool]:
         """(plausible at all, sure without the model): known name words, no common or company word."""
@@ -272,14 +328,117 @@ class SecondOpinion:
 
     def _places(self, text: str) -> list[RecognizerResult]:
         results = []
+        ask: list[tuple[int, str]] = []
         for match in _PLACE_CUE.finditer(text):
-            place = match.group("place")
-            words = _words(place)
-            # The longest known place at the start of the capitalised run: "Oberndorf bei Salzburg", "Kitee".
-            for n in range(len(words), 0, -1):
-                candidate = " ".join(words[:n])
-                if words[0].lower() not in _NOT_FIRST and (self._gaz.is_place(candidate) or _TOWN.fullmatch(candidate) and self._unseen(words[n - 1])):
-                    start = match.start("place")
-                    results.append(RecognizerResult("LOCATION", start, start + len(candidate), 0.6))
-                    break
+            if match.group("upper"):  # "FLYING TO NEW YORK ON MONDAY": the gazetteer decides
+                start, place = match.start("upper"), self._longest_known(re.split(r"(?<=[ -])", match.group("upper")))
+                if place:
+                    results.append(RecognizerResult("LOCATION", start, start + len(place), 0.6))
+                continue
+            start, words = match.start("place"), _words(match.group("place"))
+            if words[0].lower() in _NOT_FIRST:
+                continue
+            n = self._cued_place_words(words)
+            if n:
+                results.append(RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6))
+            elif self._trip_destination(text, start) and self._unseen(words[0]):
+                ask.append((start, words[0]))  # "from Zweins to Meransen": the model decides
+        results += [RecognizerResult("LOCATION", m.start("place"), m.end("place"), 0.6) for m in _PLACE_FIELD.finditer(text)]
+        results += self._unseen_places(text) + self._countries(text)
+        said = self._model_says_place([place for _, place in ask])
+        results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
+        firms = self.firm_names(text) if "," in text or " and " in text else []
+        return [r for r in results if not _in_firm(text, r, firms)]
+
+    def _known(self, place: str) -> bool:
+        return self._gaz.is_place(place) or self._gaz.is_country(place)
+
+    def _longest_known(self, parts: Sequence[str]) -> str:
+        """The longest known place that the parts ("NEW ", "YORK ", "ON ") start with; "" if none."""
+        for n in range(len(parts), 0, -1):
+            place = "".join(parts[:n]).rstrip(" -")
+            if self._known(place):
+                return place
+        return ""
+
+    def _unseen_places(self, text: str) -> list[RecognizerResult]:
+        """Known places (5,000 people or more) none of whose words the model's vocabulary has,
+        wherever they are: "Our Kisumu team", "Warri". English words and names are seen."""
+        results = []
+        for match in _KNOWN_RUN.finditer(text):
+            words = _words(match.group())
+            offsets = [match.start() + len(" ".join(words[:i])) + (1 if i else 0) for i in range(len(words))]
+            i = 0
+            while i < len(words):
+                n = self._unseen_place_at(words, i)
+                if n:
+                    results.append(RecognizerResult("LOCATION", offsets[i], offsets[i] + len(" ".join(words[i : i + n])), 0.5))
+                i += max(n, 1)
         return results
+
+    def _unseen_place_at(self, words: Sequence[str], i: int) -> int:
+        for n in range(len(words) - i, 0, -1):
+            head = words[i : i + n]
+            if head[0].lower() in _PARTICLE_WORDS or head[-1].lower() in _PARTICLE_WORDS:
+                continue
+            if all(self._unseen(w) for w in head if w.lower() not in _PARTICLE_WORDS) and self._known(" ".join(head)):
+                return n
+        return 0
+
+    def _trip_destination(self, text: str, start: int) -> bool:
+        """Whether `start` follows "from <a place> to" ("flying from Kitee to ...")."""
+        trip = _TRIP_BEFORE.search(text, max(0, start - 80), start)
+        return trip is not None and self._cued_place_words(_words(trip.group("origin"))) > 0
+
+    def _cued_place_words(self, words: list[str]) -> int:
+        """How many leading words of a capitalised run after a place cue name a place; 0: none.
+        The longest known or place-shaped run wins: "Oberndorf bei Salzburg", "Kitee"."""
+        for n in range(len(words), 0, -1):
+            if words[n - 1].lower() in _PARTICLE_WORDS:
+                continue
+            candidate = " ".join(words[:n])
+            if any(w.lower() in _COMPANY_WORDS for w in words[:n]):
+                continue  # "Paschoud-sur-Cosendey Country Club": the venue is no place name
+            if self._gaz.is_place(candidate) or self._gaz.is_country(candidate) or self._place_shaped(candidate):
+                return n
+            if self._gaz.is_town(candidate) and all(self._unseen(w) for w in words[:n]):
+                return n  # small towns only when no word of them is English ("written in Rust")
+        return 0
+
+    def _place_shaped(self, phrase: str) -> bool:
+        """A place by its shape: a town ending on a word the model never saw ("Taylorfort"),
+        a particle inside ("Plan-les-Ouates"), a saint or direction before a name ("South Kevin")."""
+        last = re.split(r"[ -]", phrase)[-1]
+        if _TOWN.fullmatch(phrase):
+            return self._unseen(last)
+        if _PARTICLE_INSIDE.fullmatch(phrase):
+            return True
+        return _PLACE_PREFIX.fullmatch(phrase) is not None and (self._unseen(last) or self._gaz.is_first(last))
+
+    def _model_says_place(self, places: Sequence[str]) -> list[bool]:
+        if not places:
+            return []
+        docs = self._nlp.pipe([f"{_PLACE_PREFIX_SENTENCE}{place}." for place in places])
+        start = len(_PLACE_PREFIX_SENTENCE)
+        return [any(ent.label_ in ("GPE", "LOC") and ent.start_char <= start < ent.end_char for ent in doc.ents) for doc in docs]
+
+    def _countries(self, text: str) -> list[RecognizerResult]:
+        """Countries, US states, Canadian and Australian provinces written capitalised anywhere,
+        or in capitals: "Bosnia and Herzegovina", "Trinidad and Tobago", "GERMANY" on its own line."""
+        results = []
+        for match in _COUNTRY_RUN.finditer(text):
+            words = [(m.group(), m.start()) for m in _RUN_WORD.finditer(match.group())]
+            base, i = match.start(), 0
+            while i < len(words):
+                n = next((n for n in range(min(len(words) - i, 6), 0, -1) if self._country_at(words, i, n)), 0)
+                if n:
+                    first, last = words[i], words[i + n - 1]
+                    results.append(RecognizerResult("LOCATION", base + first[1], base + last[1] + len(last[0]), 0.6))
+                i += max(n, 1)
+        return results
+
+    def _country_at(self, words: Sequence[tuple[str, int]], i: int, n: int) -> bool:
+        chunk = words[i : i + n]
+        if chunk[0][0].lower() in _CONNECTOR_WORDS or chunk[-1][0].lower() in _CONNECTOR_WORDS:
+            return False
+        return self._gaz.is_country(" ".join(w for w, _ in chunk))

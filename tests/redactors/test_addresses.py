@@ -34,6 +34,31 @@ FOUND = [
     pytest.param("PSC 1234, Box 5678, APO AE 09876", "PSC 1234, Box 5678, APO AE 09876", id="us-military-psc"),
     pytest.param("USNS Brown\nFPO AP 12345", "USNS Brown\nFPO AP 12345", id="us-military-ship"),
     pytest.param("must enter on Juan Course St. the first", "Juan Course St.", id="named-street-no-number"),
+    pytest.param("He lives on the north side of Maple Parkways.", "Maple Parkways", id="named-street-plural-type"),
+    # Country names with "and", "of", "&" and towns with particles in the lines below a street.
+    pytest.param("12 Oak Landing\nSuite 4\nVejby\nTrinidad and Tobago 17500", "12 Oak Landing\nSuite 4\nVejby\nTrinidad and Tobago 17500", id="country-with-and"),
+    pytest.param("498 Anderson Ports\nCaldas da Rainha\nIsle of Man 91665", "498 Anderson Ports\nCaldas da Rainha\nIsle of Man 91665", id="country-with-of"),
+    pytest.param("Mlýnská 5, 400 01 Ústí nad Labem", "Mlýnská 5, 400 01 Ústí nad Labem", id="cz-town-with-particle"),
+    pytest.param("271 Oak Stravenue\n   Mistelbach an der Zaya\n    PR\n    92585", "271 Oak Stravenue\n   Mistelbach an der Zaya\n    PR\n    92585", id="two-particles"),
+    # Australian, Canadian, Philippine and Indian forms.
+    pytest.param("Level 2 14 Marsh Route\nSt. Kilda, VIC, 3182", "Level 2 14 Marsh Route\nSt. Kilda, VIC, 3182", id="au-level-saint-town"),
+    pytest.param("to 7 Richard Quad, South Alexander, WA, 3194.", "7 Richard Quad, South Alexander, WA, 3194", id="au-street-type"),
+    pytest.param("8006 montée Saint-Michel\nLaval, QC H7T 1C8", "8006 montée Saint-Michel\nLaval, QC H7T 1C8", id="ca-fr"),
+    pytest.param("Block 3 Lot 8 Greenfield Estates Phase 2, 5th Road, Tubod, 3404 Cavite", "Block 3 Lot 8 Greenfield Estates Phase 2, 5th Road, Tubod, 3404 Cavite", id="ph-block-lot"),
+    pytest.param("H.No. 12, Gandhi Street, Chennai 600017 ok", "H.No. 12, Gandhi Street, Chennai 600017", id="in-house-number-pin"),
+    pytest.param("at PO Box 417, Wanaka 9305 after", "PO Box 417, Wanaka 9305", id="po-box"),
+    # Continental Europe and Latin America.
+    pytest.param("Kossuth utca 12.\nH-1052 Budapest", "Kossuth utca 12.\nH-1052 Budapest", id="hu-type-word"),
+    pytest.param("Prešernova cesta 5, 1000 Ljubljana", "Prešernova cesta 5, 1000 Ljubljana", id="si-type-word"),
+    pytest.param("Eino Leinon katu 3, 00250 Helsinki", "Eino Leinon katu 3, 00250 Helsinki", id="fi-type-word"),
+    pytest.param("to rue de Lausanne, 1201 Genève.", "rue de Lausanne, 1201 Genève", id="fr-street-then-postcode"),
+    pytest.param("at Stationsplein 4\n1012AB\nAmsterdam for the", "Stationsplein 4\n1012AB\nAmsterdam", id="nl-postcode-line-then-city"),
+    pytest.param("Carrera 7 # 12-40, 110311, Bogotá", "Carrera 7 # 12-40, 110311, Bogotá", id="co-hash-number"),
+    pytest.param("Av. Corrientes N° 1234 Piso 3, Buenos Aires 1043", "Av. Corrientes N° 1234 Piso 3, Buenos Aires 1043", id="ar-numero"),
+    pytest.param("Rua Augusta, 1500\nConsolação\n01304001 São Paulo / SP", "Rua Augusta, 1500\nConsolação\n01304001 São Paulo / SP", id="br-cep-state"),
+    pytest.param("Strada Lipscani Nr. 5 Bl. 2 Sc. 1 Ap. 12, Valea Mare (Dolj), 200585", "Strada Lipscani Nr. 5 Bl. 2 Sc. 1 Ap. 12, Valea Mare (Dolj), 200585", id="ro-block-stair-flat"),
+    pytest.param("Jl. Sudirman No. 5\nBandung, Jawa Barat 40115", "Jl. Sudirman No. 5\nBandung, Jawa Barat 40115", id="id-jalan"),
+    pytest.param("Avenida do Roleto, S/N, 6254-863 Maia", "Avenida do Roleto, S/N, 6254-863 Maia", id="pt-sem-numero"),
 ]
 
 
@@ -54,6 +79,10 @@ BENIGN = [
     pytest.param("Python 3 Way of doing things", id="number-then-type-needs-a-name"),
     pytest.param("> 3 Places\\n> to visit this year", id="quoted-listicle-escaped-break"),
     pytest.param("??? build 42 failed\n??? retry", id="prefixed-log-lines"),
+    pytest.param("During 1983, Burgess, Price and Jenkins invested heavily", id="word-ending-like-a-street-suffix"),
+    pytest.param("Phase 3 rollout starts Monday", id="unit-word-alone"),
+    pytest.param("Chapter 4 Cross references are at the end", id="street-type-without-a-name"),
+    pytest.param("the London and Paris offices", id="places-without-a-street"),
 ]
 
 

@@ -113,11 +113,12 @@ def test_question_in_one_log_record_and_answer_in_the_next_of_the_same_trace(red
 
 
 def test_log_records_without_a_trace_follow_their_scope_order(redactor: Redactor) -> None:
+    # A small town: a larger one the model never saw ("Kitee") is a place wherever it stands.
     question = make_log_record("Which city are you in?")
-    answer = make_log_record("Kitee")
+    answer = make_log_record("Joutsa")
     for record in (question, answer):
         record.trace_id, record.span_id = b"", b""
     answer.time_unix_nano = question.time_unix_nano + 1
-    assert _log_contents(redactor, [question, answer])[1] != "Kitee"
+    assert _log_contents(redactor, [question, answer])[1] != "Joutsa"
     question.time_unix_nano, answer.time_unix_nano = 2, 1  # the "answer" came first: no prior
-    assert _log_contents(redactor, [question, answer])[1] == "Kitee"
+    assert _log_contents(redactor, [question, answer])[1] == "Joutsa"
