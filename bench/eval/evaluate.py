@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import bench.common  # noqa: F401  (first: it switches tldextract's downloads off before presidio loads)
 from bench.eval.corpus import (
     CATEGORIES,
     CORPUS_PATH,
