@@ -14,6 +14,13 @@ with nothing repeated or cached is read whole, exactly as before.
 
 NER results of a sentence are kept in a bounded LRU keyed by an HMAC-SHA256 digest under a
 random per-process key, like `RedactionCache`: the cache holds offsets and labels, never text.
+
+`Probes` asks the model the context recognizers' questions ("I spoke with Maria Lopez
+yesterday.": is the candidate a PERSON in a neutral sentence?). One `nlp()` call per candidate
+cost more than the NER of the sentence holding it (spaCy's per-call overhead on seven tokens), so
+`Probes.batched` runs a recognizer over a whole batch of texts twice: the first pass only
+collects the questions not answered yet, one `nlp.pipe` answers them all, and the texts that
+asked run again with the answers in hand. Answers are kept in the same kind of keyed LRU.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ import hashlib
 import hmac
 import os
 import re
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -69,6 +78,106 @@ def _keeps_together(word: str) -> bool:
     return bare in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha())
 
 
+class _KeyedLru:
+    """A bounded LRU of entities keyed by HMAC-SHA256 of a sentence under a random per-process key."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._key = os.urandom(32)
+        self._entries: OrderedDict[bytes, Entities] = OrderedDict()
+        self._max_entries = max_entries
+
+    def digest(self, sentence: str) -> bytes:
+        return hmac.new(self._key, sentence.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+
+    def get(self, key: bytes) -> Entities | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: bytes, found: Entities) -> None:
+        if self._max_entries <= 0:
+            return
+        self._entries[key] = found
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _entities(doc: Doc) -> Entities:
+    return tuple((ent.start_char, ent.end_char, ent.label_) for ent in doc.ents)
+
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+class Probes:
+    """The model's entities of short probe sentences, asked in one `nlp.pipe` per batch of texts."""
+
+    def __init__(self, nlp: Language, batch_size: int, max_entries: int = 20_000) -> None:
+        self._nlp = nlp
+        self._batch_size = batch_size
+        self._cache = _KeyedLru(max_entries)
+        self._local = threading.local()  # the questions a first pass collects, per thread
+        self.asked = 0  # sentences the model read (cache misses)
+
+    def entities(self, sentence: str) -> Entities:
+        """(start, end, label) of the model's entities in `sentence`. Inside the first pass of
+        `batched`, an unanswered sentence is recorded and answered with no entities for now."""
+        key = self._cache.digest(sentence)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        pending: list[str] | None = getattr(self._local, "pending", None)
+        if pending is not None:
+            pending.append(sentence)
+            return ()
+        found = _entities(self._nlp(sentence))
+        self.asked += 1
+        self._cache.put(key, found)
+        return found
+
+    def entities_many(self, sentences: Sequence[str]) -> list[Entities]:
+        """`entities` of each sentence; the unanswered ones read in one `nlp.pipe`."""
+        keys = [self._cache.digest(sentence) for sentence in sentences]
+        found = [self._cache.get(key) for key in keys]
+        missing = [i for i, entities in enumerate(found) if entities is None]
+        pending: list[str] | None = getattr(self._local, "pending", None)
+        if pending is not None:
+            pending.extend(sentences[i] for i in missing)
+        elif missing:
+            docs = self._nlp.pipe([sentences[i] for i in missing], batch_size=self._batch_size)
+            for i, doc in zip(missing, docs, strict=True):
+                found[i] = _entities(doc)
+                self._cache.put(keys[i], found[i])
+            self.asked += len(missing)
+        return [entities or () for entities in found]
+
+    def batched(self, run: Callable[[_Item], _Result], items: Sequence[_Item]) -> list[_Result]:
+        """`run(item)` for every item, all their probe sentences read in one `nlp.pipe`."""
+        self._local.pending = pending = []
+        first: list[tuple[_Result, bool]] = []
+        try:
+            for item in items:
+                before = len(pending)
+                first.append((run(item), len(pending) > before))
+        finally:
+            self._local.pending = None
+        if not pending:
+            return [result for result, _ in first]
+        distinct = list(dict.fromkeys(pending))
+        for sentence, doc in zip(distinct, self._nlp.pipe(distinct, batch_size=self._batch_size), strict=True):
+            self._cache.put(self._cache.digest(sentence), _entities(doc))
+        self.asked += len(distinct)
+        return [run(item) if asked else result for item, (result, asked) in zip(items, first, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
 @dataclass
 class _Text:
     text: str
@@ -89,14 +198,9 @@ class SentenceNer:
     def __init__(self, nlp: Language, batch_size: int, max_entries: int = 100_000) -> None:
         self._nlp = nlp
         self._batch_size = batch_size
-        self._key = os.urandom(32)
-        self._entries: OrderedDict[bytes, Entities] = OrderedDict()
-        self._max_entries = max_entries
+        self._cache = _KeyedLru(max_entries)
         self.hits = 0
         self.misses = 0
-
-    def _digest(self, sentence: str) -> bytes:
-        return hmac.new(self._key, sentence.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
 
     def docs(self, texts: Sequence[str]) -> list[Doc]:
         """One tokenized Doc per text, its entities set from NER over the distinct sentences."""
@@ -108,10 +212,8 @@ class SentenceNer:
             for index, (_, sentence) in enumerate(item.pieces):
                 if sentence in known or sentence in planned:
                     continue
-                key = self._digest(sentence)
-                cached = self._entries.get(key)
+                cached = self._cache.get(self._cache.digest(sentence))
                 if cached is not None:
-                    self._entries.move_to_end(key)
                     known[sentence] = cached
                     self.hits += 1
                 else:
@@ -123,7 +225,7 @@ class SentenceNer:
         for run, doc in zip(runs, self._nlp.pipe([run.segment for run in runs], batch_size=self._batch_size), strict=True):
             for sentence, found in run.entities(doc):
                 known[sentence] = found
-                self._remember(self._digest(sentence), found)
+                self._cache.put(self._cache.digest(sentence), found)
         return [self._doc(item, known) for item in items]
 
     def _doc(self, item: _Text, known: dict[str, Entities]) -> Doc:
@@ -137,15 +239,8 @@ class SentenceNer:
         doc.ents = filter_spans(spans)
         return doc
 
-    def _remember(self, key: bytes, found: Entities) -> None:
-        if self._max_entries <= 0:
-            return
-        self._entries[key] = found
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._cache)
 
 
 @dataclass

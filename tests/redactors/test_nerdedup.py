@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from redactors.nerdedup import SentenceNer, sentences
-from redactors.pii import PiiAnalyzer
+from redactors.nerdedup import Probes, SentenceNer, sentences
+from redactors.pii import NameContextRecognizer, PiiAnalyzer, PlaceContextRecognizer
 
 
 @pytest.mark.parametrize(
@@ -68,8 +68,58 @@ def test_the_cache_holds_no_text_and_is_bounded(analyzer: PiiAnalyzer) -> None:
     ner = SentenceNer(analyzer._nlp, batch_size=8, max_entries=2)
     ner.docs(TEXTS[:2])
     assert len(ner) == 2
-    stored = repr(list(ner._entries.items()))
+    stored = repr(list(ner._cache._entries.items()))
     assert "Connor" not in stored and "Gonzalez" not in stored and "Rotterdam" not in stored
     off = SentenceNer(analyzer._nlp, batch_size=8, max_entries=0)
     off.docs(TEXTS)
     assert len(off) == 0
+
+
+# Texts whose candidates the context recognizers confirm with the model ("spoke with dave
+# hughes" -> "I spoke with Dave Hughes yesterday."), with a benign twin the model turns down.
+PROBED = [
+    "I spoke with dave hughes about the refund.",
+    "Thanks, I talked to priya patel and Lena Fischer, Tom Baker.",
+    "Our customer is currently in edinburgh, moving to lisbon soon.",
+    "I spoke with dave hughes again. I'm in trouble, please tell everyone.",  # a repeat, and twins
+    "nothing to ask about here",
+]
+
+
+def _context(analyzer: PiiAnalyzer, probes: Probes, text: str) -> list[tuple[int, int, str]]:
+    names, places = NameContextRecognizer(probes), PlaceContextRecognizer(analyzer._nlp, probes)
+    found = [(r.start, r.end, r.entity_type) for r in names.analyze(text, ["PERSON"])]
+    return found + [(r.start, r.end, r.entity_type) for r in places.analyze(text)]
+
+
+def test_probes_batched_give_the_answers_of_one_call_each_from_one_pipe(analyzer: PiiAnalyzer, monkeypatch: pytest.MonkeyPatch) -> None:
+    nlp = analyzer._nlp
+    one_by_one = Probes(nlp, batch_size=8, max_entries=0)  # no cache: every question its own nlp() call
+    expected = [_context(analyzer, one_by_one, text) for text in PROBED]
+    assert any(expected) and not expected[-1]
+    assert one_by_one.asked > 4  # the texts did ask the model
+
+    pipes: list[int] = []
+    real_pipe = nlp.pipe
+
+    def counting_pipe(texts, **kwargs):  # a spy on spaCy: the real pipe, counted
+        texts = list(texts)
+        pipes.append(len(texts))
+        return real_pipe(texts, **kwargs)
+
+    monkeypatch.setattr(nlp, "pipe", counting_pipe)
+    probes = Probes(nlp, batch_size=8)
+    assert probes.batched(lambda text: _context(analyzer, probes, text), PROBED) == expected
+    assert len(pipes) == 1 and pipes[0] == probes.asked < one_by_one.asked  # one pipe, each distinct sentence once
+    asked = probes.asked
+    assert probes.batched(lambda text: _context(analyzer, probes, text), PROBED) == expected
+    assert probes.asked == asked and len(pipes) == 1  # the next batch: every answer from the cache
+
+
+def test_probe_answers_are_cached_without_text_and_bounded(analyzer: PiiAnalyzer) -> None:
+    probes = Probes(analyzer._nlp, batch_size=8, max_entries=3)
+    assert probes.entities_many(["I spoke with Dave Hughes yesterday.", "She lives in Lisbon."])
+    assert probes.batched(lambda text: _context(analyzer, probes, text), PROBED)
+    assert len(probes) == 3
+    stored = repr(list(probes._cache._entries.items()))
+    assert not any(word in stored for word in ("Dave", "Hughes", "Lisbon", "Priya", "spoke", "lives"))
