@@ -8,6 +8,12 @@ text unit, so each of those units went through NER whole. Here every text is cut
 after an abbreviation such as "Mr." or an initial), NER runs on each distinct sentence once,
 and the entities are mapped back onto the text's own tokens.
 
+A sentence in which nothing can start a name (`may_hold_a_name`: no capital letter except the
+pronoun "I" and a common opening word such as "The" or "Please") is not read at all: every
+entity the analyzer keeps from the model starts with a capital letter (spans starting lower-case
+are dropped as the model's slips; the second opinion re-reads capitalised spans only), and the
+lower-case names of issue 12 are found by rules on the text and by probes, not by this NER.
+
 A sentence is read in the first text of the batch that has it, with eight words of that text on
 either side (the model's window is a few tokens; an entity never spans a sentence end); a text
 with nothing repeated or cached is read whole, exactly as before.
@@ -39,6 +45,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from redactors.letters import LOWER
+
 Entities = tuple[tuple[int, int, str], ...]  # (start, end, label) in the sentence
 
 # A sentence end: . ! or ? (and closing quotes or brackets), whitespace, then the next sentence's
@@ -54,6 +62,35 @@ _WORD = re.compile(r"\S+")
 # way, and the entity recognizer's state looks a few tokens further.
 CONTEXT_WORDS = 8
 CONTEXT_CHARS = 400
+
+
+# A letter that is not a lower-case Latin letter: a capital, or a letter of a script without case
+# (or of a script this test does not know), either of which may start a name.
+_MAY_START_A_NAME = re.compile(rf"[^\W\d_{LOWER}]")
+_FIRST_WORD = re.compile(r"[^\W\d_]+")
+# Opening words that start a sentence with a capital and are no one's name. Not "Will", "May",
+# "Can", "Per", "Else", "Mark": given names too.
+_OPENERS = frozenset(
+    """a an the this that these those it its we you your our my their there here they he she his her
+    if when while what which who whom whose how why where whether and but or so then also once
+    in on at for to of with from by as after before during since until unless because each every
+    all any some no not do does did is are was were be been has have had could should would must
+    please thanks thank let just only now yes""".split()
+)
+
+
+def may_hold_a_name(sentence: str) -> bool:
+    """Whether the sentence has a letter that may start a name: a capital other than the pronoun
+    "I" and the first letter of an opening word, or a letter of a script without case."""
+    first = _FIRST_WORD.search(sentence)
+    for match in _MAY_START_A_NAME.finditer(sentence):
+        at = match.start()
+        if match.group() == "I" and not sentence[at - 1 : at].isalnum() and not sentence[at + 1 : at + 2].isalnum():
+            continue  # "I", "I'm", "I'll"
+        if first is not None and at == first.start() and first.group().lower() in _OPENERS:
+            continue
+        return True
+    return False
 
 
 def sentences(text: str) -> Iterator[tuple[int, str]]:
@@ -201,6 +238,7 @@ class SentenceNer:
         self._cache = _KeyedLru(max_entries)
         self.hits = 0
         self.misses = 0
+        self.skipped = 0  # sentences in which nothing can start a name: not read
 
     def docs(self, texts: Sequence[str]) -> list[Doc]:
         """One tokenized Doc per text, its entities set from NER over the distinct sentences."""
@@ -211,6 +249,10 @@ class SentenceNer:
             item = _Text(text, list(sentences(text)), [])
             for index, (_, sentence) in enumerate(item.pieces):
                 if sentence in known or sentence in planned:
+                    continue
+                if not may_hold_a_name(sentence):
+                    known[sentence] = ()
+                    self.skipped += 1
                     continue
                 cached = self._cache.get(self._cache.digest(sentence))
                 if cached is not None:
