@@ -14,7 +14,7 @@ entity the analyzer keeps from the model starts with a capital letter (spans sta
 are dropped as the model's slips; the second opinion re-reads capitalised spans only), and the
 lower-case names of issue 12 are found by rules on the text and by probes, not by this NER.
 
-A sentence is read in the first text of the batch that has it, with eight words of that text on
+A sentence is read in the first text of the batch that has it, with five words of that text on
 either side (the model's window is a few tokens; an entity never spans a sentence end); a text
 with nothing repeated or cached is read whole, exactly as before.
 
@@ -58,9 +58,11 @@ _ABBREVIATIONS = frozenset(
 )
 _LAST_WORD = re.compile(r"(\S*)[.!?]$")
 _WORD = re.compile(r"\S+")
-# Words of the text read on either side of a run: the small model's window is four tokens each
-# way, and the entity recognizer's state looks a few tokens further.
-CONTEXT_WORDS = 8
+# Words of the text read on either side of a run: the small model's token vectors see four
+# tokens each way, and the entity recognizer's state also reads the token before the current one.
+# (Eight words read 30% more text than the sentences themselves on the mixed workload; five
+# gave the same `make eval` figures on every line, 1.06x.)
+CONTEXT_WORDS = 5
 CONTEXT_CHARS = 400
 
 
