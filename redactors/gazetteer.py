@@ -6,9 +6,13 @@ names-dataset holds 1.5 million names and takes gigabytes to load, so it is neve
 worker: ``build`` (``python -m redactors.gazetteer build [PATH]``; ``ensure`` builds only when the
 file is missing, as ``make install`` does and as the first use does, once, in a child process) keeps the names ranked among the
 ``NAME_RANK`` most common in at least one country, with the places, in one gzip text file of a
-few megabytes. ``load`` reads that file into three frozen sets (case-folded).
+few megabytes. ``load`` reads that file into frozen sets (case-folded). A fourth set, ``common``,
+holds the first names ranked among the ``COMMON_RANK`` most common of some country ("Emily",
+"Tiit", "Grace"): the gazetteer's long tail has English words ("Done", "Great", "Fixed") and
+product names ("Jira", "Okta") that rank low somewhere, so the rules that read a lone word as a
+name by its position alone (a sign-off, "Thanks, Emily.") ask for a common one.
 
-The file is found at ``$TRACEVAULT_GAZETTEER`` or ``~/.cache/tracevault/gazetteer-v1.txt.gz``.
+The file is found at ``$TRACEVAULT_GAZETTEER`` or ``~/.cache/tracevault/gazetteer-v2.txt.gz``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-VERSION = 1
+VERSION = 2
 NAME_RANK = 3000
+COMMON_RANK = 500
 MIN_CITY_POPULATION = 5000
 ENV = "TRACEVAULT_GAZETTEER"
-SECTIONS = ("first", "last", "place")
+SECTIONS = ("first", "last", "place", "common")
 
 
 def default_path() -> Path:
@@ -46,11 +51,11 @@ def _latin_word(name: str) -> bool:
     return name.replace("-", "").replace("'", "").isalpha() and all(ord(ch) < 0x250 for ch in name)
 
 
-def _ranked_names(resource: str) -> set[str]:
-    """Single-word Latin-script names ranked in the top NAME_RANK of some country."""
+def _ranked_names(resource: str, rank: int = NAME_RANK) -> set[str]:
+    """Single-word Latin-script names ranked in the top `rank` of some country."""
     with resources.files("names_dataset").joinpath("v3", resource).open("rb") as raw, gzip.open(raw) as handle:
         table = pickle.load(handle)  # noqa: S301 (the installed names-dataset package's own file)
-    return {fold(name) for name, info in table.items() if " " not in name and _latin_word(name) and min(info.get("rank", {}).values(), default=NAME_RANK + 1) <= NAME_RANK}
+    return {fold(name) for name, info in table.items() if " " not in name and _latin_word(name) and min(info.get("rank", {}).values(), default=rank + 1) <= rank}
 
 
 def _places() -> set[str]:
@@ -72,6 +77,7 @@ def _places() -> set[str]:
 def build(path: Path) -> None:
     """Write the compact gazetteer file (takes a minute and about 2 GB once; run in its own process)."""
     sections = {"first": _ranked_names("first_names.pkl.gz"), "last": _ranked_names("last_names.pkl.gz"), "place": _places()}
+    sections["common"] = _ranked_names("first_names.pkl.gz", COMMON_RANK)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + f".{os.getpid()}.tmp")
     with gzip.open(partial, "wt", encoding="utf-8") as out:
@@ -86,6 +92,7 @@ class Gazetteer:
     first: frozenset[str]
     last: frozenset[str]
     places: frozenset[str]
+    common: frozenset[str] = frozenset()  # first names among the COMMON_RANK most common of some country
 
     def is_first(self, word: str) -> bool:
         return fold(word) in self.first
@@ -96,6 +103,9 @@ class Gazetteer:
     def is_name(self, word: str) -> bool:
         key = fold(word)
         return key in self.first or key in self.last
+
+    def is_common_first(self, word: str) -> bool:
+        return fold(word) in self.common
 
     def is_place(self, text: str) -> bool:
         return fold(text) in self.places
@@ -113,7 +123,8 @@ def read(path: Path) -> Gazetteer:
             if section not in sections:
                 raise GazetteerUnavailable(f"{path}: not a gazetteer file of version {VERSION}")
             sections[section].add(entry)
-    return Gazetteer(frozenset(sections["first"]), frozenset(sections["last"]), frozenset(sections["place"]))
+    common = frozenset(sections["common"])
+    return Gazetteer(frozenset(sections["first"]), frozenset(sections["last"]), frozenset(sections["place"]), common)
 
 
 @cache

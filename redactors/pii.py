@@ -399,6 +399,9 @@ class NameContextRecognizer(LocalRecognizer):
                 # Trim trailing words that are not names ("John thanks" -> "John").
                 while words and words[-1].lower() in _NOT_NAMES:
                     end -= len(words.pop()) + (1 if words else 0)
+                slashed = _SLASH_AFTER.match(text, end) if len(words) == 1 else None
+                if slashed:  # "name: Grosjean/Hüryaşar": surname/given name, as on a ticket
+                    end = slashed.end()
                 if not words or words[0].lower() in _NOT_NAMES or words[0].lower() in _STOP_WORDS:
                     continue  # "call me when you're here" names no one
                 if rule.verify_lower_case and words[0][:1].islower() and not self._model_says_person(words):
@@ -413,7 +416,9 @@ _NER_NAME_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 
 
 _WORD_BEFORE = re.compile(rf"([{UPPER}][{LOWER}'\-]{{1,20}}) $")
-_WORD_AFTER = re.compile(rf" ([{UPPER}][{LOWER}'\-]{{1,20}})\b")
+# After a name: " Lopez", " O'Brien" (an apostrophe then a capital), and "/Given" of "Surname/Given".
+_WORD_AFTER = re.compile(rf" ([{UPPER}](?:['’][{UPPER}])?[{LOWER}'\-]{{1,20}})\b")
+_SLASH_AFTER = re.compile(rf"/([{UPPER}][{LOWER}'\-]{{1,20}})\b(?!/)")
 
 
 # Shapes with a digit or a slash that are still names: "64 Collin Sound" (a street the model calls
@@ -442,7 +447,7 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     before = _WORD_BEFORE.search(text[max(0, start - 24) : start])
     if before and not stop(before.group(1)):
         start -= len(before.group(0))
-    after = _WORD_AFTER.match(text[end : end + 24])
+    after = _WORD_AFTER.match(text[end : end + 24]) or (_SLASH_AFTER.match(text[end : end + 24]) if result.entity_type == "PERSON" else None)
     if after and not stop(after.group(1)):
         end += len(after.group(0))
     return RecognizerResult(result.entity_type, start, end, result.score)

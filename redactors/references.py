@@ -254,15 +254,21 @@ def strip_content(attributes: Any, make_ref: Callable[[str], str] | None, genai_
     return removed
 
 
+def _copy(request: ExportTraceServiceRequest | ExportLogsServiceRequest, mode: str) -> Any:
+    """A copy of the request to strip content from, once the mode is known to be valid."""
+    if mode not in MODES:
+        raise ValueError(f"content_in_forward must be one of {', '.join(MODES)}")
+    view = type(request)()
+    view.CopyFrom(request)
+    return view
+
+
 def traces_view(request: ExportTraceServiceRequest, mode: str, tenant: str, env: str) -> ExportTraceServiceRequest:
     """The request as forwarded under `mode`: the request itself for `redacted`, else a copy
     without content (and, for `reference`, with references to the vault's copy)."""
     if mode == REDACTED:
         return request
-    if mode not in MODES:
-        raise ValueError(f"content_in_forward must be one of {', '.join(MODES)}")
-    view = ExportTraceServiceRequest()
-    view.CopyFrom(request)
+    view = _copy(request, mode)
     for span in _spans(view):
         trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
         # A span without its ids cannot be referred to: its content goes without a reference.
@@ -284,10 +290,7 @@ def logs_view(request: ExportLogsServiceRequest, mode: str, tenant: str, env: st
     a `body_ref` attribute in its place. Other log records keep their bodies as redacted."""
     if mode == REDACTED:
         return request
-    if mode not in MODES:
-        raise ValueError(f"content_in_forward must be one of {', '.join(MODES)}")
-    view = ExportLogsServiceRequest()
-    view.CopyFrom(request)
+    view = _copy(request, mode)
     for record in _log_records(view):
         trace_id, span_id = record.trace_id.hex(), record.span_id.hex()
         time = record.time_unix_nano or record.observed_time_unix_nano

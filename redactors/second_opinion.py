@@ -39,9 +39,10 @@ from spacy.language import Language
 
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
+from redactors.namecues import NameCues
 from redactors.nerdedup import Probes
 
-_CAP = rf"[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"
+_CAP = rf"[{UPPER}](?:['’][{UPPER}])?[{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # "O'Brien" too
 # One to three capitalised words (single words only count when the model has never seen them).
 _CANDIDATE = re.compile(rf"(?<![\w-]){_CAP}(?:[ ]{_CAP}){{0,2}}(?![\w-])")
 _ENUMERATION = re.compile(rf"(?<![\w-]){_CAP}(?:,[ ]{_CAP})*,?[ ](?:and|&|or)[ ]{_CAP}(?![\w-])|(?<![\w-]){_CAP}(?:,[ ]{_CAP}){{2,}}(?![\w-])")
@@ -92,6 +93,11 @@ _FLOOR_SPAN = re.compile(
 )
 
 
+def _not_a_name(word: str) -> bool:
+    lower = word.lower()
+    return lower in _NOT_FIRST or lower in _COMPANY_WORDS
+
+
 def _words(span: str) -> list[str]:
     return span.split(" ")
 
@@ -122,6 +128,7 @@ class SecondOpinion:
         # vocabulary: English words and common English names are there; most foreign names,
         # which the model calls ORG or nothing, are not.
         self._seen = frozenset(word for word in nlp.vocab.strings if word.islower())
+        self._cues = NameCues(gazetteer, self._seen, _not_a_name)
 
     def analyze(self, text: str, model_spans: Iterable[tuple[int, int, str]], wanted: frozenset[str]) -> list[RecognizerResult]:
         """`model_spans`: (start, end, spaCy label) of every entity the model found in `text`."""
@@ -130,6 +137,10 @@ class SecondOpinion:
         if "PERSON" in wanted:
             results += self._names(text, spans)
             results += self._enumerations(text)
+            # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
+            cued = self._cues.analyze(text, spans)
+            firms = self.firm_names(text) if cued and ("," in text or " and " in text) else []
+            results += [r for r in cued if not any(s <= r.start and r.end <= e for s, e in firms)]
         if "LOCATION" in wanted:
             results += self._places(text)
         results += [r for r in self._floor(text, spans) if r.entity_type in wanted]
@@ -186,6 +197,7 @@ class SecondOpinion:
         if not (first or last):
             return False, False
         unseen = all(self._unseen(w) or self._gaz.is_name(w) and self._unseen(w) for w in words)
+        # A lone word needs a common first name: the gazetteer's tail has product names ("Jira", "Okta").
         return True, unseen and (first or last) and (len(words) > 1 or first)
 
     def _both_known(self, words: Sequence[str]) -> bool:

@@ -15,7 +15,11 @@ Three phases per request, so that NER sees one batch:
 2. redact the queued content strings in one batch (deduplicated). In a list of messages (each
    with a "role"), a user message right after an agent's question for a name, a place or a
    phone number ("What's your last name?") is read as that answer when it is nothing else
-   (``redactors.context``): the small model rarely tags a bare "Alvarez".
+   (``redactors.context``): the small model rarely tags a bare "Alvarez". The same holds across
+   records: a span's events in time order, and the log records of one trace and span (or, without
+   a trace, of one scope) in time order; a question in one record raises the prior on the short
+   answer in the next, unless the first is the user's or the second the agent's (roles read from
+   the event name, ``event_name`` or a role attribute).
 3. write results back, then re-encode every parsed value in reverse order (inner first), in
    the shape it came in: a JSON string stays a JSON string, a kvlist stays a kvlist.
 """
@@ -24,10 +28,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -75,6 +79,38 @@ _DATA_URI = re.compile(r"data:[\w.+\-]+/[\w.+\-]+;base64,", re.IGNORECASE)
 _SEGMENT_SEPARATORS = re.compile(r"[-_+~=]")
 _USER_ROLES = frozenset({"user", "human", "customer"})
 _NUMBER_KINDS = frozenset({"int_value", "double_value", "string_value_strindex"})
+# Records whose order is a conversation's: span events, log records.
+_RECORD_MESSAGES = frozenset({fields.SPAN_EVENT, fields.LOG_RECORD})
+_ROLE_KEYS = frozenset({"event.name", "role", "gen_ai.role", "gen_ai.message.role"})
+_USER_RECORD = re.compile(r"(?i)\b(?:user|human|customer)\b")
+_AGENT_RECORD = re.compile(r"(?i)\b(?:assistant|choice|system|agent|bot|tool)\b")
+
+
+class _Record(NamedTuple):
+    """A span event or log record: its conversation, time, speaker and queued texts [first, end)."""
+
+    group: tuple[Any, ...]
+    time: int
+    role: str  # "user", "agent" or "" (unknown)
+    first: int
+    end: int
+
+
+def _record_role(item: Message) -> str:
+    names = [getattr(item, "name", ""), getattr(item, "event_name", "")]
+    names += [kv.value.string_value for kv in item.attributes if kv.key in _ROLE_KEYS]
+    said = " ".join(names)
+    if _USER_RECORD.search(said):
+        return "user"
+    return "agent" if _AGENT_RECORD.search(said) else ""
+
+
+def _record_group(item: Message, call: int) -> tuple[Any, ...]:
+    """Span events: their span (one repeated field). Log records: their trace and span, else their scope."""
+    trace_id = getattr(item, "trace_id", b"")
+    return ("trace", trace_id, item.span_id) if trace_id else ("call", call)
+
+
 # What the walker takes: a request's resource spans (traces) or resource logs (logs).
 Resources = Sequence[ResourceSpans] | Sequence[ResourceLogs]
 
@@ -114,6 +150,7 @@ class _Walk:
         self._key_verdicts: dict[str, bool] = {}
         # Queue index of a message's text -> the entity the agent's question before it asked for.
         self.answer_hints: dict[int, str] = {}
+        self.records: list[_Record] = []
 
     # -- messages, field by field from their descriptors ----------------------------------------
 
@@ -130,7 +167,10 @@ class _Walk:
 
     def _message_field(self, field: FieldDescriptor, value: Any, bucket: Counter[str]) -> None:
         name = field.message_type.full_name
+        call = len(self.records)
         for item in value if field.is_repeated else [value]:
+            if name in _RECORD_MESSAGES:
+                group, role, time, before = _record_group(item, call), _record_role(item), item.time_unix_nano, len(self.queue)
             if name == fields.KEY_VALUE:
                 self.attribute(item, bucket)
             elif name == fields.ANY_VALUE:
@@ -141,6 +181,8 @@ class _Walk:
                 self.message(item, own)
             else:
                 self.message(item, bucket)
+            if name in _RECORD_MESSAGES:
+                self.records.append(_Record(group, time, role, before, len(self.queue)))
 
     def _string_field(self, message: Message, field: FieldDescriptor, value: Any, bucket: Counter[str]) -> None:
         rule = fields.string_rule(field)
@@ -490,9 +532,26 @@ class _Walk:
             if entity is not None:
                 self.answer_hints[answer_first] = entity
 
+    def _link_records(self) -> None:
+        """Conversation context across span events and log records: in each conversation, in time
+        order, a record asking for a name, a place or a phone number, then the next record's texts."""
+        groups: dict[tuple[Any, ...], list[_Record]] = defaultdict(list)
+        for record in self.records:
+            groups[record.group].append(record)
+        for records in groups.values():
+            records.sort(key=lambda r: r.time)
+            for asking, answering in zip(records, records[1:]):
+                if asking.role == "user" or answering.role == "agent":
+                    continue
+                asked = (asked_entity(self.queue[i][0], self.policy.entities) for i in range(asking.end - 1, asking.first - 1, -1))
+                entity = next((e for e in asked if e is not None), None)
+                for index in range(answering.first, answering.end) if entity is not None else ():
+                    self.answer_hints.setdefault(index, entity)
+
     # -- phases 2 and 3 ----------------------------------------------------------------------
 
     def finish(self) -> None:
+        self._link_records()
         unique = list(dict.fromkeys(text for text, _, _ in self.queue))
         results: dict[str, RedactedText] = {}
         if unique:

@@ -355,7 +355,7 @@ def test_the_builder_drops_only_the_gazetteers_build_data_after_building_it() ->
 
     commands = _run_commands(_builder())
     build = next(i for i, words in enumerate(commands) if words[1:4] == ["-m", "redactors.gazetteer", "build"])
-    assert commands[build][4] == "/opt/tracevault/share/gazetteer-v1.txt.gz"
+    assert commands[build][4] == "/opt/tracevault/share/gazetteer-v2.txt.gz"
     uninstalled = [w for words in commands[build + 1:] if "uninstall" in words for w in words[words.index("uninstall") + 1:] if not w.startswith("-")]
     build_only = _smoke_build_only()
     assert set(uninstalled) == build_only | {"pip"}
@@ -384,7 +384,7 @@ def test_the_sidecar_runs_without_the_build_only_packages(tmp_path) -> None:  # 
     import subprocess
     import sys
 
-    path = tmp_path / "gazetteer-v1.txt.gz"
+    path = tmp_path / "gazetteer-v2.txt.gz"
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         handle.write("first\tamelia\nlast\tokafor\nplace\tlagos\n")
     script = (

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from redactors.engine import Redactor
-from tests.redactors.otlp_builders import attribute, make_request, make_span
+from tests.redactors.otlp_builders import attribute, make_log_record, make_log_request, make_request, make_span
 
 
 def _messages(*turns: tuple[str, str]) -> str:
@@ -66,3 +66,58 @@ def test_only_the_next_user_turn_is_the_answer(redactor: Redactor) -> None:
     assert contents[1] == "Premium"
     contents = _redact(redactor, _messages(("assistant", "What's your last name?"), ("assistant", "Premium")))
     assert contents[1] == "Premium"
+
+
+# -- across records: span events in time order, log records of one trace and span ------------------
+
+EVENT_TURNS = [
+    # (events as (name, content, time offset), index of the event whose content must change, or None);
+    # "Gold Plus" and "Kitee" survive on their own (the benign rows): only the question masks them.
+    pytest.param([("gen_ai.assistant.message", "What's your last name?", 1), ("gen_ai.user.message", "Gold Plus", 2)], 1, id="events-name"),
+    pytest.param([("gen_ai.user.message", "Kitee", 2), ("gen_ai.assistant.message", "Which city are you in?", 1)], 0, id="events-out-of-order"),
+    pytest.param([("gen_ai.assistant.message", "Your phone?", 1), ("gen_ai.user.message", "612 34 56 78", 2)], 1, id="events-phone"),
+    pytest.param([("gen_ai.assistant.message", "Which plan are you on?", 1), ("gen_ai.user.message", "Premium", 2)], None, id="benign-not-asked"),
+    pytest.param([("gen_ai.user.message", "What's your last name?", 1), ("gen_ai.user.message", "Premium", 2)], None, id="benign-user-asks"),
+    pytest.param([("gen_ai.assistant.message", "What's your last name?", 1), ("gen_ai.choice", "Premium", 2)], None, id="benign-agent-answers"),
+    pytest.param([("gen_ai.assistant.message", "What's your name?", 1), ("gen_ai.user.message", "why do you ask", 2)], None, id="benign-long-reply"),
+]
+
+
+@pytest.mark.parametrize(("turns", "changed"), EVENT_TURNS)
+def test_question_in_one_span_event_and_answer_in_the_next(redactor: Redactor, turns: list, changed: int | None) -> None:
+    span = make_span(events=[(name, {"content": text}) for name, text, _ in turns])
+    for event, (_, _, offset) in zip(span.events, turns, strict=True):
+        event.time_unix_nano = 1_700_000_000_000_000_000 + offset
+    request = make_request([span])
+    redactor.redact_resource_spans(list(request.resource_spans), "acme", "prod")
+    out = [request.resource_spans[0].scope_spans[0].spans[0].events[i].attributes[0].value.string_value for i in range(len(turns))]
+    for i, (_, text, _) in enumerate(turns):
+        assert (out[i] != text) == (i == changed), out
+
+
+def _log_contents(redactor: Redactor, records: list) -> list[str]:
+    request = make_log_request(records)
+    redactor.redact_resource_logs(list(request.resource_logs), "acme", "prod")
+    return [record.body.string_value for record in request.resource_logs[0].scope_logs[0].log_records]
+
+
+def test_question_in_one_log_record_and_answer_in_the_next_of_the_same_trace(redactor: Redactor) -> None:
+    question = make_log_record("Thanks. What's your last name?", event_name="gen_ai.assistant.message")
+    answer = make_log_record("Thygesen", event_name="gen_ai.user.message")
+    answer.trace_id, answer.span_id = question.trace_id, question.span_id
+    answer.time_unix_nano = question.time_unix_nano + 1
+    other = make_log_record("Premium", event_name="gen_ai.user.message")  # another trace: not an answer
+    other.time_unix_nano = question.time_unix_nano + 2
+    contents = _log_contents(redactor, [answer, other, question])
+    assert "Thygesen" not in contents[0] and contents[1] == "Premium" and contents[2] == "Thanks. What's your last name?", contents
+
+
+def test_log_records_without_a_trace_follow_their_scope_order(redactor: Redactor) -> None:
+    question = make_log_record("Which city are you in?")
+    answer = make_log_record("Kitee")
+    for record in (question, answer):
+        record.trace_id, record.span_id = b"", b""
+    answer.time_unix_nano = question.time_unix_nano + 1
+    assert _log_contents(redactor, [question, answer])[1] != "Kitee"
+    question.time_unix_nano, answer.time_unix_nano = 2, 1  # the "answer" came first: no prior
+    assert _log_contents(redactor, [question, answer])[1] == "Kitee"

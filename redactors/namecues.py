@@ -1,0 +1,186 @@
+"""Names found by the structure around them, where the small model sees nothing or an ORG.
+
+Each cue is a shape of text that holds people's names, and each word it proposes must still read
+as a name: a known first or last name (``redactors.gazetteer``) or a word the model's shipped
+vocabulary does not have ("Barışcan"), and no common, role or company word. The cues:
+
+- **speaker labels**: lines that start "Name: Speech" ("Indira: What a wife.", also after "> "
+  quote marks and escaped line breaks), the speech opening with a capital or a quote (log lines,
+  "Redis: connection refused", do not). Two or more labels that read as names, at least one a
+  known name, make a dialogue, and each of them is a name; a lone label counts when its speech
+  is quoted or the label is a known first name the model has never seen. Role labels ("User:",
+  "Assistant:", "Note:", "Subject:") are no names.
+- **pairs of names**: two or three capitalised words, a known first name then a known last name,
+  one of them unseen by the model ("a Sonja Thygesen concert", "Julia Connor again."), not
+  introduced as a firm ("at", "joined") nor followed by a company word.
+- **lists next to a name**: in "Lelièvre and Watkins" or "Smet, Dūmiņa and Kölbl" where the model
+  tagged one item PERSON, the other items that read as names are names too (not in a firm's
+  name: "at Lee, Perkins and Finch").
+- **possessives**: "Fabian's address", "Birger's daughter": a name before a personal noun.
+- **a name as the subject of a person's verb** at the start of a sentence or clause: "Gandi
+  lives on ...", "Guy spent a year ...", "Fanaka will send the deck".
+- **credits**: "starring Pakosz", "directed by ...", "founded by ...".
+- **address and sign-off**: a common first name (``Gazetteer.is_common_first``) addressed after a
+  comma at a sentence's end ("Thanks for your patience, Isabel."), alone after the last sentence
+  of a message ("Appreciate the help. Sofia"), or introducing its speaker ("Isabel Mahoney here.").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from presidio_analyzer import RecognizerResult
+
+from redactors.gazetteer import Gazetteer
+from redactors.letters import LOWER, UPPER
+
+# A capitalised word, "O'Brien" and "McCall" shapes included.
+_CAP = rf"(?:Ma?c|[{UPPER}]['’])?[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # never "KeyError"
+_LINE_START = r"(?:^|(?<=\n)|(?<=\\n)|(?<=\\r))"
+_SPEAKER = re.compile(
+    rf"{_LINE_START}[ \t]*(?:[>|][ \t]*)*(?P<label>{_CAP}(?:[ ]{_CAP})?)[ \t]*:(?!//)[ \t]*(?P<speech>[\"“'{UPPER}])", re.M
+)
+_ROLES = frozenset(
+    """user assistant system agent human ai bot customer client caller operator host guest support admin
+    interviewer moderator narrator speaker note notes warning error info summary subject date from to cc
+    bcc re fwd status step question answer reply response input output result example tip hint update
+    action title description details reason cause solution location address phone email name time
+    author owner reviewer assignee reporter priority severity type category tags label source target
+    directed written produced cast genre runtime rating release""".split()
+)
+_PAIR = re.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
+_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|became|for|work(?:s|ed)? for|vendor|client|partner)[ ]+)$")
+_COMPANY_AFTER = re.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
+_LIST = re.compile(rf"(?<![\w-]){_CAP}(?:,[ ]{_CAP})*,?[ ](?:and|&)[ ]{_CAP}(?![\w-])|(?<![\w-]){_CAP}(?:,[ ]{_CAP}){{2,}}(?![\w-])")
+_LIST_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded|became)[ ]+)$")
+_PERSONAL = (
+    r"address|phone|number|mobile|email|e-mail|wife|husband|daughter|son|mother|father|mom|dad|mum|brother|sister|"
+    r"family|children|kids|parents|partner|girlfriend|boyfriend|fiancée?|birthday|home|house|flat|apartment|"
+    r"account|passport|car|dog|cat|friend|boss|manager|doctor|lawyer|room|desk|office|condition|diagnosis"
+)
+_POSSESSIVE = re.compile(rf"(?<![\w-])(?P<name>{_CAP})['’]s[ ]+(?:new[ ]+|old[ ]+|home[ ]+|current[ ]+)?(?:{_PERSONAL})\b")
+# What may stand before a clause's first word: nothing, a line break (real or escaped), a quote,
+# or punctuation and a space ("Meeting notes: Fanaka will ...").
+_CLAUSE_ENDS = ("\n", "\\n", '"', ". ", "! ", "? ", ": ", "; ", ", ")
+_PERSON_VERBS = (
+    r"lives|lived|said|says|told|asked|spent|wrote|was born|married|owns|thinks|feels|wants|will send|emailed|"
+    r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed"
+)
+_SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?:{_PERSON_VERBS})\b)")
+_CREDIT = re.compile(
+    rf"(?i:\b(?:starring|featuring|feat\.|co-starring|directed by|written by|produced by|composed by|performed by|founded by|"
+    rf"hosted by|narrated by|illustrated by|translated by)[ ]+)(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
+)
+
+
+_VOCATIVE = re.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
+_SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
+_HERE = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])")
+_SIGN_OFF_TAIL = 60  # characters at the end of a text where a sign-off may stand
+_CREDIT_WORDS = (" by ", "tarring", "eaturing", "feat.")
+
+
+def _clause_start(text: str, at: int) -> bool:
+    return at == 0 or text.endswith(_CLAUSE_ENDS, 0, at)
+
+
+class NameCues:
+    """PERSON findings from speaker labels, name pairs, lists, possessives, subjects and credits."""
+
+    def __init__(self, gazetteer: Gazetteer, seen: frozenset[str], common: Callable[[str], bool]) -> None:
+        self._gaz = gazetteer
+        self._seen = seen
+        self._common = common  # stop, role-less common and company words ("The", "Bank", "Thanks")
+
+    def analyze(self, text: str, model_spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
+        spans = [*self._speakers(text), *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
+        spans += self._addressed(text)
+        spans += self._lists(text, [(s, e) for s, e, label in model_spans if label in ("PERSON", "PER")])
+        return [RecognizerResult("PERSON", s, e, 0.6) for s, e in spans]
+
+    def _unseen(self, word: str) -> bool:
+        return word.lower() not in self._seen
+
+    def _name_like(self, word: str) -> bool:
+        """A known first or last name, or a word the model never saw; no common or role word."""
+        lower = word.lower()
+        if lower in _ROLES or self._common(word):
+            return False
+        return self._gaz.is_name(word) or self._unseen(word)
+
+    def _all_name_like(self, phrase: str) -> bool:
+        return all(self._name_like(w) for w in phrase.split(" "))
+
+    def _speakers(self, text: str) -> list[tuple[int, int]]:
+        if ":" not in text:
+            return []
+        labels = [m for m in _SPEAKER.finditer(text) if self._all_name_like(m.group("label"))]
+        first_names = {m.group("label") for m in labels if self._gaz.is_first(m.group("label").split(" ")[0])}
+        if len({m.group("label") for m in labels}) >= 2 and any(self._gaz.is_name(m.group("label").split(" ")[0]) for m in labels):
+            return [m.span("label") for m in labels]
+        lone = [m for m in labels if m.group("speech") in "\"“'" or m.group("label") in first_names and self._unseen(m.group("label"))]
+        return [m.span("label") for m in lone]
+
+    def _pairs(self, text: str) -> list[tuple[int, int]]:
+        found = []
+        for match in _PAIR.finditer(text):
+            words = match.group().split(" ")
+            while words and (words[0].lower() in _ROLES or self._common(words[0])):
+                words.pop(0)  # "The Maksimiljan Dolenc version": the article is no part of it
+            if len(words) < 2 or not self._all_name_like(" ".join(words)):
+                continue
+            if not (self._gaz.is_first(words[0]) and self._gaz.is_last(words[-1]) and any(self._unseen(w) for w in words)):
+                continue
+            if _FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end()):
+                continue
+            found.append((match.end() - len(" ".join(words)), match.end()))
+        return found
+
+    def _lists(self, text: str, person: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The other items of a list in which the model tagged a name."""
+        found: list[tuple[int, int]] = []
+        if not person and ":" not in text:
+            return found
+        for match in _LIST.finditer(text):
+            if _LIST_FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end()):
+                continue
+            items = [(m.start(), m.end()) for m in re.finditer(_CAP, match.group())]
+            base = match.start()
+            tagged = [any(s <= base + a < e for s, e in person) for a, _ in items]
+            # Introduced by a colon ("our 3 founders: Fernandes, Müür and Jaroš"), three or more are names.
+            listed = text[max(0, base - 2) : base].startswith(":") and len(items) >= 3
+            if listed or any(tagged):
+                found += [(base + a, base + b) for (a, b), t in zip(items, tagged, strict=True) if not t and self._name_like(match.group()[a:b])]
+        return found
+
+    def _possessives(self, text: str) -> list[tuple[int, int]]:
+        if "'" not in text and "’" not in text:
+            return []
+        return [m.span("name") for m in _POSSESSIVE.finditer(text) if self._name_like(m.group("name"))]
+
+    def _subjects(self, text: str) -> list[tuple[int, int]]:
+        found = []
+        for match in _SUBJECT.finditer(text):
+            name = match.group("name")
+            if _clause_start(text, match.start()) and self._name_like(name) and (self._gaz.is_common_first(name) or self._unseen(name)):
+                found.append(match.span("name"))
+        return found
+
+    def _addressed(self, text: str) -> list[tuple[int, int]]:
+        """A common first name addressed ("..., Isabel."), signing off, or introducing itself ("Isabel Mahoney here.")."""
+        found = []
+        matches = [*_VOCATIVE.finditer(text)] if "," in text else []
+        matches += _SIGN_OFF.finditer(text, max(0, len(text) - _SIGN_OFF_TAIL))
+        if " here" in text:
+            matches += (m for m in _HERE.finditer(text) if _clause_start(text, m.start()))
+        for match in matches:
+            words = match.group("name").split(" ")
+            if self._gaz.is_common_first(words[0]) and self._all_name_like(match.group("name")):
+                found.append(match.span("name"))
+        return found
+
+    def _credits(self, text: str) -> list[tuple[int, int]]:
+        if not any(word in text for word in _CREDIT_WORDS):
+            return []
+        return [m.span("name") for m in _CREDIT.finditer(text) if self._all_name_like(m.group("name"))]
