@@ -397,7 +397,9 @@ def normalize(original: str) -> TextView:
 # the Unicode dashes U+2010..U+2015 and minus U+2212, dot, NBSP, thin space, narrow NBSP.
 # Not slash (dates).  NFKC has already turned NBSP/thin spaces into U+0020 in a normalize()
 # view; they are listed for views built otherwise.
-_DIGIT_SEP_RE = re.compile(r"(?<=\d)[ \t\-\u2010-\u2015\u2212.\u00a0\u2009\u202f]{1,3}(?=\d)")
+# The digit before a run is matched, not looked behind for: a pattern that starts with a class
+# lets the regex engine skip to digits (the separators are the match from its second character).
+_DIGIT_SEP_RE = re.compile(r"\d[ \t\-\u2010-\u2015\u2212.\u00a0\u2009\u202f]{1,3}(?=\d)")
 
 
 def collapse_digit_separators(view: TextView) -> TextView:
@@ -415,7 +417,7 @@ def collapse_digit_separators(view: TextView) -> TextView:
     ends: list[int] = []
     last = 0
     for m in _DIGIT_SEP_RE.finditer(text):
-        a = m.start()
+        a = m.start() + 1  # after the digit
         out.append(text[last:a])
         _extend_map(starts, ends, src_starts, src_ends, last, a)
         last = m.end()

@@ -14,12 +14,14 @@ import importlib.util
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import regex
 import spacy
 import tldextract
 from presidio_analyzer import AnalyzerEngine, LocalRecognizer, Pattern, PatternRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
     EmailRecognizer,
@@ -45,6 +47,7 @@ from redactors.modelerror import ModelNotInstalled
 from redactors.nerdedup import Probes, SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
+from redactors.recognizers import RecognizerSet
 from redactors.second_opinion import SecondOpinion
 
 __all__ = ["ModelNotInstalled", "PiiAnalyzer", "load_spacy_model"]  # ModelNotInstalled lives in redactors/modelerror.py
@@ -162,6 +165,27 @@ class OfflineEmailRecognizer(EmailRecognizer):
     def validate_result(self, pattern_text: str) -> bool:
         return _OFFLINE_TLD(pattern_text.rsplit("@", 1)[-1]).fqdn != ""
 
+    @staticmethod
+    def windows(text: str) -> list[tuple[int, int]]:
+        """Where a match can be: every character of one is an address character or "@", and it
+        holds an "@"; so it lies in a maximal run of those around an "@". The characters just
+        outside a run are neither, so the pattern's look-behind and its final \\b read the same
+        there as in the whole text (redactors/recognizers.py runs the pattern in these windows)."""
+        spans = []
+        at = text.find("@")
+        while at != -1:
+            start = _ADDRESS_RUN_BEFORE.match(text, 0, at).start()  # type: ignore[union-attr]
+            end = _ADDRESS_RUN_AFTER.match(text, at).end()  # type: ignore[union-attr]
+            spans.append((start, end))
+            at = text.find("@", end)
+        return spans
+
+
+# The characters of OfflineEmailRecognizer's pattern (local part, dots, domain) and "@", in the
+# `regex` module's reading of \w, as the recognizer's own pattern is compiled; the first runs backwards.
+_ADDRESS_RUN_BEFORE = regex.compile(r"(?r)[\w!#$%'*+^`{|}~.@-]*")
+_ADDRESS_RUN_AFTER = regex.compile(r"[\w!#$%'*+^`{|}~.@-]*")
+
 
 class OfflineUrlRecognizer(UrlRecognizer):
     def validate_result(self, pattern_text: str) -> bool:
@@ -176,6 +200,9 @@ class SpacedSsnRecognizer(PatternRecognizer):
     def __init__(self) -> None:
         super().__init__(supported_entity="US_SSN", patterns=self.PATTERNS, name="SpacedSsnRecognizer", supported_language=LANGUAGE)
 
+    # A necessary condition for a match (redactors/recognizers.py skips the regex without it).
+    possible = staticmethod(re.compile(r"\d{3}[ \t]*[-.]").search)
+
     def validate_result(self, pattern_text: str) -> bool:
         digits = re.sub(r"\D", "", pattern_text)
         area, group, serial = digits[:3], digits[3:5], digits[5:]
@@ -189,7 +216,12 @@ class AddressIpRecognizer(IpRecognizer):
     """IP addresses, but not dotted version numbers ("firmware 4.2.1.17")."""
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
-        return [r for r in super().analyze(text, entities, nlp_artifacts) if not _VERSION_WORD.search(text[max(0, r.start - 12) : r.start])]
+        return self.filter_results(text, super().analyze(text, entities, nlp_artifacts))
+
+    @staticmethod
+    def filter_results(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        """What `analyze` keeps of the pattern results (RecognizerSet calls it after its own regex loop)."""
+        return [r for r in results if not _VERSION_WORD.search(text[max(0, r.start - 12) : r.start])]
 
 
 _STREET_TYPES = (
@@ -532,7 +564,15 @@ class PiiAnalyzer:
             StreetAddressRecognizer(),
         ):
             registry.add_recognizer(recognizer)
-        self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=self._engine, supported_languages=[LANGUAGE])
+        self._registry = registry
+        # AnalyzerEngine.analyze without its per-call overhead, same results (redactors/recognizers.py).
+        self._recognizers = RecognizerSet(
+            registry.recognizers,
+            LemmaContextAwareEnhancer(),
+            self._engine.ner_model_configuration,
+            artifacts=lambda doc: self._engine._doc_to_nlp_artifact(doc, LANGUAGE),
+            tokenize=lambda text: nlp.make_doc(ner_input(text)),
+        )
         # Outside Presidio's registry on purpose: Presidio keeps one of two results on the same
         # span, and the NER clean-up below must not drop a context-rule name with it.
         self._names = NameContextRecognizer(self.probes)
@@ -545,39 +585,40 @@ class PiiAnalyzer:
 
     @property
     def supported_entities(self) -> frozenset[str]:
-        return frozenset(self._analyzer.get_supported_entities(LANGUAGE))
+        return self._recognizers.supported_entities()
 
-    def artifacts(self, texts: Sequence[str], with_ner: bool) -> list[NlpArtifacts]:
-        """NLP artefacts for many texts: one `nlp.pipe` pass, or the tokenizer alone without NER."""
-        texts = [ner_input(text) for text in texts]  # same offsets; linear tokenizer cost
-        if with_ner:  # NER once per distinct sentence of the batch (redactors/nerdedup.py)
-            docs: Iterable[Doc] = self._sentence_ner.docs(texts)
-        else:
-            docs = (self._nlp.make_doc(text) for text in texts)
-        return [self._engine._doc_to_nlp_artifact(doc, LANGUAGE) for doc in docs]
+    def reference_engine(self) -> AnalyzerEngine:
+        """Presidio's AnalyzerEngine over the same recognizers and NLP engine: what the direct
+        path (`RecognizerSet`) must agree with (tests/redactors/test_recognizers.py)."""
+        return AnalyzerEngine(registry=self._registry, nlp_engine=self._engine, supported_languages=[LANGUAGE])
+
+    def artifacts(self, texts: Sequence[str], with_ner: bool) -> list[Doc | None]:
+        """Per text, its Doc from one NER pass over the batch; without NER, None: the pattern
+        recognizers need no tokens (the tokenizer runs only if a context word may raise a result)."""
+        if not with_ner:
+            return [None] * len(texts)
+        # NER once per distinct sentence of the batch (redactors/nerdedup.py), on the NER input.
+        return list(self._sentence_ner.docs([ner_input(text) for text in texts]))
 
     def analyze(
         self,
         text: str,
-        artifacts: NlpArtifacts,
+        artifacts: Doc | None,
         entities: frozenset[str],
         threshold: float,
     ) -> list[PiiFinding]:
+        """Findings in ``text``; ``artifacts`` is its Doc from `artifacts` (None without NER)."""
         candidates = candidate_entities(text, entities)
         if not candidates:
             return []
-        results = self._analyzer.analyze(
-            text=text,
-            language=LANGUAGE,
-            entities=candidates,
-            score_threshold=threshold,
-            nlp_artifacts=artifacts,
-        )
+        results = self._recognizers.analyze(text, candidates, threshold, artifacts)
         findings = []
-        firms = self._second.firm_names(text) if "," in text or " and " in text else []
+        firms: list[tuple[int, int]] | None = None
         for result in results:
             if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
                 cleaned = _clean_ner(text, result, self._is_common_word)
+                if firms is None:
+                    firms = self._second.firm_names(text) if "," in text or " and " in text else []
                 if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
                     continue  # code-like, or a part of a firm's name ("for Moore, Fitzgerald and Shaw")
                 result = cleaned
@@ -585,7 +626,7 @@ class PiiAnalyzer:
                 continue  # "Europe/Istanbul", "$FORMAT", "Kafka topic": code, not a name
             findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
         # Every label the model gave, the ignored ones too: the second opinion re-reads ORG and NORP.
-        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.tokens.ents]
+        model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.ents] if artifacts is not None else []
         for result in self._second.analyze(text, model_spans, entities):
             if result.score >= threshold and not is_code_like(text, result.start, result.end):
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))
@@ -626,7 +667,7 @@ class PiiAnalyzer:
             checks.append(("CREDIT_CARD", self._card, text))
         for entity, recognizer, view in checks:
             if entity in entities:
-                for r in recognizer.analyze(view, [entity], None):
+                for r in self._recognizers.run(recognizer, view, [entity]):
                     if r.score >= threshold:
                         found.append(PiiFinding(r.start, r.end, r.entity_type, r.score, type(recognizer).__name__))
         return found

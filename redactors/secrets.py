@@ -28,7 +28,7 @@ import math
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TypeVar
@@ -372,6 +372,10 @@ _PROSE_RX = re.compile(
     r"[ \t]+(?i:is|was)(?:[ \t]+(?i:now|still|just|currently|set[ \t]+to|changed[ \t]+to|reset[ \t]+to|updated[ \t]+to))?"
     r"[ \t]*:?[ \t]+[\"'`]?(?P<v>[^\s\"'`<>]{4,200})"
 )
+# Every prose match has its secret word (at most _PROSE_LEAD characters with "'s") right before
+# a run of blanks and "is"/"was": the regex is only tried at those few positions (_prose_matches).
+_PROSE_ANCHOR = re.compile(r"[ \t](?i:is|was)")
+_PROSE_LEAD = len("passphrase's")
 _PROSE_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 _PASSWORD_SYMBOLS = frozenset("!@#$%^&*_+=~/\\|.?")
 # --password hunter2 (command lines in tool calls and process attributes)
@@ -865,7 +869,7 @@ class SecretRules:
             if m.group("arr") is not None:
                 pos = m.end() if kind is None else self._array_values(text, m.end(), kind, key, found)
                 continue
-            group = next(g for g in ("dq", "sq", "eq", "bq", "bare") if m.group(g) is not None)
+            group = m.lastgroup  # the value's group: it closes after "key" and "comma"
             vstart, vend = m.span(group)
             skip_to = _not_a_value(text, m, group)
             if skip_to is not None:
@@ -954,7 +958,7 @@ class SecretRules:
                 return pos
 
     def _scan_prose(self, text: str, found: list[tuple[int, int, int, str]]) -> None:
-        for m in _PROSE_RX.finditer(text):
+        for m in _prose_matches(text):
             # The key: the secret word with the rest of its word, plus one word before it
             # ("my password", "the api key", "DB_PASSWORD"), judged like a prose assignment key.
             start = m.start("w")
@@ -996,6 +1000,28 @@ class SecretRules:
             kind = self.key_kind(key)
             if kind is not None and not _is_placeholder(m.group("v"), key):
                 found.append((*m.span("v"), _P_ASSIGN, kind))
+
+
+def _prose_matches(text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``_PROSE_RX.finditer(text)``, trying the regex only where one can start.
+
+    A match's secret word ends where the run of blanks before its "is"/"was" begins, so it
+    starts at most _PROSE_LEAD characters before that run. Candidate starts are tried in
+    increasing order from where the last match ended, each at most once, so the first success
+    is the leftmost match, as finditer's.
+    """
+    pos = tried = 0
+    for anchor in _PROSE_ANCHOR.finditer(text):
+        blank = anchor.start()
+        while blank > 0 and text[blank - 1] in " \t":
+            blank -= 1
+        for start in range(max(pos, tried, blank - _PROSE_LEAD), blank):
+            m = _PROSE_RX.match(text, start)
+            if m is not None:
+                yield m
+                pos = m.end()
+                break
+        tried = max(tried, blank)
 
 
 def _scan_k8s_secret(text: str, found: list[tuple[int, int, int, str]]) -> None:

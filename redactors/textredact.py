@@ -145,6 +145,10 @@ def text_units(text: str) -> list[str]:
     return [unit for unit in units if unit] or [text]
 
 
+STRUCTURAL_CACHE_ENTRIES = 20_000
+STRUCTURAL_CACHE_CHARS = 8 * 1024 * 1024
+
+
 class TextRedactor:
     """Redacts batches of free-text values for one compiled policy with a set of detectors.
 
@@ -157,10 +161,19 @@ class TextRedactor:
         self._structural = tuple(d for d in self._detectors if d.structural)
         self._normalised = any(d.normalised for d in self._detectors)
         self.cache = cache if cache is not None else RedactionCache()
+        # Structural values (model names, tool names, attribute keys) repeat on nearly every
+        # span; their results are kept apart from the content cache and its hit rate.
+        self._structural_cache = RedactionCache(max_entries=STRUCTURAL_CACHE_ENTRIES, max_chars=STRUCTURAL_CACHE_CHARS)
 
     def redact_secrets_only(self, text: str, policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> RedactedText:
         """Structural values: no PII scan, but a key pasted into a model name is still stripped."""
-        return self._redact([text], policy, pseudo, self._structural)[0]
+        key = self._structural_cache.digest(f"{policy.tenant}\x00{policy.env}", text)
+        cached = self._structural_cache.get(key)
+        if cached is not None:
+            return cached
+        result = self._redact([text], policy, pseudo, self._structural)[0]
+        self._structural_cache.put(key, result)  # failed results are never kept
+        return result
 
     def redact_many(self, texts: Sequence[str], policy: CompiledPolicy, pseudo: TenantPseudonymizer) -> list[RedactedText]:
         """Redact many texts: cached units are reused, the rest go through one NER batch."""

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from redactors.normalize import TextView, collapse_digit_separators
 from redactors.pii import PiiAnalyzer, candidate_entities
 
 _COLLAPSED_ENTITIES = frozenset({"CREDIT_CARD", "IBAN_CODE"})
+_TWO_DIGITS = re.compile(r"(?:\D*\d){2}")
 
 
 class PiiDetector:
@@ -91,6 +93,8 @@ class DigitsDetector(_PerViewDetector):
     wanted = _COLLAPSED_ENTITIES
 
     def _one(self, view: TextView, policy: CompiledPolicy) -> list[Finding]:
+        if _TWO_DIGITS.match(view.text) is None:
+            return []  # a card or an IBAN has more digits than that; nothing to collapse either
         # Cards already ran on the view itself; on an unchanged view only the case-blind IBAN
         # check adds anything.
         collapsed = collapse_digit_separators(view)

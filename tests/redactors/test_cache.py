@@ -66,3 +66,19 @@ def test_text_units_concatenate_back() -> None:
     assert "".join(units) == text and len(units) > 1
     assert text_units("short\n\ntext") == ["short\n\ntext"]
     assert len("x" * PARAGRAPH_SPLIT_CHARS) >= PARAGRAPH_SPLIT_CHARS
+
+
+def test_structural_values_are_cached_apart_from_content(make_redactor) -> None:
+    redactor: Redactor = make_redactor({})
+    text = redactor._text
+    policy = redactor.policies.resolve("default", "default")
+    pseudo = redactor._pseudonymizer.for_tenant("default")
+    token = "gh" + "p_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    hits, misses = redactor.cache.hits, redactor.cache.misses
+    first = text.redact_secrets_only(f"model-{token}", policy, pseudo)
+    second = text.redact_secrets_only(f"model-{token}", policy, pseudo)
+    assert first.text == second.text == "model-<SECRET:github_token>"
+    assert text._structural_cache.hits == 1 and token not in repr(list(text._structural_cache._entries))
+    assert (redactor.cache.hits, redactor.cache.misses) == (hits, misses), "the content cache's hit rate is not touched"
+    other = text.redact_secrets_only(f"model-{token}", redactor.policies.resolve("other", "default"), pseudo)
+    assert other.text == first.text and text._structural_cache.misses == 2, "scoped by tenant and env"
