@@ -8,12 +8,25 @@ text unit, so each of those units went through NER whole. Here every text is cut
 after an abbreviation such as "Mr." or an initial), NER runs on each distinct sentence once,
 and the entities are mapped back onto the text's own tokens.
 
-A sentence is read in the first text of the batch that has it, with eight words of that text on
+A sentence in which nothing can start a name (`may_hold_a_name`: no capital letter except the
+pronoun "I" and a common opening word such as "The" or "Please") is not read at all: every
+entity the analyzer keeps from the model starts with a capital letter (spans starting lower-case
+are dropped as the model's slips; the second opinion re-reads capitalised spans only), and the
+lower-case names of issue 12 are found by rules on the text and by probes, not by this NER.
+
+A sentence is read in the first text of the batch that has it, with five words of that text on
 either side (the model's window is a few tokens; an entity never spans a sentence end); a text
 with nothing repeated or cached is read whole, exactly as before.
 
 NER results of a sentence are kept in a bounded LRU keyed by an HMAC-SHA256 digest under a
 random per-process key, like `RedactionCache`: the cache holds offsets and labels, never text.
+
+`Probes` asks the model the context recognizers' questions ("I spoke with Maria Lopez
+yesterday.": is the candidate a PERSON in a neutral sentence?). One `nlp()` call per candidate
+cost more than the NER of the sentence holding it (spaCy's per-call overhead on seven tokens), so
+`Probes.batched` runs a recognizer over a whole batch of texts twice: the first pass only
+collects the questions not answered yet, one `nlp.pipe` answers them all, and the texts that
+asked run again with the answers in hand. Answers are kept in the same kind of keyed LRU.
 """
 
 from __future__ import annotations
@@ -21,14 +34,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from redactors.letters import LOWER
 from redactors.processkey import new_key
 
 Entities = tuple[tuple[int, int, str], ...]  # (start, end, label) in the sentence
@@ -42,10 +58,41 @@ _ABBREVIATIONS = frozenset(
 )
 _LAST_WORD = re.compile(r"(\S*)[.!?]$")
 _WORD = re.compile(r"\S+")
-# Words of the text read on either side of a run: the small model's window is four tokens each
-# way, and the entity recognizer's state looks a few tokens further.
-CONTEXT_WORDS = 8
+# Words of the text read on either side of a run: the small model's token vectors see four
+# tokens each way, and the entity recognizer's state also reads the token before the current one.
+# (Eight words read 30% more text than the sentences themselves on the mixed workload; five
+# gave the same `make eval` figures on every line, 1.06x.)
+CONTEXT_WORDS = 5
 CONTEXT_CHARS = 400
+
+
+# A letter that is not a lower-case Latin letter: a capital, or a letter of a script without case
+# (or of a script this test does not know), either of which may start a name.
+_MAY_START_A_NAME = re.compile(rf"[^\W\d_{LOWER}]")
+_FIRST_WORD = re.compile(r"[^\W\d_]+")
+# Opening words that start a sentence with a capital and are no one's name. Not "Will", "May",
+# "Can", "Per", "Else", "Mark": given names too.
+_OPENERS = frozenset(
+    """a an the this that these those it its we you your our my their there here they he she his her
+    if when while what which who whom whose how why where whether and but or so then also once
+    in on at for to of with from by as after before during since until unless because each every
+    all any some no not do does did is are was were be been has have had could should would must
+    please thanks thank let just only now yes""".split()
+)
+
+
+def may_hold_a_name(sentence: str) -> bool:
+    """Whether the sentence has a letter that may start a name: a capital other than the pronoun
+    "I" and the first letter of an opening word, or a letter of a script without case."""
+    first = _FIRST_WORD.search(sentence)
+    for match in _MAY_START_A_NAME.finditer(sentence):
+        at = match.start()
+        if match.group() == "I" and not sentence[at - 1 : at].isalnum() and not sentence[at + 1 : at + 2].isalnum():
+            continue  # "I", "I'm", "I'll"
+        if first is not None and at == first.start() and first.group().lower() in _OPENERS:
+            continue
+        return True
+    return False
 
 
 def sentences(text: str) -> Iterator[tuple[int, str]]:
@@ -70,6 +117,111 @@ def _keeps_together(word: str) -> bool:
     return bare in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha())
 
 
+class _KeyedLru:
+    """A bounded LRU of entities keyed by HMAC-SHA256 of a sentence under a random per-process key."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._key = new_key(self)
+        self._entries: OrderedDict[bytes, Entities] = OrderedDict()
+        self._max_entries = max_entries
+
+    def renew_key(self) -> None:
+        """In a forked child: a key of its own, and nothing cached under the parent's."""
+        self._key = new_key(self)
+        self._entries.clear()
+
+    def digest(self, sentence: str) -> bytes:
+        return hmac.new(self._key, sentence.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+
+    def get(self, key: bytes) -> Entities | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: bytes, found: Entities) -> None:
+        if self._max_entries <= 0:
+            return
+        self._entries[key] = found
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _entities(doc: Doc) -> Entities:
+    return tuple((ent.start_char, ent.end_char, ent.label_) for ent in doc.ents)
+
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+class Probes:
+    """The model's entities of short probe sentences, asked in one `nlp.pipe` per batch of texts."""
+
+    def __init__(self, nlp: Language, batch_size: int, max_entries: int = 20_000) -> None:
+        self._nlp = nlp
+        self._batch_size = batch_size
+        self._cache = _KeyedLru(max_entries)
+        self._local = threading.local()  # the questions a first pass collects, per thread
+        self.asked = 0  # sentences the model read (cache misses)
+
+    def entities(self, sentence: str) -> Entities:
+        """(start, end, label) of the model's entities in `sentence`. Inside the first pass of
+        `batched`, an unanswered sentence is recorded and answered with no entities for now."""
+        key = self._cache.digest(sentence)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        pending: list[str] | None = getattr(self._local, "pending", None)
+        if pending is not None:
+            pending.append(sentence)
+            return ()
+        found = _entities(self._nlp(sentence))
+        self.asked += 1
+        self._cache.put(key, found)
+        return found
+
+    def entities_many(self, sentences: Sequence[str]) -> list[Entities]:
+        """`entities` of each sentence; the unanswered ones read in one `nlp.pipe`."""
+        keys = [self._cache.digest(sentence) for sentence in sentences]
+        found = [self._cache.get(key) for key in keys]
+        missing = [i for i, entities in enumerate(found) if entities is None]
+        pending: list[str] | None = getattr(self._local, "pending", None)
+        if pending is not None:
+            pending.extend(sentences[i] for i in missing)
+        elif missing:
+            docs = self._nlp.pipe([sentences[i] for i in missing], batch_size=self._batch_size)
+            for i, doc in zip(missing, docs, strict=True):
+                found[i] = _entities(doc)
+                self._cache.put(keys[i], found[i])
+            self.asked += len(missing)
+        return [entities or () for entities in found]
+
+    def batched(self, run: Callable[[_Item], _Result], items: Sequence[_Item]) -> list[_Result]:
+        """`run(item)` for every item, all their probe sentences read in one `nlp.pipe`."""
+        self._local.pending = pending = []
+        first: list[tuple[_Result, bool]] = []
+        try:
+            for item in items:
+                before = len(pending)
+                first.append((run(item), len(pending) > before))
+        finally:
+            self._local.pending = None
+        if not pending:
+            return [result for result, _ in first]
+        distinct = list(dict.fromkeys(pending))
+        for sentence, doc in zip(distinct, self._nlp.pipe(distinct, batch_size=self._batch_size), strict=True):
+            self._cache.put(self._cache.digest(sentence), _entities(doc))
+        self.asked += len(distinct)
+        return [run(item) if asked else result for item, (result, asked) in zip(items, first, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
 @dataclass
 class _Text:
     text: str
@@ -90,19 +242,10 @@ class SentenceNer:
     def __init__(self, nlp: Language, batch_size: int, max_entries: int = 100_000) -> None:
         self._nlp = nlp
         self._batch_size = batch_size
-        self._key = new_key(self)
-        self._entries: OrderedDict[bytes, Entities] = OrderedDict()
-        self._max_entries = max_entries
+        self._cache = _KeyedLru(max_entries)
         self.hits = 0
         self.misses = 0
-
-    def renew_key(self) -> None:
-        """In a forked child: a key of its own, and nothing cached under the parent's."""
-        self._key = new_key(self)
-        self._entries.clear()
-
-    def _digest(self, sentence: str) -> bytes:
-        return hmac.new(self._key, sentence.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        self.skipped = 0  # sentences in which nothing can start a name: not read
 
     def docs(self, texts: Sequence[str]) -> list[Doc]:
         """One tokenized Doc per text, its entities set from NER over the distinct sentences."""
@@ -114,10 +257,12 @@ class SentenceNer:
             for index, (_, sentence) in enumerate(item.pieces):
                 if sentence in known or sentence in planned:
                     continue
-                key = self._digest(sentence)
-                cached = self._entries.get(key)
+                if not may_hold_a_name(sentence):
+                    known[sentence] = ()
+                    self.skipped += 1
+                    continue
+                cached = self._cache.get(self._cache.digest(sentence))
                 if cached is not None:
-                    self._entries.move_to_end(key)
                     known[sentence] = cached
                     self.hits += 1
                 else:
@@ -129,7 +274,7 @@ class SentenceNer:
         for run, doc in zip(runs, self._nlp.pipe([run.segment for run in runs], batch_size=self._batch_size), strict=True):
             for sentence, found in run.entities(doc):
                 known[sentence] = found
-                self._remember(self._digest(sentence), found)
+                self._cache.put(self._cache.digest(sentence), found)
         return [self._doc(item, known) for item in items]
 
     def _doc(self, item: _Text, known: dict[str, Entities]) -> Doc:
@@ -143,15 +288,8 @@ class SentenceNer:
         doc.ents = filter_spans(spans)
         return doc
 
-    def _remember(self, key: bytes, found: Entities) -> None:
-        if self._max_entries <= 0:
-            return
-        self._entries[key] = found
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._cache)
 
 
 @dataclass

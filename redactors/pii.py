@@ -44,7 +44,7 @@ from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
 from redactors.modelerror import ModelNotInstalled
-from redactors.nerdedup import SentenceNer
+from redactors.nerdedup import Probes, SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
 from redactors.recognizers import RecognizerSet
@@ -291,10 +291,11 @@ class PlaceContextRecognizer:
     title-cased in a neutral sentence, or by the gazetteer after a strong cue, so "i'm in
     edinburgh" and "currently in marseille" (the model says ORG) are caught and "i'm in trouble" is not."""
 
-    def __init__(self, nlp: Language, gazetteer: Gazetteer, unseen: Callable[[str], bool]) -> None:
+    def __init__(self, nlp: Language, gazetteer: Gazetteer, unseen: Callable[[str], bool], probes: Probes) -> None:
         self._nlp = nlp
         self._gaz = gazetteer
         self._unseen = unseen  # whether the model's shipped vocabulary lacks a word
+        self._probes = probes
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         results = []
@@ -307,17 +308,17 @@ class PlaceContextRecognizer:
             if group == "capital" and match.start(group) > 0 and text[: match.start(group)].rstrip().endswith((".", "!", "?")):
                 continue  # a capital after a sentence end says nothing
             candidate = " ".join(word[:1].upper() + word[1:] for word in place.split())
-            doc = self._nlp(f"She lives in {candidate}.")
-            start = len("She lives in ")
-            # After a strong cue ("flight from", "born in") the small model often says ORG for a
-            # city, and for a known place written in lower case ("marseille"); after a weak one
-            # only a place label counts.
             known = self._gaz.is_place(candidate) or self._gaz.is_country(candidate)
             if known and place.islower() and group == "place" and all(self._unseen(w) for w in place.split()):
                 results.append(RecognizerResult("LOCATION", match.start(group), match.end(group), 0.7))
                 continue  # "moved to khombole": a known place that is no word the model knows
+            found = self._probes.entities(f"She lives in {candidate}.")
+            start = len("She lives in ")
+            # After a strong cue ("flight from", "born in") the small model often says ORG for a
+            # city, and for a known place written in lower case ("marseille"); after a weak one
+            # only a place label counts.
             labels = ("GPE", "LOC", "FAC", "ORG") if group == "place" and (place[0].isupper() or known) else ("GPE", "LOC", "FAC")
-            if any(ent.label_ in labels and ent.start_char <= start < ent.end_char for ent in doc.ents):
+            if any(label in labels and ent_start <= start < ent_end for ent_start, ent_end, label in found):
                 results.append(RecognizerResult("LOCATION", match.start(group), match.end(group), 0.7))
         return results
 
@@ -406,23 +407,22 @@ def _manifest_resource_name(text: str, start: int) -> bool:
 class NameContextRecognizer(LocalRecognizer):
     """Person names from phrases: introductions, greetings, sign-offs, relations, name fields."""
 
-    def __init__(self, nlp: Language | None = None) -> None:
+    def __init__(self, probes: Probes | None = None) -> None:
         super().__init__(supported_entities=["PERSON"], supported_language=LANGUAGE, name="NameContextRecognizer")
         self._rules = _name_rules()
-        self._nlp = nlp
+        self._probes = probes
 
     def load(self) -> None:
         return None
 
     def _model_says_person(self, words: list[str]) -> bool:
         """Ask NER whether the title-cased words read as a person's name in a neutral sentence."""
-        if self._nlp is None:
+        if self._probes is None:
             return False
         candidate = " ".join(word[:1].upper() + word[1:] for word in words)
-        sentence = f"I spoke with {candidate} yesterday."
         start = len("I spoke with ")
-        doc = self._nlp(sentence)
-        return any(ent.label_ in ("PERSON", "PER") and ent.start_char <= start and ent.end_char >= start + len(candidate.split(" ")[0]) for ent in doc.ents)
+        found = self._probes.entities(f"I spoke with {candidate} yesterday.")
+        return any(label in ("PERSON", "PER") and ent_start <= start and ent_end >= start + len(candidate.split(" ")[0]) for ent_start, ent_end, label in found)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         results = []
@@ -557,6 +557,7 @@ class PiiAnalyzer:
         nlp.max_length = max(nlp.max_length, max_text_chars + 1)
         self._engine = _OfflineSpacyEngine(nlp)
         self._sentence_ner = SentenceNer(nlp, batch_size)
+        self.probes = Probes(nlp, batch_size)  # the context recognizers' questions to the model
         registry = RecognizerRegistry(supported_languages=[LANGUAGE])
         for recognizer in (
             SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "ORGANIZATION"]),
@@ -582,10 +583,10 @@ class PiiAnalyzer:
         )
         # Outside Presidio's registry on purpose: Presidio keeps one of two results on the same
         # span, and the NER clean-up below must not drop a context-rule name with it.
-        self._names = NameContextRecognizer(nlp)
+        self._names = NameContextRecognizer(self.probes)
         gazetteer = gazetteer if gazetteer is not None else load_gazetteer()
-        self._second = SecondOpinion(nlp, gazetteer)
-        self._places = PlaceContextRecognizer(nlp, gazetteer, self._second.unseen)
+        self._second = SecondOpinion(nlp, gazetteer, self.probes)
+        self._places = PlaceContextRecognizer(nlp, gazetteer, self._second.unseen, self.probes)
         self._addresses = AddressRecognizer()
         self._conversation = ConversationContext()
         self._known = lambda word: gazetteer.is_name(word) or gazetteer.is_place(word)

@@ -49,6 +49,7 @@ from spacy.language import Language
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
 from redactors.namecues import NameCues
+from redactors.nerdedup import Probes
 
 _CAP = rf"[{UPPER}](?:['’][{UPPER}])?[{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # "O'Brien" too
 # One to three capitalised words (single words only count when the model has never seen them).
@@ -173,8 +174,8 @@ def _cued_place(text: str, at: int) -> bool:
 class SecondOpinion:
     """PERSON and LOCATION findings the small model missed or mislabelled."""
 
-    def __init__(self, nlp: Language, gazetteer: Gazetteer) -> None:
-        self._nlp = nlp
+    def __init__(self, nlp: Language, gazetteer: Gazetteer, probes: Probes) -> None:
+        self._probes = probes
         self._gaz = gazetteer
         # The words the model was shipped with, lower-cased, frozen before any text adds to the
         # vocabulary: English words and common English names are there; most foreign names,
@@ -292,9 +293,9 @@ class SecondOpinion:
     def _model_confirms_person(self, names: Sequence[str]) -> list[bool]:
         if not names:
             return []
-        docs = self._nlp.pipe([f"{_NEUTRAL_PREFIX}{name} yesterday." for name in names])
+        answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{name} yesterday." for name in names])
         start = len(_NEUTRAL_PREFIX)
-        return [any(ent.label_ in ("PERSON", "PER") and ent.start_char <= start < ent.end_char for ent in doc.ents) for doc in docs]
+        return [any(label in ("PERSON", "PER") and s <= start < e for s, e, label in found) for found in answers]
 
     def firm_names(self, text: str) -> list[tuple[int, int]]:
         """Spans of firms named after people: "Moore, Fitzgerald and Shaw" after "for", "at",

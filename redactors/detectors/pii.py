@@ -63,6 +63,9 @@ class _PerViewDetector:
     def detect(self, views: Sequence[TextView], policy: CompiledPolicy) -> list[ViewFindings]:
         if not policy.entities & self.wanted:
             return [[] for _ in views]
+        return self._each(views, policy)
+
+    def _each(self, views: Sequence[TextView], policy: CompiledPolicy) -> list[ViewFindings]:
         return [self._one(view, policy) for view in views]
 
     def _one(self, view: TextView, policy: CompiledPolicy) -> list[Finding]:
@@ -72,6 +75,10 @@ class _PerViewDetector:
 class ContextRulesDetector(_PerViewDetector):
     name = "context_rules"
     wanted = frozenset({"PERSON", "LOCATION"})
+
+    def _each(self, views: Sequence[TextView], policy: CompiledPolicy) -> list[ViewFindings]:
+        # The probe sentences of every view read in one nlp.pipe (redactors/nerdedup.py, Probes).
+        return self._analyzer.probes.batched(lambda view: self._one(view, policy), views)
 
     def _one(self, view: TextView, policy: CompiledPolicy) -> list[Finding]:
         found = []
