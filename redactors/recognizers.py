@@ -25,7 +25,6 @@ and generated text (tests/redactors/test_recognizers.py).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Sequence
 
@@ -36,8 +35,6 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts
 from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
 from presidio_analyzer.predefined_recognizers import IbanRecognizer, IpRecognizer, SpacyRecognizer, UsSsnRecognizer
 from spacy.tokens import Doc
-
-logger = logging.getLogger("presidio-analyzer")
 
 _NAME = RecognizerResult.RECOGNIZER_NAME_KEY
 _ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
@@ -106,23 +103,23 @@ def _pattern_results(recognizer: PatternRecognizer, text: str) -> list[Recognize
         if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
             pattern.compiled_with_flags = flags
             pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
-        try:
-            for match in (m for ws, we in spans for m in pattern.compiled_regex.finditer(text, ws, we, timeout=REGEX_TIMEOUT_SECONDS)):
-                start, end = match.span()
-                if start == end:
-                    continue
-                matched = text[start:end]
-                score = pattern.score
-                validation = recognizer.validate_result(matched)
-                if validation is not None:
-                    score = EntityRecognizer.MAX_SCORE if validation else EntityRecognizer.MIN_SCORE
-                if recognizer.invalidate_result(matched):
-                    score = EntityRecognizer.MIN_SCORE
-                if score > EntityRecognizer.MIN_SCORE:
-                    metadata = {_NAME: recognizer.name, _ID: recognizer.id}
-                    results.append(RecognizerResult(entity, start, end, score, recognition_metadata=metadata))
-        except TimeoutError:  # as Presidio does: the pattern is skipped, the others still run
-            logger.warning("Regex pattern '%s' timed out after %s seconds, skipping.", pattern.name, REGEX_TIMEOUT_SECONDS)
+        # A pattern that times out raises TimeoutError out of here, so the detector fails and the
+        # value fails closed (textredact). Presidio skips the pattern instead, which would pass the
+        # text on with that entity unexamined.
+        for match in (m for ws, we in spans for m in pattern.compiled_regex.finditer(text, ws, we, timeout=REGEX_TIMEOUT_SECONDS)):
+            start, end = match.span()
+            if start == end:
+                continue
+            matched = text[start:end]
+            score = pattern.score
+            validation = recognizer.validate_result(matched)
+            if validation is not None:
+                score = EntityRecognizer.MAX_SCORE if validation else EntityRecognizer.MIN_SCORE
+            if recognizer.invalidate_result(matched):
+                score = EntityRecognizer.MIN_SCORE
+            if score > EntityRecognizer.MIN_SCORE:
+                metadata = {_NAME: recognizer.name, _ID: recognizer.id}
+                results.append(RecognizerResult(entity, start, end, score, recognition_metadata=metadata))
     return _remove_duplicates(results)
 
 

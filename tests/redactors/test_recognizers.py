@@ -119,3 +119,17 @@ def test_collapsed_digit_views_match_the_recognizers_own_analyze(analyzer: PiiAn
             checked += bool(own)
             assert _key(analyzer._recognizers.run(recognizer, seen, [entity])) == _key(own), text
     assert checked > 50
+
+
+def test_a_pattern_that_times_out_fails_the_value_closed(redactor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Presidio skips a pattern whose regex times out; the direct path raises instead, so the text
+    becomes the failure token rather than passing with that entity unexamined."""
+    import redactors.recognizers as recognizers
+    from redactors.textredact import FAILED_TOKEN
+
+    text = "Write to timeout.probe.7731@example.org about order 88213 " * 400
+    assert redactor.redact_texts([text + "(once)"])[0].text != FAILED_TOKEN  # the normal path examines it
+    monkeypatch.setattr(recognizers, "REGEX_TIMEOUT_SECONDS", 1e-9)
+    out = redactor.redact_texts([text + "(twice)"])[0]
+    assert out.text == FAILED_TOKEN
+    assert "timeout.probe.7731" not in out.text
