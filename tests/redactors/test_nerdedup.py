@@ -8,6 +8,7 @@ import pytest
 from redactors.nerdedup import Probes, SentenceNer, may_hold_a_name, sentences
 from redactors.nerinput import ner_input
 from redactors.pii import NameContextRecognizer, PiiAnalyzer, PlaceContextRecognizer
+from redactors.second_opinion import SecondOpinion
 
 
 @pytest.mark.parametrize(
@@ -249,3 +250,23 @@ def test_model_spans_kept_start_with_a_letter_or_a_digit(text: str, span: str, e
     start = text.index(span)
     cleaned = _clean_ner(text, RecognizerResult("PERSON", start, start + len(span), 0.85), lambda word: False)
     assert (text[cleaned.start : cleaned.end] if cleaned else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "question"),
+    [
+        # After "from <a place> to", a word the model never saw is asked about in "She lives in ...".
+        ("We are flying from Kitee to Zwoinskaja next week.", {"Kitee", "Zwoinskaja"}, "She lives in Zwoinskaja."),
+        ("flight from Reno to Qarshivo tomorrow", {"Reno"}, "She lives in Qarshivo."),  # the model turns it down
+        ("We moved from Denver to Boise", {"Denver", "Boise"}, None),  # known places: no question
+    ],
+)
+def test_a_trip_destination_is_asked_through_the_probes(analyzer: PiiAnalyzer, text: str, expected: set[str], question: str | None) -> None:
+    """The second opinion's place question goes through `Probes` (it once called a pipeline the class does not hold, and raised)."""
+    probes = Probes(analyzer._nlp, batch_size=8)
+    second = SecondOpinion(analyzer._nlp, analyzer._second._gaz, probes)
+    found = {text[r.start : r.end] for r in second.analyze(text, [], frozenset({"LOCATION"}))}
+    assert found == expected
+    assert probes.asked == (1 if question else 0)
+    if question:
+        assert probes.entities(question) == probes._cache.get(probes._cache.digest(question))  # answered and cached
