@@ -9,6 +9,9 @@ integers, and 64-bit integers as strings or numbers. Unknown JSON fields are ign
 parser (never held). Unknown protobuf fields (a newer OTLP version, a crafted client) would be
 kept by parsing and re-serialising: `drop_unknown_fields` counts and drops them before anything
 else sees the request.
+
+OTLP/JSON is read and written by `sidecar/otlpjson.py`'s fast path where that is exact (it steps
+aside for anything it does not read exactly as json_format does), else by json_format.
 """
 
 from __future__ import annotations
