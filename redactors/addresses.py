@@ -27,12 +27,18 @@ Brazilian postcode, a second street ("82nd Road"), and a city or country name (o
 capitalised words that are not common words, with particles and connectors: "Ústí nad Labem",
 "Trinidad and Tobago", "Isle of Man"). Across a line break only a whole line of such parts is
 taken, or a city after a postcode. Text without a digit is scanned only for named streets.
+
+The regexes are tried only at the positions where one of their forms can start (house numbers,
+unit and street words found in one Aho-Corasick pass over the lower-cased text, capitals followed
+by a name and a number, prepositions before a named street); tests/redactors/test_addresses.py
+checks that this finds exactly what a scan of every position finds.
 """
 
 from __future__ import annotations
 
 import re
 
+import ahocorasick_rs
 from presidio_analyzer import RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -92,11 +98,14 @@ _SUFFIXED = (
     r"myra|løkka|stien|bakken|svingen|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér|"
     r"hof|pad|lei|boulevard|kaai|wal|veld"
 )
-_UNIT = (
-    r"(?:(?:(?i:apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
+_UNIT_WORDS = (
+    r"apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
     r"appartamento|interno|apto|dpto|depto|étage|etage|lgh|edif|edificio|dto|torre|local|bl|sc|ap|casa|bloco|lote|"
     r"block|blk|lot|phase|h\.[ ]?no|apartamento|etapa|bodega|oficina|"
-    r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept)(?:\.[ \t]*|[ \t]+)|#[ \t]*)(?:\d[\w-]{0,5}|[A-Z]\d{0,3})\b"
+    r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept"
+)
+_UNIT = (
+    rf"(?:(?:(?i:{_UNIT_WORDS})(?:\.[ \t]*|[ \t]+)|#[ \t]*)(?:\d[\w-]{{0,5}}|[A-Z]\d{{0,3}})\b"
     r"|\bB\d{1,3}[ \t]+L\d{1,3}\b)"  # block and lot: "B06 L86"
 )
 _POSTCODE = (
@@ -118,43 +127,167 @@ _TYPE_WORDS = (
     r"utca|út|tér|körút|köz|sor|sétány|fasor|ulica|cesta|trg|pot|nabrežje|naselje|námestie|náměstí|třída|nábřeží"
 )
 # Plural street types that name a street without a number ("the north side of Brown Parkways").
-_PLURAL_TYPES = r"(?:(?i:parkways|roads|manors|points|circles|centers|squares|springs|heights|gardens|meadows|ridges|groves|terraces|crescents|lanes|avenues|streets)\b)"
-
-_STREET_LINES = re.compile(
-    "|".join(
-        (
-            # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
-            rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE})[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
-            rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}",
-            # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
-            rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_WORD}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])"
-            rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
-            # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
-            rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b\.?",
-            # Post-office boxes: "PO Box 92", "Postfach 1234", "Apartado 45".
-            r"\b(?:P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
-            # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
-            rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b",
-            # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
-            rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})",
-            # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
-            # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
-            rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
-            rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
-            # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
-            rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)",
-            # US military addresses.
-            r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b",
-            r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][a-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b",
-        )
-    )
+_PLURAL_TYPES = (
+    r"(?:(?i:parkways|roads|manors|points|circles|centers|squares|springs|heights|gardens|meadows|ridges|groves|terraces|crescents|lanes|avenues|streets)\b)"
 )
+
+# The forms of a street line, each with whether it can only start at a capital (see _STARTS).
+_FORMS: tuple[tuple[bool, str], ...] = (
+    # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
+    (
+        False,
+        rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE})[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
+    ),
+    (False, rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}"),
+    # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
+    (
+        False,
+        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_WORD}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])"
+        rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
+    ),
+    # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
+    (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
+    # Post-office boxes: "PO Box 92", "Postfach 1234", "Apartado 45".
+    (
+        True,
+        r"\b(?:P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
+    ),
+    # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
+    (True, rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
+    # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
+    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
+    # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
+    # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
+    (
+        False,
+        rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
+        rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
+    ),
+    # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
+    (False, rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)"),
+    # US military addresses.
+    (True, r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b"),
+    (True, r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][a-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b"),
+)
+_STREET_LINES = re.compile("|".join(form for _, form in _FORMS))
+# The forms that start at a capital letter, in the same order: what _STREET_LINES finds at a
+# position where no other form can start.
+_CAPITAL_LINES = re.compile("|".join(form for capital, form in _FORMS if capital))
 
 # A named street without a number, after a preposition: "on Juan Course St.", "corner of Smith Greens St.".
 _NAMED_STREET = re.compile(
     rf"(?:(?<=\bon )|(?<=\bat )|(?<=\bof )|(?<=\bnear )|(?<=\boff )|(?<=\balong )|(?<=\band )|(?<=\binto )|(?<=\bonto ))"
     rf"(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)(?:{_WORD}[ \t]+){{1,3}}(?:(?:{_TYPES}[ \t]+)?{_DESIGNATORS}|{_PLURAL_TYPES})"
 )
+
+# Where a street line can start, so that _STREET_LINES is tried only there: tried at every
+# character, its case-blind word alternations cost about a microsecond each. Its forms start at a
+# house number, a "#" or "B<digit>" (a unit), an indented line (a unit line), "US" (ships), a unit
+# word before "." or a blank (anywhere, as in _UNIT) or a street word before a blank at a word
+# start; the rest (_CAPITAL_LINES) at a capital that a run of name characters joins to a blank and
+# a digit ("Friedrichstraße 12", "Eino Leinon katu 3", "PO Box 9", "PSC 1234", "Olympijská 1, ...").
+_STARTS = re.compile(r"\d(?<![\w.,/-]\d)(?=\d{0,4}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?,?[ \t]+[^\W\d_])|\n(?=[ \t])|\#|B(?<!\wB)(?=\d)|\bUS")
+# What the capital forms hold before their "[ \t]+<digit>": letters, and what a case-blind letter
+# also matches (sharp S, Kelvin and Angstrom signs), "'’.&-" and blanks.
+_NAME_CHARS = rf"{_UP}{_LOW}\u1e9e\u212a\u212b'’.&\- \t"
+_NAME_RUNS = re.compile(rf"(?<![{_NAME_CHARS}])[{_NAME_CHARS}]++(?<=[ \t])(?=\d)")
+_CAPITALS = re.compile(rf"[{_UP}](?<!\w[{_UP}])")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _spellings(alternation: str) -> list[str]:
+    """Every spelling of an alternation of words whose only operators are "\\." and "\\.?" or "[ ]?"."""
+    options = {"\\.": (".",), "\\.?": ("", "."), "[ ]?": ("", " ")}
+    spellings = []
+    for word in alternation.split("|"):
+        forms = [""]
+        for token in re.findall(r"\\\.\??|\[ \]\?|.", word):
+            if len(token) == 1 and token in "\\()[]{}?*+^$.":
+                raise ValueError(f"not a word list: {word!r}")
+            forms = [form + option for form in forms for option in options.get(token, (token,))]
+        spellings += forms
+    return spellings
+
+
+_UNIT_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted(set(_spellings(_UNIT_WORDS))))
+_STREET_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted({word.lower() for word in _spellings(f"{_STREET_WORDS}|{_CAPITAL_STREET_WORDS}")}))
+# Characters that a case-blind match equates with a letter of those words although lower() does not
+# (long s, dotless i; dotted capital I lower-cases to two characters): such text is scanned whole.
+_ODD_CASE = re.compile("[\u017f\u0131\u0130]")
+
+
+def _word_starts(text: str, lower: str) -> list[int]:
+    """Where a unit word or a street word of _STREET_LINES can start in text (lower: text.lower())."""
+    starts = [start for _, start, end in _UNIT_SPELLINGS.find_matches_as_indexes(lower, overlapping=True) if lower[end : end + 1] in (".", " ", "\t")]
+    starts += [
+        start
+        for _, start, end in _STREET_SPELLINGS.find_matches_as_indexes(lower, overlapping=True)
+        if lower[end : end + 1] in (" ", "\t") and not (start and _WORD_CHAR.match(text, start - 1))
+    ]
+    return starts
+
+
+def _lower(text: str) -> str | None:
+    """text.lower() when a case-blind match of those words in text is a plain match in it, else None."""
+    lower = text.lower()
+    return lower if len(lower) == len(text) and _ODD_CASE.search(text) is None else None
+
+
+def street_lines(text: str, lower: str | None) -> list[re.Match[str]]:
+    """The matches of _STREET_LINES in text, as finditer gives them, tried only where one can start
+    (lower: ``_lower(text)``)."""
+    if lower is None:
+        return list(_STREET_LINES.finditer(text))
+    starts = set(_word_starts(text, lower))
+    starts.update(match.end() if match.group() == "\n" else match.start() for match in _STARTS.finditer(text))
+    if text[:1] in (" ", "\t"):
+        starts.add(0)  # a unit line's indent
+    capitals = {m.start() for run in _NAME_RUNS.finditer(text) for m in _CAPITALS.finditer(text, run.start(), run.end())}
+    found: list[re.Match[str]] = []
+    end = 0
+    for start in sorted(starts | capitals):
+        if start < end:
+            continue
+        match = (_STREET_LINES if start in starts else _CAPITAL_LINES).match(text, start)
+        if match is not None:
+            found.append(match)
+            end = match.end()
+    return found
+
+
+# A named street needs one of these words, and starts after one of these prepositions.
+_DESIGNATOR_WORDS = tuple(
+    "street avenue road lane drive boulevard highway parkway terrace crescent turnpike "
+    "manors points circles centers squares springs heights gardens meadows ridges groves".split()
+)
+_DESIGNATOR_ABBREVIATIONS = re.compile(r"\b(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b")
+_PREPOSITIONS = re.compile(r"\b(?:on|at|of|near|off|along|and|into|onto) ")
+
+
+def named_streets(text: str, lower: str | None) -> list[re.Match[str]]:
+    """The matches of _NAMED_STREET in text, as finditer gives them, tried only where one can start
+    (lower: ``_lower(text)``)."""
+    if lower is None:
+        return list(_NAMED_STREET.finditer(text))
+    if not any(word in lower for word in _DESIGNATOR_WORDS) and _DESIGNATOR_ABBREVIATIONS.search(text) is None:
+        return []
+    found: list[re.Match[str]] = []
+    end = 0
+    for preposition in _PREPOSITIONS.finditer(text):
+        if preposition.end() >= end and (match := _NAMED_STREET.match(text, preposition.end())) is not None:
+            found.append(match)
+            end = match.end()
+    return found
+
+
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def _has_digit(text: str) -> bool:
+    if text.isascii():
+        return _ASCII_DIGIT.search(text) is not None
+    return any(ch.isdigit() for ch in text)
+
 
 # What may follow a street line, one part at a time.
 _SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply; one blank line
@@ -230,9 +363,10 @@ class AddressRecognizer:
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         text = _line_view(text)
-        matches = list(_NAMED_STREET.finditer(text))
-        if any(ch.isdigit() for ch in text):  # every other form has a number
-            matches += _STREET_LINES.finditer(text)
+        lower = _lower(text)
+        matches = named_streets(text, lower)
+        if _has_digit(text):  # every other form has a number
+            matches += street_lines(text, lower)
         results: list[RecognizerResult] = []
         last_end = -1
         for match in sorted(matches, key=lambda m: (m.start(), -m.end())):
