@@ -47,7 +47,7 @@ from redactors.letters import LOWER, UPPER
 ENTITY = "LOCATION"
 _UP = UPPER
 _LOW = LOWER
-_WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:-[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"
+_WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:(?:--?[ ]?|[ ]-)[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"  # "Saint-Jean", "Sainte- Amélie", "Lac--Ville", "Dominique -sur-Mer"
 _PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal)"
 # Connectors inside the name of a city or a country: "Bosnia and Herzegovina", "Isle of Man".
 _CONNECTOR = rf"(?:{_PARTICLE}|and|of|the|&)"
@@ -76,7 +76,7 @@ access amble approach bowl brace brae broadway brow centreway chase concourse co
 cruiseway dell dip edge elbow entrance fairway formation frontage gap glade gully interchange
 lookout meander nook outlook pathway pocket quad quadrant quays ramble retreat riviera roadway
 rotary serviceway strip top tor vale walkway rue basin triangle boardwalk circus
-nagar chowk marg gali colony layout enclave vihar apartments residences
+nagar chowk marg gali colony layout enclave vihar apartments residences zila link
 """.split()
 # Street words that open a continental address; the ambiguous ones ("Via", "Place") must be capitalised.
 _STREET_WORDS = (
@@ -88,7 +88,7 @@ _STREET_WORDS = (
     r"vereda|plazuela|pasadizo|polígono|plac|avinguda|carrer|passeig|chaussée|blv\.|periférico|transversal|"
     r"circunvalación|privada|cerrada|retorno|andador|ladeira|viela|chácara|condomínio|conjunto|esplanada|"
     r"fazenda|jardim|passarela|recanto|sítio|trecho|viaduto|montée|rang|croissant|jalan|jl\.|gg\.|"
-    r"intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\."
+    r"intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
 )
 _CAPITAL_STREET_WORDS = r"Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
 _SUFFIXED = (
@@ -96,7 +96,7 @@ _SUFFIXED = (
     r"laan|straat|plein|gracht|kade|dijk|singel|baan|steeg|dreef|"
     r"gatan|vägen|gränd|stigen|torget|backen|gata|väg|gade|vej|allé|stræde|torv|veien|gate|vegen|"
     r"myra|løkka|stien|bakken|svingen|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér|"
-    r"hof|pad|lei|boulevard|kaai|wal|veld"
+    r"hof|pad|lei|boulevard|kaai|wal|veld|kroken"
 )
 _UNIT_WORDS = (
     r"apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
@@ -117,7 +117,8 @@ _TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
 _DESIGNATORS = r"(?:(?i:street|avenue|road|lane|drive|boulevard|highway|parkway|terrace|crescent|turnpike)\b|(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b\.?)"
 _NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|floor|piso|box|phase|block|lot|torre|interior)\b)"  # "montée Jacques Apt. 870": the name ends
 # A city, region or country: "St. Jaime", "Mistelbach an der Zaya", "Turks and Caicos Islands".
-_PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,2}}{_NOT_UNIT}{_WORD}){{0,5}}"
+_ELIDED = rf"(?:[dl]['’])?{_WORD}"  # "Côte d'Ivoire"
+_PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,3}}{_NOT_UNIT}{_ELIDED}){{0,5}}"
 _HOUSE = rf"(?:(?:Nr\.|N°|Nº|No\.?|\#)[ \t]*)?(?:{_NUM}|S/N)"  # "N° 141", "# 2-67"; "S/N": sin número, sem número
 _TITLE = rf"(?:(?:Dr|Prof|Ir|Hj?|KH|Gral)\.|[{_UP}]\.(?:[{_UP}]\.)*)"  # in street names: "Jl. Dr. Djunjunan", "Av. J.B. Alberdi"
 # Street types written as a word of their own after the name (Finnish): "Eino Leinon polku 14".
@@ -126,6 +127,10 @@ _TYPE_WORDS = (
     r"katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|aukio|raitti|puistotie|kaari|mäki|tanhua|"
     r"utca|út|tér|körút|köz|sor|sétány|fasor|ulica|cesta|trg|pot|nabrežje|naselje|námestie|náměstí|třída|nábřeží"
 )
+# Type words that no English sentence uses before a number, so that the name before them may hold
+# lower-case words ("Arany jános utca 184."); and Finnish compounds ("Haagan pappilanbulevardi 3").
+_LONG_TYPE_WORDS = r"utca|körút|sétány|fasor|ulica|cesta|nabrežje|naselje|námestie|náměstí|třída|nábřeží|katu|kuja|polku|bulevardi|väylä"
+_COMPOUND_TYPES = r"katu|kuja|polku|bulevardi|väylä"
 # Plural street types that name a street without a number ("the north side of Brown Parkways").
 _PLURAL_TYPES = (
     r"(?:(?i:parkways|roads|manors|points|circles|centers|squares|springs|heights|gardens|meadows|ridges|groves|terraces|crescents|lanes|avenues|streets)\b)"
@@ -136,17 +141,19 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
     (
         False,
-        rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE})[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
+        rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE}|\d{{1,3}}(?:st|nd|rd|th))[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
     ),
     (False, rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}"),
     # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
     (
         False,
-        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_WORD}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])"
+        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])"
         rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
     ),
     # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
     (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b{_WORD}[ \t]+(?:(?:{_WORD}|[{_LOW}]+)[ \t]+){{0,2}}(?:{_LONG_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b{_WORD}[ \t]+[{_LOW}]+(?:{_COMPOUND_TYPES})[ \t]+{_NUM}\b"),
     # Post-office boxes: "PO Box 92", "Postfach 1234", "Apartado 45".
     (
         True,
@@ -156,6 +163,8 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     (True, rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
     # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
+    # ... or by a commune and a region (Chile): "Caupolicán 697, Algarrobo, Región de Valparaíso".
+    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia|Departamento)\b)"),
     # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
     # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
     (
@@ -186,7 +195,7 @@ _NAMED_STREET = re.compile(
 # word before "." or a blank (anywhere, as in _UNIT) or a street word before a blank at a word
 # start; the rest (_CAPITAL_LINES) at a capital that a run of name characters joins to a blank and
 # a digit ("Friedrichstraße 12", "Eino Leinon katu 3", "PO Box 9", "PSC 1234", "Olympijská 1, ...").
-_STARTS = re.compile(r"\d(?<![\w.,/-]\d)(?=\d{0,4}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?,?[ \t]+[^\W\d_])|\n(?=[ \t])|\#|B(?<!\wB)(?=\d)|\bUS")
+_STARTS = re.compile(r"\d(?<![\w.,/-]\d)(?=\d{0,4}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?,?[ \t]+[^\W_])|\n(?=[ \t])|\#|B(?<!\wB)(?=\d)|\bUS")
 # What the capital forms hold before their "[ \t]+<digit>": letters, and what a case-blind letter
 # also matches (sharp S, Kelvin and Angstrom signs), "'’.&-" and blanks.
 _NAME_CHARS = rf"{_UP}{_LOW}\u1e9e\u212a\u212b'’.&\- \t"
@@ -289,19 +298,21 @@ def _has_digit(text: str) -> bool:
     return any(ch.isdigit() for ch in text)
 
 
+# A state or province: "WV", "CAMP", "Q. ROO".
+_STATE = r"(?:[A-Z]\.[ ]?)?[A-Z]{2,4}"
 # What may follow a street line, one part at a time.
 _SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply; one blank line
 _TAIL_PARTS = re.compile(
     "|".join(
         (
             rf"(?P<unit>{_UNIT}(?:[ \t]+{_UNIT})?)",
-            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}})?)",
-            rf"(?P<city_postal>{_PLACE}(?:,?[ \t]+(?:[A-Z]{{2,3}},?[ \t]+)?(?:{_POSTCODE})|-\d{{6}})(?!\d))",  # "Sikar-648343": an Indian PIN
-            rf"(?P<state_zip>[A-Z]{{2,4}},?[ \t]+(?:{_POSTCODE})(?!\d))",
+            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}}|[ \t]*\((?:[{_LOW}]+[ \t]+)?{_PLACE}\))?)",
+            rf"(?P<city_postal>{_PLACE}(?:[ \t]+(?:los|las|del|de)[ \t]+[{_LOW}]+)?(?:,?[ \t]+(?:{_STATE},?[ \t]+)?(?:{_POSTCODE})|-\d{{6}})(?!\d))",  # "Sikar-648343": an Indian PIN
+            rf"(?P<state_zip>{_STATE},?[ \t]+(?:{_POSTCODE})(?!\d))",
             rf"(?P<street>{_NUM}(?:st|nd|rd|th)?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_TYPES}\b)",
             rf"(?P<postcode>{_POSTCODE})\b",
             r"(?P<state>[A-Z]{2,3})\b",
-            rf"(?P<place>{_PLACE}(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
+            rf"(?P<place>(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
         )
     )
 )
