@@ -129,7 +129,7 @@ _TYPE_WORDS = (
 )
 # Type words that no English sentence uses before a number, so that the name before them may hold
 # lower-case words ("Arany jános utca 184."); and Finnish compounds ("Haagan pappilanbulevardi 3").
-_LONG_TYPE_WORDS = r"utca|körút|sétány|fasor|ulica|cesta|nabrežje|naselje|námestie|náměstí|třída|nábřeží|katu|kuja|polku|bulevardi|väylä"
+_LONG_TYPE_WORDS = r"utca|körút|sétány|fasor|ulica|nabrežje|naselje|námestie|náměstí|třída|nábřeží|katu|kuja|polku|bulevardi|väylä"
 _COMPOUND_TYPES = r"katu|kuja|polku|bulevardi|väylä"
 # Plural street types that name a street without a number ("the north side of Brown Parkways").
 _PLURAL_TYPES = (
@@ -164,7 +164,7 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
     # ... or by a commune and a region (Chile): "Caupolicán 697, Algarrobo, Región de Valparaíso".
-    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia|Departamento)\b)"),
+    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia)\b)"),
     # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
     # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
     (
@@ -289,6 +289,32 @@ def named_streets(text: str, lower: str | None) -> list[re.Match[str]]:
     return found
 
 
+# A street named by any street type ("Koch Tunnel", "Young Point") after words that place someone
+# or something on a street: "lives on", "the north side of", "the corner of", "turned onto".
+_CUES = [
+    *(f"{verb} {preposition}" for verb in "live lives living lived located situated house home".split() for preposition in ("on", "at", "along", "off")),
+    "side of",
+    "corner of",
+    "intersection of",
+    *(
+        f"{verb} {preposition}"
+        for verb in "walk walked walking drive drove driving head headed heading turn turned turning".split()
+        for preposition in ("down", "along", "onto", "into", "up")
+    ),
+]
+_CUE_PHRASES = ahocorasick_rs.AhoCorasick(_CUES)
+_CUED_STREET = re.compile(rf"[ \t]+(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)((?:{_WORD}[ \t]+){{1,3}}{_TYPES}\b)(?![ \t]*[{_UP}\d])")
+
+
+def cued_streets(text: str) -> list[tuple[int, int]]:
+    """Spans of streets named after a phrase that places someone on them (_CUES)."""
+    spans = []
+    for _, start, end in _CUE_PHRASES.find_matches_as_indexes(text):
+        if not (start and _WORD_CHAR.match(text, start - 1)) and (match := _CUED_STREET.match(text, end)) is not None:
+            spans.append(match.span(1))
+    return spans
+
+
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
 
@@ -375,16 +401,17 @@ class AddressRecognizer:
     def analyze(self, text: str) -> list[RecognizerResult]:
         text = _line_view(text)
         lower = _lower(text)
-        matches = named_streets(text, lower)
+        spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text)
         if _has_digit(text):  # every other form has a number
-            matches += street_lines(text, lower)
+            spans += [match.span() for match in street_lines(text, lower)]
         results: list[RecognizerResult] = []
         last_end = -1
-        for match in sorted(matches, key=lambda m: (m.start(), -m.end())):
-            if match.start() < last_end:
+        for match_start, match_end in sorted(spans, key=lambda span: (span[0], -span[1])):
+            if match_start < last_end:
                 continue
-            end = _grow(text, match.start(), match.end())
-            start = match.start() + len(match.group()) - len(match.group().lstrip())  # a unit line's indent
+            end = _grow(text, match_start, match_end)
+            street = text[match_start:match_end]
+            start = match_start + len(street) - len(street.lstrip())  # a unit line's indent
             results.append(RecognizerResult(ENTITY, start, end, 0.7))
             last_end = end
         return results

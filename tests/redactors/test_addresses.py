@@ -55,6 +55,10 @@ FOUND = [
     pytest.param("USNS Brown\nFPO AP 12345", "USNS Brown\nFPO AP 12345", id="us-military-ship"),
     pytest.param("must enter on Juan Course St. the first", "Juan Course St.", id="named-street-no-number"),
     pytest.param("He lives on the north side of Maple Parkways.", "Maple Parkways", id="named-street-plural-type"),
+    # Any street type after words that place someone on a street.
+    pytest.param("Her flat is on the east side of Harlow Tunnel.", "Harlow Tunnel", id="cued-side-of"),
+    pytest.param("Meet at the corner of Dunmore Point and the park", "Dunmore Point", id="cued-corner-of"),
+    pytest.param("She lives on Brandt Ranch with her dogs", "Brandt Ranch", id="cued-lives-on"),
     # Country names with "and", "of", "&" and towns with particles in the lines below a street.
     pytest.param(
         "12 Oak Landing\nSuite 4\nVejby\nTrinidad and Tobago 17500", "12 Oak Landing\nSuite 4\nVejby\nTrinidad and Tobago 17500", id="country-with-and"
@@ -91,6 +95,39 @@ FOUND = [
     ),
     pytest.param("Jl. Sudirman No. 5\nBandung, Jawa Barat 40115", "Jl. Sudirman No. 5\nBandung, Jawa Barat 40115", id="id-jalan"),
     pytest.param("Avenida do Roleto, S/N, 6254-863 Maia", "Avenida do Roleto, S/N, 6254-863 Maia", id="pt-sem-numero"),
+    # Lower-case words in a street name before a type word no English sentence uses; Finnish compounds.
+    pytest.param("write to Petőfi sándor utca 7., H-1052 Budapest today", "Petőfi sándor utca 7., H-1052 Budapest", id="hu-lower-case-given-name"),
+    pytest.param("Munkkiniemen puistokatu 4, 00330 Helsinki", "Munkkiniemen puistokatu 4, 00330 Helsinki", id="fi-compound"),
+    # Ordinals inside the street name, after a number or a block and lot.
+    pytest.param(
+        "B12 L3 4th Avenue, Palm Estates Phase 2, Tubod, 3404 Cavite", "B12 L3 4th Avenue, Palm Estates Phase 2, Tubod, 3404 Cavite", id="ph-block-lot-ordinal"
+    ),
+    pytest.param("5120 Unit C 12th Drive, Pasig, 1600 Metro Manila", "5120 Unit C 12th Drive, Pasig, 1600 Metro Manila", id="ph-unit-ordinal"),
+    # Chile: no street word, confirmed by a commune and a region.
+    pytest.param("envío a Los Aromos 1234, Maipú, Región Metropolitana.", "Los Aromos 1234, Maipú, Región Metropolitana", id="cl-commune-region"),
+    pytest.param("Las Acacias 77\nTemuco, Región de La Araucanía", "Las Acacias 77\nTemuco, Región de La Araucanía", id="cl-lines"),
+    # Mexico: street words, states of 3-4 letters or dotted, towns ending in lower-case words.
+    pytest.param(
+        "Continuación Hidalgo 88, San Pedro los altos, CAMP 24000", "Continuación Hidalgo 88, San Pedro los altos, CAMP 24000", id="mx-lower-case-town"
+    ),
+    pytest.param("Calle Tulum 5, Nueva Cancún, Q. ROO 77500", "Calle Tulum 5, Nueva Cancún, Q. ROO 77500", id="mx-dotted-state"),
+    pytest.param("Cerrada Côte d'Azur 12, Vieja Lyon, GTO 36000", "Cerrada Côte d'Azur 12, Vieja Lyon, GTO 36000", id="mx-elided-particle"),
+    # French Canada: "allé", towns with spaced or doubled hyphens; a "U.S." line is not a town.
+    pytest.param("1200 allé Lavoie, Sainte- Julie, QC J3E 1Y5", "1200 allé Lavoie, Sainte- Julie, QC J3E 1Y5", id="ca-spaced-hyphen"),
+    pytest.param("45 rue Tremblay, Lac--Mégantic, QC G6B 2S5", "45 rue Tremblay, Lac--Mégantic, QC G6B 2S5", id="ca-double-hyphen"),
+    pytest.param("227 avenue Royale\nLévis, QC G6V 6N4\nU.S. Virgin Islands", "227 avenue Royale\nLévis, QC G6V 6N4", id="ca-then-dotted-line"),
+    # Czech district, Brazilian sections, a town led by a particle after a postcode.
+    pytest.param("Nádražní 12, 460 01 Liberec (okres Liberec)", "Nádražní 12, 460 01 Liberec (okres Liberec)", id="cz-district"),
+    pytest.param(
+        "Rua das Flores, 12, Jardim América 2ª Seção, 30421-100 Belo Horizonte / MG",
+        "Rua das Flores, 12, Jardim América 2ª Seção, 30421-100 Belo Horizonte / MG",
+        id="br-section",
+    ),
+    pytest.param("Loteamento Silva, Centro, 07236-592 das Neves / SP", "Loteamento Silva, Centro, 07236-592 das Neves / SP", id="br-town-with-particle"),
+    # Indian "Zila", Australian "Link", Norwegian "-kroken".
+    pytest.param("H.No. 14, Tilak Zila, Nashik 422001", "H.No. 14, Tilak Zila, Nashik 422001", id="in-zila"),
+    pytest.param("Unit 4 12 Banksia Link\nPerth, WA, 6000", "Unit 4 12 Banksia Link\nPerth, WA, 6000", id="au-link"),
+    pytest.param("left at Bjerkroken 7 today", "Bjerkroken 7", id="no-kroken"),
 ]
 
 
@@ -115,6 +152,15 @@ BENIGN = [
     pytest.param("Phase 3 rollout starts Monday", id="unit-word-alone"),
     pytest.param("Chapter 4 Cross references are at the end", id="street-type-without-a-name"),
     pytest.param("the London and Paris offices", id="places-without-a-street"),
+    # Twins of the lower-case, ordinal and region rules.
+    pytest.param("Please delegate 3 tasks to the team", id="word-ending-like-a-suffix"),
+    pytest.param("Una buena cesta 5 euros", id="spanish-basket-is-no-street"),
+    pytest.param("Take the 5th Avenue exit after 2 miles", id="ordinal-without-a-house-number"),
+    pytest.param("Ticket 5, Soporte, Departamento de TI", id="ticket-and-department"),
+    pytest.param("Release 2 - the 3rd Drive of the season", id="ordinal-in-prose"),
+    pytest.param("It lives on Data Lake Storage now", id="cued-product-name-goes-on"),
+    pytest.param("the corner of the Living Room", id="cued-the-room"),
+    pytest.param("we walked along the River Park path", id="cued-the-park"),
 ]
 
 
