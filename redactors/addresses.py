@@ -76,7 +76,7 @@ access amble approach bowl brace brae broadway brow centreway chase concourse co
 cruiseway dell dip edge elbow entrance fairway formation frontage gap glade gully interchange
 lookout meander nook outlook pathway pocket quad quadrant quays ramble retreat riviera roadway
 rotary serviceway strip top tor vale walkway rue basin triangle boardwalk circus
-nagar chowk marg gali colony layout enclave vihar apartments residences zila link
+nagar chowk marg gali colony layout enclave vihar apartments residences zila link via
 """.split()
 # Street words that open a continental address; the ambiguous ones ("Via", "Place") must be capitalised.
 _STREET_WORDS = (
@@ -114,7 +114,14 @@ _POSTCODE = (
 )
 _TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
 # What names a street outright, where no house number says so.
-_DESIGNATORS = r"(?:(?i:street|avenue|road|lane|drive|boulevard|highway|parkway|terrace|crescent|turnpike)\b|(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b\.?)"
+# Also the USPS street types that are seldom anything but a street ("Koch Tunnel", "Hale Knoll").
+_DESIGNATOR_NAMES = (
+    "street avenue road lane drive boulevard highway parkway terrace crescent turnpike "
+    "alley bayou bluff bluffs burg burgs bypass causeway crossroad expressway freeway glen glens hollow inlet "
+    "knoll knolls mews overpass pike plaza prairie ranch shoal shoals skyway spur spurs stravenue throughway "
+    "trafficway tunnel underpass viaduct wynd"
+).split()
+_DESIGNATORS = rf"(?:(?i:{'|'.join(_DESIGNATOR_NAMES)})\b|(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b\.?)"
 _NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|floor|piso|box|phase|block|lot|torre|interior)\b)"  # "montée Jacques Apt. 870": the name ends
 # A city, region or country: "St. Jaime", "Mistelbach an der Zaya", "Turks and Caicos Islands".
 _ELIDED = rf"(?:[dl]['’])?{_WORD}"  # "Côte d'Ivoire"
@@ -175,8 +182,8 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
     (False, rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)"),
     # US military addresses.
-    (True, r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b"),
-    (True, r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][a-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b"),
+    (True, r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+(?i:Box)[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b"),
+    (True, r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][A-Za-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b"),
 )
 _STREET_LINES = re.compile("|".join(form for _, form in _FORMS))
 # The forms that start at a capital letter, in the same order: what _STREET_LINES finds at a
@@ -265,10 +272,7 @@ def street_lines(text: str, lower: str | None) -> list[re.Match[str]]:
 
 
 # A named street needs one of these words, and starts after one of these prepositions.
-_DESIGNATOR_WORDS = tuple(
-    "street avenue road lane drive boulevard highway parkway terrace crescent turnpike "
-    "manors points circles centers squares springs heights gardens meadows ridges groves".split()
-)
+_DESIGNATOR_WORDS = tuple(_DESIGNATOR_NAMES + "manors points circles centers squares springs heights gardens meadows ridges groves".split())
 _DESIGNATOR_ABBREVIATIONS = re.compile(r"\b(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b")
 _PREPOSITIONS = re.compile(r"\b(?:on|at|of|near|off|along|and|into|onto) ")
 
@@ -313,6 +317,22 @@ def cued_streets(text: str) -> list[tuple[int, int]]:
         if not (start and _WORD_CHAR.match(text, start - 1)) and (match := _CUED_STREET.match(text, end)) is not None:
             spans.append(match.span(1))
     return spans
+
+
+# A US town, state and ZIP code with no street before them: "Lake Mary, FL 32746".
+_US_STATES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP AA AE AP"
+).split()
+_STATE_ZIP = re.compile(rf"\b(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b")
+_TOWN_STATE_ZIP = re.compile(rf"\b{_PLACE},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b")
+
+
+def town_state_zips(text: str) -> list[tuple[int, int]]:
+    """Spans of US town, state and ZIP lines (_TOWN_STATE_ZIP); only text with a state and a ZIP is scanned."""
+    if _STATE_ZIP.search(text) is None:
+        return []
+    return [match.span() for match in _TOWN_STATE_ZIP.finditer(text) if not _is_common_word(match.group())]
 
 
 _ASCII_DIGIT = re.compile(r"[0-9]")
@@ -361,6 +381,7 @@ def _grow(text: str, start: int, end: int) -> int:
     """The end of the address whose street line is text[start:end]."""
     # "rue de Müller, 7110 Thorens": the street line took the postcode as its house number.
     after_postcode = _ENDS_WITH_POSTCODE.search(text, start, end) is not None
+    after_unit = False
     for _ in range(_MAX_PARTS):
         sep = _SEPARATOR.match(text, end)
         if sep is None:
@@ -375,10 +396,11 @@ def _grow(text: str, start: int, end: int) -> int:
             break
         if across_lines and kind not in _STRONG_PARTS and not after_postcode and not _LINE_END.match(text, part.end()):
             break  # across a line break, a weak part only when it fills its line or follows a postcode
-        if spaced and kind in ("place", "state") and not after_postcode:
-            break  # "12 Baker Street Cafe": a place after a space only follows a postcode
+        if spaced and kind in ("place", "state") and not (after_postcode or after_unit):
+            break  # "12 Baker Street Cafe": a place after a space only follows a postcode or a unit
         end = part.end()
         after_postcode = kind in ("postcode", "postal_city", "state_zip", "city_postal")
+        after_unit = kind == "unit"
     return end
 
 
@@ -403,7 +425,7 @@ class AddressRecognizer:
         lower = _lower(text)
         spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text)
         if _has_digit(text):  # every other form has a number
-            spans += [match.span() for match in street_lines(text, lower)]
+            spans += [match.span() for match in street_lines(text, lower)] + town_state_zips(text)
         results: list[RecognizerResult] = []
         last_end = -1
         for match_start, match_end in sorted(spans, key=lambda span: (span[0], -span[1])):

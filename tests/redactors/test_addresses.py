@@ -128,6 +128,14 @@ FOUND = [
     pytest.param("H.No. 14, Tilak Zila, Nashik 422001", "H.No. 14, Tilak Zila, Nashik 422001", id="in-zila"),
     pytest.param("Unit 4 12 Banksia Link\nPerth, WA, 6000", "Unit 4 12 Banksia Link\nPerth, WA, 6000", id="au-link"),
     pytest.param("left at Bjerkroken 7 today", "Bjerkroken 7", id="no-kroken"),
+    # A US town, state and ZIP code without a street; a town after a unit and a blank; upper case.
+    pytest.param("my address is Lake Mary FL 32746 thanks", "Lake Mary FL 32746", id="us-town-state-zip"),
+    pytest.param("bill to Port Ellen, WA 98101-2200.", "Port Ellen, WA 98101-2200", id="us-town-state-zip4"),
+    pytest.param("ship to 14 Graves Park Apt. 053 Adrianchester today", "14 Graves Park Apt. 053 Adrianchester", id="us-town-after-unit"),
+    pytest.param("PSC 7467, BOX 5177\nAPO AE 72479", "PSC 7467, BOX 5177\nAPO AE 72479", id="us-military-upper-case"),
+    pytest.param("USNS BROWN, FPO AP 12345", "USNS BROWN, FPO AP 12345", id="us-ship-upper-case"),
+    pytest.param("It went to 1446 Wood Via, Vazquezfurt", "1446 Wood Via, Vazquezfurt", id="us-via"),
+    pytest.param("the depot is just off Harlow Tunnel now", "Harlow Tunnel", id="named-street-rare-type"),
 ]
 
 
@@ -161,6 +169,9 @@ BENIGN = [
     pytest.param("It lives on Data Lake Storage now", id="cued-product-name-goes-on"),
     pytest.param("the corner of the Living Room", id="cued-the-room"),
     pytest.param("we walked along the River Park path", id="cued-the-park"),
+    pytest.param("Version 2 GA 12345 released", id="version-then-state-like-word"),
+    pytest.param("The build ID is 10023 and CA 94105 is the zip", id="state-zip-without-a-town"),
+    pytest.param("Suite 5 Tomorrow we meet", id="unit-then-a-word-no-street"),
 ]
 
 
