@@ -273,6 +273,7 @@ def street_lines(text: str, lower: str | None) -> list[re.Match[str]]:
 
 # A named street needs one of these words, and starts after one of these prepositions.
 _DESIGNATOR_WORDS = tuple(_DESIGNATOR_NAMES + "manors points circles centers squares springs heights gardens meadows ridges groves".split())
+_DESIGNATOR_SPELLINGS = ahocorasick_rs.AhoCorasick(_DESIGNATOR_WORDS)
 _DESIGNATOR_ABBREVIATIONS = re.compile(r"\b(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b")
 _PREPOSITIONS = re.compile(r"\b(?:on|at|of|near|off|along|and|into|onto) ")
 
@@ -282,7 +283,7 @@ def named_streets(text: str, lower: str | None) -> list[re.Match[str]]:
     (lower: ``_lower(text)``)."""
     if lower is None:
         return list(_NAMED_STREET.finditer(text))
-    if not any(word in lower for word in _DESIGNATOR_WORDS) and _DESIGNATOR_ABBREVIATIONS.search(text) is None:
+    if not _DESIGNATOR_SPELLINGS.find_matches_as_indexes(lower) and _DESIGNATOR_ABBREVIATIONS.search(text) is None:
         return []
     found: list[re.Match[str]] = []
     end = 0
@@ -324,7 +325,7 @@ _US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
     "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP AA AE AP"
 ).split()
-_STATE_ZIP = re.compile(rf"\b(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b")
+_STATE_ZIP = re.compile(r"[A-Z][ \t]+\d{5}")  # what every such line holds
 _TOWN_STATE_ZIP = re.compile(rf"\b{_PLACE},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b")
 
 
