@@ -15,7 +15,11 @@ India, the Philippines and Indonesia:
 - a street type as a word of its own: "Eino Leinon katu 3", "Petőfi utca 80.", "Masarykova cesta 5";
 - any capitalised name and a number when a postcode-and-city follows: "Olympijská 1, 413 92 Stod";
 - a named street without a number after a preposition: "on Juan Course St.", "of Smith Road",
-  "of Brown Parkways";
+  "of Brown Parkways", "off Koch Tunnel"; any street type after a phrase that places someone on
+  it: "lives on Brandt Ranch", "the north side of Young Point";
+- a US town, state and ZIP code with no street: "Lake Mary FL 32746";
+- lower-case words before a type word no English sentence uses: "Arany jános utca 184.";
+- Chilean lines confirmed by a commune and a region: "Caupolicán 697, Algarrobo, Región de Valparaíso";
 - a unit on a line of its own above the rest of the address: "Apt. 617\nMainburg\nYemen 88929";
 - post-office boxes: "PO Box 92", "Postfach 1234";
 - US military: "PSC 1234, Box 5678, APO AE 09876", "USNS Brown, FPO AP 12345".
