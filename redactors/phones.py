@@ -61,13 +61,13 @@ class _RegionLengths:
 
     Without "+", the country code comes from the region's international (IDD) prefix at the
     start of the digits, else it is the region's own code, written or not. The national
-    significant number is then the digits, less the code's digits if they lead, less a national
-    prefix (`national_prefix_for_parsing`, matched at the start) once or twice, under the
-    metadata of any region with that code; its length is unchanged otherwise (leading zeros are
-    kept). A valid number's length is one of the possible lengths of its region's general
-    description, its region being one with that code. `possible(digits)` is False only when no
-    such reading has one of those lengths; it is True (no claim) when the IDD prefix matches,
-    when a region of the code rewrites its prefix (`national_prefix_transform_rule`), or declares
+    significant number is then the digits, less the code's digits if they lead, with a national
+    prefix (`national_prefix_for_parsing`, matched at the start) taken off or rewritten by the
+    region's `national_prefix_transform_rule`, once or twice, under the metadata of any region
+    with that code; nothing else changes its length (leading zeros are kept). A valid number's
+    length is one of the possible lengths of its region's general description, its region being
+    one with that code. `possible(digits)` is False only when no such reading has one of those
+    lengths; it is True (no claim) when the IDD prefix matches or a region of the code declares
     no lengths.
     """
 
@@ -78,18 +78,29 @@ class _RegionLengths:
         regions = [m for m in regions if m is not None] + [metadata]
         self._code = str(code)
         self._idd = re.compile(metadata.international_prefix) if metadata.international_prefix else None
-        self._prefixes = tuple({re.compile(m.national_prefix_for_parsing) for m in regions if m.national_prefix_for_parsing})
+        prefixes = {(m.national_prefix_for_parsing, m.national_prefix_transform_rule or None) for m in regions if m.national_prefix_for_parsing}
+        self._prefixes = tuple((re.compile(pattern), rule) for pattern, rule in prefixes)
         lengths = [m.general_desc.possible_length if m.general_desc is not None else () for m in regions]
-        rewrites = any(m.national_prefix_transform_rule for m in regions)
-        self._lengths = None if rewrites or not all(lengths) else frozenset(n for each in lengths for n in each)
+        self._lengths = frozenset(n for each in lengths for n in each) if all(lengths) else None
 
     def possible(self, digits: str) -> bool:
         if self._lengths is None or (self._idd is not None and self._idd.match(digits)):
             return True
         readings = {digits, digits[len(self._code) :]} if digits.startswith(self._code) else {digits}
         for _ in range(2):
-            readings |= {reading[m.end() :] for reading in readings for prefix in self._prefixes if (m := prefix.match(reading))}
+            readings |= {after for reading in readings for after in self._without_prefix(reading)}
         return any(len(reading) in self._lengths for reading in readings)
+
+    def _without_prefix(self, number: str) -> list[str]:
+        """The number with a national prefix taken off, and rewritten where a rule says so."""
+        readings = []
+        for prefix, rule in self._prefixes:
+            match = prefix.match(number)
+            if match is not None:
+                readings.append(number[match.end() :])
+                if rule is not None:  # libphonenumber's own rewrite: re.sub(prefix, rule, number, count=1)
+                    readings.append(prefix.sub(rule, number, count=1))
+        return readings
 
 
 def _digits(candidate: str) -> str:
