@@ -18,7 +18,7 @@ from redactors.normalize import TextView, collapse_digit_separators
 from redactors.pii import PiiAnalyzer, candidate_entities
 
 _COLLAPSED_ENTITIES = frozenset({"CREDIT_CARD", "IBAN_CODE"})
-_TWO_DIGITS = re.compile(r"(?:\D*\d){2}")
+_TWO_DIGITS = re.compile(r"(?:\D*+\d){2}")
 # What the collapsed view's checks need, read on the view itself. Collapsing removes only runs of
 # one to three separators between two digits (redactors/normalize.py, _DIGIT_SEP_RE), so two
 # characters adjacent in the collapsed text are adjacent in the view or are two digits with such
