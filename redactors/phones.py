@@ -3,7 +3,10 @@
 A cheap regex first finds phone-shaped digit runs (seven digits or more, written with the
 characters phone numbers are written with, an extension included); only windows around them
 go to ``phonenumbers.PhoneNumberMatcher``, once per region until the run is covered. Text with
-no such run costs one regex scan.
+no such run costs one regex scan. The matcher's answers are kept, only their cost is cut: a
+region in which none of the candidates the matcher would try can be a valid number (by the
+possible lengths in libphonenumber's own metadata) is not run, and in the others such candidates
+are not parsed; a 16-digit card is parsed in three regions instead of 38.
 
 Shapes that are valid numbers somewhere but are something else in traces are not phones:
 dates, times, dotted versions and IPs, bare digit runs without a phone word before them (an
