@@ -40,7 +40,7 @@ propose, and context and the model decide:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from presidio_analyzer import RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -69,10 +69,24 @@ _PLACE_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|en|
 # A place word: capitalised, hyphenated parts may be joined by particles ("Sint-Gillis-bij-Dendermonde").
 _PLACE_WORD = rf"[{UPPER}][{LOWER}'’]+(?:[{UPPER}][{LOWER}]+)?(?:-(?:(?:{_PLACE_PARTICLES})-)*[{UPPER}][{LOWER}'’]+)*(?![\w'’])"
 _PLACE_RUN = rf"{_PLACE_WORD}(?:[ ](?:(?:{_PLACE_PARTICLES})[ ]){{0,2}}{_PLACE_WORD}){{0,3}}"
-_PLACE_CUE = re.compile(
-    rf"(?i:\b(?:{_CUES})[ ]+)"
-    rf"(?:(?P<place>{_PLACE_RUN})|(?P<upper>[A-Z]{{3,}}(?:[ -][A-Z]{{2,}}){{0,2}})(?![\w-]))"
+_UPPER_RUN = rf"[{UPPER}]{{3,}}(?:[ -][{UPPER}]{{2,}}){{0,2}}(?![\w-])"
+_PLACE_CUE = re.compile(rf"(?i:\b(?:{_CUES})[ ]+)(?:(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN}))")
+# Weaker cues: the place must be known and no English word, a country, or shaped like a place
+# ("left Craggmouth", "between Zdice and Kokkedal", "alert for Chabařovice", "ARRIVING LARVIK").
+_WEAK_CUES = r"for|left|leaving|outside|around|between|across|throughout|towards?|toured|touring|arriving|departing|reached"
+_WEAK_CUE = re.compile(rf"(?i:\b(?:{_WEAK_CUES})[ ]+)(?:(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN}))")
+# A place in lower case after a cue ("heading to ocotal", "restaurants in san marino").
+_LOWER_CUED = re.compile(rf"(?i:\b(?:{_CUES}|{_WEAK_CUES})[ ]+)(?P<place>[{LOWER}][{LOWER}'’-]+(?:[ ][{LOWER}][{LOWER}'’-]+){{0,2}})(?![\w'’-])")
+# More places in the same list: "toured Zdice and Kokkedal", "between Apia and Suva", "in Riga, Tartu".
+_AND_NEXT = re.compile(rf"(?:,[ ]|[ ](?:and|or|&)[ ])(?P<place>{_PLACE_RUN})")
+# A site named after its place: "the Craggmouth office lease", "Our Apia warehouse", "Steyr airport".
+_SITE_WORDS = (
+    r"office|offices|branch|warehouse|airport|station|depot|plant|factory|campus|site|store|hub|headquarters|hq|"
+    r"harbou?r|bridge|clinic|hospital|area|region|district|team|lease|mall|port"
 )
+_SITE = re.compile(rf"(?<![\w-])(?P<place>{_PLACE_RUN})[ ](?i:{_SITE_WORDS})(?![\w-])")
+# A town before its country: "Mariasund, Sweden", "Moirano, Italy".
+_BEFORE_COUNTRY = re.compile(rf"(?<![\w-])(?P<place>{_PLACE_RUN}),[ ]$")
 # Place names by their shape, in any language: a particle inside ("Tinguely-les-Bains", "Bělá pod
 # Bezdězem"), a saint or a direction first ("Sint-Lievens-Esse", "South Kevin"), a "Dessous" part.
 # Between two words only particles that are no English word ("Berlin on Friday" is no place).
@@ -118,10 +132,15 @@ _NEXT_WORD = re.compile(r"[ ]+(?:and[ ]+)?([\w.]+)")
 _TRIP_BEFORE = re.compile(rf"(?i:\bfrom)[ ]+(?P<origin>{_PLACE_RUN})[ ]+to[ ]+$")
 _PLACE_PREFIX_SENTENCE = "She lives in "
 # Fields that hold a place: "delivery_city: Momostenango", "State/Province: Tirol", "country=Peru".
+# Upper-case values and fields that may hold other things ("location: Settings", "office: Sales")
+# must be known places, countries or place-shaped; "key=value" pairs may follow ("city=Zdice status=ok").
+_FIELD_END = r"(?=[ \t]*(?:[\"',;\n\[(|}]|$)|[ \t]+[\w.-]+=)"
 _PLACE_FIELD = re.compile(
-    rf"(?i:\b[\w/]*(?:city|town|country|state|province|region|county|district|canton|prefecture)[\"']?[ \t]*[:=][ \t]*[\"']?)"
-    rf"(?P<place>{_PLACE_RUN})(?=[ \t]*(?:[\"',;\n\[(]|$))"
+    rf"(?i:\b[\w/]*(?P<name>city|town|country|state|province|region|county|district|canton|prefecture|municipality|village|"
+    rf"location|destination|origin|hometown|birthplace|office)[\"']?[ \t]*[:=][ \t]*[\"']?)"
+    rf"(?:(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN})){_FIELD_END}"
 )
+_WEAK_FIELDS = frozenset({"location", "destination", "origin", "hometown", "birthplace", "office"})
 # A capitalised run that may be a known place the model has never seen ("Our Abbottabad team").
 _KNOWN_RUN = re.compile(rf"(?<![\w-]){_PLACE_RUN}")
 # Capitalised (or upper-case) runs that may hold a country's name: "Saint Vincent and the Grenadines".
@@ -328,28 +347,144 @@ class SecondOpinion:
         return results
 
     def _places(self, text: str) -> list[RecognizerResult]:
+        ask: list[tuple[int, str]] = []  # (start, the place as written): the model decides
+        results = self._cued_places(text, _PLACE_CUE, self._cued_place_words, ask)
+        results += self._cued_places(text, _WEAK_CUE, self._strict_place_words, [])
+        results += self._field_places(text, ask) + self._lower_case_places(text, ask)
+        countries = self._countries(text)
+        results += self._unseen_places(text) + countries + self._before_countries(text, countries)
+        said = self._model_says_place([_title(place) for _, place in ask])
+        results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
+        results += self._listed_with(text, results)
+        firms = self.firm_names(text) if "," in text or " and " in text else []
+        # A site's word ("office") is a company word too: those places only must not be inside a firm.
+        sites = [r for r in self._site_places(text) if not any(s <= r.start and r.end <= e for s, e in firms)]
+        return [r for r in results if not _in_firm(text, r, firms)] + sites
+
+    def _cued_places(self, text: str, cue: re.Pattern[str], decide: Callable[[list[str]], int], ask: list[tuple[int, str]]) -> list[RecognizerResult]:
+        """Places after a cue, capitalised or in capitals; `decide` says how many words name one."""
         results = []
-        ask: list[tuple[int, str]] = []
-        for match in _PLACE_CUE.finditer(text):
-            if match.group("upper"):  # "FLYING TO NEW YORK ON MONDAY": the gazetteer decides
-                start, place = match.start("upper"), self._longest_known(re.split(r"(?<=[ -])", match.group("upper")))
-                if place:
-                    results.append(RecognizerResult("LOCATION", start, start + len(place), 0.6))
+        for match in cue.finditer(text):
+            if match.group("upper"):  # "FLYING TO NEW YORK ON MONDAY"; "to AWS" in mixed case: only a known place
+                shouted = text[match.start() : match.start("upper")].isupper()
+                start, n = match.start("upper"), self._upper_place(match.group("upper"), decide if shouted else None)
+                if n:
+                    results.append(RecognizerResult("LOCATION", start, start + n, 0.6))
                 continue
             start, words = match.start("place"), _words(match.group("place"))
             if words[0].lower() in _NOT_FIRST:
                 continue
-            n = self._cued_place_words(words)
+            n = decide(words)
             if n:
                 results.append(RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6))
-            elif self._trip_destination(text, start) and self._unseen(words[0]):
+            elif cue is _PLACE_CUE and self._trip_destination(text, start) and self._unseen(words[0]):
                 ask.append((start, words[0]))  # "from Zweins to Meransen": the model decides
-        results += [RecognizerResult("LOCATION", m.start("place"), m.end("place"), 0.6) for m in _PLACE_FIELD.finditer(text)]
-        results += self._unseen_places(text) + self._countries(text)
-        said = self._model_says_place([place for _, place in ask])
-        results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
-        firms = self.firm_names(text) if "," in text or " and " in text else []
-        return [r for r in results if not _in_firm(text, r, firms)]
+        return results
+
+    def _upper_place(self, upper: str, decide: Callable[[list[str]], int] | None) -> int:
+        """How many characters of an upper-case run name a place: a known one ("NEW YORK"), or one
+        that `decide` takes title-cased ("MØLDRUP" as "Møldrup"); 0: none."""
+        known = self._longest_known(re.split(r"(?<=[ -])", upper))
+        if known or decide is None:
+            return len(known)
+        words = upper.title().split(" ")
+        n = decide(words)
+        return len(" ".join(words[:n]))
+
+    def _strict_place_words(self, words: list[str]) -> int:
+        """How many leading words name a place that needs no strong cue: a country, a known place
+        or town with a word the model never saw, or a place-shaped phrase; 0: none."""
+        for n in range(len(words), 0, -1):
+            head = words[:n]
+            if head[-1].lower() in _PARTICLE_WORDS or any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in head):
+                continue
+            phrase = " ".join(head)
+            if self._gaz.is_country(phrase) or self._place_shaped(phrase):
+                return n
+            if (self._gaz.is_place(phrase) or self._gaz.is_town(phrase)) and any(self._unseen(w) for w in head):
+                return n
+        return 0
+
+    def _field_places(self, text: str, ask: list[tuple[int, str]]) -> list[RecognizerResult]:
+        """Place fields: "delivery_city: Momostenango", "State/Province: Tirol", "city=Zdice status=ok";
+        fields that may hold other things ("location:", "office:") and values in capitals need a place."""
+        results = []
+        for match in _PLACE_FIELD.finditer(text):
+            weak = match.group("name").lower() in _WEAK_FIELDS
+            if match.group("upper"):
+                start, n = match.start("upper"), self._upper_place(match.group("upper"), self._strict_place_words)
+            elif weak:
+                start, words = match.start("place"), _words(match.group("place"))
+                n = len(" ".join(words[: self._strict_place_words(words)]))
+                if not n and all(self._unseen(w) and not self._gaz.is_name(w) for w in words):
+                    ask.append((start, match.group("place")))  # "location: Rongonui": the model decides
+            else:
+                start, n = match.start("place"), len(match.group("place"))
+            if n:
+                results.append(RecognizerResult("LOCATION", start, start + n, 0.6))
+        return results
+
+    def _site_places(self, text: str) -> list[RecognizerResult]:
+        """A place naming a site or a branch: "the Craggmouth office lease", "Our Apia warehouse"."""
+        results = []
+        for match in _SITE.finditer(text):
+            words = _words(match.group("place"))
+            skip = next((i for i, w in enumerate(words) if w.lower() not in _NOT_FIRST), len(words))
+            rest = words[skip:]
+            if rest and self._strict_place_words(rest) == len(rest):
+                start = match.start("place") + len(" ".join(words[:skip])) + (1 if skip else 0)
+                results.append(RecognizerResult("LOCATION", start, start + len(" ".join(rest)), 0.6))
+        return results
+
+    def _lower_case_places(self, text: str, ask: list[tuple[int, str]]) -> list[RecognizerResult]:
+        """Known places in lower case after a cue: "heading to ocotal" (no word of it English);
+        "restaurants in san marino" (two or three words, some English): the model decides."""
+        results = []
+        for match in _LOWER_CUED.finditer(text):
+            words = _words(match.group("place"))
+            if words[0] in _NOT_FIRST:
+                continue
+            for n in range(len(words), 0, -1):
+                phrase = " ".join(words[:n])
+                unseen = all(self._unseen(w) for w in words[:n])
+                if not (self._known(phrase) or unseen and (self._gaz.is_town(phrase) or _TOWN.fullmatch(_title(phrase)))):
+                    continue
+                if unseen:
+                    results.append(RecognizerResult("LOCATION", match.start("place"), match.start("place") + len(phrase), 0.6))
+                elif n > 1:
+                    ask.append((match.start("place"), phrase))
+                break
+        return results
+
+    def _before_countries(self, text: str, countries: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+        """A town written before its country: "Mariasund, Sweden", "Moirano, Italy"."""
+        results = []
+        for country in countries:
+            match = _BEFORE_COUNTRY.search(text, max(0, country.start - 80), country.start)
+            if match is None:
+                continue
+            words = _words(match.group("place"))
+            if words[0].lower() in _NOT_FIRST or self._gaz.is_first(words[0]) and not self._known(match.group("place")):
+                continue
+            if self._cued_place_words(words) == len(words) or all(self._unseen(w) for w in words):
+                results.append(RecognizerResult("LOCATION", match.start("place"), match.end("place"), 0.6))
+        return results
+
+    def _listed_with(self, text: str, found: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+        """More places in the list of a found one: "toured Zdice and Kokkedal", "in Riga, Tartu"."""
+        results = []
+        ends = sorted({r.end for r in found if r.entity_type == "LOCATION"})
+        for end in ends:
+            match = _AND_NEXT.match(text, end)
+            while match is not None:
+                words = _words(match.group("place"))
+                n = self._strict_place_words(words) or self._cued_place_words(words)
+                if not n or words[0].lower() in _NOT_FIRST:
+                    break
+                start = match.start("place")
+                results.append(RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6))
+                match = _AND_NEXT.match(text, start + len(" ".join(words[:n])))
+        return results
 
     def _known(self, place: str) -> bool:
         return self._gaz.is_place(place) or self._gaz.is_country(place)
@@ -419,9 +554,9 @@ class SecondOpinion:
     def _model_says_place(self, places: Sequence[str]) -> list[bool]:
         if not places:
             return []
-        docs = self._nlp.pipe([f"{_PLACE_PREFIX_SENTENCE}{place}." for place in places])
+        answers = self._probes.entities_many([f"{_PLACE_PREFIX_SENTENCE}{place}." for place in places])
         start = len(_PLACE_PREFIX_SENTENCE)
-        return [any(ent.label_ in ("GPE", "LOC") and ent.start_char <= start < ent.end_char for ent in doc.ents) for doc in docs]
+        return [any(label in ("GPE", "LOC") and s <= start < e for s, e, label in found) for found in answers]
 
     def _countries(self, text: str) -> list[RecognizerResult]:
         """Countries, US states, Canadian and Australian provinces written capitalised anywhere,
