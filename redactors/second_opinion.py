@@ -93,9 +93,11 @@ _BEFORE_COUNTRY = re.compile(rf"(?<![\w-])(?P<place>{_PLACE_RUN}),[ ]$")
 _SPACED_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|près|lès|am|an der|im|ob|bei|bij|aan|op|pod|nad|na"
 _PARTICLE_INSIDE = re.compile(rf"[^ ]+-(?:{_PLACE_PARTICLES})-[^ ]+|[^ ]+[ ](?:{_SPACED_PARTICLES})[ ][^ ]+")
 _PLACE_PREFIX = re.compile(
-    rf"(?:Saint|Sainte|Sint|Sankt|San|Santa|Santo|São|Bad|Nieuw|Oud|Nova|Novo|Nový|Nowy|North|South|East|West|New|Port|Fort|Mount|Lake|Cape)[ -][{UPPER}].*"
+    rf"(?:Saint|Sainte|Sint|Sankt|San|Santa|Santo|São|Bad|Nieuw|Oud|Nova|Novo|Nový|Nowy|North|South|East|West|New|Port|Fort|Mount|Lake|Cape|"
+    rf"Upper|Lower|Little|Great|Le|La|Les|Los|Las|El|De|Den)[ -][{UPPER}].*"
     rf"|.*-(?:Dessous|Dessus|Village|Station)"
 )
+_ARTICLE_FIRST = re.compile(r"(?:Le|La|Les|Los|Las|El|De|Den)[ -]")
 _COMPANY_WORDS = frozenset(
     """inc inc. llc ltd ltd. plc corp corp. co co. group bank gmbh ag sa bv nv spa kg oy ab as university
     college school institute hospital foundation association council committee ministry department
@@ -121,10 +123,11 @@ _TOWN_SUFFIXES = (
     "town ton land ville berg burg burgh borough bury view port mouth stad furt chester caster cester fort "
     "haven side shire ham field ford wood dale mere minster wick worth ington by thorpe burn neath "
     "bourg court mont dorf heim hausen stadt ingen bach hofen feld dam drecht hoven wijk veen horst "
-    "broek köping holm vik fors sted strup rup lev sund"
+    "broek köping holm vik fors sted strup rup lev sund "
+    "dorp stein nes sand strøm sjøen borg bjerg fjord dal våg øy ås strand havn hamn foss odden boeuf nec"
 ).split()
 _TOWN = re.compile(
-    rf"(?:(?:North|South|East|West|New|Lake|Port|Mount|Fort|Saint|St\.?)[ ])?[{UPPER}][{LOWER}]{{2,}}(?i:{'|'.join(_TOWN_SUFFIXES)})"
+    rf"(?:(?:North|South|East|West|New|Lake|Port|Mount|Fort|Saint|St\.?|Upper|Lower|Great|Little|De|Den|Het|Le|La|El)[ ])?[{UPPER}][{LOWER}]{{2,}}(?i:{'|'.join(_TOWN_SUFFIXES)})"
 )
 _PARTICLE_WORDS = frozenset(_PLACE_PARTICLES.split("|"))
 _NEXT_WORD = re.compile(r"[ ]+(?:and[ ]+)?([\w.]+)")
@@ -214,7 +217,7 @@ class SecondOpinion:
             firms = self.firm_names(text) if cued and ("," in text or " and " in text) else []
             results += [r for r in cued if not any(s <= r.start and r.end <= e for s, e in firms)]
         if "LOCATION" in wanted:
-            results += self._places(text)
+            results += self._places(text, spans)
         results += [r for r in self._floor(text, spans) if r.entity_type in wanted]
         return results
 
@@ -346,7 +349,7 @@ class SecondOpinion:
                 results += [RecognizerResult("PERSON", base + at, base + at + len(w), 0.6) for w, at in words]
         return results
 
-    def _places(self, text: str) -> list[RecognizerResult]:
+    def _places(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         ask: list[tuple[int, str]] = []  # (start, the place as written): the model decides
         results = self._cued_places(text, _PLACE_CUE, self._cued_place_words, ask)
         results += self._cued_places(text, _WEAK_CUE, self._strict_place_words, [])
@@ -355,7 +358,7 @@ class SecondOpinion:
         results += self._unseen_places(text) + countries + self._before_countries(text, countries)
         said = self._model_says_place([_title(place) for _, place in ask])
         results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
-        results += self._listed_with(text, results)
+        results += self._listed_with(text, [*(r.end for r in results), *(e for _, e, label in spans if label in ("GPE", "LOC"))])
         firms = self.firm_names(text) if "," in text or " and " in text else []
         # A site's word ("office") is a company word too: those places only must not be inside a firm.
         sites = [r for r in self._site_places(text) if not any(s <= r.start and r.end <= e for s, e in firms)]
@@ -437,24 +440,31 @@ class SecondOpinion:
         return results
 
     def _lower_case_places(self, text: str, ask: list[tuple[int, str]]) -> list[RecognizerResult]:
-        """Known places in lower case after a cue: "heading to ocotal" (no word of it English);
-        "restaurants in san marino" (two or three words, some English): the model decides."""
+        """Places in lower case after a cue: a known place no word of which is English ("heading
+        to ocotal"), one or two words shaped like a place ("elinsjøen", "port dawn"); a known
+        place of two or three words, some English ("restaurants in san marino"): the model decides."""
         results = []
         for match in _LOWER_CUED.finditer(text):
-            words = _words(match.group("place"))
+            words, start = _words(match.group("place")), match.start("place")
             if words[0] in _NOT_FIRST:
                 continue
-            for n in range(len(words), 0, -1):
-                phrase = " ".join(words[:n])
-                unseen = all(self._unseen(w) for w in words[:n])
-                if not (self._known(phrase) or unseen and (self._gaz.is_town(phrase) or _TOWN.fullmatch(_title(phrase)))):
-                    continue
-                if unseen:
-                    results.append(RecognizerResult("LOCATION", match.start("place"), match.start("place") + len(phrase), 0.6))
-                elif n > 1:
-                    ask.append((match.start("place"), phrase))
-                break
+            n, sure = self._lower_case_place(words)
+            if n and sure:
+                results.append(RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6))
+            elif n > 1:
+                ask.append((start, " ".join(words[:n])))
         return results
+
+    def _lower_case_place(self, words: list[str]) -> tuple[int, bool]:
+        """(how many leading words name a place, whether that is sure without the model)."""
+        for n in range(len(words), 0, -1):
+            phrase, unseen = " ".join(words[:n]), all(self._unseen(w) for w in words[:n])
+            if self._known(phrase) or unseen and self._gaz.is_town(phrase):
+                return n, unseen
+        for n in range(min(len(words), 2), 0, -1):
+            if words[n - 1] not in _NOT_FIRST and self._place_shaped(_title(" ".join(words[:n]))):
+                return n, True
+        return 0, False
 
     def _before_countries(self, text: str, countries: Sequence[RecognizerResult]) -> list[RecognizerResult]:
         """A town written before its country: "Mariasund, Sweden", "Moirano, Italy"."""
@@ -470,15 +480,17 @@ class SecondOpinion:
                 results.append(RecognizerResult("LOCATION", match.start("place"), match.end("place"), 0.6))
         return results
 
-    def _listed_with(self, text: str, found: Sequence[RecognizerResult]) -> list[RecognizerResult]:
-        """More places in the list of a found one: "toured Zdice and Kokkedal", "in Riga, Tartu"."""
+    def _listed_with(self, text: str, ends: Iterable[int]) -> list[RecognizerResult]:
+        """More places in the list of a place ending at one of `ends`: "toured Zdice and
+        Kokkedal", "in Riga, Tartu"; a word the model never saw and no name counts there too."""
         results = []
-        ends = sorted({r.end for r in found if r.entity_type == "LOCATION"})
-        for end in ends:
+        for end in sorted(set(ends)):
             match = _AND_NEXT.match(text, end)
             while match is not None:
                 words = _words(match.group("place"))
-                n = self._strict_place_words(words) or self._cued_place_words(words)
+                n = self._strict_place_words(words)
+                if not n and all(self._unseen(w) and not self._gaz.is_name(w) for w in words):
+                    n = len(words)
                 if not n or words[0].lower() in _NOT_FIRST:
                     break
                 start = match.start("place")
@@ -549,7 +561,11 @@ class SecondOpinion:
             return self._unseen(last)
         if _PARTICLE_INSIDE.fullmatch(phrase):
             return True
-        return _PLACE_PREFIX.fullmatch(phrase) is not None and (self._unseen(last) or self._gaz.is_first(last))
+        if _PLACE_PREFIX.fullmatch(phrase) is None:
+            return False
+        if _ARTICLE_FIRST.match(phrase):  # "De Cocksdorp", "Le Kram"; "De Vries" is a surname
+            return self._unseen(last) and not self._gaz.is_name(last)
+        return self._unseen(last) or self._gaz.is_first(last)
 
     def _model_says_place(self, places: Sequence[str]) -> list[bool]:
         if not places:

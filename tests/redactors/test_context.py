@@ -15,6 +15,9 @@ FOUND = [
     pytest.param("Agent: Which city are you in?\nUser: in lisbon", "LOCATION", "lisbon", id="city-lower-case"),
     pytest.param("Agent: Where are you located?\nUser: Kitee", "LOCATION", "Kitee", id="where-located"),
     pytest.param("What's your last name? Černe", "PERSON", "Černe", id="answer-on-the-same-line"),
+    pytest.param("Assistant: And the city?\nUser: Sainte Philippineboeuf", "LOCATION", "Sainte Philippineboeuf", id="the-city"),
+    pytest.param("Agent: Where should we ship it?\nUser: Mariasund", "LOCATION", "Mariasund", id="where-to-ship"),
+    pytest.param("Agent: Which town?\nUser: Alcácer do Sal", "LOCATION", "Alcácer do Sal", id="particle-inside-a-place"),
 ]
 
 
@@ -31,6 +34,9 @@ BENIGN = [
     pytest.param("What is the name of the config key?\nname: mysecret", id="config-key"),
     pytest.param("Agent: Which city?", id="no-answer"),
     pytest.param("What's your last name? I would rather not say that here", id="same-line-long-answer"),
+    pytest.param("Agent: Is the city center open?\nUser: Yes of course", id="city-in-a-yes-no-question"),
+    pytest.param("Agent: Which town?\nUser: of the", id="particles-alone"),
+    pytest.param("Agent: What's your name?\nUser: Ana do Sal", id="particles-only-inside-places"),
 ]
 
 
