@@ -65,7 +65,7 @@ _CUES = (
 )
 _CUE_BEFORE = re.compile(rf"(?i:\b(?:{_CUES})[ ]+)$")
 # Particles inside place names: "Plan-les-Ouates", "Bělá pod Bezdězem", "Mistelbach an der Zaya".
-_PLACE_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|en|et|près|lès|am|an|im|ob|bei|bij|aan|op|den|der|upon|on|pod|nad|na"
+_PLACE_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|en|et|près|lès|am|an|im|ob|bei|bij|aan|op|den|der|upon|on|pod|nad|na|og|los|las"
 # A place word: capitalised, hyphenated parts may be joined by particles ("Sint-Gillis-bij-Dendermonde").
 _PLACE_WORD = rf"[{UPPER}][{LOWER}'’]+(?:[{UPPER}][{LOWER}]+)?(?:-(?:(?:{_PLACE_PARTICLES})-)*[{UPPER}][{LOWER}'’]+)*(?![\w'’])"
 _PLACE_RUN = rf"{_PLACE_WORD}(?:[ ](?:(?:{_PLACE_PARTICLES})[ ]){{0,2}}{_PLACE_WORD}){{0,3}}"
@@ -146,6 +146,11 @@ _PLACE_FIELD = re.compile(
 _WEAK_FIELDS = frozenset({"location", "destination", "origin", "hometown", "birthplace", "office"})
 # A capitalised run that may be a known place the model has never seen ("Our Abbottabad team").
 _KNOWN_RUN = re.compile(rf"(?<![\w-]){_PLACE_RUN}")
+# Runs of words in lower case, the first of four letters or more: "ocotal", "paso de los libres".
+_LOWER_RUN = re.compile(rf"(?<![\w'’-])[{LOWER}]{{4,}}(?:[ ][{LOWER}]{{2,}}){{0,3}}(?![\w'’-])")
+# Runs of words in capitals: "PASO DE LOS LIBRES", "SAINT-DENIS".
+_UPPER_WORD = re.compile(rf"[{UPPER}]{{3}}")
+_UPPER_KNOWN_RUN = re.compile(rf"(?<![\w-])[{UPPER}][{UPPER}'’]+(?:-[{UPPER}][{UPPER}'’]*)*(?:[ ][{UPPER}][{UPPER}'’]*(?:-[{UPPER}][{UPPER}'’]*)*){{0,4}}(?![\w-])")
 # Capitalised (or upper-case) runs that may hold a country's name: "Saint Vincent and the Grenadines".
 _CONNECTOR_WORDS = frozenset({"and", "of", "the", "&", "d'"})
 _RUN_WORD = re.compile(rf"[{UPPER}][{UPPER}{LOWER}'’]*|and|of|the|&|AND|OF|THE")
@@ -356,6 +361,9 @@ class SecondOpinion:
         results += self._field_places(text, ask) + self._lower_case_places(text, ask)
         countries = self._countries(text)
         results += self._unseen_places(text) + countries + self._before_countries(text, countries)
+        if _UPPER_WORD.search(text):
+            results += [r for r in self._unseen_places(text, _UPPER_KNOWN_RUN) if r.end - r.start >= 3]
+        results += self._lower_case_known(text)
         said = self._model_says_place([_title(place) for _, place in ask])
         results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
         results += self._listed_with(text, [*(r.end for r in results), *(e for _, e, label in spans if label in ("GPE", "LOC"))])
@@ -466,6 +474,29 @@ class SecondOpinion:
                 return n, True
         return 0, False
 
+    def _lower_case_known(self, text: str) -> list[RecognizerResult]:
+        """Known places of 5,000 people or more in lower case, no word of which the model saw
+        and none a known name ("bhiwadi has new rules", "greetings from ocotal"); one to three words."""
+        results: list[RecognizerResult] = []
+        matches = list(_LOWER_RUN.finditer(text))
+        if not matches or not self._english_around(matches):
+            return results
+        for match in matches:
+            words = _words(match.group())
+            for n in range(len(words), 0, -1):
+                phrase = " ".join(words[:n])
+                if self._known(phrase) and all(self._unseen(w) and not self._gaz.is_name(w) for w in words[:n] if w not in _PARTICLE_WORDS):
+                    results.append(RecognizerResult("LOCATION", match.start(), match.start() + len(phrase), 0.5))
+                    break
+        return results
+
+    def _english_around(self, runs: Sequence[re.Match[str]]) -> bool:
+        """Whether the text's lower-case words read as English: three or more the model knows,
+        and at most one in four unknown to it ("auch", "marche" would be places in German or French prose)."""
+        words = [w for run in runs for w in _words(run.group()) if len(w) >= 3]
+        unseen = sum(self._unseen(w) for w in words)
+        return len(words) - unseen >= 3 and unseen * 4 <= len(words)
+
     def _before_countries(self, text: str, countries: Sequence[RecognizerResult]) -> list[RecognizerResult]:
         """A town written before its country: "Mariasund, Sweden", "Moirano, Italy"."""
         results = []
@@ -509,11 +540,12 @@ class SecondOpinion:
                 return place
         return ""
 
-    def _unseen_places(self, text: str) -> list[RecognizerResult]:
+    def _unseen_places(self, text: str, runs: re.Pattern[str] = _KNOWN_RUN) -> list[RecognizerResult]:
         """Known places (5,000 people or more) none of whose words the model's vocabulary has,
-        wherever they are: "Our Kisumu team", "Warri". English words and names are seen."""
+        wherever they are: "Our Kisumu team", "Warri", "SHIPPING HUB: BHIWADI" (with `_UPPER_KNOWN_RUN`).
+        English words and names are seen ("NICE", "ERROR")."""
         results = []
-        for match in _KNOWN_RUN.finditer(text):
+        for match in runs.finditer(text):
             words = _words(match.group())
             offsets = [match.start() + len(" ".join(words[:i])) + (1 if i else 0) for i in range(len(words))]
             i = 0
@@ -525,12 +557,21 @@ class SecondOpinion:
         return results
 
     def _unseen_place_at(self, words: Sequence[str], i: int) -> int:
+        """How many words from `i` name a known place that needs no cue: no word of it the model
+        saw ("Kisumu"), or two words or more, none a common or company word and not a first and
+        a last name ("Deception Bay", "MELTON MOWBRAY"); 0: none."""
         for n in range(len(words) - i, 0, -1):
             head = words[i : i + n]
             if head[0].lower() in _PARTICLE_WORDS or head[-1].lower() in _PARTICLE_WORDS:
                 continue
-            if all(self._unseen(w) for w in head if w.lower() not in _PARTICLE_WORDS) and self._known(" ".join(head)):
+            content = [w for w in head if w.lower() not in _PARTICLE_WORDS]
+            if not self._known(" ".join(head)):
+                continue
+            if all(self._unseen(w) for w in content):
                 return n
+            if len(content) > 1 and not any(w.lower() in _NOT_FIRST or w.lower() in _COMPANY_WORDS for w in content):
+                if not self._both_known(content):  # "Harold Wood" is a London district and a person's name
+                    return n
         return 0
 
     def _trip_destination(self, text: str, start: int) -> bool:

@@ -58,6 +58,11 @@ FOUND = [
     pytest.param("I'm in Sveinstrøm, at the conference", "Sveinstrøm", id="nordic-town-ending"),
     pytest.param("originally from De Cocksdorp, and i'm 65", "De Cocksdorp", id="dutch-article-and-town-ending"),
     pytest.param("We relocated the team from Lower Cravenings last year.", "Lower Cravenings", id="lower-upper-prefix"),
+    pytest.param("SHIPPING HUB: BHIWADI", "BHIWADI", id="upper-case-known-unseen-no-cue"),
+    pytest.param("PASO DE LOS LIBRES HAS NEW RULES", "PASO DE LOS LIBRES", id="upper-case-known-with-particles"),
+    pytest.param("Deception Bay has new rules since May.", "Deception Bay", id="two-word-known-place-no-cue"),
+    pytest.param("ok so bhiwadi has new rules since may, right?", "bhiwadi", id="lower-case-known-unseen-in-english"),
+    pytest.param("Møre og Romsdal has new rules.", "Møre og Romsdal", id="norwegian-particle"),
 ]
 
 
@@ -92,6 +97,11 @@ BENIGN = [
     pytest.param("flying to conferences is tiring; moved to backlog", id="lower-case-common-words-after-strong-cue"),
     pytest.param("i'm heading to lunch now, in meetings all day", id="lower-case-after-cues"),
     pytest.param("Access for Alice and Bob was revoked.", id="list-of-names-after-weak-cue"),
+    pytest.param("ERROR IN MODULE CORE: RETRY WITH JSON OVER HTTP", id="upper-case-log-words"),
+    pytest.param("Harold Wood approved the change.", id="two-word-place-that-is-a-first-and-last-name"),
+    pytest.param("die stelle ist auch am ende der woche frei", id="lower-case-german-prose"),
+    pytest.param("le choix de la forêt et le plaisir du marche", id="lower-case-french-prose"),
+    pytest.param("Open the Release Notes and the Help Center.", id="title-case-ui-phrases"),
 ]
 
 
