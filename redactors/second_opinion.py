@@ -70,13 +70,15 @@ _PLACE_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|en|
 _PLACE_WORD = rf"[{UPPER}][{LOWER}'’]+(?:[{UPPER}][{LOWER}]+)?(?:-(?:(?:{_PLACE_PARTICLES})-)*[{UPPER}][{LOWER}'’]+)*(?![\w'’])"
 _PLACE_RUN = rf"{_PLACE_WORD}(?:[ ](?:(?:{_PLACE_PARTICLES})[ ]){{0,2}}{_PLACE_WORD}){{0,3}}"
 _UPPER_RUN = rf"[{UPPER}]{{3,}}(?:[ -][{UPPER}]{{2,}}){{0,2}}(?![\w-])"
-_PLACE_CUE = re.compile(rf"(?i:\b(?:{_CUES})[ ]+)(?:(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN}))")
-# Weaker cues: the place must be known and no English word, a country, or shaped like a place
-# ("left Craggmouth", "between Zdice and Kokkedal", "alert for Chabařovice", "ARRIVING LARVIK").
+# Cues before a place. After the weaker ones the place must be known and no English word, a
+# country, or shaped like a place ("left Craggmouth", "between Zdice and Kokkedal", "alert for
+# Chabařovice", "ARRIVING LARVIK"). One scan finds the cues; the place is matched after each.
 _WEAK_CUES = r"for|left|leaving|outside|around|between|across|throughout|towards?|toured|touring|arriving|departing|reached"
-_WEAK_CUE = re.compile(rf"(?i:\b(?:{_WEAK_CUES})[ ]+)(?:(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN}))")
-# A place in lower case after a cue ("heading to ocotal", "restaurants in san marino").
-_LOWER_CUED = re.compile(rf"(?i:\b(?:{_CUES}|{_WEAK_CUES})[ ]+)(?P<place>[{LOWER}][{LOWER}'’-]+(?:[ ][{LOWER}][{LOWER}'’-]+){{0,2}})(?![\w'’-])")
+_CUE_WORD = re.compile(rf"(?i:\b(?:(?P<strong>{_CUES})|{_WEAK_CUES})[ ]+)")
+# Capitalised, in capitals, or in lower case ("heading to ocotal", "restaurants in san marino").
+_AFTER_CUE = re.compile(
+    rf"(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN})|(?P<lower>[{LOWER}][{LOWER}'’-]+(?:[ ][{LOWER}][{LOWER}'’-]+){{0,2}})(?![\w'’-])"
+)
 # More places in the same list: "toured Zdice and Kokkedal", "between Apia and Suva", "in Riga, Tartu".
 _AND_NEXT = re.compile(rf"(?:,[ ]|[ ](?:and|or|&)[ ])(?P<place>{_PLACE_RUN})")
 # A site named after its place: "the Craggmouth office lease", "Our Apia warehouse", "Steyr airport".
@@ -138,16 +140,21 @@ _PLACE_PREFIX_SENTENCE = "She lives in "
 # Upper-case values and fields that may hold other things ("location: Settings", "office: Sales")
 # must be known places, countries or place-shaped; "key=value" pairs may follow ("city=Zdice status=ok").
 _FIELD_END = r"(?=[ \t]*(?:[\"',;\n\[(|}]|$)|[ \t]+[\w.-]+=)"
-_PLACE_FIELD = re.compile(
-    rf"(?i:\b[\w/]*(?P<name>city|town|country|state|province|region|county|district|canton|prefecture|municipality|village|"
-    rf"location|destination|origin|hometown|birthplace|office)[\"']?[ \t]*[:=][ \t]*[\"']?)"
+_FIELD_NAMES = (
+    "city", "town", "country", "state", "province", "region", "county", "district", "canton", "prefecture", "municipality",
+    "village", "location", "destination", "origin", "hometown", "birthplace", "office",
+)  # fmt: skip
+_PLACE_FIELD = re.compile(rf"(?i:(?P<name>{'|'.join(_FIELD_NAMES)})[\"']?[ \t]*[:=][ \t]*[\"']?)"
     rf"(?:(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN})){_FIELD_END}"
 )
 _WEAK_FIELDS = frozenset({"location", "destination", "origin", "hometown", "birthplace", "office"})
 # A capitalised run that may be a known place the model has never seen ("Our Abbottabad team").
 _KNOWN_RUN = re.compile(rf"(?<![\w-]){_PLACE_RUN}")
-# Runs of words in lower case, the first of four letters or more: "ocotal", "paso de los libres".
-_LOWER_RUN = re.compile(rf"(?<![\w'’-])[{LOWER}]{{4,}}(?:[ ][{LOWER}]{{2,}}){{0,3}}(?![\w'’-])")
+# Words in lower case: a place's first (four letters or more: "ocotal", "paso de los libres"),
+# its next ones, and the words that tell English text.
+_LOWER_WORD = re.compile(rf"(?<![\w'’-])[{LOWER}]{{4,}}(?![\w'’-])")
+_LOWER_NEXT = re.compile(rf"[ ]([{LOWER}]{{2,}})(?![\w'’-])")
+_LOWER_ENGLISH = re.compile(rf"(?<![\w'’-])[{LOWER}]{{3,}}(?![\w'’-])")
 # Runs of words in capitals: "PASO DE LOS LIBRES", "SAINT-DENIS".
 _UPPER_WORD = re.compile(rf"[{UPPER}]{{3}}")
 _UPPER_KNOWN_RUN = re.compile(rf"(?<![\w-])[{UPPER}][{UPPER}'’]+(?:-[{UPPER}][{UPPER}'’]*)*(?:[ ][{UPPER}][{UPPER}'’]*(?:-[{UPPER}][{UPPER}'’]*)*){{0,4}}(?![\w-])")
@@ -356,9 +363,7 @@ class SecondOpinion:
 
     def _places(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         ask: list[tuple[int, str]] = []  # (start, the place as written): the model decides
-        results = self._cued_places(text, _PLACE_CUE, self._cued_place_words, ask)
-        results += self._cued_places(text, _WEAK_CUE, self._strict_place_words, [])
-        results += self._field_places(text, ask) + self._lower_case_places(text, ask)
+        results = self._cued_places(text, ask) + self._field_places(text, ask)
         countries = self._countries(text)
         results += self._unseen_places(text) + countries + self._before_countries(text, countries)
         if _UPPER_WORD.search(text):
@@ -372,25 +377,37 @@ class SecondOpinion:
         sites = [r for r in self._site_places(text) if not any(s <= r.start and r.end <= e for s, e in firms)]
         return [r for r in results if not _in_firm(text, r, firms)] + sites
 
-    def _cued_places(self, text: str, cue: re.Pattern[str], decide: Callable[[list[str]], int], ask: list[tuple[int, str]]) -> list[RecognizerResult]:
-        """Places after a cue, capitalised or in capitals; `decide` says how many words name one."""
+    def _cued_places(self, text: str, ask: list[tuple[int, str]]) -> list[RecognizerResult]:
+        """Places after a cue, capitalised, in capitals or in lower case."""
         results = []
-        for match in cue.finditer(text):
-            if match.group("upper"):  # "FLYING TO NEW YORK ON MONDAY"; "to AWS" in mixed case: only a known place
-                shouted = text[match.start() : match.start("upper")].isupper()
-                start, n = match.start("upper"), self._upper_place(match.group("upper"), decide if shouted else None)
-                if n:
-                    results.append(RecognizerResult("LOCATION", start, start + n, 0.6))
+        for cue in _CUE_WORD.finditer(text):
+            match = _AFTER_CUE.match(text, cue.end())
+            if match is None:
                 continue
-            start, words = match.start("place"), _words(match.group("place"))
-            if words[0].lower() in _NOT_FIRST:
-                continue
-            n = decide(words)
-            if n:
-                results.append(RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6))
-            elif cue is _PLACE_CUE and self._trip_destination(text, start) and self._unseen(words[0]):
-                ask.append((start, words[0]))  # "from Zweins to Meransen": the model decides
+            strong = cue.group("strong") is not None
+            decide = self._cued_place_words if strong else self._strict_place_words
+            if match.group("lower"):
+                results += self._lower_case_place_at(match, ask)
+            elif match.group("upper"):  # "FLYING TO NEW YORK ON MONDAY"; "to AWS" in mixed case: only a known place
+                shouted = cue.group().isupper()
+                n = self._upper_place(match.group("upper"), decide if shouted else None)
+                if n and (strong or shouted):
+                    results.append(RecognizerResult("LOCATION", match.start(), match.start() + n, 0.6))
+            else:
+                results += self._capitalised_place_at(text, match, decide, strong, ask)
         return results
+
+    def _capitalised_place_at(self, text: str, match: re.Match[str], decide: Callable[[list[str]], int], strong: bool,
+                              ask: list[tuple[int, str]]) -> list[RecognizerResult]:  # fmt: skip
+        start, words = match.start(), _words(match.group())
+        if words[0].lower() in _NOT_FIRST:
+            return []
+        n = decide(words)
+        if n:
+            return [RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6)]
+        if strong and self._trip_destination(text, start) and self._unseen(words[0]):
+            ask.append((start, words[0]))  # "from Zweins to Meransen": the model decides
+        return []
 
     def _upper_place(self, upper: str, decide: Callable[[list[str]], int] | None) -> int:
         """How many characters of an upper-case run name a place: a known one ("NEW YORK"), or one
@@ -419,7 +436,12 @@ class SecondOpinion:
     def _field_places(self, text: str, ask: list[tuple[int, str]]) -> list[RecognizerResult]:
         """Place fields: "delivery_city: Momostenango", "State/Province: Tirol", "city=Zdice status=ok";
         fields that may hold other things ("location:", "office:") and values in capitals need a place."""
-        results = []
+        results: list[RecognizerResult] = []
+        if ":" not in text and "=" not in text:
+            return results
+        lowered = text.lower()  # the scan below is slow; most texts hold no field name at all
+        if not any(name in lowered for name in _FIELD_NAMES):
+            return results
         for match in _PLACE_FIELD.finditer(text):
             weak = match.group("name").lower() in _WEAK_FIELDS
             if match.group("upper"):
@@ -447,21 +469,19 @@ class SecondOpinion:
                 results.append(RecognizerResult("LOCATION", start, start + len(" ".join(rest)), 0.6))
         return results
 
-    def _lower_case_places(self, text: str, ask: list[tuple[int, str]]) -> list[RecognizerResult]:
-        """Places in lower case after a cue: a known place no word of which is English ("heading
+    def _lower_case_place_at(self, match: re.Match[str], ask: list[tuple[int, str]]) -> list[RecognizerResult]:
+        """A place in lower case after a cue: a known place no word of which is English ("heading
         to ocotal"), one or two words shaped like a place ("elinsjøen", "port dawn"); a known
         place of two or three words, some English ("restaurants in san marino"): the model decides."""
-        results = []
-        for match in _LOWER_CUED.finditer(text):
-            words, start = _words(match.group("place")), match.start("place")
-            if words[0] in _NOT_FIRST:
-                continue
-            n, sure = self._lower_case_place(words)
-            if n and sure:
-                results.append(RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6))
-            elif n > 1:
-                ask.append((start, " ".join(words[:n])))
-        return results
+        words, start = _words(match.group()), match.start()
+        if words[0] in _NOT_FIRST:
+            return []
+        n, sure = self._lower_case_place(words)
+        if n and sure:
+            return [RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6)]
+        if n > 1:
+            ask.append((start, " ".join(words[:n])))
+        return []
 
     def _lower_case_place(self, words: list[str]) -> tuple[int, bool]:
         """(how many leading words name a place, whether that is sure without the model)."""
@@ -476,24 +496,29 @@ class SecondOpinion:
 
     def _lower_case_known(self, text: str) -> list[RecognizerResult]:
         """Known places of 5,000 people or more in lower case, no word of which the model saw
-        and none a known name ("bhiwadi has new rules", "greetings from ocotal"); one to three words."""
+        and none a known name ("bhiwadi has new rules", "greetings from ocotal"), in English text."""
+        starts = [m for m in _LOWER_WORD.finditer(text) if self._unseen(m.group()) and not self._gaz.is_name(m.group())]
+        if not starts or not self._english(text):
+            return []
         results: list[RecognizerResult] = []
-        matches = list(_LOWER_RUN.finditer(text))
-        if not matches or not self._english_around(matches):
-            return results
-        for match in matches:
-            words = _words(match.group())
+        for match in starts:
+            if results and match.start() < results[-1].end:
+                continue
+            words, at = [match.group()], match.end()
+            while len(words) < 4 and (after := _LOWER_NEXT.match(text, at)):
+                words.append(after.group(1))
+                at = after.end()
             for n in range(len(words), 0, -1):
                 phrase = " ".join(words[:n])
-                if self._known(phrase) and all(self._unseen(w) and not self._gaz.is_name(w) for w in words[:n] if w not in _PARTICLE_WORDS):
+                if self._known(phrase) and all(self._unseen(w) and not self._gaz.is_name(w) for w in words[1:n] if w not in _PARTICLE_WORDS):
                     results.append(RecognizerResult("LOCATION", match.start(), match.start() + len(phrase), 0.5))
                     break
         return results
 
-    def _english_around(self, runs: Sequence[re.Match[str]]) -> bool:
+    def _english(self, text: str) -> bool:
         """Whether the text's lower-case words read as English: three or more the model knows,
         and at most one in four unknown to it ("auch", "marche" would be places in German or French prose)."""
-        words = [w for run in runs for w in _words(run.group()) if len(w) >= 3]
+        words = _LOWER_ENGLISH.findall(text)
         unseen = sum(self._unseen(w) for w in words)
         return len(words) - unseen >= 3 and unseen * 4 <= len(words)
 
@@ -565,12 +590,12 @@ class SecondOpinion:
             if head[0].lower() in _PARTICLE_WORDS or head[-1].lower() in _PARTICLE_WORDS:
                 continue
             content = [w for w in head if w.lower() not in _PARTICLE_WORDS]
-            if not self._known(" ".join(head)):
-                continue
             if all(self._unseen(w) for w in content):
-                return n
-            if len(content) > 1 and not any(w.lower() in _NOT_FIRST or w.lower() in _COMPANY_WORDS for w in content):
-                if not self._both_known(content):  # "Harold Wood" is a London district and a person's name
+                if self._known(" ".join(head)):
+                    return n
+            elif len(content) > 1 and not any(w.lower() in _NOT_FIRST or w.lower() in _COMPANY_WORDS for w in content):
+                # "Harold Wood" is a London district and a person's name
+                if self._known(" ".join(head)) and not self._both_known(content):
                     return n
         return 0
 
