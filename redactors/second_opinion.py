@@ -23,11 +23,19 @@ propose, and context and the model decide:
   "Plan-les-Ouates", "Bělá pod Bezdězem"; a saint or a direction before a name: "Sint-Lievens-Esse",
   "South Kevin"), in capitals too ("FLYING TO PARIS"); after "from <place> to", a word the model
   never saw that it reads as a place in "She lives in …."; Faker-style and real towns alike;
-- **places without a cue**: place fields ("delivery_city: …", "State/Province: …"); countries, US
-  states, Canadian and Australian provinces and states wherever they are capitalised or in
-  capitals ("Bosnia and Herzegovina", "GERMANY"); known places of 5,000 people or more none of
-  whose words the model ever saw ("Our Kisumu team"). A place before a company word or inside a
-  firm's list of names ("at Tapia Group", "at Adams, Holland and Wallis") is not one;
+- **after weaker cues** ("for", "left", "between", "toured", "arriving" ...), **before a site**
+  ("the Craggmouth office", "The Mariager warehouse") and **in a list** after a place: a country, a
+  known place or town with a word the model never saw, or a place shape; **in lower case**
+  after any cue: a known place no word of which is English, a place shape, or a known place of
+  several words that the model confirms title-cased ("restaurants in san marino");
+- **places without a cue**: place fields ("delivery_city: …", "State/Province: …", "city=Zdice
+  status=ok"; "location:", "office:" and values in capitals only for a known or place-shaped
+  one); countries, US states, Canadian and Australian provinces and states wherever they are
+  capitalised or in capitals ("Bosnia and Herzegovina", "GERMANY"); known places of 5,000 people
+  or more none of whose words the model ever saw ("Our Kisumu team", "BHIWADI", and in English
+  text "bhiwadi"), or of two words or more with no common word and not a person's two names
+  ("Deception Bay"); a town before its country ("Moirano, Italy"). A place before a company
+  word or inside a firm's list of names ("at Tapia Group", "at Adams, Holland and Wallis") is not one;
 - **the floor under naive Presidio**: naive Presidio masks every span the model labels ORG or
   NORP. A span the model labelled ORG, NORP or WORK_OF_ART is re-read here: a known place that
   is no English word ("Świecie", "Niue"), or any known place after a place cue, is a LOCATION; one to
