@@ -107,6 +107,7 @@ _PLACE_PREFIX = re.compile(
     rf"Upper|Lower|Little|Great|Le|La|Les|Los|Las|El|De|Den)[ -][{UPPER}].*"
     rf"|.*-(?:Dessous|Dessus|Village|Station)"
 )
+_ARTICLES = frozenset({"el", "al", "ar", "as", "an", "la", "le", "les", "los", "las", "de", "den", "het"})
 _ARTICLE_FIRST = re.compile(r"(?:Le|La|Les|Los|Las|El|De|Den)[ -]")
 _COMPANY_WORDS = frozenset(
     """inc inc. llc ltd ltd. plc corp corp. co co. group bank gmbh ag sa bv nv spa kg oy ab as university
@@ -147,7 +148,8 @@ _PLACE_PREFIX_SENTENCE = "She lives in "
 # Fields that hold a place: "delivery_city: Momostenango", "State/Province: Tirol", "country=Peru".
 # Upper-case values and fields that may hold other things ("location: Settings", "office: Sales")
 # must be known places, countries or place-shaped; "key=value" pairs may follow ("city=Zdice status=ok").
-_FIELD_END = r"(?=[ \t]*(?:[\"',;\n\[(|}]|$)|[ \t]+[\w.-]+=)"
+# A lower-case type word may end the value: "Jämtlands län [SE-23]", "Kerry county".
+_FIELD_END = rf"(?=[ \t]*(?:[\"',;\n\[(|}}]|$)|[ \t]+[\w.-]+=|[ \t]+[{LOWER}]+[ \t]*(?:[\[\n]|$))"
 _FIELD_NAMES = (
     "city", "town", "country", "state", "province", "region", "county", "district", "canton", "prefecture", "municipality",
     "village", "location", "destination", "origin", "hometown", "birthplace", "office",
@@ -494,7 +496,9 @@ class SecondOpinion:
     def _lower_case_place(self, words: list[str]) -> tuple[int, bool]:
         """(how many leading words name a place, whether that is sure without the model)."""
         for n in range(len(words), 0, -1):
-            phrase, unseen = " ".join(words[:n]), all(self._unseen(w) for w in words[:n])
+            # Articles and particles are English-looking words of foreign names: "el hermel", "paso de los libres".
+            content = [w for w in words[:n] if w not in _PARTICLE_WORDS and w not in _ARTICLES]
+            phrase, unseen = " ".join(words[:n]), bool(content) and all(self._unseen(w) for w in content)
             if self._known(phrase) or unseen and self._gaz.is_town(phrase):
                 return n, unseen
         for n in range(min(len(words), 2), 0, -1):
