@@ -165,8 +165,9 @@ _KNOWN_RUN = re.compile(rf"(?<![\w-]){_PLACE_RUN}")
 _LOWER_WORD = re.compile(rf"(?<![\w'’-])[{LOWER}]{{4,}}(?![\w'’-])")
 _LOWER_NEXT = re.compile(rf"[ ]([{LOWER}]{{2,}})(?![\w'’-])")
 _LOWER_ENGLISH = re.compile(rf"(?<![\w'’-])[{LOWER}]{{3,}}(?![\w'’-])")
-# Runs of words in capitals: "PASO DE LOS LIBRES", "SAINT-DENIS".
-_UPPER_WORD = re.compile(rf"[{UPPER}]{{3}}")
+# Runs of words in capitals: "PASO DE LOS LIBRES", "SAINT-DENIS"; a word of them, two in a row.
+_UPPER_WORD = re.compile(rf"(?<![\w-])[{UPPER}]{{3,}}(?![\w-])")
+_UPPER_PAIR = re.compile(rf"[{UPPER}]{{2,}}[ ][{UPPER}]{{2,}}")
 _UPPER_KNOWN_RUN = re.compile(rf"(?<![\w-])[{UPPER}][{UPPER}'’]+(?:-[{UPPER}][{UPPER}'’]*)*(?:[ ][{UPPER}][{UPPER}'’]*(?:-[{UPPER}][{UPPER}'’]*)*){{0,4}}(?![\w-])")
 # Capitalised (or upper-case) runs that may hold a country's name: "Saint Vincent and the Grenadines".
 _CONNECTOR_WORDS = frozenset({"and", "of", "the", "&", "d'"})
@@ -376,7 +377,7 @@ class SecondOpinion:
         results = self._cued_places(text, ask) + self._field_places(text, ask)
         countries = self._countries(text)
         results += self._unseen_places(text) + countries + self._before_countries(text, countries)
-        if _UPPER_WORD.search(text):
+        if self._may_hold_upper_place(text):
             results += [r for r in self._unseen_places(text, _UPPER_KNOWN_RUN) if r.end - r.start >= 3]
         results += self._lower_case_known(text)
         said = self._model_says_place([_title(place) for _, place in ask])
@@ -506,14 +507,22 @@ class SecondOpinion:
                 return n, True
         return 0, False
 
+    def _may_hold_upper_place(self, text: str) -> bool:
+        """A word in capitals the model never saw ("BHIWADI"; "JSON" and "ERROR" it saw), or two in a row."""
+        words = _UPPER_WORD.findall(text)
+        return bool(words) and (any(w.lower() not in self._seen for w in set(words)) or _UPPER_PAIR.search(text) is not None)
+
     def _lower_case_known(self, text: str) -> list[RecognizerResult]:
         """Known places of 5,000 people or more in lower case, no word of which the model saw
         and none a known name ("bhiwadi has new rules", "greetings from ocotal"), in English text."""
-        starts = [m for m in _LOWER_WORD.finditer(text) if self._unseen(m.group()) and not self._gaz.is_name(m.group())]
-        if not starts or not self._english(text):
+        unseen = set(_LOWER_WORD.findall(text)).difference(self._seen)  # cheap: most texts have none left after this
+        firsts = {w for w in unseen if not self._gaz.is_name(w)}
+        if not firsts or not self._english(text):
             return []
         results: list[RecognizerResult] = []
-        for match in starts:
+        for match in _LOWER_WORD.finditer(text):
+            if match.group() not in firsts:
+                continue
             if results and match.start() < results[-1].end:
                 continue
             words, at = [match.group()], match.end()
@@ -531,7 +540,7 @@ class SecondOpinion:
         """Whether the text's lower-case words read as English: three or more the model knows,
         and at most one in four unknown to it ("auch", "marche" would be places in German or French prose)."""
         words = _LOWER_ENGLISH.findall(text)
-        unseen = sum(self._unseen(w) for w in words)
+        unseen = sum(1 for w in words if w not in self._seen)
         return len(words) - unseen >= 3 and unseen * 4 <= len(words)
 
     def _before_countries(self, text: str, countries: Sequence[RecognizerResult]) -> list[RecognizerResult]:
