@@ -516,7 +516,7 @@ class SecondOpinion:
         """Known places of 5,000 people or more in lower case, no word of which the model saw
         and none a known name ("bhiwadi has new rules", "greetings from ocotal"), in English text."""
         unseen = set(_LOWER_WORD.findall(text)).difference(self._seen)  # cheap: most texts have none left after this
-        firsts = {w for w in unseen if not self._gaz.is_name(w)}
+        firsts = {w for w in unseen if self._known(w) and not self._gaz.is_name(w)}  # "bhiwadi", "ocotal", "paso"
         if not firsts or not self._english(text):
             return []
         results: list[RecognizerResult] = []

@@ -152,3 +152,12 @@ def test_a_list_after_a_place_keeps_english_words(analyzer: PiiAnalyzer) -> None
     found = _places(analyzer, "We toured Zdice, Price was a bonus.")
     assert "Zdice" in found
     assert "Price" not in found
+
+
+@pytest.mark.parametrize("word", ["Paris", "NEW YORK", "o'brien", "Växjö", "STRAẞE", "İstanbul", "Ångström", "e\u0301lan"])
+def test_fold_keeps_its_answer_on_the_ascii_shortcut(word: str) -> None:
+    import unicodedata
+
+    from redactors.gazetteer import fold
+
+    assert fold(word) == unicodedata.normalize("NFC", word).casefold()
