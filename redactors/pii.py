@@ -495,8 +495,8 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     return RecognizerResult(result.entity_type, start, end, result.score)
 
 
-_AT_LEAST_4_DIGITS = re.compile(r"(?:\D*\d){4}")
-_AT_LEAST_7_DIGITS = re.compile(r"(?:\D*\d){7}")
+_AT_LEAST_4_DIGITS = re.compile(r"(?:\D*+\d){4}")
+_AT_LEAST_7_DIGITS = re.compile(r"(?:\D*+\d){7}")
 _ALWAYS = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 
 
