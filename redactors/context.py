@@ -33,7 +33,8 @@ _QUESTIONS = (
         "LOCATION",
         re.compile(
             r"(?i)\b(?:(?:which|what)\s+(?:city|town|country|state|region)|where\s+(?:do\s+you\s+live|are\s+you\s+(?:based|located|from|now|staying))"
-            r"|your\s+(?:city|town|country|location|hometown))\b[^\n]*\?"
+            r"|your\s+(?:city|town|country|location|hometown)|(?:the|your)\s+(?:city|town|country|destination)(?=\s*\?)"
+            r"|where\s+(?:should|shall|can|do)\s+(?:we|i)\s+(?:ship|send|deliver))\b[^\n]*\?"
         ),
     ),
 )
@@ -42,6 +43,14 @@ _LEAD = r"(?i:[ \t]*(?:it'?s|it\s+is|i'?m|i\s+am|my\s+name\s+is|name'?s|in|from|
 _WORD = rf"[{UPPER}{LOWER}][{LOWER}{UPPER}'’\-]{{1,24}}"
 _ANSWER = re.compile(rf"{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[ \t]*[.!]?[ \t]*(?=\n|$)")
 _NOT_ANSWERS = frozenset(STOP_WORDS) | frozenset("yes no ok okay sure thanks thank hello hi hey why what pardon sorry".split())
+# Inside a place's name these are particles, not common words: "Alcácer do Sal", "Stratford upon Avon".
+_PLACE_PARTICLES = frozenset("de del della di da do dos das du des la le les sur am an der den upon on of".split())
+
+
+def _common_word_in(answer: str, entity: str) -> bool:
+    words = [word.lower() for word in answer.split()]
+    inner = _PLACE_PARTICLES if entity == "LOCATION" else frozenset()
+    return any(word in _NOT_ANSWERS and not (0 < i < len(words) - 1 and word in inner) for i, word in enumerate(words))
 
 
 # Across messages (``redactors.walker``): the previous turn ends with a question for one of these,
@@ -67,7 +76,7 @@ def whole_answer(answer: str, entity: str) -> tuple[int, int] | None:
     """The span of `answer` when the whole text is a short answer of `entity`'s kind."""
     shape = _DIGIT_ANSWER if entity == "PHONE_NUMBER" else _WHOLE_ANSWER
     match = shape.fullmatch(answer)
-    if match is None or any(word.lower() in _NOT_ANSWERS for word in match.group("answer").split()):
+    if match is None or _common_word_in(match.group("answer"), entity):
         return None
     return match.start("answer"), match.end("answer")
 
@@ -83,13 +92,13 @@ class ConversationContext:
             if entity not in wanted:
                 continue
             for asked in question.finditer(text):
-                answer = _answer_after(text, asked.end())
+                answer = _answer_after(text, asked.end(), entity)
                 if answer is not None:
                     results.append(RecognizerResult(entity, *answer, 0.7))
         return results
 
 
-def _answer_after(text: str, end: int) -> tuple[int, int] | None:
+def _answer_after(text: str, end: int, entity: str) -> tuple[int, int] | None:
     """The short answer after a question ending at `end`: on the same line ("What's your last
     name? Smith") or on the next non-blank line."""
     answer = _ANSWER.match(text, end) if text[end : end + 1] in (" ", "\t") else None
@@ -98,6 +107,6 @@ def _answer_after(text: str, end: int) -> tuple[int, int] | None:
         while nxt >= 0 and nxt + 1 < len(text) and text[nxt + 1] == "\n":
             nxt += 1  # blank lines between the turns
         answer = _ANSWER.match(text, nxt + 1) if nxt >= 0 else None
-    if answer is None or any(word.lower() in _NOT_ANSWERS for word in answer.group("answer").split()):
+    if answer is None or _common_word_in(answer.group("answer"), entity):
         return None
     return answer.start("answer"), answer.end("answer")

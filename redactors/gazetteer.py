@@ -57,6 +57,8 @@ def default_path() -> Path:
 
 
 def fold(text: str) -> str:
+    if text.isascii():  # NFC leaves ASCII as it is, and casefold is lower there: the common case, cheaper
+        return text.lower()
     return unicodedata.normalize("NFC", text).casefold()
 
 

@@ -23,11 +23,19 @@ propose, and context and the model decide:
   "Plan-les-Ouates", "Bělá pod Bezdězem"; a saint or a direction before a name: "Sint-Lievens-Esse",
   "South Kevin"), in capitals too ("FLYING TO PARIS"); after "from <place> to", a word the model
   never saw that it reads as a place in "She lives in …."; Faker-style and real towns alike;
-- **places without a cue**: place fields ("delivery_city: …", "State/Province: …"); countries, US
-  states, Canadian and Australian provinces and states wherever they are capitalised or in
-  capitals ("Bosnia and Herzegovina", "GERMANY"); known places of 5,000 people or more none of
-  whose words the model ever saw ("Our Kisumu team"). A place before a company word or inside a
-  firm's list of names ("at Tapia Group", "at Adams, Holland and Wallis") is not one;
+- **after weaker cues** ("for", "left", "between", "toured", "arriving" ...), **before a site**
+  ("the Craggmouth office", "The Mariager warehouse") and **in a list** after a place: a country, a
+  known place or town with a word the model never saw, or a place shape; **in lower case**
+  after any cue: a known place no word of which is English, a place shape, or a known place of
+  several words that the model confirms title-cased ("restaurants in san marino");
+- **places without a cue**: place fields ("delivery_city: …", "State/Province: …", "city=Zdice
+  status=ok"; "location:", "office:" and values in capitals only for a known or place-shaped
+  one); countries, US states, Canadian and Australian provinces and states wherever they are
+  capitalised or in capitals ("Bosnia and Herzegovina", "GERMANY"); known places of 5,000 people
+  or more none of whose words the model ever saw ("Our Kisumu team", "BHIWADI", and in English
+  text "bhiwadi"), or of two words or more with no common word and not a person's two names
+  ("Deception Bay"); a town before its country ("Moirano, Italy"). A place before a company
+  word or inside a firm's list of names ("at Tapia Group", "at Adams, Holland and Wallis") is not one;
 - **the floor under naive Presidio**: naive Presidio masks every span the model labels ORG or
   NORP. A span the model labelled ORG, NORP or WORK_OF_ART is re-read here: a known place that
   is no English word ("Świecie", "Niue"), or any known place after a place cue, is a LOCATION; one to
@@ -40,7 +48,7 @@ propose, and context and the model decide:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from presidio_analyzer import RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -65,23 +73,42 @@ _CUES = (
 )
 _CUE_BEFORE = re.compile(rf"(?i:\b(?:{_CUES})[ ]+)$")
 # Particles inside place names: "Plan-les-Ouates", "Bělá pod Bezdězem", "Mistelbach an der Zaya".
-_PLACE_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|en|et|près|lès|am|an|im|ob|bei|bij|aan|op|den|der|upon|on|pod|nad|na"
+_PLACE_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|en|et|près|lès|am|an|im|ob|bei|bij|aan|op|den|der|upon|on|pod|nad|na|og|los|las"
 # A place word: capitalised, hyphenated parts may be joined by particles ("Sint-Gillis-bij-Dendermonde").
 _PLACE_WORD = rf"[{UPPER}][{LOWER}'’]+(?:[{UPPER}][{LOWER}]+)?(?:-(?:(?:{_PLACE_PARTICLES})-)*[{UPPER}][{LOWER}'’]+)*(?![\w'’])"
 _PLACE_RUN = rf"{_PLACE_WORD}(?:[ ](?:(?:{_PLACE_PARTICLES})[ ]){{0,2}}{_PLACE_WORD}){{0,3}}"
-_PLACE_CUE = re.compile(
-    rf"(?i:\b(?:{_CUES})[ ]+)"
-    rf"(?:(?P<place>{_PLACE_RUN})|(?P<upper>[A-Z]{{3,}}(?:[ -][A-Z]{{2,}}){{0,2}})(?![\w-]))"
+_UPPER_RUN = rf"[{UPPER}]{{3,}}(?:[ -][{UPPER}]{{2,}}){{0,2}}(?![\w-])"
+# Cues before a place. After the weaker ones the place must be known and no English word, a
+# country, or shaped like a place ("left Craggmouth", "between Zdice and Kokkedal", "alert for
+# Chabařovice", "ARRIVING LARVIK"). One scan finds the cues; the place is matched after each.
+_WEAK_CUES = r"for|left|leaving|outside|around|between|across|throughout|towards?|toured|touring|arriving|departing|reached"
+_CUE_WORD = re.compile(rf"(?i:\b(?:(?P<strong>{_CUES})|{_WEAK_CUES})[ ]+)")
+# Capitalised, in capitals, or in lower case ("heading to ocotal", "restaurants in san marino").
+_AFTER_CUE = re.compile(
+    rf"(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN})|(?P<lower>[{LOWER}][{LOWER}'’-]+(?:[ ][{LOWER}][{LOWER}'’-]+){{0,2}})(?![\w'’-])"
 )
+# More places in the same list: "toured Zdice and Kokkedal", "between Apia and Suva", "in Riga, Tartu".
+_AND_NEXT = re.compile(rf"(?:,[ ]|[ ](?:and|or|&)[ ])(?P<place>{_PLACE_RUN})")
+# A site named after its place: "the Craggmouth office lease", "Our Apia warehouse", "Steyr airport".
+_SITE_WORDS = (
+    r"office|offices|branch|warehouse|airport|station|depot|plant|factory|campus|site|store|hub|headquarters|hq|"
+    r"harbou?r|bridge|clinic|hospital|area|region|district|team|lease|mall|port"
+)
+_SITE = re.compile(rf"(?<![\w-])(?P<place>{_PLACE_RUN})[ ](?i:{_SITE_WORDS})(?![\w-])")
+# A town before its country: "Mariasund, Sweden", "Moirano, Italy".
+_BEFORE_COUNTRY = re.compile(rf"(?<![\w-])(?P<place>{_PLACE_RUN}),[ ]$")
 # Place names by their shape, in any language: a particle inside ("Tinguely-les-Bains", "Bělá pod
 # Bezdězem"), a saint or a direction first ("Sint-Lievens-Esse", "South Kevin"), a "Dessous" part.
 # Between two words only particles that are no English word ("Berlin on Friday" is no place).
 _SPACED_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|près|lès|am|an der|im|ob|bei|bij|aan|op|pod|nad|na"
 _PARTICLE_INSIDE = re.compile(rf"[^ ]+-(?:{_PLACE_PARTICLES})-[^ ]+|[^ ]+[ ](?:{_SPACED_PARTICLES})[ ][^ ]+")
 _PLACE_PREFIX = re.compile(
-    rf"(?:Saint|Sainte|Sint|Sankt|San|Santa|Santo|São|Bad|Nieuw|Oud|Nova|Novo|Nový|Nowy|North|South|East|West|New|Port|Fort|Mount|Lake|Cape)[ -][{UPPER}].*"
+    rf"(?:Saint|Sainte|Sint|Sankt|San|Santa|Santo|São|Bad|Nieuw|Oud|Nova|Novo|Nový|Nowy|North|South|East|West|New|Port|Fort|Mount|Lake|Cape|"
+    rf"Upper|Lower|Little|Great|Le|La|Les|Los|Las|El|De|Den)[ -][{UPPER}].*"
     rf"|.*-(?:Dessous|Dessus|Village|Station)"
 )
+_ARTICLES = frozenset({"el", "al", "ar", "as", "an", "la", "le", "les", "los", "las", "de", "den", "het"})
+_ARTICLE_FIRST = re.compile(r"(?:Le|La|Les|Los|Las|El|De|Den)[ -]")
 _COMPANY_WORDS = frozenset(
     """inc inc. llc ltd ltd. plc corp corp. co co. group bank gmbh ag sa bv nv spa kg oy ab as university
     college school institute hospital foundation association council committee ministry department
@@ -107,10 +134,11 @@ _TOWN_SUFFIXES = (
     "town ton land ville berg burg burgh borough bury view port mouth stad furt chester caster cester fort "
     "haven side shire ham field ford wood dale mere minster wick worth ington by thorpe burn neath "
     "bourg court mont dorf heim hausen stadt ingen bach hofen feld dam drecht hoven wijk veen horst "
-    "broek köping holm vik fors sted strup rup lev sund"
+    "broek köping holm vik fors sted strup rup lev sund "
+    "dorp stein nes sand strøm sjøen borg bjerg fjord dal våg øy ås strand havn hamn foss odden boeuf nec"
 ).split()
 _TOWN = re.compile(
-    rf"(?:(?:North|South|East|West|New|Lake|Port|Mount|Fort|Saint|St\.?)[ ])?[{UPPER}][{LOWER}]{{2,}}(?i:{'|'.join(_TOWN_SUFFIXES)})"
+    rf"(?:(?:North|South|East|West|New|Lake|Port|Mount|Fort|Saint|St\.?|Upper|Lower|Great|Little|De|Den|Het|Le|La|El)[ ])?[{UPPER}][{LOWER}]{{2,}}(?i:{'|'.join(_TOWN_SUFFIXES)})"
 )
 _PARTICLE_WORDS = frozenset(_PLACE_PARTICLES.split("|"))
 _NEXT_WORD = re.compile(r"[ ]+(?:and[ ]+)?([\w.]+)")
@@ -118,12 +146,29 @@ _NEXT_WORD = re.compile(r"[ ]+(?:and[ ]+)?([\w.]+)")
 _TRIP_BEFORE = re.compile(rf"(?i:\bfrom)[ ]+(?P<origin>{_PLACE_RUN})[ ]+to[ ]+$")
 _PLACE_PREFIX_SENTENCE = "She lives in "
 # Fields that hold a place: "delivery_city: Momostenango", "State/Province: Tirol", "country=Peru".
-_PLACE_FIELD = re.compile(
-    rf"(?i:\b[\w/]*(?:city|town|country|state|province|region|county|district|canton|prefecture)[\"']?[ \t]*[:=][ \t]*[\"']?)"
-    rf"(?P<place>{_PLACE_RUN})(?=[ \t]*(?:[\"',;\n\[(]|$))"
+# Upper-case values and fields that may hold other things ("location: Settings", "office: Sales")
+# must be known places, countries or place-shaped; "key=value" pairs may follow ("city=Zdice status=ok").
+# A lower-case type word may end the value: "Jämtlands län [SE-23]", "Kerry county".
+_FIELD_END = rf"(?=[ \t]*(?:[\"',;\n\[(|}}]|$)|[ \t]+[\w.-]+=|[ \t]+[{LOWER}]+[ \t]*(?:[\[\n]|$))"
+_FIELD_NAMES = (
+    "city", "town", "country", "state", "province", "region", "county", "district", "canton", "prefecture", "municipality",
+    "village", "location", "destination", "origin", "hometown", "birthplace", "office",
+)  # fmt: skip
+_PLACE_FIELD = re.compile(rf"(?i:(?P<name>{'|'.join(_FIELD_NAMES)})[\"']?[ \t]*[:=][ \t]*[\"']?)"
+    rf"(?:(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN})){_FIELD_END}"
 )
+_WEAK_FIELDS = frozenset({"location", "destination", "origin", "hometown", "birthplace", "office"})
 # A capitalised run that may be a known place the model has never seen ("Our Abbottabad team").
 _KNOWN_RUN = re.compile(rf"(?<![\w-]){_PLACE_RUN}")
+# Words in lower case: a place's first (four letters or more: "ocotal", "paso de los libres"),
+# its next ones, and the words that tell English text.
+_LOWER_WORD = re.compile(rf"(?<![\w'’-])[{LOWER}]{{4,}}(?![\w'’-])")
+_LOWER_NEXT = re.compile(rf"[ ]([{LOWER}]{{2,}})(?![\w'’-])")
+_LOWER_ENGLISH = re.compile(rf"(?<![\w'’-])[{LOWER}]{{3,}}(?![\w'’-])")
+# Runs of words in capitals: "PASO DE LOS LIBRES", "SAINT-DENIS"; a word of them, two in a row.
+_UPPER_WORD = re.compile(rf"(?<![\w-])[{UPPER}]{{3,}}(?![\w-])")
+_UPPER_PAIR = re.compile(rf"[{UPPER}]{{2,}}[ ][{UPPER}]{{2,}}")
+_UPPER_KNOWN_RUN = re.compile(rf"(?<![\w-])[{UPPER}][{UPPER}'’]+(?:-[{UPPER}][{UPPER}'’]*)*(?:[ ][{UPPER}][{UPPER}'’]*(?:-[{UPPER}][{UPPER}'’]*)*){{0,4}}(?![\w-])")
 # Capitalised (or upper-case) runs that may hold a country's name: "Saint Vincent and the Grenadines".
 _CONNECTOR_WORDS = frozenset({"and", "of", "the", "&", "d'"})
 _RUN_WORD = re.compile(rf"[{UPPER}][{UPPER}{LOWER}'’]*|and|of|the|&|AND|OF|THE")
@@ -195,7 +240,7 @@ class SecondOpinion:
             firms = self.firm_names(text) if cued and ("," in text or " and " in text) else []
             results += [r for r in cued if not any(s <= r.start and r.end <= e for s, e in firms)]
         if "LOCATION" in wanted:
-            results += self._places(text)
+            results += self._places(text, spans)
         results += [r for r in self._floor(text, spans) if r.entity_type in wanted]
         return results
 
@@ -327,29 +372,208 @@ class SecondOpinion:
                 results += [RecognizerResult("PERSON", base + at, base + at + len(w), 0.6) for w, at in words]
         return results
 
-    def _places(self, text: str) -> list[RecognizerResult]:
-        results = []
-        ask: list[tuple[int, str]] = []
-        for match in _PLACE_CUE.finditer(text):
-            if match.group("upper"):  # "FLYING TO NEW YORK ON MONDAY": the gazetteer decides
-                start, place = match.start("upper"), self._longest_known(re.split(r"(?<=[ -])", match.group("upper")))
-                if place:
-                    results.append(RecognizerResult("LOCATION", start, start + len(place), 0.6))
-                continue
-            start, words = match.start("place"), _words(match.group("place"))
-            if words[0].lower() in _NOT_FIRST:
-                continue
-            n = self._cued_place_words(words)
-            if n:
-                results.append(RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6))
-            elif self._trip_destination(text, start) and self._unseen(words[0]):
-                ask.append((start, words[0]))  # "from Zweins to Meransen": the model decides
-        results += [RecognizerResult("LOCATION", m.start("place"), m.end("place"), 0.6) for m in _PLACE_FIELD.finditer(text)]
-        results += self._unseen_places(text) + self._countries(text)
-        said = self._model_says_place([place for _, place in ask])
+    def _places(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
+        ask: list[tuple[int, str]] = []  # (start, the place as written): the model decides
+        results = self._cued_places(text, ask) + self._field_places(text, ask)
+        countries = self._countries(text)
+        results += self._unseen_places(text) + countries + self._before_countries(text, countries)
+        if self._may_hold_upper_place(text):
+            results += [r for r in self._unseen_places(text, _UPPER_KNOWN_RUN) if r.end - r.start >= 3]
+        results += self._lower_case_known(text)
+        said = self._model_says_place([_title(place) for _, place in ask])
         results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
+        results += self._listed_with(text, [*(r.end for r in results), *(e for _, e, label in spans if label in ("GPE", "LOC"))])
         firms = self.firm_names(text) if "," in text or " and " in text else []
-        return [r for r in results if not _in_firm(text, r, firms)]
+        # A site's word ("office") is a company word too: those places only must not be inside a firm.
+        sites = [r for r in self._site_places(text) if not any(s <= r.start and r.end <= e for s, e in firms)]
+        return [r for r in results if not _in_firm(text, r, firms)] + sites
+
+    def _cued_places(self, text: str, ask: list[tuple[int, str]]) -> list[RecognizerResult]:
+        """Places after a cue, capitalised, in capitals or in lower case."""
+        results = []
+        for cue in _CUE_WORD.finditer(text):
+            match = _AFTER_CUE.match(text, cue.end())
+            if match is None:
+                continue
+            strong = cue.group("strong") is not None
+            decide = self._cued_place_words if strong else self._strict_place_words
+            if match.group("lower"):
+                results += self._lower_case_place_at(match, ask)
+            elif match.group("upper"):  # "FLYING TO NEW YORK ON MONDAY"; "to AWS" in mixed case: only a known place
+                shouted = cue.group().isupper()
+                n = self._upper_place(match.group("upper"), decide if shouted else None)
+                if n and (strong or shouted):
+                    results.append(RecognizerResult("LOCATION", match.start(), match.start() + n, 0.6))
+            else:
+                results += self._capitalised_place_at(text, match, decide, strong, ask)
+        return results
+
+    def _capitalised_place_at(self, text: str, match: re.Match[str], decide: Callable[[list[str]], int], strong: bool,
+                              ask: list[tuple[int, str]]) -> list[RecognizerResult]:  # fmt: skip
+        start, words = match.start(), _words(match.group())
+        if words[0].lower() in _NOT_FIRST:
+            return []
+        n = decide(words)
+        if n:
+            return [RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6)]
+        if strong and self._trip_destination(text, start) and self._unseen(words[0]):
+            ask.append((start, words[0]))  # "from Zweins to Meransen": the model decides
+        return []
+
+    def _upper_place(self, upper: str, decide: Callable[[list[str]], int] | None) -> int:
+        """How many characters of an upper-case run name a place: a known one ("NEW YORK"), or one
+        that `decide` takes title-cased ("MØLDRUP" as "Møldrup"); 0: none."""
+        known = self._longest_known(re.split(r"(?<=[ -])", upper))
+        if known or decide is None:
+            return len(known)
+        words = upper.title().split(" ")
+        n = decide(words)
+        return len(" ".join(words[:n]))
+
+    def _strict_place_words(self, words: list[str]) -> int:
+        """How many leading words name a place that needs no strong cue: a country, a known place
+        or town with a word the model never saw, or a place-shaped phrase; 0: none."""
+        for n in range(len(words), 0, -1):
+            head = words[:n]
+            if head[-1].lower() in _PARTICLE_WORDS or any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in head):
+                continue
+            phrase = " ".join(head)
+            if self._gaz.is_country(phrase) or self._place_shaped(phrase):
+                return n
+            if (self._gaz.is_place(phrase) or self._gaz.is_town(phrase)) and any(self._unseen(w) for w in head):
+                return n
+        return 0
+
+    def _field_places(self, text: str, ask: list[tuple[int, str]]) -> list[RecognizerResult]:
+        """Place fields: "delivery_city: Momostenango", "State/Province: Tirol", "city=Zdice status=ok";
+        fields that may hold other things ("location:", "office:") and values in capitals need a place."""
+        results: list[RecognizerResult] = []
+        if ":" not in text and "=" not in text:
+            return results
+        lowered = text.lower()  # the scan below is slow; most texts hold no field name at all
+        if not any(name in lowered for name in _FIELD_NAMES):
+            return results
+        for match in _PLACE_FIELD.finditer(text):
+            weak = match.group("name").lower() in _WEAK_FIELDS
+            if match.group("upper"):
+                start, n = match.start("upper"), self._upper_place(match.group("upper"), self._strict_place_words)
+            elif weak:
+                start, words = match.start("place"), _words(match.group("place"))
+                n = len(" ".join(words[: self._strict_place_words(words)]))
+                if not n and all(self._unseen(w) and not self._gaz.is_name(w) for w in words):
+                    ask.append((start, match.group("place")))  # "location: Rongonui": the model decides
+            else:
+                start, n = match.start("place"), len(match.group("place"))
+            if n:
+                results.append(RecognizerResult("LOCATION", start, start + n, 0.6))
+        return results
+
+    def _site_places(self, text: str) -> list[RecognizerResult]:
+        """A place naming a site or a branch: "the Craggmouth office lease", "Our Apia warehouse"."""
+        results = []
+        for match in _SITE.finditer(text):
+            words = _words(match.group("place"))
+            skip = next((i for i, w in enumerate(words) if w.lower() not in _NOT_FIRST), len(words))
+            rest = words[skip:]
+            if rest and self._strict_place_words(rest) == len(rest):
+                start = match.start("place") + len(" ".join(words[:skip])) + (1 if skip else 0)
+                results.append(RecognizerResult("LOCATION", start, start + len(" ".join(rest)), 0.6))
+        return results
+
+    def _lower_case_place_at(self, match: re.Match[str], ask: list[tuple[int, str]]) -> list[RecognizerResult]:
+        """A place in lower case after a cue: a known place no word of which is English ("heading
+        to ocotal"), one or two words shaped like a place ("elinsjøen", "port dawn"); a known
+        place of two or three words, some English ("restaurants in san marino"): the model decides."""
+        words, start = _words(match.group()), match.start()
+        if words[0] in _NOT_FIRST:
+            return []
+        n, sure = self._lower_case_place(words)
+        if n and sure:
+            return [RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6)]
+        if n > 1:
+            ask.append((start, " ".join(words[:n])))
+        return []
+
+    def _lower_case_place(self, words: list[str]) -> tuple[int, bool]:
+        """(how many leading words name a place, whether that is sure without the model)."""
+        for n in range(len(words), 0, -1):
+            # Articles and particles are English-looking words of foreign names: "el hermel", "paso de los libres".
+            content = [w for w in words[:n] if w not in _PARTICLE_WORDS and w not in _ARTICLES]
+            phrase, unseen = " ".join(words[:n]), bool(content) and all(self._unseen(w) for w in content)
+            if self._known(phrase) or unseen and self._gaz.is_town(phrase):
+                return n, unseen
+        for n in range(min(len(words), 2), 0, -1):
+            if words[n - 1] not in _NOT_FIRST and self._place_shaped(_title(" ".join(words[:n]))):
+                return n, True
+        return 0, False
+
+    def _may_hold_upper_place(self, text: str) -> bool:
+        """A word in capitals the model never saw ("BHIWADI"; "JSON" and "ERROR" it saw), or two in a row."""
+        words = _UPPER_WORD.findall(text)
+        return bool(words) and (any(w.lower() not in self._seen for w in set(words)) or _UPPER_PAIR.search(text) is not None)
+
+    def _lower_case_known(self, text: str) -> list[RecognizerResult]:
+        """Known places of 5,000 people or more in lower case, no word of which the model saw
+        and none a known name ("bhiwadi has new rules", "greetings from ocotal"), in English text."""
+        unseen = set(_LOWER_WORD.findall(text)).difference(self._seen)  # cheap: most texts have none left after this
+        firsts = {w for w in unseen if self._known(w) and not self._gaz.is_name(w)}  # "bhiwadi", "ocotal", "paso"
+        if not firsts or not self._english(text):
+            return []
+        results: list[RecognizerResult] = []
+        for match in _LOWER_WORD.finditer(text):
+            if match.group() not in firsts:
+                continue
+            if results and match.start() < results[-1].end:
+                continue
+            words, at = [match.group()], match.end()
+            while len(words) < 4 and (after := _LOWER_NEXT.match(text, at)):
+                words.append(after.group(1))
+                at = after.end()
+            for n in range(len(words), 0, -1):
+                phrase = " ".join(words[:n])
+                if self._known(phrase) and all(self._unseen(w) and not self._gaz.is_name(w) for w in words[1:n] if w not in _PARTICLE_WORDS):
+                    results.append(RecognizerResult("LOCATION", match.start(), match.start() + len(phrase), 0.5))
+                    break
+        return results
+
+    def _english(self, text: str) -> bool:
+        """Whether the text's lower-case words read as English: three or more the model knows,
+        and at most one in four unknown to it ("auch", "marche" would be places in German or French prose)."""
+        words = _LOWER_ENGLISH.findall(text)
+        unseen = sum(1 for w in words if w not in self._seen)
+        return len(words) - unseen >= 3 and unseen * 4 <= len(words)
+
+    def _before_countries(self, text: str, countries: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+        """A town written before its country: "Mariasund, Sweden", "Moirano, Italy"."""
+        results = []
+        for country in countries:
+            match = _BEFORE_COUNTRY.search(text, max(0, country.start - 80), country.start)
+            if match is None:
+                continue
+            words = _words(match.group("place"))
+            if words[0].lower() in _NOT_FIRST or self._gaz.is_first(words[0]) and not self._known(match.group("place")):
+                continue
+            if self._cued_place_words(words) == len(words) or all(self._unseen(w) for w in words):
+                results.append(RecognizerResult("LOCATION", match.start("place"), match.end("place"), 0.6))
+        return results
+
+    def _listed_with(self, text: str, ends: Iterable[int]) -> list[RecognizerResult]:
+        """More places in the list of a place ending at one of `ends`: "toured Zdice and
+        Kokkedal", "in Riga, Tartu"; a word the model never saw and no name counts there too."""
+        results = []
+        for end in sorted(set(ends)):
+            match = _AND_NEXT.match(text, end)
+            while match is not None:
+                words = _words(match.group("place"))
+                n = self._strict_place_words(words)
+                if not n and all(self._unseen(w) and not self._gaz.is_name(w) for w in words):
+                    n = len(words)
+                if not n or words[0].lower() in _NOT_FIRST:
+                    break
+                start = match.start("place")
+                results.append(RecognizerResult("LOCATION", start, start + len(" ".join(words[:n])), 0.6))
+                match = _AND_NEXT.match(text, start + len(" ".join(words[:n])))
+        return results
 
     def _known(self, place: str) -> bool:
         return self._gaz.is_place(place) or self._gaz.is_country(place)
@@ -362,11 +586,12 @@ class SecondOpinion:
                 return place
         return ""
 
-    def _unseen_places(self, text: str) -> list[RecognizerResult]:
+    def _unseen_places(self, text: str, runs: re.Pattern[str] = _KNOWN_RUN) -> list[RecognizerResult]:
         """Known places (5,000 people or more) none of whose words the model's vocabulary has,
-        wherever they are: "Our Kisumu team", "Warri". English words and names are seen."""
+        wherever they are: "Our Kisumu team", "Warri", "SHIPPING HUB: BHIWADI" (with `_UPPER_KNOWN_RUN`).
+        English words and names are seen ("NICE", "ERROR")."""
         results = []
-        for match in _KNOWN_RUN.finditer(text):
+        for match in runs.finditer(text):
             words = _words(match.group())
             offsets = [match.start() + len(" ".join(words[:i])) + (1 if i else 0) for i in range(len(words))]
             i = 0
@@ -378,12 +603,21 @@ class SecondOpinion:
         return results
 
     def _unseen_place_at(self, words: Sequence[str], i: int) -> int:
+        """How many words from `i` name a known place that needs no cue: no word of it the model
+        saw ("Kisumu"), or two words or more, none a common or company word and not a first and
+        a last name ("Deception Bay", "MELTON MOWBRAY"); 0: none."""
         for n in range(len(words) - i, 0, -1):
             head = words[i : i + n]
             if head[0].lower() in _PARTICLE_WORDS or head[-1].lower() in _PARTICLE_WORDS:
                 continue
-            if all(self._unseen(w) for w in head if w.lower() not in _PARTICLE_WORDS) and self._known(" ".join(head)):
-                return n
+            content = [w for w in head if w.lower() not in _PARTICLE_WORDS]
+            if all(self._unseen(w) for w in content):
+                if self._known(" ".join(head)):
+                    return n
+            elif len(content) > 1 and not any(w.lower() in _NOT_FIRST or w.lower() in _COMPANY_WORDS for w in content):
+                # "Harold Wood" is a London district and a person's name
+                if self._known(" ".join(head)) and not self._both_known(content):
+                    return n
         return 0
 
     def _trip_destination(self, text: str, start: int) -> bool:
@@ -414,7 +648,11 @@ class SecondOpinion:
             return self._unseen(last)
         if _PARTICLE_INSIDE.fullmatch(phrase):
             return True
-        return _PLACE_PREFIX.fullmatch(phrase) is not None and (self._unseen(last) or self._gaz.is_first(last))
+        if _PLACE_PREFIX.fullmatch(phrase) is None:
+            return False
+        if _ARTICLE_FIRST.match(phrase):  # "De Cocksdorp", "Le Kram"; "De Vries" is a surname
+            return self._unseen(last) and not self._gaz.is_name(last)
+        return self._unseen(last) or self._gaz.is_first(last)
 
     def _model_says_place(self, places: Sequence[str]) -> list[bool]:
         if not places:

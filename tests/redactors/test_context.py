@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from redactors.context import ConversationContext
+from redactors.context import ConversationContext, asked_entity, whole_answer
 
 WANTED = frozenset({"PERSON", "LOCATION"})
 
@@ -15,6 +15,9 @@ FOUND = [
     pytest.param("Agent: Which city are you in?\nUser: in lisbon", "LOCATION", "lisbon", id="city-lower-case"),
     pytest.param("Agent: Where are you located?\nUser: Kitee", "LOCATION", "Kitee", id="where-located"),
     pytest.param("What's your last name? Černe", "PERSON", "Černe", id="answer-on-the-same-line"),
+    pytest.param("Assistant: And the city?\nUser: Sainte Philippineboeuf", "LOCATION", "Sainte Philippineboeuf", id="the-city"),
+    pytest.param("Agent: Where should we ship it?\nUser: Mariasund", "LOCATION", "Mariasund", id="where-to-ship"),
+    pytest.param("Agent: Which town?\nUser: Alcácer do Sal", "LOCATION", "Alcácer do Sal", id="particle-inside-a-place"),
 ]
 
 
@@ -31,6 +34,9 @@ BENIGN = [
     pytest.param("What is the name of the config key?\nname: mysecret", id="config-key"),
     pytest.param("Agent: Which city?", id="no-answer"),
     pytest.param("What's your last name? I would rather not say that here", id="same-line-long-answer"),
+    pytest.param("Agent: Is the city center open?\nUser: Yes of course", id="city-in-a-yes-no-question"),
+    pytest.param("Agent: Which town?\nUser: of the", id="particles-alone"),
+    pytest.param("Agent: What's your name?\nUser: Ana do Sal", id="particles-only-inside-places"),
 ]
 
 
@@ -41,3 +47,23 @@ def test_benign_twins_survive(text: str) -> None:
 
 def test_only_wanted_entities() -> None:
     assert ConversationContext().analyze("Agent: What's your last name?\nUser: Alvarez", frozenset({"LOCATION"})) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "span"),
+    [
+        pytest.param("And the city?", "Alcácer do Sal", (0, 14), id="place-with-a-particle"),
+        pytest.param("Where should we ship it?", "Mariasund", (0, 9), id="where-to-ship"),
+        pytest.param("Which town?", "of the", None, id="particles-alone-are-no-place"),
+        pytest.param("Is the city center open?", "Yes", None, id="yes-no-question-answered"),
+    ],
+)
+def test_place_answer_across_messages(question: str, answer: str, span: tuple[int, int] | None) -> None:
+    entity = asked_entity(question, WANTED)
+    found = whole_answer(answer, entity) if entity else None
+    assert found == span
+
+
+def test_particles_count_inside_places_only() -> None:
+    assert whole_answer("Ana do Sal", "PERSON") is None
+    assert whole_answer("Ana do Sal", "LOCATION") == (0, 10)
