@@ -419,9 +419,9 @@ class SecondOpinion:
     def _model_says_place(self, places: Sequence[str]) -> list[bool]:
         if not places:
             return []
-        docs = self._nlp.pipe([f"{_PLACE_PREFIX_SENTENCE}{place}." for place in places])
+        answers = self._probes.entities_many([f"{_PLACE_PREFIX_SENTENCE}{place}." for place in places])
         start = len(_PLACE_PREFIX_SENTENCE)
-        return [any(ent.label_ in ("GPE", "LOC") and ent.start_char <= start < ent.end_char for ent in doc.ents) for doc in docs]
+        return [any(label in ("GPE", "LOC") and s <= start < e for s, e, label in found) for found in answers]
 
     def _countries(self, text: str) -> list[RecognizerResult]:
         """Countries, US states, Canadian and Australian provinces written capitalised anywhere,
