@@ -52,7 +52,9 @@ _ROLES = frozenset(
 _PAIR = re.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
 _FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|became|for|work(?:s|ed)? for|vendor|client|partner)[ ]+)$")
 _COMPANY_AFTER = re.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
-_LIST = re.compile(rf"(?<![\w-]){_CAP}(?:,[ ]{_CAP})*,?[ ](?:and|&)[ ]{_CAP}(?![\w-])|(?<![\w-]){_CAP}(?:,[ ]{_CAP}){{2,}}(?![\w-])")
+# A list item is one or two capitalised words ("Thierry, Thiago Lionel and René").
+_ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
+_LIST = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
 _LIST_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded|became)[ ]+)$")
 _PERSONAL = (
     r"address|phone|number|mobile|email|e-mail|wife|husband|daughter|son|mother|father|mom|dad|mum|brother|sister|"
@@ -67,7 +69,15 @@ _PERSON_VERBS = (
     r"lives|lived|said|says|told|asked|spent|wrote|was born|married|owns|thinks|feels|wants|will send|emailed|"
     r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed"
 )
-_SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?:{_PERSON_VERBS})\b)")
+# Verbs that things do too ("Deployment began"): their subject must be a known name.
+_OTHER_VERBS = (
+    r"began|started|became|published|played|sang|recorded|died|met|taught|graduated|retired|speaks|spoke|"
+    r"arrived|resigned|applied|paid|bought|ordered|complained|mentioned|confirmed|explained|decided|admitted"
+)
+_SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS}|{_OTHER_VERBS})\b)")
+_HUMAN_VERB = re.compile(rf"(?:{_PERSON_VERBS})\Z")
+# Verbs only people do: any known name may be their subject ("Reginald lives on ...").
+_ONLY_PEOPLE = re.compile(r"(?:lives|lived|said|says|told|spent|wrote|was born|married|thinks|feels|grew up|studied|replied|answered|emailed|promised|agreed)\Z")
 _CREDIT = re.compile(
     rf"(?i:\b(?:starring|featuring|feat\.|co-starring|directed by|written by|produced by|composed by|performed by|founded by|"
     rf"hosted by|narrated by|illustrated by|translated by)[ ]+)(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
@@ -77,6 +87,27 @@ _CREDIT = re.compile(
 _VOCATIVE = re.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
 _SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
 _HERE = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])")
+_KIN = (
+    r"kid|kids|child|children|son|daughter|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|"
+    r"cousin|uncle|aunt|nephew|niece|fiancée?|boyfriend|girlfriend|stepson|stepdaughter|baby|twin|spouse|"
+    r"partner|wife|husband|mother|father|mom|mum|dad|brother|sister|friend|neighbou?r|roommate|colleague"
+)
+_RELATIVE = re.compile(
+    rf"(?i:\b(?:(?:my|his|her|our|their|your)[ ](?:little[ ]|older[ ]|younger[ ]|eldest[ ]|youngest[ ])?(?:{_KIN})"
+    rf"(?:['’]s[ ]name(?:[ ]is)?)?,?|(?:everyone|everybody|they|people|friends)[ ]calls?[ ](?:me|him|her))[ ])"
+    rf"(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
+)
+# Address blocks: a line (after "> " quote marks), a street line (a house number then a
+# capitalised word), a line that is one to three capitalised words.
+_LINE = re.compile(r"(?m)^[ \t]*(?:[>|][ \t]*)*(?P<body>[^\n]*?)[ \t]*$")
+_STREET_LINE = re.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
+_HEAD_LINE = re.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
+# Name particles: "Maya van der Lede", "Ninthe van der Stael de Jonge", "Milan Van Roy".
+_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el"
+_PARTICLE_TAIL = re.compile(rf"(?:(?:[ ](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
+_PARTICLE_HEAD = re.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
+_NEXT_CAP = re.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
+_WORD_BEFORE = re.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
 _SIGN_OFF_TAIL = 60  # characters at the end of a text where a sign-off may stand
 _CREDIT_WORDS = (" by ", "tarring", "eaturing", "feat.")
 
@@ -96,8 +127,37 @@ class NameCues:
     def analyze(self, text: str, model_spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         spans = [*self._speakers(text), *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
         spans += self._addressed(text)
+        if " " in text:
+            spans += self._relatives(text)
+        if "\n" in text or "\\n" in text:
+            spans += self._letter_heads(text)
         spans += self._lists(text, [(s, e) for s, e, label in model_spans if label in ("PERSON", "PER")])
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in spans]
+
+    def grow(self, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Names grown over what the span left out: particles and the words after them ("Maya
+        van" -> "Maya van der Lede"), a surname the model did not read ("Antoņina" -> "Antoņina
+        Apine"), a first name before a particle ("Van Roy" -> "Milan Van Roy")."""
+        grown = []
+        for start, end in spans:
+            new_start, new_end = start, end
+            tail = _PARTICLE_TAIL.match(text, end)
+            if tail:
+                new_end = tail.end()
+            elif (after := _NEXT_CAP.match(text, end)) and self._surname_after(text, after):
+                new_end = after.end()
+            if _PARTICLE_HEAD.match(text, start) and (before := _WORD_BEFORE.search(text, max(0, start - 40), start)):
+                if self._gaz.is_first(before.group("word")) and self._name_like(before.group("word")):
+                    new_start = before.start("word")
+            if (new_start, new_end) != (start, end):
+                grown.append((new_start, new_end))
+        return grown
+
+    def _surname_after(self, text: str, after: re.Match[str]) -> bool:
+        word = after.group("word")
+        if not self._name_like(word) or not (self._gaz.is_last(word) or self._unseen(word)):
+            return False
+        return not (_COMPANY_AFTER.match(text, after.end()) or self._gaz.is_place(word) and not self._gaz.is_last(word))
 
     def _unseen(self, word: str) -> bool:
         return word.lower() not in self._seen
@@ -130,12 +190,26 @@ class NameCues:
                 words.pop(0)  # "The Maksimiljan Dolenc version": the article is no part of it
             if len(words) < 2 or not self._all_name_like(" ".join(words)):
                 continue
-            if not (self._gaz.is_first(words[0]) and self._gaz.is_last(words[-1]) and any(self._unseen(w) for w in words)):
+            if not self._pair_of_names(words):
                 continue
             if _FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end()):
                 continue
             found.append((match.end() - len(" ".join(words)), match.end()))
         return found
+
+    def _pair_of_names(self, words: Sequence[str]) -> bool:
+        """Two or three words, one of them unseen by the model: a known first name then a known
+        last name; a common first name then surnames the model never saw ("Lia Tabacu"); an
+        unseen word then a known last name ("Anuța Marin"); or words none of which the model
+        ever saw that name no known place ("Umoja Magombo", "Niğmet Dumanlı")."""
+        unseen = [self._unseen(w) for w in words]
+        if not any(unseen):
+            return False
+        if self._gaz.is_first(words[0]) and self._gaz.is_last(words[-1]):
+            return True
+        if self._gaz.is_common_first(words[0]) and all(unseen[1:]) or unseen[0] and self._gaz.is_last(words[-1]):
+            return True
+        return all(unseen) and not self._gaz.is_place(" ".join(words))
 
     def _lists(self, text: str, person: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The other items of a list in which the model tagged a name."""
@@ -163,7 +237,16 @@ class NameCues:
         found = []
         for match in _SUBJECT.finditer(text):
             name = match.group("name")
-            if _clause_start(text, match.start()) and self._name_like(name) and (self._gaz.is_common_first(name) or self._unseen(name)):
+            if not (_clause_start(text, match.start()) and self._name_like(name)):
+                continue
+            verb = match.group("verb")
+            if _ONLY_PEOPLE.match(verb):
+                named = self._gaz.is_name(name) or self._unseen(name)
+            elif _HUMAN_VERB.match(verb):
+                named = self._gaz.is_common_first(name) or self._unseen(name)
+            else:  # "Mikkelsen began writing": a known name; "Datadog started" is none
+                named = self._gaz.is_common_first(name) or self._gaz.is_last(name) and self._unseen(name)
+            if named:
                 found.append(match.span("name"))
         return found
 
@@ -178,6 +261,36 @@ class NameCues:
             words = match.group("name").split(" ")
             if self._gaz.is_common_first(words[0]) and self._all_name_like(match.group("name")):
                 found.append(match.span("name"))
+        return found
+
+    def _relatives(self, text: str) -> list[tuple[int, int]]:
+        """Names after a relative or a nickname: "my kid Pascual", "my partner's name Tenis
+        Auziņš", "everyone calls me Asanti"."""
+        found = []
+        for match in _RELATIVE.finditer(text):
+            words = match.group("name").split(" ")
+            while words and not self._name_like(words[-1]):
+                words.pop()  # "my son Luca tomorrow": the name ends before a common word
+            if words and (self._gaz.is_name(words[0]) or self._unseen(words[0])):
+                start = match.start("name")
+                found.append((start, start + len(" ".join(words))))
+        return found
+
+    def _letter_heads(self, text: str) -> list[tuple[int, int]]:
+        """The name lines of an address block: up to three lines of one to three capitalised
+        words right above a street line ("Ivo Scotto\n\n3108 Guerra Lock", "> Lissi Hübel\n>
+        7454 Berry Fall"); a firm's line ("Wade PLC") is passed over."""
+        found: list[tuple[int, int]] = []
+        view = text.replace("\\n", " \n")  # escaped line breaks too, offsets kept
+        lines = [(m.start("body"), m.group("body")) for m in _LINE.finditer(view)]
+        for index, (_, body) in enumerate(lines):
+            if not _STREET_LINE.match(body):
+                continue
+            above = [line for line in lines[max(0, index - 4) : index] if line[1]]
+            for start, head in above[-3:]:
+                words = head.split(" ")
+                if _HEAD_LINE.fullmatch(head) and self._all_name_like(head) and (self._gaz.is_first(words[0]) or self._gaz.is_last(words[-1])):
+                    found.append((start, start + len(head)))
         return found
 
     def _credits(self, text: str) -> list[tuple[int, int]]:

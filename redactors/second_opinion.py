@@ -12,7 +12,8 @@ propose, and context and the model decide:
   not), or, for two or three words with a known first and a known last name, when the model
   asked about the span alone in a neutral sentence ("I spoke with … yesterday.") says PERSON.
 - **names in lower case**: a known first name then a known last name ("kavya smith"), none a
-  common word and one unknown to the model's vocabulary, confirmed by the model asked about the title-cased pair in a neutral sentence;
+  common word and one unknown to the model's vocabulary, confirmed by the model asked about the
+  title-cased pair in a neutral sentence (PERSON, or ORG when the first is a common first name);
 - **enumerations of first names**: "Ana, Luis and Marta", "Riley, Selim": three or more
   capitalised words, or two joined by "and", most of them known first names, unless the list
   reads as a firm ("at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra");
@@ -54,9 +55,13 @@ from redactors.nerdedup import Probes
 _CAP = rf"[{UPPER}](?:['’][{UPPER}])?[{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # "O'Brien" too
 # One to three capitalised words (single words only count when the model has never seen them).
 _CANDIDATE = re.compile(rf"(?<![\w-]){_CAP}(?:[ ]{_CAP}){{0,2}}(?![\w-])")
-_ENUMERATION = re.compile(rf"(?<![\w-]){_CAP}(?:,[ ]{_CAP})*,?[ ](?:and|&|or)[ ]{_CAP}(?![\w-])|(?<![\w-]){_CAP}(?:,[ ]{_CAP}){{2,}}(?![\w-])")
+# Items of one or two words: "Thierry, Thiago Lionel and René"; "Smith, Francis and Bell Orchestra".
+_ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
+_ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
 # A list of surnames is a firm's name after "at", "of", "from" ... or before a company word.
 _COMPANY_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded)[ ]+)$")
+# Firm cues after which a person stands as often: "from", "with", "by", "for".
+_PERSON_TOO = ("from", "with", "by", "for")
 _FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed)?|left|founded|became|work(?:s|ed)? for|vendor|client|partner|firm|agency)[ ]+)$")
 _COMPANY_AFTER = re.compile(rf"[ ]+(?:{_CAP}\b|(?i:llc|inc|ltd|plc|group|office|website|is the|is a|is an)\b)")
 _CUES = (
@@ -192,6 +197,9 @@ class SecondOpinion:
             results += self._enumerations(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
             cued = self._cues.analyze(text, spans)
+            # Names grown over particles and a missed surname ("Maya van der Lede").
+            names = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")] + [(r.start, r.end) for r in results + cued]
+            cued += [RecognizerResult("PERSON", s, e, 0.6) for s, e in self._cues.grow(text, names)]
             firms = self.firm_names(text) if cued and ("," in text or " and " in text) else []
             results += [r for r in cued if not any(s <= r.start and r.end <= e for s, e in firms)]
         if "LOCATION" in wanted:
@@ -235,9 +243,17 @@ class SecondOpinion:
         return 0
 
     def _floor_person(self, text: str, at: int, words: list[str]) -> bool:
-        if any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in words) or _COMPANY_BEFORE.search(text, 0, at):
+        if any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in words):
             return False
+        cue = _COMPANY_BEFORE.search(text, 0, at)
+        if cue and not (cue.group().lower().startswith(_PERSON_TOO) and self._first_and_unseen(words)):
+            return False  # "at Miller Group"; but "reassigned from Sophie Matile" is a person
         return self._gaz.is_first(words[0]) or (len(words) > 1 and self._gaz.is_last(words[-1]))
+
+    def _first_and_unseen(self, words: Sequence[str]) -> bool:
+        """Two words: a common first name and a surname the model never saw ("Sophie Matile";
+        "Morgan Stanley" is seen)."""
+        return len(words) == 2 and self._gaz.is_common_first(words[0]) and self._unseen(words[1])
 
     def unseen(self, word: str) -> bool:
         """Whether the model's shipped vocabulary lacks `word` (lower-cased)."""
@@ -272,9 +288,9 @@ class SecondOpinion:
                 sure.append((start, end))
             elif plausible and " " in match.group() and self._both_known(_words(match.group())):
                 ask.append((start, end))
-        ask += self._lower_case_names(text)
         confirmed = self._model_confirms_person([_title(text[s:e]) for s, e in ask])
         found = sure + [span for span, ok in zip(ask, confirmed, strict=True) if ok]
+        found += self._lower_case_names(text)
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
 
     def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
@@ -288,7 +304,26 @@ class SecondOpinion:
                 continue
             if self._gaz.is_first(first) and self._gaz.is_last(last) and (self._unseen(first) or self._unseen(last)):
                 found.append(match.span())
-        return found
+        if not found:
+            return []
+        answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{_title(text[s:e])} yesterday." for s, e in found])
+        names = []
+        for (start, end), entities in zip(found, answers, strict=True):
+            length = self._name_length(text[start:end], entities)
+            if length:
+                names.append((start, start + length))
+        return names
+
+    def _name_length(self, pair: str, entities: Sequence[tuple[int, int, str]]) -> int:
+        """How much of the pair the model, asked about it title-cased, reads as a name: its
+        PERSON (or, when the first word is a common first name, ORG: "Kavya Smith" reads as a
+        firm to it, "Apache Spark" is no name) entity's length within the pair; 0: none."""
+        start = len(_NEUTRAL_PREFIX)
+        for s, e, label in entities:
+            common = label == "ORG" and self._gaz.is_common_first(pair.split(" ")[0])
+            if s <= start < e and (label in ("PERSON", "PER") or common):
+                return min(len(pair), e - start)  # "xiaoming set up": the name is "xiaoming"
+        return 0
 
     def _model_confirms_person(self, names: Sequence[str]) -> list[bool]:
         if not names:
