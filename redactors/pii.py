@@ -647,9 +647,11 @@ class PiiAnalyzer:
         return is_code_like(text, start, end, entity) or is_label(text, start, end, self._known)
 
     def analyze_context(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
-        """Names and places from the phrases around them (context rules); no NLP artefacts needed."""
+        """Names and places from the phrases around them (context rules); no NLP artefacts needed.
+        None inside a firm named after people ("from Richardson, White and Edwards")."""
         findings = [f for f in self._context_findings(text, entities, threshold) if not is_code_like(text, f.start, f.end, f.entity)]
-        return findings
+        firms = self._second.firm_names(text) if findings and ("," in text or " and " in text) else []
+        return [f for f in findings if f.entity not in NAME_ENTITIES or not any(s <= f.start and f.end <= e for s, e in firms)]
 
     def _context_findings(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
         findings = []

@@ -58,6 +58,9 @@ _CANDIDATE = re.compile(rf"(?<![\w-]){_CAP}(?:[ ]{_CAP}){{0,2}}(?![\w-])")
 # Items of one or two words: "Thierry, Thiago Lionel and René"; "Smith, Francis and Bell Orchestra".
 _ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
 _ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
+# A firm's partners: "Richardson, White and Edwards", "Hill, Rose & Sheppard".
+_PARTNER = rf"(?:Ma?c)?{_CAP}"
+_PARTNERS = re.compile(rf"(?<![\w-]){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
 # A list of surnames is a firm's name after "at", "of", "from" ... or before a company word.
 _COMPANY_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded)[ ]+)$")
 # Firm cues after which a person stands as often: "from", "with", "by", "for".
@@ -102,7 +105,8 @@ _NOT_FIRST = frozenset(STOP_WORDS) | frozenset(
     good morning evening afternoon today tomorrow yesterday monday tuesday wednesday thursday friday
     saturday sunday january february march april may june july august september october november
     december street road avenue lane drive city country state summary note notes meeting ticket order
-    customer user agent assistant system team support admin account error warning info debug""".split()
+    customer user agent assistant system team support admin account error warning info debug contact
+    call email ask tell ping message""".split()
 )
 _NEUTRAL_PREFIX = "I spoke with "
 _LOWER_PAIR = re.compile(rf"(?<![\w'’-])([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-])")
@@ -196,16 +200,20 @@ class SecondOpinion:
             results += self._names(text, spans)
             results += self._enumerations(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
-            cued = self._cues.analyze(text, spans)
+            results += self._cues.analyze(text, spans)
             # Names grown over particles and a missed surname ("Maya van der Lede").
-            names = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")] + [(r.start, r.end) for r in results + cued]
-            cued += [RecognizerResult("PERSON", s, e, 0.6) for s, e in self._cues.grow(text, names)]
-            firms = self.firm_names(text) if cued and ("," in text or " and " in text) else []
-            results += [r for r in cued if not any(s <= r.start and r.end <= e for s, e in firms)]
+            names = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")] + [(r.start, r.end) for r in results]
+            results += [RecognizerResult("PERSON", s, e, 0.6) for s, e in self._cues.grow(text, names)]
+            # None inside a firm's name ("Vendor onboarding for Cook, McKenzie and Simpson").
+            firms = self.firm_names(text) if results and ("," in text or " and " in text) else []
+            results = [r for r in results if not any(s <= r.start and r.end <= e for s, e in firms)]
         if "LOCATION" in wanted:
             results += self._places(text)
-        results += [r for r in self._floor(text, spans) if r.entity_type in wanted]
-        return results
+        floor = [r for r in self._floor(text, spans) if r.entity_type in wanted]
+        if floor and "PERSON" in wanted and ("," in text or " and " in text):
+            firms = self.firm_names(text)  # "at Brown, Gross and Sanchez": the model's ORG is a firm
+            floor = [r for r in floor if r.entity_type != "PERSON" or not any(s <= r.start and r.end <= e for s, e in firms)]
+        return results + floor
 
     def _floor(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         """Spans the model labelled ORG, NORP or WORK_OF_ART that are a place or a person's name."""
@@ -221,6 +229,8 @@ class SecondOpinion:
                 continue
             at = match.start("words")
             words = _words(match.group("words"))
+            while len(words) > 1 and words[0].lower() in _NOT_FIRST:  # "Contact Candela Diaz": the verb is no name
+                at += len(words.pop(0)) + 1
             n = self._floor_place(text, at, words)
             if n:
                 results.append(RecognizerResult("LOCATION", at, at + len(" ".join(words[:n])), 0.5))
@@ -346,7 +356,17 @@ class SecondOpinion:
             # Three names in a row, introduced as an employer or followed by what a firm is.
             if cued and len(words) >= 3:
                 spans.append(match.span())
-        return spans
+        partners = [m.span() for m in _PARTNERS.finditer(text) if self._partners(text, m)]
+        return sorted(set(spans + partners))
+
+    def _partners(self, text: str, match: re.Match[str]) -> bool:
+        """"Richardson, White and Edwards": three English surnames (known surnames the model's
+        vocabulary holds) joined as a firm's partners are; not a list introduced by a colon
+        ("our founders: ..."), and no foreign or first-name-only list ("Ana, Luis and Marta")."""
+        if text[max(0, match.start() - 2) : match.start()].strip().endswith(":"):
+            return False
+        words = re.findall(_PARTNER, match.group())
+        return all(self._gaz.is_last(w) and not self._unseen(w) for w in words) and not all(self._gaz.is_common_first(w) for w in words)
 
     def _enumerations(self, text: str) -> list[RecognizerResult]:
         results = []

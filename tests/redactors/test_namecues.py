@@ -112,6 +112,8 @@ REDACTED = [
     ),
     pytest.param("talked to layla suzuki from support, still not fixed", ["layla", "suzuki"], ["support"], id="lower-case-pair-model-says-org"),
     pytest.param("is there a better crafted pop song on this list", [], ["pop song"], id="lower-case-english-pair"),
+    pytest.param("Daniel is from Richardson, White and Edwards", ["Daniel"], ["Richardson, White and Edwards"], id="firm-partners-kept"),
+    pytest.param("Contact Oksana Hrytsenko at Brown, Gross and Sanchez today", ["Oksana", "Hrytsenko"], ["Contact", "Brown, Gross and Sanchez"], id="firm-after-at-kept"),
 ]
 
 

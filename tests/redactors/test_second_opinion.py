@@ -86,13 +86,26 @@ def test_firm_of_surnames_is_no_list_of_people(opinion, analyzer) -> None:
         ("Contact Lea at Wong, Crawford and Salas about the lease", "Wong, Crawford and Salas"),
         ("Gerardo Gerber at Morris and Sons", "Morris and Sons"),
         ("Cruz, Jones and Turner is a design agency", "Cruz, Jones and Turner"),
+        # A firm's partners: three English surnames, with no cue around them.
+        ("Daniel is from Richardson, White and Edwards", "Richardson, White and Edwards"),
+        ("Vendor onboarding for Cook, McKenzie and Simpson is blocked", "Cook, McKenzie and Simpson"),
     ],
 )
 def test_firms_named_after_people(opinion, text: str, firm: str) -> None:
     assert [text[s:e] for s, e in opinion.firm_names(text)] == [firm]
 
 
-@pytest.mark.parametrize("text", ["They had 3 kids: Ana, Luis and Marta", "our 3 founders: Fernandes, Müür and Jaroš.", "I met with Ana and Luis"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "They had 3 kids: Ana, Luis and Marta",
+        "our 3 founders: Fernandes, Müür and Jaroš.",
+        "I met with Ana and Luis",
+        "our 3 founders: Wilson, Davidson and Sharp.",  # English surnames after a colon: people
+        "Thanks to Kowalczyk, Nakamura and Okafor for the review",  # surnames the model never saw
+        "Emma, Olivia and Sophia will join the call",  # first names
+    ],
+)
 def test_people_listed_are_no_firm(opinion, text: str) -> None:
     assert opinion.firm_names(text) == []
 
