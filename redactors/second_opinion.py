@@ -60,7 +60,11 @@ _ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
 _ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
 # A firm's partners: "Richardson, White and Edwards", "Hill, Rose & Sheppard".
 _PARTNER = rf"(?:Ma?c)?{_CAP}"
-_PARTNERS = re.compile(rf"(?<![\w-]){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
+_PARTNERS = re.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
+# A surname (or two joined by a hyphen) before a company word: "Rodriguez Group", "Hull PLC", "Ali-Welch Ltd".
+_FIRM_SUFFIXED = re.compile(
+    rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER}(?:-{_PARTNER})?,?[ ](?:Inc|LLC|Ltd|PLC|plc|Group|GmbH|Corp|Corporation|LLP|Limited|AG|SA|BV|NV)\b"
+)
 # A list of surnames is a firm's name after "at", "of", "from" ... or before a company word.
 _COMPANY_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded)[ ]+)$")
 # Firm cues after which a person stands as often: "from", "with", "by", "for".
@@ -205,13 +209,13 @@ class SecondOpinion:
             names = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")] + [(r.start, r.end) for r in results]
             results += [RecognizerResult("PERSON", s, e, 0.6) for s, e in self._cues.grow(text, names)]
             # None inside a firm's name ("Vendor onboarding for Cook, McKenzie and Simpson").
-            firms = self.firm_names(text) if results and ("," in text or " and " in text) else []
+            firms = self.people_firms(text) if results else []
             results = [r for r in results if not any(s <= r.start and r.end <= e for s, e in firms)]
         if "LOCATION" in wanted:
             results += self._places(text)
         floor = [r for r in self._floor(text, spans) if r.entity_type in wanted]
-        if floor and "PERSON" in wanted and ("," in text or " and " in text):
-            firms = self.firm_names(text)  # "at Brown, Gross and Sanchez": the model's ORG is a firm
+        if floor and "PERSON" in wanted:
+            firms = self.people_firms(text)  # "at Brown, Gross and Sanchez": the model's ORG is a firm
             floor = [r for r in floor if r.entity_type != "PERSON" or not any(s <= r.start and r.end <= e for s, e in firms)]
         return results + floor
 
@@ -231,7 +235,7 @@ class SecondOpinion:
             words = _words(match.group("words"))
             while len(words) > 1 and words[0].lower() in _NOT_FIRST:  # "Contact Candela Diaz": the verb is no name
                 at += len(words.pop(0)) + 1
-            n = self._floor_place(text, at, words)
+            n = self._floor_place(text, at, words) if not _FIRM_SUFFIXED.match(text, at) else 0  # "Rodriguez Group" is a firm
             if n:
                 results.append(RecognizerResult("LOCATION", at, at + len(" ".join(words[:n])), 0.5))
             elif label == "ORG" and self._floor_person(text, at, words):
@@ -356,17 +360,34 @@ class SecondOpinion:
             # Three names in a row, introduced as an employer or followed by what a firm is.
             if cued and len(words) >= 3:
                 spans.append(match.span())
-        partners = [m.span() for m in _PARTNERS.finditer(text) if self._partners(text, m)]
-        return sorted(set(spans + partners))
+        return spans
+
+    @staticmethod
+    def suffixed_firms(text: str) -> list[tuple[int, int]]:
+        """A surname or a place before a company word: "Rodriguez Group", "Hull PLC"."""
+        return [m.span() for m in _FIRM_SUFFIXED.finditer(text)]
+
+    def partner_firms(self, text: str) -> list[tuple[int, int]]:
+        """A firm's partners: "Richardson, White and Edwards" (see `_partners`)."""
+        return [m.span() for m in _PARTNERS.finditer(text) if self._partners(text, m)] if "," in text else []
+
+    def people_firms(self, text: str) -> list[tuple[int, int]]:
+        """Every firm named after people: no name or place finding lies inside one."""
+        firms = self.firm_names(text) if "," in text or " and " in text else []
+        return sorted(set(firms + self.suffixed_firms(text) + self.partner_firms(text)))
 
     def _partners(self, text: str, match: re.Match[str]) -> bool:
-        """"Richardson, White and Edwards": three English surnames (known surnames the model's
-        vocabulary holds) joined as a firm's partners are; not a list introduced by a colon
-        ("our founders: ..."), and no foreign or first-name-only list ("Ana, Luis and Marta")."""
+        """"Richardson, White and Edwards": three known surnames, at most one of them unseen by
+        the model (English surnames are seen), joined as a firm's partners are; not a list
+        introduced by a colon ("our founders: ..."), no foreign list ("Kowalczyk, Nakamura and
+        Okafor"), no list of known places ("London, Paris and Berlin") and
+        no list of first names ("Emma, Olivia and Sophia")."""
         if text[max(0, match.start() - 2) : match.start()].strip().endswith(":"):
             return False
         words = re.findall(_PARTNER, match.group())
-        return all(self._gaz.is_last(w) and not self._unseen(w) for w in words) and not all(self._gaz.is_common_first(w) for w in words)
+        if sum(self._unseen(w) for w in words) > 1 or all(self._known(w) for w in words):
+            return False  # "Kowalczyk, Nakamura and Okafor": people; "London, Paris and Berlin": places
+        return all(self._gaz.is_last(w) for w in words) and not all(self._gaz.is_common_first(w) for w in words)
 
     def _enumerations(self, text: str) -> list[RecognizerResult]:
         results = []
@@ -403,7 +424,7 @@ class SecondOpinion:
         results += self._unseen_places(text) + self._countries(text)
         said = self._model_says_place([place for _, place in ask])
         results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
-        firms = self.firm_names(text) if "," in text or " and " in text else []
+        firms = self.people_firms(text) if results else []
         return [r for r in results if not _in_firm(text, r, firms)]
 
     def _known(self, place: str) -> bool:

@@ -114,6 +114,9 @@ REDACTED = [
     pytest.param("is there a better crafted pop song on this list", [], ["pop song"], id="lower-case-english-pair"),
     pytest.param("Daniel is from Richardson, White and Edwards", ["Daniel"], ["Richardson, White and Edwards"], id="firm-partners-kept"),
     pytest.param("Contact Oksana Hrytsenko at Brown, Gross and Sanchez today", ["Oksana", "Hrytsenko"], ["Contact", "Brown, Gross and Sanchez"], id="firm-after-at-kept"),
+    pytest.param("Martina Alfredsson from Rodriguez Group is the keynote speaker", ["Martina", "Alfredsson"], ["Rodriguez Group"], id="surname-before-company-word"),
+    pytest.param("Flights to London, Paris and Berlin are full", ["London", "Paris", "Berlin"], ["Flights"], id="places-listed-are-no-firm"),
+    pytest.param("Ticket from Kowalczyk, Nakamura and Okafor about the outage", ["Kowalczyk", "Nakamura", "Okafor"], ["outage"], id="foreign-surnames-are-people"),
 ]
 
 

@@ -89,10 +89,11 @@ def test_firm_of_surnames_is_no_list_of_people(opinion, analyzer) -> None:
         # A firm's partners: three English surnames, with no cue around them.
         ("Daniel is from Richardson, White and Edwards", "Richardson, White and Edwards"),
         ("Vendor onboarding for Cook, McKenzie and Simpson is blocked", "Cook, McKenzie and Simpson"),
+        ("Martina Alfredsson from Rodriguez Group is the keynote speaker", "Rodriguez Group"),
     ],
 )
 def test_firms_named_after_people(opinion, text: str, firm: str) -> None:
-    assert [text[s:e] for s, e in opinion.firm_names(text)] == [firm]
+    assert [text[s:e] for s, e in opinion.people_firms(text)] == [firm]
 
 
 @pytest.mark.parametrize(
@@ -104,10 +105,11 @@ def test_firms_named_after_people(opinion, text: str, firm: str) -> None:
         "our 3 founders: Wilson, Davidson and Sharp.",  # English surnames after a colon: people
         "Thanks to Kowalczyk, Nakamura and Okafor for the review",  # surnames the model never saw
         "Emma, Olivia and Sophia will join the call",  # first names
+        "Flights to London, Paris and Berlin are full",  # places
     ],
 )
 def test_people_listed_are_no_firm(opinion, text: str) -> None:
-    assert opinion.firm_names(text) == []
+    assert opinion.people_firms(text) == []
 
 
 def test_gazetteer_file_round_trip_and_rejects_foreign_files(tmp_path: Path) -> None:
