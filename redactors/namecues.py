@@ -67,7 +67,7 @@ _POSSESSIVE = re.compile(rf"(?<![\w-])(?P<name>{_CAP})['’]s[ ]+(?:new[ ]+|old[
 _CLAUSE_ENDS = ("\n", "\\n", '"', ". ", "! ", "? ", ": ", "; ", ", ")
 _PERSON_VERBS = (
     r"lives|lived|said|says|told|asked|spent|wrote|was born|married|owns|thinks|feels|wants|will send|emailed|"
-    r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed"
+    r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed|is from"
 )
 # Verbs that things do too ("Deployment began"): their subject must be a known name.
 _OTHER_VERBS = (
@@ -78,6 +78,8 @@ _SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_V
 _HUMAN_VERB = re.compile(rf"(?:{_PERSON_VERBS})\Z")
 # Verbs only people do: any known name may be their subject ("Reginald lives on ...").
 _ONLY_PEOPLE = re.compile(r"(?:lives|lived|said|says|told|spent|wrote|was born|married|thinks|feels|grew up|studied|replied|answered|emailed|promised|agreed)\Z")
+# A former member before a name: "ex-Beatle Ringo", "by ex-Zombie Akgündüz".
+_FORMER = re.compile(rf"(?<![\w-])ex-{_CAP}[ ](?P<name>{_CAP}(?:[ ]{_CAP})?)(?![\w-])")
 _CREDIT = re.compile(
     rf"(?i:\b(?:starring|featuring|feat\.|co-starring|directed by|written by|produced by|composed by|performed by|founded by|"
     rf"hosted by|narrated by|illustrated by|translated by)[ ]+)(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
@@ -125,8 +127,9 @@ class NameCues:
         self._common = common  # stop, role-less common and company words ("The", "Bank", "Thanks")
 
     def analyze(self, text: str, model_spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
-        spans = [*self._speakers(text), *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
-        spans += self._addressed(text)
+        speakers = self._speakers(text)
+        spans = [*speakers, *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
+        spans += self._addressed(text, dialogue=len(speakers) >= 2)
         if " " in text:
             spans += self._relatives(text)
         if "\n" in text or "\\n" in text:
@@ -225,7 +228,12 @@ class NameCues:
             # Introduced by a colon ("our 3 founders: Fernandes, Müür and Jaroš"), three or more are names.
             listed = text[max(0, base - 2) : base].startswith(":") and len(items) >= 3
             if listed or any(tagged):
-                found += [(base + a, base + b) for (a, b), t in zip(items, tagged, strict=True) if not t and self._name_like(match.group()[a:b])]
+                words = [match.group()[a:b] for a, b in items]
+                # After a colon, when most items read as names, the others are names too ("Steindl, Pirelli and Valente").
+                most = listed and sum(map(self._name_like, words)) * 2 > len(words)
+                for (a, b), word, t in zip(items, words, tagged, strict=True):
+                    if not t and (self._name_like(word) or most and not self._common(word) and word.lower() not in _ROLES):
+                        found.append((base + a, base + b))
         return found
 
     def _possessives(self, text: str) -> list[tuple[int, int]]:
@@ -250,8 +258,10 @@ class NameCues:
                 found.append(match.span("name"))
         return found
 
-    def _addressed(self, text: str) -> list[tuple[int, int]]:
-        """A common first name addressed ("..., Isabel."), signing off, or introducing itself ("Isabel Mahoney here.")."""
+    def _addressed(self, text: str, dialogue: bool) -> list[tuple[int, int]]:
+        """A common first name addressed ("..., Isabel."), signing off, or introducing itself
+        ("Isabel Mahoney here."); in a dialogue also a name the model never saw ("Remember me,
+        Frančišek?")."""
         found = []
         matches = [*_VOCATIVE.finditer(text)] if "," in text else []
         matches += _SIGN_OFF.finditer(text, max(0, len(text) - _SIGN_OFF_TAIL))
@@ -259,7 +269,8 @@ class NameCues:
             matches += (m for m in _HERE.finditer(text) if _clause_start(text, m.start()))
         for match in matches:
             words = match.group("name").split(" ")
-            if self._gaz.is_common_first(words[0]) and self._all_name_like(match.group("name")):
+            first = self._gaz.is_common_first(words[0]) or dialogue and self._unseen(words[0])
+            if first and self._all_name_like(match.group("name")):
                 found.append(match.span("name"))
         return found
 
@@ -294,6 +305,7 @@ class NameCues:
         return found
 
     def _credits(self, text: str) -> list[tuple[int, int]]:
+        found = [m.span("name") for m in _FORMER.finditer(text) if self._all_name_like(m.group("name"))] if "ex-" in text else []
         if not any(word in text for word in _CREDIT_WORDS):
-            return []
-        return [m.span("name") for m in _CREDIT.finditer(text) if self._all_name_like(m.group("name"))]
+            return found
+        return found + [m.span("name") for m in _CREDIT.finditer(text) if self._all_name_like(m.group("name"))]

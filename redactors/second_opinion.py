@@ -201,16 +201,18 @@ class SecondOpinion:
         spans = list(model_spans)
         results: list[RecognizerResult] = []
         if "PERSON" in wanted:
-            results += self._names(text, spans)
+            # The model-free names: none inside a firm's partners or before a company word.
+            surnames = self.suffixed_firms(text) + self.partner_firms(text)
+            kept = [r for r in self._names(text, spans) if not self._in_span(r, surnames)]
             results += self._enumerations(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
             results += self._cues.analyze(text, spans)
             # Names grown over particles and a missed surname ("Maya van der Lede").
-            names = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")] + [(r.start, r.end) for r in results]
+            names = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")] + [(r.start, r.end) for r in kept + results]
             results += [RecognizerResult("PERSON", s, e, 0.6) for s, e in self._cues.grow(text, names)]
-            # None inside a firm's name ("Vendor onboarding for Cook, McKenzie and Simpson").
+            # The others: none inside any firm's name ("Vendor onboarding for Cook, McKenzie and Simpson").
             firms = self.people_firms(text) if results else []
-            results = [r for r in results if not any(s <= r.start and r.end <= e for s, e in firms)]
+            results = kept + [r for r in results if not self._in_span(r, firms)]
         if "LOCATION" in wanted:
             results += self._places(text)
         floor = [r for r in self._floor(text, spans) if r.entity_type in wanted]
@@ -241,6 +243,10 @@ class SecondOpinion:
             elif label == "ORG" and self._floor_person(text, at, words):
                 results.append(RecognizerResult("PERSON", at, match.end("words"), 0.5))
         return results
+
+    @staticmethod
+    def _in_span(result: RecognizerResult, spans: Sequence[tuple[int, int]]) -> bool:
+        return any(s <= result.start and result.end <= e for s, e in spans)
 
     def _floor_place(self, text: str, at: int, words: list[str]) -> int:
         """How many leading words of the span name a place ("Gondomar" of "Gondomar Country Club"); 0: none."""

@@ -53,6 +53,12 @@ FOUND = [
     # Relatives and nicknames.
     pytest.param("I would like to remove my kid Pascual from the will.", ["Pascual"], id="relative-kid"),
     pytest.param("My name is Ana but everyone calls me Nenuca", ["Nenuca"], id="nickname"),
+    # A former member; a list after a colon whose items mostly read as names; "is from".
+    pytest.param("This track by ex-Zombie Forsberg is a classic.", ["Forsberg"], id="former-member"),
+    pytest.param("We owe it to our 3 founders: Steindl, Pirelli and Valente.", ["Pirelli"], id="colon-list-most-names"),
+    pytest.param("Wim is from Miller PLC", ["Wim"], id="subject-is-from"),
+    # In a dialogue, a name the model never saw is addressed after a comma.
+    pytest.param("Janko: What a wife.\nDuje: Remember me, Frančišek? I was there.", ["Frančišek"], id="dialogue-addressed-unseen-name"),
 ]
 
 
@@ -84,6 +90,9 @@ BENIGN = [
     pytest.param("Deployment began at noon and Monitoring started later", id="subject-common-word-began"),
     pytest.param("Datadog started alerting at noon", id="subject-unknown-word-other-verb"),
     pytest.param("my kid loves the Lego set", id="relative-before-common-word"),
+    pytest.param("She is an ex-Google engineer now", id="former-employer"),
+    pytest.param("Supported formats: Parquet, Avro and Arrow.", id="colon-list-of-products"),
+    pytest.param("Thanks for the fix, Kubernetes.", id="addressed-unseen-word-no-dialogue"),
     pytest.param("Order 5512\n\n4410 Lakeview Drive\nSuite 12", id="letter-head-not-a-name"),
 ]
 
