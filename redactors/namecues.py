@@ -78,6 +78,12 @@ _SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_V
 _HUMAN_VERB = re.compile(rf"(?:{_PERSON_VERBS})\Z")
 # Verbs only people do: any known name may be their subject ("Reginald lives on ...").
 _ONLY_PEOPLE = re.compile(r"(?:lives|lived|said|says|told|spent|wrote|was born|married|thinks|feels|grew up|studied|replied|answered|emailed|promised|agreed)\Z")
+# "The Lindfors family", "the Okafor twins": a surname before a family word.
+_FAMILY = re.compile(
+    rf"(?i:\bthe[ ])(?P<name>{_CAP})[ ](?=(?:family|families|household|twins|brothers|sisters|siblings|residence|estate)\b)"
+)
+# "Štšerbakov, Irina": a surname, a comma, then a common first name, as on a list or a form.
+_INVERTED = re.compile(rf"(?<![\w'’,-])(?P<last>{_CAP}),[ ](?P<first>{_CAP})(?![\w-])(?![ ]*,?[ ]*(?:and|&)[ ])")
 # A former member before a name: "ex-Beatle Ringo", "by ex-Zombie Akgündüz".
 _FORMER = re.compile(rf"(?<![\w-])ex-{_CAP}[ ](?P<name>{_CAP}(?:[ ]{_CAP})?)(?![\w-])")
 _CREDIT = re.compile(
@@ -106,7 +112,7 @@ _STREET_LINE = re.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
 _HEAD_LINE = re.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
 # Name particles: "Maya van der Lede", "Ninthe van der Stael de Jonge", "Milan Van Roy".
 _NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el"
-_PARTICLE_TAIL = re.compile(rf"(?:(?:[ ](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
+_PARTICLE_TAIL = re.compile(rf"(?:(?:[ -](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
 _PARTICLE_HEAD = re.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
 _NEXT_CAP = re.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
 _WORD_BEFORE = re.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
@@ -130,6 +136,7 @@ class NameCues:
         speakers = self._speakers(text)
         spans = [*speakers, *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
         spans += self._addressed(text, dialogue=len(speakers) >= 2)
+        spans += self._families_and_inverted(text)
         if " " in text:
             spans += self._relatives(text)
         if "\n" in text or "\\n" in text:
@@ -191,13 +198,21 @@ class NameCues:
             words = match.group().split(" ")
             while words and (words[0].lower() in _ROLES or self._common(words[0])):
                 words.pop(0)  # "The Maksimiljan Dolenc version": the article is no part of it
-            if len(words) < 2 or not self._all_name_like(" ".join(words)):
-                continue
-            if not self._pair_of_names(words):
-                continue
-            if _FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end()):
-                continue
-            found.append((match.end() - len(" ".join(words)), match.end()))
+            start = match.end() - len(" ".join(words))
+            # Three words may hold a pair after a capitalised verb ("Meet Josephine Boddaugh-Spaan")
+            # or before a capitalised word ("Lia Tabacu Concert").
+            windows = [(0, len(words))] + ([(1, 3), (0, 2)] if len(words) == 3 else [])
+            if len(words) == 3 and not self._unseen(words[0]) and not self._gaz.is_common_first(words[0]):
+                windows = [(1, 3), (0, 3), (0, 2)]  # an English word first is the sentence's ("Meet")
+            for i, j in windows:
+                pair = words[i:j]
+                if len(pair) < 2 or not self._all_name_like(" ".join(pair)) or not self._pair_of_names(pair):
+                    continue
+                at = start + len(" ".join(words[:i])) + (1 if i else 0)
+                end = at + len(" ".join(pair))
+                if not (_FIRM_BEFORE.search(text, 0, at) or _COMPANY_AFTER.match(text, end)):
+                    found.append((at, end))
+                break
         return found
 
     def _pair_of_names(self, words: Sequence[str]) -> bool:
@@ -208,11 +223,15 @@ class NameCues:
         unseen = [self._unseen(w) for w in words]
         if not any(unseen):
             return False
-        if self._gaz.is_first(words[0]) and self._gaz.is_last(words[-1]):
+        if self._gaz.is_first(words[0]) and self._is_last(words[-1]):
             return True
-        if self._gaz.is_common_first(words[0]) and all(unseen[1:]) or unseen[0] and self._gaz.is_last(words[-1]):
+        if self._gaz.is_common_first(words[0]) and all(unseen[1:]) or unseen[0] and self._is_last(words[-1]):
             return True
         return all(unseen) and not self._gaz.is_place(" ".join(words))
+
+    def _is_last(self, word: str) -> bool:
+        """A known last name, or a double-barrelled one with a known part ("Nowak-Wiśniewski")."""
+        return self._gaz.is_last(word) or "-" in word and any(self._gaz.is_last(part) for part in word.split("-"))
 
     def _lists(self, text: str, person: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The other items of a list in which the model tagged a name."""
@@ -302,6 +321,18 @@ class NameCues:
                 words = head.split(" ")
                 if _HEAD_LINE.fullmatch(head) and self._all_name_like(head) and (self._gaz.is_first(words[0]) or self._gaz.is_last(words[-1])):
                     found.append((start, start + len(head)))
+        return found
+
+    def _families_and_inverted(self, text: str) -> list[tuple[int, int]]:
+        """"The Lindfors family"; "Cīrulis, Ģirts" (a surname the model never saw, or one that is
+        no first name, then a common first name)."""
+        families = _FAMILY.finditer(text) if "the " in text.lower() else ()
+        found = [m.span("name") for m in families if self._name_like(m.group("name")) and self._is_last(m.group("name"))]
+        for match in _INVERTED.finditer(text) if ", " in text else ():
+            last, first = match.group("last"), match.group("first")
+            surname = self._unseen(last) or self._is_last(last) and not self._gaz.is_first(last)
+            if surname and self._gaz.is_common_first(first) and self._name_like(last) and self._name_like(first):
+                found.append(match.span())
         return found
 
     def _credits(self, text: str) -> list[tuple[int, int]]:

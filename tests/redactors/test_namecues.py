@@ -57,6 +57,10 @@ FOUND = [
     pytest.param("This track by ex-Zombie Forsberg is a classic.", ["Forsberg"], id="former-member"),
     pytest.param("We owe it to our 3 founders: Steindl, Pirelli and Valente.", ["Pirelli"], id="colon-list-most-names"),
     pytest.param("Wim is from Miller PLC", ["Wim"], id="subject-is-from"),
+    # A pair after a capitalised verb; a double-barrelled surname; a family; a surname, then a given name.
+    pytest.param("Meet Josephine Boddaugh-Spaan at noon.", ["Josephine Boddaugh-Spaan"], id="pair-after-verb-double-barrelled"),
+    pytest.param("The Lindfors family moved.", ["Lindfors"], id="family"),
+    pytest.param("Štšerbakov, Irina: please confirm", ["Štšerbakov, Irina"], id="surname-comma-given-name"),
     # In a dialogue, a name the model never saw is addressed after a comma.
     pytest.param("Janko: What a wife.\nDuje: Remember me, Frančišek? I was there.", ["Frančišek"], id="dialogue-addressed-unseen-name"),
 ]
@@ -93,6 +97,8 @@ BENIGN = [
     pytest.param("She is an ex-Google engineer now", id="former-employer"),
     pytest.param("Supported formats: Parquet, Avro and Arrow.", id="colon-list-of-products"),
     pytest.param("Thanks for the fix, Kubernetes.", id="addressed-unseen-word-no-dialogue"),
+    pytest.param("The Postgres family of tools is large", id="family-of-things"),
+    pytest.param("Great, Maria and Jonas are here", id="comma-before-a-list"),
     pytest.param("Order 5512\n\n4410 Lakeview Drive\nSuite 12", id="letter-head-not-a-name"),
 ]
 
@@ -122,6 +128,7 @@ REDACTED = [
     pytest.param("talked to layla suzuki from support, still not fixed", ["layla", "suzuki"], ["support"], id="lower-case-pair-model-says-org"),
     pytest.param("is there a better crafted pop song on this list", [], ["pop song"], id="lower-case-english-pair"),
     pytest.param("Daniel is from Richardson, White and Edwards", ["Daniel"], ["Richardson, White and Edwards"], id="firm-partners-kept"),
+    pytest.param("Meet Josephine Boddaugh-Spaan at noon.", ["Josephine", "Boddaugh", "Spaan"], ["Meet", "noon"], id="verb-before-pair-kept"),
     pytest.param("Contact Oksana Hrytsenko at Brown, Gross and Sanchez today", ["Oksana", "Hrytsenko"], ["Contact", "Brown, Gross and Sanchez"], id="firm-after-at-kept"),
     pytest.param("Martina Alfredsson from Rodriguez Group is the keynote speaker", ["Martina", "Alfredsson"], ["Rodriguez Group"], id="surname-before-company-word"),
     pytest.param("Flights to London, Paris and Berlin are full", ["London", "Paris", "Berlin"], ["Flights"], id="places-listed-are-no-firm"),
