@@ -41,6 +41,7 @@ propose, and context and the model decide:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Sequence
 
 from presidio_analyzer import RecognizerResult
@@ -61,6 +62,7 @@ _ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[
 # A firm's partners: "Richardson, White and Edwards", "Hill, Rose & Sheppard".
 _PARTNER = rf"(?:Ma?c)?{_CAP}"
 _PARTNERS = re.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
+_FIRM_SUFFIX_WORDS = (" Inc", " LLC", " Ltd", " PLC", " plc", " Group", " GmbH", " Corp", " LLP", " Limited", " AG", " SA", " BV", " NV")
 # A surname (or two joined by a hyphen) before a company word: "Rodriguez Group", "Hull PLC", "Ali-Welch Ltd".
 _FIRM_SUFFIXED = re.compile(
     rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER}(?:-{_PARTNER})?,?[ ](?:Inc|LLC|Ltd|PLC|plc|Group|GmbH|Corp|Corporation|LLP|Limited|AG|SA|BV|NV)\b"
@@ -195,6 +197,7 @@ class SecondOpinion:
         # which the model calls ORG or nothing, are not.
         self._seen = frozenset(word for word in nlp.vocab.strings if word.islower())
         self._cues = NameCues(gazetteer, self._seen, _not_a_name)
+        self._last_firms = threading.local()  # per thread: (text, its people_firms), asked up to five times per text
 
     def analyze(self, text: str, model_spans: Iterable[tuple[int, int, str]], wanted: frozenset[str]) -> list[RecognizerResult]:
         """`model_spans`: (start, end, spaCy label) of every entity the model found in `text`."""
@@ -371,16 +374,25 @@ class SecondOpinion:
     @staticmethod
     def suffixed_firms(text: str) -> list[tuple[int, int]]:
         """A surname or a place before a company word: "Rodriguez Group", "Hull PLC"."""
+        if not any(word in text for word in _FIRM_SUFFIX_WORDS):
+            return []
         return [m.span() for m in _FIRM_SUFFIXED.finditer(text)]
 
     def partner_firms(self, text: str) -> list[tuple[int, int]]:
         """A firm's partners: "Richardson, White and Edwards" (see `_partners`)."""
-        return [m.span() for m in _PARTNERS.finditer(text) if self._partners(text, m)] if "," in text else []
+        if "," not in text or not (" and " in text or " & " in text):
+            return []
+        return [m.span() for m in _PARTNERS.finditer(text) if self._partners(text, m)]
 
     def people_firms(self, text: str) -> list[tuple[int, int]]:
         """Every firm named after people: no name or place finding lies inside one."""
+        last = getattr(self._last_firms, "value", None)
+        if last is not None and last[0] is text:
+            return last[1]
         firms = self.firm_names(text) if "," in text or " and " in text else []
-        return sorted(set(firms + self.suffixed_firms(text) + self.partner_firms(text)))
+        found = sorted(set(firms + self.suffixed_firms(text) + self.partner_firms(text)))
+        self._last_firms.value = (text, found)
+        return found
 
     def _partners(self, text: str, match: re.Match[str]) -> bool:
         """"Richardson, White and Edwards": three known surnames, at most one of them unseen by
