@@ -27,6 +27,7 @@ import pickle
 import subprocess
 import sys
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -175,13 +176,15 @@ class GazetteerUnavailable(RuntimeError):
 
 
 def read(path: Path) -> Gazetteer:
-    sections: dict[str, set[str]] = {name: set() for name in SECTIONS}
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            section, _, entry = line.rstrip("\n").partition("\t")
-            if section not in sections:
-                raise GazetteerUnavailable(f"{path}: not a gazetteer file of version {VERSION}")
-            sections[section].add(entry)
+    sections: dict[str, list[str]] = {name: [] for name in SECTIONS}
+    with gzip.open(path, "rb") as handle:
+        text = handle.read().decode("utf-8")
+    if "\r" in text:  # the newlines that reading it as text would translate
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for section, entries in _blocks(text):
+        if section not in sections:
+            raise GazetteerUnavailable(f"{path}: not a gazetteer file of version {VERSION}")
+        sections[section].extend(entries)
     return Gazetteer(
         first=frozenset(sections["first"]),
         last=frozenset(sections["last"]),
@@ -190,6 +193,34 @@ def read(path: Path) -> Gazetteer:
         countries=frozenset(sections["country"]),
         towns=frozenset(sections["town"]),
     )
+
+
+def _blocks(text: str) -> Iterator[tuple[str, list[str]]]:
+    """(section, entries) of each run of lines of one section ("section<TAB>entry" lines, as
+    ``build`` writes them: grouped by section). A run is cut out with one split rather than line
+    by line (the file has half a million lines, and start-up reads it); from the first run that
+    is not one section only (a file not written by ``build``), the rest is read line by line."""
+    position, end = 0, len(text)
+    while position < end:
+        tab, newline = text.find("\t", position), text.find("\n", position)
+        newline = end if newline < 0 else newline
+        if tab < 0 or tab > newline:
+            break
+        prefix = text[position : tab + 1]
+        last = text.rfind("\n" + prefix, position, end)  # where the run's last line starts
+        stop = text.find("\n", last + 1) if last >= 0 else newline
+        stop = end if stop < 0 else stop
+        entries = text[tab + 1 : stop].split("\n" + prefix)
+        if text.count("\n", position, stop) != len(entries) - 1:  # other sections' lines inside
+            break
+        yield prefix[:-1], entries
+        position = stop + 1
+    lines = text[position:].split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the file's last newline ends a line; it starts none
+    for line in lines:
+        section, _, entry = line.partition("\t")
+        yield section, [entry]
 
 
 @cache

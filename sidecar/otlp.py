@@ -9,6 +9,9 @@ integers, and 64-bit integers as strings or numbers. Unknown JSON fields are ign
 parser (never held). Unknown protobuf fields (a newer OTLP version, a crafted client) would be
 kept by parsing and re-serialising: `drop_unknown_fields` counts and drops them before anything
 else sees the request.
+
+OTLP/JSON is read and written by `sidecar/otlpjson.py`'s fast path where that is exact (it steps
+aside for anything it does not read exactly as json_format does), else by json_format.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from redactors.batch import SIGNAL_LOGS, SIGNAL_TRACES
+from sidecar import otlpjson
 from sidecar.errors import InvalidRequest
 
 PROTOBUF = "application/x-protobuf"
@@ -154,6 +158,14 @@ def decode_json_request(body: bytes | str, signal: Signal = TRACES) -> Message:
 
 
 def request_from_json_document(document: Any, signal: Signal = TRACES) -> Message:
+    if isinstance(document, dict):
+        request = signal.request_type()
+        if otlpjson.parse_into(document, request):  # exact, or it gives up and json_format reads it
+            return request
+    return _parse_with_json_format(document, signal)
+
+
+def _parse_with_json_format(document: Any, signal: Signal) -> Message:
     name = signal.request_name
     if not isinstance(document, dict):
         raise InvalidRequest(f"an {name} must be a JSON object")
@@ -168,7 +180,7 @@ def request_from_json_document(document: Any, signal: Signal = TRACES) -> Messag
     request = signal.request_type()
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+    except (json_format.ParseError, ValueError, TypeError, OverflowError, RecursionError) as exc:  # OverflowError: an int too large for a double
         # ParseError texts quote the offending value (span content): keep the field path only.
         raise InvalidRequest(f"not a valid OTLP/JSON {name}: " + _field_only(str(exc))) from None
     return request
@@ -222,6 +234,9 @@ def drop_unknown_fields(message: Message) -> int:
 
 def request_to_json_document(request: Message) -> dict[str, Any]:
     """Either signal's request as OTLP/JSON (hex ids); the signal is the request's own type."""
+    fast = otlpjson.to_document(request)
+    if fast is not None:
+        return fast
     document = json_format.MessageToDict(request, preserving_proto_field_name=False, use_integers_for_enums=True)
     for key in ("resourceSpans", "resourceLogs"):
         for resource in document.get(key, []):

@@ -340,6 +340,7 @@ class _ProcessSlot:
 
     def __init__(self, fork_server: _ForkServer) -> None:
         self._fork_server = fork_server
+        self.lane = 0  # which jobs it takes (RedactionPool's lanes)
         self.conn: Connection | None = None
         self.pid: int | None = None
         self._pidfd: int | None = None
@@ -406,6 +407,7 @@ class _ThreadSlot:
         self._config = config
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redact")
         self.pid = os.getpid()
+        self.lane = 0
 
     def wait_ready(self, timeout: float) -> None:
         return None
@@ -447,9 +449,16 @@ def worker_count(config: Config) -> int:
 
 
 class RedactionPool:
-    """Runs `redact_serialized` in worker processes (or one thread when workers is 0)."""
+    """Runs `redact_serialized` in worker processes (or one thread when workers is 0).
 
-    def __init__(self, config: Config, master_secret: bytes, local_redactor: Redactor | None = None) -> None:
+    By default a job goes to whichever worker is idle first. With `lanes`, worker i serves only
+    the jobs given lane i (modulo the pool's size), and its replacement takes over its lane: the
+    sequence of jobs each worker sees, and so what its caches hold when it redacts one, then
+    depends only on the jobs and their lanes, never on timing. `tracevault redact` gives line n
+    lane n, so that its output is the same on every run (a cached NER answer depends on the
+    context a sentence was first seen in)."""
+
+    def __init__(self, config: Config, master_secret: bytes, local_redactor: Redactor | None = None, lanes: bool = False) -> None:
         self._config = config
         self._secret = master_secret
         self._workers = worker_count(config)
@@ -465,7 +474,8 @@ class RedactionPool:
         self._pseudonymizer = Pseudonymizer(master_secret)
         # Blocking pipe calls and start-ups; one thread per slot for each.
         self._io = ThreadPoolExecutor(max_workers=2 * self.size, thread_name_prefix="redact-io")
-        self._idle: asyncio.Queue[_ProcessSlot | _ThreadSlot] | None = None
+        self._lanes = self.size if lanes else 1
+        self._idle: list[asyncio.Queue[_ProcessSlot | _ThreadSlot]] | None = None  # idle workers, per lane
         self._slots: set[_ProcessSlot | _ThreadSlot] = set()
         self._starting: set[asyncio.Task[None]] = set()
         self._context = multiprocessing.get_context("spawn")  # the server runs gRPC threads: no fork
@@ -499,8 +509,9 @@ class RedactionPool:
         self._slots.add(slot)
         return slot
 
-    async def _start_slot(self, timeout: float) -> None:
+    async def _start_slot(self, timeout: float, lane: int) -> None:
         slot = self._new_slot()
+        slot.lane = lane
         try:
             await asyncio.get_running_loop().run_in_executor(self._io, slot.wait_ready, timeout)
         except BaseException:
@@ -508,12 +519,12 @@ class RedactionPool:
             slot.stop(kill=True)
             raise
         assert self._idle is not None
-        self._idle.put_nowait(slot)
+        self._idle[lane].put_nowait(slot)
 
-    async def _ensure_started(self, timeout: float = _START_TIMEOUT_SECONDS) -> asyncio.Queue:
+    async def _ensure_started(self, timeout: float = _START_TIMEOUT_SECONDS) -> list[asyncio.Queue]:
         if self._idle is None:
-            self._idle = asyncio.Queue()
-            await asyncio.gather(*(self._start_slot(timeout) for _ in range(self.size)))
+            self._idle = [asyncio.Queue() for _ in range(self._lanes)]
+            await asyncio.gather(*(self._start_slot(timeout, index % self._lanes) for index in range(self.size)))
         return self._idle
 
     async def warm_up(self, timeout_seconds: float = _START_TIMEOUT_SECONDS) -> None:
@@ -526,11 +537,11 @@ class RedactionPool:
         slot.stop(kill=kill)
         if self._closed:
             return
-        task = asyncio.get_running_loop().create_task(self._restart())
+        task = asyncio.get_running_loop().create_task(self._restart(slot.lane))
         self._starting.add(task)
         task.add_done_callback(self._starting.discard)
 
-    async def _restart(self) -> None:
+    async def _restart(self, lane: int) -> None:
         # A second try covers a fork server that died while this replacement asked it for a
         # fork (the next try spawns a new one); past that, the next failure retries the start.
         for attempt in range(_RESTART_ATTEMPTS):
@@ -539,18 +550,18 @@ class RedactionPool:
             if attempt:
                 await asyncio.sleep(1.0)
             try:
-                await self._start_slot(_START_TIMEOUT_SECONDS)
+                await self._start_slot(_START_TIMEOUT_SECONDS, lane)
                 return
             except Exception as exc:  # noqa: BLE001 (logged; see above)
                 log.error("a replacement redaction worker did not start (%s)", type(exc).__name__)
 
-    async def _run(self, job: tuple[str, Any], queue_seconds: float | None = None) -> tuple[str, Any]:
-        """Run one job on the next idle worker; 503 when none frees up within `queue_seconds`
-        (default: the deadline) or the worker dies. Raises _Deadline (after killing that worker)
-        past the deadline."""
+    async def _run(self, job: tuple[str, Any], queue_seconds: float | None = None, lane: int = 0) -> tuple[str, Any]:
+        """Run one job on the next idle worker (of `lane`, with lanes); 503 when none frees up
+        within `queue_seconds` (default: the deadline) or the worker dies. Raises _Deadline
+        (after killing that worker) past the deadline."""
         timeout = self._config.server.redaction_timeout_seconds
         retry_after = self._config.server.retry_after_seconds
-        idle = await self._ensure_started()
+        idle = (await self._ensure_started())[lane % self._lanes]
         slot = await self._next_idle(idle, queue_seconds or timeout, retry_after)
         try:
             reply = await asyncio.get_running_loop().run_in_executor(self._io, slot.call, job, timeout)
@@ -618,14 +629,14 @@ class RedactionPool:
             raise RuntimeError(f"redaction failed in a worker ({value})")
         return result, Counter(result.counts)
 
-    async def redact_document(self, text: str, tenant: str | None, chosen: str | None = None) -> RedactedDocument:
+    async def redact_document(self, text: str, tenant: str | None, chosen: str | None = None, lane: int = 0) -> RedactedDocument:
         """`tracevault redact`: one OTLP/JSON document (traces or logs, `chosen` as `--signal`),
-        grouped by tenant and redacted on the next idle worker; fails closed (every value masked)
+        grouped by tenant and redacted on the next idle worker (of `lane`, in a pool with lanes); fails closed (every value masked)
         past the deadline or the memory limit. A batch waits for a worker as long as one may take
         to start (replacements load the model). Raises InvalidRequest for a bad document,
         Unavailable when the worker died."""
         try:
-            kind, value = await self._run(("document", (text, tenant, chosen)), queue_seconds=_START_TIMEOUT_SECONDS)
+            kind, value = await self._run(("document", (text, tenant, chosen)), queue_seconds=_START_TIMEOUT_SECONDS, lane=lane)
         except _Deadline:
             kind, value = "deadline", None
         if kind == "ok":

@@ -6,6 +6,9 @@ and the output keeps the input's order, line for line. A line that is not OTLP/J
 error object in its place (with its line number; the message never quotes content), and the
 lines before and after it are answered normally. A line whose worker died is retried once on the
 replacement worker; past the deadline it fails closed (every value masked), as in the service.
+Line n goes to lane n of a pool with lanes (`RedactionPool(lanes=True)`, as `tracevault redact`
+builds it): each worker sees the same lines in the same order on every run, so the output does
+not depend on timing.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ async def _answer(pool: RedactionPool, number: int, line: str, tenant: str | Non
         return _Answer("")
     for attempt in range(ATTEMPTS):
         try:
-            done: RedactedDocument = await pool.redact_document(line, tenant, chosen)
+            done: RedactedDocument = await pool.redact_document(line, tenant, chosen, lane=number)
         except (InvalidRequest, PayloadTooLarge) as exc:
             return _Answer(json.dumps({"error": str(exc), "line": number}), error=str(exc))
         except Unavailable as exc:
