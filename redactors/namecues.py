@@ -105,6 +105,9 @@ _RELATIVE = re.compile(
     rf"(?:['’]s[ ]name(?:[ ]is)?)?,?|(?:everyone|everybody|they|people|friends)[ ]calls?[ ](?:me|him|her))[ ])"
     rf"(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
 )
+# Cheap tests first: a word a relative or a nickname needs, a street line anywhere.
+_RELATIVE_HINTS = ("my ", "his ", "her ", "our ", "their ", "your ", "calls ", "call ")
+_STREET_ANYWHERE = re.compile(rf"(?:^|\n|\\n)[ \t>|]*\d{{1,6}}[A-Za-z]?[ ][{UPPER}]")
 # Address blocks: a line (after "> " quote marks), a street line (a house number then a
 # capitalised word), a line that is one to three capitalised words.
 _LINE = re.compile(r"(?m)^[ \t]*(?:[>|][ \t]*)*(?P<body>[^\n]*?)[ \t]*$")
@@ -137,9 +140,10 @@ class NameCues:
         spans = [*speakers, *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
         spans += self._addressed(text, dialogue=len(speakers) >= 2)
         spans += self._families_and_inverted(text)
-        if " " in text:
+        lower = text.lower()
+        if any(word in lower for word in _RELATIVE_HINTS):
             spans += self._relatives(text)
-        if "\n" in text or "\\n" in text:
+        if ("\n" in text or "\\n" in text) and _STREET_ANYWHERE.search(text):
             spans += self._letter_heads(text)
         spans += self._lists(text, [(s, e) for s, e, label in model_spans if label in ("PERSON", "PER")])
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in spans]
