@@ -15,7 +15,11 @@ India, the Philippines and Indonesia:
 - a street type as a word of its own: "Eino Leinon katu 3", "Petőfi utca 80.", "Masarykova cesta 5";
 - any capitalised name and a number when a postcode-and-city follows: "Olympijská 1, 413 92 Stod";
 - a named street without a number after a preposition: "on Juan Course St.", "of Smith Road",
-  "of Brown Parkways";
+  "of Brown Parkways", "off Koch Tunnel"; any street type after a phrase that places someone on
+  it: "lives on Brandt Ranch", "the north side of Young Point";
+- a US town, state and ZIP code with no street: "Lake Mary FL 32746";
+- lower-case words before a type word no English sentence uses: "Arany jános utca 184.";
+- Chilean lines confirmed by a commune and a region: "Caupolicán 697, Algarrobo, Región de Valparaíso";
 - a unit on a line of its own above the rest of the address: "Apt. 617\nMainburg\nYemen 88929";
 - post-office boxes: "PO Box 92", "Postfach 1234";
 - US military: "PSC 1234, Box 5678, APO AE 09876", "USNS Brown, FPO AP 12345".
@@ -27,12 +31,18 @@ Brazilian postcode, a second street ("82nd Road"), and a city or country name (o
 capitalised words that are not common words, with particles and connectors: "Ústí nad Labem",
 "Trinidad and Tobago", "Isle of Man"). Across a line break only a whole line of such parts is
 taken, or a city after a postcode. Text without a digit is scanned only for named streets.
+
+The regexes are tried only at the positions where one of their forms can start (house numbers,
+unit and street words found in one Aho-Corasick pass over the lower-cased text, capitals followed
+by a name and a number, prepositions before a named street); tests/redactors/test_addresses.py
+checks that this finds exactly what a scan of every position finds.
 """
 
 from __future__ import annotations
 
 import re
 
+import ahocorasick_rs
 from presidio_analyzer import RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -41,7 +51,7 @@ from redactors.letters import LOWER, UPPER
 ENTITY = "LOCATION"
 _UP = UPPER
 _LOW = LOWER
-_WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:-[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"
+_WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:(?:--?[ ]?|[ ]-)[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"  # "Saint-Jean", "Sainte- Amélie", "Lac--Ville", "Dominique -sur-Mer"
 _PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal)"
 # Connectors inside the name of a city or a country: "Bosnia and Herzegovina", "Isle of Man".
 _CONNECTOR = rf"(?:{_PARTICLE}|and|of|the|&)"
@@ -70,7 +80,7 @@ access amble approach bowl brace brae broadway brow centreway chase concourse co
 cruiseway dell dip edge elbow entrance fairway formation frontage gap glade gully interchange
 lookout meander nook outlook pathway pocket quad quadrant quays ramble retreat riviera roadway
 rotary serviceway strip top tor vale walkway rue basin triangle boardwalk circus
-nagar chowk marg gali colony layout enclave vihar apartments residences
+nagar chowk marg gali colony layout enclave vihar apartments residences zila link via
 """.split()
 # Street words that open a continental address; the ambiguous ones ("Via", "Place") must be capitalised.
 _STREET_WORDS = (
@@ -82,7 +92,7 @@ _STREET_WORDS = (
     r"vereda|plazuela|pasadizo|polígono|plac|avinguda|carrer|passeig|chaussée|blv\.|periférico|transversal|"
     r"circunvalación|privada|cerrada|retorno|andador|ladeira|viela|chácara|condomínio|conjunto|esplanada|"
     r"fazenda|jardim|passarela|recanto|sítio|trecho|viaduto|montée|rang|croissant|jalan|jl\.|gg\.|"
-    r"intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\."
+    r"intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
 )
 _CAPITAL_STREET_WORDS = r"Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
 _SUFFIXED = (
@@ -90,13 +100,16 @@ _SUFFIXED = (
     r"laan|straat|plein|gracht|kade|dijk|singel|baan|steeg|dreef|"
     r"gatan|vägen|gränd|stigen|torget|backen|gata|väg|gade|vej|allé|stræde|torv|veien|gate|vegen|"
     r"myra|løkka|stien|bakken|svingen|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér|"
-    r"hof|pad|lei|boulevard|kaai|wal|veld"
+    r"hof|pad|lei|boulevard|kaai|wal|veld|kroken"
 )
-_UNIT = (
-    r"(?:(?:(?i:apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
+_UNIT_WORDS = (
+    r"apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
     r"appartamento|interno|apto|dpto|depto|étage|etage|lgh|edif|edificio|dto|torre|local|bl|sc|ap|casa|bloco|lote|"
     r"block|blk|lot|phase|h\.[ ]?no|apartamento|etapa|bodega|oficina|"
-    r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept)(?:\.[ \t]*|[ \t]+)|#[ \t]*)(?:\d[\w-]{0,5}|[A-Z]\d{0,3})\b"
+    r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept"
+)
+_UNIT = (
+    rf"(?:(?:(?i:{_UNIT_WORDS})(?:\.[ \t]*|[ \t]+)|#[ \t]*)(?:\d[\w-]{{0,5}}|[A-Z]\d{{0,3}})\b"
     r"|\bB\d{1,3}[ \t]+L\d{1,3}\b)"  # block and lot: "B06 L86"
 )
 _POSTCODE = (
@@ -105,10 +118,18 @@ _POSTCODE = (
 )
 _TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
 # What names a street outright, where no house number says so.
-_DESIGNATORS = r"(?:(?i:street|avenue|road|lane|drive|boulevard|highway|parkway|terrace|crescent|turnpike)\b|(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b\.?)"
+# Also the USPS street types that are seldom anything but a street ("Koch Tunnel", "Hale Knoll").
+_DESIGNATOR_NAMES = (
+    "street avenue road lane drive boulevard highway parkway terrace crescent turnpike "
+    "alley bayou bluff bluffs burg burgs bypass causeway crossroad expressway freeway glen glens hollow inlet "
+    "knoll knolls mews overpass pike plaza prairie ranch shoal shoals skyway spur spurs stravenue throughway "
+    "trafficway tunnel underpass viaduct wynd"
+).split()
+_DESIGNATORS = rf"(?:(?i:{'|'.join(_DESIGNATOR_NAMES)})\b|(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b\.?)"
 _NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|floor|piso|box|phase|block|lot|torre|interior)\b)"  # "montée Jacques Apt. 870": the name ends
 # A city, region or country: "St. Jaime", "Mistelbach an der Zaya", "Turks and Caicos Islands".
-_PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,2}}{_NOT_UNIT}{_WORD}){{0,5}}"
+_ELIDED = rf"(?:[dl]['’])?{_WORD}"  # "Côte d'Ivoire"
+_PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,3}}{_NOT_UNIT}{_ELIDED}){{0,5}}"
 _HOUSE = rf"(?:(?:Nr\.|N°|Nº|No\.?|\#)[ \t]*)?(?:{_NUM}|S/N)"  # "N° 141", "# 2-67"; "S/N": sin número, sem número
 _TITLE = rf"(?:(?:Dr|Prof|Ir|Hj?|KH|Gral)\.|[{_UP}]\.(?:[{_UP}]\.)*)"  # in street names: "Jl. Dr. Djunjunan", "Av. J.B. Alberdi"
 # Street types written as a word of their own after the name (Finnish): "Eino Leinon polku 14".
@@ -117,38 +138,61 @@ _TYPE_WORDS = (
     r"katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|aukio|raitti|puistotie|kaari|mäki|tanhua|"
     r"utca|út|tér|körút|köz|sor|sétány|fasor|ulica|cesta|trg|pot|nabrežje|naselje|námestie|náměstí|třída|nábřeží"
 )
+# Type words that no English sentence uses before a number, so that the name before them may hold
+# lower-case words ("Arany jános utca 184."); and Finnish compounds ("Haagan pappilanbulevardi 3").
+_LONG_TYPE_WORDS = r"utca|körút|sétány|fasor|ulica|nabrežje|naselje|námestie|náměstí|třída|nábřeží|katu|kuja|polku|bulevardi|väylä"
+_COMPOUND_TYPES = r"katu|kuja|polku|bulevardi|väylä"
 # Plural street types that name a street without a number ("the north side of Brown Parkways").
-_PLURAL_TYPES = r"(?:(?i:parkways|roads|manors|points|circles|centers|squares|springs|heights|gardens|meadows|ridges|groves|terraces|crescents|lanes|avenues|streets)\b)"
-
-_STREET_LINES = re.compile(
-    "|".join(
-        (
-            # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
-            rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE})[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
-            rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}",
-            # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
-            rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_WORD}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])"
-            rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
-            # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
-            rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b\.?",
-            # Post-office boxes: "PO Box 92", "Postfach 1234", "Apartado 45".
-            r"\b(?:P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
-            # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
-            rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b",
-            # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
-            rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})",
-            # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
-            # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
-            rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
-            rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
-            # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
-            rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)",
-            # US military addresses.
-            r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b",
-            r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][a-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b",
-        )
-    )
+_PLURAL_TYPES = (
+    r"(?:(?i:parkways|roads|manors|points|circles|centers|squares|springs|heights|gardens|meadows|ridges|groves|terraces|crescents|lanes|avenues|streets)\b)"
 )
+
+# The forms of a street line, each with whether it can only start at a capital (see _STARTS).
+_FORMS: tuple[tuple[bool, str], ...] = (
+    # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
+    (
+        False,
+        rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE}|\d{{1,3}}(?:st|nd|rd|th))[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
+    ),
+    (False, rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}"),
+    # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
+    (
+        False,
+        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])"
+        rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
+    ),
+    # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
+    (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b{_WORD}[ \t]+(?:(?:{_WORD}|[{_LOW}]+)[ \t]+){{0,2}}(?:{_LONG_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b{_WORD}[ \t]+[{_LOW}]+(?:{_COMPOUND_TYPES})[ \t]+{_NUM}\b"),
+    # Post-office boxes: "PO Box 92", "Postfach 1234", "Apartado 45".
+    (
+        True,
+        r"\b(?:P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
+    ),
+    # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
+    (True, rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
+    # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
+    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
+    # ... or by a commune and a region (Chile): "Caupolicán 697, Algarrobo, Región de Valparaíso".
+    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia)\b)"),
+    # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
+    # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
+    (
+        False,
+        rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
+        rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
+    ),
+    # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
+    (False, rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)"),
+    # US military addresses.
+    (True, r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+(?i:Box)[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b"),
+    (True, r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][A-Za-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b"),
+)
+_STREET_LINES = re.compile("|".join(form for _, form in _FORMS))
+# The forms that start at a capital letter, in the same order: what _STREET_LINES finds at a
+# position where no other form can start.
+_CAPITAL_LINES = re.compile("|".join(form for capital, form in _FORMS if capital))
 
 # A named street without a number, after a preposition: "on Juan Course St.", "corner of Smith Greens St.".
 _NAMED_STREET = re.compile(
@@ -156,19 +200,170 @@ _NAMED_STREET = re.compile(
     rf"(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)(?:{_WORD}[ \t]+){{1,3}}(?:(?:{_TYPES}[ \t]+)?{_DESIGNATORS}|{_PLURAL_TYPES})"
 )
 
+# Where a street line can start, so that _STREET_LINES is tried only there: tried at every
+# character, its case-blind word alternations cost about a microsecond each. Its forms start at a
+# house number, a "#" or "B<digit>" (a unit), an indented line (a unit line), "US" (ships), a unit
+# word before "." or a blank (anywhere, as in _UNIT) or a street word before a blank at a word
+# start; the rest (_CAPITAL_LINES) at a capital that a run of name characters joins to a blank and
+# a digit ("Friedrichstraße 12", "Eino Leinon katu 3", "PO Box 9", "PSC 1234", "Olympijská 1, ...").
+_STARTS = re.compile(r"\d(?<![\w.,/-]\d)(?=\d{0,4}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?,?[ \t]+[^\W_])|\n(?=[ \t])|\#|B(?<!\wB)(?=\d)|\bUS")
+# What the capital forms hold before their "[ \t]+<digit>": letters, and what a case-blind letter
+# also matches (sharp S, Kelvin and Angstrom signs), "'’.&-" and blanks.
+_NAME_CHARS = rf"{_UP}{_LOW}\u1e9e\u212a\u212b'’.&\- \t"
+_NAME_RUNS = re.compile(rf"(?<![{_NAME_CHARS}])[{_NAME_CHARS}]++(?<=[ \t])(?=\d)")
+_CAPITALS = re.compile(rf"[{_UP}](?<!\w[{_UP}])")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _spellings(alternation: str) -> list[str]:
+    """Every spelling of an alternation of words whose only operators are "\\." and "\\.?" or "[ ]?"."""
+    options = {"\\.": (".",), "\\.?": ("", "."), "[ ]?": ("", " ")}
+    spellings = []
+    for word in alternation.split("|"):
+        forms = [""]
+        for token in re.findall(r"\\\.\??|\[ \]\?|.", word):
+            if len(token) == 1 and token in "\\()[]{}?*+^$.":
+                raise ValueError(f"not a word list: {word!r}")
+            forms = [form + option for form in forms for option in options.get(token, (token,))]
+        spellings += forms
+    return spellings
+
+
+_UNIT_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted(set(_spellings(_UNIT_WORDS))))
+_STREET_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted({word.lower() for word in _spellings(f"{_STREET_WORDS}|{_CAPITAL_STREET_WORDS}")}))
+# Characters that a case-blind match equates with a letter of those words although lower() does not
+# (long s, dotless i; dotted capital I lower-cases to two characters): such text is scanned whole.
+_ODD_CASE = re.compile("[\u017f\u0131\u0130]")
+
+
+def _word_starts(text: str, lower: str) -> list[int]:
+    """Where a unit word or a street word of _STREET_LINES can start in text (lower: text.lower())."""
+    starts = [start for _, start, end in _UNIT_SPELLINGS.find_matches_as_indexes(lower, overlapping=True) if lower[end : end + 1] in (".", " ", "\t")]
+    starts += [
+        start
+        for _, start, end in _STREET_SPELLINGS.find_matches_as_indexes(lower, overlapping=True)
+        if lower[end : end + 1] in (" ", "\t") and not (start and _WORD_CHAR.match(text, start - 1))
+    ]
+    return starts
+
+
+def _lower(text: str) -> str | None:
+    """text.lower() when a case-blind match of those words in text is a plain match in it, else None."""
+    lower = text.lower()
+    return lower if len(lower) == len(text) and _ODD_CASE.search(text) is None else None
+
+
+def street_lines(text: str, lower: str | None) -> list[re.Match[str]]:
+    """The matches of _STREET_LINES in text, as finditer gives them, tried only where one can start
+    (lower: ``_lower(text)``)."""
+    if lower is None:
+        return list(_STREET_LINES.finditer(text))
+    starts = set(_word_starts(text, lower))
+    starts.update(match.end() if match.group() == "\n" else match.start() for match in _STARTS.finditer(text))
+    if text[:1] in (" ", "\t"):
+        starts.add(0)  # a unit line's indent
+    capitals = {m.start() for run in _NAME_RUNS.finditer(text) for m in _CAPITALS.finditer(text, run.start(), run.end())}
+    found: list[re.Match[str]] = []
+    end = 0
+    for start in sorted(starts | capitals):
+        if start < end:
+            continue
+        match = (_STREET_LINES if start in starts else _CAPITAL_LINES).match(text, start)
+        if match is not None:
+            found.append(match)
+            end = match.end()
+    return found
+
+
+# A named street needs one of these words, and starts after one of these prepositions.
+_DESIGNATOR_WORDS = tuple(_DESIGNATOR_NAMES + "manors points circles centers squares springs heights gardens meadows ridges groves".split())
+_DESIGNATOR_SPELLINGS = ahocorasick_rs.AhoCorasick(_DESIGNATOR_WORDS)
+_DESIGNATOR_ABBREVIATIONS = re.compile(r"\b(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b")
+_PREPOSITIONS = re.compile(r"\b(?:on|at|of|near|off|along|and|into|onto) ")
+
+
+def named_streets(text: str, lower: str | None) -> list[re.Match[str]]:
+    """The matches of _NAMED_STREET in text, as finditer gives them, tried only where one can start
+    (lower: ``_lower(text)``)."""
+    if lower is None:
+        return list(_NAMED_STREET.finditer(text))
+    if not _DESIGNATOR_SPELLINGS.find_matches_as_indexes(lower) and _DESIGNATOR_ABBREVIATIONS.search(text) is None:
+        return []
+    found: list[re.Match[str]] = []
+    end = 0
+    for preposition in _PREPOSITIONS.finditer(text):
+        if preposition.end() >= end and (match := _NAMED_STREET.match(text, preposition.end())) is not None:
+            found.append(match)
+            end = match.end()
+    return found
+
+
+# A street named by any street type ("Koch Tunnel", "Young Point") after words that place someone
+# or something on a street: "lives on", "the north side of", "the corner of", "turned onto".
+_CUES = [
+    *(f"{verb} {preposition}" for verb in "live lives living lived located situated house home".split() for preposition in ("on", "at", "along", "off")),
+    "side of",
+    "corner of",
+    "intersection of",
+    *(
+        f"{verb} {preposition}"
+        for verb in "walk walked walking drive drove driving head headed heading turn turned turning".split()
+        for preposition in ("down", "along", "onto", "into", "up")
+    ),
+]
+_CUE_PHRASES = ahocorasick_rs.AhoCorasick(_CUES)
+_CUED_STREET = re.compile(rf"[ \t]+(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)((?:{_WORD}[ \t]+){{1,3}}{_TYPES}\b)(?![ \t]*[{_UP}\d])")
+
+
+def cued_streets(text: str) -> list[tuple[int, int]]:
+    """Spans of streets named after a phrase that places someone on them (_CUES)."""
+    spans = []
+    for _, start, end in _CUE_PHRASES.find_matches_as_indexes(text):
+        if not (start and _WORD_CHAR.match(text, start - 1)) and (match := _CUED_STREET.match(text, end)) is not None:
+            spans.append(match.span(1))
+    return spans
+
+
+# A US town, state and ZIP code with no street before them: "Lake Mary, FL 32746".
+_US_STATES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP AA AE AP"
+).split()
+_STATE_ZIP = re.compile(r"[A-Z][ \t]+\d{5}")  # what every such line holds
+_TOWN_STATE_ZIP = re.compile(rf"\b{_PLACE},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b")
+
+
+def town_state_zips(text: str) -> list[tuple[int, int]]:
+    """Spans of US town, state and ZIP lines (_TOWN_STATE_ZIP); only text with a state and a ZIP is scanned."""
+    if _STATE_ZIP.search(text) is None:
+        return []
+    return [match.span() for match in _TOWN_STATE_ZIP.finditer(text) if not _is_common_word(match.group())]
+
+
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def _has_digit(text: str) -> bool:
+    if text.isascii():
+        return _ASCII_DIGIT.search(text) is not None
+    return any(ch.isdigit() for ch in text)
+
+
+# A state or province: "WV", "CAMP", "Q. ROO".
+_STATE = r"(?:[A-Z]\.[ ]?)?[A-Z]{2,4}"
 # What may follow a street line, one part at a time.
 _SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply; one blank line
 _TAIL_PARTS = re.compile(
     "|".join(
         (
             rf"(?P<unit>{_UNIT}(?:[ \t]+{_UNIT})?)",
-            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}})?)",
-            rf"(?P<city_postal>{_PLACE}(?:,?[ \t]+(?:[A-Z]{{2,3}},?[ \t]+)?(?:{_POSTCODE})|-\d{{6}})(?!\d))",  # "Sikar-648343": an Indian PIN
-            rf"(?P<state_zip>[A-Z]{{2,4}},?[ \t]+(?:{_POSTCODE})(?!\d))",
+            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}}|[ \t]*\((?:[{_LOW}]+[ \t]+)?{_PLACE}\))?)",
+            rf"(?P<city_postal>{_PLACE}(?:[ \t]+(?:los|las|del|de)[ \t]+[{_LOW}]+)?(?:,?[ \t]+(?:{_STATE},?[ \t]+)?(?:{_POSTCODE})|-\d{{6}})(?!\d))",  # "Sikar-648343": an Indian PIN
+            rf"(?P<state_zip>{_STATE},?[ \t]+(?:{_POSTCODE})(?!\d))",
             rf"(?P<street>{_NUM}(?:st|nd|rd|th)?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_TYPES}\b)",
             rf"(?P<postcode>{_POSTCODE})\b",
             r"(?P<state>[A-Z]{2,3})\b",
-            rf"(?P<place>{_PLACE}(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
+            rf"(?P<place>(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
         )
     )
 )
@@ -191,6 +386,7 @@ def _grow(text: str, start: int, end: int) -> int:
     """The end of the address whose street line is text[start:end]."""
     # "rue de Müller, 7110 Thorens": the street line took the postcode as its house number.
     after_postcode = _ENDS_WITH_POSTCODE.search(text, start, end) is not None
+    after_unit = False
     for _ in range(_MAX_PARTS):
         sep = _SEPARATOR.match(text, end)
         if sep is None:
@@ -205,10 +401,11 @@ def _grow(text: str, start: int, end: int) -> int:
             break
         if across_lines and kind not in _STRONG_PARTS and not after_postcode and not _LINE_END.match(text, part.end()):
             break  # across a line break, a weak part only when it fills its line or follows a postcode
-        if spaced and kind in ("place", "state") and not after_postcode:
-            break  # "12 Baker Street Cafe": a place after a space only follows a postcode
+        if spaced and kind in ("place", "state") and not (after_postcode or after_unit):
+            break  # "12 Baker Street Cafe": a place after a space only follows a postcode or a unit
         end = part.end()
         after_postcode = kind in ("postcode", "postal_city", "state_zip", "city_postal")
+        after_unit = kind == "unit"
     return end
 
 
@@ -230,16 +427,18 @@ class AddressRecognizer:
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         text = _line_view(text)
-        matches = list(_NAMED_STREET.finditer(text))
-        if any(ch.isdigit() for ch in text):  # every other form has a number
-            matches += _STREET_LINES.finditer(text)
+        lower = _lower(text)
+        spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text)
+        if _has_digit(text):  # every other form has a number
+            spans += [match.span() for match in street_lines(text, lower)] + town_state_zips(text)
         results: list[RecognizerResult] = []
         last_end = -1
-        for match in sorted(matches, key=lambda m: (m.start(), -m.end())):
-            if match.start() < last_end:
+        for match_start, match_end in sorted(spans, key=lambda span: (span[0], -span[1])):
+            if match_start < last_end:
                 continue
-            end = _grow(text, match.start(), match.end())
-            start = match.start() + len(match.group()) - len(match.group().lstrip())  # a unit line's indent
+            end = _grow(text, match_start, match_end)
+            street = text[match_start:match_end]
+            start = match_start + len(street) - len(street.lstrip())  # a unit line's indent
             results.append(RecognizerResult(ENTITY, start, end, 0.7))
             last_end = end
         return results

@@ -50,4 +50,4 @@ class CardRecognizer(PatternRecognizer):
         return card_number_valid(re.sub(r"\D", "", pattern_text))
 
     # A necessary condition for a match: twelve digits (redactors/recognizers.py skips the regex without it).
-    possible = staticmethod(re.compile(r"(?:\D*\d){12}").match)
+    possible = staticmethod(re.compile(r"(?:\D*+\d){12}").match)  # possessive: \D and \d never overlap

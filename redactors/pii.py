@@ -467,9 +467,21 @@ _HOUSE_NUMBER = re.compile(rf"\d{{1,5}}[A-Za-z]?[ ]{_CAP_WORD}(?:[ ]{_CAP_WORD})
 _SLASHED_NAME = re.compile(rf"{_CAP_WORD}/{_CAP_WORD}")
 
 
+_FIRST_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
 def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool]) -> RecognizerResult | None:
     """Fix the small model's common slips: drop code-like spans, cut at line breaks, and
-    extend a name to an adjacent capitalised word it left out ("Alejandro <PERSON>")."""
+    extend a name to an adjacent capitalised word it left out ("Alejandro <PERSON>").
+
+    A name starts with a letter or a digit: leading symbols are cut ("-- Jennifer" -> "Jennifer")
+    and a span of symbols only ("&&") is dropped. So every span kept starts with a letter that is
+    not lower case, or with the digits of a house number (redactors/nerdedup.py relies on it)."""
+    first = _FIRST_LETTER_OR_DIGIT.search(text, result.start, result.end)
+    if first is None:
+        return None
+    if first.start() > result.start:
+        result = RecognizerResult(result.entity_type, first.start(), result.end, result.score)
     span = text[result.start : result.end]
     newline = span.find("\n")
     if newline > 0:
@@ -493,8 +505,8 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     return RecognizerResult(result.entity_type, start, end, result.score)
 
 
-_AT_LEAST_4_DIGITS = re.compile(r"(?:\D*\d){4}")
-_AT_LEAST_7_DIGITS = re.compile(r"(?:\D*\d){7}")
+_AT_LEAST_4_DIGITS = re.compile(r"(?:\D*+\d){4}")
+_AT_LEAST_7_DIGITS = re.compile(r"(?:\D*+\d){7}")
 _ALWAYS = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 
 

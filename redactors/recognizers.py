@@ -42,13 +42,14 @@ _ID = RecognizerResult.RECOGNIZER_IDENTIFIER_KEY
 # Necessary conditions for any match of Presidio's own patterns (read from its sources): a text
 # without them cannot produce a result of that recognizer. IBAN: a country code and check digits
 # (case-sensitive); IP: an IPv6 form without "::" is eight colon-separated groups, and an IPv4
-# form (embedded ones too) four dotted groups of digits; US SSN: three digits and a separator before a digit, or nine digits.
+# form (embedded ones too) four dotted groups of digits; US SSN: nine digits, written 3-2-4 (with
+# "-", " " or "."), 5-4, 3-6 or as one run (each of Presidio's five patterns, without its \b).
 # Each regex starts with one character class, so that the regex engine skips ahead to its
 # characters; a condition made of several branches is split into plain substring tests first.
 _IBAN_POSSIBLE = re.compile(r"[0-9](?<=[A-Z]{2}[0-9])[0-9]")  # two capitals, two digits; digits are rarer
 _IPV4_POSSIBLE = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
 _IPV6_FULL_POSSIBLE = re.compile(r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7}")
-_SSN_POSSIBLE = re.compile(r"[0-9]{3}(?:[- .][0-9]|[0-9]{6})")
+_SSN_POSSIBLE = re.compile(r"[0-9]{3}(?:[- .][0-9]{2}[- .][0-9]{4}|[0-9]{2}-[0-9]{4}|-?[0-9]{6})")
 
 
 def _ip_possible(text: str) -> bool:

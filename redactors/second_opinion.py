@@ -513,6 +513,7 @@ class SecondOpinion:
     def _model_says_place(self, places: Sequence[str]) -> list[bool]:
         if not places:
             return []
+        # The probes (one pipe per batch, cached): this class holds no pipeline of its own.
         answers = self._probes.entities_many([f"{_PLACE_PREFIX_SENTENCE}{place}." for place in places])
         start = len(_PLACE_PREFIX_SENTENCE)
         return [any(label in ("GPE", "LOC") and s <= start < e for s, e, label in found) for found in answers]

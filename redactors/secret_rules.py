@@ -343,7 +343,8 @@ BUILTIN_RULES: tuple[Rule, ...] = (
       entropy=4.0, kind="flyio_token", window=None),
     R("vault-token", "hashicorp_vault", ("hvs.", "hvb.", "hvr."),
       start("h") + rf"v[sbr]\.[{_B64U}]{{90,400}}(?![{_B64U}])", kind="vault_token", entropy=3.5),
-    R("vault-legacy-token", "hashicorp_vault", "s.", r"(?<![\w.\-])s\.(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[a-z])[A-Za-z0-9]{24}(?![\w.\-])",
+    # Look-behinds after the first characters, as in start(): the pattern begins with a literal.
+    R("vault-legacy-token", "hashicorp_vault", "s.", r"s\.(?<![\w.\-]s\.)(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[a-z])[A-Za-z0-9]{24}(?![\w.\-])",
       kind="vault_token", entropy=3.5),
     R("terraform-cloud-token", "hashicorp", ".atlasv1.", rf"(?<![A-Za-z0-9])[A-Za-z0-9]{{14}}\.atlasv1\.[{_B64U}=]{{60,70}}(?![{_B64U}=])",
       kind="terraform_token", entropy=3.5, allow=PLACEHOLDER_ALLOW),
@@ -447,7 +448,8 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     K("twitter-secret", "twitter", ("twitter", "twttr"), rf"[{_B62}]{{25}}|[{_B62}]{{45}}|[{_B62}]{{50}}|[0-9]{{15,25}}-[{_B62}]{{20,40}}", 3.0),
     R("twitter-bearer-token", "twitter", "aaaaaaaaaaaaaaaaaaaaa", start("A") + "A{20}[A-Za-z0-9%]{60,120}(?![A-Za-z0-9%])",
       kind="twitter_bearer_token", check="mixed"),
-    R("facebook-access-token", "facebook", ("|", "%7c"), r"(?<![0-9])[0-9]{15,16}(?:\||%7[Cc])[0-9A-Za-z_\-]{27,40}(?![0-9A-Za-z_\-])",
+    # (the look-behind after the first digit, as in start())
+    R("facebook-access-token", "facebook", ("|", "%7c"), r"[0-9](?<![0-9][0-9])[0-9]{14,15}(?:\||%7[Cc])[0-9A-Za-z_\-]{27,40}(?![0-9A-Za-z_\-])",
       entropy=3.0, kind="facebook_token", window=60),
     T("facebook-page-token", "facebook", "EAA", f"[MC][{_B62}]{{100,}}", entropy=4.0, kind="facebook_token", word=_WORD, window=None),
     K("facebook-secret", "facebook", ("facebook", "fb_app", "fb_secret"), f"[{_HEX}]{{32}}", 3.0),

@@ -18,7 +18,17 @@ from redactors.normalize import TextView, collapse_digit_separators
 from redactors.pii import PiiAnalyzer, candidate_entities
 
 _COLLAPSED_ENTITIES = frozenset({"CREDIT_CARD", "IBAN_CODE"})
-_TWO_DIGITS = re.compile(r"(?:\D*\d){2}")
+_TWO_DIGITS = re.compile(r"(?:\D*+\d){2}")
+# What the collapsed view's checks need, read on the view itself. Collapsing removes only runs of
+# one to three separators between two digits (redactors/normalize.py, _DIGIT_SEP_RE), so two
+# characters adjacent in the collapsed text are adjacent in the view or are two digits with such
+# a run between them. A card is twelve digits with at most one " ", "." or "-" between them; an
+# IBAN starts with two capitals and two digits (the prefilter in redactors/recognizers.py),
+# upper-cased here as DigitsDetector upper-cases the collapsed text (character by character, so
+# the same capitals).
+_SEPARATORS = r"[ \t\-\u2010-\u2015\u2212.\u00a0\u2009\u202f]"  # _DIGIT_SEP_RE's (tested)
+_CARD_CHAIN = re.compile(rf"\d(?:{_SEPARATORS}{{0,3}}\d){{11}}")
+_IBAN_START = re.compile(rf"[0-9](?<=[A-Z]{{2}}[0-9]){_SEPARATORS}{{0,3}}[0-9]")
 
 
 class PiiDetector:
@@ -93,7 +103,7 @@ class DigitsDetector(_PerViewDetector):
     wanted = _COLLAPSED_ENTITIES
 
     def _one(self, view: TextView, policy: CompiledPolicy) -> list[Finding]:
-        if _TWO_DIGITS.match(view.text) is None:
+        if _TWO_DIGITS.match(view.text) is None or not _may_hold(view.text, policy.entities):
             return []  # a card or an IBAN has more digits than that; nothing to collapse either
         # Cards already ran on the view itself; on an unchanged view only the case-blind IBAN
         # check adds anything.
@@ -103,3 +113,10 @@ class DigitsDetector(_PerViewDetector):
             in_original(collapsed, f.start, f.end, f.entity, f.score, rule=f"digits.{f.rule}")
             for f in self._analyzer.analyze_collapsed_digits(collapsed.text, policy.entities, policy.score_threshold, cards=changed)
         ]
+
+
+def _may_hold(text: str, entities: frozenset[str]) -> bool:
+    """Whether the collapsed view of ``text`` can hold a card or an IBAN the policy asks for."""
+    if "CREDIT_CARD" in entities and _CARD_CHAIN.search(text) is not None:
+        return True
+    return "IBAN_CODE" in entities and _IBAN_START.search(text.upper()) is not None

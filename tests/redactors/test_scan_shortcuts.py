@@ -62,3 +62,36 @@ def test_digit_separator_runs_are_the_look_behind_pattern_s(text: str) -> None:
     assert ours == [m.span() for m in _LOOKBEHIND_SEPARATORS.finditer(text)]
     collapsed = normalize.collapse_digit_separators(normalize.TextView(text)).text
     assert collapsed == _LOOKBEHIND_SEPARATORS.sub("", text)
+
+
+# Two rules' patterns as first written, their look-behind in front (no literal to search for).
+_LEADING_LOOK_BEHINDS = {
+    "vault-legacy-token": r"(?<![\w.\-])s\.(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[a-z])[A-Za-z0-9]{24}(?![\w.\-])",
+    "facebook-access-token": r"(?<![0-9])[0-9]{15,16}(?:\||%7[Cc])[0-9A-Za-z_\-]{27,40}(?![0-9A-Za-z_\-])",
+}
+_TOKEN_PIECES = st.sampled_from([
+    "s.", "S.", "s", ".", "-", "_", "x", " ", "\n", "|", "%7C", "%7c", "1", "12345678901234", "123456789012345",
+    "aB3dE5gH7jK9mN1pQ3sT5vX7", "AbCdEfGhIjKlMnOpQrStUvWxYz0123", "abcdefghij", "ABCDEFGHIJ", "0123456789", "é", "\u0663",
+])  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_TOKEN_PIECES, max_size=30).map("".join))
+def test_look_behinds_after_the_first_characters_match_the_same(text: str) -> None:
+    from redactors.secret_rules import BUILTIN_RULES as RULES
+
+    by_id = {rule.id: rule.pattern for rule in RULES}
+    for rule_id, written in _LEADING_LOOK_BEHINDS.items():
+        ours = [m.span() for m in re.finditer(by_id[rule_id], text)]
+        assert ours == [m.span() for m in re.finditer(written, text)], rule_id
+
+
+def test_look_behinds_moved_still_find_and_refuse() -> None:
+    from redactors.secret_rules import BUILTIN_RULES as RULES
+
+    by_id = {rule.id: rule.pattern for rule in RULES}
+    vault = "aB3dE5gH7jK9mN1pQ3sT5vX7"
+    assert re.search(by_id["vault-legacy-token"], f"token s.{vault} ok")
+    assert not re.search(by_id["vault-legacy-token"], f"token xs.{vault} ok")
+    assert re.search(by_id["facebook-access-token"], "t=123456789012345|" + "a" * 30)
+    assert not re.search(by_id["facebook-access-token"], "t=91234567890123456|" + "a" * 30)
