@@ -26,7 +26,7 @@ sits in is code-like:
   String", "(Swift.Bool)"; "name = \"Maria Lopez\"" and a line of prose keep their names);
 - in text holding a code line, the finding is the first word of a comment ("// Alias models");
 - the finding is the value of a field that names a thing, not a person or place ("Product:
-  Nimbus 3", "model = Vela"), or the scheme of an Authorization header ("Authorization: Bearer
+  Nimbus 3", "model = Vela", "company": "Northwind Traders"), or the scheme of an Authorization header ("Authorization: Bearer
   eyJ..."), or an abbreviation labelling the number after it ("Tel. (713) 422-4655");
 - a name (not a place: addresses hold house numbers) with a word of letters and digits in it
   ("chat gpt-4o", "Nimbus3"): a model, a SKU or a host, not a person.
@@ -69,10 +69,12 @@ _IMPORT_LINE = re.compile(r"(?m)^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import|import)[ 
 _LONG_HEAD_COMPOUND = re.compile(rf"[{UPPER}][{LOWER}]{{4,}}[{UPPER}]")
 _MACHINE_TOKEN = re.compile(r"(?=(?:\S*\d){2})(?=\S*[a-z])(?=\S*[A-Z])\S{24,}")
 _LETTERS_AND_DIGITS = re.compile(r"(?=[^\s]*\d)(?=[^\s]*[^\W\d_])[^\s]+")
-# The value of a field that names a thing: "Product: Nimbus 3", '"model": "Vela"', "plan=Enterprise".
+# The value of a field that names a thing: "Product: Nimbus 3", '"model": "Vela"', "plan=Enterprise",
+# '"company": "Northwind Traders"'.
 _THING_FIELD = re.compile(
     r"(?i)\b(?:product|plan|tier|sku|model|item|service|category|genre|device|browser|os|platform|app|"
-    r"application|tool|package|library|framework|version|brand|edition|feature|component|module)"
+    r"application|tool|package|library|framework|version|brand|edition|feature|component|module|"
+    r"company|organi[sz]ation|employer|vendor|firm)"
     r"[\"']?[ \t]*[:=][ \t]*[\"']?\Z"
 )
 _AUTH_HEADER = re.compile(r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?\Z")

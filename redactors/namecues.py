@@ -52,7 +52,9 @@ _ROLES = frozenset(
 _PAIR = re.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
 _FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|became|for|work(?:s|ed)? for|vendor|client|partner)[ ]+)$")
 _COMPANY_AFTER = re.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
-_LIST = re.compile(rf"(?<![\w-]){_CAP}(?:,[ ]{_CAP})*,?[ ](?:and|&)[ ]{_CAP}(?![\w-])|(?<![\w-]){_CAP}(?:,[ ]{_CAP}){{2,}}(?![\w-])")
+# A list item is one or two capitalised words ("Thierry, Thiago Lionel and René").
+_ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
+_LIST = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
 _LIST_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded|became)[ ]+)$")
 _PERSONAL = (
     r"address|phone|number|mobile|email|e-mail|wife|husband|daughter|son|mother|father|mom|dad|mum|brother|sister|"
@@ -65,9 +67,25 @@ _POSSESSIVE = re.compile(rf"(?<![\w-])(?P<name>{_CAP})['’]s[ ]+(?:new[ ]+|old[
 _CLAUSE_ENDS = ("\n", "\\n", '"', ". ", "! ", "? ", ": ", "; ", ", ")
 _PERSON_VERBS = (
     r"lives|lived|said|says|told|asked|spent|wrote|was born|married|owns|thinks|feels|wants|will send|emailed|"
-    r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed"
+    r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed|is from"
 )
-_SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?:{_PERSON_VERBS})\b)")
+# Verbs that things do too ("Deployment began"): their subject must be a known name.
+_OTHER_VERBS = (
+    r"began|started|became|published|played|sang|recorded|died|met|taught|graduated|retired|speaks|spoke|"
+    r"arrived|resigned|applied|paid|bought|ordered|complained|mentioned|confirmed|explained|decided|admitted"
+)
+_SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS}|{_OTHER_VERBS})\b)")
+_HUMAN_VERB = re.compile(rf"(?:{_PERSON_VERBS})\Z")
+# Verbs only people do: any known name may be their subject ("Reginald lives on ...").
+_ONLY_PEOPLE = re.compile(r"(?:lives|lived|said|says|told|spent|wrote|was born|married|thinks|feels|grew up|studied|replied|answered|emailed|promised|agreed)\Z")
+# "The Lindfors family", "the Okafor twins": a surname before a family word.
+_FAMILY = re.compile(
+    rf"(?i:\bthe[ ])(?P<name>{_CAP})[ ](?=(?:family|families|household|twins|brothers|sisters|siblings|residence|estate)\b)"
+)
+# "Štšerbakov, Irina": a surname, a comma, then a common first name, as on a list or a form.
+_INVERTED = re.compile(rf"(?<![\w'’,-])(?P<last>{_CAP}),[ ](?P<first>{_CAP})(?![\w-])(?![ ]*,?[ ]*(?:and|&)[ ])")
+# A former member before a name: "ex-Beatle Ringo", "by ex-Zombie Akgündüz".
+_FORMER = re.compile(rf"(?<![\w-])ex-{_CAP}[ ](?P<name>{_CAP}(?:[ ]{_CAP})?)(?![\w-])")
 _CREDIT = re.compile(
     rf"(?i:\b(?:starring|featuring|feat\.|co-starring|directed by|written by|produced by|composed by|performed by|founded by|"
     rf"hosted by|narrated by|illustrated by|translated by)[ ]+)(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
@@ -77,6 +95,30 @@ _CREDIT = re.compile(
 _VOCATIVE = re.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
 _SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
 _HERE = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])")
+_KIN = (
+    r"kid|kids|child|children|son|daughter|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|"
+    r"cousin|uncle|aunt|nephew|niece|fiancée?|boyfriend|girlfriend|stepson|stepdaughter|baby|twin|spouse|"
+    r"partner|wife|husband|mother|father|mom|mum|dad|brother|sister|friend|neighbou?r|roommate|colleague"
+)
+_RELATIVE = re.compile(
+    rf"(?i:\b(?:(?:my|his|her|our|their|your)[ ](?:little[ ]|older[ ]|younger[ ]|eldest[ ]|youngest[ ])?(?:{_KIN})"
+    rf"(?:['’]s[ ]name(?:[ ]is)?)?,?|(?:everyone|everybody|they|people|friends)[ ]calls?[ ](?:me|him|her))[ ])"
+    rf"(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
+)
+# Cheap tests first: a word a relative or a nickname needs, a street line anywhere.
+_RELATIVE_HINTS = ("my ", "his ", "her ", "our ", "their ", "your ", "calls ", "call ")
+_STREET_ANYWHERE = re.compile(rf"(?:^|\n|\\n)[ \t>|]*\d{{1,6}}[A-Za-z]?[ ][{UPPER}]")
+# Address blocks: a line (after "> " quote marks), a street line (a house number then a
+# capitalised word), a line that is one to three capitalised words.
+_LINE = re.compile(r"(?m)^[ \t]*(?:[>|][ \t]*)*(?P<body>[^\n]*?)[ \t]*$")
+_STREET_LINE = re.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
+_HEAD_LINE = re.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
+# Name particles: "Maya van der Lede", "Ninthe van der Stael de Jonge", "Milan Van Roy".
+_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el"
+_PARTICLE_TAIL = re.compile(rf"(?:(?:[ -](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
+_PARTICLE_HEAD = re.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
+_NEXT_CAP = re.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
+_WORD_BEFORE = re.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
 _SIGN_OFF_TAIL = 60  # characters at the end of a text where a sign-off may stand
 _CREDIT_WORDS = (" by ", "tarring", "eaturing", "feat.")
 
@@ -94,10 +136,42 @@ class NameCues:
         self._common = common  # stop, role-less common and company words ("The", "Bank", "Thanks")
 
     def analyze(self, text: str, model_spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
-        spans = [*self._speakers(text), *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
-        spans += self._addressed(text)
+        speakers = self._speakers(text)
+        spans = [*speakers, *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
+        spans += self._addressed(text, dialogue=len(speakers) >= 2)
+        spans += self._families_and_inverted(text)
+        lower = text.lower()
+        if any(word in lower for word in _RELATIVE_HINTS):
+            spans += self._relatives(text)
+        if ("\n" in text or "\\n" in text) and _STREET_ANYWHERE.search(text):
+            spans += self._letter_heads(text)
         spans += self._lists(text, [(s, e) for s, e, label in model_spans if label in ("PERSON", "PER")])
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in spans]
+
+    def grow(self, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Names grown over what the span left out: particles and the words after them ("Maya
+        van" -> "Maya van der Lede"), a surname the model did not read ("Antoņina" -> "Antoņina
+        Apine"), a first name before a particle ("Van Roy" -> "Milan Van Roy")."""
+        grown = []
+        for start, end in spans:
+            new_start, new_end = start, end
+            tail = _PARTICLE_TAIL.match(text, end)
+            if tail:
+                new_end = tail.end()
+            elif (after := _NEXT_CAP.match(text, end)) and self._surname_after(text, after):
+                new_end = after.end()
+            if _PARTICLE_HEAD.match(text, start) and (before := _WORD_BEFORE.search(text, max(0, start - 40), start)):
+                if self._gaz.is_first(before.group("word")) and self._name_like(before.group("word")):
+                    new_start = before.start("word")
+            if (new_start, new_end) != (start, end):
+                grown.append((new_start, new_end))
+        return grown
+
+    def _surname_after(self, text: str, after: re.Match[str]) -> bool:
+        word = after.group("word")
+        if not self._name_like(word) or not (self._gaz.is_last(word) or self._unseen(word)):
+            return False
+        return not (_COMPANY_AFTER.match(text, after.end()) or self._gaz.is_place(word) and not self._gaz.is_last(word))
 
     def _unseen(self, word: str) -> bool:
         return word.lower() not in self._seen
@@ -128,14 +202,40 @@ class NameCues:
             words = match.group().split(" ")
             while words and (words[0].lower() in _ROLES or self._common(words[0])):
                 words.pop(0)  # "The Maksimiljan Dolenc version": the article is no part of it
-            if len(words) < 2 or not self._all_name_like(" ".join(words)):
-                continue
-            if not (self._gaz.is_first(words[0]) and self._gaz.is_last(words[-1]) and any(self._unseen(w) for w in words)):
-                continue
-            if _FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end()):
-                continue
-            found.append((match.end() - len(" ".join(words)), match.end()))
+            start = match.end() - len(" ".join(words))
+            # Three words may hold a pair after a capitalised verb ("Meet Josephine Boddaugh-Spaan")
+            # or before a capitalised word ("Lia Tabacu Concert").
+            windows = [(0, len(words))] + ([(1, 3), (0, 2)] if len(words) == 3 else [])
+            if len(words) == 3 and not self._unseen(words[0]) and not self._gaz.is_common_first(words[0]):
+                windows = [(1, 3), (0, 3), (0, 2)]  # an English word first is the sentence's ("Meet")
+            for i, j in windows:
+                pair = words[i:j]
+                if len(pair) < 2 or not self._all_name_like(" ".join(pair)) or not self._pair_of_names(pair):
+                    continue
+                at = start + len(" ".join(words[:i])) + (1 if i else 0)
+                end = at + len(" ".join(pair))
+                if not (_FIRM_BEFORE.search(text, 0, at) or _COMPANY_AFTER.match(text, end)):
+                    found.append((at, end))
+                break
         return found
+
+    def _pair_of_names(self, words: Sequence[str]) -> bool:
+        """Two or three words, one of them unseen by the model: a known first name then a known
+        last name; a common first name then surnames the model never saw ("Lia Tabacu"); an
+        unseen word then a known last name ("Anuța Marin"); or words none of which the model
+        ever saw that name no known place ("Umoja Magombo", "Niğmet Dumanlı")."""
+        unseen = [self._unseen(w) for w in words]
+        if not any(unseen):
+            return False
+        if self._gaz.is_first(words[0]) and self._is_last(words[-1]):
+            return True
+        if self._gaz.is_common_first(words[0]) and all(unseen[1:]) or unseen[0] and self._is_last(words[-1]):
+            return True
+        return all(unseen) and not self._gaz.is_place(" ".join(words))
+
+    def _is_last(self, word: str) -> bool:
+        """A known last name, or a double-barrelled one with a known part ("Nowak-Wiśniewski")."""
+        return self._gaz.is_last(word) or "-" in word and any(self._gaz.is_last(part) for part in word.split("-"))
 
     def _lists(self, text: str, person: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The other items of a list in which the model tagged a name."""
@@ -151,7 +251,12 @@ class NameCues:
             # Introduced by a colon ("our 3 founders: Fernandes, Müür and Jaroš"), three or more are names.
             listed = text[max(0, base - 2) : base].startswith(":") and len(items) >= 3
             if listed or any(tagged):
-                found += [(base + a, base + b) for (a, b), t in zip(items, tagged, strict=True) if not t and self._name_like(match.group()[a:b])]
+                words = [match.group()[a:b] for a, b in items]
+                # After a colon, when most items read as names, the others are names too ("Steindl, Pirelli and Valente").
+                most = listed and sum(map(self._name_like, words)) * 2 > len(words)
+                for (a, b), word, t in zip(items, words, tagged, strict=True):
+                    if not t and (self._name_like(word) or most and not self._common(word) and word.lower() not in _ROLES):
+                        found.append((base + a, base + b))
         return found
 
     def _possessives(self, text: str) -> list[tuple[int, int]]:
@@ -163,12 +268,23 @@ class NameCues:
         found = []
         for match in _SUBJECT.finditer(text):
             name = match.group("name")
-            if _clause_start(text, match.start()) and self._name_like(name) and (self._gaz.is_common_first(name) or self._unseen(name)):
+            if not (_clause_start(text, match.start()) and self._name_like(name)):
+                continue
+            verb = match.group("verb")
+            if _ONLY_PEOPLE.match(verb):
+                named = self._gaz.is_name(name) or self._unseen(name)
+            elif _HUMAN_VERB.match(verb):
+                named = self._gaz.is_common_first(name) or self._unseen(name)
+            else:  # "Mikkelsen began writing": a known name; "Datadog started" is none
+                named = self._gaz.is_common_first(name) or self._gaz.is_last(name) and self._unseen(name)
+            if named:
                 found.append(match.span("name"))
         return found
 
-    def _addressed(self, text: str) -> list[tuple[int, int]]:
-        """A common first name addressed ("..., Isabel."), signing off, or introducing itself ("Isabel Mahoney here.")."""
+    def _addressed(self, text: str, dialogue: bool) -> list[tuple[int, int]]:
+        """A common first name addressed ("..., Isabel."), signing off, or introducing itself
+        ("Isabel Mahoney here."); in a dialogue also a name the model never saw ("Remember me,
+        Frančišek?")."""
         found = []
         matches = [*_VOCATIVE.finditer(text)] if "," in text else []
         matches += _SIGN_OFF.finditer(text, max(0, len(text) - _SIGN_OFF_TAIL))
@@ -176,11 +292,55 @@ class NameCues:
             matches += (m for m in _HERE.finditer(text) if _clause_start(text, m.start()))
         for match in matches:
             words = match.group("name").split(" ")
-            if self._gaz.is_common_first(words[0]) and self._all_name_like(match.group("name")):
+            first = self._gaz.is_common_first(words[0]) or dialogue and self._unseen(words[0])
+            if first and self._all_name_like(match.group("name")):
                 found.append(match.span("name"))
         return found
 
+    def _relatives(self, text: str) -> list[tuple[int, int]]:
+        """Names after a relative or a nickname: "my kid Pascual", "my partner's name Tenis
+        Auziņš", "everyone calls me Asanti"."""
+        found = []
+        for match in _RELATIVE.finditer(text):
+            words = match.group("name").split(" ")
+            while words and not self._name_like(words[-1]):
+                words.pop()  # "my son Luca tomorrow": the name ends before a common word
+            if words and (self._gaz.is_name(words[0]) or self._unseen(words[0])):
+                start = match.start("name")
+                found.append((start, start + len(" ".join(words))))
+        return found
+
+    def _letter_heads(self, text: str) -> list[tuple[int, int]]:
+        """The name lines of an address block: up to three lines of one to three capitalised
+        words right above a street line ("Ivo Scotto\n\n3108 Guerra Lock", "> Lissi Hübel\n>
+        7454 Berry Fall"); a firm's line ("Wade PLC") is passed over."""
+        found: list[tuple[int, int]] = []
+        view = text.replace("\\n", " \n")  # escaped line breaks too, offsets kept
+        lines = [(m.start("body"), m.group("body")) for m in _LINE.finditer(view)]
+        for index, (_, body) in enumerate(lines):
+            if not _STREET_LINE.match(body):
+                continue
+            above = [line for line in lines[max(0, index - 4) : index] if line[1]]
+            for start, head in above[-3:]:
+                words = head.split(" ")
+                if _HEAD_LINE.fullmatch(head) and self._all_name_like(head) and (self._gaz.is_first(words[0]) or self._gaz.is_last(words[-1])):
+                    found.append((start, start + len(head)))
+        return found
+
+    def _families_and_inverted(self, text: str) -> list[tuple[int, int]]:
+        """"The Lindfors family"; "Cīrulis, Ģirts" (a surname the model never saw, or one that is
+        no first name, then a common first name)."""
+        families = _FAMILY.finditer(text) if "the " in text.lower() else ()
+        found = [m.span("name") for m in families if self._name_like(m.group("name")) and self._is_last(m.group("name"))]
+        for match in _INVERTED.finditer(text) if ", " in text else ():
+            last, first = match.group("last"), match.group("first")
+            surname = self._unseen(last) or self._is_last(last) and not self._gaz.is_first(last)
+            if surname and self._gaz.is_common_first(first) and self._name_like(last) and self._name_like(first):
+                found.append(match.span())
+        return found
+
     def _credits(self, text: str) -> list[tuple[int, int]]:
+        found = [m.span("name") for m in _FORMER.finditer(text) if self._all_name_like(m.group("name"))] if "ex-" in text else []
         if not any(word in text for word in _CREDIT_WORDS):
-            return []
-        return [m.span("name") for m in _CREDIT.finditer(text) if self._all_name_like(m.group("name"))]
+            return found
+        return found + [m.span("name") for m in _CREDIT.finditer(text) if self._all_name_like(m.group("name"))]

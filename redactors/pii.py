@@ -642,7 +642,7 @@ class PiiAnalyzer:
             if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
                 cleaned = _clean_ner(text, result, self._is_common_word)
                 if firms is None:
-                    firms = self._second.firm_names(text) if "," in text or " and " in text else []
+                    firms = self._second.people_firms(text)
                 if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
                     continue  # code-like, or a part of a firm's name ("for Moore, Fitzgerald and Shaw")
                 result = cleaned
@@ -661,9 +661,11 @@ class PiiAnalyzer:
         return is_code_like(text, start, end, entity) or is_label(text, start, end, self._known)
 
     def analyze_context(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
-        """Names and places from the phrases around them (context rules); no NLP artefacts needed."""
+        """Names and places from the phrases around them (context rules); no NLP artefacts needed.
+        None inside a firm named after people ("from Richardson, White and Edwards")."""
         findings = [f for f in self._context_findings(text, entities, threshold) if not is_code_like(text, f.start, f.end, f.entity)]
-        return findings
+        firms = self._second.people_firms(text) if findings else []
+        return [f for f in findings if f.entity not in NAME_ENTITIES or not any(s <= f.start and f.end <= e for s, e in firms)]
 
     def _context_findings(self, text: str, entities: frozenset[str], threshold: float) -> list[PiiFinding]:
         findings = []

@@ -12,7 +12,8 @@ propose, and context and the model decide:
   not), or, for two or three words with a known first and a known last name, when the model
   asked about the span alone in a neutral sentence ("I spoke with … yesterday.") says PERSON.
 - **names in lower case**: a known first name then a known last name ("kavya smith"), none a
-  common word and one unknown to the model's vocabulary, confirmed by the model asked about the title-cased pair in a neutral sentence;
+  common word and one unknown to the model's vocabulary, confirmed by the model asked about the
+  title-cased pair in a neutral sentence (PERSON, or ORG when the first is a common first name);
 - **enumerations of first names**: "Ana, Luis and Marta", "Riley, Selim": three or more
   capitalised words, or two joined by "and", most of them known first names, unless the list
   reads as a firm ("at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra");
@@ -48,6 +49,7 @@ propose, and context and the model decide:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 
 from presidio_analyzer import RecognizerResult
@@ -62,9 +64,21 @@ from redactors.nerdedup import Probes
 _CAP = rf"[{UPPER}](?:['’][{UPPER}])?[{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # "O'Brien" too
 # One to three capitalised words (single words only count when the model has never seen them).
 _CANDIDATE = re.compile(rf"(?<![\w-]){_CAP}(?:[ ]{_CAP}){{0,2}}(?![\w-])")
-_ENUMERATION = re.compile(rf"(?<![\w-]){_CAP}(?:,[ ]{_CAP})*,?[ ](?:and|&|or)[ ]{_CAP}(?![\w-])|(?<![\w-]){_CAP}(?:,[ ]{_CAP}){{2,}}(?![\w-])")
+# Items of one or two words: "Thierry, Thiago Lionel and René"; "Smith, Francis and Bell Orchestra".
+_ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
+_ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
+# A firm's partners: "Richardson, White and Edwards", "Hill, Rose & Sheppard".
+_PARTNER = rf"(?:Ma?c)?{_CAP}"
+_PARTNERS = re.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
+_FIRM_SUFFIX_WORDS = (" Inc", " LLC", " Ltd", " PLC", " plc", " Group", " GmbH", " Corp", " LLP", " Limited", " AG", " SA", " BV", " NV")
+# A surname (or two joined by a hyphen) before a company word: "Rodriguez Group", "Hull PLC", "Ali-Welch Ltd".
+_FIRM_SUFFIXED = re.compile(
+    rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER}(?:-{_PARTNER})?,?[ ](?:Inc|LLC|Ltd|PLC|plc|Group|GmbH|Corp|Corporation|LLP|Limited|AG|SA|BV|NV)\b"
+)
 # A list of surnames is a firm's name after "at", "of", "from" ... or before a company word.
 _COMPANY_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded)[ ]+)$")
+# Firm cues after which a person stands as often: "from", "with", "by", "for".
+_PERSON_TOO = ("from", "with", "by", "for")
 _FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed)?|left|founded|became|work(?:s|ed)? for|vendor|client|partner|firm|agency)[ ]+)$")
 _COMPANY_AFTER = re.compile(rf"[ ]+(?:{_CAP}\b|(?i:llc|inc|ltd|plc|group|office|website|is the|is a|is an)\b)")
 _CUES = (
@@ -124,7 +138,8 @@ _NOT_FIRST = frozenset(STOP_WORDS) | frozenset(
     good morning evening afternoon today tomorrow yesterday monday tuesday wednesday thursday friday
     saturday sunday january february march april may june july august september october november
     december street road avenue lane drive city country state summary note notes meeting ticket order
-    customer user agent assistant system team support admin account error warning info debug""".split()
+    customer user agent assistant system team support admin account error warning info debug contact
+    call email ask tell ping message""".split()
 )
 _NEUTRAL_PREFIX = "I spoke with "
 _LOWER_PAIR = re.compile(rf"(?<![\w'’-])([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-])")
@@ -227,22 +242,32 @@ class SecondOpinion:
         # which the model calls ORG or nothing, are not.
         self._seen = frozenset(word for word in nlp.vocab.strings if word.islower())
         self._cues = NameCues(gazetteer, self._seen, _not_a_name)
+        self._last_firms = threading.local()  # per thread: (text, its people_firms), asked up to five times per text
 
     def analyze(self, text: str, model_spans: Iterable[tuple[int, int, str]], wanted: frozenset[str]) -> list[RecognizerResult]:
         """`model_spans`: (start, end, spaCy label) of every entity the model found in `text`."""
         spans = list(model_spans)
         results: list[RecognizerResult] = []
         if "PERSON" in wanted:
-            results += self._names(text, spans)
+            # The model-free names: none inside a firm's partners or before a company word.
+            surnames = self.suffixed_firms(text) + self.partner_firms(text)
+            kept = [r for r in self._names(text, spans) if not self._in_span(r, surnames)]
             results += self._enumerations(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
-            cued = self._cues.analyze(text, spans)
-            firms = self.firm_names(text) if cued and ("," in text or " and " in text) else []
-            results += [r for r in cued if not any(s <= r.start and r.end <= e for s, e in firms)]
+            results += self._cues.analyze(text, spans)
+            # Names grown over particles and a missed surname ("Maya van der Lede").
+            names = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")] + [(r.start, r.end) for r in kept + results]
+            results += [RecognizerResult("PERSON", s, e, 0.6) for s, e in self._cues.grow(text, names)]
+            # The others: none inside any firm's name ("Vendor onboarding for Cook, McKenzie and Simpson").
+            firms = self.people_firms(text) if results else []
+            results = kept + [r for r in results if not self._in_span(r, firms)]
         if "LOCATION" in wanted:
             results += self._places(text, spans)
-        results += [r for r in self._floor(text, spans) if r.entity_type in wanted]
-        return results
+        floor = [r for r in self._floor(text, spans) if r.entity_type in wanted]
+        if floor and "PERSON" in wanted:
+            firms = self.people_firms(text)  # "at Brown, Gross and Sanchez": the model's ORG is a firm
+            floor = [r for r in floor if r.entity_type != "PERSON" or not any(s <= r.start and r.end <= e for s, e in firms)]
+        return results + floor
 
     def _floor(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         """Spans the model labelled ORG, NORP or WORK_OF_ART that are a place or a person's name."""
@@ -258,12 +283,18 @@ class SecondOpinion:
                 continue
             at = match.start("words")
             words = _words(match.group("words"))
-            n = self._floor_place(text, at, words)
+            while len(words) > 1 and words[0].lower() in _NOT_FIRST:  # "Contact Candela Diaz": the verb is no name
+                at += len(words.pop(0)) + 1
+            n = self._floor_place(text, at, words) if not _FIRM_SUFFIXED.match(text, at) else 0  # "Rodriguez Group" is a firm
             if n:
                 results.append(RecognizerResult("LOCATION", at, at + len(" ".join(words[:n])), 0.5))
             elif label == "ORG" and self._floor_person(text, at, words):
                 results.append(RecognizerResult("PERSON", at, match.end("words"), 0.5))
         return results
+
+    @staticmethod
+    def _in_span(result: RecognizerResult, spans: Sequence[tuple[int, int]]) -> bool:
+        return any(s <= result.start and result.end <= e for s, e in spans)
 
     def _floor_place(self, text: str, at: int, words: list[str]) -> int:
         """How many leading words of the span name a place ("Gondomar" of "Gondomar Country Club"); 0: none."""
@@ -280,9 +311,17 @@ class SecondOpinion:
         return 0
 
     def _floor_person(self, text: str, at: int, words: list[str]) -> bool:
-        if any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in words) or _COMPANY_BEFORE.search(text, 0, at):
+        if any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in words):
             return False
+        cue = _COMPANY_BEFORE.search(text, 0, at)
+        if cue and not (cue.group().lower().startswith(_PERSON_TOO) and self._first_and_unseen(words)):
+            return False  # "at Miller Group"; but "reassigned from Sophie Matile" is a person
         return self._gaz.is_first(words[0]) or (len(words) > 1 and self._gaz.is_last(words[-1]))
+
+    def _first_and_unseen(self, words: Sequence[str]) -> bool:
+        """Two words: a common first name and a surname the model never saw ("Sophie Matile";
+        "Morgan Stanley" is seen)."""
+        return len(words) == 2 and self._gaz.is_common_first(words[0]) and self._unseen(words[1])
 
     def unseen(self, word: str) -> bool:
         """Whether the model's shipped vocabulary lacks `word` (lower-cased)."""
@@ -317,9 +356,9 @@ class SecondOpinion:
                 sure.append((start, end))
             elif plausible and " " in match.group() and self._both_known(_words(match.group())):
                 ask.append((start, end))
-        ask += self._lower_case_names(text)
         confirmed = self._model_confirms_person([_title(text[s:e]) for s, e in ask])
         found = sure + [span for span, ok in zip(ask, confirmed, strict=True) if ok]
+        found += self._lower_case_names(text)
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
 
     def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
@@ -333,7 +372,26 @@ class SecondOpinion:
                 continue
             if self._gaz.is_first(first) and self._gaz.is_last(last) and (self._unseen(first) or self._unseen(last)):
                 found.append(match.span())
-        return found
+        if not found:
+            return []
+        answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{_title(text[s:e])} yesterday." for s, e in found])
+        names = []
+        for (start, end), entities in zip(found, answers, strict=True):
+            length = self._name_length(text[start:end], entities)
+            if length:
+                names.append((start, start + length))
+        return names
+
+    def _name_length(self, pair: str, entities: Sequence[tuple[int, int, str]]) -> int:
+        """How much of the pair the model, asked about it title-cased, reads as a name: its
+        PERSON (or, when the first word is a common first name, ORG: "Kavya Smith" reads as a
+        firm to it, "Apache Spark" is no name) entity's length within the pair; 0: none."""
+        start = len(_NEUTRAL_PREFIX)
+        for s, e, label in entities:
+            common = label == "ORG" and self._gaz.is_common_first(pair.split(" ")[0])
+            if s <= start < e and (label in ("PERSON", "PER") or common):
+                return min(len(pair), e - start)  # "xiaoming set up": the name is "xiaoming"
+        return 0
 
     def _model_confirms_person(self, names: Sequence[str]) -> list[bool]:
         if not names:
@@ -357,6 +415,42 @@ class SecondOpinion:
             if cued and len(words) >= 3:
                 spans.append(match.span())
         return spans
+
+    @staticmethod
+    def suffixed_firms(text: str) -> list[tuple[int, int]]:
+        """A surname or a place before a company word: "Rodriguez Group", "Hull PLC"."""
+        if not any(word in text for word in _FIRM_SUFFIX_WORDS):
+            return []
+        return [m.span() for m in _FIRM_SUFFIXED.finditer(text)]
+
+    def partner_firms(self, text: str) -> list[tuple[int, int]]:
+        """A firm's partners: "Richardson, White and Edwards" (see `_partners`)."""
+        if "," not in text or not (" and " in text or " & " in text):
+            return []
+        return [m.span() for m in _PARTNERS.finditer(text) if self._partners(text, m)]
+
+    def people_firms(self, text: str) -> list[tuple[int, int]]:
+        """Every firm named after people: no name or place finding lies inside one."""
+        last = getattr(self._last_firms, "value", None)
+        if last is not None and last[0] is text:
+            return last[1]
+        firms = self.firm_names(text) if "," in text or " and " in text else []
+        found = sorted(set(firms + self.suffixed_firms(text) + self.partner_firms(text)))
+        self._last_firms.value = (text, found)
+        return found
+
+    def _partners(self, text: str, match: re.Match[str]) -> bool:
+        """"Richardson, White and Edwards": three known surnames, at most one of them unseen by
+        the model (English surnames are seen), joined as a firm's partners are; not a list
+        introduced by a colon ("our founders: ..."), no foreign list ("Kowalczyk, Nakamura and
+        Okafor"), no list of known places ("London, Paris and Berlin") and
+        no list of first names ("Emma, Olivia and Sophia")."""
+        if text[max(0, match.start() - 2) : match.start()].strip().endswith(":"):
+            return False
+        words = re.findall(_PARTNER, match.group())
+        if sum(self._unseen(w) for w in words) > 1 or all(self._known(w) for w in words):
+            return False  # "Kowalczyk, Nakamura and Okafor": people; "London, Paris and Berlin": places
+        return all(self._gaz.is_last(w) for w in words) and not all(self._gaz.is_common_first(w) for w in words)
 
     def _enumerations(self, text: str) -> list[RecognizerResult]:
         results = []
@@ -383,9 +477,10 @@ class SecondOpinion:
         said = self._model_says_place([_title(place) for _, place in ask])
         results += [RecognizerResult("LOCATION", at, at + len(place), 0.6) for (at, place), ok in zip(ask, said, strict=True) if ok]
         results += self._listed_with(text, [*(r.end for r in results), *(e for _, e, label in spans if label in ("GPE", "LOC"))])
-        firms = self.firm_names(text) if "," in text or " and " in text else []
+        sites = self._site_places(text)
+        firms = self.people_firms(text) if results or sites else []
         # A site's word ("office") is a company word too: those places only must not be inside a firm.
-        sites = [r for r in self._site_places(text) if not any(s <= r.start and r.end <= e for s, e in firms)]
+        sites = [r for r in sites if not any(s <= r.start and r.end <= e for s, e in firms)]
         return [r for r in results if not _in_firm(text, r, firms)] + sites
 
     def _cued_places(self, text: str, ask: list[tuple[int, str]]) -> list[RecognizerResult]:
