@@ -467,6 +467,8 @@ _SLASH_AFTER = re.compile(rf"/([{UPPER}][{LOWER}'\-]{{1,20}})\b(?!/)")
 # FAC), "Palmer/Courtney" (surname/given name, as on a ticket).
 _HOUSE_NUMBER = re.compile(rf"\d{{1,5}}[A-Za-z]?[ ]{_CAP_WORD}(?:[ ]{_CAP_WORD}){{0,3}}")
 _SLASHED_NAME = re.compile(rf"{_CAP_WORD}/{_CAP_WORD}")
+# Two or more capitalised words, then the first word with a digit: "Maria Garcia" of "Maria Garcia 0049".
+_NAME_BEFORE_DIGITS = re.compile(rf"{_CAP_WORD}(?:[ ]{_CAP_WORD})+(?=,?[ ][^ ]*\d)")
 
 
 _FIRST_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
@@ -494,7 +496,11 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
         return None
     shaped = _SLASHED_NAME.fullmatch(span) or result.entity_type == "LOCATION" and _HOUSE_NUMBER.fullmatch(span)
     if not shaped and any(ch.isdigit() or ch in "_/=<>{}()[]" for ch in span):
-        return None
+        named = _NAME_BEFORE_DIGITS.match(span)
+        if named is None or any(stop(word) for word in named.group(0).split(" ")):
+            return None
+        # The model ran a name on into the number after it ("Maria Garcia 0049 30 ..."): the name is kept.
+        result = RecognizerResult(result.entity_type, result.start, result.start + named.end(), result.score)
     if _manifest_resource_name(text, result.start):  # "kind: ExternalSecret" in a manifest
         return None
     start, end = result.start, result.end

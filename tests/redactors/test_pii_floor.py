@@ -15,6 +15,9 @@ FOUND = [
     pytest.param("a fully professional orchestra serving Niue", "Niue", id="org-label-country-after-cue"),
     pytest.param("What's your last name? Smith", "Smith", id="answer-on-the-question-line"),
     pytest.param("Marina Štrljić\\n\\nLawyer\\n\\nPersonal Info:", "Štrljić", id="org-label-across-escaped-lines"),
+    # The model runs a name on into the number after it ("Maria Garcia 0049"); the name is kept.
+    pytest.param("Call Maria Garcia 0049 30 1234567 after lunch", "Garcia", id="name-run-into-a-phone-number"),
+    pytest.param("Escalate to Fatima Zahra 0612345678", "Zahra", id="name-run-into-a-digit-run"),
 ]
 
 
@@ -31,6 +34,10 @@ BENIGN = [
     pytest.param("The recording for Alexander Inc sold a million copies", ("Alexander Inc",), id="company-word"),
     pytest.param("Go to Support and Export the Report", ("Support", "Export", "Report"), id="town-suffix-english-words"),
     pytest.param("Contact Lea at Wong, Crawford and Salas about the lease", ("Wong, Crawford and Salas",), id="firm-named-after-people"),
+    # A product and its version: common words before the digits are no name cut out of a span.
+    pytest.param("Windows Server 2019 is old", ("Windows Server 2019",), id="product-version-common-words"),
+    pytest.param("Visual Studio 2022 crashed again", ("Visual Studio 2022",), id="ide-version"),
+    pytest.param("Red Hat 9 release notes", ("Red Hat 9",), id="distribution-version"),
 ]
 
 
