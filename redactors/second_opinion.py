@@ -70,6 +70,11 @@ _ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[
 # A firm's partners: "Richardson, White and Edwards", "Hill, Rose & Sheppard".
 _PARTNER = rf"(?:Ma?c)?{_CAP}"
 _PARTNERS = re.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
+# Words around three surnames that make them people, not a firm's partners.
+_PEOPLE_BEFORE = re.compile(
+    r"(?i)\b(?:met|meet|meeting|with|thanks?|thank you|dear|hi|hello|hey|cc|invite[ds]?|ping(?:ed)?|greet(?:ed)?|congratulate[ds]?)[ ,]+$"
+)
+_PEOPLE_AFTER = re.compile(r"[ ](?:were|are|have|joined|met|will|both|all|each)\b")
 _FIRM_SUFFIX_WORDS = (" Inc", " LLC", " Ltd", " PLC", " plc", " Group", " GmbH", " Corp", " LLP", " Limited", " AG", " SA", " BV", " NV")
 # A surname (or two joined by a hyphen) before a company word: "Rodriguez Group", "Hull PLC", "Ali-Welch Ltd".
 _FIRM_SUFFIXED = re.compile(
@@ -447,6 +452,8 @@ class SecondOpinion:
         no list of first names ("Emma, Olivia and Sophia")."""
         if text[max(0, match.start() - 2) : match.start()].strip().endswith(":"):
             return False
+        if _PEOPLE_BEFORE.search(text, max(0, match.start() - 24), match.start()) or _PEOPLE_AFTER.match(text, match.end()):
+            return False  # "I met Wilson, Davidson and Sharp", "... and Sharp were hired": people, whatever their names
         words = re.findall(_PARTNER, match.group())
         if sum(self._unseen(w) for w in words) > 1 or all(self._known(w) for w in words):
             return False  # "Kowalczyk, Nakamura and Okafor": people; "London, Paris and Berlin": places

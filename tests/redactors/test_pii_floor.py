@@ -18,6 +18,9 @@ FOUND = [
     # The model runs a name on into the number after it ("Maria Garcia 0049"); the name is kept.
     pytest.param("Call Maria Garcia 0049 30 1234567 after lunch", "Garcia", id="name-run-into-a-phone-number"),
     pytest.param("Escalate to Fatima Zahra 0612345678", "Zahra", id="name-run-into-a-digit-run"),
+    # Three surnames read as a firm's partners, unless the words around them make them people.
+    pytest.param("I met Wilson, Davidson and Sharp yesterday", "Davidson", id="surnames-after-met"),
+    pytest.param("Wilson, Davidson and Sharp were hired last week", "Davidson", id="surnames-before-a-plural-verb"),
 ]
 
 
@@ -38,6 +41,7 @@ BENIGN = [
     pytest.param("Windows Server 2019 is old", ("Windows Server 2019",), id="product-version-common-words"),
     pytest.param("Visual Studio 2022 crashed again", ("Visual Studio 2022",), id="ide-version"),
     pytest.param("Red Hat 9 release notes", ("Red Hat 9",), id="distribution-version"),
+    pytest.param("Richardson, White and Edwards is hiring a paralegal", ("Richardson, White and Edwards",), id="partners-firm-singular-verb"),
 ]
 
 
