@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 from collections import Counter
 
@@ -157,3 +158,39 @@ def test_available_cpus_honours_a_cgroup_quota(tmp_path, cpu_max: str, cap: int 
     path.write_text(cpu_max)
     unlimited = available_cpus(str(tmp_path / "missing"))
     assert available_cpus(str(path)) == (min(unlimited, cap) if cap else unlimited)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("may_fork", "other_thread", "started_as"),
+    [
+        (True, False, "ForkProcess"),  # `tracevault redact`: one thread, nothing written yet
+        (True, True, "SpawnProcess"),  # a thread is running: a fork would copy its locks mid-use
+        (False, False, "SpawnProcess"),  # the service (gRPC threads): never forked
+    ],
+)
+def test_fork_server_forked_only_from_a_single_threaded_process_and_exits_on_eof(
+    may_fork: bool, other_thread: bool, started_as: str
+) -> None:
+    """A forked fork server closes the copy of the server's end of its pipe that it inherited, so
+    it sees EOF at shutdown and exits by itself (exit code 0, not killed)."""
+    pool = RedactionPool(parse_config({"server": {"workers": 1}}), SECRET, may_fork=may_fork)
+    release = threading.Event()
+    holder = threading.Thread(target=release.wait, daemon=True)
+    if other_thread:
+        holder.start()
+
+    async def run() -> bool:
+        await pool.warm_up(timeout_seconds=120)
+        return await _redacts(pool)
+
+    try:
+        redacted = asyncio.run(run())
+        assert pool._fork_server is not None
+        process = pool._fork_server.process
+    finally:
+        release.set()
+        pool.shutdown()
+    assert redacted
+    assert type(process).__name__ == started_as
+    assert process.exitcode == 0, "the fork server exited on EOF instead of being killed"
