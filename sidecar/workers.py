@@ -242,6 +242,17 @@ def _fork_server_main(conn: Connection, config_json: str, master_secret: bytes, 
     _stop_children(children)
 
 
+def _forked_fork_server_main(server_end: Connection, *args: Any) -> None:
+    """`_fork_server_main` in a process forked from the server's. First close the server's end of
+    the pipe, and drop the logging set up there: a spawned fork server starts with none (WARNING
+    and above to stderr, through logging's last resort), and so does this one."""
+    server_end.close()
+    for handler in list(logging.root.handlers):
+        logging.root.removeHandler(handler)
+    logging.root.setLevel(logging.WARNING)
+    _fork_server_main(*args)
+
+
 def _fork_worker(conn: Connection, redactor: Redactor, config: Config) -> tuple[int, socket.socket]:
     """Fork one worker that serves jobs on a new socket pair: (its pid, the server's end)."""
     ours, theirs = socket.socketpair()
@@ -297,9 +308,11 @@ class _ForkServer:
 
     def __init__(self, context: Any, config_json: str, master_secret: bytes) -> None:
         self.conn, child = context.Pipe(duplex=True)
-        self.process = context.Process(
-            target=_fork_server_main, args=(child, config_json, master_secret, os.getpid()), name="tracevault-fork-server", daemon=True
-        )
+        args: tuple[Any, ...] = (child, config_json, master_secret, os.getpid())
+        target: Any = _fork_server_main
+        if context.get_start_method() == "fork":  # it inherits our end of the pipe too: it must close it to see EOF
+            target, args = _forked_fork_server_main, (self.conn, *args)
+        self.process = context.Process(target=target, args=args, name="tracevault-fork-server", daemon=True)
         self.process.start()
         child.close()
         self._lock = threading.Lock()  # one fork request on the pipe at a time
@@ -458,7 +471,9 @@ class RedactionPool:
     lane n, so that its output is the same on every run (a cached NER answer depends on the
     context a sentence was first seen in)."""
 
-    def __init__(self, config: Config, master_secret: bytes, local_redactor: Redactor | None = None, lanes: bool = False) -> None:
+    def __init__(
+        self, config: Config, master_secret: bytes, local_redactor: Redactor | None = None, lanes: bool = False, may_fork: bool = False
+    ) -> None:
         self._config = config
         self._secret = master_secret
         self._workers = worker_count(config)
@@ -479,6 +494,10 @@ class RedactionPool:
         self._slots: set[_ProcessSlot | _ThreadSlot] = set()
         self._starting: set[asyncio.Task[None]] = set()
         self._context = multiprocessing.get_context("spawn")  # the server runs gRPC threads: no fork
+        # `tracevault redact` (may_fork) forks its first fork server instead, while this process
+        # still runs one thread: the fork copies the imports made here rather than running them
+        # again in a fresh interpreter (multiprocessing flushes stdout and stderr before it forks).
+        self._may_fork = may_fork and "fork" in multiprocessing.get_all_start_methods()
         self._fork_server: _ForkServer | None = None
         self._closed = False
 
@@ -504,10 +523,17 @@ class RedactionPool:
                 if self._fork_server is not None:
                     log.warning("the redaction fork server exited; starting another")
                     self._fork_server.stop()
-                self._fork_server = _ForkServer(self._context, self._config.model_dump_json(), self._secret)
+                self._fork_server = _ForkServer(self._start_context(), self._config.model_dump_json(), self._secret)
             slot = _ProcessSlot(self._fork_server)
         self._slots.add(slot)
         return slot
+
+    def _start_context(self) -> Any:
+        """How the next fork server starts: forked, for the first one of a pool that may fork while
+        this process runs one thread; else spawned (a fresh interpreter)."""
+        if self._may_fork and self._fork_server is None and threading.active_count() == 1:
+            return multiprocessing.get_context("fork")
+        return self._context
 
     async def _start_slot(self, timeout: float, lane: int) -> None:
         slot = self._new_slot()

@@ -51,8 +51,12 @@ def descendants(pid: int) -> list[int]:
 
 def redaction_workers(server_pid: int) -> list[int]:
     """The redaction workers of a `serve` or `redact` process: the children of its fork server
-    (its child that runs multiprocessing's spawn_main and is not the resource tracker)."""
-    fork_servers = [
-        pid for pid in children(server_pid) if "spawn_main" in command_line(pid) and "resource_tracker" not in command_line(pid)
-    ]
+    (its child that runs multiprocessing's spawn_main and is not the resource tracker, or, forked
+    by `redact`, its child with its own command line)."""
+    own = command_line(server_pid)
+
+    def is_fork_server(line: str) -> bool:
+        return ("spawn_main" in line and "resource_tracker" not in line) or line == own
+
+    fork_servers = [pid for pid in children(server_pid) if is_fork_server(command_line(pid))]
     return sorted(worker for fork_server in fork_servers for worker in children(fork_server))

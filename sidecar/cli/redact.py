@@ -48,7 +48,8 @@ def _pool(cli: CliContext, workers: int | str) -> RedactionPool:
     config = cli.config
     config = config.model_copy(update={"server": config.server.model_copy(update={"workers": workers})})
     try:
-        return RedactionPool(config, cli.secret(), lanes=True)  # line n on worker n mod N: the same output on every run
+        # Line n on worker n mod N: the same output on every run. No threads here: the fork server may be forked.
+        return RedactionPool(config, cli.secret(), lanes=True, may_fork=True)
     except ValueError as exc:  # a bad rule in the redaction settings
         raise click.ClickException(str(exc)) from None
 

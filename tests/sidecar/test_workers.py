@@ -5,10 +5,14 @@ replaced; the caches' keys differ between a forked child and its parent."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +161,56 @@ def test_available_cpus_honours_a_cgroup_quota(tmp_path, cpu_max: str, cap: int 
     path.write_text(cpu_max)
     unlimited = available_cpus(str(tmp_path / "missing"))
     assert available_cpus(str(path)) == (min(unlimited, cap) if cap else unlimited)
+
+
+
+_FORK_SERVER_PROBE = """
+import asyncio, json, sys, threading
+from policies.config import parse_config
+from sidecar.workers import RedactionPool
+from tests.sidecar.test_workers import SECRET, _redacts
+
+may_fork, other_thread = json.loads(sys.argv[1])
+pool = RedactionPool(parse_config({"server": {"workers": 1}}), SECRET, may_fork=may_fork)
+release = threading.Event()
+if other_thread:
+    threading.Thread(target=release.wait, daemon=True).start()
+
+async def run():
+    await pool.warm_up(timeout_seconds=120)
+    return await _redacts(pool)
+
+try:
+    redacted = asyncio.run(run())
+    process = pool._fork_server.process
+finally:
+    release.set()
+    pool.shutdown()
+print(json.dumps([redacted, type(process).__name__, process.exitcode]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("may_fork", "other_thread", "started_as"),
+    [
+        (True, False, "ForkProcess"),  # `tracevault redact`: one thread when the pool starts
+        (True, True, "SpawnProcess"),  # a thread is running: a fork would copy its locks mid-use
+        (False, False, "SpawnProcess"),  # the service (gRPC threads): never forked
+    ],
+)
+def test_fork_server_forked_only_from_a_single_threaded_process_and_exits_on_eof(
+    may_fork: bool, other_thread: bool, started_as: str
+) -> None:
+    """A forked fork server closes the copy of the server's end of its pipe that it inherited, so
+    it sees EOF at shutdown and exits by itself (exit code 0, not killed). Run in a fresh
+    interpreter: this process's thread count depends on the tests before."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _FORK_SERVER_PROBE, json.dumps([may_fork, other_thread])],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    redacted, process_class, exit_code = json.loads(probe.stdout.splitlines()[-1])
+    assert redacted
+    assert process_class == started_as
+    assert exit_code == 0, "the fork server exited on EOF instead of being killed"
