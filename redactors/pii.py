@@ -641,26 +641,38 @@ class PiiAnalyzer:
         candidates = candidate_entities(text, entities)
         if not candidates:
             return []
-        results = self._recognizers.analyze(text, candidates, threshold, artifacts)
-        findings = []
-        firms: list[tuple[int, int]] | None = None
-        for result in results:
-            if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
-                cleaned = _clean_ner(text, result, self._is_common_word)
-                if firms is None:
-                    firms = self._second.people_firms(text)
-                if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
-                    continue  # code-like, or a part of a firm's name ("for Moore, Fitzgerald and Shaw")
-                result = cleaned
-            if result.entity_type in NAME_ENTITIES and self._benign(text, result.start, result.end, result.entity_type):
-                continue  # "Europe/Istanbul", "$FORMAT", "Kafka topic", "open Settings": code or a label, not a name
-            findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
+        # The model's spans are cleaned before Presidio's de-duplication, so a pattern result that
+        # a model span contained survives the span's trimming or dropping.
+        results = self._recognizers.analyze(text, candidates, threshold, artifacts, clean=self._cleaner(text))
+        findings = [PiiFinding(r.start, r.end, r.entity_type, r.score, _recognizer_of(r)) for r in results]
         # Every label the model gave, the ignored ones too: the second opinion re-reads ORG and NORP.
         model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.ents] if artifacts is not None else []
         for result in self._second.analyze(text, model_spans, entities):
             if result.score >= threshold and not self._benign(text, result.start, result.end, result.entity_type):
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))
         return findings
+
+    def _cleaner(self, text: str) -> Callable[[RecognizerResult], RecognizerResult | None]:
+        """Per result of the recognizers: the model's names trimmed (`_clean_ner`), and None for
+        what is no name: code-like, a part of a firm's name ("for Moore, Fitzgerald and Shaw"),
+        or code or a label ("Europe/Istanbul", "$FORMAT", "Kafka topic", "open Settings")."""
+        firms: list[tuple[int, int]] = []
+        firms_read = False
+
+        def clean(result: RecognizerResult) -> RecognizerResult | None:
+            nonlocal firms, firms_read
+            if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
+                cleaned = _clean_ner(text, result, self._is_common_word)
+                if not firms_read:
+                    firms, firms_read = self._second.people_firms(text), True
+                if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
+                    return None
+                result = cleaned
+            if result.entity_type in NAME_ENTITIES and self._benign(text, result.start, result.end, result.entity_type):
+                return None
+            return result
+
+        return clean
 
     def _benign(self, text: str, start: int, end: int, entity: str) -> bool:
         """The model's name or place [start, end) is code, an identifier or a label (redactors/benign.py)."""
