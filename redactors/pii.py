@@ -44,6 +44,7 @@ from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
 from redactors.modelerror import ModelNotInstalled
+from redactors.namecues import OBJECT_VERBS
 from redactors.nerdedup import Probes, SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
@@ -503,6 +504,7 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
         result = RecognizerResult(result.entity_type, result.start, result.start + named.end(), result.score)
     if _manifest_resource_name(text, result.start):  # "kind: ExternalSecret" in a manifest
         return None
+    result = _without_leading_verb(text, result)
     start, end = result.start, result.end
     before = _WORD_BEFORE.search(text[max(0, start - 24) : start])
     if before and not stop(before.group(1)):
@@ -511,6 +513,18 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     if after and not stop(after.group(1)):
         end += len(after.group(0))
     return RecognizerResult(result.entity_type, start, end, result.score)
+
+
+_LEADING_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ ]+(?=[^\W\d_])")
+
+
+def _without_leading_verb(text: str, result: RecognizerResult) -> RecognizerResult:
+    """A name the model read with the verb or greeting before it ("Email John Smith", "Hi Ana
+    Costa"): the verb is cut off when a capitalised word follows it."""
+    lead = _LEADING_WORD.match(text, result.start, result.end)
+    if result.entity_type != "PERSON" or lead is None or lead.group(1).lower() not in OBJECT_VERBS or not text[lead.end()].isupper():
+        return result
+    return RecognizerResult(result.entity_type, lead.end(), result.end, result.score)
 
 
 _AT_LEAST_4_DIGITS = re.compile(r"(?:\D*+\d){4}")
@@ -547,7 +561,7 @@ _NOT_EXTENDED = frozenset(
     customer user client patient agent name issue order account ticket subject note status
     monday tuesday wednesday thursday friday saturday sunday january february march april may
     june july august september october november december today yesterday tomorrow""".split()
-)
+) | OBJECT_VERBS
 
 
 @dataclass(frozen=True, slots=True)
