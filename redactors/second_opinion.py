@@ -75,9 +75,6 @@ _PEOPLE_BEFORE = re.compile(
     r"(?i)\b(?:met|meet|meeting|with|thanks?|thank you|dear|hi|hello|hey|cc|invite[ds]?|ping(?:ed)?|greet(?:ed)?|congratulate[ds]?)[ ,]+$"
 )
 _PEOPLE_AFTER = re.compile(r"[ ](?:were|are|have|joined|met|will|both|all|each)\b")
-# What marks three surnames as a firm: a firm's word before ("at", "of", "from", "for" ...), or a
-# firm's singular verb, possessive or company word after ("... is hiring", "...'s brief", "... LLP").
-_FIRM_SINGULAR_AFTER = re.compile(r"(?:[ ](?:is|was|has|represents|represented|LLP|LLC|PC)\b|['’]s\b)")
 _FIRM_SUFFIX_WORDS = (" Inc", " LLC", " Ltd", " PLC", " plc", " Group", " GmbH", " Corp", " LLP", " Limited", " AG", " SA", " BV", " NV")
 # A surname (or two joined by a hyphen) before a company word: "Rodriguez Group", "Hull PLC", "Ali-Welch Ltd".
 _FIRM_SUFFIXED = re.compile(
@@ -452,15 +449,11 @@ class SecondOpinion:
         the model (English surnames are seen), joined as a firm's partners are; not a list
         introduced by a colon ("our founders: ..."), no foreign list ("Kowalczyk, Nakamura and
         Okafor"), no list of known places ("London, Paris and Berlin") and
-        no list of first names ("Emma, Olivia and Sophia"); and introduced as a firm ("at", "from",
-        "for" ... before, "is", "'s", a company word after): with no cue at all they are people."""
+        no list of first names ("Emma, Olivia and Sophia")."""
         if text[max(0, match.start() - 2) : match.start()].strip().endswith(":"):
             return False
         if _PEOPLE_BEFORE.search(text, max(0, match.start() - 24), match.start()) or _PEOPLE_AFTER.match(text, match.end()):
             return False  # "I met Wilson, Davidson and Sharp", "... and Sharp were hired": people, whatever their names
-        firm_cue = _COMPANY_BEFORE.search(text, 0, match.start()) or _FIRM_BEFORE.search(text, 0, match.start())
-        if not (firm_cue or _FIRM_SINGULAR_AFTER.match(text, match.end()) or _COMPANY_AFTER.match(text, match.end())):
-            return False  # no cue at all: "Smith, Jones and Brown approved the change" are people
         words = re.findall(_PARTNER, match.group())
         if sum(self._unseen(w) for w in words) > 1 or all(self._known(w) for w in words):
             return False  # "Kowalczyk, Nakamura and Okafor": people; "London, Paris and Berlin": places
