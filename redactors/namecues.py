@@ -20,6 +20,8 @@ vocabulary does not have ("Barışcan"), and no common, role or company word. Th
 - **a name as the subject of a person's verb** at the start of a sentence or clause: "Gandi
   lives on ...", "Guy spent a year ...", "Fanaka will send the deck".
 - **credits**: "starring Pakosz", "directed by ...", "founded by ...".
+- **objects of a person's verb**: "Reach Ana Lucia Costa", "Mail Tom Baker" (a full name after
+  "reach", "call", "mail", "hi" ...).
 - **address and sign-off**: a common first name (``Gazetteer.is_common_first``) addressed after a
   comma at a sentence's end ("Thanks for your patience, Isabel."), alone after the last sentence
   of a message ("Appreciate the help. Sofia"), or introducing its speaker ("Isabel Mahoney here.").
@@ -92,6 +94,15 @@ _CREDIT = re.compile(
 )
 
 
+# Verbs and greetings whose object is a person ("Reach Ana Lucia Costa", "Mail Tom Baker"):
+# the capitalised words after them are the name, and the verb is none (redactors/pii.py trims it).
+OBJECT_VERBS = frozenset(
+    """contact email e-mail mail call phone text message ping reach ask tell meet invite thank
+    remind notify cc bcc greet welcome introduce congratulate hi hello hey dear""".split()
+)
+_OBJECT = re.compile(
+    rf"(?<![\w'’-])(?i:{'|'.join(sorted(OBJECT_VERBS, key=len, reverse=True))})[ ]+(?P<name>{_CAP}(?:[ ]{_CAP}){{1,2}})(?![\w'’-])"
+)
 _VOCATIVE = re.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
 _SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
 _HERE = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])")
@@ -140,6 +151,7 @@ class NameCues:
         spans = [*speakers, *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
         spans += self._addressed(text, dialogue=len(speakers) >= 2)
         spans += self._families_and_inverted(text)
+        spans += self._objects(text)
         lower = text.lower()
         if any(word in lower for word in _RELATIVE_HINTS):
             spans += self._relatives(text)
@@ -295,6 +307,20 @@ class NameCues:
             first = self._gaz.is_common_first(words[0]) or dialogue and self._unseen(words[0])
             if first and self._all_name_like(match.group("name")):
                 found.append(match.span("name"))
+        return found
+
+    def _objects(self, text: str) -> list[tuple[int, int]]:
+        """A full name after a verb or greeting whose object is a person: "Please reach Ana Lucia
+        Costa", "Call Maria Jose Fernandez today" (a known first name, a known last name last, every
+        word name-like; "Call Center Support" is none)."""
+        found = []
+        for match in _OBJECT.finditer(text):
+            words = match.group("name").split(" ")
+            while len(words) > 2 and not self._name_like(words[-1]):
+                words.pop()  # "Email John Smith Monday": the name ends before a common word
+            name = " ".join(words)
+            if self._gaz.is_first(words[0]) and self._is_last(words[-1]) and self._all_name_like(name):
+                found.append((match.start("name"), match.start("name") + len(name)))
         return found
 
     def _relatives(self, text: str) -> list[tuple[int, int]]:

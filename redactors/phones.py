@@ -11,8 +11,9 @@ are not parsed; a 16-digit card is parsed in three regions instead of 38.
 Shapes that are valid numbers somewhere but are something else in traces are not phones:
 dates, times, dotted versions and IPs, bare digit runs without a phone word before them (an
 epoch timestamp, an order number; a national number with its trunk prefix, "01414960094" or
-"0512/46962420", a label after it, "0832652279 fax", or a field of a contact record next to an
-e-mail address, "jo@x.com, 36532680", counts), and runs glued to an id prefix ("INV-5550123").
+"0512/46962420", a label after it, "0832652279 fax", a field of a contact record next to an
+e-mail address, "jo@x.com, 36532680", or a Chinese mobile's eleven digits, "13812345678", not
+after an id word, counts), and runs glued to an id prefix ("INV-5550123").
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ _TRUNK_NATIONAL = re.compile(r"0[1-9]\d{8,9}|0[1-9]\d{1,4}/\d{4,10}")
 _RECORD_FIELD_BEFORE = re.compile(r"(?:^|[,;|][ \t]*)$")
 _RECORD_FIELD_AFTER = re.compile(r"[ \t]*(?:[,;|]|$)")
 _EMAIL_NEARBY = re.compile(r"[\w.+-]@[\w-]+\.\w")
+# A Chinese mobile number is written bare: eleven digits, "1" then 3 to 9 (the matcher still
+# judges it valid). It is no phone after an id word or as the value of another field ("order
+# 13812345678", "ts=13812345678").
+_BARE_MOBILE = re.compile(r"1[3-9]\d{9}")
+_ID_BEFORE = re.compile(
+    r"(?i)(?:\b(?:order|invoice|inv|id|ids|ref|reference|ticket|tracking|account|acct|transaction|txn|sku|serial|"
+    r"build|job|run|request|req|case|uid|user|ts|timestamp|epoch|time|trace|span|batch|item|product|no)\b[^\w\n]{0,4}"
+    r"|\w[=:][ \t]*)$"
+)
 _NOT_PHONES = re.compile(
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}(?::\d{2})*)?"  # ISO dates, with a time
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # day-month-year
@@ -209,7 +219,7 @@ class MatcherPhoneRecognizer(LocalRecognizer):
         if _NOT_PHONES.fullmatch(run.strip()):
             return False
         shaped = run.startswith("+") or any(ch in run for ch in " -.()") or _TRUNK_NATIONAL.fullmatch(run)
-        return bool(shaped) or _said_to_be_phone(text, start, end)
+        return bool(shaped) or _said_to_be_phone(text, start, end) or _bare_mobile(text, start, end)
 
     @staticmethod
     def _plausible(text: str, start: int, end: int) -> bool:
@@ -221,7 +231,12 @@ class MatcherPhoneRecognizer(LocalRecognizer):
             return False
         if matched.startswith("+") or any(ch in matched for ch in " -.()") or _TRUNK_NATIONAL.fullmatch(matched):
             return True
-        return _said_to_be_phone(text, start, end)
+        return _said_to_be_phone(text, start, end) or _bare_mobile(text, start, end)
+
+
+def _bare_mobile(text: str, start: int, end: int) -> bool:
+    """Eleven digits in a Chinese mobile's shape, not after an id word or a field's key."""
+    return _BARE_MOBILE.fullmatch(text, start, end) is not None and _ID_BEFORE.search(text, max(0, start - 24), start) is None
 
 
 def _said_to_be_phone(text: str, start: int, end: int) -> bool:

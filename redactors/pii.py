@@ -44,6 +44,7 @@ from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
 from redactors.modelerror import ModelNotInstalled
+from redactors.namecues import OBJECT_VERBS
 from redactors.nerdedup import Probes, SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
@@ -503,6 +504,7 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
         result = RecognizerResult(result.entity_type, result.start, result.start + named.end(), result.score)
     if _manifest_resource_name(text, result.start):  # "kind: ExternalSecret" in a manifest
         return None
+    result = _without_leading_verb(text, result)
     start, end = result.start, result.end
     before = _WORD_BEFORE.search(text[max(0, start - 24) : start])
     if before and not stop(before.group(1)):
@@ -511,6 +513,18 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     if after and not stop(after.group(1)):
         end += len(after.group(0))
     return RecognizerResult(result.entity_type, start, end, result.score)
+
+
+_LEADING_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ ]+(?=[^\W\d_])")
+
+
+def _without_leading_verb(text: str, result: RecognizerResult) -> RecognizerResult:
+    """A name the model read with the verb or greeting before it ("Email John Smith", "Hi Ana
+    Costa"): the verb is cut off when a capitalised word follows it."""
+    lead = _LEADING_WORD.match(text, result.start, result.end)
+    if result.entity_type != "PERSON" or lead is None or lead.group(1).lower() not in OBJECT_VERBS or not text[lead.end()].isupper():
+        return result
+    return RecognizerResult(result.entity_type, lead.end(), result.end, result.score)
 
 
 _AT_LEAST_4_DIGITS = re.compile(r"(?:\D*+\d){4}")
@@ -547,7 +561,7 @@ _NOT_EXTENDED = frozenset(
     customer user client patient agent name issue order account ticket subject note status
     monday tuesday wednesday thursday friday saturday sunday january february march april may
     june july august september october november december today yesterday tomorrow""".split()
-)
+) | OBJECT_VERBS
 
 
 @dataclass(frozen=True, slots=True)
@@ -641,26 +655,38 @@ class PiiAnalyzer:
         candidates = candidate_entities(text, entities)
         if not candidates:
             return []
-        results = self._recognizers.analyze(text, candidates, threshold, artifacts)
-        findings = []
-        firms: list[tuple[int, int]] | None = None
-        for result in results:
-            if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
-                cleaned = _clean_ner(text, result, self._is_common_word)
-                if firms is None:
-                    firms = self._second.people_firms(text)
-                if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
-                    continue  # code-like, or a part of a firm's name ("for Moore, Fitzgerald and Shaw")
-                result = cleaned
-            if result.entity_type in NAME_ENTITIES and self._benign(text, result.start, result.end, result.entity_type):
-                continue  # "Europe/Istanbul", "$FORMAT", "Kafka topic", "open Settings": code or a label, not a name
-            findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, _recognizer_of(result)))
+        # The model's spans are cleaned before Presidio's de-duplication, so a pattern result that
+        # a model span contained survives the span's trimming or dropping.
+        results = self._recognizers.analyze(text, candidates, threshold, artifacts, clean=self._cleaner(text))
+        findings = [PiiFinding(r.start, r.end, r.entity_type, r.score, _recognizer_of(r)) for r in results]
         # Every label the model gave, the ignored ones too: the second opinion re-reads ORG and NORP.
         model_spans = [(ent.start_char, ent.end_char, ent.label_) for ent in artifacts.ents] if artifacts is not None else []
         for result in self._second.analyze(text, model_spans, entities):
             if result.score >= threshold and not self._benign(text, result.start, result.end, result.entity_type):
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))
         return findings
+
+    def _cleaner(self, text: str) -> Callable[[RecognizerResult], RecognizerResult | None]:
+        """Per result of the recognizers: the model's names trimmed (`_clean_ner`), and None for
+        what is no name: code-like, a part of a firm's name ("for Moore, Fitzgerald and Shaw"),
+        or code or a label ("Europe/Istanbul", "$FORMAT", "Kafka topic", "open Settings")."""
+        firms: list[tuple[int, int]] = []
+        firms_read = False
+
+        def clean(result: RecognizerResult) -> RecognizerResult | None:
+            nonlocal firms, firms_read
+            if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
+                cleaned = _clean_ner(text, result, self._is_common_word)
+                if not firms_read:
+                    firms, firms_read = self._second.people_firms(text), True
+                if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
+                    return None
+                result = cleaned
+            if result.entity_type in NAME_ENTITIES and self._benign(text, result.start, result.end, result.entity_type):
+                return None
+            return result
+
+        return clean
 
     def _benign(self, text: str, start: int, end: int, entity: str) -> bool:
         """The model's name or place [start, end) is code, an identifier or a label (redactors/benign.py)."""

@@ -17,7 +17,8 @@ words before it. `RecognizerSet.analyze` gives the same results, in the same ord
   the maximum, and one of those words occurs in the text. Only then are tokens needed: the Doc
   (or, with no Doc, the tokenizer over the NER input) is turned into `NlpArtifacts` and Presidio's
   own context enhancer runs over the results, exactly as in `AnalyzerEngine.analyze`;
-- then the same score threshold and Presidio's own `remove_duplicates`.
+- then the same score threshold and Presidio's own `remove_duplicates` (after an optional
+  clean-up of each result, which PiiAnalyzer uses for the model's spans).
 
 Equality with `AnalyzerEngine.analyze` is tested on the dev corpus, the public evaluation sets
 and generated text (tests/redactors/test_recognizers.py).
@@ -176,17 +177,32 @@ class RecognizerSet:
             self._chosen[key] = chosen
         return chosen
 
-    def analyze(self, text: str, entities: Sequence[str], threshold: float, doc: Doc | None) -> list[RecognizerResult]:
+    def analyze(
+        self,
+        text: str,
+        entities: Sequence[str],
+        threshold: float,
+        doc: Doc | None,
+        clean: Callable[[RecognizerResult], RecognizerResult | None] | None = None,
+    ) -> list[RecognizerResult]:
         """`AnalyzerEngine.analyze(text, entities=entities, score_threshold=threshold)` with the
         Doc's tokens and entities (``doc`` None: no NER; ``tokenize(text)`` then runs only if a
-        context word could raise a result)."""
+        context word could raise a result).
+
+        ``clean`` (optional) trims or drops each result (None drops it) before Presidio's
+        `remove_duplicates`: a result that a wider one of its type contained is then kept when
+        the wider one was trimmed off it or dropped (a street pattern inside a model span that
+        the NER clean-up removes)."""
         recognizers = self._for(entities)
         results: list[RecognizerResult] = []
         for recognizer in recognizers:
             results.extend(self._one(recognizer, text, entities, doc))
         if self._context_may_raise(text, results):
             results = self._enhance(text, results, recognizers, doc)
-        return _remove_duplicates([r for r in results if r.score >= threshold])
+        results = [r for r in results if r.score >= threshold]
+        if clean is not None:
+            results = [c for c in map(clean, results) if c is not None]
+        return _remove_duplicates(results)
 
     def _one(self, recognizer: EntityRecognizer, text: str, entities: Sequence[str], doc: Doc | None) -> list[RecognizerResult]:
         if isinstance(recognizer, SpacyRecognizer):

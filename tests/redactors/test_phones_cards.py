@@ -29,6 +29,9 @@ PHONES = [
     pytest.param("number is 2015550123", "2015550123", id="bare-after-phone-word"),
     pytest.param("Büro: 0512/46962420 werktags", "0512/46962420", id="at-area-code-slash"),
     pytest.param("Profile: Jo Doe, jo@example.com, 36532680, lives in Aarhus.", "36532680", id="contact-record-field"),
+    pytest.param("13812345678", "13812345678", id="cn-mobile-bare"),
+    pytest.param("Li Wei, 18612345678, Beijing", "18612345678", id="cn-mobile-in-a-record"),
+    pytest.param("王先生 13912345678", "13912345678", id="cn-mobile-after-a-name"),
 ]
 
 
@@ -46,6 +49,12 @@ BENIGN_DIGITS = [
     pytest.param("uuid 3f2b9c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e", id="uuid"),
     pytest.param("jo@example.com placed order 36532680, shipped", id="order-number-next-to-email"),
     pytest.param("user=jo@example.com ts=1717171717", id="log-field-next-to-email"),
+    pytest.param("order 13812345678 shipped", id="cn-mobile-shape-order-number"),
+    pytest.param("ts=13812345678", id="cn-mobile-shape-field-value"),
+    pytest.param("trace 15912345678 done", id="cn-mobile-shape-after-id-word"),
+    pytest.param("12345678901 rows", id="11-digit-count"),
+    pytest.param("10012345678", id="11-digits-not-mobile-prefix"),
+    pytest.param("138123456789", id="12-digits"),
 ]
 
 
