@@ -70,6 +70,8 @@ _ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[
 # A firm's partners: "Richardson, White and Edwards", "Hill, Rose & Sheppard".
 _PARTNER = rf"(?:Ma?c)?{_CAP}"
 _PARTNERS = re.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
+# Another item before three surnames: they end a longer list, which no firm's name is.
+_ITEM_BEFORE = re.compile(rf"(?<![\w-]){_CAP},[ ]$")
 # Words around three surnames that make them people, not a firm's partners.
 _PEOPLE_BEFORE = re.compile(
     r"(?i)\b(?:met|meet|meeting|with|thanks?|thank you|dear|hi|hello|hey|cc|invite[ds]?|ping(?:ed)?|greet(?:ed)?|congratulate[ds]?)[ ,]+$"
@@ -452,6 +454,8 @@ class SecondOpinion:
         no list of first names ("Emma, Olivia and Sophia")."""
         if text[max(0, match.start() - 2) : match.start()].strip().endswith(":"):
             return False
+        if _ITEM_BEFORE.search(text, max(0, match.start() - 40), match.start()):
+            return False  # "Melissa, Ivo, Clara, Florea and Nathan": the tail of a longer list of people
         if _PEOPLE_BEFORE.search(text, max(0, match.start() - 24), match.start()) or _PEOPLE_AFTER.match(text, match.end()):
             return False  # "I met Wilson, Davidson and Sharp", "... and Sharp were hired": people, whatever their names
         words = re.findall(_PARTNER, match.group())
