@@ -149,6 +149,10 @@ REDACTED = [
         "They had 6: Melissa, Ivo, Tor, Clara, Florea and Nathan.", ["Clara", "Florea", "Nathan"], ["They had"],
         id="long-list-tail-is-no-firm",
     ),
+    pytest.param(
+        "Suppliers are Perry and Sons, King, Waters and Duncan and Hill PLC.", [], ["King, Waters and Duncan"],
+        id="firm-after-another-firm-is-no-list-tail",
+    ),
     pytest.param("Nolan is from Gregory, Gates and Thompson", ["Nolan"], ["Gregory, Gates and Thompson"], id="is-from-firm-partners"),
     pytest.param("The hotel is near Marina del Rey.", ["Marina del Rey"], ["hotel"], id="particle-place-still-masked"),
 ]
