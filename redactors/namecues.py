@@ -287,9 +287,11 @@ class NameCues:
         return found
 
     def _known_names(self, words: Sequence[str]) -> bool:
-        """Every word a known name that reads as one, and one at least the model never saw
-        ("Llobet", "Siqueira"; "Kafka and Redis", "Python and Java" are not)."""
-        return all(self._name_like(w) and self._gaz.is_name(w) for w in words) and any(map(self._unseen, words))
+        """Every word reads as a name and is a known name or an unseen word with letters English
+        has none of ("Peško"), and one at least the model never saw ("Llobet and Siqueira",
+        "Thorsen and Peško"; "Deployments and Rollbacks" are not)."""
+        known = all(self._name_like(w) and (self._gaz.is_name(w) or self._unseen(w) and not w.isascii()) for w in words)
+        return known and any(map(self._unseen, words))
 
     def _possessives(self, text: str) -> list[tuple[int, int]]:
         if "'" not in text and "’" not in text:

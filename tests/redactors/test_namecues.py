@@ -68,6 +68,7 @@ FOUND = [
     pytest.param("Ask Luca di Stefano about it.", ["Luca di Stefano"], id="particle-pair-lower-case-particle"),
     pytest.param("Comedy, Drama\nDirected By:    Marina Kool", ["Marina Kool"], id="credit-field-with-colon"),
     pytest.param("Llobet and Siqueira were precision engineers.", ["Llobet", "Siqueira"], id="list-of-known-names-were"),
+    pytest.param("Thorsen and Peško were precision engineers.", ["Thorsen", "Peško"], id="list-known-and-unseen-non-ascii-were"),
     # An unseen word with letters English has none of, before a verb things do too; "is from" after a known name.
     pytest.param("Gaičiūnas began writing as a teenager.", ["Gaičiūnas"], id="subject-unseen-non-ascii-began"),
     pytest.param("Nolan is from the night team", ["Nolan"], id="subject-known-name-is-from"),
