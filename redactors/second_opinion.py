@@ -70,8 +70,9 @@ _ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[
 # A firm's partners: "Richardson, White and Edwards", "Hill, Rose & Sheppard".
 _PARTNER = rf"(?:Ma?c)?{_CAP}"
 _PARTNERS = re.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
-# Items before three surnames ("Melissa, Ivo, " before "Clara, Florea and Nathan").
-_ITEMS_BEFORE = re.compile(rf"(?<![\w-])(?:{_CAP},[ ])+$")
+# Items of one plain word before three surnames ("Melissa, Ivo, " before "Clara, Florea and
+# Nathan"); a double name is a firm's as often ("Williams-Willis, Cook, Burke and Stewart").
+_ITEMS_BEFORE = re.compile(rf"(?<![\w-])(?:[{UPPER}][{LOWER}]+,[ ])+$")
 # Words around three surnames that make them people, not a firm's partners.
 _PEOPLE_BEFORE = re.compile(
     r"(?i)\b(?:met|meet|meeting|with|thanks?|thank you|dear|hi|hello|hey|cc|invite[ds]?|ping(?:ed)?|greet(?:ed)?|congratulate[ds]?)[ ,]+$"

@@ -154,6 +154,10 @@ REDACTED = [
         "Suppliers are Perry and Sons, King, Waters and Duncan and Hill PLC.", [], ["King, Waters and Duncan"],
         id="firm-after-another-firm-is-no-list-tail",
     ),
+    pytest.param(
+        "Rivals: Williams-Willis, Cook, Burke and Stewart and Hill PLC.", [], ["Cook, Burke and Stewart"],
+        id="firm-after-a-double-name-is-no-list-tail",
+    ),
     pytest.param("Nolan is from Gregory, Gates and Thompson", ["Nolan"], ["Gregory, Gates and Thompson"], id="is-from-firm-partners"),
     pytest.param("The hotel is near Marina del Rey.", ["Marina del Rey"], ["hotel"], id="particle-place-still-masked"),
 ]
