@@ -57,6 +57,8 @@ _COMPANY_AFTER = re.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and s
 # A list item is one or two capitalised words ("Thierry, Thiago Lionel and René").
 _ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
 _LIST = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
+# After a list, words that make its items people: "Llobet and Siqueira were precision engineers".
+_LIST_PEOPLE_AFTER = re.compile(r"[ ](?:were|are|both|have both|have been|had been)[ ]")
 _LIST_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded|became)[ ]+)$")
 _PERSONAL = (
     r"address|phone|number|mobile|email|e-mail|wife|husband|daughter|son|mother|father|mom|dad|mum|brother|sister|"
@@ -79,7 +81,9 @@ _OTHER_VERBS = (
 _SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS}|{_OTHER_VERBS})\b)")
 _HUMAN_VERB = re.compile(rf"(?:{_PERSON_VERBS})\Z")
 # Verbs only people do: any known name may be their subject ("Reginald lives on ...").
-_ONLY_PEOPLE = re.compile(r"(?:lives|lived|said|says|told|spent|wrote|was born|married|thinks|feels|grew up|studied|replied|answered|emailed|promised|agreed)\Z")
+_ONLY_PEOPLE = re.compile(
+    r"(?:lives|lived|said|says|told|spent|wrote|was born|married|thinks|feels|grew up|studied|replied|answered|emailed|promised|agreed|is from)\Z"
+)
 # "The Lindfors family", "the Okafor twins": a surname before a family word.
 _FAMILY = re.compile(
     rf"(?i:\bthe[ ])(?P<name>{_CAP})[ ](?=(?:family|families|household|twins|brothers|sisters|siblings|residence|estate)\b)"
@@ -90,7 +94,7 @@ _INVERTED = re.compile(rf"(?<![\w'’,-])(?P<last>{_CAP}),[ ](?P<first>{_CAP})(?
 _FORMER = re.compile(rf"(?<![\w-])ex-{_CAP}[ ](?P<name>{_CAP}(?:[ ]{_CAP})?)(?![\w-])")
 _CREDIT = re.compile(
     rf"(?i:\b(?:starring|featuring|feat\.|co-starring|directed by|written by|produced by|composed by|performed by|founded by|"
-    rf"hosted by|narrated by|illustrated by|translated by)[ ]+)(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
+    rf"hosted by|narrated by|illustrated by|translated by)(?:[ \t]*:)?[ \t]+)(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
 )
 
 
@@ -128,10 +132,14 @@ _HEAD_LINE = re.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
 _NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el"
 _PARTICLE_TAIL = re.compile(rf"(?:(?:[ -](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
 _PARTICLE_HEAD = re.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
+# A first name, particles, a surname: "Marina De Backer", "Luca di Stefano" (no particle that is an English word).
+_INNER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ten|ter|zu|bin|ibn"
+_PARTICLE_HINT = re.compile(rf"[ ](?i:{_INNER_PARTICLES})[ ]")
+_PARTICLE_PAIR = re.compile(rf"(?<![\w'’-])(?P<first>{_CAP})(?:[ ](?i:{_INNER_PARTICLES})){{1,2}}[ ](?P<last>{_CAP})(?![\w-])")
 _NEXT_CAP = re.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
 _WORD_BEFORE = re.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
 _SIGN_OFF_TAIL = 60  # characters at the end of a text where a sign-off may stand
-_CREDIT_WORDS = (" by ", "tarring", "eaturing", "feat.")
+_CREDIT_WORDS = (" by ", " by:", " By", "tarring", "eaturing", "feat.")
 
 
 def _clause_start(text: str, at: int) -> bool:
@@ -149,6 +157,8 @@ class NameCues:
     def analyze(self, text: str, model_spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         speakers = self._speakers(text)
         spans = [*speakers, *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
+        if _PARTICLE_HINT.search(text):
+            spans += self._particle_pairs(text)
         spans += self._addressed(text, dialogue=len(speakers) >= 2)
         spans += self._families_and_inverted(text)
         spans += self._objects(text)
@@ -231,6 +241,19 @@ class NameCues:
                 break
         return found
 
+    def _particle_pairs(self, text: str) -> list[tuple[int, int]]:
+        """A known first name, one or two particles and a surname the gazetteer knows or the model
+        never saw ("Marina De Backer"); not a known place ("Marina del Rey") nor a firm's name."""
+        found = []
+        for match in _PARTICLE_PAIR.finditer(text):
+            first, last = match.group("first"), match.group("last")
+            if not (self._gaz.is_first(first) and self._name_like(first) and self._name_like(last)):
+                continue
+            if (self._is_last(last) or self._unseen(last)) and not self._gaz.is_place(match.group()):
+                if not (_FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end())):
+                    found.append(match.span())
+        return found
+
     def _pair_of_names(self, words: Sequence[str]) -> bool:
         """Two or three words, one of them unseen by the model: a known first name then a known
         last name; a common first name then surnames the model never saw ("Lia Tabacu"); an
@@ -250,26 +273,37 @@ class NameCues:
         return self._gaz.is_last(word) or "-" in word and any(self._gaz.is_last(part) for part in word.split("-"))
 
     def _lists(self, text: str, person: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """The other items of a list in which the model tagged a name."""
+        """The other items of a list in which the model tagged a name; every item of a list of
+        known names followed by what people are ("... were precision engineers")."""
         found: list[tuple[int, int]] = []
-        if not person and ":" not in text:
+        if not person and ":" not in text and not _LIST_PEOPLE_AFTER.search(text):
             return found
         for match in _LIST.finditer(text):
             if _LIST_FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end()):
                 continue
             items = [(m.start(), m.end()) for m in re.finditer(_CAP, match.group())]
             base = match.start()
+            words = [match.group()[a:b] for a, b in items]
             tagged = [any(s <= base + a < e for s, e in person) for a, _ in items]
+            if _LIST_PEOPLE_AFTER.match(text, match.end()) and self._known_names(words):
+                found += [(base + a, base + b) for a, b in items]  # "Llobet and Siqueira were ...": all names
+                continue
             # Introduced by a colon ("our 3 founders: Fernandes, Müür and Jaroš"), three or more are names.
             listed = text[max(0, base - 2) : base].startswith(":") and len(items) >= 3
             if listed or any(tagged):
-                words = [match.group()[a:b] for a, b in items]
                 # After a colon, when most items read as names, the others are names too ("Steindl, Pirelli and Valente").
                 most = listed and sum(map(self._name_like, words)) * 2 > len(words)
                 for (a, b), word, t in zip(items, words, tagged, strict=True):
                     if not t and (self._name_like(word) or most and not self._common(word) and word.lower() not in _ROLES):
                         found.append((base + a, base + b))
         return found
+
+    def _known_names(self, words: Sequence[str]) -> bool:
+        """Every word reads as a name and is a known name or an unseen word with letters English
+        has none of ("Peško"), and one at least the model never saw ("Llobet and Siqueira",
+        "Thorsen and Peško"; "Deployments and Rollbacks" are not)."""
+        known = all(self._name_like(w) and (self._gaz.is_name(w) or self._unseen(w) and not w.isascii()) for w in words)
+        return known and any(map(self._unseen, words))
 
     def _possessives(self, text: str) -> list[tuple[int, int]]:
         if "'" not in text and "’" not in text:
@@ -287,8 +321,9 @@ class NameCues:
                 named = self._gaz.is_name(name) or self._unseen(name)
             elif _HUMAN_VERB.match(verb):
                 named = self._gaz.is_common_first(name) or self._unseen(name)
-            else:  # "Mikkelsen began writing": a known name; "Datadog started" is none
-                named = self._gaz.is_common_first(name) or self._gaz.is_last(name) and self._unseen(name)
+            else:  # "Mikkelsen began writing": a known name, or an unseen word with letters English has
+                # none of ("Gaičiūnas began"); "Datadog started" is none
+                named = self._gaz.is_common_first(name) or self._unseen(name) and (self._gaz.is_last(name) or not name.isascii())
             if named:
                 found.append(match.span("name"))
         return found

@@ -70,6 +70,9 @@ _ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[
 # A firm's partners: "Richardson, White and Edwards", "Hill, Rose & Sheppard".
 _PARTNER = rf"(?:Ma?c)?{_CAP}"
 _PARTNERS = re.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
+# Items of one plain word before three surnames ("Melissa, Ivo, " before "Clara, Florea and
+# Nathan"); a double name is a firm's as often ("Williams-Willis, Cook, Burke and Stewart").
+_ITEMS_BEFORE = re.compile(rf"(?<![\w-])(?:[{UPPER}][{LOWER}]+,[ ])+$")
 # Words around three surnames that make them people, not a firm's partners.
 _PEOPLE_BEFORE = re.compile(
     r"(?i)\b(?:met|meet|meeting|with|thanks?|thank you|dear|hi|hello|hey|cc|invite[ds]?|ping(?:ed)?|greet(?:ed)?|congratulate[ds]?)[ ,]+$"
@@ -452,12 +455,23 @@ class SecondOpinion:
         no list of first names ("Emma, Olivia and Sophia")."""
         if text[max(0, match.start() - 2) : match.start()].strip().endswith(":"):
             return False
+        if self._ends_longer_list(text, match.start()):
+            return False  # "Melissa, Ivo, Clara, Florea and Nathan": the tail of a longer list of people
         if _PEOPLE_BEFORE.search(text, max(0, match.start() - 24), match.start()) or _PEOPLE_AFTER.match(text, match.end()):
             return False  # "I met Wilson, Davidson and Sharp", "... and Sharp were hired": people, whatever their names
         words = re.findall(_PARTNER, match.group())
         if sum(self._unseen(w) for w in words) > 1 or all(self._known(w) for w in words):
             return False  # "Kowalczyk, Nakamura and Okafor": people; "London, Paris and Berlin": places
         return all(self._gaz.is_last(w) for w in words) and not all(self._gaz.is_common_first(w) for w in words)
+
+    @staticmethod
+    def _ends_longer_list(text: str, start: int) -> bool:
+        """Whether items joined by commas alone stand before `start`: three surnames are then the
+        tail of one longer list, which no firm's name is. After another firm ("Williams, Brookes
+        and Phillips, Butler, Holmes and Turner", "Perry and Sons, King, Waters and Duncan") the
+        items are firms."""
+        items = _ITEMS_BEFORE.search(text, max(0, start - 80), start)
+        return items is not None and not text.endswith((" and ", " & ", ", "), 0, items.start())
 
     def _enumerations(self, text: str) -> list[RecognizerResult]:
         results = []

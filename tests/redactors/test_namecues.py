@@ -63,6 +63,15 @@ FOUND = [
     pytest.param("Štšerbakov, Irina: please confirm", ["Štšerbakov, Irina"], id="surname-comma-given-name"),
     # In a dialogue, a name the model never saw is addressed after a comma.
     pytest.param("Janko: What a wife.\nDuje: Remember me, Frančišek? I was there.", ["Frančišek"], id="dialogue-addressed-unseen-name"),
+    # A first name, particles and a surname; a credit field; known names followed by what people are.
+    pytest.param("A fine song (not by Marina De Backer).", ["Marina De Backer"], id="particle-pair-after-by"),
+    pytest.param("Ask Luca di Stefano about it.", ["Luca di Stefano"], id="particle-pair-lower-case-particle"),
+    pytest.param("Comedy, Drama\nDirected By:    Marina Kool", ["Marina Kool"], id="credit-field-with-colon"),
+    pytest.param("Llobet and Siqueira were precision engineers.", ["Llobet", "Siqueira"], id="list-of-known-names-were"),
+    pytest.param("Thorsen and Peško were precision engineers.", ["Thorsen", "Peško"], id="list-known-and-unseen-non-ascii-were"),
+    # An unseen word with letters English has none of, before a verb things do too; "is from" after a known name.
+    pytest.param("Gaičiūnas began writing as a teenager.", ["Gaičiūnas"], id="subject-unseen-non-ascii-began"),
+    pytest.param("Nolan is from the night team", ["Nolan"], id="subject-known-name-is-from"),
 ]
 
 
@@ -100,6 +109,10 @@ BENIGN = [
     pytest.param("The Postgres family of tools is large", id="family-of-things"),
     pytest.param("Great, Maria and Jonas are here", id="comma-before-a-list"),
     pytest.param("Order 5512\n\n4410 Lakeview Drive\nSuite 12", id="letter-head-not-a-name"),
+    pytest.param("Let Maria do Laundry today.", id="english-word-is-no-particle"),
+    pytest.param("Reports from Banco de Chile arrived", id="particle-in-a-firm-name"),
+    pytest.param("Deployments and Rollbacks were paused", id="list-of-common-words-were"),
+    pytest.param("Written By: Finance", id="credit-field-common-word"),
 ]
 
 
@@ -133,6 +146,20 @@ REDACTED = [
     pytest.param("Martina Alfredsson from Rodriguez Group is the keynote speaker", ["Martina", "Alfredsson"], ["Rodriguez Group"], id="surname-before-company-word"),
     pytest.param("Flights to London, Paris and Berlin are full", ["London", "Paris", "Berlin"], ["Flights"], id="places-listed-are-no-firm"),
     pytest.param("Ticket from Kowalczyk, Nakamura and Okafor about the outage", ["Kowalczyk", "Nakamura", "Okafor"], ["outage"], id="foreign-surnames-are-people"),
+    pytest.param(
+        "They had 6: Melissa, Ivo, Tor, Clara, Florea and Nathan.", ["Clara", "Florea", "Nathan"], ["They had"],
+        id="long-list-tail-is-no-firm",
+    ),
+    pytest.param(
+        "Suppliers are Perry and Sons, King, Waters and Duncan and Hill PLC.", [], ["King, Waters and Duncan"],
+        id="firm-after-another-firm-is-no-list-tail",
+    ),
+    pytest.param(
+        "Rivals: Williams-Willis, Cook, Burke and Stewart and Hill PLC.", [], ["Cook, Burke and Stewart"],
+        id="firm-after-a-double-name-is-no-list-tail",
+    ),
+    pytest.param("Nolan is from Gregory, Gates and Thompson", ["Nolan"], ["Gregory, Gates and Thompson"], id="is-from-firm-partners"),
+    pytest.param("The hotel is near Marina del Rey.", ["Marina del Rey"], ["hotel"], id="particle-place-still-masked"),
 ]
 
 
