@@ -181,12 +181,13 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     (True, rf"\b{_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.|{_WORD})){{1,3}}[ \t]+{_NUM}(?=[ \t]*,[ \t]*(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
     # ... or by a commune and a region (Chile): "Caupolicán 697, Algarrobo, Región de Valparaíso".
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia)\b)"),
-    # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
+    # A street word and a name, confirmed by a postcode and city, on the next line or the one after a
+    # line of a place: "avenue Chatriand\n2419 Carraux", "Chácara Lopes\nVale Do Jatoba\n98325991 da Conceição".
     # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
     (
         False,
         rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
-        rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
+        rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_PLACE}[ \t]*\n[ \t]*)?(?:(?:{_POSTCODE}),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
     ),
     # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
     (False, rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)"),
