@@ -149,6 +149,13 @@ _PLURAL_TYPES = (
     r"(?:(?i:parkways|roads|manors|points|circles|centers|squares|springs|heights|gardens|meadows|ridges|groves|terraces|crescents|lanes|avenues|streets)\b)"
 )
 
+# Words that start a sentence, not a street name: "We have 12, 4031 Failed".
+_CAPITAL_STOP_WORDS = "(?:" + "|".join(sorted((w.capitalize() for w in STOP_WORDS if w.isalpha()), key=lambda w: (-len(w), w))) + ")"
+# US and Australian states and territories.
+_KNOWN_STATES = "|".join(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP NSW VIC QLD SA TAS NT ACT".split()
+)
 # The forms of a street line, each with whether it can only start at a capital (see _STARTS).
 _FORMS: tuple[tuple[bool, str], ...] = (
     # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
@@ -176,9 +183,9 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     (True, rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
     # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
-    # ... or, for names with lower-case words, by a postcode (not a year) and city after a comma:
+    # ... or, for a name and lower-case words or initials, by a postcode (not a year) and city after a comma:
     # "Krvavi most 1c, 54447 Trilj", "Dlhé diely I. 80, 881 35 Podkylava".
-    (True, rf"\b{_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.|{_WORD})){{1,3}}[ \t]+{_NUM}(?=[ \t]*,[ \t]*(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
+    (True, rf"\b(?!{_CAPITAL_STOP_WORDS}\b){_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.)){{1,2}}[ \t]+{_NUM}(?=[ \t]*,[ \t]*(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
     # ... or by a commune and a region (Chile): "Caupolicán 697, Algarrobo, Región de Valparaíso".
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia)\b)"),
     # A street word and a name, confirmed by a postcode and city, on the next line or the one after a
@@ -188,6 +195,13 @@ _FORMS: tuple[tuple[bool, str], ...] = (
         False,
         rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
         rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_PLACE}[ \t]*\n[ \t]*)?(?:(?:{_POSTCODE}),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
+    ),
+    # A number and any name, confirmed by a town, a known state and a postcode (not a year):
+    # "5 Howell Mew, West Davidtown, SA, 2136", "Unit 3 8 Allen Steps, Port Ellen, QLD, 6287".
+    (
+        False,
+        rf"(?:(?:{_UNIT}[ \t]+){{1,2}})?(?<![\w.,/-]){_NUM}[ \t]+(?:{_WORD}[ \t]+){{0,2}}{_WORD}"
+        rf"(?=,[ \t]*{_PLACE},?[ \t]+(?:{_KNOWN_STATES}),?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,5}}\b)",
     ),
     # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
     (False, rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)"),
@@ -371,7 +385,7 @@ _TAIL_PARTS = re.compile(
             rf"(?P<street>{_NUM}(?:st|nd|rd|th)?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_TYPES}\b)",
             rf"(?P<postcode>{_POSTCODE})\b",
             r"(?P<state>[A-Z]{2,3})\b",
-            rf"(?P<place>(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
+            rf"(?P<place>(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]+in[ \t]+{_WORD}(?=[ \t]*\n))?(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
         )
     )
 )

@@ -97,6 +97,7 @@ FOUND = [
     pytest.param("Avenida do Roleto, S/N, 6254-863 Maia", "Avenida do Roleto, S/N, 6254-863 Maia", id="pt-sem-numero"),
     # Lower-case words in a street name before a type word no English sentence uses; Finnish compounds.
     pytest.param("write to Petőfi sándor utca 7., H-1052 Budapest today", "Petőfi sándor utca 7., H-1052 Budapest", id="hu-lower-case-given-name"),
+    pytest.param("write to Kossuth utca 2, 8000 Székesfehérvár soon", "Kossuth utca 2, 8000 Székesfehérvár", id="city-then-prose-word"),
     pytest.param("Munkkiniemen puistokatu 4, 00330 Helsinki", "Munkkiniemen puistokatu 4, 00330 Helsinki", id="fi-compound"),
     # Ordinals inside the street name, after a number or a block and lot.
     pytest.param(
@@ -136,6 +137,27 @@ FOUND = [
     pytest.param("USNS BROWN, FPO AP 12345", "USNS BROWN, FPO AP 12345", id="us-ship-upper-case"),
     pytest.param("It went to 1446 Wood Via, Vazquezfurt", "1446 Wood Via, Vazquezfurt", id="us-via"),
     pytest.param("the depot is just off Harlow Tunnel now", "Harlow Tunnel", id="named-street-rare-type"),
+    # Street names with lower-case words, confirmed by a postcode and city after a comma.
+    pytest.param("send it to Zlatá ulička 7b, 602 00 Brno please", "Zlatá ulička 7b, 602 00 Brno", id="cz-lower-case-street"),
+    pytest.param("at Pod lipami I. 14, 040 01 Košice today", "Pod lipami I. 14, 040 01 Košice", id="sk-initial-in-street"),
+    # City tails: a slash-joined name, "u", a lower-case last word ending its field or line.
+    pytest.param("It went to Bahnhofweg 9, 2502 Murten/Morat last week.", "Bahnhofweg 9, 2502 Murten/Morat", id="ch-slash-city"),
+    pytest.param('{"to": "Kolodvorska 3, 1000 Stara vas"}', "Kolodvorska 3, 1000 Stara vas", id="si-lower-case-last-word-in-field"),
+    pytest.param("Lipová 44\n530 02 Kostelec u Holic", "Lipová 44\n530 02 Kostelec u Holic", id="cz-town-with-u"),
+    # A country with its other name in brackets before the postcode, below the town.
+    pytest.param("9 Ivy Court\n Apt. 2\n Ferndale\n\n Macau (Macao) 45120", "9 Ivy Court\n Apt. 2\n Ferndale\n\n Macau (Macao) 45120", id="country-aka-postcode"),
+    # Brazilian, Chilean and Argentine street words, titles and units.
+    pytest.param("para Pátio Lima, 45, Centro, 12345-678 Campinas / SP", "Pátio Lima, 45, Centro, 12345-678 Campinas / SP", id="br-patio"),
+    pytest.param("Morro Azul\nSanta Luzia\n31020110 da Serra / MG", "Morro Azul\nSanta Luzia\n31020110 da Serra / MG", id="br-lines-no-number"),
+    pytest.param("en Psje. Los Olmos 812, Rancagua, Región de O'Higgins", "Psje. Los Olmos 812, Rancagua, Región de O'Higgins", id="cl-pasaje-abbreviation"),
+    pytest.param("Las Camelias 55 Of. 12, Talca, Región del Maule", "Las Camelias 55 Of. 12, Talca, Región del Maule", id="cl-oficina"),
+    pytest.param("Avenida Pte. Illia N° 120\nSalta 4400, Salta", "Avenida Pte. Illia N° 120\nSalta 4400, Salta", id="ar-title-in-street"),
+    pytest.param("Diag. 74 N° 1201\nLa Plata 1900, Buenos Aires", "Diag. 74 N° 1201\nLa Plata 1900, Buenos Aires", id="ar-diagonal"),
+    pytest.param("Unit 3 18 Banks Ridgeway, Kingston, TAS, 7050", "Unit 3 18 Banks Ridgeway, Kingston, TAS, 7050", id="au-ridgeway"),
+    # Any name after a number, confirmed by a town, a known state and a postcode; a town "X in Y" on its line.
+    pytest.param("drop it at 14 Wattle Glade Row, Mount Eliza, VIC, 3930 by noon", "14 Wattle Glade Row, Mount Eliza, VIC, 3930", id="au-any-street-type"),
+    pytest.param("Unit 2 7 Kerr Stairs, Hobart, TAS, 7000", "Unit 2 7 Kerr Stairs, Hobart, TAS, 7000", id="au-unit-any-street-type"),
+    pytest.param("12 Lind Park\nApt. 4\nNeumarkt in Steiermark\nAustria 8820", "12 Lind Park\nApt. 4\nNeumarkt in Steiermark\nAustria 8820", id="town-x-in-y"),
 ]
 
 
@@ -172,6 +194,16 @@ BENIGN = [
     pytest.param("Version 2 GA 12345 released", id="version-then-state-like-word"),
     pytest.param("The build ID is 10023 and CA 94105 is the zip", id="state-zip-without-a-town"),
     pytest.param("Suite 5 Tomorrow we meet", id="unit-then-a-word-no-street"),
+    # Twins of the lower-case street, city tail, "Of." and country rules.
+    pytest.param("Released in version 2, 2024 Windows builds", id="version-then-year"),
+    pytest.param("see chapter 5, 2019 Report for details", id="chapter-then-year"),
+    pytest.param("We have 12, 4031 Failed", id="sentence-start-then-counts"),
+    pytest.param("The board of 12 members met", id="of-is-no-unit"),
+    pytest.param("Ratio 3 Of. 4 was the best", id="of-without-a-street"),
+    pytest.param("Morocco 2030 World Cup bid", id="country-then-year"),
+    pytest.param("Follow these 3 Easy Steps to start", id="steps-are-no-street"),
+    pytest.param("We sold 2 Tickets, Boston, MA 2019 edition", id="state-then-year"),
+    pytest.param("Order 3 Widgets, Acme, XYZ 12345 shipped", id="unknown-state-code"),
 ]
 
 
