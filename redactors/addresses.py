@@ -52,7 +52,7 @@ ENTITY = "LOCATION"
 _UP = UPPER
 _LOW = LOWER
 _WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:(?:--?[ ]?|[ ]-)[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"  # "Saint-Jean", "Sainte- Amélie", "Lac--Ville", "Dominique -sur-Mer"
-_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal|u)"
+_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal|u|i|vorm|vor)"
 # Connectors inside the name of a city or a country: "Bosnia and Herzegovina", "Isle of Man".
 _CONNECTOR = rf"(?:{_PARTICLE}|and|of|the|&)"
 _NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
@@ -118,6 +118,8 @@ _POSTCODE = (
     r"(?:[A-Z]{1,2}-)?(?:\d{7}|\d{5}(?:-?\d{3,4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2}|\d{4,6})"
     r"|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d{2}[ ]?[A-Z\d]{4}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d"
 )
+# Postcodes with letters (Dutch, UK, Canadian), distinct enough to stand on a line of their own.
+_LETTERED_POSTCODE = r"\d{4}[ ]?[A-Z]{2}|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d"
 _TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
 # What names a street outright, where no house number says so.
 # Also the USPS street types that are seldom anything but a street ("Koch Tunnel", "Hale Knoll").
@@ -181,8 +183,9 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     ),
     # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
     (True, rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
-    # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
-    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
+    # Any capitalised name and number, confirmed by a postcode and city on the same or next lines
+    # (a postcode with letters on a line of its own: "Benring 993\n4732SC\nVierhuizen").
+    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+|(?:{_LETTERED_POSTCODE})[ \t]*\n[ \t]*){_WORD})"),
     # ... or, for a name and lower-case words or initials, by a postcode (not a year) and city after a comma:
     # "Krvavi most 1c, 54447 Trilj", "Dlhé diely I. 80, 881 35 Podkylava".
     (True, rf"\b(?!{_CAPITAL_STOP_WORDS}\b){_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.)){{1,2}}[ \t]+{_NUM}(?=[ \t]*,[ \t]*(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
@@ -201,7 +204,7 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     (
         False,
         rf"(?:(?:{_UNIT}[ \t]+){{1,2}})?(?<![\w.,/-]){_NUM}[ \t]+(?:{_WORD}[ \t]+){{0,2}}{_WORD}"
-        rf"(?=,[ \t]*{_PLACE},?[ \t]+(?:{_KNOWN_STATES}),?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,5}}\b)",
+        rf"(?=(?:,[ \t]*|[ \t]*\n[ \t]*){_PLACE},?[ \t]+(?:{_KNOWN_STATES}),?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,5}}\b)",
     ),
     # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
     (False, rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)"),

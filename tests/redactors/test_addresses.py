@@ -157,6 +157,11 @@ FOUND = [
     # Any name after a number, confirmed by a town, a known state and a postcode; a town "X in Y" on its line.
     pytest.param("drop it at 14 Wattle Glade Row, Mount Eliza, VIC, 3930 by noon", "14 Wattle Glade Row, Mount Eliza, VIC, 3930", id="au-any-street-type"),
     pytest.param("Unit 2 7 Kerr Stairs, Hobart, TAS, 7000", "Unit 2 7 Kerr Stairs, Hobart, TAS, 7000", id="au-unit-any-street-type"),
+    pytest.param("3 Ivy Piazza\nBrightwater, NSW, 2480", "3 Ivy Piazza\nBrightwater, NSW, 2480", id="au-town-state-on-next-line"),
+    # A postcode on a line of its own between the street and the city; particles "i", "vorm".
+    pytest.param("meet at Kerkring 12\n1234AB\nDoorn after", "Kerkring 12\n1234AB\nDoorn", id="nl-postcode-line"),
+    pytest.param("na ul. Jana i Wojciecha 5, 30-001 Kraków", "ul. Jana i Wojciecha 5, 30-001 Kraków", id="pl-i-in-street"),
+    pytest.param("to Lindenweg 4, 92431 Neustadt vorm Wald.", "Lindenweg 4, 92431 Neustadt vorm Wald", id="de-vorm-in-town"),
     pytest.param("12 Lind Park\nApt. 4\nNeumarkt in Steiermark\nAustria 8820", "12 Lind Park\nApt. 4\nNeumarkt in Steiermark\nAustria 8820", id="town-x-in-y"),
 ]
 
@@ -204,6 +209,8 @@ BENIGN = [
     pytest.param("Follow these 3 Easy Steps to start", id="steps-are-no-street"),
     pytest.param("We sold 2 Tickets, Boston, MA 2019 edition", id="state-then-year"),
     pytest.param("Order 3 Widgets, Acme, XYZ 12345 shipped", id="unknown-state-code"),
+    pytest.param("Release 42\n2024\nNotes follow", id="number-lines-then-a-word"),
+    pytest.param("Build 42\n1234AB\nthen retry", id="postcode-line-then-lower-case"),
 ]
 
 
