@@ -41,6 +41,7 @@ checks that this finds exactly what a scan of every position finds.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import ahocorasick_rs
 from presidio_analyzer import RecognizerResult
@@ -447,8 +448,28 @@ def _line_view(text: str) -> str:
     return _LINE_PREFIX.sub(lambda m: " " * len(m.group()), text)
 
 
+# A country and a postcode (not a year) filling a line, the last line of an address whose street
+# went unseen: "Chile 77705", "Antarctica (the territory South of 60 deg S) 68287".
+_COUNTRY_POSTCODE = re.compile(
+    rf"(?m)^[ \t]*(?P<country>{_PLACE})(?:[ \t]*\([^()\n]{{1,60}}\))?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,6}}(?=[ \t]*$)"
+)
+
+
+def country_postcodes(text: str, is_country: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Spans of lines holding only a country (``is_country``) and a postcode (_COUNTRY_POSTCODE)."""
+    spans = []
+    for match in _COUNTRY_POSTCODE.finditer(text):
+        if is_country(match.group("country")):
+            spans.append((match.start("country"), match.end()))
+    return spans
+
+
 class AddressRecognizer:
-    """Whole postal addresses as LOCATION findings."""
+    """Whole postal addresses as LOCATION findings; with ``is_country`` (the gazetteer's), also a
+    line of a country and a postcode."""
+
+    def __init__(self, is_country: Callable[[str], bool] | None = None) -> None:
+        self._is_country = is_country
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         text = _line_view(text)
@@ -456,6 +477,8 @@ class AddressRecognizer:
         spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text)
         if _has_digit(text):  # every other form has a number
             spans += [match.span() for match in street_lines(text, lower)] + town_state_zips(text)
+            if self._is_country is not None:
+                spans += country_postcodes(text, self._is_country)
         results: list[RecognizerResult] = []
         last_end = -1
         for match_start, match_end in sorted(spans, key=lambda span: (span[0], -span[1])):

@@ -318,3 +318,20 @@ def test_spellings_expand_the_regex_word_lists() -> None:
     assert all(whole.fullmatch(word) for word in addresses._spellings(addresses._UNIT_WORDS))
     with pytest.raises(ValueError, match="not a word list"):
         addresses._spellings(r"st(?:reet)?")
+
+
+COUNTRY_LINES = [
+    # (text, what a recognizer given the gazetteer's countries finds)
+    pytest.param("Rosa Lind\nAcme Works\nKenya 40100", ["Kenya 40100"], id="country-postcode-line"),
+    pytest.param("> Tom\n> Ghana (Gold Coast) 23321", ["Ghana (Gold Coast) 23321"], id="country-aka-quoted-line"),
+    pytest.param("Revenue by market\nKenya 2024\nGhana 12", [], id="country-then-year-or-count"),
+    pytest.param("Kenya 40100 is the code we use", [], id="country-postcode-in-prose"),
+    pytest.param("Release 40100", [], id="not-a-country"),
+]
+
+
+@pytest.mark.parametrize(("text", "found"), COUNTRY_LINES)
+def test_country_postcode_lines(text: str, found: list[str]) -> None:
+    recognizer = AddressRecognizer(lambda name: name in {"Kenya", "Ghana"})
+    assert [text[r.start : r.end] for r in recognizer.analyze(text)] == found
+    assert AddressRecognizer().analyze(text) == []  # without the gazetteer's countries, no such line
