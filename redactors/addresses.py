@@ -448,28 +448,34 @@ def _line_view(text: str) -> str:
     return _LINE_PREFIX.sub(lambda m: " " * len(m.group()), text)
 
 
-# A country and a postcode (not a year) filling a line, the last line of an address whose street
-# went unseen: "Chile 77705", "Antarctica (the territory South of 60 deg S) 68287".
-_COUNTRY_POSTCODE = re.compile(
-    rf"(?m)^[ \t]*(?P<country>{_PLACE})(?:[ \t]*\([^()\n]{{1,60}}\))?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,6}}(?=[ \t]*$)"
+# A known place and a postcode (not a year) that ends a line, a field or a clause, as the last
+# line of an address whose street went unseen or as a city on its own: "Chile 77705",
+# "Antarctica (the territory South of 60 deg S) 68287", "Paris 75001.".
+_PLACE_POSTCODE = re.compile(
+    rf"(?<![\w-])(?P<place>{_PLACE})(?:[ \t]*\([^()\n]{{1,60}}\))?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,6}}(?![\w-])"
+    r"(?=[ \t]*(?:[.,;:!?)\n\"]|$))"
 )
 
 
-def country_postcodes(text: str, is_country: Callable[[str], bool]) -> list[tuple[int, int]]:
-    """Spans of lines holding only a country (``is_country``) and a postcode (_COUNTRY_POSTCODE)."""
+def place_postcodes(text: str, is_place: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Spans of a place (``is_place``, or its last words) and a postcode (_PLACE_POSTCODE)."""
     spans = []
-    for match in _COUNTRY_POSTCODE.finditer(text):
-        if is_country(match.group("country")):
-            spans.append((match.start("country"), match.end()))
+    for match in _PLACE_POSTCODE.finditer(text):
+        start = match.start("place")
+        while start >= 0 and not is_place(text[start : match.end("place")]):
+            blank = text.find(" ", start, match.end("place"))
+            start = blank + 1 if blank >= 0 else -1
+        if start >= 0:
+            spans.append((start, match.end()))
     return spans
 
 
 class AddressRecognizer:
-    """Whole postal addresses as LOCATION findings; with ``is_country`` (the gazetteer's), also a
-    line of a country and a postcode."""
+    """Whole postal addresses as LOCATION findings; with ``is_place`` (the gazetteer's places and
+    countries), also a known place and its postcode."""
 
-    def __init__(self, is_country: Callable[[str], bool] | None = None) -> None:
-        self._is_country = is_country
+    def __init__(self, is_place: Callable[[str], bool] | None = None) -> None:
+        self._is_place = is_place
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         text = _line_view(text)
@@ -477,8 +483,8 @@ class AddressRecognizer:
         spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text)
         if _has_digit(text):  # every other form has a number
             spans += [match.span() for match in street_lines(text, lower)] + town_state_zips(text)
-            if self._is_country is not None:
-                spans += country_postcodes(text, self._is_country)
+            if self._is_place is not None:
+                spans += place_postcodes(text, self._is_place)
         results: list[RecognizerResult] = []
         last_end = -1
         for match_start, match_end in sorted(spans, key=lambda span: (span[0], -span[1])):

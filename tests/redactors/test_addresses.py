@@ -321,11 +321,14 @@ def test_spellings_expand_the_regex_word_lists() -> None:
 
 
 COUNTRY_LINES = [
-    # (text, what a recognizer given the gazetteer's countries finds)
+    # (text, what a recognizer given the gazetteer's places finds)
     pytest.param("Rosa Lind\nAcme Works\nKenya 40100", ["Kenya 40100"], id="country-postcode-line"),
     pytest.param("> Tom\n> Ghana (Gold Coast) 23321", ["Ghana (Gold Coast) 23321"], id="country-aka-quoted-line"),
     pytest.param("Revenue by market\nKenya 2024\nGhana 12", [], id="country-then-year-or-count"),
-    pytest.param("Kenya 40100 is the code we use", [], id="country-postcode-in-prose"),
+    pytest.param("Kenya 40100 is the code we use", [], id="postcode-then-prose"),
+    pytest.param("Send it to Head Office Kenya 40100, thanks", ["Kenya 40100"], id="place-after-other-capitals"),
+    pytest.param("The office is in Ghana 00233.", ["Ghana 00233"], id="place-postcode-ends-sentence"),
+    pytest.param("Ghana 2026.", [], id="place-then-year"),
     pytest.param("Release 40100", [], id="not-a-country"),
 ]
 
