@@ -189,7 +189,10 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+|(?:{_LETTERED_POSTCODE})[ \t]*\n[ \t]*){_WORD})"),
     # ... or, for a name and lower-case words or initials, by a postcode (not a year) and city after a comma:
     # "Krvavi most 1c, 54447 Trilj", "Dlhé diely I. 80, 881 35 Podkylava".
-    (True, rf"\b(?!{_CAPITAL_STOP_WORDS}\b){_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.)){{1,2}}[ \t]+{_NUM}(?=[ \t]*,[ \t]*(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
+    (
+        True,
+        rf"\b(?!{_CAPITAL_STOP_WORDS}\b){_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.)){{1,2}}[ \t]+{_NUM}(?=[ \t]*,[ \t]*(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})",
+    ),
     # ... or by a commune and a region (Chile): "Caupolicán 697, Algarrobo, Región de Valparaíso".
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia)\b)"),
     # A street word and a name, confirmed by a postcode and city, on the next line or the one after a
@@ -456,9 +459,14 @@ _PLACE_POSTCODE = re.compile(
     r"(?=[ \t]*(?:[.,;:!?)\n\"]|$))"
 )
 
+# What every such match ends with: a quick test before the scan.
+_POSTCODE_AT_END = re.compile(r"[ \t]\d{4,6}(?![\w-])(?=[ \t]*(?:[.,;:!?)\n\"]|$))")
+
 
 def place_postcodes(text: str, is_place: Callable[[str], bool]) -> list[tuple[int, int]]:
     """Spans of a place (``is_place``, or its last words) and a postcode (_PLACE_POSTCODE)."""
+    if _POSTCODE_AT_END.search(text) is None:
+        return []
     spans = []
     for match in _PLACE_POSTCODE.finditer(text):
         start = match.start("place")

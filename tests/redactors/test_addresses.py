@@ -145,7 +145,9 @@ FOUND = [
     pytest.param('{"to": "Kolodvorska 3, 1000 Stara vas"}', "Kolodvorska 3, 1000 Stara vas", id="si-lower-case-last-word-in-field"),
     pytest.param("Lipová 44\n530 02 Kostelec u Holic", "Lipová 44\n530 02 Kostelec u Holic", id="cz-town-with-u"),
     # A country with its other name in brackets before the postcode, below the town.
-    pytest.param("9 Ivy Court\n Apt. 2\n Ferndale\n\n Macau (Macao) 45120", "9 Ivy Court\n Apt. 2\n Ferndale\n\n Macau (Macao) 45120", id="country-aka-postcode"),
+    pytest.param(
+        "9 Ivy Court\n Apt. 2\n Ferndale\n\n Macau (Macao) 45120", "9 Ivy Court\n Apt. 2\n Ferndale\n\n Macau (Macao) 45120", id="country-aka-postcode"
+    ),
     # Brazilian, Chilean and Argentine street words, titles and units.
     pytest.param("para Pátio Lima, 45, Centro, 12345-678 Campinas / SP", "Pátio Lima, 45, Centro, 12345-678 Campinas / SP", id="br-patio"),
     pytest.param("Morro Azul\nSanta Luzia\n31020110 da Serra / MG", "Morro Azul\nSanta Luzia\n31020110 da Serra / MG", id="br-lines-no-number"),
