@@ -41,6 +41,7 @@ checks that this finds exactly what a scan of every position finds.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import ahocorasick_rs
 from presidio_analyzer import RecognizerResult
@@ -52,7 +53,7 @@ ENTITY = "LOCATION"
 _UP = UPPER
 _LOW = LOWER
 _WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:(?:--?[ ]?|[ ]-)[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"  # "Saint-Jean", "Sainte- Amélie", "Lac--Ville", "Dominique -sur-Mer"
-_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal)"
+_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal|u|i|vorm|vor)"
 # Connectors inside the name of a city or a country: "Bosnia and Herzegovina", "Isle of Man".
 _CONNECTOR = rf"(?:{_PARTICLE}|and|of|the|&)"
 _NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
@@ -81,6 +82,8 @@ cruiseway dell dip edge elbow entrance fairway formation frontage gap glade gull
 lookout meander nook outlook pathway pocket quad quadrant quays ramble retreat riviera roadway
 rotary serviceway strip top tor vale walkway rue basin triangle boardwalk circus
 nagar chowk marg gali colony layout enclave vihar apartments residences zila link via
+alleyway anchorage byway circlet colonnade courtyard crossway driveway firetrail footway foreshore
+highroad laneway parklands quadrangle ridgeway riverway thoroughfare tollway trunkway
 """.split()
 # Street words that open a continental address; the ambiguous ones ("Via", "Place") must be capitalised.
 _STREET_WORDS = (
@@ -92,9 +95,9 @@ _STREET_WORDS = (
     r"vereda|plazuela|pasadizo|polígono|plac|avinguda|carrer|passeig|chaussée|blv\.|periférico|transversal|"
     r"circunvalación|privada|cerrada|retorno|andador|ladeira|viela|chácara|condomínio|conjunto|esplanada|"
     r"fazenda|jardim|passarela|recanto|sítio|trecho|viaduto|montée|rang|croissant|jalan|jl\.|gg\.|"
-    r"intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
+    r"psje\.|pje\.|diag\.|intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
 )
-_CAPITAL_STREET_WORDS = r"Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
+_CAPITAL_STREET_WORDS = r"Trevo|Pátio|Morro|Área|Colônia|Distrito|Estação|Favela|Feira|Aeroporto|Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
 _SUFFIXED = (
     r"stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm|ufer|steig|pfad|markt|chaussee|"
     r"laan|straat|plein|gracht|kade|dijk|singel|baan|steeg|dreef|"
@@ -109,13 +112,15 @@ _UNIT_WORDS = (
     r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept"
 )
 _UNIT = (
-    rf"(?:(?:(?i:{_UNIT_WORDS})(?:\.[ \t]*|[ \t]+)|#[ \t]*)(?:\d[\w-]{{0,5}}|[A-Z]\d{{0,3}})\b"
+    rf"(?:(?:(?i:{_UNIT_WORDS})(?:\.[ \t]*|[ \t]+)|Of\.[ \t]*|#[ \t]*)(?:\d[\w-]{{0,5}}|[A-Z]\d{{0,3}})\b"
     r"|\bB\d{1,3}[ \t]+L\d{1,3}\b)"  # block and lot: "B06 L86"
 )
 _POSTCODE = (
     r"(?:[A-Z]{1,2}-)?(?:\d{7}|\d{5}(?:-?\d{3,4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{3}[ ]\d{2}|\d{4}[ ]?[A-Z]{2}|\d{4,6})"
     r"|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d{2}[ ]?[A-Z\d]{4}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d"
 )
+# Postcodes with letters (Dutch, UK, Canadian), distinct enough to stand on a line of their own.
+_LETTERED_POSTCODE = r"\d{4}[ ]?[A-Z]{2}|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d"
 _TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
 # What names a street outright, where no house number says so.
 # Also the USPS street types that are seldom anything but a street ("Koch Tunnel", "Hale Knoll").
@@ -131,7 +136,7 @@ _NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|floor|piso|box|phase|bloc
 _ELIDED = rf"(?:[dl]['’])?{_WORD}"  # "Côte d'Ivoire"
 _PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,3}}{_NOT_UNIT}{_ELIDED}){{0,5}}"
 _HOUSE = rf"(?:(?:Nr\.|N°|Nº|No\.?|\#)[ \t]*)?(?:{_NUM}|S/N)"  # "N° 141", "# 2-67"; "S/N": sin número, sem número
-_TITLE = rf"(?:(?:Dr|Prof|Ir|Hj?|KH|Gral)\.|[{_UP}]\.(?:[{_UP}]\.)*)"  # in street names: "Jl. Dr. Djunjunan", "Av. J.B. Alberdi"
+_TITLE = rf"(?:(?:Dr|Prof|Ir|Hj?|KH|Gral|Pte|Pdte|Cnel|Tte|Gob|Ing)\.|[{_UP}]\.(?:[{_UP}]\.)*)"  # in street names: "Jl. Dr. Djunjunan", "Av. J.B. Alberdi"
 # Street types written as a word of their own after the name (Finnish): "Eino Leinon polku 14".
 # Also Hungarian, Slovenian, Croatian, Slovak and Czech: "Petőfi utca 80.", "Masarykova cesta 057".
 _TYPE_WORDS = (
@@ -147,6 +152,13 @@ _PLURAL_TYPES = (
     r"(?:(?i:parkways|roads|manors|points|circles|centers|squares|springs|heights|gardens|meadows|ridges|groves|terraces|crescents|lanes|avenues|streets)\b)"
 )
 
+# Words that start a sentence, not a street name: "We have 12, 4031 Failed".
+_CAPITAL_STOP_WORDS = "(?:" + "|".join(sorted((w.capitalize() for w in STOP_WORDS if w.isalpha()), key=lambda w: (-len(w), w))) + ")"
+# US and Australian states and territories.
+_KNOWN_STATES = "|".join(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP NSW VIC QLD SA TAS NT ACT".split()
+)
 # The forms of a street line, each with whether it can only start at a capital (see _STARTS).
 _FORMS: tuple[tuple[bool, str], ...] = (
     # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
@@ -172,16 +184,31 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     ),
     # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
     (True, rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
-    # Any capitalised name and number, confirmed by a postcode and city on the same or next line.
-    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_POSTCODE}),?[ \t]+{_WORD})"),
+    # Any capitalised name and number, confirmed by a postcode and city on the same or next lines
+    # (a postcode with letters on a line of its own: "Benring 993\n4732SC\nVierhuizen").
+    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+|(?:{_LETTERED_POSTCODE})[ \t]*\n[ \t]*){_WORD})"),
+    # ... or, for a name and lower-case words or initials, by a postcode (not a year) and city after a comma:
+    # "Krvavi most 1c, 54447 Trilj", "Dlhé diely I. 80, 881 35 Podkylava".
+    (
+        True,
+        rf"\b(?!{_CAPITAL_STOP_WORDS}\b){_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.)){{1,2}}[ \t]+{_NUM}(?=[ \t]*,[ \t]*(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})",
+    ),
     # ... or by a commune and a region (Chile): "Caupolicán 697, Algarrobo, Región de Valparaíso".
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia)\b)"),
-    # A street word and a name, confirmed by a postcode and city: "avenue Chatriand\n2419 Carraux".
+    # A street word and a name, confirmed by a postcode and city, on the next line or the one after a
+    # line of a place: "avenue Chatriand\n2419 Carraux", "Chácara Lopes\nVale Do Jatoba\n98325991 da Conceição".
     # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
     (
         False,
         rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
-        rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
+        rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_PLACE}[ \t]*\n[ \t]*)?(?:(?:{_POSTCODE}),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
+    ),
+    # A number and any name, confirmed by a town, a known state and a postcode (not a year):
+    # "5 Howell Mew, West Davidtown, SA, 2136", "Unit 3 8 Allen Steps, Port Ellen, QLD, 6287".
+    (
+        False,
+        rf"(?:(?:{_UNIT}[ \t]+){{1,2}})?(?<![\w.,/-]){_NUM}[ \t]+(?:{_WORD}[ \t]+){{0,2}}{_WORD}"
+        rf"(?=(?:,[ \t]*|[ \t]*\n[ \t]*){_PLACE},?[ \t]+(?:{_KNOWN_STATES}),?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,5}}\b)",
     ),
     # A unit on a line of its own, above the rest of the address: "Apt. 617\nMainburg\nYemen 88929".
     (False, rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)"),
@@ -229,7 +256,7 @@ def _spellings(alternation: str) -> list[str]:
     return spellings
 
 
-_UNIT_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted(set(_spellings(_UNIT_WORDS))))
+_UNIT_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted({*_spellings(_UNIT_WORDS), "of."}))  # "Of." (oficina) as in _UNIT
 _STREET_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted({word.lower() for word in _spellings(f"{_STREET_WORDS}|{_CAPITAL_STREET_WORDS}")}))
 # Characters that a case-blind match equates with a letter of those words although lower() does not
 # (long s, dotless i; dotted capital I lower-cases to two characters): such text is scanned whole.
@@ -351,19 +378,21 @@ def _has_digit(text: str) -> bool:
 
 # A state or province: "WV", "CAMP", "Q. ROO".
 _STATE = r"(?:[A-Z]\.[ ]?)?[A-Z]{2,4}"
+# A lower-case last word of a city that ends its line or field: "8225 Novo mesto" in a field or on its line.
+_LOWER_LAST = rf"(?:[ \t]+[{_LOW}]{{3,}}(?=[ \t]*[\n\")]))?"
 # What may follow a street line, one part at a time.
 _SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply; one blank line
 _TAIL_PARTS = re.compile(
     "|".join(
         (
             rf"(?P<unit>{_UNIT}(?:[ \t]+{_UNIT})?)",
-            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}}|[ \t]*\((?:[{_LOW}]+[ \t]+)?{_PLACE}\))?)",
-            rf"(?P<city_postal>{_PLACE}(?:[ \t]+(?:los|las|del|de)[ \t]+[{_LOW}]+)?(?:,?[ \t]+(?:{_STATE},?[ \t]+)?(?:{_POSTCODE})|-\d{{6}})(?!\d))",  # "Sikar-648343": an Indian PIN
+            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:/{_WORD})?{_LOWER_LAST}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}}|[ \t]*\((?:[{_LOW}]+[ \t]+)?{_PLACE}\))?)",
+            rf"(?P<city_postal>{_PLACE}(?:[ \t]+(?:los|las|del|de)[ \t]+[{_LOW}]+)?(?:[ \t]*\({_PLACE}\))?(?:,?[ \t]+(?:{_STATE},?[ \t]+)?(?:{_POSTCODE})|-\d{{6}})(?!\d))",  # "Sikar-648343": an Indian PIN
             rf"(?P<state_zip>{_STATE},?[ \t]+(?:{_POSTCODE})(?!\d))",
             rf"(?P<street>{_NUM}(?:st|nd|rd|th)?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_TYPES}\b)",
             rf"(?P<postcode>{_POSTCODE})\b",
             r"(?P<state>[A-Z]{2,3})\b",
-            rf"(?P<place>(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
+            rf"(?P<place>(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]+in[ \t]+{_WORD}(?=[ \t]*\n))?(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
         )
     )
 )
@@ -422,8 +451,39 @@ def _line_view(text: str) -> str:
     return _LINE_PREFIX.sub(lambda m: " " * len(m.group()), text)
 
 
+# A known place and a postcode (not a year) that ends a line, a field or a clause, as the last
+# line of an address whose street went unseen or as a city on its own: "Chile 77705",
+# "Antarctica (the territory South of 60 deg S) 68287", "Paris 75001.".
+_PLACE_POSTCODE = re.compile(
+    rf"(?<![\w-])(?P<place>{_PLACE})(?:[ \t]*\([^()\n]{{1,60}}\))?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,6}}(?![\w-])"
+    r"(?=[ \t]*(?:[.,;:!?)\n\"]|$))"
+)
+
+# What every such match ends with: a quick test before the scan.
+_POSTCODE_AT_END = re.compile(r"[ \t]\d{4,6}(?![\w-])(?=[ \t]*(?:[.,;:!?)\n\"]|$))")
+
+
+def place_postcodes(text: str, is_place: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Spans of a place (``is_place``, or its last words) and a postcode (_PLACE_POSTCODE)."""
+    if _POSTCODE_AT_END.search(text) is None:
+        return []
+    spans = []
+    for match in _PLACE_POSTCODE.finditer(text):
+        start = match.start("place")
+        while start >= 0 and not is_place(text[start : match.end("place")]):
+            blank = text.find(" ", start, match.end("place"))
+            start = blank + 1 if blank >= 0 else -1
+        if start >= 0:
+            spans.append((start, match.end()))
+    return spans
+
+
 class AddressRecognizer:
-    """Whole postal addresses as LOCATION findings."""
+    """Whole postal addresses as LOCATION findings; with ``is_place`` (the gazetteer's places and
+    countries), also a known place and its postcode."""
+
+    def __init__(self, is_place: Callable[[str], bool] | None = None) -> None:
+        self._is_place = is_place
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         text = _line_view(text)
@@ -431,6 +491,8 @@ class AddressRecognizer:
         spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text)
         if _has_digit(text):  # every other form has a number
             spans += [match.span() for match in street_lines(text, lower)] + town_state_zips(text)
+            if self._is_place is not None:
+                spans += place_postcodes(text, self._is_place)
         results: list[RecognizerResult] = []
         last_end = -1
         for match_start, match_end in sorted(spans, key=lambda span: (span[0], -span[1])):

@@ -621,7 +621,7 @@ class PiiAnalyzer:
         gazetteer = gazetteer if gazetteer is not None else load_gazetteer()
         self._second = SecondOpinion(nlp, gazetteer, self.probes)
         self._places = PlaceContextRecognizer(nlp, gazetteer, self._second.unseen, self.probes)
-        self._addresses = AddressRecognizer()
+        self._addresses = AddressRecognizer(lambda text: gazetteer.is_country(text) or gazetteer.is_place(text))
         self._conversation = ConversationContext()
         self._known = lambda word: gazetteer.is_name(word) or gazetteer.is_place(word)
         self._card = CardRecognizer()

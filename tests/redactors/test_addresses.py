@@ -97,6 +97,7 @@ FOUND = [
     pytest.param("Avenida do Roleto, S/N, 6254-863 Maia", "Avenida do Roleto, S/N, 6254-863 Maia", id="pt-sem-numero"),
     # Lower-case words in a street name before a type word no English sentence uses; Finnish compounds.
     pytest.param("write to Petőfi sándor utca 7., H-1052 Budapest today", "Petőfi sándor utca 7., H-1052 Budapest", id="hu-lower-case-given-name"),
+    pytest.param("write to Kossuth utca 2, 8000 Székesfehérvár soon", "Kossuth utca 2, 8000 Székesfehérvár", id="city-then-prose-word"),
     pytest.param("Munkkiniemen puistokatu 4, 00330 Helsinki", "Munkkiniemen puistokatu 4, 00330 Helsinki", id="fi-compound"),
     # Ordinals inside the street name, after a number or a block and lot.
     pytest.param(
@@ -136,6 +137,34 @@ FOUND = [
     pytest.param("USNS BROWN, FPO AP 12345", "USNS BROWN, FPO AP 12345", id="us-ship-upper-case"),
     pytest.param("It went to 1446 Wood Via, Vazquezfurt", "1446 Wood Via, Vazquezfurt", id="us-via"),
     pytest.param("the depot is just off Harlow Tunnel now", "Harlow Tunnel", id="named-street-rare-type"),
+    # Street names with lower-case words, confirmed by a postcode and city after a comma.
+    pytest.param("send it to Zlatá ulička 7b, 602 00 Brno please", "Zlatá ulička 7b, 602 00 Brno", id="cz-lower-case-street"),
+    pytest.param("at Pod lipami I. 14, 040 01 Košice today", "Pod lipami I. 14, 040 01 Košice", id="sk-initial-in-street"),
+    # City tails: a slash-joined name, "u", a lower-case last word ending its field or line.
+    pytest.param("It went to Bahnhofweg 9, 2502 Murten/Morat last week.", "Bahnhofweg 9, 2502 Murten/Morat", id="ch-slash-city"),
+    pytest.param('{"to": "Kolodvorska 3, 1000 Stara vas"}', "Kolodvorska 3, 1000 Stara vas", id="si-lower-case-last-word-in-field"),
+    pytest.param("Lipová 44\n530 02 Kostelec u Holic", "Lipová 44\n530 02 Kostelec u Holic", id="cz-town-with-u"),
+    # A country with its other name in brackets before the postcode, below the town.
+    pytest.param(
+        "9 Ivy Court\n Apt. 2\n Ferndale\n\n Macau (Macao) 45120", "9 Ivy Court\n Apt. 2\n Ferndale\n\n Macau (Macao) 45120", id="country-aka-postcode"
+    ),
+    # Brazilian, Chilean and Argentine street words, titles and units.
+    pytest.param("para Pátio Lima, 45, Centro, 12345-678 Campinas / SP", "Pátio Lima, 45, Centro, 12345-678 Campinas / SP", id="br-patio"),
+    pytest.param("Morro Azul\nSanta Luzia\n31020110 da Serra / MG", "Morro Azul\nSanta Luzia\n31020110 da Serra / MG", id="br-lines-no-number"),
+    pytest.param("en Psje. Los Olmos 812, Rancagua, Región de O'Higgins", "Psje. Los Olmos 812, Rancagua, Región de O'Higgins", id="cl-pasaje-abbreviation"),
+    pytest.param("Las Camelias 55 Of. 12, Talca, Región del Maule", "Las Camelias 55 Of. 12, Talca, Región del Maule", id="cl-oficina"),
+    pytest.param("Avenida Pte. Illia N° 120\nSalta 4400, Salta", "Avenida Pte. Illia N° 120\nSalta 4400, Salta", id="ar-title-in-street"),
+    pytest.param("Diag. 74 N° 1201\nLa Plata 1900, Buenos Aires", "Diag. 74 N° 1201\nLa Plata 1900, Buenos Aires", id="ar-diagonal"),
+    pytest.param("Unit 3 18 Banks Ridgeway, Kingston, TAS, 7050", "Unit 3 18 Banks Ridgeway, Kingston, TAS, 7050", id="au-ridgeway"),
+    # Any name after a number, confirmed by a town, a known state and a postcode; a town "X in Y" on its line.
+    pytest.param("drop it at 14 Wattle Glade Row, Mount Eliza, VIC, 3930 by noon", "14 Wattle Glade Row, Mount Eliza, VIC, 3930", id="au-any-street-type"),
+    pytest.param("Unit 2 7 Kerr Stairs, Hobart, TAS, 7000", "Unit 2 7 Kerr Stairs, Hobart, TAS, 7000", id="au-unit-any-street-type"),
+    pytest.param("3 Ivy Piazza\nBrightwater, NSW, 2480", "3 Ivy Piazza\nBrightwater, NSW, 2480", id="au-town-state-on-next-line"),
+    # A postcode on a line of its own between the street and the city; particles "i", "vorm".
+    pytest.param("meet at Kerkring 12\n1234AB\nDoorn after", "Kerkring 12\n1234AB\nDoorn", id="nl-postcode-line"),
+    pytest.param("na ul. Jana i Wojciecha 5, 30-001 Kraków", "ul. Jana i Wojciecha 5, 30-001 Kraków", id="pl-i-in-street"),
+    pytest.param("to Lindenweg 4, 92431 Neustadt vorm Wald.", "Lindenweg 4, 92431 Neustadt vorm Wald", id="de-vorm-in-town"),
+    pytest.param("12 Lind Park\nApt. 4\nNeumarkt in Steiermark\nAustria 8820", "12 Lind Park\nApt. 4\nNeumarkt in Steiermark\nAustria 8820", id="town-x-in-y"),
 ]
 
 
@@ -172,6 +201,18 @@ BENIGN = [
     pytest.param("Version 2 GA 12345 released", id="version-then-state-like-word"),
     pytest.param("The build ID is 10023 and CA 94105 is the zip", id="state-zip-without-a-town"),
     pytest.param("Suite 5 Tomorrow we meet", id="unit-then-a-word-no-street"),
+    # Twins of the lower-case street, city tail, "Of." and country rules.
+    pytest.param("Released in version 2, 2024 Windows builds", id="version-then-year"),
+    pytest.param("see chapter 5, 2019 Report for details", id="chapter-then-year"),
+    pytest.param("We have 12, 4031 Failed", id="sentence-start-then-counts"),
+    pytest.param("The board of 12 members met", id="of-is-no-unit"),
+    pytest.param("Ratio 3 Of. 4 was the best", id="of-without-a-street"),
+    pytest.param("Morocco 2030 World Cup bid", id="country-then-year"),
+    pytest.param("Follow these 3 Easy Steps to start", id="steps-are-no-street"),
+    pytest.param("We sold 2 Tickets, Boston, MA 2019 edition", id="state-then-year"),
+    pytest.param("Order 3 Widgets, Acme, XYZ 12345 shipped", id="unknown-state-code"),
+    pytest.param("Release 42\n2024\nNotes follow", id="number-lines-then-a-word"),
+    pytest.param("Build 42\n1234AB\nthen retry", id="postcode-line-then-lower-case"),
 ]
 
 
@@ -279,3 +320,23 @@ def test_spellings_expand_the_regex_word_lists() -> None:
     assert all(whole.fullmatch(word) for word in addresses._spellings(addresses._UNIT_WORDS))
     with pytest.raises(ValueError, match="not a word list"):
         addresses._spellings(r"st(?:reet)?")
+
+
+COUNTRY_LINES = [
+    # (text, what a recognizer given the gazetteer's places finds)
+    pytest.param("Rosa Lind\nAcme Works\nKenya 40100", ["Kenya 40100"], id="country-postcode-line"),
+    pytest.param("> Tom\n> Ghana (Gold Coast) 23321", ["Ghana (Gold Coast) 23321"], id="country-aka-quoted-line"),
+    pytest.param("Revenue by market\nKenya 2024\nGhana 12", [], id="country-then-year-or-count"),
+    pytest.param("Kenya 40100 is the code we use", [], id="postcode-then-prose"),
+    pytest.param("Send it to Head Office Kenya 40100, thanks", ["Kenya 40100"], id="place-after-other-capitals"),
+    pytest.param("The office is in Ghana 00233.", ["Ghana 00233"], id="place-postcode-ends-sentence"),
+    pytest.param("Ghana 2026.", [], id="place-then-year"),
+    pytest.param("Release 40100", [], id="not-a-country"),
+]
+
+
+@pytest.mark.parametrize(("text", "found"), COUNTRY_LINES)
+def test_country_postcode_lines(text: str, found: list[str]) -> None:
+    recognizer = AddressRecognizer(lambda name: name in {"Kenya", "Ghana"})
+    assert [text[r.start : r.end] for r in recognizer.analyze(text)] == found
+    assert AddressRecognizer().analyze(text) == []  # without the gazetteer's countries, no such line
