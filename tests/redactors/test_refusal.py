@@ -103,6 +103,11 @@ def test_the_refusal_must_be_near_the_start() -> None:
         ("Guten Tag, ich möchte meine Bestellung stornieren und das Geld zurück.", "de"),
         ("ok thanks", None),  # too short
         ("1234 5678 @@ 99", None),
+        # only the first LANGUAGE_SAMPLE_CHARS characters are read: an English opening decides
+        ("Where is my parcel? It was due yesterday and nobody answers the phone. " * 8
+         + "Guten Tag, ich möchte meine Bestellung stornieren und das Geld zurück. " * 30, "en"),
+        ("Guten Tag, ich möchte meine Bestellung stornieren und das Geld zurück. " * 8
+         + "Where is my parcel? It was due yesterday and nobody answers the phone. " * 30, "de"),
     ],
 )
 def test_language(text: str, code: str | None) -> None:
@@ -124,7 +129,7 @@ LANGUAGE_TEXTS = [
 
 def test_language_answers_are_cached_by_digest_and_match_the_model() -> None:
     """The cache changes no answer: each equals the model's on the same sample. Texts whose
-    samples agree (digits and punctuation aside, or alike in their first 2000 characters) share
+    samples agree (digits and punctuation aside, or alike in their first LANGUAGE_SAMPLE_CHARS characters) share
     one entry, and the cache keeps 32-byte digests, never the text."""
     detector = LanguageDetector()
     uncached = LanguageDetector(max_entries=0)
