@@ -670,15 +670,14 @@ class PiiAnalyzer:
         """Per result of the recognizers: the model's names trimmed (`_clean_ner`), and None for
         what is no name: code-like, a part of a firm's name ("for Moore, Fitzgerald and Shaw"),
         or code or a label ("Europe/Istanbul", "$FORMAT", "Kafka topic", "open Settings")."""
-        firms: list[tuple[int, int]] = []
-        firms_read = False
+        firms: list[tuple[int, int]] | None = None  # read on the first model name only
 
         def clean(result: RecognizerResult) -> RecognizerResult | None:
-            nonlocal firms, firms_read
+            nonlocal firms
             if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
                 cleaned = _clean_ner(text, result, self._is_common_word)
-                if not firms_read:
-                    firms, firms_read = self._second.people_firms(text), True
+                if firms is None:
+                    firms = self._second.people_firms(text)
                 if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
                     return None
                 result = cleaned
