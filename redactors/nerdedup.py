@@ -167,6 +167,17 @@ def _keeps_together(word: str) -> bool:
     return bare in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha())
 
 
+_ASCII_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+
+
+def digits_folded(sentence: str) -> str:
+    """The sentence with every ASCII digit written as 0: the key under which `SentenceNer` keeps
+    a sentence's entities. Sentences that differ only in their digits ("within 5 days" and "within
+    8 days", two order numbers) have the same length and the same tokens at the same offsets but
+    for the digits, and they share one NER reading (the first one's)."""
+    return sentence.translate(_ASCII_DIGITS_TO_ZERO)
+
+
 class _KeyedLru:
     """A bounded LRU of entities keyed by HMAC-SHA256 of a sentence under a random per-process key."""
 
@@ -301,39 +312,41 @@ class SentenceNer:
 
     def docs(self, texts: Sequence[str]) -> list[Doc]:
         """One tokenized Doc per text, its entities set from NER over the distinct sentences."""
-        known: dict[str, Entities] = {}
+        known: dict[str, Entities] = {}  # by `digits_folded` sentence
         planned: set[str] = set()
         items: list[_Text] = []
         for text in texts:
             item = _Text(text, list(sentences(text)), [])
             for index, (_, sentence) in enumerate(item.pieces):
-                if sentence in known or sentence in planned:
+                key = digits_folded(sentence)
+                if key in known or key in planned:
                     continue
                 if not self._may_hold_a_name(sentence):
-                    known[sentence] = ()
+                    known[key] = ()
                     self.skipped += 1
                     continue
-                cached = self._cache.get(self._cache.digest(sentence))
+                cached = self._cache.get(self._cache.digest(key))
                 if cached is not None:
-                    known[sentence] = cached
+                    known[key] = cached
                     self.hits += 1
                 else:
-                    planned.add(sentence)
+                    planned.add(key)
                     item.compute.append(index)
                     self.misses += 1
             items.append(item)
         runs = [run for item in items for run in _runs(item)]
         for run, doc in zip(runs, self._nlp.pipe([run.segment for run in runs], batch_size=self._batch_size), strict=True):
             for sentence, found in run.entities(doc):
-                known[sentence] = found
-                self._cache.put(self._cache.digest(sentence), found)
+                key = digits_folded(sentence)
+                known[key] = found
+                self._cache.put(self._cache.digest(key), found)
         return [self._doc(item, known) for item in items]
 
     def _doc(self, item: _Text, known: dict[str, Entities]) -> Doc:
         doc = self._nlp.make_doc(item.text)
         spans: list[Span] = []
         for offset, sentence in item.pieces:
-            for start, end, label in known[sentence]:
+            for start, end, label in known[digits_folded(sentence)]:
                 span = doc.char_span(offset + start, offset + end, label=label, alignment_mode="expand")
                 if span is not None:
                     spans.append(span)

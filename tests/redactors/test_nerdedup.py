@@ -75,6 +75,26 @@ def test_a_repeated_sentence_is_read_once_and_mapped_onto_every_text(analyzer: P
     assert ner.hits == 1 and _entities(again[0]) == reference
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "shared"),
+    [
+        ("Maria Gonzalez in Rotterdam has order 4821.", "Maria Gonzalez in Rotterdam has order 9037.", True),
+        ("Ship 12 tents to Anna Berg in Oslo by May 3.", "Ship 98 tents to Anna Berg in Oslo by May 7.", True),
+        # Twins read on their own: another number of digits, another letter.
+        ("Maria Gonzalez in Rotterdam has order 4821.", "Maria Gonzalez in Rotterdam has order 48210.", False),
+        ("Maria Gonzalez in Rotterdam has order 4821.", "Maria Gonzalez in Rotterdam has order 482l.", False),
+    ],
+)
+def test_sentences_that_differ_only_in_their_digits_share_one_reading(analyzer: PiiAnalyzer, first: str, second: str, shared: bool) -> None:
+    ner = SentenceNer(analyzer._nlp, batch_size=8)
+    one, two = ner.docs([first, second])
+    assert (ner.misses, ner.hits) == (1 if shared else 2, 0)
+    names = {e.text for e in one.ents if e.label_ in ("PERSON", "GPE")}
+    assert names and names == {e.text for e in two.ents if e.label_ in ("PERSON", "GPE")}
+    ner.docs([second.translate(str.maketrans("0123456789", "1234567890"))])  # the next request, other digits: from the cache
+    assert (ner.misses, ner.hits) == (1 if shared else 2, 1)
+
+
 def test_the_cache_holds_no_text_and_is_bounded(analyzer: PiiAnalyzer) -> None:
     ner = SentenceNer(analyzer._nlp, batch_size=8, max_entries=2)
     ner.docs(TEXTS[:2])
