@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.workload import DEFAULT_SEED
+from redactors import nerdedup
 from redactors.nerdedup import Probes, SentenceNer, may_hold_a_name, sentences
 from redactors.nerinput import ner_input
 from redactors.pii import NameContextRecognizer, PiiAnalyzer, PlaceContextRecognizer
@@ -249,6 +251,30 @@ def test_sentences_not_read_change_no_finding_of_any_corpus_or_bench_text(analyz
     assert found[0] and any(found[0])
     differences = [(text[:200], skipped, read) for text, skipped, read in zip(texts, *found, strict=True) if skipped != read]
     assert differences == [], "\n".join(map(repr, differences))
+
+
+def test_runs_read_with_their_context_find_what_a_wider_context_finds(analyzer: PiiAnalyzer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CONTEXT_WORDS against eight words (the first setting) on the bench workloads, each trace's
+    texts one batch and the cache kept across traces, as requests are read: sentences seen before
+    make most texts runs with context. One word of context is not enough ("Madison" of the mixed
+    workload is no PERSON then)."""
+    from bench.common import Source, content_texts
+    from bench.workload import Workload
+
+    batches = []
+    for kind in ("unique", "mixed"):
+        workload = Source(kind, DEFAULT_SEED).take(60)
+        batches += [[ner_input(text) for text in content_texts(Workload(kind, [trace]))] for trace in workload.traces]
+    runs, all_runs = [], nerdedup._runs
+    monkeypatch.setattr(nerdedup, "_runs", lambda item: (runs.append((run, item.text)) or run for run in all_runs(item)))
+    found = []
+    for words in (nerdedup.CONTEXT_WORDS, 8):
+        monkeypatch.setattr(nerdedup, "CONTEXT_WORDS", words)
+        ner = SentenceNer(analyzer._nlp, batch_size=64)
+        found.append([_entities(doc) for batch in batches for doc in ner.docs(batch)])
+    assert sum(len(run.segment) < len(text) for run, text in runs) > 500  # runs with context, not whole texts
+    assert any(found[1])
+    assert [i for i, (a, b) in enumerate(zip(*found, strict=True)) if a != b] == []
 
 
 @pytest.mark.parametrize(
