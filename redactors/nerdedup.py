@@ -24,6 +24,8 @@ with nothing repeated or cached is read whole, exactly as before.
 
 NER results of a sentence are kept in a bounded LRU keyed by an HMAC-SHA256 digest under a
 random per-process key, like `RedactionCache`: the cache holds offsets and labels, never text.
+The key is the sentence with its ASCII digits folded to 0 (`digits_folded`): sentences that
+differ only in their digits (an order number, a price, "within 5 days") share one reading.
 
 `Probes` asks the model the context recognizers' questions ("I spoke with Maria Lopez
 yesterday.": is the candidate a PERSON in a neutral sentence?). One `nlp()` call per candidate
