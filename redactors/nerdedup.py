@@ -18,12 +18,14 @@ by rules on the text and by probes, not by this NER. tests/redactors/test_nerded
 on every dev-corpus, public-set and bench text with a sentence not read: the same findings as
 with every sentence read.
 
-A sentence is read in the first text of the batch that has it, with five words of that text on
+A sentence is read in the first text of the batch that has it, with three words of that text on
 either side (the model's window is a few tokens; an entity never spans a sentence end); a text
 with nothing repeated or cached is read whole, exactly as before.
 
 NER results of a sentence are kept in a bounded LRU keyed by an HMAC-SHA256 digest under a
 random per-process key, like `RedactionCache`: the cache holds offsets and labels, never text.
+The key is the sentence with its ASCII digits folded to 0 (`digits_folded`): sentences that
+differ only in their digits (an order number, a price, "within 5 days") share one reading.
 
 `Probes` asks the model the context recognizers' questions ("I spoke with Maria Lopez
 yesterday.": is the candidate a PERSON in a neutral sentence?). One `nlp()` call per candidate
@@ -64,9 +66,12 @@ _LAST_WORD = re.compile(r"(\S*)[.!?]$")
 _WORD = re.compile(r"\S+")
 # Words of the text read on either side of a run: the small model's token vectors see four
 # tokens each way, and the entity recognizer's state also reads the token before the current one.
+# Context matters only for a run's first reading: a cached sentence is reused in any context.
 # (Eight words read 30% more text than the sentences themselves on the mixed workload; five
-# gave the same `make eval` figures on every line, 1.06x.)
-CONTEXT_WORDS = 5
+# gave the same `make eval` figures on every line, 1.06x. Two, three, four and five words gave
+# the same entities on every text of 80 mixed and 80 unique traces read as requests, one word
+# did not; three keeps a word of margin: tests/redactors/test_nerdedup.py.)
+CONTEXT_WORDS = 3
 CONTEXT_CHARS = 400
 
 
@@ -165,6 +170,17 @@ def _keeps_together(word: str) -> bool:
     """An abbreviation or an initial before the full stop: not a sentence end."""
     bare = word.lstrip("\"'([").lower()
     return bare in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha())
+
+
+_ASCII_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+
+
+def digits_folded(sentence: str) -> str:
+    """The sentence with every ASCII digit written as 0: the key under which `SentenceNer` keeps
+    a sentence's entities. Sentences that differ only in their digits ("within 5 days" and "within
+    8 days", two order numbers) have the same length and the same tokens at the same offsets but
+    for the digits, and they share one NER reading (the first one's)."""
+    return sentence.translate(_ASCII_DIGITS_TO_ZERO)
 
 
 class _KeyedLru:
@@ -301,39 +317,41 @@ class SentenceNer:
 
     def docs(self, texts: Sequence[str]) -> list[Doc]:
         """One tokenized Doc per text, its entities set from NER over the distinct sentences."""
-        known: dict[str, Entities] = {}
+        known: dict[str, Entities] = {}  # by `digits_folded` sentence
         planned: set[str] = set()
         items: list[_Text] = []
         for text in texts:
             item = _Text(text, list(sentences(text)), [])
             for index, (_, sentence) in enumerate(item.pieces):
-                if sentence in known or sentence in planned:
+                key = digits_folded(sentence)
+                if key in known or key in planned:
                     continue
                 if not self._may_hold_a_name(sentence):
-                    known[sentence] = ()
+                    known[key] = ()
                     self.skipped += 1
                     continue
-                cached = self._cache.get(self._cache.digest(sentence))
+                cached = self._cache.get(self._cache.digest(key))
                 if cached is not None:
-                    known[sentence] = cached
+                    known[key] = cached
                     self.hits += 1
                 else:
-                    planned.add(sentence)
+                    planned.add(key)
                     item.compute.append(index)
                     self.misses += 1
             items.append(item)
         runs = [run for item in items for run in _runs(item)]
         for run, doc in zip(runs, self._nlp.pipe([run.segment for run in runs], batch_size=self._batch_size), strict=True):
             for sentence, found in run.entities(doc):
-                known[sentence] = found
-                self._cache.put(self._cache.digest(sentence), found)
+                key = digits_folded(sentence)
+                known[key] = found
+                self._cache.put(self._cache.digest(key), found)
         return [self._doc(item, known) for item in items]
 
     def _doc(self, item: _Text, known: dict[str, Entities]) -> Doc:
         doc = self._nlp.make_doc(item.text)
         spans: list[Span] = []
         for offset, sentence in item.pieces:
-            for start, end, label in known[sentence]:
+            for start, end, label in known[digits_folded(sentence)]:
                 span = doc.char_span(offset + start, offset + end, label=label, alignment_mode="expand")
                 if span is not None:
                     spans.append(span)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.workload import DEFAULT_SEED
+from redactors import nerdedup
 from redactors.nerdedup import Probes, SentenceNer, may_hold_a_name, sentences
 from redactors.nerinput import ner_input
 from redactors.pii import NameContextRecognizer, PiiAnalyzer, PlaceContextRecognizer
@@ -73,6 +75,26 @@ def test_a_repeated_sentence_is_read_once_and_mapped_onto_every_text(analyzer: P
         assert [(s - offset, e - offset, label) for s, e, label in _entities(doc) if s >= offset and e <= offset + len(shared)] == reference
     again = ner.docs([shared])  # the next request: from the cache
     assert ner.hits == 1 and _entities(again[0]) == reference
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shared"),
+    [
+        ("Maria Gonzalez in Rotterdam has order 4821.", "Maria Gonzalez in Rotterdam has order 9037.", True),
+        ("Ship 12 tents to Anna Berg in Oslo by May 3.", "Ship 98 tents to Anna Berg in Oslo by May 7.", True),
+        # Twins read on their own: another number of digits, another letter.
+        ("Maria Gonzalez in Rotterdam has order 4821.", "Maria Gonzalez in Rotterdam has order 48210.", False),
+        ("Maria Gonzalez in Rotterdam has order 4821.", "Maria Gonzalez in Rotterdam has order 482l.", False),
+    ],
+)
+def test_sentences_that_differ_only_in_their_digits_share_one_reading(analyzer: PiiAnalyzer, first: str, second: str, shared: bool) -> None:
+    ner = SentenceNer(analyzer._nlp, batch_size=8)
+    one, two = ner.docs([first, second])
+    assert (ner.misses, ner.hits) == (1 if shared else 2, 0)
+    names = {e.text for e in one.ents if e.label_ in ("PERSON", "GPE")}
+    assert names and names == {e.text for e in two.ents if e.label_ in ("PERSON", "GPE")}
+    ner.docs([second.translate(str.maketrans("0123456789", "1234567890"))])  # the next request, other digits: from the cache
+    assert (ner.misses, ner.hits) == (1 if shared else 2, 1)
 
 
 def test_the_cache_holds_no_text_and_is_bounded(analyzer: PiiAnalyzer) -> None:
@@ -229,6 +251,30 @@ def test_sentences_not_read_change_no_finding_of_any_corpus_or_bench_text(analyz
     assert found[0] and any(found[0])
     differences = [(text[:200], skipped, read) for text, skipped, read in zip(texts, *found, strict=True) if skipped != read]
     assert differences == [], "\n".join(map(repr, differences))
+
+
+def test_runs_read_with_their_context_find_what_a_wider_context_finds(analyzer: PiiAnalyzer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CONTEXT_WORDS against eight words (the first setting) on the bench workloads, each trace's
+    texts one batch and the cache kept across traces, as requests are read: sentences seen before
+    make most texts runs with context. One word of context is not enough ("Madison" of the mixed
+    workload is no PERSON then)."""
+    from bench.common import Source, content_texts
+    from bench.workload import Workload
+
+    batches = []
+    for kind in ("unique", "mixed"):
+        workload = Source(kind, DEFAULT_SEED).take(60)
+        batches += [[ner_input(text) for text in content_texts(Workload(kind, [trace]))] for trace in workload.traces]
+    runs, all_runs = [], nerdedup._runs
+    monkeypatch.setattr(nerdedup, "_runs", lambda item: (runs.append((run, item.text)) or run for run in all_runs(item)))
+    found = []
+    for words in (nerdedup.CONTEXT_WORDS, 8):
+        monkeypatch.setattr(nerdedup, "CONTEXT_WORDS", words)
+        ner = SentenceNer(analyzer._nlp, batch_size=64)
+        found.append([_entities(doc) for batch in batches for doc in ner.docs(batch)])
+    assert sum(len(run.segment) < len(text) for run, text in runs) > 500  # runs with context, not whole texts
+    assert any(found[1])
+    assert [i for i, (a, b) in enumerate(zip(*found, strict=True)) if a != b] == []
 
 
 @pytest.mark.parametrize(
