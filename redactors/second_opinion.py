@@ -150,7 +150,11 @@ _NOT_FIRST = frozenset(STOP_WORDS) | frozenset(
     call email ask tell ping message""".split()
 )
 _NEUTRAL_PREFIX = "I spoke with "
-_LOWER_PAIR = re.compile(rf"(?<![\w'’-])([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-])")
+# What the model calls a proper noun it does not read as a person ("Yusuf Kabir" is a PRODUCT to it).
+_PROPER_LABELS = frozenset({"ORG", "PRODUCT", "GPE", "NORP", "FAC", "LOC", "WORK_OF_ART"})
+# Two words in lower case or in capitals, overlapping ("check if harold moseti": "if harold", "harold moseti").
+_LOWER_PAIR = re.compile(rf"(?<![\w'’-])(?=([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-]))")
+_CAPS_PAIR = re.compile(rf"(?<![\w'’-])(?=([{UPPER}][{UPPER}'’-]+) ([{UPPER}][{UPPER}'’-]+)(?![\w-]))")
 # English place-name endings and prefixes: "Taylorfort", "Knightchester", "East Pottshaven".
 # English, French, German, Dutch and Nordic place-name endings ("Gordonneath", "MorelBourg", "Sellingen").
 _TOWN_SUFFIXES = (
@@ -370,19 +374,23 @@ class SecondOpinion:
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
 
     def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
-        """"kavya smith": a known first name and a known last name in lower case, neither a
-        common word and one of them not in the model's vocabulary ("mark bill" and "pop song"
-        are English); the model, asked about them title-cased, decides."""
+        """"kavya smith", "BETHAN LAWRENCE": two words in lower case or in capitals, a known first
+        name then a known last name or a word the model never saw ("harold moseti"), none a common
+        word and one of them not in the model's vocabulary ("mark bill", "pop song" and "PLEASE
+        CALL" are English); the model, asked about them title-cased, decides. Pairs overlap: in
+        "check if harold moseti" the pair "if harold" does not hide the name."""
         found = []
-        for match in _LOWER_PAIR.finditer(text):
+        pairs = [*_LOWER_PAIR.finditer(text)] + ([*_CAPS_PAIR.finditer(text)] if _UPPER_PAIR.search(text) else [])
+        for match in pairs:
             first, last = match.group(1), match.group(2)
-            if first in _NOT_FIRST or last in _NOT_FIRST or last in _COMPANY_WORDS:
+            if {first.lower(), last.lower()} & _NOT_FIRST or last.lower() in _COMPANY_WORDS:
                 continue
-            if self._gaz.is_first(first) and self._gaz.is_last(last) and (self._unseen(first) or self._unseen(last)):
-                found.append(match.span())
+            unseen_last = self._unseen(last) and not self._gaz.is_first(last)
+            if self._gaz.is_first(first) and (self._gaz.is_last(last) or unseen_last) and (self._unseen(first) or self._unseen(last)):
+                found.append((match.start(1), match.end(2)))
         if not found:
             return []
-        answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{_title(text[s:e])} yesterday." for s, e in found])
+        answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{_title(text[s:e].lower())} yesterday." for s, e in found])
         names = []
         for (start, end), entities in zip(found, answers, strict=True):
             length = self._name_length(text[start:end], entities)
@@ -392,11 +400,12 @@ class SecondOpinion:
 
     def _name_length(self, pair: str, entities: Sequence[tuple[int, int, str]]) -> int:
         """How much of the pair the model, asked about it title-cased, reads as a name: its
-        PERSON (or, when the first word is a common first name, ORG: "Kavya Smith" reads as a
-        firm to it, "Apache Spark" is no name) entity's length within the pair; 0: none."""
+        PERSON (or, when the first word is a common first name, any proper noun's: "Kavya Smith"
+        reads as a firm to it, "Yusuf Kabir" as a product; "Apache Spark" is no name) entity's
+        length within the pair; 0: none."""
         start = len(_NEUTRAL_PREFIX)
         for s, e, label in entities:
-            common = label == "ORG" and self._gaz.is_common_first(pair.split(" ")[0])
+            common = label in _PROPER_LABELS and self._gaz.is_common_first(pair.split(" ")[0])
             if s <= start < e and (label in ("PERSON", "PER") or common):
                 return min(len(pair), e - start)  # "xiaoming set up": the name is "xiaoming"
         return 0

@@ -1,4 +1,4 @@
-"""Dev-only PERSON material: sentence shapes of LLM traffic the other sources lack (``shapes``).
+"""Dev-only PERSON material: sentence shapes of LLM traffic the other sources lack (``name-shapes``).
 
 The presidio-templates test split's PERSON misses are shapes its dev templates do not have, and
 those dev templates are exhausted. This source is new development material for names: chat
@@ -27,7 +27,7 @@ from faker import Faker
 from bench.eval.corpus import LOCATION, PERSON
 from bench.eval.public import SEED, Piece, _fill, _row
 
-SOURCE = "shapes"
+SOURCE = "name-shapes"
 # Latin-script person locales that no other source uses.
 NEW_LOCALES = (
     "en_KE", "en_NG", "en_PK", "en_TH", "es_CL", "fr_BE", "fr_CA", "ga_IE", "ha_NG", "ig_NG",
@@ -82,7 +82,7 @@ SHAPE_TEMPLATES: tuple[tuple[str, str], ...] = (
     ("shapes/bio/speaker", "Our keynote speaker, {PERSON}, leads research at {COMPANY}."),
     ("shapes/bio/award", "The award went to {PERSON} for her work on water sanitation."),
     ("shapes/speech/according", "According to {PERSON}, the shipment left the port on Friday."),
-    ("shapes/speech/said", "\"We are not ready,\" said {PERSON}, the project lead."),
+    ("shapes/speech/said", '"We are not ready," said {PERSON}, the project lead.'),
     ("shapes/speech/told", "{FIRST} told me the contract was already signed."),
     ("shapes/speech/quote-after", "'I'll handle it,' {FIRST} replied."),
     ("shapes/speech/mentions", "As {PERSON} mentioned in the last call, the API is rate limited."),
@@ -238,4 +238,3 @@ def shape_rows(per_template: int = 6) -> list[dict]:
                     rows.append({**row, "split": "dev"})
                     break
     return rows
-
