@@ -118,9 +118,13 @@ _OBJECT = re.compile(
     rf"(?<![\w'’-])(?i:{'|'.join(sorted(OBJECT_VERBS, key=len, reverse=True))})[ ]+(?P<name>{_CAP}(?:[ ]{_CAP}){{1,2}})(?![\w'’-])"
 )
 _VOCATIVE = re.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
+# A mention: "@ikenna can you review", "@maria.lopez thanks" (not "@app.route(", "@patch(", "a@b.c").
+_MENTION = re.compile(rf"(?<![\w@.])@(?P<handle>[{UPPER}{LOWER}]+(?:[._-][{UPPER}{LOWER}]+)?)(?=[ \t]|[,:;!?][ \t\n]|[,:;!?]?$)", re.M)
+# Mentions of a group, not of a person (Slack's and GitHub's): names in the gazetteer too.
+_GROUP_HANDLES = frozenset("here channel everyone all team dev devs ops admin admins oncall".split())
 # Addressed at a clause's start: "'Igor, the report is late again.'", "Aisha, can you check?".
 _OPENING_VOCATIVE = re.compile(rf"(?<![\w-])(?P<name>{_CAP}),[ ]+(?=[{LOWER}])")
-_SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
+_SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?|[ \t]+[-–—~][ \t]+)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
 _HERE = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])")
 _KIN = (
     r"kid|kids|child|children|son|daughter|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|"
@@ -187,6 +191,8 @@ class NameCues:
         spans += self._objects(text)
         if "\n" in text or "\\n" in text:
             spans += self._assignees(text)
+        if "@" in text:
+            spans += self._mentions(text)
         lower = text.lower()
         if any(word in lower for word in _RELATIVE_HINTS):
             spans += self._relatives(text)
@@ -379,6 +385,19 @@ class NameCues:
         if not named:
             return []
         return [m.span("name") for m in items if m in named or self._unseen(m.group("name"))]
+
+    def _mentions(self, text: str) -> list[tuple[int, int]]:
+        """"@ikenna can you review", "@maria.lopez": a handle made of names, each a common first
+        name or a known name the model never saw; no group ("@here", "@channel") and no code
+        ("@app.route(", "@property")."""
+        found = []
+        for match in _MENTION.finditer(text):
+            parts = re.split(r"[._-]", match.group("handle"))
+            if match.group("handle").lower() in _GROUP_HANDLES or any(self._common(p) for p in parts):
+                continue
+            if all(self._gaz.is_common_first(p) or self._gaz.is_name(p) and self._unseen(p) for p in parts):
+                found.append(match.span("handle"))
+        return found
 
     def _not_only_place(self, word: str) -> bool:
         return self._gaz.is_common_first(word) or not self._gaz.is_place(word)

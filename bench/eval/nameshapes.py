@@ -140,6 +140,42 @@ SHAPE_TEMPLATES: tuple[tuple[str, str], ...] = (
 )
 
 
+# A second batch, written after the first round of rules and scored once before any rule looked
+# at it (the figure in docs/detection.md): news, social, medical, HR, legal and developer shapes.
+SECOND_TEMPLATES: tuple[tuple[str, str], ...] = (
+    ("shapes2/news/age", "{PERSON}, 34, was arrested on Tuesday after the match."),
+    ("shapes2/news/interview", "Interview with {PERSON} about her new book"),
+    ("shapes2/news/scored", "{LAST} scored twice in the second half."),
+    ("shapes2/news/founded", "In 2019 {PERSON} founded a small bakery in the old town."),
+    ("shapes2/social/photo", "Photo by {PERSON} on Unsplash"),
+    ("shapes2/social/mention", "@{FIRST_LOWER} can you review this PR before lunch?"),
+    ("shapes2/social/pronouns", "{PERSON} (she/her) | Product Designer"),
+    ("shapes2/social/congrats", "Congratulations to {PERSON} on the promotion!"),
+    ("shapes2/social/and-i", "{FIRST} and I went to the cinema last night."),
+    ("shapes2/social/is-this", "Is this {FIRST}? I think we met at the conference."),
+    ("shapes2/medical/patient", "The patient, {PERSON}, was admitted on Monday with chest pain."),
+    ("shapes2/medical/field", "Patient name: {LAST}, {FIRST}\nDOB: 1971-02-03"),
+    ("shapes2/medical/emergency", "Emergency contact: {PERSON} (mother)"),
+    ("shapes2/medical/referred", "Referred by Dr {LAST} for a follow-up scan."),
+    ("shapes2/hr/hired", "We hired {PERSON} as our new {JOB}."),
+    ("shapes2/hr/reference", "I need a reference letter for {PERSON}, who worked with me for three years."),
+    ("shapes2/hr/farewell", "Reminder: {FIRST}'s farewell lunch is on Friday."),
+    ("shapes2/hr/review", "Performance review for {PERSON_UPPER} - Q2"),
+    ("shapes2/legal/beneficiary", "Beneficiary: {PERSON}\nShare: 50%"),
+    ("shapes2/legal/between", "This agreement is made between {PERSON} and {COMPANY}."),
+    ("shapes2/legal/witness", "In the presence of {PERSON}, notary."),
+    ("shapes2/dev/commit", "Co-authored-by: {PERSON} <{EMAIL}>"),
+    ("shapes2/dev/blame", "last edited by {PERSON_LOWER} 3 days ago"),
+    ("shapes2/dev/review", "LGTM, but let {FIRST} sign off on the schema change."),
+    ("shapes2/chat/spoke-to", "Spoke to {FIRST} at the front desk, she said it's fixed."),
+    ("shapes2/chat/lower-cancel", "{PERSON_LOWER} wants to cancel the subscription"),
+    ("shapes2/chat/thanks-dash", "Thanks again — {FIRST}"),
+    ("shapes2/chat/hello-code", "Hello {FIRST}! Your verification code is 4412."),
+    ("shapes2/benign/release", "Release Notes: Dark Mode, Faster Search and Better Sync"),
+    ("shapes2/benign/company-news", "{COMPANY} reported record revenue in the third quarter."),
+)
+
+
 class ShapeValues:
     """Names from many Faker locales (romanised Japanese and Chinese ones included), and the
     benign values the templates need."""
@@ -230,7 +266,7 @@ def shape_rows(per_template: int = 6) -> list[dict]:
     v = ShapeValues(random.Random(SEED + 5))
     makers = _shape_makers(v)
     rows: list[dict] = []
-    for pattern, template in SHAPE_TEMPLATES:
+    for pattern, template in SHAPE_TEMPLATES + SECOND_TEMPLATES:
         for _ in range(per_template):
             for _attempt in range(20):
                 row = _row(SOURCE, pattern, len(rows) + 1, _fill(template, makers))

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from redactors.detectors.base import Finding
 from redactors.letters import LOWER, UPPER
+from redactors.recurrence import recurring_names
 
 REDACTED = [
     # (text, name words that must be gone, ordinary words that must survive), through the whole redactor.
@@ -26,6 +28,11 @@ REDACTED = [
     pytest.param("Caller Manon Jacob says the router reboots.", ["Manon", "Jacob"], ["Caller", "says the router"], id="role-before-model-name"),
     pytest.param("Good morning Mr Dean, your table is ready.", ["Dean"], ["Good morning Mr", "your table"], id="title-before-model-name"),
     pytest.param("Account owner Ruqayya Mohammed approved the discount.", ["Ruqayya", "Mohammed"], ["approved the discount"], id="role-field-stops-at-verb"),
+    pytest.param("Winners:\n1. Ada Obi\n2. Ise van Leeuwen\n3. Tom Baker", ["Ise", "Leeuwen"], ["Winners:"], id="numbered-list-lines"),
+    pytest.param("Either Qays or Kevin Smith can approve the request.", ["Qays"], ["Either", "can approve"], id="or-list"),
+    pytest.param("Rewrite this so it sounds friendlier: 'Igor, the report is late again.'", ["Igor"], ["the report is late"], id="opening-vocative"),
+    pytest.param("Thanks again — Musa", ["Musa"], ["Thanks again"], id="sign-off-after-dash"),
+    pytest.param("@ikenna can you review this PR before lunch?", ["ikenna"], ["can you review"], id="mention"),
     # Benign twins: capitals, team names in action items, a name field holding a thing, lower-case phrases.
     pytest.param(
         "QUARTERLY BUSINESS REVIEW: REVENUE GROWTH AND HIRING PLAN", [], ["QUARTERLY BUSINESS REVIEW: REVENUE GROWTH AND HIRING PLAN"], id="caps-header"
@@ -40,6 +47,11 @@ REDACTED = [
     pytest.param("Name: Build Pipeline\nStatus: Passing\nOwner: Platform Team", [], ["Build Pipeline", "Platform Team"], id="name-field-thing"),
     pytest.param("im sure this is fine, i am going home", [], ["im sure this is fine, i am going home"], id="lower-introduction-twin"),
     pytest.param("can you check if the build is green", [], ["can you check if the build is green"], id="lower-pair-twin"),
+    pytest.param("Attendees:\n- Tom Baker\n- Finance Team\n- Legal", ["Baker"], ["Finance Team", "Legal"], id="list-lines-teams"),
+    pytest.param("Either Postgres or MySQL works.", [], ["Either Postgres or MySQL works."], id="or-list-products"),
+    pytest.param("However, the build failed.", [], ["However, the build failed."], id="opening-word-no-name"),
+    pytest.param("Fixed the flaky test — Done", [], ["Fixed the flaky test — Done"], id="dash-before-a-word"),
+    pytest.param('@here can you review?\n@app.route("/x")\n@patch("os.getcwd")', [], ["@here", "@app.route", "@patch("], id="group-mention-decorators"),
 ]
 
 
@@ -54,3 +66,27 @@ def test_names_are_redacted_and_twins_kept(redactor, text: str, gone: list[str],
 def test_lower_case_partners_of_upper_letters_are_letters(upper: str, lower: str) -> None:
     assert upper in UPPER and lower in LOWER
     assert lower not in UPPER
+
+
+RECURRING = [
+    # (text, the PERSON finding's words, what the other mentions must yield)
+    pytest.param("Hi Maria Lopez, thanks.\nThe form for Lopez is attached.", "Maria Lopez", ["Lopez"], id="surname-again"),
+    pytest.param("Maria Lopez called. Maria's manager agreed.", "Maria Lopez", ["Maria"], id="possessive-again"),
+    pytest.param("MARIA LOPEZ\nAccount holder: LOPEZ", "MARIA LOPEZ", ["LOPEZ"], id="capitals-again"),
+    pytest.param("Will Smith joined in May. He will call. Smithson Ltd agreed.", "Will Smith", [], id="stop-word-and-longer-word-twins"),
+    pytest.param("mark smith asked us to mark the ticket", "mark smith", [], id="lower-case-not-carried"),
+    pytest.param("Caller Dean Fox asked for the Caller ID", "Caller Dean Fox", [], id="role-word-not-carried"),
+]
+
+
+@pytest.mark.parametrize(("text", "name", "again"), RECURRING)
+def test_a_name_found_once_is_masked_at_its_other_mentions(text: str, name: str, again: list[str]) -> None:
+    start = text.index(name)
+    found = recurring_names(text, [Finding(start, start + len(name), "PERSON", 0.8)])
+    assert [text[f.start : f.end] for f in found] == again
+    assert all(f.entity == "PERSON" and f.score == 0.8 for f in found)
+
+
+def test_other_entities_are_not_carried_over() -> None:
+    text = "Paris is nice. I moved to Paris."
+    assert recurring_names(text, [Finding(0, 5, "LOCATION", 0.8)]) == []
