@@ -43,13 +43,15 @@ _LINE_START = r"(?:^|(?<=\n)|(?<=\\n)|(?<=\\r))"
 _SPEAKER = re.compile(
     rf"{_LINE_START}[ \t]*(?:[>|][ \t]*)*(?P<label>{_CAP}(?:[ ]{_CAP})?)[ \t]*:(?!//)[ \t]*(?P<speech>[\"“'{UPPER}])", re.M
 )
+# A screenplay's speaker labels in capitals: "HUGO: Get down!", "MARY ANN: Now?".
+_CAPS_SPEAKER = re.compile(rf"{_LINE_START}[ \t]*(?P<label>[{UPPER}]{{2,}}(?:[ ][{UPPER}]{{2,}})?)[ \t]*:[ \t]+[\"“'{UPPER}]", re.M)
 _ROLES = frozenset(
     """user assistant system agent human ai bot customer client caller operator host guest support admin
     interviewer moderator narrator speaker note notes warning error info summary subject date from to cc
     bcc re fwd status step question answer reply response input output result example tip hint update
     action title description details reason cause solution location address phone email name time
     author owner reviewer assignee reporter priority severity type category tags label source target
-    directed written produced cast genre runtime rating release""".split()
+    directed written produced cast genre runtime rating release todo fixme hack xxx bug fix ps nb""".split()
 )
 _PAIR = re.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
 _FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|became|for|work(?:s|ed)? for|vendor|client|partner)[ ]+)$")
@@ -110,8 +112,9 @@ OBJECT_VERBS = frozenset(
 ROLE_WORDS = frozenset(
     """caller customer client patient passenger applicant candidate tenant guest user agent driver
     colleague manager engineer director ceo cto cfo coo founder president chair chairman chairwoman
-    professor nurse officer captain coach judge senator minister spokesperson spokesman spokeswoman
-    owner author reporter editor reviewer assignee witness attendee speaker host mr mrs ms mx miss
+    professor nurse officer captain coach judge minister spokesperson spokesman spokeswoman
+    owner author reporter editor reviewer assignee witness attendee speaker host mayor governor
+    councillor councilor senator ambassador mr mrs ms mx miss
     dr prof sir""".split()
 )
 _OBJECT = re.compile(
@@ -183,6 +186,8 @@ class NameCues:
 
     def analyze(self, text: str, model_spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         speakers = self._speakers(text)
+        if ":" in text:
+            speakers += self._caps_speakers(text)
         spans = [*speakers, *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
         if _PARTICLE_HINT.search(text):
             spans += self._particle_pairs(text)
@@ -251,6 +256,16 @@ class NameCues:
             return [m.span("label") for m in labels]
         lone = [m for m in labels if m.group("speech") in "\"“'" or m.group("label") in first_names and self._unseen(m.group("label"))]
         return [m.span("label") for m in lone]
+
+    def _caps_speakers(self, text: str) -> list[tuple[int, int]]:
+        """Speaker labels in capitals, as in a screenplay: two or more different labels, each a
+        name (title-cased: a known name or a word the model never saw, no role: "USER",
+        "ERROR"), one of them a known first name."""
+        labels = [m for m in _CAPS_SPEAKER.finditer(text) if self._all_name_like(m.group("label").title())]
+        names = {m.group("label") for m in labels}
+        if len(names) < 2 or not any(self._gaz.is_first(label.split(" ")[0]) for label in names):
+            return []
+        return [m.span("label") for m in labels]
 
     def _pairs(self, text: str) -> list[tuple[int, int]]:
         found = []

@@ -722,12 +722,24 @@ class PiiAnalyzer:
                     firms = self._second.people_firms(text)
                 if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
                     return None
-                result = cleaned
+                result = self._without_leading_word(text, cleaned)
             if result.entity_type in NAME_ENTITIES and self._benign(text, result.start, result.end, result.entity_type):
                 return None
             return result
 
         return clean
+
+    def _without_leading_word(self, text: str, result: RecognizerResult) -> RecognizerResult:
+        """A name of three words or more the model read with an English word before it
+        ("Watching Lukita Maheswara", "Mayor Valéria Čapka"): a first word the model knows that
+        is no known name or place, no particle, is cut off."""
+        words = text[result.start : result.end].split(" ")
+        first = words[0]
+        if result.entity_type != "PERSON" or len(words) < 3 or not first[:1].isupper() or first.lower() in _PARTICLES:
+            return result
+        if self._known(first) or self._second.unseen(first):
+            return result
+        return RecognizerResult(result.entity_type, result.start + len(first) + 1, result.end, result.score)
 
     def _benign(self, text: str, start: int, end: int, entity: str) -> bool:
         """The model's name or place [start, end) is code, an identifier or a label (redactors/benign.py)."""

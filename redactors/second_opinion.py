@@ -150,6 +150,14 @@ _NOT_FIRST = frozenset(STOP_WORDS) | frozenset(
     call email ask tell ping message""".split()
 )
 _NEUTRAL_PREFIX = "I spoke with "
+# A lone capitalised word where a person is expected: after "with", "to", "for", "met", "thanks
+# to" ... ("I went shopping with Javier", "Send it to Křížová"), or the subject of a question
+# ("Is Schlatter coming?"); not the first of two capitalised words (pairs are read elsewhere).
+_LONE = rf"(?P<name>{_CAP})(?![\w'’-])(?![ ]{_CAP})"
+_PERSON_CUE = re.compile(rf"(?i:\b(?:with|without|to|for|by|met|meet|ask|tell|voted for|thanks to|according to))[ ]+{_LONE}")
+# A capitalised word with a letter English has none of: "Křížová", "Dūmiņa-Kölbl".
+_FOREIGN_WORD = re.compile(rf"(?<![\w'’-])(?=[{UPPER}][\w'’-]*[^\x00-\x7f])[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?(?![\w'’-])")
+_ASKED_SUBJECT = re.compile(rf"(?:^|(?<=[.!?][ ])|(?<=\n))(?:Is|Was|Has|Did|Does|Can|Will|Should|Could|Would)[ ]{_LONE}(?=[ ][{LOWER}])")
 # What the model calls a proper noun it does not read as a person ("Yusuf Kabir" is a PRODUCT to it).
 _PROPER_LABELS = frozenset({"ORG", "PRODUCT", "GPE", "NORP", "FAC", "LOC", "WORK_OF_ART"})
 # Two words in lower case or in capitals, overlapping ("check if harold moseti": "if harold", "harold moseti").
@@ -265,6 +273,9 @@ class SecondOpinion:
             surnames = self.suffixed_firms(text) + self.partner_firms(text)
             kept = [r for r in self._names(text, spans) if not self._in_span(r, surnames)]
             results += self._enumerations(text)
+            results += self._cued_lone_names(text)
+            if not text.isascii():
+                results += self._foreign_words(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
             results += self._cues.analyze(text, spans)
             # Names grown over particles and a missed surname ("Maya van der Lede").
@@ -372,6 +383,35 @@ class SecondOpinion:
         found = sure + [span for span, ok in zip(ask, confirmed, strict=True) if ok]
         found += self._lower_case_names(text)
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
+
+    def _foreign_words(self, text: str) -> list[RecognizerResult]:
+        """A capitalised word with letters English has none of that the model never saw and the
+        gazetteer knows as no place, no country and no town ("Pašková", "Dūmiņa"): a name,
+        wherever it stands; "Zürich", "Kraków" and "café" (which the model saw) stay as they are."""
+        found = []
+        for match in _FOREIGN_WORD.finditer(text):
+            word = match.group()
+            if len(word) < 3 or not self._unseen(word) or _not_a_name(word):
+                continue
+            if self._gaz.is_place(word) or self._gaz.is_country(word) or self._gaz.is_town(word):
+                continue
+            found.append(RecognizerResult("PERSON", match.start(), match.end(), 0.6))
+        return found
+
+    def _cued_lone_names(self, text: str) -> list[RecognizerResult]:
+        """A lone word where a person is expected (see ``_PERSON_CUE``) that the model never saw
+        and that is no known place: one with letters English has none of ("to Křížová"), or a
+        known surname that is no first name ("Is Schlatter coming?", "Thanks to Holubec").
+        Products the gazetteer lists as names are first names too ("Okta", "Gemini") and stay;
+        common first names the model knows ("with Javier", but also "ask Claude") are left to it."""
+        found = []
+        for match in [*_PERSON_CUE.finditer(text), *_ASKED_SUBJECT.finditer(text)]:
+            word = match.group("name")
+            if not self._unseen(word) or _not_a_name(word) or self._gaz.is_place(word) or self._gaz.is_country(word):
+                continue
+            if not word.isascii() or self._gaz.is_last(word) and not self._gaz.is_first(word):
+                found.append(RecognizerResult("PERSON", match.start("name"), match.end("name"), 0.6))
+        return found
 
     def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
         """"kavya smith", "BETHAN LAWRENCE": two words in lower case or in capitals, a known first

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from faker import Faker
 
 from bench.eval.corpus import LOCATION, PERSON
-from bench.eval.public import SEED, Piece, _fill, _row
+from bench.eval.public import NAME_LOCALES, SEED, Piece, _fill, _row
 
 SOURCE = "name-shapes"
 # Latin-script person locales that no other source uses.
@@ -176,12 +176,71 @@ SECOND_TEMPLATES: tuple[tuple[str, str], ...] = (
 )
 
 
+# A third batch in the genres of presidio-evaluator's templates (bank support chat, music and
+# film reviews, news, scripts, bios, reference letters), written without looking at their held-out
+# part and filled with the names of the locales the presidio-templates source uses; scored once
+# before any rule looked at it.
+THIRD_TEMPLATES: tuple[tuple[str, str], ...] = (
+    ("shapes3/bank/transfer", "Please transfer 200 euros to {PERSON} tomorrow morning."),
+    ("shapes3/bank/joint", "Can you add {FIRST} to my account as a joint holder?"),
+    ("shapes3/bank/card-name", "The card is in the name of {PERSON}, not mine."),
+    ("shapes3/bank/behalf", "I'm calling on behalf of my father, {PERSON}, who is in hospital."),
+    ("shapes3/bank/deceased", "My aunt {PERSON} passed away last month; how do we close her account?"),
+    ("shapes3/review/voice", "{PERSON}'s voice carries the whole second half of the record."),
+    ("shapes3/review/solo", "The guitar solo by {PERSON} is the highlight of the album."),
+    ("shapes3/review/lyrics", "{LAST} wrote the lyrics in a single night."),
+    ("shapes3/review/produced", "Few remember that {PERSON} produced the album in a garage."),
+    ("shapes3/review/on-vocals", "The remix with {PERSON} on vocals never charted."),
+    ("shapes3/review/together", "Watching {PERSON} and {PERSON} on stage together was magic."),
+    ("shapes3/review/cast", "The cast includes {PERSON}, {PERSON} and a very young {PERSON}."),
+    ("shapes3/news/missing", "Police are looking for {PERSON}, last seen near the station on Friday."),
+    ("shapes3/news/wins", "{PERSON} wins the regional chess title for the third time."),
+    ("shapes3/news/tributes", "Tributes have been paid to {PERSON} after her death at 81."),
+    ("shapes3/news/mayor", "Mayor {PERSON} opened the new bridge on Saturday."),
+    ("shapes3/news/charged", "A man named {PERSON} has been charged with fraud."),
+    ("shapes3/script/direction", "{FIRST} (whispering): Did you hear that?"),
+    ("shapes3/script/caps", "{FIRST_UPPER}: Get down, now!\n{FIRST_UPPER}: I can't see anything."),
+    ("shapes3/bio/abroad", "After college, {PERSON} moved abroad and taught English for a decade."),
+    ("shapes3/bio/raised", "{LAST} was raised by her grandmother in a small fishing village."),
+    ("shapes3/bio/couple", "{PERSON} and her husband {FIRST} run the farm together."),
+    ("shapes3/letter/known", "To whom it may concern, I have known {PERSON} for six years."),
+    ("shapes3/letter/recommend", "I warmly recommend {FIRST} for the scholarship."),
+    ("shapes3/card/block", "{PERSON}\n{JOB}\n{COMPANY}"),
+    ("shapes3/chat/sister", "what should i get my sister {FIRST_LOWER} for her birthday"),
+    ("shapes3/chat/married", "I got married to {PERSON} last June and want to change my surname."),
+    ("shapes3/chat/named-after", "We named our daughter after my grandmother, {FIRST}."),
+)
+
+
+# A fourth batch: short sentences that hold a lone first or last name and few cues; scored once
+# before any rule looked at it.
+FOURTH_TEMPLATES: tuple[tuple[str, str], ...] = (
+    ("shapes4/short/how-old", "How old is {FIRST}?"),
+    ("shapes4/short/where-live", "Where does {FIRST} live now?"),
+    ("shapes4/short/shopping", "I went shopping with {FIRST} yesterday."),
+    ("shapes4/short/send-to", "Send it to {LAST} please."),
+    ("shapes4/short/ask", "Ask {FIRST} about the keys."),
+    ("shapes4/short/coming", "Is {LAST} coming to the party?"),
+    ("shapes4/short/right", "I think {FIRST} is right about the budget."),
+    ("shapes4/short/accounting", "{PERSON} from accounting approved it."),
+    ("shapes4/short/met", "I met {FIRST} at the gym last week."),
+    ("shapes4/short/waiting", "{FIRST} is waiting outside."),
+    ("shapes4/short/gift", "This gift is for {FIRST}."),
+    ("shapes4/short/thanks-to", "Thanks to {LAST}, the launch went smoothly."),
+    ("shapes4/short/without", "We can't start without {FIRST}."),
+    ("shapes4/short/voted", "Everyone voted for {PERSON} except me."),
+    ("shapes4/short/dear-first", "Dear {FIRST}, welcome aboard!"),
+    ("shapes4/short/according-last", "According to {LAST}, the server was patched."),
+)
+
+
 class ShapeValues:
     """Names from many Faker locales (romanised Japanese and Chinese ones included), and the
     benign values the templates need."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, shares: tuple[tuple[float, tuple[str, ...]], ...] = _SHARES) -> None:
         self.rng = rng
+        self.shares = shares
         self._fakers: dict[str, Faker] = {}
 
     def _faker(self, locales: tuple[str, ...]) -> Faker:
@@ -194,7 +253,7 @@ class ShapeValues:
 
     def _name_faker(self) -> Faker:
         draw = self.rng.random()
-        for share, locales in _SHARES:
+        for share, locales in self.shares:
             if draw < share:
                 return self._faker(locales)
         return self._faker(COMMON_LOCALES)
@@ -254,6 +313,7 @@ def _shape_makers(v: ShapeValues) -> dict[str, Callable[[], Piece]]:
         "FIRST_LOWER": lambda: Piece(v.first().lower(), PERSON),
         "LAST_LOWER": lambda: Piece(v.last().lower(), PERSON),
         "LAST_UPPER": lambda: Piece(v.last().upper(), PERSON),
+        "FIRST_UPPER": lambda: Piece(v.first().upper(), PERSON),
         "CITY": lambda: Piece(v.city(), LOCATION),
         "EMAIL": lambda: Piece(v.email(), "EMAIL_ADDRESS"),
         "COMPANY": lambda: Piece(v.company(), None),
@@ -261,16 +321,22 @@ def _shape_makers(v: ShapeValues) -> dict[str, Callable[[], Piece]]:
     }
 
 
-def shape_rows(per_template: int = 6) -> list[dict]:
-    """Rows of every shape template, all in the ``dev`` split."""
-    v = ShapeValues(random.Random(SEED + 5))
+def _template_rows(templates: tuple[tuple[str, str], ...], v: ShapeValues, rows: list[dict], per_template: int) -> None:
     makers = _shape_makers(v)
-    rows: list[dict] = []
-    for pattern, template in SHAPE_TEMPLATES + SECOND_TEMPLATES:
+    for pattern, template in templates:
         for _ in range(per_template):
             for _attempt in range(20):
                 row = _row(SOURCE, pattern, len(rows) + 1, _fill(template, makers))
                 if row is not None:
                     rows.append({**row, "split": "dev"})
                     break
+
+
+def shape_rows(per_template: int = 6) -> list[dict]:
+    """Rows of every shape template, all in the ``dev`` split."""
+    rows: list[dict] = []
+    _template_rows(SHAPE_TEMPLATES + SECOND_TEMPLATES, ShapeValues(random.Random(SEED + 5)), rows, per_template)
+    # The third batch: the names of the locales presidio-templates uses.
+    _template_rows(THIRD_TEMPLATES, ShapeValues(random.Random(SEED + 6), ((1.0, NAME_LOCALES),)), rows, per_template)
+    _template_rows(FOURTH_TEMPLATES, ShapeValues(random.Random(SEED + 7), ((1.0, NAME_LOCALES),)), rows, per_template)
     return rows

@@ -33,6 +33,14 @@ REDACTED = [
     pytest.param("Rewrite this so it sounds friendlier: 'Igor, the report is late again.'", ["Igor"], ["the report is late"], id="opening-vocative"),
     pytest.param("Thanks again — Musa", ["Musa"], ["Thanks again"], id="sign-off-after-dash"),
     pytest.param("@ikenna can you review this PR before lunch?", ["ikenna"], ["can you review"], id="mention"),
+    pytest.param("HUGO: Get down, now!\nFARHUNNISA: I can't see anything.", ["HUGO", "FARHUNNISA"], ["Get down, now!"], id="caps-speaker-labels"),
+    pytest.param(
+        "Watching Lukita Maheswara and Mirko Jurlina on stage was magic.", ["Lukita", "Jurlina"], ["Watching", "on stage"], id="english-word-before-model-name"
+    ),
+    pytest.param("Mayor Valéria Čapka opened the new bridge.", ["Valéria", "Čapka"], ["Mayor", "opened the new bridge"], id="office-before-model-name"),
+    pytest.param("Send it to Křížová please.", ["Křížová"], ["Send it to", "please"], id="lone-unseen-name-after-to"),
+    pytest.param("Is Schlatter coming to the party?", ["Schlatter"], ["coming to the party"], id="lone-surname-asked-subject"),
+    pytest.param("Thanks to Holubec, the launch went smoothly.", ["Holubec"], ["the launch went smoothly"], id="lone-surname-thanks-to"),
     # Benign twins: capitals, team names in action items, a name field holding a thing, lower-case phrases.
     pytest.param(
         "QUARTERLY BUSINESS REVIEW: REVENUE GROWTH AND HIRING PLAN", [], ["QUARTERLY BUSINESS REVIEW: REVENUE GROWTH AND HIRING PLAN"], id="caps-header"
@@ -48,6 +56,10 @@ REDACTED = [
     pytest.param("im sure this is fine, i am going home", [], ["im sure this is fine, i am going home"], id="lower-introduction-twin"),
     pytest.param("can you check if the build is green", [], ["can you check if the build is green"], id="lower-pair-twin"),
     pytest.param("Attendees:\n- Tom Baker\n- Finance Team\n- Legal", ["Baker"], ["Finance Team", "Legal"], id="list-lines-teams"),
+    pytest.param("ERROR: Connection refused\nWARN: Retrying in 5s\nFATAL: Giving up", [], ["ERROR:", "WARN:", "FATAL:"], id="caps-log-labels"),
+    pytest.param("TODO: Fix the parser\nFIXME: Later", [], ["TODO:", "FIXME:"], id="caps-code-markers"),
+    pytest.param("Juan Carlos Rodriguez signed it.", ["Juan", "Carlos", "Rodriguez"], ["signed it"], id="three-word-name-kept-whole"),
+    pytest.param("Thanks to Terraform, the rollout was easy.", [], ["Thanks to Terraform"], id="lone-product-after-cue"),
     pytest.param("Either Postgres or MySQL works.", [], ["Either Postgres or MySQL works."], id="or-list-products"),
     pytest.param("However, the build failed.", [], ["However, the build failed."], id="opening-word-no-name"),
     pytest.param("Fixed the flaky test — Done", [], ["Fixed the flaky test — Done"], id="dash-before-a-word"),
@@ -90,3 +102,32 @@ def test_a_name_found_once_is_masked_at_its_other_mentions(text: str, name: str,
 def test_other_entities_are_not_carried_over() -> None:
     text = "Paris is nice. I moved to Paris."
     assert recurring_names(text, [Finding(0, 5, "LOCATION", 0.8)]) == []
+
+
+LONE = [
+    # (text, the lone names the cue rule adds): rows and twins (products, places, known first names).
+    pytest.param("Send it to Křížová please.", ["Křížová"], id="unseen-non-ascii"),
+    pytest.param("Is Schlatter coming? Thanks to Holubec.", ["Schlatter", "Holubec"], id="unseen-surnames"),
+    pytest.param("Log in with Okta, deploy to Heroku, ask Gemini, thanks to Terraform.", [], id="products"),
+    pytest.param("I moved to Zürich and then to Kraków.", [], id="places"),
+    pytest.param("Is Kubernetes running? Built with Docker for Windows.", [], id="tools"),
+    pytest.param("Schlatter Holubec came with Křížová Novák.", [], id="pairs-are-read-elsewhere"),
+]
+
+
+@pytest.mark.parametrize(("text", "names"), LONE)
+def test_lone_names_after_a_person_cue(analyzer, text: str, names: list[str]) -> None:
+    assert sorted(text[r.start : r.end] for r in analyzer._second._cued_lone_names(text)) == sorted(names)
+
+
+FOREIGN = [
+    # (text, the words read as names wherever they stand): unseen words with letters English has none of.
+    pytest.param("Send it to Pašková please, and cc Dūmiņa-Kölbl.", ["Pašková", "Dūmiņa-Kölbl"], id="names"),
+    pytest.param("I moved to Zürich and then to Kraków, the café was naïve.", [], id="places-and-seen-words"),
+    pytest.param("Plain ASCII text with Names only.", [], id="ascii"),
+]
+
+
+@pytest.mark.parametrize(("text", "names"), FOREIGN)
+def test_foreign_words_that_are_no_place_are_names(analyzer, text: str, names: list[str]) -> None:
+    assert [text[r.start : r.end] for r in analyzer._second._foreign_words(text)] == names
