@@ -157,6 +157,11 @@ _LONE = rf"(?P<name>{_CAP})(?![\w'’-])(?![ ]{_CAP})"
 _PERSON_CUE = re.compile(rf"(?i:\b(?:with|without|to|for|by|met|meet|ask|tell|voted for|thanks to|according to))[ ]+{_LONE}")
 # A capitalised word with a letter English has none of: "Křížová", "Dūmiņa-Kölbl".
 _FOREIGN_WORD = re.compile(rf"(?<![\w'’-])(?=[{UPPER}][\w'’-]*[^\x00-\x7f])[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?(?![\w'’-])")
+# A lone capitalised ASCII word, with no capitalised word right before or after it ("Friday Demo",
+# "Davids GbR" are read as runs elsewhere).
+_CAP_WORD_ANYWHERE = re.compile(rf"(?<![\w'’-])[{UPPER}][a-z]{{3,}}(?![\w'’-])")
+_CAP_BEFORE = re.compile(rf"[{UPPER}][\w'’-]*[ ]$")
+_CAP_AFTER = re.compile(rf"[ ][{UPPER}]")
 _ASKED_SUBJECT = re.compile(rf"(?:^|(?<=[.!?][ ])|(?<=\n))(?:Is|Was|Has|Did|Does|Can|Will|Should|Could|Would)[ ]{_LONE}(?=[ ][{LOWER}])")
 # What the model calls a proper noun it does not read as a person ("Yusuf Kabir" is a PRODUCT to it).
 _PROPER_LABELS = frozenset({"ORG", "PRODUCT", "GPE", "NORP", "FAC", "LOC", "WORK_OF_ART"})
@@ -274,8 +279,7 @@ class SecondOpinion:
             kept = [r for r in self._names(text, spans) if not self._in_span(r, surnames)]
             results += self._enumerations(text)
             results += self._cued_lone_names(text)
-            if not text.isascii():
-                results += self._foreign_words(text)
+            results += self._foreign_words(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
             results += self._cues.analyze(text, spans)
             # Names grown over particles and a missed surname ("Maya van der Lede").
@@ -385,17 +389,25 @@ class SecondOpinion:
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
 
     def _foreign_words(self, text: str) -> list[RecognizerResult]:
-        """A capitalised word with letters English has none of that the model never saw and the
-        gazetteer knows as no place, no country and no town ("Pašková", "Dūmiņa"): a name,
-        wherever it stands; "Zürich", "Kraków" and "café" (which the model saw) stay as they are."""
+        """Words that are names wherever they stand: a capitalised word with letters English has
+        none of that the model never saw and the gazetteer knows as no place, no country and no
+        town ("Pašková", "Dūmiņa"; "Zürich", "Kraków" and "café", which the model saw, stay); a
+        lone capitalised word the model never saw that the gazetteer knows as a surname only, no
+        first name (products are: "Okta", "Jira") and no place ("Schlatter", "Holubec")."""
         found = []
-        for match in _FOREIGN_WORD.finditer(text):
+        for match in _FOREIGN_WORD.finditer(text) if not text.isascii() else ():
             word = match.group()
             if len(word) < 3 or not self._unseen(word) or _not_a_name(word):
                 continue
             if self._gaz.is_place(word) or self._gaz.is_country(word) or self._gaz.is_town(word):
                 continue
             found.append(RecognizerResult("PERSON", match.start(), match.end(), 0.6))
+        for match in _CAP_WORD_ANYWHERE.finditer(text):
+            word = match.group()
+            if not self._unseen(word) or not self._gaz.is_last(word) or self._gaz.is_first(word) or _not_a_name(word) or self._gaz.is_place(word):
+                continue
+            if not (_CAP_BEFORE.search(text, max(0, match.start() - 30), match.start()) or _CAP_AFTER.match(text, match.end())):
+                found.append(RecognizerResult("PERSON", match.start(), match.end(), 0.6))
         return found
 
     def _cued_lone_names(self, text: str) -> list[RecognizerResult]:

@@ -121,10 +121,13 @@ def test_lone_names_after_a_person_cue(analyzer, text: str, names: list[str]) ->
 
 
 FOREIGN = [
-    # (text, the words read as names wherever they stand): unseen words with letters English has none of.
+    # (text, the words read as names wherever they stand): unseen words with letters English has
+    # none of, lone unseen surnames that are no first names.
     pytest.param("Send it to Pašková please, and cc Dūmiņa-Kölbl.", ["Pašková", "Dūmiņa-Kölbl"], id="names"),
     pytest.param("I moved to Zürich and then to Kraków, the café was naïve.", [], id="places-and-seen-words"),
     pytest.param("Plain ASCII text with Names only.", [], id="ascii"),
+    pytest.param("The report came back from Holubec this morning.", ["Holubec"], id="lone-unseen-surname"),
+    pytest.param("Monday's Standup moved; Friday Demo stays. Log in with Okta or Jira.", [], id="runs-and-products"),
 ]
 
 
