@@ -46,6 +46,7 @@ REDACTED = [
         "QUARTERLY BUSINESS REVIEW: REVENUE GROWTH AND HIRING PLAN", [], ["QUARTERLY BUSINESS REVIEW: REVENUE GROWTH AND HIRING PLAN"], id="caps-header"
     ),
     pytest.param("PLEASE SEND THE INVOICE TO ACCOUNTS PAYABLE BEFORE FRIDAY", [], ["SEND THE INVOICE TO ACCOUNTS PAYABLE"], id="caps-sentence"),
+    pytest.param("We use AWS LAMBDA and GCP PUBSUB; GRANT ACCESS TO THE BUCKET", [], ["AWS LAMBDA", "GCP PUBSUB", "GRANT ACCESS"], id="caps-acronyms"),
     pytest.param(
         "Action items:\n- Sales to confirm pricing\n- Backend to migrate the queue",
         [],
