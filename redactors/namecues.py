@@ -43,20 +43,22 @@ _LINE_START = r"(?:^|(?<=\n)|(?<=\\n)|(?<=\\r))"
 _SPEAKER = re.compile(
     rf"{_LINE_START}[ \t]*(?:[>|][ \t]*)*(?P<label>{_CAP}(?:[ ]{_CAP})?)[ \t]*:(?!//)[ \t]*(?P<speech>[\"“'{UPPER}])", re.M
 )
+# A screenplay's speaker labels in capitals: "HUGO: Get down!", "MARY ANN: Now?".
+_CAPS_SPEAKER = re.compile(rf"{_LINE_START}[ \t]*(?P<label>[{UPPER}]{{2,}}(?:[ ][{UPPER}]{{2,}})?)[ \t]*:[ \t]+[\"“'{UPPER}]", re.M)
 _ROLES = frozenset(
     """user assistant system agent human ai bot customer client caller operator host guest support admin
     interviewer moderator narrator speaker note notes warning error info summary subject date from to cc
     bcc re fwd status step question answer reply response input output result example tip hint update
     action title description details reason cause solution location address phone email name time
     author owner reviewer assignee reporter priority severity type category tags label source target
-    directed written produced cast genre runtime rating release""".split()
+    directed written produced cast genre runtime rating release todo fixme hack xxx bug fix ps nb""".split()
 )
 _PAIR = re.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
 _FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|became|for|work(?:s|ed)? for|vendor|client|partner)[ ]+)$")
 _COMPANY_AFTER = re.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
 # A list item is one or two capitalised words ("Thierry, Thiago Lionel and René").
 _ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
-_LIST = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
+_LIST = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
 # After a list, words that make its items people: "Llobet and Siqueira were precision engineers".
 _LIST_PEOPLE_AFTER = re.compile(r"[ ](?:were|are|both|have both|have been|had been)[ ]")
 _LIST_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded|became)[ ]+)$")
@@ -67,16 +69,17 @@ _PERSONAL = (
 )
 _POSSESSIVE = re.compile(rf"(?<![\w-])(?P<name>{_CAP})['’]s[ ]+(?:new[ ]+|old[ ]+|home[ ]+|current[ ]+)?(?:{_PERSONAL})\b")
 # What may stand before a clause's first word: nothing, a line break (real or escaped), a quote,
-# or punctuation and a space ("Meeting notes: Fanaka will ...").
-_CLAUSE_ENDS = ("\n", "\\n", '"', ". ", "! ", "? ", ": ", "; ", ", ")
+# or punctuation and a space ("Meeting notes: Fanaka will ..."), an opening quote or bracket.
+_CLAUSE_ENDS = ("\n", "\\n", '"', ". ", "! ", "? ", ": ", "; ", ", ", " '", " ‘", " “", "(")
 _PERSON_VERBS = (
     r"lives|lived|said|says|told|asked|spent|wrote|was born|married|owns|thinks|feels|wants|will send|emailed|"
-    r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed|is from"
+    r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed|is from|"
+    r"leads|manages|heads|oversees"
 )
 # Verbs that things do too ("Deployment began"): their subject must be a known name.
 _OTHER_VERBS = (
     r"began|started|became|published|played|sang|recorded|died|met|taught|graduated|retired|speaks|spoke|"
-    r"arrived|resigned|applied|paid|bought|ordered|complained|mentioned|confirmed|explained|decided|admitted"
+    r"arrived|resigned|applied|paid|bought|ordered|complained|mentioned|confirmed|explained|decided|admitted|runs"
 )
 _SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS}|{_OTHER_VERBS})\b)")
 _HUMAN_VERB = re.compile(rf"(?:{_PERSON_VERBS})\Z")
@@ -104,11 +107,27 @@ OBJECT_VERBS = frozenset(
     """contact email e-mail mail call phone text message ping reach ask tell meet invite thank
     remind notify cc bcc greet welcome introduce congratulate hi hello hey dear""".split()
 )
+# Roles and titles that stand before a name and are none of it ("Caller Manon Jacob", "Mr Dean",
+# "CEO Leah Brown"): redactors/pii.py trims them off the model's names.
+ROLE_WORDS = frozenset(
+    """caller customer client patient passenger applicant candidate tenant guest user agent driver
+    colleague manager engineer director ceo cto cfo coo founder president chair chairman chairwoman
+    professor nurse officer captain coach judge minister spokesperson spokesman spokeswoman
+    owner author reporter editor reviewer assignee witness attendee speaker host mayor governor
+    councillor councilor senator ambassador mr mrs ms mx miss
+    dr prof sir""".split()
+)
 _OBJECT = re.compile(
     rf"(?<![\w'’-])(?i:{'|'.join(sorted(OBJECT_VERBS, key=len, reverse=True))})[ ]+(?P<name>{_CAP}(?:[ ]{_CAP}){{1,2}})(?![\w'’-])"
 )
 _VOCATIVE = re.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
-_SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
+# A mention: "@ikenna can you review", "@maria.lopez thanks" (not "@app.route(", "@patch(", "a@b.c").
+_MENTION = re.compile(rf"(?<![\w@.])@(?P<handle>[{UPPER}{LOWER}]+(?:[._-][{UPPER}{LOWER}]+)?)(?=[ \t]|[,:;!?][ \t\n]|[,:;!?]?$)", re.M)
+# Mentions of a group, not of a person (Slack's and GitHub's): names in the gazetteer too.
+_GROUP_HANDLES = frozenset("here channel everyone all team dev devs ops admin admins oncall".split())
+# Addressed at a clause's start: "'Igor, the report is late again.'", "Aisha, can you check?".
+_OPENING_VOCATIVE = re.compile(rf"(?<![\w-])(?P<name>{_CAP}),[ ]+(?=[{LOWER}])")
+_SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?|[ \t]+[-–—~][ \t]+)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
 _HERE = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])")
 _KIN = (
     r"kid|kids|child|children|son|daughter|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|"
@@ -129,7 +148,9 @@ _LINE = re.compile(r"(?m)^[ \t]*(?:[>|][ \t]*)*(?P<body>[^\n]*?)[ \t]*$")
 _STREET_LINE = re.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
 _HEAD_LINE = re.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
 # Name particles: "Maya van der Lede", "Ninthe van der Stael de Jonge", "Milan Van Roy".
-_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el"
+# Irish: "Brid Ó Fuaruisce", "Nóra Ní Bhriain", "Ronan Mac Conaonaigh".
+_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el|ó|ní|nic|mac|mhic|uí|ua"
+_PARTICLE_WORDS = frozenset(_NAME_PARTICLES.split("|"))
 _PARTICLE_TAIL = re.compile(rf"(?:(?:[ -](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
 _PARTICLE_HEAD = re.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
 # A first name, particles, a surname: "Marina De Backer", "Luca di Stefano" (no particle that is an English word).
@@ -138,12 +159,21 @@ _PARTICLE_HINT = re.compile(rf"[ ](?i:{_INNER_PARTICLES})[ ]")
 _PARTICLE_PAIR = re.compile(rf"(?<![\w'’-])(?P<first>{_CAP})(?:[ ](?i:{_INNER_PARTICLES})){{1,2}}[ ](?P<last>{_CAP})(?![\w-])")
 _NEXT_CAP = re.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
 _WORD_BEFORE = re.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
+# A list item's start: "- ", "* ", "• ", "1. ", "2) " at the start of a line (real or escaped).
+_BULLET_BEFORE = re.compile(r"(?:^|\n|\\n)[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+$")
+# A list item that is a whole line: "2. Ise van Leeuwen", "* Baptiste Gomis".
+_BULLET_ITEM = re.compile(
+    rf"(?:^|(?<=\n))[ \t]*(?:[-*•]|\d{{1,2}}[.)])[ \t]+(?P<item>{_CAP}(?:[ ](?:(?i:{_NAME_PARTICLES})[ ])*{_CAP}){{0,2}})[ \t]*(?=\n|$)"
+)
+_BULLET = re.compile(r"(?:^|(?<=\n)|(?<=\\n))[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+")
+# An action item: "- Jill to draft the RFC", "* Aadhya will book the room".
+_ASSIGNEE = re.compile(rf"(?P<name>{_CAP})[ ](?:to|will|should|must|can)[ ][{LOWER}]{{2,}}")
 _SIGN_OFF_TAIL = 60  # characters at the end of a text where a sign-off may stand
 _CREDIT_WORDS = (" by ", " by:", " By", "tarring", "eaturing", "feat.")
 
 
 def _clause_start(text: str, at: int) -> bool:
-    return at == 0 or text.endswith(_CLAUSE_ENDS, 0, at)
+    return at == 0 or text.endswith(_CLAUSE_ENDS, 0, at) or _BULLET_BEFORE.search(text, max(0, at - 12), at) is not None
 
 
 class NameCues:
@@ -156,18 +186,27 @@ class NameCues:
 
     def analyze(self, text: str, model_spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         speakers = self._speakers(text)
+        if ":" in text:
+            speakers += self._caps_speakers(text)
         spans = [*speakers, *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
         if _PARTICLE_HINT.search(text):
             spans += self._particle_pairs(text)
         spans += self._addressed(text, dialogue=len(speakers) >= 2)
         spans += self._families_and_inverted(text)
         spans += self._objects(text)
+        if "\n" in text or "\\n" in text:
+            spans += self._assignees(text)
+        if "@" in text:
+            spans += self._mentions(text)
         lower = text.lower()
         if any(word in lower for word in _RELATIVE_HINTS):
             spans += self._relatives(text)
         if ("\n" in text or "\\n" in text) and _STREET_ANYWHERE.search(text):
             spans += self._letter_heads(text)
-        spans += self._lists(text, [(s, e) for s, e, label in model_spans if label in ("PERSON", "PER")])
+        person = [(s, e) for s, e, label in model_spans if label in ("PERSON", "PER")]
+        spans += self._lists(text, person)
+        if person and "\n" in text:
+            spans += self._bullet_items(text, person)
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in spans]
 
     def grow(self, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -217,6 +256,16 @@ class NameCues:
             return [m.span("label") for m in labels]
         lone = [m for m in labels if m.group("speech") in "\"“'" or m.group("label") in first_names and self._unseen(m.group("label"))]
         return [m.span("label") for m in lone]
+
+    def _caps_speakers(self, text: str) -> list[tuple[int, int]]:
+        """Speaker labels in capitals, as in a screenplay: two or more different labels, each a
+        name (title-cased: a known name or a word the model never saw, no role: "USER",
+        "ERROR"), one of them a known first name."""
+        labels = [m for m in _CAPS_SPEAKER.finditer(text) if self._all_name_like(m.group("label").title())]
+        names = {m.group("label") for m in labels}
+        if len(names) < 2 or not any(self._gaz.is_first(label.split(" ")[0]) for label in names):
+            return []
+        return [m.span("label") for m in labels]
 
     def _pairs(self, text: str) -> list[tuple[int, int]]:
         found = []
@@ -298,6 +347,20 @@ class NameCues:
                         found.append((base + a, base + b))
         return found
 
+    def _bullet_items(self, text: str, person: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The other lines of a bullet or numbered list one line of which the model tagged a name
+        ("Winners:\\n1. Ada Obi\\n2. Ise van Leeuwen"): every word of theirs reads as a name
+        (particles aside), the first a known name or a word the model never saw."""
+        items = [*_BULLET_ITEM.finditer(text)]
+        if not any(s <= m.start("item") < e for m in items for s, e in person):
+            return []
+        found = []
+        for match in items:
+            words = [w for w in match.group("item").split(" ") if w.lower() not in _PARTICLE_WORDS]
+            if all(map(self._name_like, words)) and (self._gaz.is_name(words[0]) or self._unseen(words[0])):
+                found.append(match.span("item"))
+        return found
+
     def _known_names(self, words: Sequence[str]) -> bool:
         """Every word reads as a name and is a known name or an unseen word with letters English
         has none of ("Peško"), and one at least the model never saw ("Llobet and Siqueira",
@@ -328,12 +391,41 @@ class NameCues:
                 found.append(match.span("name"))
         return found
 
+    def _assignees(self, text: str) -> list[tuple[int, int]]:
+        """Action items: "- Jill to draft the RFC", "2. Fay will book the room". A known first name
+        that is no common word and no place only ("Sales to confirm" is a team); when one item
+        names someone, an item's word the model never saw is a name too ("- Aadhya to book")."""
+        items = [m for b in _BULLET.finditer(text) if (m := _ASSIGNEE.match(text, b.end())) and self._name_like(m.group("name"))]
+        named = [m for m in items if self._gaz.is_first(m.group("name")) and self._not_only_place(m.group("name"))]
+        if not named:
+            return []
+        return [m.span("name") for m in items if m in named or self._unseen(m.group("name"))]
+
+    def _mentions(self, text: str) -> list[tuple[int, int]]:
+        """"@ikenna can you review", "@maria.lopez": a handle made of names, each a common first
+        name or a known name the model never saw; no group ("@here", "@channel") and no code
+        ("@app.route(", "@property")."""
+        found = []
+        for match in _MENTION.finditer(text):
+            parts = re.split(r"[._-]", match.group("handle"))
+            if match.group("handle").lower() in _GROUP_HANDLES or any(self._common(p) for p in parts):
+                continue
+            if all(self._gaz.is_common_first(p) or self._gaz.is_name(p) and self._unseen(p) for p in parts):
+                found.append(match.span("handle"))
+        return found
+
+    def _not_only_place(self, word: str) -> bool:
+        return self._gaz.is_common_first(word) or not self._gaz.is_place(word)
+
     def _addressed(self, text: str, dialogue: bool) -> list[tuple[int, int]]:
         """A common first name addressed ("..., Isabel."), signing off, or introducing itself
         ("Isabel Mahoney here."); in a dialogue also a name the model never saw ("Remember me,
         Frančišek?")."""
         found = []
         matches = [*_VOCATIVE.finditer(text)] if "," in text else []
+        if "," in text:  # "Igor, the report ...": a first name that is no place alone ("Lagos, the city")
+            opening = _OPENING_VOCATIVE.finditer(text)
+            matches += (m for m in opening if _clause_start(text, m.start()) and self._not_only_place(m.group("name")))
         matches += _SIGN_OFF.finditer(text, max(0, len(text) - _SIGN_OFF_TAIL))
         if " here" in text:
             matches += (m for m in _HERE.finditer(text) if _clause_start(text, m.start()))

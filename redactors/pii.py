@@ -44,7 +44,7 @@ from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
 from redactors.modelerror import ModelNotInstalled
-from redactors.namecues import OBJECT_VERBS
+from redactors.namecues import OBJECT_VERBS, ROLE_WORDS
 from redactors.nerdedup import Probes, SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
@@ -327,7 +327,8 @@ class PlaceContextRecognizer:
 
 
 # Names the small model misses: lower-case names and names in fixed phrases.
-_NAME_WORD = rf"[{UPPER}{LOWER}][{LOWER}'\-]{{1,20}}"
+_NAME_WORD = rf"(?:[{UPPER}{LOWER}][{LOWER}'\-]{{1,20}}|[{UPPER}][{UPPER}'\-]{{1,20}}(?![{LOWER}]))"
+_LOWER_WORD = rf"[{LOWER}][{LOWER}'\-]{{1,20}}"
 _CAP_WORD = rf"[{UPPER}][{LOWER}'\-]{{1,20}}"
 _NOT_NAMES = frozenset(
     """there all everyone everybody team folks world guys again so for a an the you your me
@@ -366,9 +367,11 @@ def _name_rules() -> tuple[_NameRule, ...]:
     lower_ok = rf"(?P<name>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,2}})"
     capitalised = rf"(?P<name>{_CAP_WORD}(?:[ ]{_CAP_WORD}){{0,2}})"
     return (
-        # Explicit introductions: the name may be written in lower case.
+        # Explicit introductions: the name may be written in lower case or in capitals ("NAME: YUSUF KABIR").
         _NameRule(re.compile(rf"(?i:\b(?:my name is|my name's|call me|name\s*:|signed\s*:?)\s+){lower_ok}"), 0.85),
         _NameRule(re.compile(rf"(?i:\b(?:i am|i'm|this is|it's)\s+){capitalised}\b"), 0.6),
+        # "hi im aminatu tukur": in lower case only names the gazetteer or the model confirms.
+        _NameRule(re.compile(rf"(?<![\w'’])(?:i am|i'm|im|this is)[ ]+(?P<name>{_LOWER_WORD}(?:[ ]{_LOWER_WORD})?)(?![\w'’-])"), 0.6, verify_lower_case=True),
         # Honorifics: "ms. Lucas", "Dr. Santiago Castro", "Mrs Ojala".
         _NameRule(re.compile(rf"(?i:\b(?:{_HONORIFICS})\.?[ \t]+){capitalised}\b"), 0.7),
         # Greetings at the start of a line: "Hi John," / "dear sarah".
@@ -408,12 +411,19 @@ def _manifest_resource_name(text: str, start: int) -> bool:
 
 
 class NameContextRecognizer(LocalRecognizer):
-    """Person names from phrases: introductions, greetings, sign-offs, relations, name fields."""
+    """Person names from phrases: introductions, greetings, sign-offs, relations, name fields.
 
-    def __init__(self, probes: Probes | None = None) -> None:
+    With a gazetteer and the model's vocabulary (``unseen``), a phrase's words must hold a name:
+    one a known first or last name or a word the model never saw ("Name: Build Pipeline",
+    "Customer Churn" name no one), and a name written capitalised ends before a lower-case word
+    that is none ("my colleague Sharon Jackson keeps" -> "Sharon Jackson")."""
+
+    def __init__(self, probes: Probes | None = None, gazetteer: Gazetteer | None = None, unseen: Callable[[str], bool] | None = None) -> None:
         super().__init__(supported_entities=["PERSON"], supported_language=LANGUAGE, name="NameContextRecognizer")
         self._rules = _name_rules()
         self._probes = probes
+        self._gaz = gazetteer
+        self._unseen = unseen
 
     def load(self) -> None:
         return None
@@ -427,6 +437,29 @@ class NameContextRecognizer(LocalRecognizer):
         found = self._probes.entities(f"I spoke with {candidate} yesterday.")
         return any(label in ("PERSON", "PER") and ent_start <= start and ent_end >= start + len(candidate.split(" ")[0]) for ent_start, ent_end, label in found)
 
+    def _name_word(self, word: str) -> bool:
+        """A known first or last name, or a word the model never saw (True without a gazetteer)."""
+        if self._gaz is None or self._unseen is None:
+            return True
+        return self._gaz.is_name(word) or self._unseen(word)
+
+    def _unknown_first(self, words: list[str]) -> bool:
+        """A lower-case first word that is a known first name the model never saw ("aminatu")."""
+        return self._gaz is not None and self._unseen is not None and self._gaz.is_first(words[0]) and self._unseen(words[0])
+
+    def _name_part(self, words: list[str]) -> int:
+        """How many leading words are the name: it ends before a common word ("Lea at Wong" ->
+        "Lea"; "van", "de" may stay) and, when capitalised, before a lower-case word that is no
+        name ("Sharon Jackson keeps" -> "Sharon Jackson"; "John smith" stays)."""
+        capitalised = words[0][:1].isupper()
+        for i, word in enumerate(words[1:], 1):
+            lower = word.lower()
+            if lower in _PARTICLES:
+                continue
+            if lower in _STOP_WORDS or capitalised and word[:1].islower() and not self._name_word(word):
+                return i
+        return len(words)
+
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         results = []
         for index, rule in enumerate(self._rules):
@@ -435,8 +468,7 @@ class NameContextRecognizer(LocalRecognizer):
                 if index == 0 and _manifest_resource_name(text, match.start()):
                     continue
                 words = match.group("name").split(" ")
-                # A name ends before a common word ("Lea at Wong" -> "Lea"; "van", "de" may stay).
-                cut = next((i for i, w in enumerate(words) if i and w.lower() in _STOP_WORDS and w.lower() not in _PARTICLES), len(words))
+                cut = self._name_part(words)
                 while len(words) > cut:
                     end -= len(words.pop()) + 1
                 # Trim trailing words that are not names ("John thanks" -> "John").
@@ -447,7 +479,9 @@ class NameContextRecognizer(LocalRecognizer):
                     end = slashed.end()
                 if not words or words[0].lower() in _NOT_NAMES or words[0].lower() in _STOP_WORDS:
                     continue  # "call me when you're here" names no one
-                if rule.verify_lower_case and words[0][:1].islower() and not self._model_says_person(words):
+                if not any(map(self._name_word, words)):
+                    continue  # "Name: Build Pipeline", "Owner: Platform Team"
+                if rule.verify_lower_case and words[0][:1].islower() and not (self._unknown_first(words) or self._model_says_person(words)):
                     continue
                 if rule.verify_lower_case and words[0][:1].isupper() and rule.score < 0.6 and not self._model_says_person(words):
                     continue
@@ -507,7 +541,7 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     result = _without_leading_verb(text, result)
     start, end = result.start, result.end
     before = _WORD_BEFORE.search(text[max(0, start - 24) : start])
-    if before and not stop(before.group(1)):
+    if before and not stop(before.group(1)) and not _leading_word(before.group(1)):
         start -= len(before.group(0))
     after = _WORD_AFTER.match(text[end : end + 24]) or (_SLASH_AFTER.match(text[end : end + 24]) if result.entity_type == "PERSON" else None)
     if after and not stop(after.group(1)):
@@ -518,11 +552,19 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
 _LEADING_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ ]+(?=[^\W\d_])")
 
 
+def _leading_word(word: str) -> bool:
+    """A verb, greeting, role or title that stands before a name and is none of it."""
+    return word.lower() in OBJECT_VERBS or word.lower() in ROLE_WORDS
+
+
 def _without_leading_verb(text: str, result: RecognizerResult) -> RecognizerResult:
-    """A name the model read with the verb or greeting before it ("Email John Smith", "Hi Ana
-    Costa"): the verb is cut off when a capitalised word follows it."""
+    """A name the model read with the verb, greeting, role or title before it ("Email John
+    Smith", "Hi Ana Costa", "Caller Manon Jacob", "Mr Dean"): the word is cut off when a
+    capitalised word follows it."""
     lead = _LEADING_WORD.match(text, result.start, result.end)
-    if result.entity_type != "PERSON" or lead is None or lead.group(1).lower() not in OBJECT_VERBS or not text[lead.end()].isupper():
+    if result.entity_type != "PERSON" or lead is None or not text[lead.end()].isupper():
+        return result
+    if not _leading_word(lead.group(1)):
         return result
     return RecognizerResult(result.entity_type, lead.end(), result.end, result.score)
 
@@ -617,9 +659,9 @@ class PiiAnalyzer:
         )
         # Outside Presidio's registry on purpose: Presidio keeps one of two results on the same
         # span, and the NER clean-up below must not drop a context-rule name with it.
-        self._names = NameContextRecognizer(self.probes)
         gazetteer = gazetteer if gazetteer is not None else load_gazetteer()
         self._second = SecondOpinion(nlp, gazetteer, self.probes)
+        self._names = NameContextRecognizer(self.probes, gazetteer, self._second.unseen)
         self._places = PlaceContextRecognizer(nlp, gazetteer, self._second.unseen, self.probes)
         self._addresses = AddressRecognizer(lambda text: gazetteer.is_country(text) or gazetteer.is_place(text))
         self._conversation = ConversationContext()
@@ -680,12 +722,24 @@ class PiiAnalyzer:
                     firms = self._second.people_firms(text)
                 if cleaned is None or any(s <= cleaned.start and cleaned.end <= e for s, e in firms):
                     return None
-                result = cleaned
+                result = self._without_leading_word(text, cleaned)
             if result.entity_type in NAME_ENTITIES and self._benign(text, result.start, result.end, result.entity_type):
                 return None
             return result
 
         return clean
+
+    def _without_leading_word(self, text: str, result: RecognizerResult) -> RecognizerResult:
+        """A name of three words or more the model read with an English word before it
+        ("Watching Lukita Maheswara", "Mayor Valéria Čapka"): a first word the model knows that
+        is no known name or place, no particle, is cut off."""
+        words = text[result.start : result.end].split(" ")
+        first = words[0]
+        if result.entity_type != "PERSON" or len(words) < 3 or not first[:1].isupper() or first.lower() in _PARTICLES:
+            return result
+        if self._known(first) or self._second.unseen(first):
+            return result
+        return RecognizerResult(result.entity_type, result.start + len(first) + 1, result.end, result.score)
 
     def _benign(self, text: str, start: int, end: int, entity: str) -> bool:
         """The model's name or place [start, end) is code, an identifier or a label (redactors/benign.py)."""

@@ -150,7 +150,24 @@ _NOT_FIRST = frozenset(STOP_WORDS) | frozenset(
     call email ask tell ping message""".split()
 )
 _NEUTRAL_PREFIX = "I spoke with "
-_LOWER_PAIR = re.compile(rf"(?<![\w'’-])([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-])")
+# A lone capitalised word where a person is expected: after "with", "to", "for", "met", "thanks
+# to" ... ("I went shopping with Javier", "Send it to Křížová"), or the subject of a question
+# ("Is Schlatter coming?"); not the first of two capitalised words (pairs are read elsewhere).
+_LONE = rf"(?P<name>{_CAP})(?![\w'’-])(?![ ]{_CAP})"
+_PERSON_CUE = re.compile(rf"(?i:\b(?:with|without|to|for|by|met|meet|ask|tell|voted for|thanks to|according to))[ ]+{_LONE}")
+# A capitalised word with a letter English has none of: "Křížová", "Dūmiņa-Kölbl".
+_FOREIGN_WORD = re.compile(rf"(?<![\w'’-])(?=[{UPPER}][\w'’-]*[^\x00-\x7f])[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?(?![\w'’-])")
+# A lone capitalised ASCII word, with no capitalised word right before or after it ("Friday Demo",
+# "Davids GbR" are read as runs elsewhere).
+_CAP_WORD_ANYWHERE = re.compile(rf"(?<![\w'’-])[{UPPER}][a-z]{{3,}}(?![\w'’-])")
+_CAP_BEFORE = re.compile(rf"[{UPPER}][\w'’-]*[ ]$")
+_CAP_AFTER = re.compile(rf"[ ][{UPPER}]")
+_ASKED_SUBJECT = re.compile(rf"(?:^|(?<=[.!?][ ])|(?<=\n))(?:Is|Was|Has|Did|Does|Can|Will|Should|Could|Would)[ ]{_LONE}(?=[ ][{LOWER}])")
+# What the model calls a proper noun it does not read as a person ("Yusuf Kabir" is a PRODUCT to it).
+_PROPER_LABELS = frozenset({"ORG", "PRODUCT", "GPE", "NORP", "FAC", "LOC", "WORK_OF_ART"})
+# Two words in lower case or in capitals, overlapping ("check if harold moseti": "if harold", "harold moseti").
+_LOWER_PAIR = re.compile(rf"(?<![\w'’-])(?=([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-]))")
+_CAPS_PAIR = re.compile(rf"(?<![\w'’-])(?=([{UPPER}][{UPPER}'’-]+) ([{UPPER}][{UPPER}'’-]+)(?![\w-]))")
 # English place-name endings and prefixes: "Taylorfort", "Knightchester", "East Pottshaven".
 # English, French, German, Dutch and Nordic place-name endings ("Gordonneath", "MorelBourg", "Sellingen").
 _TOWN_SUFFIXES = (
@@ -261,6 +278,8 @@ class SecondOpinion:
             surnames = self.suffixed_firms(text) + self.partner_firms(text)
             kept = [r for r in self._names(text, spans) if not self._in_span(r, surnames)]
             results += self._enumerations(text)
+            results += self._cued_lone_names(text)
+            results += self._foreign_words(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
             results += self._cues.analyze(text, spans)
             # Names grown over particles and a missed surname ("Maya van der Lede").
@@ -369,20 +388,61 @@ class SecondOpinion:
         found += self._lower_case_names(text)
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
 
-    def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
-        """"kavya smith": a known first name and a known last name in lower case, neither a
-        common word and one of them not in the model's vocabulary ("mark bill" and "pop song"
-        are English); the model, asked about them title-cased, decides."""
+    def _foreign_words(self, text: str) -> list[RecognizerResult]:
+        """Words that are names wherever they stand: a capitalised word with letters English has
+        none of that the model never saw and the gazetteer knows as no place, no country and no
+        town ("Pašková", "Dūmiņa"; "Zürich", "Kraków" and "café", which the model saw, stay); a
+        lone capitalised word the model never saw that the gazetteer knows as a surname only, no
+        first name (products are: "Okta", "Jira") and no place ("Schlatter", "Holubec")."""
         found = []
-        for match in _LOWER_PAIR.finditer(text):
-            first, last = match.group(1), match.group(2)
-            if first in _NOT_FIRST or last in _NOT_FIRST or last in _COMPANY_WORDS:
+        for match in _FOREIGN_WORD.finditer(text) if not text.isascii() else ():
+            word = match.group()
+            if len(word) < 3 or not self._unseen(word) or _not_a_name(word):
                 continue
-            if self._gaz.is_first(first) and self._gaz.is_last(last) and (self._unseen(first) or self._unseen(last)):
-                found.append(match.span())
+            if self._gaz.is_place(word) or self._gaz.is_country(word) or self._gaz.is_town(word):
+                continue
+            found.append(RecognizerResult("PERSON", match.start(), match.end(), 0.6))
+        for match in _CAP_WORD_ANYWHERE.finditer(text):
+            word = match.group()
+            if not self._unseen(word) or not self._gaz.is_last(word) or self._gaz.is_first(word) or _not_a_name(word) or self._gaz.is_place(word):
+                continue
+            if not (_CAP_BEFORE.search(text, max(0, match.start() - 30), match.start()) or _CAP_AFTER.match(text, match.end())):
+                found.append(RecognizerResult("PERSON", match.start(), match.end(), 0.6))
+        return found
+
+    def _cued_lone_names(self, text: str) -> list[RecognizerResult]:
+        """A lone word where a person is expected (see ``_PERSON_CUE``) that the model never saw
+        and that is no known place: one with letters English has none of ("to Křížová"), or a
+        known surname that is no first name ("Is Schlatter coming?", "Thanks to Holubec").
+        Products the gazetteer lists as names are first names too ("Okta", "Gemini") and stay;
+        common first names the model knows ("with Javier", but also "ask Claude") are left to it."""
+        found = []
+        for match in [*_PERSON_CUE.finditer(text), *_ASKED_SUBJECT.finditer(text)]:
+            word = match.group("name")
+            if not self._unseen(word) or _not_a_name(word) or self._gaz.is_place(word) or self._gaz.is_country(word):
+                continue
+            if not word.isascii() or self._gaz.is_last(word) and not self._gaz.is_first(word):
+                found.append(RecognizerResult("PERSON", match.start("name"), match.end("name"), 0.6))
+        return found
+
+    def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
+        """"kavya smith", "BETHAN LAWRENCE": two words in lower case or in capitals, a known first
+        name then a known last name or a word the model never saw ("harold moseti"), none a common
+        word and one of them not in the model's vocabulary ("mark bill", "pop song" and "PLEASE
+        CALL" are English); the model, asked about them title-cased, decides. Pairs overlap: in
+        "check if harold moseti" the pair "if harold" does not hide the name."""
+        found = []
+        pairs = [*_LOWER_PAIR.finditer(text)] + ([*_CAPS_PAIR.finditer(text)] if _UPPER_PAIR.search(text) else [])
+        for match in pairs:
+            first, last = match.group(1), match.group(2)
+            if {first.lower(), last.lower()} & _NOT_FIRST or last.lower() in _COMPANY_WORDS:
+                continue
+            unseen_last = self._unseen(last) and not self._gaz.is_first(last)
+            if self._gaz.is_first(first) and (self._gaz.is_last(last) or unseen_last) and (self._unseen(first) or self._unseen(last)):
+                found.append((match.start(1), match.end(2)))
         if not found:
             return []
-        answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{_title(text[s:e])} yesterday." for s, e in found])
+        answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{_title(text[s:e].lower())} yesterday." for s, e in found])
         names = []
         for (start, end), entities in zip(found, answers, strict=True):
             length = self._name_length(text[start:end], entities)
@@ -392,11 +452,12 @@ class SecondOpinion:
 
     def _name_length(self, pair: str, entities: Sequence[tuple[int, int, str]]) -> int:
         """How much of the pair the model, asked about it title-cased, reads as a name: its
-        PERSON (or, when the first word is a common first name, ORG: "Kavya Smith" reads as a
-        firm to it, "Apache Spark" is no name) entity's length within the pair; 0: none."""
+        PERSON (or, when the first word is a common first name, any proper noun's: "Kavya Smith"
+        reads as a firm to it, "Yusuf Kabir" as a product; "Apache Spark" is no name) entity's
+        length within the pair; 0: none."""
         start = len(_NEUTRAL_PREFIX)
         for s, e, label in entities:
-            common = label == "ORG" and self._gaz.is_common_first(pair.split(" ")[0])
+            common = label in _PROPER_LABELS and self._gaz.is_common_first(pair.split(" ")[0])
             if s <= start < e and (label in ("PERSON", "PER") or common):
                 return min(len(pair), e - start)  # "xiaoming set up": the name is "xiaoming"
         return 0

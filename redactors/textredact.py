@@ -23,6 +23,7 @@ from redactors.identifiers import TenantPseudonymizer
 from redactors.normalize import TextView, normalize
 from redactors.operators import CompiledOperators, compile_operators, mask_partially
 from redactors.processkey import new_key
+from redactors.recurrence import recurring_names
 
 __all__ = [
     "FAILED_ENTITY", "FAILED_TOKEN", "SECRET_ENTITY", "Finding", "RedactedText", "RedactionCache", "TextRedactor",
@@ -228,7 +229,7 @@ class TextRedactor:
                 results.append(_failed())
                 continue
             try:
-                results.append(apply_findings(text, found, operators, pseudo))
+                results.append(apply_findings(text, [*found, *recurring_names(text, found)], operators, pseudo))
             except Exception:  # noqa: BLE001 - fail closed: never pass the value through
                 results.append(_failed())
         return results

@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # the engine (and its spaCy model) loads only when a run need
     from redactors.engine import Redactor
 
 GROUPS = ("structured", "person", "location", "secret", "evasion")
-SOURCES = ("dev-corpus", "presidio-templates", "faker", "libphonenumber", "places")
+SOURCES = ("dev-corpus", "presidio-templates", "faker", "libphonenumber", "places", "name-shapes")
 NUMERIC_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE"})
 FAILED_TOKEN = "<REDACTION_FAILED>"
 
@@ -352,7 +352,7 @@ def evaluate(path: Path | str = CORPUS_PATH, redactor: Redactor | None = None) -
 
 def comparison_rows(sources: Sequence[str] = SOURCES) -> list[dict]:
     """Rows of every requested source, each with ``source`` and ``split``."""
-    from bench.eval import public
+    from bench.eval import nameshapes, public
 
     rows: list[dict] = []
     if "dev-corpus" in sources:
@@ -362,6 +362,7 @@ def comparison_rows(sources: Sequence[str] = SOURCES) -> list[dict]:
         "faker": public.faker_rows,
         "libphonenumber": public.libphonenumber_rows,
         "places": public.places_rows,
+        "name-shapes": nameshapes.shape_rows,
     }
     for name, make in makers.items():
         if name in sources:
