@@ -15,11 +15,12 @@ queued behind it wait for the next idle worker and are answered normally. A work
 
 The model loads once. The server spawns one *fork server* process (a fresh interpreter: the
 server runs gRPC threads, so it never forks itself). That process builds the redactor (spaCy,
-Presidio, the gazetteer), freezes its heap for the garbage collector, and then only forks: each
-worker, and each replacement of a killed one, is a copy of it that starts in milliseconds and
-shares the loaded model with its siblings page by page (copy on write). The fork server holds no
-request and runs no thread of ours; the caches keyed by a random per-process key draw a new key in
-each worker (redactors/processkey.py). A fork server that dies is spawned again for the next worker.
+Presidio, the gazetteer) with automatic garbage collection off, freezes its heap for the garbage
+collector, and then only forks: each worker, and each replacement of a killed one, is a copy of
+it that starts in milliseconds and shares the loaded model with its siblings page by page (copy
+on write). The fork server holds no request and runs no thread of ours; the caches keyed by a
+random per-process key draw a new key in each worker (redactors/processkey.py). A fork server
+that dies is spawned again for the next worker.
 
 Workers die with the server: a parent-death signal (`prctl(PR_SET_PDEATHSIG, SIGKILL)` on
 Linux) on the fork server and on each worker (whose parent is the fork server), and a check of
