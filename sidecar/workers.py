@@ -251,8 +251,8 @@ def build_frozen(build: Callable[[], T]) -> T:
     """`build()` with no automatic garbage collection, then one collection and `gc.freeze()`.
 
     Loading the model (the engine's imports, spaCy, Presidio, the gazetteer) makes about 120,000
-    tracked containers, some of them sets and dicts of half a million entries, that all live on:
-    every full collection during the load walks that growing heap for nothing. A zero threshold stops automatic collection even where a library calls
+    tracked containers (the gazetteer's sets among them, about half a million entries together)
+    that all live on: every full collection during the load walks that growing heap for nothing. A zero threshold stops automatic collection even where a library calls
     `gc.enable()` itself (srsly does around each msgpack read). After the load, one collection
     frees the load's garbage, the heap is frozen (the model leaves the collector's reach: its
     pages stay shared in the workers) and the thresholds are restored for the workers."""
