@@ -84,8 +84,23 @@ class _PeakRss:
                 "pss_bytes": self.peak_pss}  # fmt: skip
 
 
+def children_usage(before: Any, after: Any) -> dict[str, float]:
+    """Between two `getrusage(RUSAGE_CHILDREN)` readings, what the command and its workers did
+    besides their CPU seconds, to tell a slow run's cause in the results: a cold page cache
+    shows as major faults and blocks read, a contended machine as involuntary switches."""
+    return {
+        "user_seconds": after.ru_utime - before.ru_utime,
+        "system_seconds": after.ru_stime - before.ru_stime,
+        "minor_faults": after.ru_minflt - before.ru_minflt,
+        "major_faults": after.ru_majflt - before.ru_majflt,
+        "blocks_read": after.ru_inblock - before.ru_inblock,
+        "voluntary_switches": after.ru_nvcsw - before.ru_nvcsw,
+        "involuntary_switches": after.ru_nivcsw - before.ru_nivcsw,
+    }
+
+
 def run_cli(workdir: Path, source: Path, output: Path, patterns_only: bool, timeout: float) -> dict[str, Any]:
-    """Run the command once; wall and CPU seconds, peak RSS, exit code."""
+    """Run the command once; wall and CPU seconds, peak RSS, exit code, the children's usage."""
     config = _config(workdir, patterns_only)
     command = [str(tracevault_command()), "redact", "--config", str(config), "--tenant", TENANT, "--jsonl", "--workers", "auto", str(source)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -101,8 +116,9 @@ def run_cli(workdir: Path, source: Path, output: Path, patterns_only: bool, time
         seconds = time.perf_counter() - started
         rss = sampler.stop()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"seconds": seconds, "cpu_seconds": cpu, "rss": rss, "exit_code": process.returncode,
+    usage = children_usage(before, after)
+    cpu = usage["user_seconds"] + usage["system_seconds"]
+    return {"seconds": seconds, "cpu_seconds": cpu, "rss": rss, "exit_code": process.returncode, "usage": usage,
             "stderr_tail": stderr.strip().splitlines()[-3:], "other_load_cores": other.cores - cpu / seconds if other.cores else None}  # fmt: skip
 
 
@@ -119,7 +135,7 @@ def measure_mixed(workdir: Path, draw: Any, traces: int, timeout: float) -> Thro
     redacted: list[ExportTraceServiceRequest] = []
     with output.open(encoding="utf-8") as lines:
         redacted = [decode_json_request(line) for line in lines if line.startswith("{\"resourceSpans\"")]
-    notes = {"exit_code": run["exit_code"], "peak_rss": run["rss"], "other_load_cores": run["other_load_cores"],
+    notes = {"exit_code": run["exit_code"], "peak_rss": run["rss"], "other_load_cores": run["other_load_cores"], "usage": run["usage"],
              "input_bytes": source.stat().st_size, "workload_leaks": workload_leaks(workload.traces, redacted) if workload else None,
              "stderr_tail": run["stderr_tail"] if run["exit_code"] else []}  # fmt: skip
     answered = len(redacted) == -(-spans // BATCH_SPANS)  # every line came back as a request
@@ -136,7 +152,8 @@ def measure_rss(workdir: Path, draw: Any, sizes_mb: tuple[float, float], timeout
         run = run_cli(workdir, source, output, patterns_only=True, timeout=timeout)
         source_bytes = source.stat().st_size
         source.unlink()
-        notes = {"exit_code": run["exit_code"], "peak_rss": run["rss"], "other_load_cores": run["other_load_cores"], "input_bytes": source_bytes,
+        notes = {"exit_code": run["exit_code"], "peak_rss": run["rss"], "other_load_cores": run["other_load_cores"], "usage": run["usage"],
+                 "input_bytes": source_bytes,
                  "stderr_tail": run["stderr_tail"] if run["exit_code"] else []}  # fmt: skip
         results.append(Throughput(f"tracevault redact --jsonl, patterns-only, {source_bytes / MIB:.0f} MB", spans, words, run["seconds"],
                                   complete=run["exit_code"] == 0, notes=notes, cpu_seconds=run["cpu_seconds"]))  # fmt: skip

@@ -15,11 +15,12 @@ queued behind it wait for the next idle worker and are answered normally. A work
 
 The model loads once. The server spawns one *fork server* process (a fresh interpreter: the
 server runs gRPC threads, so it never forks itself). That process builds the redactor (spaCy,
-Presidio, the gazetteer), freezes its heap for the garbage collector, and then only forks: each
-worker, and each replacement of a killed one, is a copy of it that starts in milliseconds and
-shares the loaded model with its siblings page by page (copy on write). The fork server holds no
-request and runs no thread of ours; the caches keyed by a random per-process key draw a new key in
-each worker (redactors/processkey.py). A fork server that dies is spawned again for the next worker.
+Presidio, the gazetteer) with automatic garbage collection off, freezes its heap for the garbage
+collector, and then only forks: each worker, and each replacement of a killed one, is a copy of
+it that starts in milliseconds and shares the loaded model with its siblings page by page (copy
+on write). The fork server holds no request and runs no thread of ours; the caches keyed by a
+random per-process key draw a new key in each worker (redactors/processkey.py). A fork server
+that dies is spawned again for the next worker.
 
 Workers die with the server: a parent-death signal (`prctl(PR_SET_PDEATHSIG, SIGKILL)` on
 Linux) on the fork server and on each worker (whose parent is the fork server), and a check of
@@ -43,12 +44,13 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from multiprocessing import reduction
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from policies.config import Config
 from policies.resolve import PolicySet
@@ -64,6 +66,7 @@ if TYPE_CHECKING:  # loading the engine imports spaCy and Presidio: only where a
     from redactors.engine import Redactor
 
 log = logging.getLogger("tracevault.workers")
+T = TypeVar("T")
 
 # Test-only fault injection: a worker whose environment names a marker sleeps on any request
 # that contains it, like a detector that hangs. Set only in tests; unset, nothing changes.
@@ -218,12 +221,8 @@ def _fork_server_main(conn: Connection, config_json: str, master_secret: bytes, 
     # server drains.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    from redactors.engine import Redactor
-
     config = Config.model_validate_json(config_json)
-    redactor = Redactor.build(config, master_secret)
-    gc.collect()
-    gc.freeze()  # the loaded model leaves the collector's reach: its pages stay shared in the workers
+    redactor = build_frozen(lambda: _build_redactor(config, master_secret))
     conn.send(("ready", os.getpid()))
     children: set[int] = set()
     while os.getppid() == parent_pid:
@@ -240,6 +239,32 @@ def _fork_server_main(conn: Connection, config_json: str, master_secret: bytes, 
         reduction.send_handle(conn, server_end.fileno(), parent_pid)
         server_end.close()  # the server holds the only copy now: the worker sees EOF when it closes it
     _stop_children(children)
+
+
+def _build_redactor(config: Config, master_secret: bytes) -> Redactor:
+    from redactors.engine import Redactor
+
+    return Redactor.build(config, master_secret)
+
+
+def build_frozen(build: Callable[[], T]) -> T:
+    """`build()` with no automatic garbage collection, then one collection and `gc.freeze()`.
+
+    Loading the model (the engine's imports, spaCy, Presidio, the gazetteer) makes about 120,000
+    tracked containers (the gazetteer's sets among them, about half a million entries together)
+    that all live on: every full collection during the load walks that growing heap for nothing. A zero threshold stops automatic collection even where a library calls
+    `gc.enable()` itself (srsly does around each msgpack read). After the load, one collection
+    frees the load's garbage, the heap is frozen (the model leaves the collector's reach: its
+    pages stay shared in the workers) and the thresholds are restored for the workers."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(0)
+    try:
+        built = build()
+        gc.collect()
+        gc.freeze()
+    finally:
+        gc.set_threshold(*thresholds)
+    return built
 
 
 def _forked_fork_server_main(server_end: Connection, *args: Any) -> None:

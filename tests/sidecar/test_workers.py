@@ -5,6 +5,7 @@ replaced; the caches' keys differ between a forked child and its parent."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ import pytest
 from policies.config import parse_config
 from redactors.processkey import new_key
 from sidecar.errors import Unavailable
-from sidecar.workers import RedactionPool
+from sidecar.workers import RedactionPool, build_frozen
 from tests.procs import alive, children
 from tests.redactors.otlp_builders import make_request, make_span
 
@@ -214,3 +215,58 @@ def test_fork_server_forked_only_from_a_single_threaded_process_and_exits_on_eof
     assert redacted
     assert process_class == started_as
     assert exit_code == 0, "the fork server exited on EOF instead of being killed"
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _cycles() -> list[_Cycle]:
+    return [_Cycle() for _ in range(20_000)]
+
+
+@pytest.mark.parametrize(
+    ("reenable", "fails"),
+    [
+        (False, False),
+        (True, False),  # a library's own gc.enable() (srsly does one around each msgpack read) does not restart collection
+        (True, True),  # the thresholds come back when the build fails
+    ],
+)
+def test_build_frozen_collects_nothing_during_the_build(reenable: bool, fails: bool) -> None:
+    collections: list[int] = []
+    seen_in_build: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    def build() -> list[_Cycle]:
+        if reenable:
+            gc.enable()
+        built = _cycles()
+        seen_in_build.extend(collections)
+        if fails:
+            raise RuntimeError("the build failed")
+        return built
+
+    thresholds = gc.get_threshold()
+    gc.callbacks.append(count)
+    try:
+        if fails:
+            with pytest.raises(RuntimeError):
+                build_frozen(build)
+        else:
+            assert len(build_frozen(build)) == 20_000
+            assert collections[0] == 2  # the one full collection before the freeze
+            assert gc.get_freeze_count() >= 20_000  # the build's objects are frozen
+        after_build = len(collections)
+        _cycles()  # the twin: after the build, the same allocations set off collections again
+        assert len(collections) > after_build
+    finally:
+        gc.callbacks.remove(count)
+        gc.unfreeze()
+    assert seen_in_build == []  # 20,000 cycles and no automatic collection during the build
+    assert gc.get_threshold() == thresholds
+    assert gc.isenabled()
