@@ -148,6 +148,10 @@ class _Walk:
         self.finalizers: list[Callable[[], None]] = []
         self.buckets: list[tuple[Any, Counter[str]]] = []
         self._key_verdicts: dict[str, bool] = {}
+        # Structural values repeat within a request (a model name on every span): each distinct
+        # one is looked up in the keyed cache once per walk. Held only while the walk holds the
+        # request's text anyway; failed results are not kept.
+        self._structural: dict[str, RedactedText] = {}
         # Queue index of a message's text -> the entity the agent's question before it asked for.
         self.answer_hints: dict[int, str] = {}
         self.records: list[_Record] = []
@@ -360,7 +364,11 @@ class _Walk:
         return self.pseudo.identifier(obj.hex() if isinstance(obj, bytes) else str(obj))
 
     def _secrets_only(self, text: str, setter: Callable[[str], None], bucket: Counter[str]) -> None:
-        result = self.text.redact_secrets_only(text, self.policy, self.pseudo)
+        result = self._structural.get(text)
+        if result is None:
+            result = self.text.redact_secrets_only(text, self.policy, self.pseudo)
+            if FAILED_ENTITY not in result.counts:
+                self._structural[text] = result
         if result.counts:
             setter(result.text)
             bucket.update(result.counts)
