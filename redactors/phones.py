@@ -101,6 +101,9 @@ class _RegionLengths:
             return True
         readings = {digits, digits[len(self._code) :]} if digits.startswith(self._code) else {digits}
         for _ in range(2):
+            # The readings only grow: one of a possible length already answers.
+            if any(len(reading) in self._lengths for reading in readings):
+                return True
             readings |= {after for reading in readings for after in self._without_prefix(reading)}
         return any(len(reading) in self._lengths for reading in readings)
 
