@@ -114,6 +114,10 @@ _SECRET_B64 = _b64(f"token={TOKEN}".encode())
         (f"{_SECRET_B64[:20]}\u2028{_SECRET_B64[20:]}", False),
         (f"{_SECRET_B64[:20]}\x1c{_SECRET_B64[20:]}", False),  # a file separator is white space to both
         ("c2hvcnQ=", False),  # too short
+        ("\r\n".join(_SECRET_B64[i : i + 16] for i in range(0, len(_SECRET_B64), 16)), True),  # CRLF-wrapped
+        (f"{_SECRET_B64}.", False),  # a character no encoding has: not read as one
+        (f"{_SECRET_B64[:20]}\n{_SECRET_B64[20:]}!", False),
+        (f"{_SECRET_B64[:20]}\u00e9{_SECRET_B64[20:]}", False),
     ],
 )
 def test_white_space_rule_decides_as_splitting_every_value(text: str, decoded: bool) -> None:
