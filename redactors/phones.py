@@ -203,9 +203,13 @@ class MatcherPhoneRecognizer(LocalRecognizer):
         spans: list[tuple[int, int]] = []
         regions = self.regions[:1] if window[run_start : run_start + 1] == "+" else self.regions
         candidates = _CandidateRecorder.tried(window)
+        # _may_be_valid per region, the candidate's own part read once: a candidate that is not
+        # plain may be valid anywhere; a plain one, where its digits have a possible length.
+        plain_digits = [_digits(c) for c in candidates if _PLAIN_CANDIDATE.fullmatch(c) is not None]
+        any_region = len(plain_digits) < len(candidates)
         for region in regions:
             lengths = self._lengths[region]
-            if not any(_may_be_valid(candidate, lengths) for candidate in candidates):
+            if not any_region and not any(lengths.possible(digits) for digits in plain_digits):
                 continue  # it would find nothing (_CandidateRecorder)
             for match in _RegionMatcher(window, region, lengths):
                 span = (match.start, match.end)

@@ -202,7 +202,8 @@ class SpacedSsnRecognizer(PatternRecognizer):
         super().__init__(supported_entity="US_SSN", patterns=self.PATTERNS, name="SpacedSsnRecognizer", supported_language=LANGUAGE)
 
     # A necessary condition for a match (redactors/recognizers.py skips the regex without it).
-    possible = staticmethod(re.compile(r"\d{3}[ \t]*[-.]").search)
+    # The pattern without its look-arounds (an ISO date or a dotted version has no 3-2-4 groups).
+    possible = staticmethod(re.compile(r"\d{3}[ \t]*[-.][ \t]*\d{2}[ \t]*[-.][ \t]*\d{4}").search)
 
     def validate_result(self, pattern_text: str) -> bool:
         digits = re.sub(r"\D", "", pattern_text)
