@@ -30,9 +30,13 @@ ENTITY = "PHONE_NUMBER"
 
 # Seven or more digits with the characters phone numbers are written with, and an extension.
 # (Written as "a digit, then separators and a digit, six times or more", the same strings as
-# "(?:[digits and separators]*\d){6,}" with the same greedy ends and less backtracking; the
-# look-ahead lets the regex engine skip to a possible first character.)
-_PHONE_RUN = re.compile(r"(?=[+(\d])\+?\(?\d(?:[ \t().\-/]*\d){6,}(?:[ \t]*,?[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6})?", re.IGNORECASE)
+# "(?:[digits and separators]*\d){6,}" with the same greedy ends and less backtracking. The
+# start "+(d", "+d", "(d" or "d" is one character class, then look-behinds for which it was:
+# a pattern that starts with a class lets the regex engine skip to those characters.)
+_PHONE_RUN = re.compile(
+    r"[+(\d](?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))(?:[ \t().\-/]*\d){6,}(?:[ \t]*,?[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6})?",
+    re.IGNORECASE,
+)
 _PHONE_CONTEXT = re.compile(
     r"(?i)\b(?:phone[ds]?|call(?:ed|ing|s)?|tel|telephone|mobile|cell|number|whatsapp|sms|text(?:ed)?|fax|"
     r"reach(?:ed)?|reachable|contact(?:ed)?|dial(?:ed|led)?|rang|ring|hotline)\b"

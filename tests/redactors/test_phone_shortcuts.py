@@ -12,6 +12,8 @@ country codes, rewritten national prefixes, IDD prefixes that do not start with 
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 import pytest
 from hypothesis import given, settings
@@ -146,3 +148,17 @@ def test_possible_answers_as_when_every_reading_is_made_first(digits: str) -> No
     for region in sorted(set(SPECIAL_REGIONS) | set(DEFAULT_PHONE_REGIONS)):
         lengths = phones._RegionLengths(region)
         assert lengths.possible(digits) == _possible_as_written(lengths, digits), region
+
+
+_RUN_AS_WRITTEN = re.compile(r"(?=[+(\d])\+?\(?\d(?:[ \t().\-/]*\d){6,}(?:[ \t]*,?[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6})?", re.IGNORECASE)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=30).map("".join))
+def test_phone_runs_are_the_look_ahead_pattern_s(text: str) -> None:
+    assert [m.span() for m in phones._PHONE_RUN.finditer(text)] == [m.span() for m in _RUN_AS_WRITTEN.finditer(text)]
+
+
+@pytest.mark.parametrize("text", ["call +(44) 20 7946 0958", "+1 415 555 0100 x12", "(415) 555-0100", "tel 4155550100", "ids 12 34 56"])
+def test_phone_runs_start_as_before(text: str) -> None:
+    assert [m.group() for m in phones._PHONE_RUN.finditer(text)] == [m.group() for m in _RUN_AS_WRITTEN.finditer(text)]
