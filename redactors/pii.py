@@ -529,7 +529,7 @@ def _without_leading_verb(text: str, result: RecognizerResult) -> RecognizerResu
 
 
 _AT_LEAST_4_DIGITS = re.compile(r"(?:\D*+\d){4}")
-_AT_LEAST_7_DIGITS = re.compile(r"(?:\D*+\d){7}")
+_AT_LEAST_3_DIGITS = re.compile(r"(?:\D*+\d){3}")
 _ALWAYS = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 
 
@@ -545,9 +545,10 @@ def candidate_entities(text: str, entities: frozenset[str]) -> list[str]:
     if "URL" in entities and "." in text:
         wanted.append("URL")
     if entities & {"IP_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE"}:
-        if "IP_ADDRESS" in entities and ("::" in text or _AT_LEAST_4_DIGITS.match(text)):
+        four = _AT_LEAST_4_DIGITS.match(text)  # seven digits are three more after the fourth
+        if "IP_ADDRESS" in entities and ("::" in text or four):
             wanted.append("IP_ADDRESS")
-        if _AT_LEAST_7_DIGITS.match(text):
+        if four and _AT_LEAST_3_DIGITS.match(text, four.end()):
             wanted.extend(e for e in ("PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE") if e in entities)
     return sorted(wanted)
 
