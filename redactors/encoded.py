@@ -35,6 +35,8 @@ _HEX = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _B64_URL = re.compile(r"[A-Za-z0-9_\-]+={0,2}")
 _PRINTABLE_SHARE = 0.95
+_SPACE = re.compile(r"\s")
+_NOT_ENCODED = re.compile(r"[^A-Za-z0-9+/_=\-\s]")  # a character _HEX, _B64 and _B64_URL all refuse
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{%d,}" % MIN_RUN_BYTES)
 # The first bytes of the file and compression formats that travel as base64 in telemetry.
 _FILE_SIGNATURES = (
@@ -86,9 +88,16 @@ def _looks_random(compact: str) -> bool:
 
 
 def _decode_once(text: str) -> Encoded | None:
-    compact = "".join(text.split())
-    if len(compact) < MIN_ENCODED_CHARS or (compact != text.strip() and "\n" not in text):
-        return None  # spaces inside: prose, not an encoded value (MIME base64 wraps with newlines)
+    if _NOT_ENCODED.search(text) is not None:
+        return None  # neither hex nor either base64 alphabet (nor white space): no encoding fits
+    if "\n" in text:
+        compact = "".join(text.split())  # MIME base64 wraps with newlines
+    else:
+        compact = text.strip()
+        if _SPACE.search(compact) is not None:  # the regex's \s is str.split's white space
+            return None  # spaces inside: prose, not an encoded value
+    if len(compact) < MIN_ENCODED_CHARS:
+        return None
     if _HEX.fullmatch(compact):
         decoded = _as_text(bytes.fromhex(compact))
         return Encoded(text=decoded) if decoded is not None else None

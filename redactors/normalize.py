@@ -99,7 +99,9 @@ _ESCAPE_RE = re.compile(
     r"|(?P<dot>[ \t]*[\[({<][ \t]*(?i:dot)[ \t]*[\])}>][ \t]*)"
 )
 _CONTROL_ESCAPES = {"\\n": "\n", "\\r": "\r", "\\t": "\t"}
-_DECODE_HINT = re.compile(r"[%\\&]|[\[({<][ \t]*(?i:at|dot)[ \t]*[\])}>]")
+# One character class first, then look-behinds for which it was: a pattern that starts with a
+# class lets the regex engine skip to those characters (two alternatives made it try every one).
+_DECODE_HINT = re.compile(r"[%\\&\[({<](?:(?<=[%\\&])|(?<=[\[({<])[ \t]*(?i:at|dot)[ \t]*[\])}>])")
 
 
 def _utf8_len(lead: int) -> int:

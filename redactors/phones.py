@@ -30,9 +30,13 @@ ENTITY = "PHONE_NUMBER"
 
 # Seven or more digits with the characters phone numbers are written with, and an extension.
 # (Written as "a digit, then separators and a digit, six times or more", the same strings as
-# "(?:[digits and separators]*\d){6,}" with the same greedy ends and less backtracking; the
-# look-ahead lets the regex engine skip to a possible first character.)
-_PHONE_RUN = re.compile(r"(?=[+(\d])\+?\(?\d(?:[ \t().\-/]*\d){6,}(?:[ \t]*,?[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6})?", re.IGNORECASE)
+# "(?:[digits and separators]*\d){6,}" with the same greedy ends and less backtracking. The
+# start "+(d", "+d", "(d" or "d" is one character class, then look-behinds for which it was:
+# a pattern that starts with a class lets the regex engine skip to those characters.)
+_PHONE_RUN = re.compile(
+    r"[+(\d](?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))(?:[ \t().\-/]*\d){6,}(?:[ \t]*,?[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6})?",
+    re.IGNORECASE,
+)
 _PHONE_CONTEXT = re.compile(
     r"(?i)\b(?:phone[ds]?|call(?:ed|ing|s)?|tel|telephone|mobile|cell|number|whatsapp|sms|text(?:ed)?|fax|"
     r"reach(?:ed)?|reachable|contact(?:ed)?|dial(?:ed|led)?|rang|ring|hotline)\b"
@@ -101,6 +105,9 @@ class _RegionLengths:
             return True
         readings = {digits, digits[len(self._code) :]} if digits.startswith(self._code) else {digits}
         for _ in range(2):
+            # The readings only grow: one of a possible length already answers.
+            if any(len(reading) in self._lengths for reading in readings):
+                return True
             readings |= {after for reading in readings for after in self._without_prefix(reading)}
         return any(len(reading) in self._lengths for reading in readings)
 
@@ -200,9 +207,13 @@ class MatcherPhoneRecognizer(LocalRecognizer):
         spans: list[tuple[int, int]] = []
         regions = self.regions[:1] if window[run_start : run_start + 1] == "+" else self.regions
         candidates = _CandidateRecorder.tried(window)
+        # _may_be_valid per region, the candidate's own part read once: a candidate that is not
+        # plain may be valid anywhere; a plain one, where its digits have a possible length.
+        plain_digits = [_digits(c) for c in candidates if _PLAIN_CANDIDATE.fullmatch(c) is not None]
+        any_region = len(plain_digits) < len(candidates)
         for region in regions:
             lengths = self._lengths[region]
-            if not any(_may_be_valid(candidate, lengths) for candidate in candidates):
+            if not any_region and not any(lengths.possible(digits) for digits in plain_digits):
                 continue  # it would find nothing (_CandidateRecorder)
             for match in _RegionMatcher(window, region, lengths):
                 span = (match.start, match.end)

@@ -202,7 +202,8 @@ class SpacedSsnRecognizer(PatternRecognizer):
         super().__init__(supported_entity="US_SSN", patterns=self.PATTERNS, name="SpacedSsnRecognizer", supported_language=LANGUAGE)
 
     # A necessary condition for a match (redactors/recognizers.py skips the regex without it).
-    possible = staticmethod(re.compile(r"\d{3}[ \t]*[-.]").search)
+    # The pattern without its look-arounds (an ISO date or a dotted version has no 3-2-4 groups).
+    possible = staticmethod(re.compile(r"\d{3}[ \t]*[-.][ \t]*\d{2}[ \t]*[-.][ \t]*\d{4}").search)
 
     def validate_result(self, pattern_text: str) -> bool:
         digits = re.sub(r"\D", "", pattern_text)
@@ -570,7 +571,7 @@ def _without_leading_verb(text: str, result: RecognizerResult) -> RecognizerResu
 
 
 _AT_LEAST_4_DIGITS = re.compile(r"(?:\D*+\d){4}")
-_AT_LEAST_7_DIGITS = re.compile(r"(?:\D*+\d){7}")
+_AT_LEAST_3_DIGITS = re.compile(r"(?:\D*+\d){3}")
 _ALWAYS = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 
 
@@ -586,9 +587,10 @@ def candidate_entities(text: str, entities: frozenset[str]) -> list[str]:
     if "URL" in entities and "." in text:
         wanted.append("URL")
     if entities & {"IP_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE"}:
-        if "IP_ADDRESS" in entities and ("::" in text or _AT_LEAST_4_DIGITS.match(text)):
+        four = _AT_LEAST_4_DIGITS.match(text)  # seven digits are three more after the fourth
+        if "IP_ADDRESS" in entities and ("::" in text or four):
             wanted.append("IP_ADDRESS")
-        if _AT_LEAST_7_DIGITS.match(text):
+        if four and _AT_LEAST_3_DIGITS.match(text, four.end()):
             wanted.extend(e for e in ("PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE") if e in entities)
     return sorted(wanted)
 

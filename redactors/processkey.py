@@ -1,8 +1,9 @@
 """Random per-process keys for in-memory digests, drawn again in every forked child.
 
-The redaction caches key their entries by HMAC digests under a random key of the process, so that
-a digest means nothing outside it. The service forks its redaction workers from one process that
-loaded the model (sidecar/workers.py): without a new key each worker would share its siblings'.
+The caches key their entries by keyed digests (HMAC-SHA256, keyed BLAKE2b for the redaction
+cache) under a random key of the process, so that a digest means nothing outside it. The
+service forks its redaction workers from one process that loaded the model
+(sidecar/workers.py): without a new key each worker would share its siblings'.
 An owner registers itself; after a fork, in the child, each live owner's ``renew_key`` draws a
 new key and forgets what it cached under the old one.
 """

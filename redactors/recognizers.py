@@ -159,8 +159,9 @@ class RecognizerSet:
         self._ner_score = ner_configuration.default_score
         self._artifacts = artifacts
         self._tokenize = tokenize
-        self._plain: dict[str, bool] = {}
-        self._prefilters: dict[str, Callable[[str], object] | None] = {}
+        # Per recognizer id: (runs by the lean regex loop, its prefilter), read on its first text.
+        self._ways: dict[str, tuple[bool, Callable[[str], object] | None]] = {}
+        self._spacy = frozenset(id(r) for r in self._recognizers if isinstance(r, SpacyRecognizer))
         self._context = {r.id: tuple(word.lower() for word in r.context) for r in self._recognizers if r.context}
         self._chosen: dict[tuple[str, ...], tuple[EntityRecognizer, ...]] = {}
 
@@ -205,20 +206,20 @@ class RecognizerSet:
         return _remove_duplicates(results)
 
     def _one(self, recognizer: EntityRecognizer, text: str, entities: Sequence[str], doc: Doc | None) -> list[RecognizerResult]:
-        if isinstance(recognizer, SpacyRecognizer):
+        if id(recognizer) in self._spacy:
             return self._ner_results(recognizer, doc, entities) if doc is not None else []
         return self.run(recognizer, text, entities)
 
     def run(self, recognizer: EntityRecognizer, text: str, entities: Sequence[str]) -> list[RecognizerResult]:
         """``recognizer.analyze(text, entities)`` for a recognizer that reads no NLP artefacts,
         with the recognizer's prefilter and, for pattern recognizers, the lean regex loop."""
-        key = recognizer.id
-        if key not in self._plain:
-            self._plain[key], self._prefilters[key] = _plain_patterns(recognizer), _prefilter(recognizer)
-        prefilter = self._prefilters[key]
+        way = self._ways.get(recognizer.id)
+        if way is None:
+            way = self._ways[recognizer.id] = (_plain_patterns(recognizer), _prefilter(recognizer))
+        plain, prefilter = way
         if prefilter is not None and not prefilter(text):
             return []
-        if self._plain[key]:
+        if plain:
             found = _pattern_results(recognizer, text)
             keep = getattr(recognizer, "filter_results", None)
             return keep(text, found) if keep is not None else found

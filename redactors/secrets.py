@@ -68,7 +68,8 @@ _P_ENCODED = 45  # an encoded run holding a secret: the run is the finding
 # Encoded secrets: base64 (standard or URL-safe) and hex runs long enough to hold a token, that
 # decode to mostly printable text. Random bytes (hashes, nonces) decode to binary and are skipped.
 _B64_RUN = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{24,4096}={0,2}(?![A-Za-z0-9+/=_\-])")
-_LONG_RUN = re.compile(r"(?<![^\s\"'`<>(){}\[\],;])[^\s\"'`<>(){}\[\],;]{24,}")
+_LONG_RUN_CHARS = 24
+_LONG_RUN = re.compile(r"(?<![^\s\"'`<>(){}\[\],;])[^\s\"'`<>(){}\[\],;]{%d,}" % _LONG_RUN_CHARS)
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,2048}(?![0-9A-Fa-f])")
 
 
@@ -376,6 +377,9 @@ _PROSE_RX = re.compile(
 # a run of blanks and "is"/"was": the regex is only tried at those few positions (_prose_matches).
 _PROSE_ANCHOR = re.compile(r"[ \t](?i:is|was)")
 _PROSE_LEAD = len("passphrase's")
+# The secret word (and "s"/"'s") of _PROSE_RX, ending where the search ends: one search tells
+# whether any start before an anchor's blanks can match, instead of a match() at each of them.
+_PROSE_WORD_END = re.compile(r"(?i:password|passwd|passphrase|passcode|pwd|secret|token|key|credential)(?i:s|'s)?\Z")
 _PROSE_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 _PASSWORD_SYMBOLS = frozenset("!@#$%^&*_+=~/\\|.?")
 # --password hunter2 (command lines in tool calls and process attributes)
@@ -765,7 +769,11 @@ class SecretRules:
         """Base64 and hex runs that decode to text holding a secret: the whole run is masked,
         with the kind of the secret inside (a key pasted once plain and once encoded is caught
         both times)."""
-        for run in _LONG_RUN.finditer(text):  # cheap: most text has no run this long
+        # A run has no white space (str.split's is the regex's \s): most texts have no word this
+        # long, and splitting them is cheaper than the run regex's try at every position.
+        if max(map(len, text.split()), default=0) < _LONG_RUN_CHARS:
+            return
+        for run in _LONG_RUN.finditer(text):
             for rx, decode in _ENCODINGS:
                 for m in rx.finditer(text, run.start(), run.end()):
                     decoded = decode(m.group())
@@ -1016,7 +1024,11 @@ def _prose_matches(text: str) -> Iterator[re.Match[str]]:
         blank = anchor.start()
         while blank > 0 and text[blank - 1] in " \t":
             blank -= 1
-        for start in range(max(pos, tried, blank - _PROSE_LEAD), blank):
+        first = max(pos, tried, blank - _PROSE_LEAD)
+        if first >= blank or _PROSE_WORD_END.search(text, first, blank) is None:
+            tried = max(tried, blank)  # a match's secret word ends at the blanks: none can start here
+            continue
+        for start in range(first, blank):
             m = _PROSE_RX.match(text, start)
             if m is not None:
                 yield m

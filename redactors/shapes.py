@@ -51,6 +51,7 @@ _PLAIN_REFERENCE = re.compile(
 _ID_SEGMENT = re.compile(r"(?=[0-9]*[a-fA-F])[0-9a-fA-F]{16,64}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DIGIT_GROUP = re.compile(r"\+?\d(?:[ ./()\-]?\d)*")
 _DIGITS = re.compile(r"\d+")
+_NINE_ASCII_DIGITS = re.compile(r"(?:[^0-9]*+[0-9]){9}")  # in ASCII text, str.isdigit is [0-9]
 _CARD_FIRST_DIGITS = frozenset("23456")
 _MAX_DIGITS = 19
 
@@ -106,7 +107,7 @@ def number_entity(number: int | float) -> str | None:
 
 def pii_digit_groups(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, entity) of each digit group of PII shape in ``text``."""
-    if sum(ch.isdigit() for ch in text) < 9:
+    if (_NINE_ASCII_DIGITS.match(text) is None) if text.isascii() else (sum(ch.isdigit() for ch in text) < 9):
         return
     for match in _DIGIT_GROUP.finditer(text):
         group = match.group()

@@ -96,6 +96,16 @@ class _Record(NamedTuple):
     end: int
 
 
+class _KeyRoles(NamedTuple):
+    """What a trusted attribute key says about its value under the walk's policy."""
+
+    identifier: bool
+    vector: bool
+    url: bool
+    reference: bool
+    shape: str | None  # structural_shape
+
+
 def _record_role(item: Message) -> str:
     names = [getattr(item, "name", ""), getattr(item, "event_name", "")]
     names += [kv.value.string_value for kv in item.attributes if kv.key in _ROLE_KEYS]
@@ -148,6 +158,11 @@ class _Walk:
         self.finalizers: list[Callable[[], None]] = []
         self.buckets: list[tuple[Any, Counter[str]]] = []
         self._key_verdicts: dict[str, bool] = {}
+        # Structural values repeat within a request (a model name on every span): each distinct
+        # one is looked up in the keyed cache once per walk. Held only while the walk holds the
+        # request's text anyway; failed results are not kept.
+        self._structural: dict[str, RedactedText] = {}
+        self._roles: dict[str, _KeyRoles] = {}  # per trusted key: the policy's key patterns, read once per walk
         # Queue index of a message's text -> the entity the agent's question before it asked for.
         self.answer_hints: dict[int, str] = {}
         self.records: list[_Record] = []
@@ -272,9 +287,10 @@ class _Walk:
                 value.CopyFrom(AnyValue(string_value=f"<SECRET:{secret_kind}>"))
                 bucket[SECRET_ENTITY] += 1
             return
-        if key is not None and self._special(key, kind, value, bucket):
+        roles = self._key_roles(key) if key is not None else None
+        if roles is not None and self._special(roles, kind, value, bucket):
             return
-        shape = self.policy.structural_shape(key) if key is not None else None
+        shape = roles.shape if roles is not None else None
         if kind == "string_value":
             self._string(value.string_value, lambda new: setattr(value, "string_value", new), shape, bucket, 0)
         elif kind == "bytes_value":
@@ -287,19 +303,28 @@ class _Walk:
             self.finalizers.append(lambda: value.CopyFrom(py_to_any(holder[0])))
             self._node(holder, 0, shape, bucket, 0)
 
-    def _special(self, key: str, kind: str, value: AnyValue, bucket: Counter[str]) -> bool:
+    def _key_roles(self, key: str) -> _KeyRoles:
+        roles = self._roles.get(key)
+        if roles is None:
+            policy = self.policy
+            roles = _KeyRoles(policy.is_identifier_key(key), key.endswith("embedding.vector"), policy.is_url_key(key),
+                              policy.is_reference_key(key), policy.structural_shape(key))  # fmt: skip
+            self._roles[key] = roles
+        return roles
+
+    def _special(self, roles: _KeyRoles, kind: str, value: AnyValue, bucket: Counter[str]) -> bool:
         """Identifiers, embedding vectors and URLs, by their key; True when handled."""
-        if self.policy.is_identifier_key(key) and not self.secrets_only:
+        if roles.identifier and not self.secrets_only:
             value.CopyFrom(py_to_any(self._identifier_tree(any_to_py(value), bucket)))
             return True
-        if key.endswith("embedding.vector"):
+        if roles.vector:
             value.CopyFrom(AnyValue(array_value=ArrayValue()))
             bucket[VECTOR_ENTITY] += 1
             return True
-        if kind == "string_value" and self.policy.is_url_key(key) and not self.secrets_only:
+        if kind == "string_value" and roles.url and not self.secrets_only:
             self._url(value.string_value, lambda new: setattr(value, "string_value", new), bucket)
             return True
-        if kind == "string_value" and self.policy.is_reference_key(key):
+        if kind == "string_value" and roles.reference:
             return self._reference(value.string_value, lambda new: setattr(value, "string_value", new), bucket)
         return False
 
@@ -360,7 +385,11 @@ class _Walk:
         return self.pseudo.identifier(obj.hex() if isinstance(obj, bytes) else str(obj))
 
     def _secrets_only(self, text: str, setter: Callable[[str], None], bucket: Counter[str]) -> None:
-        result = self.text.redact_secrets_only(text, self.policy, self.pseudo)
+        result = self._structural.get(text)
+        if result is None:
+            result = self.text.redact_secrets_only(text, self.policy, self.pseudo)
+            if FAILED_ENTITY not in result.counts:
+                self._structural[text] = result
         if result.counts:
             setter(result.text)
             bucket.update(result.counts)

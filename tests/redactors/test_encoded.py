@@ -88,3 +88,41 @@ def test_what_short_binary_yields_for_scanning() -> None:
     assert found.text is not None and "release candidate build" in found.text
     assert decode_encoded(_b64(_random_bytes(84, 11))) is None
     assert decode_encoded(_b64(b"\x89PNG\r\n\x1a\n" + _random_bytes(60, 1))) == type(found)(blob=True)
+
+
+def _decode_once_as_written(text: str):
+    """`_decode_once`'s white-space rule as first written: every value split and joined."""
+    from redactors import encoded
+
+    compact = "".join(text.split())
+    if len(compact) < encoded.MIN_ENCODED_CHARS or (compact != text.strip() and "\n" not in text):
+        return None
+    return encoded._decode_once(compact)
+
+
+_SECRET_B64 = _b64(f"token={TOKEN}".encode())
+
+
+@pytest.mark.parametrize(
+    ("text", "decoded"),
+    [
+        (_SECRET_B64, True),  # found: a whole base64 value
+        (f"  {_SECRET_B64}\t", True),  # white space around it only
+        ("\n".join(_SECRET_B64[i : i + 16] for i in range(0, len(_SECRET_B64), 16)), True),  # MIME-wrapped
+        (f"{_SECRET_B64[:20]} {_SECRET_B64[20:]}", False),  # benign twin: a space inside is prose
+        (f"{_SECRET_B64[:20]}\u00a0{_SECRET_B64[20:]}", False),  # no-break space: white space to str.split and \s
+        (f"{_SECRET_B64[:20]}\u2028{_SECRET_B64[20:]}", False),
+        (f"{_SECRET_B64[:20]}\x1c{_SECRET_B64[20:]}", False),  # a file separator is white space to both
+        ("c2hvcnQ=", False),  # too short
+        ("\r\n".join(_SECRET_B64[i : i + 16] for i in range(0, len(_SECRET_B64), 16)), True),  # CRLF-wrapped
+        (f"{_SECRET_B64}.", False),  # a character no encoding has: not read as one
+        (f"{_SECRET_B64[:20]}\n{_SECRET_B64[20:]}!", False),
+        (f"{_SECRET_B64[:20]}\u00e9{_SECRET_B64[20:]}", False),
+    ],
+)
+def test_white_space_rule_decides_as_splitting_every_value(text: str, decoded: bool) -> None:
+    from redactors import encoded
+
+    found = encoded._decode_once(text)
+    assert (found is not None) == decoded
+    assert found == _decode_once_as_written(text)

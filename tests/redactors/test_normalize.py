@@ -340,3 +340,28 @@ def test_html_entities_and_spelled_separators(original: str, view: str, span_of_
         at = result.text.index("@")
         assert result.to_original(at, at + 1) == span_of_at
         assert result.to_original(0, len(result.text)) == (0, len(original))
+
+
+_HINT_AS_WRITTEN = r"[%\\&]|[\[({<][ \t]*(?i:at|dot)[ \t]*[\])}>]"
+_HINT_PIECES = st.sampled_from(["%", "\\", "&", "[", "(", "{", "<", "]", ")", "}", ">", " ", "\t", "at", "AT", "dot", "Dot", "a", "x", "é"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_HINT_PIECES, max_size=25).map("".join))
+def test_the_decode_hint_finds_what_its_two_alternatives_find(text: str) -> None:
+    import re
+
+    from redactors import normalize as module
+
+    assert [m.span() for m in module._DECODE_HINT.finditer(text)] == [m.span() for m in re.finditer(_HINT_AS_WRITTEN, text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [("jane [at] example [dot] com", True), ("a%20b", True), ("x &amp; y", True), ("C:\\path", True), ("(AT)", True),
+     ("jane at example dot com", False), ("[a t]", False), ("plain (text) here", False)],
+)  # fmt: skip
+def test_decode_hint_rows(text: str, hint: bool) -> None:
+    from redactors import normalize as module
+
+    assert (module._DECODE_HINT.search(text) is not None) == hint

@@ -12,6 +12,8 @@ country codes, rewritten national prefixes, IDD prefixes that do not start with 
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 import pytest
 from hypothesis import given, settings
@@ -124,3 +126,39 @@ def test_a_card_number_parses_in_few_regions() -> None:
     live = [r for r in recognizer.regions if any(phones._may_be_valid(c, recognizer._lengths[r]) for c in candidates)]
     assert candidates and len(live) < len(DEFAULT_PHONE_REGIONS) // 2
     assert _found(recognizer, "my card 5136 4992 0225 6384, call") == _found(PlainMatcher(DEFAULT_PHONE_REGIONS), "my card 5136 4992 0225 6384, call")
+
+
+def _possible_as_written(lengths: phones._RegionLengths, digits: str) -> bool:
+    """`_RegionLengths.possible` as first written: every reading made before any is measured."""
+    if lengths._lengths is None or (lengths._idd is not None and lengths._idd.match(digits)):
+        return True
+    readings = {digits, digits[len(lengths._code) :]} if digits.startswith(lengths._code) else {digits}
+    for _ in range(2):
+        readings |= {after for reading in readings for after in lengths._without_prefix(reading)}
+    return any(len(reading) in lengths._lengths for reading in readings)
+
+
+_DIGIT_RUNS = st.lists(st.sampled_from(["0", "00", "1", "011", "0011", "15", "9", "44", "49", "54", "55", "81", "7", "8", "2345", "67890"]),
+                       min_size=1, max_size=8).map("".join)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(_DIGIT_RUNS)
+def test_possible_answers_as_when_every_reading_is_made_first(digits: str) -> None:
+    for region in sorted(set(SPECIAL_REGIONS) | set(DEFAULT_PHONE_REGIONS)):
+        lengths = phones._RegionLengths(region)
+        assert lengths.possible(digits) == _possible_as_written(lengths, digits), region
+
+
+_RUN_AS_WRITTEN = re.compile(r"(?=[+(\d])\+?\(?\d(?:[ \t().\-/]*\d){6,}(?:[ \t]*,?[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6})?", re.IGNORECASE)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=30).map("".join))
+def test_phone_runs_are_the_look_ahead_pattern_s(text: str) -> None:
+    assert [m.span() for m in phones._PHONE_RUN.finditer(text)] == [m.span() for m in _RUN_AS_WRITTEN.finditer(text)]
+
+
+@pytest.mark.parametrize("text", ["call +(44) 20 7946 0958", "+1 415 555 0100 x12", "(415) 555-0100", "tel 4155550100", "ids 12 34 56"])
+def test_phone_runs_start_as_before(text: str) -> None:
+    assert [m.group() for m in phones._PHONE_RUN.finditer(text)] == [m.group() for m in _RUN_AS_WRITTEN.finditer(text)]

@@ -133,3 +133,23 @@ def test_a_pattern_that_times_out_fails_the_value_closed(redactor, monkeypatch: 
     out = redactor.redact_texts([text + "(twice)"])[0]
     assert out.text == FAILED_TOKEN
     assert "timeout.probe.7731" not in out.text
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("ssn 123 - 45 - 6789 on file", True),  # padded separators: the spaced recognizer's
+        ("ssn 123 .45. 6789 on file", True),
+        ("released 2024-08-06, build 1.22.3333", False),  # benign twins: a date, a dotted version
+        ("call 123-456-7890 today", False),
+        ("ref x123 - 45 - 6789", False),  # glued to a word: the look-behind refuses it
+    ],
+)
+def test_spaced_ssn_prefilter_keeps_what_the_pattern_finds(analyzer: PiiAnalyzer, text: str, found: bool) -> None:
+    from redactors.pii import SpacedSsnRecognizer
+
+    recognizer = next(r for r in analyzer._recognizers._recognizers if isinstance(r, SpacedSsnRecognizer))
+    plain = recognizer.analyze(text=text, entities=["US_SSN"], nlp_artifacts=None)
+    assert bool(plain) == found
+    assert bool(recognizer.possible(text)) or not plain
+    assert _key(analyzer._recognizers.run(recognizer, text, ["US_SSN"])) == _key(plain)

@@ -1,6 +1,8 @@
 """The scanner's and the views' shortcuts find exactly what the plain regex loops find.
 
-`_prose_matches` tries `_PROSE_RX` only where a match can start (before "is"/"was"); the
+`_prose_matches` tries `_PROSE_RX` only where a match can start (before "is"/"was") and only
+where a secret word ends at the blanks before them; the base64/hex scan looks for long runs only
+in texts with a word as long (white space as `str.split` sees it is the regex's); the
 assignment loop takes the value's group from `lastgroup`; the digit-separator pattern matches the
 digit before a run instead of looking behind for it. Generated text mixes the secret words,
 the verbs, blanks and value shapes, so that matches start, overlap and abut in every way.
@@ -95,3 +97,45 @@ def test_look_behinds_moved_still_find_and_refuse() -> None:
     assert not re.search(by_id["vault-legacy-token"], f"token xs.{vault} ok")
     assert re.search(by_id["facebook-access-token"], "t=123456789012345|" + "a" * 30)
     assert not re.search(by_id["facebook-access-token"], "t=91234567890123456|" + "a" * 30)
+
+
+def test_prose_shortcut_skips_anchors_without_a_secret_word_before_them() -> None:
+    rows = [
+        ("this is fine and the key is hunter22", ["hunter22"]),  # the first anchor has no secret word
+        ("monkey is abcd1234", ["abcd1234"]),  # the regex has no left word boundary: neither has the filter
+        ("my PASSWORD's  \t was now x9y8z7w6", ["x9y8z7w6"]),
+        ("the credentials is: \"s3cr3tv4l\"", ["s3cr3tv4l"]),
+        ("the passwordless flow is simple", []),
+        ("the token\nis abcdefgh", []),  # a newline is not a blank
+    ]
+    for text, values in rows:
+        found = [m.group("v") for m in secrets._prose_matches(text)]
+        assert found == values, text
+        assert found == [m.group("v") for m in secrets._PROSE_RX.finditer(text)], text
+
+
+_RUN_PIECES = st.sampled_from([
+    "a", "Zz09", "+/", "_-", "=", ".", "aGVsbG8gd29ybGQ", "0123456789abcdef", " ", "\n", "\t", "\x0b", "\x0c", "\x1c",
+    "\x1f", "\x85", "\u00a0", "\u1680", "\u2007", "\u2028", "\u202f", "\u3000", "\u200b", "\ufeff", '"', "'", "`",
+    "<", ">", "(", ")", "{", "}", "[", "]", ",", ";", "é", "\u0663",
+])  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_RUN_PIECES, max_size=40).map("".join))
+def test_a_long_run_is_inside_a_long_word(text: str) -> None:
+    words = text.split()
+    for run in (m.group() for m in secrets._LONG_RUN.finditer(text)):
+        assert any(run in word for word in words)  # so some word is at least as long as the run
+    if max(map(len, words), default=0) < secrets._LONG_RUN_CHARS:
+        assert secrets._LONG_RUN.search(text) is None
+
+
+def test_encoded_scan_still_finds_a_secret_in_base64_and_skips_prose() -> None:
+    rules = secrets.SecretRules.compile(())
+    import base64
+
+    token = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vX7yZ9bC1dE3fG5"
+    encoded = base64.b64encode(f"token={token}".encode()).decode()
+    assert [f.kind for f in rules.scan(f"config blob {encoded} end")] == ["github_token"]
+    assert rules.scan("a long sentence of short words only, nothing encoded in it at all, " * 4) == []

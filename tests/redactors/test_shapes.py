@@ -77,3 +77,20 @@ def test_timestamps_and_counts_are_not_pii_shaped() -> None:
 def test_public_model_names_are_tokens_and_labels(name: str) -> None:
     assert shapes.string_fits(name, shapes.TOKEN) and not shapes.has_pii_digits(name)
     assert shapes.is_label(name)
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("order-078-05-1120-x", ["US_SSN"]),  # nine ASCII digits: read
+        ("user_4111111111111111", ["CREDIT_CARD"]),
+        ("run-078-05-112", []),  # eight digits: not read
+        ("gpt-4o-2024-08-06", []),  # nine digits of a date in a model name: read, no PII shape
+        ("id-\u0660\u0667\u0668-\u0660\u0665-\u0661\u0661\u0662\u0660", ["US_SSN"]),  # Arabic-Indic digits: the per-character count
+        ("x\u00b2\u00b3-078-05-112", []),  # superscripts count as digits to str.isdigit, not to the groups
+    ],
+)
+def test_digit_groups_are_read_from_nine_digits(text: str, entities: list[str]) -> None:
+    assert [entity for _, _, entity in shapes.pii_digit_groups(text)] == entities
+    if sum(ch.isdigit() for ch in text) < 9:
+        assert entities == []

@@ -188,6 +188,9 @@ def test_long_text_is_chunked_and_still_redacted(make_redactor, analyzer: PiiAna
         ("ip 10.1.2.3", ["IP_ADDRESS", "LOCATION", "PERSON"]),
         ("v6 fe80::1", ["IP_ADDRESS", "LOCATION", "PERSON"]),
         ("call 212 555 0199", ["CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "LOCATION", "PERSON", "PHONE_NUMBER", "US_SSN"]),
+        ("room 123 456", ["IP_ADDRESS", "LOCATION", "PERSON"]),  # six digits: four for an IP, not seven
+        ("1 2 3 4 x 5 6 7", ["CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "LOCATION", "PERSON", "PHONE_NUMBER", "US_SSN"]),
+        ("fe80::1 ok 12", ["IP_ADDRESS", "LOCATION", "PERSON"]),
     ],
 )
 def test_candidate_entities_prefilter(text: str, expected: list[str]) -> None:

@@ -308,3 +308,18 @@ def test_escrow_copy_keeps_pii_but_strips_secrets(redactor: Redactor) -> None:
     assert EMAIL in text, "escrow keeps PII"
     assert attribute(span, "user.id").string_value == "u-42", "escrow keeps identifiers"
     assert set(total) == {"SECRET"}
+
+
+def test_a_structural_value_repeated_in_a_request_is_judged_on_every_span(redactor: Redactor) -> None:
+    """Structural values are judged once per distinct value in a walk: every span carrying a
+    key in its model name loses it and counts it; the plain model name survives on every span."""
+    leaky = f"gpt-4o-mini {OPENAI_KEY}"
+    spans = [make_span(attributes={"gen_ai.request.model": model}) for model in (leaky, "gpt-4o-mini", leaky, "gpt-4o-mini")]
+    request = make_request(spans)
+    redactor.redact_resource_spans(list(request.resource_spans), "acme", "prod")
+    out = request.resource_spans[0].scope_spans[0].spans
+    models = [attribute(span, "gen_ai.request.model").string_value for span in out]
+    assert OPENAI_KEY not in "".join(models)
+    assert models[1] == models[3] == "gpt-4o-mini"
+    assert models[0] == models[2] != leaky
+    assert [counts(span).get("SECRET", 0) for span in out] == [1, 0, 1, 0]
