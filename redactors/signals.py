@@ -110,9 +110,9 @@ class RefusalDetector:
 
 @functools.cache
 def _language_model() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from redactors.langmodel import identifier
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return identifier()
 
 
 class LanguageDetector:
