@@ -70,9 +70,7 @@ def _derive(source: Path, target: Path) -> tuple:
     """Unpack the LZMA file, keep a zlib copy at ``target`` (best effort), return its arrays."""
     with lzma.open(source) as handle, np.load(io.BytesIO(handle.read()), allow_pickle=False) as data:
         arrays = {name: data[name] for name in _ARRAYS}
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    startcache.write_atomic(target, buffer.getvalue())
+    startcache.write_atomic(target, lambda handle: np.savez_compressed(handle, **arrays))
     return _model_tuple(arrays)
 
 

@@ -118,7 +118,7 @@ def _write(entries: dict[Key, Entry]) -> bytes:
 
 def save() -> bool:
     """Rewrite the file with this process's patterns if any was missing from it; True if written."""
-    if not _STORE.missed or not startcache.write_atomic(path(), _write(_STORE.used)):
+    if not _STORE.missed or not startcache.write_atomic(path(), lambda handle: handle.write(_write(_STORE.used))):
         return False
     _STORE.missed = False
     _STORE.cached = dict(_STORE.used)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from redactors.gazetteer import default_path
 
@@ -21,16 +23,32 @@ def directory() -> Path:
     return default_path().parent
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` through a temporary file and a rename (a reader sees the old file
-    or the new one, never half of one); False when the directory cannot be written."""
+def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> bool:
+    """Create ``path`` by ``write(file)`` into a temporary file and a rename (a reader sees the old
+    file or the new one, never half of one). The temporary file is opened first, so a directory
+    that cannot be written costs no work: False then."""
     partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_bytes(data)
+        with partial.open("wb") as handle:
+            write(handle)
         partial.replace(path)
     except OSError:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
         return False
     return True
+
+
+def main() -> int:
+    """Derive every artefact now (an install step, after the gazetteer): a whole redactor build
+    compiles every pattern the cache keeps and reads the language model."""
+    from policies.config import Config
+    from redactors.engine import Redactor
+
+    Redactor.build(Config(), bytes(32))  # a throwaway key: nothing is pseudonymised or kept
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
