@@ -1,9 +1,10 @@
-"""redactors/langmodel.py reads py3langid's model from a zlib copy kept beside the gazetteer: it
-must hand LanguageIdentifier exactly what py3langid's own loader does, derive the copy again when
-it is missing or damaged, and still load when the directory cannot be written."""
+"""redactors/langmodel.py maps py3langid's model from an unpacked copy kept beside the gazetteer:
+it must hand LanguageIdentifier the values py3langid's own loader does, derive the copy again
+when it is missing or damaged, and still load when the directory cannot be written."""
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -28,30 +29,40 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _assert_same_model(got: tuple, want: tuple) -> None:
     assert len(got) == len(want)
     for ours, theirs in zip(got, want, strict=True):
-        assert type(ours) is type(theirs)
         if isinstance(theirs, np.ndarray):
-            assert ours.dtype == theirs.dtype
+            assert type(ours) is np.ndarray and ours.dtype == theirs.dtype
             assert np.array_equal(ours, theirs)
+        elif isinstance(theirs, array):  # the DFA tables: a memoryview of the map, same items
+            assert isinstance(ours, memoryview) and ours.format == theirs.typecode and ours.itemsize == theirs.itemsize
+            assert ours.tobytes() == theirs.tobytes()
         else:
-            assert getattr(ours, "typecode", None) == getattr(theirs, "typecode", None)
-            assert ours == theirs
+            assert type(ours) is type(theirs) and ours == theirs
 
 
 def test_derived_then_cached_arrays_equal_py3langids_loader(cache_dir: Path, reference: tuple) -> None:
     _assert_same_model(langmodel.load_arrays(), reference)  # derived: no copy yet
-    (copy,) = cache_dir.glob("langid-*.npz")
+    (copy,) = cache_dir.glob("langid-*.bin")
     stamp = copy.stat().st_mtime_ns
     _assert_same_model(langmodel.load_arrays(), reference)  # read from the copy
     assert copy.stat().st_mtime_ns == stamp
 
 
-@pytest.mark.parametrize("damage", [b"", b"not a zip file", b"PK\x03\x04truncated"])
-def test_a_damaged_copy_is_derived_again(cache_dir: Path, reference: tuple, damage: bytes) -> None:
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: b"", id="empty"),
+        pytest.param(lambda data: b"not a model file", id="no-header"),
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: data.replace(b"<f2", b"|O8", 1), id="object-dtype"),
+        pytest.param(lambda data: data.replace(b"tracevault-langid-1", b"tracevault-langid-0", 1), id="other-format"),
+    ],
+)
+def test_a_damaged_copy_is_derived_again(cache_dir: Path, reference: tuple, damage) -> None:  # noqa: ANN001
     target = langmodel.cache_path(langmodel.source_path())
-    target.parent.mkdir(parents=True)
-    target.write_bytes(damage)
+    langmodel.load_arrays()  # derives the copy
+    target.write_bytes(damage(target.read_bytes()))
     _assert_same_model(langmodel.load_arrays(), reference)
-    assert target.stat().st_size > 1_000_000
+    assert target.stat().st_size > 60_000_000  # written again, whole
 
 
 def test_an_unwritable_directory_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: tuple) -> None:
