@@ -1,12 +1,16 @@
 """The redactors' own module-level regular expressions, compiled from a cache of their compiled form.
 
 `re.compile` parses a pattern and turns it into the regex engine's code in pure Python: for the
-address, name and signal patterns (some tens of kilobytes each) that was about 0.9 CPU s of
+address, name and signal patterns (some tens of kilobytes each) that was about 0.7 CPU s of
 every start-up. This module keeps, per interpreter, the code `re` made for each pattern in one
 file beside the gazetteer (redactors/startcache.py) and hands it straight to the engine
 (`_sre.compile`, which checks the code before it runs any of it). A compiled pattern from here
 equals ``re.compile(pattern, flags)`` (``Pattern.__eq__`` compares the pattern, the flags and the
 code; tests/redactors/test_regexcache.py checks every pattern the engine compiles here).
+
+It leans on `re`'s internals (`re._parser`, `re._compiler`, `_sre.compile`), checked once at
+import on a sample pattern: where they differ from what this module expects (another Python),
+every call is plain ``re.compile``.
 
 Only for patterns built from the source itself, at import or in ``Redactor.build``: a pattern
 the cache has not seen is compiled as `re` would (a bad one raises the same ``re.error``), and
@@ -60,6 +64,8 @@ def path() -> Path:
 
 def compile(pattern: str, flags: int = 0) -> re.Pattern[str]:  # noqa: A001 (re.compile's name, on purpose)
     """``re.compile(pattern, flags)``, from the cached code when this pattern was seen before."""
+    if not _SUPPORTED:
+        return re.compile(pattern, flags)
     key = (pattern, int(flags))
     entry = _STORE.entries().get(key)
     if entry is not None:
@@ -84,6 +90,18 @@ def _derive(pattern: str, flags: int) -> Entry:
     for name, index in groupindex.items():
         indexgroup[index] = name
     return flags | parsed.state.flags, code, parsed.state.groups - 1, groupindex, tuple(indexgroup)
+
+
+def _internals_match() -> bool:
+    """Whether `_derive` and `_sre.compile` give what ``re.compile`` gives, on a pattern with groups and flags."""
+    sample, flags = r"(?P<word>[A-Z]\w+)[ ]+(\d{1,5})|(?i:box)", re.MULTILINE
+    try:
+        return _sre.compile(sample, *_derive(sample, flags)) == re.compile(sample, flags)
+    except Exception:  # noqa: BLE001 (any failure of another Python's internals: use re.compile)
+        return False
+
+
+_SUPPORTED = _internals_match()
 
 
 def _read(data: bytes) -> dict[Key, Entry]:

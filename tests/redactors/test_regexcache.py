@@ -126,3 +126,16 @@ def test_the_engine_patterns_do_not_depend_on_the_hash_seed() -> None:
         done = subprocess.run([sys.executable, "-c", _KEYS_DIGEST], env=env, capture_output=True, text=True, check=True)
         digests.add(done.stdout.strip())
     assert len(digests) == 1
+
+
+def test_other_internals_fall_back_to_re_compile(fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert regexcache._internals_match()  # this Python: the cache is used
+
+    def changed_internals(pattern: str, flags: int) -> tuple:
+        raise AttributeError("module 're._compiler' has no attribute '_code'")
+
+    monkeypatch.setattr(regexcache, "_derive", changed_internals)
+    assert not regexcache._internals_match()
+    monkeypatch.setattr(regexcache, "_SUPPORTED", False)
+    assert regexcache.compile(r"(?P<n>\d+)[ ]Main", re.I) == re.compile(r"(?P<n>\d+)[ ]Main", re.I)
+    assert not regexcache._STORE.used and not regexcache.save()
