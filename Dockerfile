@@ -52,6 +52,10 @@ RUN /opt/tracevault/bin/python -m pip uninstall --quiet --yes names-dataset geon
  && find /opt/tracevault/lib/python3*/site-packages/numpy /opt/tracevault/lib/python3*/site-packages/pyarrow \
       /opt/tracevault/lib/python3*/site-packages/spacy /opt/tracevault/lib/python3*/site-packages/thinc \
       -depth -type d -name tests -exec rm -rf {} +
+# The start-up caches beside the gazetteer (redactors/startcache.py: py3langid's model unpacked,
+# 68 MB; the redactors' compiled patterns): made here, since the runtime user cannot write share/;
+# without them each start derives them again (about 1 CPU s), as before they existed.
+RUN ["/usr/bin/env", "TRACEVAULT_GAZETTEER=/opt/tracevault/share/gazetteer-v4.txt.gz", "/opt/tracevault/bin/python", "-m", "redactors.startcache"]
 
 FROM ${BASE}
 ENV PATH=/opt/tracevault/bin:$PATH \

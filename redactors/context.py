@@ -14,24 +14,23 @@ answer and nothing else.
 
 from __future__ import annotations
 
-import re
-
 from presidio_analyzer import RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from redactors import regexcache
 from redactors.letters import LOWER, UPPER
 
 _QUESTIONS = (
     (
         "PERSON",
-        re.compile(
+        regexcache.compile(
             r"(?i)\b(?:(?:your|the)\s+(?:full\s+|first\s+|last\s+|family\s+|middle\s+|sur)?name|(?:first|last|family|sur)\s?name"
             r"|who\s+(?:am\s+i|are\s+you)\s+(?:speaking|talking)\s+(?:to|with)|who\s+is\s+(?:this|calling))\b[^\n]*\?"
         ),
     ),
     (
         "LOCATION",
-        re.compile(
+        regexcache.compile(
             r"(?i)\b(?:(?:which|what)\s+(?:city|town|country|state|region)|where\s+(?:do\s+you\s+live|are\s+you\s+(?:based|located|from|now|staying))"
             r"|your\s+(?:city|town|country|location|hometown)|(?:the|your)\s+(?:city|town|country|destination)(?=\s*\?)"
             r"|where\s+(?:should|shall|can|do)\s+(?:we|i)\s+(?:ship|send|deliver))\b[^\n]*\?"
@@ -41,7 +40,7 @@ _QUESTIONS = (
 _ROLE = r"(?:[ \t]*(?i:user|customer|human|client|caller|guest|me)[ \t]*:)?"
 _LEAD = r"(?i:[ \t]*(?:it'?s|it\s+is|i'?m|i\s+am|my\s+name\s+is|name'?s|in|from|sure|yes)[ ,:]+)?"
 _WORD = rf"[{UPPER}{LOWER}][{LOWER}{UPPER}'’\-]{{1,24}}"
-_ANSWER = re.compile(rf"{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[ \t]*[.!]?[ \t]*(?=\n|$)")
+_ANSWER = regexcache.compile(rf"{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[ \t]*[.!]?[ \t]*(?=\n|$)")
 _NOT_ANSWERS = frozenset(STOP_WORDS) | frozenset("yes no ok okay sure thanks thank hello hi hey why what pardon sorry".split())
 # Inside a place's name these are particles, not common words: "Alcácer do Sal", "Stratford upon Avon".
 _PLACE_PARTICLES = frozenset("de del della di da do dos das du des la le les sur am an der den upon on of".split())
@@ -55,9 +54,9 @@ def _common_word_in(answer: str, entity: str) -> bool:
 
 # Across messages (``redactors.walker``): the previous turn ends with a question for one of these,
 # and this turn is the short answer, alone ("Alvarez", "it's lisbon", "+34 612 345 678").
-_PHONE_QUESTION = re.compile(r"(?i)\b(?:your|a|the|best)\s+(?:(?:phone|mobile|cell|contact|callback)\s*(?:number|no\.?|#)?|number)\b[^\n]*\?")
-_WHOLE_ANSWER = re.compile(rf"[ \t]*{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[ \t]*[.!]?[ \t]*")
-_DIGIT_ANSWER = re.compile(rf"[ \t]*{_LEAD}[ \t]*(?P<answer>\+?\(?\d[\d \t().\-/]{{5,20}}\d)[ \t]*[.!]?[ \t]*")
+_PHONE_QUESTION = regexcache.compile(r"(?i)\b(?:your|a|the|best)\s+(?:(?:phone|mobile|cell|contact|callback)\s*(?:number|no\.?|#)?|number)\b[^\n]*\?")
+_WHOLE_ANSWER = regexcache.compile(rf"[ \t]*{_ROLE}{_LEAD}[ \t]*(?P<answer>{_WORD}(?:[ \t]+{_WORD}){{0,2}})[ \t]*[.!]?[ \t]*")
+_DIGIT_ANSWER = regexcache.compile(rf"[ \t]*{_LEAD}[ \t]*(?P<answer>\+?\(?\d[\d \t().\-/]{{5,20}}\d)[ \t]*[.!]?[ \t]*")
 
 
 def asked_entity(question: str, wanted: frozenset[str]) -> str | None:

@@ -15,6 +15,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from policies.config import Config
 from policies.resolve import CompiledPolicy, PolicySet
+from redactors import regexcache
 from redactors.detectors import SecretsDetector, build_detectors
 from redactors.identifiers import Pseudonymizer
 from redactors.known_secrets import KnownSecrets
@@ -65,6 +66,7 @@ class Redactor:
         # known-secrets file fails start-up.
         for policy in policies.compiled():
             secrets.rules(policy)
+        regexcache.save()  # the module-level patterns' code, for the next start-up (if any was new)
         return redactor
 
     @property

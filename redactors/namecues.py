@@ -34,17 +34,18 @@ from collections.abc import Callable, Sequence
 
 from presidio_analyzer import RecognizerResult
 
+from redactors import regexcache
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
 
 # A capitalised word, "O'Brien" and "McCall" shapes included.
 _CAP = rf"(?:Ma?c|[{UPPER}]['’])?[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # never "KeyError"
 _LINE_START = r"(?:^|(?<=\n)|(?<=\\n)|(?<=\\r))"
-_SPEAKER = re.compile(
+_SPEAKER = regexcache.compile(
     rf"{_LINE_START}[ \t]*(?:[>|][ \t]*)*(?P<label>{_CAP}(?:[ ]{_CAP})?)[ \t]*:(?!//)[ \t]*(?P<speech>[\"“'{UPPER}])", re.M
 )
 # A screenplay's speaker labels in capitals: "HUGO: Get down!", "MARY ANN: Now?".
-_CAPS_SPEAKER = re.compile(rf"{_LINE_START}[ \t]*(?P<label>[{UPPER}]{{2,}}(?:[ ][{UPPER}]{{2,}})?)[ \t]*:[ \t]+[\"“'{UPPER}]", re.M)
+_CAPS_SPEAKER = regexcache.compile(rf"{_LINE_START}[ \t]*(?P<label>[{UPPER}]{{2,}}(?:[ ][{UPPER}]{{2,}})?)[ \t]*:[ \t]+[\"“'{UPPER}]", re.M)
 _ROLES = frozenset(
     """user assistant system agent human ai bot customer client caller operator host guest support admin
     interviewer moderator narrator speaker note notes warning error info summary subject date from to cc
@@ -53,21 +54,21 @@ _ROLES = frozenset(
     author owner reviewer assignee reporter priority severity type category tags label source target
     directed written produced cast genre runtime rating release todo fixme hack xxx bug fix ps nb""".split()
 )
-_PAIR = re.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
-_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|became|for|work(?:s|ed)? for|vendor|client|partner)[ ]+)$")
-_COMPANY_AFTER = re.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
+_PAIR = regexcache.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
+_FIRM_BEFORE = regexcache.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|became|for|work(?:s|ed)? for|vendor|client|partner)[ ]+)$")
+_COMPANY_AFTER = regexcache.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
 # A list item is one or two capitalised words ("Thierry, Thiago Lionel and René").
 _ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
-_LIST = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
+_LIST = regexcache.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
 # After a list, words that make its items people: "Llobet and Siqueira were precision engineers".
-_LIST_PEOPLE_AFTER = re.compile(r"[ ](?:were|are|both|have both|have been|had been)[ ]")
-_LIST_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded|became)[ ]+)$")
+_LIST_PEOPLE_AFTER = regexcache.compile(r"[ ](?:were|are|both|have both|have been|had been)[ ]")
+_LIST_FIRM_BEFORE = regexcache.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded|became)[ ]+)$")
 _PERSONAL = (
     r"address|phone|number|mobile|email|e-mail|wife|husband|daughter|son|mother|father|mom|dad|mum|brother|sister|"
     r"family|children|kids|parents|partner|girlfriend|boyfriend|fiancée?|birthday|home|house|flat|apartment|"
     r"account|passport|car|dog|cat|friend|boss|manager|doctor|lawyer|room|desk|office|condition|diagnosis"
 )
-_POSSESSIVE = re.compile(rf"(?<![\w-])(?P<name>{_CAP})['’]s[ ]+(?:new[ ]+|old[ ]+|home[ ]+|current[ ]+)?(?:{_PERSONAL})\b")
+_POSSESSIVE = regexcache.compile(rf"(?<![\w-])(?P<name>{_CAP})['’]s[ ]+(?:new[ ]+|old[ ]+|home[ ]+|current[ ]+)?(?:{_PERSONAL})\b")
 # What may stand before a clause's first word: nothing, a line break (real or escaped), a quote,
 # or punctuation and a space ("Meeting notes: Fanaka will ..."), an opening quote or bracket.
 _CLAUSE_ENDS = ("\n", "\\n", '"', ". ", "! ", "? ", ": ", "; ", ", ", " '", " ‘", " “", "(")
@@ -81,21 +82,21 @@ _OTHER_VERBS = (
     r"began|started|became|published|played|sang|recorded|died|met|taught|graduated|retired|speaks|spoke|"
     r"arrived|resigned|applied|paid|bought|ordered|complained|mentioned|confirmed|explained|decided|admitted|runs"
 )
-_SUBJECT = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS}|{_OTHER_VERBS})\b)")
-_HUMAN_VERB = re.compile(rf"(?:{_PERSON_VERBS})\Z")
+_SUBJECT = regexcache.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS}|{_OTHER_VERBS})\b)")
+_HUMAN_VERB = regexcache.compile(rf"(?:{_PERSON_VERBS})\Z")
 # Verbs only people do: any known name may be their subject ("Reginald lives on ...").
-_ONLY_PEOPLE = re.compile(
+_ONLY_PEOPLE = regexcache.compile(
     r"(?:lives|lived|said|says|told|spent|wrote|was born|married|thinks|feels|grew up|studied|replied|answered|emailed|promised|agreed|is from)\Z"
 )
 # "The Lindfors family", "the Okafor twins": a surname before a family word.
-_FAMILY = re.compile(
+_FAMILY = regexcache.compile(
     rf"(?i:\bthe[ ])(?P<name>{_CAP})[ ](?=(?:family|families|household|twins|brothers|sisters|siblings|residence|estate)\b)"
 )
 # "Štšerbakov, Irina": a surname, a comma, then a common first name, as on a list or a form.
-_INVERTED = re.compile(rf"(?<![\w'’,-])(?P<last>{_CAP}),[ ](?P<first>{_CAP})(?![\w-])(?![ ]*,?[ ]*(?:and|&)[ ])")
+_INVERTED = regexcache.compile(rf"(?<![\w'’,-])(?P<last>{_CAP}),[ ](?P<first>{_CAP})(?![\w-])(?![ ]*,?[ ]*(?:and|&)[ ])")
 # A former member before a name: "ex-Beatle Ringo", "by ex-Zombie Akgündüz".
-_FORMER = re.compile(rf"(?<![\w-])ex-{_CAP}[ ](?P<name>{_CAP}(?:[ ]{_CAP})?)(?![\w-])")
-_CREDIT = re.compile(
+_FORMER = regexcache.compile(rf"(?<![\w-])ex-{_CAP}[ ](?P<name>{_CAP}(?:[ ]{_CAP})?)(?![\w-])")
+_CREDIT = regexcache.compile(
     rf"(?i:\b(?:starring|featuring|feat\.|co-starring|directed by|written by|produced by|composed by|performed by|founded by|"
     rf"hosted by|narrated by|illustrated by|translated by)(?:[ \t]*:)?[ \t]+)(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
 )
@@ -117,57 +118,57 @@ ROLE_WORDS = frozenset(
     councillor councilor senator ambassador mr mrs ms mx miss
     dr prof sir""".split()
 )
-_OBJECT = re.compile(
-    rf"(?<![\w'’-])(?i:{'|'.join(sorted(OBJECT_VERBS, key=len, reverse=True))})[ ]+(?P<name>{_CAP}(?:[ ]{_CAP}){{1,2}})(?![\w'’-])"
+_OBJECT = regexcache.compile(
+    rf"(?<![\w'’-])(?i:{'|'.join(sorted(OBJECT_VERBS, key=lambda verb: (-len(verb), verb)))})[ ]+(?P<name>{_CAP}(?:[ ]{_CAP}){{1,2}})(?![\w'’-])"
 )
-_VOCATIVE = re.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
+_VOCATIVE = regexcache.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
 # A mention: "@ikenna can you review", "@maria.lopez thanks" (not "@app.route(", "@patch(", "a@b.c").
-_MENTION = re.compile(rf"(?<![\w@.])@(?P<handle>[{UPPER}{LOWER}]+(?:[._-][{UPPER}{LOWER}]+)?)(?=[ \t]|[,:;!?][ \t\n]|[,:;!?]?$)", re.M)
+_MENTION = regexcache.compile(rf"(?<![\w@.])@(?P<handle>[{UPPER}{LOWER}]+(?:[._-][{UPPER}{LOWER}]+)?)(?=[ \t]|[,:;!?][ \t\n]|[,:;!?]?$)", re.M)
 # Mentions of a group, not of a person (Slack's and GitHub's): names in the gazetteer too.
 _GROUP_HANDLES = frozenset("here channel everyone all team dev devs ops admin admins oncall".split())
 # Addressed at a clause's start: "'Igor, the report is late again.'", "Aisha, can you check?".
-_OPENING_VOCATIVE = re.compile(rf"(?<![\w-])(?P<name>{_CAP}),[ ]+(?=[{LOWER}])")
-_SIGN_OFF = re.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?|[ \t]+[-–—~][ \t]+)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
-_HERE = re.compile(rf"(?<![\w'’-])(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])")
+_OPENING_VOCATIVE = regexcache.compile(rf"(?<![\w-])(?P<name>{_CAP}),[ ]+(?=[{LOWER}])")
+_SIGN_OFF = regexcache.compile(rf"(?:(?<=[.!?])[ \t]+|\n[ \t]*(?:[-–—~][ \t]*)?|[ \t]+[-–—~][ \t]+)(?P<name>{_CAP}(?:[ ]{_CAP})?)[ \t]*[.!]?\s*\Z")
+_HERE = regexcache.compile(rf"(?<![\w'’-])(?P<name>{_CAP}(?:[ ]{_CAP})?)[ ]here\b(?=[ ]*[.,!:;—–-])")
 _KIN = (
     r"kid|kids|child|children|son|daughter|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|"
     r"cousin|uncle|aunt|nephew|niece|fiancée?|boyfriend|girlfriend|stepson|stepdaughter|baby|twin|spouse|"
     r"partner|wife|husband|mother|father|mom|mum|dad|brother|sister|friend|neighbou?r|roommate|colleague"
 )
-_RELATIVE = re.compile(
+_RELATIVE = regexcache.compile(
     rf"(?i:\b(?:(?:my|his|her|our|their|your)[ ](?:little[ ]|older[ ]|younger[ ]|eldest[ ]|youngest[ ])?(?:{_KIN})"
     rf"(?:['’]s[ ]name(?:[ ]is)?)?,?|(?:everyone|everybody|they|people|friends)[ ]calls?[ ](?:me|him|her))[ ])"
     rf"(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
 )
 # Cheap tests first: a word a relative or a nickname needs, a street line anywhere.
 _RELATIVE_HINTS = ("my ", "his ", "her ", "our ", "their ", "your ", "calls ", "call ")
-_STREET_ANYWHERE = re.compile(rf"(?:^|\n|\\n)[ \t>|]*\d{{1,6}}[A-Za-z]?[ ][{UPPER}]")
+_STREET_ANYWHERE = regexcache.compile(rf"(?:^|\n|\\n)[ \t>|]*\d{{1,6}}[A-Za-z]?[ ][{UPPER}]")
 # Address blocks: a line (after "> " quote marks), a street line (a house number then a
 # capitalised word), a line that is one to three capitalised words.
-_LINE = re.compile(r"(?m)^[ \t]*(?:[>|][ \t]*)*(?P<body>[^\n]*?)[ \t]*$")
-_STREET_LINE = re.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
-_HEAD_LINE = re.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
+_LINE = regexcache.compile(r"(?m)^[ \t]*(?:[>|][ \t]*)*(?P<body>[^\n]*?)[ \t]*$")
+_STREET_LINE = regexcache.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
+_HEAD_LINE = regexcache.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
 # Name particles: "Maya van der Lede", "Ninthe van der Stael de Jonge", "Milan Van Roy".
 # Irish: "Brid Ó Fuaruisce", "Nóra Ní Bhriain", "Ronan Mac Conaonaigh".
 _NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el|ó|ní|nic|mac|mhic|uí|ua"
 _PARTICLE_WORDS = frozenset(_NAME_PARTICLES.split("|"))
-_PARTICLE_TAIL = re.compile(rf"(?:(?:[ -](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
-_PARTICLE_HEAD = re.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
+_PARTICLE_TAIL = regexcache.compile(rf"(?:(?:[ -](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
+_PARTICLE_HEAD = regexcache.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
 # A first name, particles, a surname: "Marina De Backer", "Luca di Stefano" (no particle that is an English word).
 _INNER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ten|ter|zu|bin|ibn"
-_PARTICLE_HINT = re.compile(rf"[ ](?i:{_INNER_PARTICLES})[ ]")
-_PARTICLE_PAIR = re.compile(rf"(?<![\w'’-])(?P<first>{_CAP})(?:[ ](?i:{_INNER_PARTICLES})){{1,2}}[ ](?P<last>{_CAP})(?![\w-])")
-_NEXT_CAP = re.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
-_WORD_BEFORE = re.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
+_PARTICLE_HINT = regexcache.compile(rf"[ ](?i:{_INNER_PARTICLES})[ ]")
+_PARTICLE_PAIR = regexcache.compile(rf"(?<![\w'’-])(?P<first>{_CAP})(?:[ ](?i:{_INNER_PARTICLES})){{1,2}}[ ](?P<last>{_CAP})(?![\w-])")
+_NEXT_CAP = regexcache.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
+_WORD_BEFORE = regexcache.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
 # A list item's start: "- ", "* ", "• ", "1. ", "2) " at the start of a line (real or escaped).
-_BULLET_BEFORE = re.compile(r"(?:^|\n|\\n)[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+$")
+_BULLET_BEFORE = regexcache.compile(r"(?:^|\n|\\n)[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+$")
 # A list item that is a whole line: "2. Ise van Leeuwen", "* Baptiste Gomis".
-_BULLET_ITEM = re.compile(
+_BULLET_ITEM = regexcache.compile(
     rf"(?:^|(?<=\n))[ \t]*(?:[-*•]|\d{{1,2}}[.)])[ \t]+(?P<item>{_CAP}(?:[ ](?:(?i:{_NAME_PARTICLES})[ ])*{_CAP}){{0,2}})[ \t]*(?=\n|$)"
 )
-_BULLET = re.compile(r"(?:^|(?<=\n)|(?<=\\n))[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+")
+_BULLET = regexcache.compile(r"(?:^|(?<=\n)|(?<=\\n))[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+")
 # An action item: "- Jill to draft the RFC", "* Aadhya will book the room".
-_ASSIGNEE = re.compile(rf"(?P<name>{_CAP})[ ](?:to|will|should|must|can)[ ][{LOWER}]{{2,}}")
+_ASSIGNEE = regexcache.compile(rf"(?P<name>{_CAP})[ ](?:to|will|should|must|can)[ ][{LOWER}]{{2,}}")
 _SIGN_OFF_TAIL = 60  # characters at the end of a text where a sign-off may stand
 _CREDIT_WORDS = (" by ", " by:", " By", "tarring", "eaturing", "feat.")
 

@@ -56,6 +56,7 @@ from presidio_analyzer import RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
+from redactors import regexcache
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
 from redactors.namecues import NameCues
@@ -63,37 +64,37 @@ from redactors.nerdedup import Probes
 
 _CAP = rf"[{UPPER}](?:['’][{UPPER}])?[{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # "O'Brien" too
 # One to three capitalised words (single words only count when the model has never seen them).
-_CANDIDATE = re.compile(rf"(?<![\w-]){_CAP}(?:[ ]{_CAP}){{0,2}}(?![\w-])")
+_CANDIDATE = regexcache.compile(rf"(?<![\w-]){_CAP}(?:[ ]{_CAP}){{0,2}}(?![\w-])")
 # Items of one or two words: "Thierry, Thiago Lionel and René"; "Smith, Francis and Bell Orchestra".
 _ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
-_ENUMERATION = re.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
+_ENUMERATION = regexcache.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
 # A firm's partners: "Richardson, White and Edwards", "Hill, Rose & Sheppard".
 _PARTNER = rf"(?:Ma?c)?{_CAP}"
-_PARTNERS = re.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
+_PARTNERS = regexcache.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER},?[ ](?:and|&)[ ]{_PARTNER}(?![\w-])")
 # Items of one plain word before three surnames ("Melissa, Ivo, " before "Clara, Florea and
 # Nathan"); a double name is a firm's as often ("Williams-Willis, Cook, Burke and Stewart").
-_ITEMS_BEFORE = re.compile(rf"(?<![\w-])(?:[{UPPER}][{LOWER}]+,[ ])+$")
+_ITEMS_BEFORE = regexcache.compile(rf"(?<![\w-])(?:[{UPPER}][{LOWER}]+,[ ])+$")
 # Words around three surnames that make them people, not a firm's partners.
-_PEOPLE_BEFORE = re.compile(
+_PEOPLE_BEFORE = regexcache.compile(
     r"(?i)\b(?:met|meet|meeting|with|thanks?|thank you|dear|hi|hello|hey|cc|invite[ds]?|ping(?:ed)?|greet(?:ed)?|congratulate[ds]?)[ ,]+$"
 )
-_PEOPLE_AFTER = re.compile(r"[ ](?:were|are|have|joined|met|will|both|all|each)\b")
+_PEOPLE_AFTER = regexcache.compile(r"[ ](?:were|are|have|joined|met|will|both|all|each)\b")
 _FIRM_SUFFIX_WORDS = (" Inc", " LLC", " Ltd", " PLC", " plc", " Group", " GmbH", " Corp", " LLP", " Limited", " AG", " SA", " BV", " NV")
 # A surname (or two joined by a hyphen) before a company word: "Rodriguez Group", "Hull PLC", "Ali-Welch Ltd".
-_FIRM_SUFFIXED = re.compile(
+_FIRM_SUFFIXED = regexcache.compile(
     rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER}(?:-{_PARTNER})?,?[ ](?:Inc|LLC|Ltd|PLC|plc|Group|GmbH|Corp|Corporation|LLP|Limited|AG|SA|BV|NV)\b"
 )
 # A list of surnames is a firm's name after "at", "of", "from" ... or before a company word.
-_COMPANY_BEFORE = re.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded)[ ]+)$")
+_COMPANY_BEFORE = regexcache.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded)[ ]+)$")
 # Firm cues after which a person stands as often: "from", "with", "by", "for".
 _PERSON_TOO = ("from", "with", "by", "for")
-_FIRM_BEFORE = re.compile(r"(?i:\b(?:at|join(?:ed)?|left|founded|became|work(?:s|ed)? for|vendor|client|partner|firm|agency)[ ]+)$")
-_COMPANY_AFTER = re.compile(rf"[ ]+(?:{_CAP}\b|(?i:llc|inc|ltd|plc|group|office|website|is the|is a|is an)\b)")
+_FIRM_BEFORE = regexcache.compile(r"(?i:\b(?:at|join(?:ed)?|left|founded|became|work(?:s|ed)? for|vendor|client|partner|firm|agency)[ ]+)$")
+_COMPANY_AFTER = regexcache.compile(rf"[ ]+(?:{_CAP}\b|(?i:llc|inc|ltd|plc|group|office|website|is the|is a|is an)\b)")
 _CUES = (
     r"in|from|to|at|near|visit(?:ing|ed)?|via|serving|country is|city is|city of|town of|university of|home ?city|hometown|"
     r"where:|located in|based in|born in|live in|lives in|moved to|fly(?:ing)? to|office in"
 )
-_CUE_BEFORE = re.compile(rf"(?i:\b(?:{_CUES})[ ]+)$")
+_CUE_BEFORE = regexcache.compile(rf"(?i:\b(?:{_CUES})[ ]+)$")
 # Particles inside place names: "Plan-les-Ouates", "Bělá pod Bezdězem", "Mistelbach an der Zaya".
 _PLACE_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|en|et|près|lès|am|an|im|ob|bei|bij|aan|op|den|der|upon|on|pod|nad|na|og|los|las"
 # A place word: capitalised, hyphenated parts may be joined by particles ("Sint-Gillis-bij-Dendermonde").
@@ -104,33 +105,33 @@ _UPPER_RUN = rf"[{UPPER}]{{3,}}(?:[ -][{UPPER}]{{2,}}){{0,2}}(?![\w-])"
 # country, or shaped like a place ("left Craggmouth", "between Zdice and Kokkedal", "alert for
 # Chabařovice", "ARRIVING LARVIK"). One scan finds the cues; the place is matched after each.
 _WEAK_CUES = r"for|left|leaving|outside|around|between|across|throughout|towards?|toured|touring|arriving|departing|reached"
-_CUE_WORD = re.compile(rf"(?i:\b(?:(?P<strong>{_CUES})|{_WEAK_CUES})[ ]+)")
+_CUE_WORD = regexcache.compile(rf"(?i:\b(?:(?P<strong>{_CUES})|{_WEAK_CUES})[ ]+)")
 # Capitalised, in capitals, or in lower case ("heading to ocotal", "restaurants in san marino").
-_AFTER_CUE = re.compile(
+_AFTER_CUE = regexcache.compile(
     rf"(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN})|(?P<lower>[{LOWER}][{LOWER}'’-]+(?:[ ][{LOWER}][{LOWER}'’-]+){{0,2}})(?![\w'’-])"
 )
 # More places in the same list: "toured Zdice and Kokkedal", "between Apia and Suva", "in Riga, Tartu".
-_AND_NEXT = re.compile(rf"(?:,[ ]|[ ](?:and|or|&)[ ])(?P<place>{_PLACE_RUN})")
+_AND_NEXT = regexcache.compile(rf"(?:,[ ]|[ ](?:and|or|&)[ ])(?P<place>{_PLACE_RUN})")
 # A site named after its place: "the Craggmouth office lease", "Our Apia warehouse", "Steyr airport".
 _SITE_WORDS = (
     r"office|offices|branch|warehouse|airport|station|depot|plant|factory|campus|site|store|hub|headquarters|hq|"
     r"harbou?r|bridge|clinic|hospital|area|region|district|team|lease|mall|port"
 )
-_SITE = re.compile(rf"(?<![\w-])(?P<place>{_PLACE_RUN})[ ](?i:{_SITE_WORDS})(?![\w-])")
+_SITE = regexcache.compile(rf"(?<![\w-])(?P<place>{_PLACE_RUN})[ ](?i:{_SITE_WORDS})(?![\w-])")
 # A town before its country: "Mariasund, Sweden", "Moirano, Italy".
-_BEFORE_COUNTRY = re.compile(rf"(?<![\w-])(?P<place>{_PLACE_RUN}),[ ]$")
+_BEFORE_COUNTRY = regexcache.compile(rf"(?<![\w-])(?P<place>{_PLACE_RUN}),[ ]$")
 # Place names by their shape, in any language: a particle inside ("Tinguely-les-Bains", "Bělá pod
 # Bezdězem"), a saint or a direction first ("Sint-Lievens-Esse", "South Kevin"), a "Dessous" part.
 # Between two words only particles that are no English word ("Berlin on Friday" is no place).
 _SPACED_PARTICLES = r"de|del|della|di|da|do|dos|das|du|des|la|le|les|sur|sous|près|lès|am|an der|im|ob|bei|bij|aan|op|pod|nad|na"
-_PARTICLE_INSIDE = re.compile(rf"[^ ]+-(?:{_PLACE_PARTICLES})-[^ ]+|[^ ]+[ ](?:{_SPACED_PARTICLES})[ ][^ ]+")
-_PLACE_PREFIX = re.compile(
+_PARTICLE_INSIDE = regexcache.compile(rf"[^ ]+-(?:{_PLACE_PARTICLES})-[^ ]+|[^ ]+[ ](?:{_SPACED_PARTICLES})[ ][^ ]+")
+_PLACE_PREFIX = regexcache.compile(
     rf"(?:Saint|Sainte|Sint|Sankt|San|Santa|Santo|São|Bad|Nieuw|Oud|Nova|Novo|Nový|Nowy|North|South|East|West|New|Port|Fort|Mount|Lake|Cape|"
     rf"Upper|Lower|Little|Great|Le|La|Les|Los|Las|El|De|Den)[ -][{UPPER}].*"
     rf"|.*-(?:Dessous|Dessus|Village|Station)"
 )
 _ARTICLES = frozenset({"el", "al", "ar", "as", "an", "la", "le", "les", "los", "las", "de", "den", "het"})
-_ARTICLE_FIRST = re.compile(r"(?:Le|La|Les|Los|Las|El|De|Den)[ -]")
+_ARTICLE_FIRST = regexcache.compile(r"(?:Le|La|Les|Los|Las|El|De|Den)[ -]")
 _COMPANY_WORDS = frozenset(
     """inc inc. llc ltd ltd. plc corp corp. co co. group bank gmbh ag sa bv nv spa kg oy ab as university
     college school institute hospital foundation association council committee ministry department
@@ -154,20 +155,20 @@ _NEUTRAL_PREFIX = "I spoke with "
 # to" ... ("I went shopping with Javier", "Send it to Křížová"), or the subject of a question
 # ("Is Schlatter coming?"); not the first of two capitalised words (pairs are read elsewhere).
 _LONE = rf"(?P<name>{_CAP})(?![\w'’-])(?![ ]{_CAP})"
-_PERSON_CUE = re.compile(rf"(?i:\b(?:with|without|to|for|by|met|meet|ask|tell|voted for|thanks to|according to))[ ]+{_LONE}")
+_PERSON_CUE = regexcache.compile(rf"(?i:\b(?:with|without|to|for|by|met|meet|ask|tell|voted for|thanks to|according to))[ ]+{_LONE}")
 # A capitalised word with a letter English has none of: "Křížová", "Dūmiņa-Kölbl".
-_FOREIGN_WORD = re.compile(rf"(?<![\w'’-])(?=[{UPPER}][\w'’-]*[^\x00-\x7f])[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?(?![\w'’-])")
+_FOREIGN_WORD = regexcache.compile(rf"(?<![\w'’-])(?=[{UPPER}][\w'’-]*[^\x00-\x7f])[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?(?![\w'’-])")
 # A lone capitalised ASCII word, with no capitalised word right before or after it ("Friday Demo",
 # "Davids GbR" are read as runs elsewhere).
-_CAP_WORD_ANYWHERE = re.compile(rf"(?<![\w'’-])[{UPPER}][a-z]{{3,}}(?![\w'’-])")
-_CAP_BEFORE = re.compile(rf"[{UPPER}][\w'’-]*[ ]$")
-_CAP_AFTER = re.compile(rf"[ ][{UPPER}]")
-_ASKED_SUBJECT = re.compile(rf"(?:^|(?<=[.!?][ ])|(?<=\n))(?:Is|Was|Has|Did|Does|Can|Will|Should|Could|Would)[ ]{_LONE}(?=[ ][{LOWER}])")
+_CAP_WORD_ANYWHERE = regexcache.compile(rf"(?<![\w'’-])[{UPPER}][a-z]{{3,}}(?![\w'’-])")
+_CAP_BEFORE = regexcache.compile(rf"[{UPPER}][\w'’-]*[ ]$")
+_CAP_AFTER = regexcache.compile(rf"[ ][{UPPER}]")
+_ASKED_SUBJECT = regexcache.compile(rf"(?:^|(?<=[.!?][ ])|(?<=\n))(?:Is|Was|Has|Did|Does|Can|Will|Should|Could|Would)[ ]{_LONE}(?=[ ][{LOWER}])")
 # What the model calls a proper noun it does not read as a person ("Yusuf Kabir" is a PRODUCT to it).
 _PROPER_LABELS = frozenset({"ORG", "PRODUCT", "GPE", "NORP", "FAC", "LOC", "WORK_OF_ART"})
 # Two words in lower case or in capitals, overlapping ("check if harold moseti": "if harold", "harold moseti").
-_LOWER_PAIR = re.compile(rf"(?<![\w'’-])(?=([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-]))")
-_CAPS_PAIR = re.compile(rf"(?<![\w'’-])(?=([{UPPER}][{UPPER}'’-]+) ([{UPPER}][{UPPER}'’-]+)(?![\w-]))")
+_LOWER_PAIR = regexcache.compile(rf"(?<![\w'’-])(?=([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-]))")
+_CAPS_PAIR = regexcache.compile(rf"(?<![\w'’-])(?=([{UPPER}][{UPPER}'’-]+) ([{UPPER}][{UPPER}'’-]+)(?![\w-]))")
 # English place-name endings and prefixes: "Taylorfort", "Knightchester", "East Pottshaven".
 # English, French, German, Dutch and Nordic place-name endings ("Gordonneath", "MorelBourg", "Sellingen").
 _TOWN_SUFFIXES = (
@@ -177,13 +178,13 @@ _TOWN_SUFFIXES = (
     "broek köping holm vik fors sted strup rup lev sund "
     "dorp stein nes sand strøm sjøen borg bjerg fjord dal våg øy ås strand havn hamn foss odden boeuf nec"
 ).split()
-_TOWN = re.compile(
+_TOWN = regexcache.compile(
     rf"(?:(?:North|South|East|West|New|Lake|Port|Mount|Fort|Saint|St\.?|Upper|Lower|Great|Little|De|Den|Het|Le|La|El)[ ])?[{UPPER}][{LOWER}]{{2,}}(?i:{'|'.join(_TOWN_SUFFIXES)})"
 )
 _PARTICLE_WORDS = frozenset(_PLACE_PARTICLES.split("|"))
-_NEXT_WORD = re.compile(r"[ ]+(?:and[ ]+)?([\w.]+)")
+_NEXT_WORD = regexcache.compile(r"[ ]+(?:and[ ]+)?([\w.]+)")
 # Travel between two places: after "from X", a "to" introduces a place too.
-_TRIP_BEFORE = re.compile(rf"(?i:\bfrom)[ ]+(?P<origin>{_PLACE_RUN})[ ]+to[ ]+$")
+_TRIP_BEFORE = regexcache.compile(rf"(?i:\bfrom)[ ]+(?P<origin>{_PLACE_RUN})[ ]+to[ ]+$")
 _PLACE_PREFIX_SENTENCE = "She lives in "
 # Fields that hold a place: "delivery_city: Momostenango", "State/Province: Tirol", "country=Peru".
 # Upper-case values and fields that may hold other things ("location: Settings", "office: Sales")
@@ -194,30 +195,30 @@ _FIELD_NAMES = (
     "city", "town", "country", "state", "province", "region", "county", "district", "canton", "prefecture", "municipality",
     "village", "location", "destination", "origin", "hometown", "birthplace", "office",
 )  # fmt: skip
-_PLACE_FIELD = re.compile(rf"(?i:(?P<name>{'|'.join(_FIELD_NAMES)})[\"']?[ \t]*[:=][ \t]*[\"']?)"
+_PLACE_FIELD = regexcache.compile(rf"(?i:(?P<name>{'|'.join(_FIELD_NAMES)})[\"']?[ \t]*[:=][ \t]*[\"']?)"
     rf"(?:(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN})){_FIELD_END}"
 )
 _WEAK_FIELDS = frozenset({"location", "destination", "origin", "hometown", "birthplace", "office"})
 # A capitalised run that may be a known place the model has never seen ("Our Abbottabad team").
-_KNOWN_RUN = re.compile(rf"(?<![\w-]){_PLACE_RUN}")
+_KNOWN_RUN = regexcache.compile(rf"(?<![\w-]){_PLACE_RUN}")
 # Words in lower case: a place's first (four letters or more: "ocotal", "paso de los libres"),
 # its next ones, and the words that tell English text.
-_LOWER_WORD = re.compile(rf"(?<![\w'’-])[{LOWER}]{{4,}}(?![\w'’-])")
-_LOWER_NEXT = re.compile(rf"[ ]([{LOWER}]{{2,}})(?![\w'’-])")
-_LOWER_ENGLISH = re.compile(rf"(?<![\w'’-])[{LOWER}]{{3,}}(?![\w'’-])")
+_LOWER_WORD = regexcache.compile(rf"(?<![\w'’-])[{LOWER}]{{4,}}(?![\w'’-])")
+_LOWER_NEXT = regexcache.compile(rf"[ ]([{LOWER}]{{2,}})(?![\w'’-])")
+_LOWER_ENGLISH = regexcache.compile(rf"(?<![\w'’-])[{LOWER}]{{3,}}(?![\w'’-])")
 # Runs of words in capitals: "PASO DE LOS LIBRES", "SAINT-DENIS"; a word of them, two in a row.
-_UPPER_WORD = re.compile(rf"(?<![\w-])[{UPPER}]{{3,}}(?![\w-])")
-_UPPER_PAIR = re.compile(rf"[{UPPER}]{{2,}}[ ][{UPPER}]{{2,}}")
-_UPPER_KNOWN_RUN = re.compile(rf"(?<![\w-])[{UPPER}][{UPPER}'’]+(?:-[{UPPER}][{UPPER}'’]*)*(?:[ ][{UPPER}][{UPPER}'’]*(?:-[{UPPER}][{UPPER}'’]*)*){{0,4}}(?![\w-])")
+_UPPER_WORD = regexcache.compile(rf"(?<![\w-])[{UPPER}]{{3,}}(?![\w-])")
+_UPPER_PAIR = regexcache.compile(rf"[{UPPER}]{{2,}}[ ][{UPPER}]{{2,}}")
+_UPPER_KNOWN_RUN = regexcache.compile(rf"(?<![\w-])[{UPPER}][{UPPER}'’]+(?:-[{UPPER}][{UPPER}'’]*)*(?:[ ][{UPPER}][{UPPER}'’]*(?:-[{UPPER}][{UPPER}'’]*)*){{0,4}}(?![\w-])")
 # Capitalised (or upper-case) runs that may hold a country's name: "Saint Vincent and the Grenadines".
 _CONNECTOR_WORDS = frozenset({"and", "of", "the", "&", "d'"})
-_RUN_WORD = re.compile(rf"[{UPPER}][{UPPER}{LOWER}'’]*|and|of|the|&|AND|OF|THE")
-_COUNTRY_RUN = re.compile(
+_RUN_WORD = regexcache.compile(rf"[{UPPER}][{UPPER}{LOWER}'’]*|and|of|the|&|AND|OF|THE")
+_COUNTRY_RUN = regexcache.compile(
     rf"(?<![\w-])[{UPPER}][{UPPER}{LOWER}'’]*(?:[ ](?:(?:and|of|the|&|AND|OF|THE)[ ]){{0,2}}[{UPPER}][{UPPER}{LOWER}'’]*)*(?![\w-])"
 )
 # Labels under which the small model files foreign names and places; naive Presidio masks them all.
 _FLOOR_LABELS = frozenset({"ORG", "NORP", "WORK_OF_ART"})
-_FLOOR_SPAN = re.compile(
+_FLOOR_SPAN = regexcache.compile(
     rf"(?:(?i:the)[ ]+)?(?P<words>{_CAP}(?:[ ](?:{_CAP}|van|von|de|der|den|da|di|du|del|la|le)){{0,3}})|(?P<slashed>{_CAP}/{_CAP})"
 )
 

@@ -33,6 +33,7 @@ from typing import Any
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
+from redactors import regexcache
 from redactors.processkey import new_key
 from redactors.walker import SIGNAL_PREFIX
 
@@ -44,16 +45,16 @@ LANGUAGE_CONFIDENCE = 0.50
 LANGUAGE_SAMPLE_CHARS = 500
 LANGUAGE_CACHE_ENTRIES = 4096
 _JSON_LIMIT = 4 * 1024 * 1024
-_LANGUAGE = re.compile(r"[a-z]{2}")
-_WORD = re.compile(r"[^\W\d_]+")
+_LANGUAGE = regexcache.compile(r"[a-z]{2}")
+_WORD = regexcache.compile(r"[^\W\d_]+")
 
-_OI_INPUT = re.compile(r"llm\.input_messages\.(\d+)\.message\.(role|content)$")
-_OI_INPUT_PART = re.compile(r"llm\.input_messages\.(\d+)\.message\.contents\.\d+\.message_content\.text$")
-_OI_OUTPUT = re.compile(r"llm\.output_messages\.\d+\.message\.content$")
-_OI_OUTPUT_PART = re.compile(r"llm\.output_messages\.\d+\.message\.contents\.\d+\.message_content\.text$")
-_OLLM_PROMPT = re.compile(r"gen_ai\.prompt\.(\d+)\.(role|content)$")
-_OLLM_COMPLETION = re.compile(r"gen_ai\.completion\.\d+\.content$")
-_OLLM_FINISH = re.compile(r"gen_ai\.completion\.\d+\.finish_reason$")
+_OI_INPUT = regexcache.compile(r"llm\.input_messages\.(\d+)\.message\.(role|content)$")
+_OI_INPUT_PART = regexcache.compile(r"llm\.input_messages\.(\d+)\.message\.contents\.\d+\.message_content\.text$")
+_OI_OUTPUT = regexcache.compile(r"llm\.output_messages\.\d+\.message\.content$")
+_OI_OUTPUT_PART = regexcache.compile(r"llm\.output_messages\.\d+\.message\.contents\.\d+\.message_content\.text$")
+_OLLM_PROMPT = regexcache.compile(r"gen_ai\.prompt\.(\d+)\.(role|content)$")
+_OLLM_COMPLETION = regexcache.compile(r"gen_ai\.completion\.\d+\.content$")
+_OLLM_FINISH = regexcache.compile(r"gen_ai\.completion\.\d+\.finish_reason$")
 
 
 class RefusalDetector:
@@ -101,7 +102,7 @@ class RefusalDetector:
         r"\b(?:against|violates?|outside(?: of)?)\s+(?:my|our|the)\s+(?:usage\s+|content\s+|safety\s+)?(?:guidelines|policies|policy|principles)\b",
     )
     def __init__(self) -> None:
-        self._refusal = re.compile("|".join(f"(?:{p})" for p in self._PATTERNS), re.IGNORECASE)
+        self._refusal = regexcache.compile("|".join(f"(?:{p})" for p in self._PATTERNS), re.IGNORECASE)
 
     def is_refusal(self, text: str) -> bool:
         head = " ".join(text[: self._HEAD_CHARS].split()).replace("’", "'")
@@ -110,9 +111,9 @@ class RefusalDetector:
 
 @functools.cache
 def _language_model() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from redactors.langmodel import identifier
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return identifier()
 
 
 class LanguageDetector:

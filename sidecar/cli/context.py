@@ -13,39 +13,45 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from access.grant_keys import GrantKeyError
-from access.grants import GrantError
-from policies.config import Config, ConfigError, load_config
-from policies.keys import MasterKeyError, load_master_secret
-from policies.resolve import PolicyError, PolicySet
+from policies.config import Config, load_config
+from policies.keys import load_master_secret
+from policies.resolve import PolicySet
 from policies.tenants import InvalidTenantId, validate_id
-from redactors.modelerror import ModelNotInstalled
-from vault.keyring import KeyUnavailable
-from vault.store import ObjectStore, StoreError, open_store
 
 if TYPE_CHECKING:
     from vault.keyring import Keyring
+    from vault.store import ObjectStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONFIG_HELP = "YAML config; none means the embedded defaults."
 
-# Errors an operator can act on, from every layer: the message is the answer (exit 1).
-OPERATOR_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError,
-    MasterKeyError,
-    PolicyError,
-    ModelNotInstalled,
-    KeyUnavailable,
-    GrantKeyError,
-    GrantError,
-    StoreError,
+# Errors an operator can act on, from every layer, as (module, class): the message is the answer
+# (exit 1). Looked up among the modules already imported: an error whose module was never
+# imported cannot have been raised, and so `redact` does not import the vault's or the grants'
+# code (nor `cryptography`) for this mapping.
+OPERATOR_ERRORS: tuple[tuple[str, str], ...] = (
+    ("policies.config", "ConfigError"),
+    ("policies.keys", "MasterKeyError"),
+    ("policies.resolve", "PolicyError"),
+    ("redactors.modelerror", "ModelNotInstalled"),
+    ("vault.keyring", "KeyUnavailable"),
+    ("access.grant_keys", "GrantKeyError"),
+    ("access.grants", "GrantError"),
+    ("vault.store", "StoreError"),
 )
+
+
+def is_operator_error(exc: BaseException) -> bool:
+    return any(
+        isinstance(exc, getattr(sys.modules[module], name)) for module, name in OPERATOR_ERRORS if module in sys.modules
+    )
 
 
 def cli_errors(function: F) -> F:
@@ -55,7 +61,9 @@ def cli_errors(function: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except OPERATOR_ERRORS as exc:
+        except Exception as exc:
+            if not is_operator_error(exc):
+                raise
             raise click.ClickException(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -86,6 +94,8 @@ class CliContext:
     @property
     def store(self) -> ObjectStore:
         if self._store is None:
+            from vault.store import open_store
+
             try:
                 self._store = open_store(self.config)
             except ValueError as exc:  # a malformed storage.url

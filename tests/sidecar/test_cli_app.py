@@ -68,3 +68,5 @@ def test_redact_imports_neither_the_grants_nor_retention() -> None:
     loaded = _modules_after("from sidecar.cli import main\nmain.commands['redact']")
     assert "sidecar.cli.redact" in loaded
     assert not {"sidecar.cli.access", "sidecar.cli.retention", "sidecar.cli.observe", "access.iam", "retention.sweep", "spacy"} & loaded
+    # nor, for the error mapping of sidecar/cli/context.py, the vault's or the grants' code
+    assert not {"access.grants", "access.grant_keys", "vault.store", "vault.keyring", "jwt"} & loaded
