@@ -84,6 +84,8 @@ rotary serviceway strip top tor vale walkway rue basin triangle boardwalk circus
 nagar chowk marg gali colony layout enclave vihar apartments residences zila link via
 alleyway anchorage byway circlet colonnade courtyard crossway driveway firetrail footway foreshore
 highroad laneway parklands quadrangle ridgeway riverway thoroughfare tollway trunkway
+mew cutting distributor range reserve deviation plateau siding slope strand tarn villas wade lees towers
+roadside ronde subway gates
 """.split()
 # Street words that open a continental address; the ambiguous ones ("Via", "Place") must be capitalised.
 _STREET_WORDS = (
@@ -95,14 +97,16 @@ _STREET_WORDS = (
     r"vereda|plazuela|pasadizo|polígono|plac|avinguda|carrer|passeig|chaussée|blv\.|periférico|transversal|"
     r"circunvalación|privada|cerrada|retorno|andador|ladeira|viela|chácara|condomínio|conjunto|esplanada|"
     r"fazenda|jardim|passarela|recanto|sítio|trecho|viaduto|montée|rang|croissant|jalan|jl\.|gg\.|"
-    r"psje\.|pje\.|diag\.|intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
+    r"psje\.|pje\.|diag\.|pl\.|os\.|nám\.|avenue|boulevard|intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
 )
 _CAPITAL_STREET_WORDS = r"Trevo|Pátio|Morro|Área|Colônia|Distrito|Estação|Favela|Feira|Aeroporto|Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
 _SUFFIXED = (
     r"stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm|ufer|steig|pfad|markt|chaussee|"
     r"laan|straat|plein|gracht|kade|dijk|singel|baan|steeg|dreef|"
     r"gatan|vägen|gränd|stigen|torget|backen|gata|väg|gade|vej|allé|stræde|torv|veien|gate|vegen|"
-    r"myra|løkka|stien|bakken|svingen|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér|"
+    r"myra|løkka|stien|bakken|svingen|alléen|berget|bråten|faret|flata|gjerdet|grenda|gropa|hagen|haugen|havna|holtet|"
+    r"høgda|jordet|kollen|lunden|lyngen|marka|plassen|ringen|røa|skogen|skrenten|spranget|stranda|stubben|stykket|"
+    r"tjernet|toppen|tunet|vollen|åsen|-ring|(?<=[cdfghklmnvwxz])ring|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér|"
     r"hof|pad|lei|boulevard|kaai|wal|veld|kroken"
 )
 _UNIT_WORDS = (
@@ -134,7 +138,7 @@ _DESIGNATORS = rf"(?:(?i:{'|'.join(_DESIGNATOR_NAMES)})\b|(?:St|Ave|Rd|Ln|Dr|Blv
 _NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|floor|piso|box|phase|block|lot|torre|interior)\b)"  # "montée Jacques Apt. 870": the name ends
 # A city, region or country: "St. Jaime", "Mistelbach an der Zaya", "Turks and Caicos Islands".
 _ELIDED = rf"(?:[dl]['’])?{_WORD}"  # "Côte d'Ivoire"
-_PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,3}}{_NOT_UNIT}{_ELIDED}){{0,5}}"
+_PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.-?[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,3}}{_NOT_UNIT}{_ELIDED}){{0,5}}"
 _HOUSE = rf"(?:(?:Nr\.|N°|Nº|No\.?|\#)[ \t]*)?(?:{_NUM}|S/N)"  # "N° 141", "# 2-67"; "S/N": sin número, sem número
 _TITLE = rf"(?:(?:Dr|Prof|Ir|Hj?|KH|Gral|Pte|Pdte|Cnel|Tte|Gob|Ing)\.|[{_UP}]\.(?:[{_UP}]\.)*)"  # in street names: "Jl. Dr. Djunjunan", "Av. J.B. Alberdi"
 # Street types written as a word of their own after the name (Finnish): "Eino Leinon polku 14".
@@ -159,6 +163,9 @@ _KNOWN_STATES = "|".join(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
     "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP NSW VIC QLD SA TAS NT ACT".split()
 )
+# A house number after the street word and name of a number-first line, before a comma (Malaysia):
+# "49, Jalan Kuching 8/44, Taman Genting", "53, Jalan 5/12x, PJU69m".
+_TRAILING_NUM = r"[ \t]+\d{1,3}(?:/\d{1,3})?[A-Za-z]?(?=,)"
 # The forms of a street line, each with whether it can only start at a capital (see _STARTS).
 _FORMS: tuple[tuple[bool, str], ...] = (
     # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
@@ -166,24 +173,35 @@ _FORMS: tuple[tuple[bool, str], ...] = (
         False,
         rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE}|\d{{1,3}}(?:st|nd|rd|th))[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
     ),
-    (False, rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}"),
+    (
+        False,
+        rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})"
+        rf"(?:(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}(?:{_TRAILING_NUM})?|{_TRAILING_NUM})",
+    ),
     # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
     (
         False,
-        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])"
+        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?(?:[ \t]+\({_PLACE}\))?,?[ \t]+{_HOUSE}(?![\w/])"
         rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
     ),
     # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
-    (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS}|Allé)[ \t]+{_NUM}\b\.?"),
     (True, rf"\b{_WORD}[ \t]+(?:(?:{_WORD}|[{_LOW}]+)[ \t]+){{0,2}}(?:{_LONG_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
     (True, rf"\b{_WORD}[ \t]+[{_LOW}]+(?:{_COMPOUND_TYPES})[ \t]+{_NUM}\b"),
-    # Post-office boxes: "PO Box 92", "Postfach 1234", "Apartado 45".
+    # Czech streets, named by an adjective or after a preposition: "Vizovická 12", "Durychova 3",
+    # "Komenského Nám. 5", "Nad Zámečkem 12".
     (
         True,
-        r"\b(?:P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
+        rf"\b(?:(?:Na|Nad|Pod|Ke|Za|Ve|U|K)[ \t]+(?:{_WORD}[ \t]+){{0,2}}{_WORD}|[{_UP}][{_LOW}]+(?:ská|cká|ní|ová|ého|ské|(?<!n)ova))"
+        rf"(?:[ \t]+Nám\.)?[ \t]+{_NUM}\b",
+    ),
+    # Post-office boxes and rural routes: "PO Box 92", "Postfach 1234", "Apartado 45".
+    (
+        True,
+        r"\b(?:(?:R\.[ ]?R\.|RR|Rural[ ]Route|HC|H\.[ ]?C\.|Star[ ]Route)[ \t]+\d{1,3},?[ \t]+Box|P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
     ),
     # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
-    (True, rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
+    (True, rf"\b(?:(?!{_CAPITAL_STOP_WORDS}\b){_WORD}[ \t]+){{0,2}}[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
     # Any capitalised name and number, confirmed by a postcode and city on the same or next lines
     # (a postcode with letters on a line of its own: "Benring 993\n4732SC\nVierhuizen").
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+|(?:{_LETTERED_POSTCODE})[ \t]*\n[ \t]*){_WORD})"),
@@ -214,7 +232,7 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     (False, rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)"),
     # US military addresses.
     (True, r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+(?i:Box)[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b"),
-    (True, r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][A-Za-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b"),
+    (True, rf"\b(?:USNS|USS|USNV|USCGC)[ \t]+{_WORD}(?:[ \t]+{_WORD}){{0,2}}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{{5}}\b"),
 )
 _STREET_LINES = re.compile("|".join(form for _, form in _FORMS))
 # The forms that start at a capital letter, in the same order: what _STREET_LINES finds at a
@@ -351,6 +369,22 @@ def cued_streets(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# A French street without a number, after its street word: "rue Reynaud", "avenue Éléonore Pottier",
+# "Rue de la Paix" (capitalised only before a particle: "Rue McClanahan" is a name).
+_FRENCH_STREET_WORDS = ("rue", "chemin", "impasse", "allée", "quai", "avenue", "boulevard")
+_FRENCH_STREET = re.compile(
+    rf"(?<![\w-])(?:(?:{'|'.join(_FRENCH_STREET_WORDS)})|(?:{'|'.join(w.capitalize() for w in _FRENCH_STREET_WORDS)})(?=[ \t]+(?:de|du|des|la|le|[dl]['’])))"
+    rf"(?:[ \t]+(?:(?:{_PARTICLE})[ \t]+|[dl]['’])*{_WORD}){{1,4}}"
+)
+
+
+def french_streets(text: str, lower: str | None) -> list[tuple[int, int]]:
+    """Spans of French streets named without a number (_FRENCH_STREET)."""
+    if lower is not None and not any(f"{word} " in lower for word in _FRENCH_STREET_WORDS):
+        return []
+    return [match.span() for match in _FRENCH_STREET.finditer(text)]
+
+
 # A US town, state and ZIP code with no street before them: "Lake Mary, FL 32746".
 _US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
@@ -380,19 +414,21 @@ def _has_digit(text: str) -> bool:
 _STATE = r"(?:[A-Z]\.[ ]?)?[A-Z]{2,4}"
 # A lower-case last word of a city that ends its line or field: "8225 Novo mesto" in a field or on its line.
 _LOWER_LAST = rf"(?:[ \t]+[{_LOW}]{{3,}}(?=[ \t]*[\n\")]))?"
+# The articles of Dutch place names: "'s-Hertogenbosch", "'t Haantje".
+_DUTCH_ARTICLE = r"['’][st][- ]"
 # What may follow a street line, one part at a time.
 _SEPARATOR = re.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply; one blank line
 _TAIL_PARTS = re.compile(
     "|".join(
         (
             rf"(?P<unit>{_UNIT}(?:[ \t]+{_UNIT})?)",
-            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:/{_WORD})?{_LOWER_LAST}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}}|[ \t]*\((?:[{_LOW}]+[ \t]+)?{_PLACE}\))?)",
+            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+|{_DUTCH_ARTICLE})?{_PLACE}(?:[ \t]+\d{{1,2}}(?=,))?(?:/{_WORD})?{_LOWER_LAST}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}}|[ \t]*\((?:[{_LOW}]+[ \t]+)?{_PLACE}\))?)",
             rf"(?P<city_postal>{_PLACE}(?:[ \t]+(?:los|las|del|de)[ \t]+[{_LOW}]+)?(?:[ \t]*\({_PLACE}\))?(?:,?[ \t]+(?:{_STATE},?[ \t]+)?(?:{_POSTCODE})|-\d{{6}})(?!\d))",  # "Sikar-648343": an Indian PIN
             rf"(?P<state_zip>{_STATE},?[ \t]+(?:{_POSTCODE})(?!\d))",
             rf"(?P<street>{_NUM}(?:st|nd|rd|th)?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_TYPES}\b)",
             rf"(?P<postcode>{_POSTCODE})\b",
             r"(?P<state>[A-Z]{2,3})\b",
-            rf"(?P<place>(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]+in[ \t]+{_WORD}(?=[ \t]*\n))?(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
+            rf"(?P<place>(?:{_PARTICLE}[ \t]+|{_DUTCH_ARTICLE})?{_PLACE}(?:[ \t]+in[ \t]+{_WORD}(?=[ \t]*\n))?(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
         )
     )
 )
@@ -408,6 +444,7 @@ def _is_common_word(text: str) -> bool:
     return text.split()[0].lower().strip(".,") in _NOT_PLACE_WORDS
 
 
+_LETTERED = re.compile(_LETTERED_POSTCODE)
 _ENDS_WITH_POSTCODE = re.compile(r",[ \t]*\d{4,6}$")
 
 
@@ -415,6 +452,7 @@ def _grow(text: str, start: int, end: int) -> int:
     """The end of the address whose street line is text[start:end]."""
     # "rue de Müller, 7110 Thorens": the street line took the postcode as its house number.
     after_postcode = _ENDS_WITH_POSTCODE.search(text, start, end) is not None
+    bare_postcode = after_postcode  # a postcode without its city: the city may be on the next line
     after_unit = False
     for _ in range(_MAX_PARTS):
         sep = _SEPARATOR.match(text, end)
@@ -428,12 +466,13 @@ def _grow(text: str, start: int, end: int) -> int:
         spaced = "," not in sep.group() and not across_lines
         if kind in ("place", "city_postal") and _is_common_word(value):
             break
-        if across_lines and kind not in _STRONG_PARTS and not after_postcode and not _LINE_END.match(text, part.end()):
-            break  # across a line break, a weak part only when it fills its line or follows a postcode
+        if across_lines and kind not in _STRONG_PARTS and not bare_postcode and not _LINE_END.match(text, part.end()):
+            break  # across a line break, a weak part only when it fills its line or follows a bare postcode
         if spaced and kind in ("place", "state") and not (after_postcode or after_unit):
             break  # "12 Baker Street Cafe": a place after a space only follows a postcode or a unit
         end = part.end()
         after_postcode = kind in ("postcode", "postal_city", "state_zip", "city_postal")
+        bare_postcode = kind == "postcode" or (kind == "postal_city" and _LETTERED.fullmatch(value) is not None)  # "1644 HE"
         after_unit = kind == "unit"
     return end
 
@@ -488,8 +527,8 @@ class AddressRecognizer:
     def analyze(self, text: str) -> list[RecognizerResult]:
         text = _line_view(text)
         lower = _lower(text)
-        spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text)
-        if _has_digit(text):  # every other form has a number
+        spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text) + french_streets(text, lower)
+        if _has_digit(text) or "S/N" in text:  # every other form has a number, or "S/N" (no number)
             spans += [match.span() for match in street_lines(text, lower)] + town_state_zips(text)
             if self._is_place is not None:
                 spans += place_postcodes(text, self._is_place)
