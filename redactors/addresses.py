@@ -53,7 +53,7 @@ ENTITY = "LOCATION"
 _UP = UPPER
 _LOW = LOWER
 _WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:(?:--?[ ]?|[ ]-)[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"  # "Saint-Jean", "Sainte- Amélie", "Lac--Ville", "Dominique -sur-Mer"
-_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal|u|i|vorm|vor)"
+_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal|u|i|vorm|vor|ao|aos)"
 # Connectors inside the name of a city or a country: "Bosnia and Herzegovina", "Isle of Man".
 _CONNECTOR = rf"(?:{_PARTICLE}|and|of|the|&)"
 _NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
@@ -97,7 +97,7 @@ _STREET_WORDS = (
     r"vereda|plazuela|pasadizo|polígono|plac|avinguda|carrer|passeig|chaussée|blv\.|periférico|transversal|"
     r"circunvalación|privada|cerrada|retorno|andador|ladeira|viela|chácara|condomínio|conjunto|esplanada|"
     r"fazenda|jardim|passarela|recanto|sítio|trecho|viaduto|montée|rang|croissant|jalan|jl\.|gg\.|"
-    r"psje\.|pje\.|diag\.|pl\.|os\.|nám\.|avenue|boulevard|intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
+    r"psje\.|pje\.|diag\.|pl\.|os\.|nám\.|ruta|rota|autopista|jln\.?|avenue|boulevard|intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
 )
 _CAPITAL_STREET_WORDS = r"Trevo|Pátio|Morro|Área|Colônia|Distrito|Estação|Favela|Feira|Aeroporto|Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
 _SUFFIXED = (
@@ -175,13 +175,13 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     ),
     (
         False,
-        rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})"
+        rf"(?:{_UNIT}|(?<![\w.,/-]){_NUM}),?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})"
         rf"(?:(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}(?:{_TRAILING_NUM})?|{_TRAILING_NUM})",
     ),
     # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
     (
         False,
-        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?(?:[ \t]+\({_PLACE}\))?,?[ \t]+{_HOUSE}(?![\w/])"
+        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,6}}?(?:[ \t]+\({_PLACE}\))?,?[ \t]+{_HOUSE}(?![\w/])"
         rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
     ),
     # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
@@ -192,9 +192,17 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     # "Komenského Nám. 5", "Nad Zámečkem 12".
     (
         True,
-        rf"\b(?:(?:Na|Nad|Pod|Ke|Za|Ve|U|K)[ \t]+(?:{_WORD}[ \t]+){{0,2}}{_WORD}|[{_UP}][{_LOW}]+(?:ská|cká|ní|ová|ého|ské|(?<!n)ova))"
+        rf"\b(?:(?:Na|Nad|Pod|Ke|Za|Ve|U|K)[ \t]+(?:{_WORD}[ \t]+){{0,2}}{_WORD}|[{_UP}][{_LOW}]+(?:ská|cká|ní|ná|cí|ová|ého|ské|ých|ů|(?<!n)ova))"
         rf"(?:[ \t]+Nám\.)?[ \t]+{_NUM}\b",
     ),
+    # A route and a kilometre mark: "Ruta 5 Sur, km 496", "Ruta T-26, km 14", "Rodovia BR-101, km 12".
+    (
+        False,
+        r"\b(?:(?i:ruta|rota|carretera|autopista|rodovia)|Route)[ \t]+(?:[A-Z]{1,3}-?)?\d{1,4}(?:[ \t]+(?:Sur|Norte|Este|Oeste|Nord|Sud))?"
+        r",?[ \t]+(?i:km)\.?[ \t]*\d{1,4}(?:[.,]\d{1,3})?\b",
+    ),
+    # A house number of South Asia, before the places of the address: "House No. 80, AnwarCenter, Barisal, 9403".
+    (True, rf"\b(?:{_UNIT},?[ \t]+)?(?:House|Plot|Holding|Building|Flat|Door)[ \t]+(?:No|N[º°])\.?[ \t]*{_NUM}(?=,[ \t]*{_WORD})"),
     # Post-office boxes and rural routes: "PO Box 92", "Postfach 1234", "Apartado 45".
     (
         True,
@@ -428,7 +436,7 @@ _TAIL_PARTS = re.compile(
             rf"(?P<street>{_NUM}(?:st|nd|rd|th)?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_TYPES}\b)",
             rf"(?P<postcode>{_POSTCODE})\b",
             r"(?P<state>[A-Z]{2,3})\b",
-            rf"(?P<place>(?:{_PARTICLE}[ \t]+|{_DUTCH_ARTICLE})?{_PLACE}(?:[ \t]+in[ \t]+{_WORD}(?=[ \t]*\n))?(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
+            rf"(?P<place>(?:{_PARTICLE}[ \t]+|{_DUTCH_ARTICLE})?{_PLACE}(?:[ \t]+in[ \t]+{_WORD}(?=[ \t]*\n))?(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b|[ \t]+\d{{1,2}}(?=,))?)",  # "Seksyen 5, Sabah"
         )
     )
 )

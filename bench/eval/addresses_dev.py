@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-template", type=int, default=12)
     args = parser.parse_args(argv)
     import bench.common  # noqa: F401  (tldextract's downloads off before presidio loads)
-    from bench.eval.compare import address_leaked, format_comparison, tally
+    from bench.eval.compare import address_leaked, format_comparison, tally, words_changed
     from bench.eval.evaluate import leak_reason, redact_corpus
 
     built = rows(args.per_template)
@@ -244,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
                 gone = not (address_leaked(p["value"], row["text"], out) if p["entity"] == ADDRESS else leak_reason(p["value"], p["entity"], out))
                 if not gone:
                     lines.append(f"MISS {row['id']} {row['pattern']} {p['entity']}\n  in : {row['text']!r}\n  out: {out!r}")
+            total, changed = words_changed(row["text"], row["planted"], out)
+            if changed:
+                lines.append(f"WORDS {row['id']} {row['pattern']} {changed} of {total}\n  in : {row['text']!r}\n  out: {out!r}")
         lines += [f"LOST {row['id']} {row['pattern']} {phrase!r}\n  out: {out!r}" for row, phrase in lost if row["split"] == "dev" for out in [outputs[built.index(row)]]]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
