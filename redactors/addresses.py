@@ -158,10 +158,12 @@ _PLURAL_TYPES = (
 
 # Words that start a sentence, not a street name: "We have 12, 4031 Failed".
 _CAPITAL_STOP_WORDS = "(?:" + "|".join(sorted((w.capitalize() for w in STOP_WORDS if w.isalpha()), key=lambda w: (-len(w), w))) + ")"
+# A lower-case word that is no English stop word: "Arany jános utca", not "Pickup from Jarčeva ulica".
+_NOT_STOP_WORD = "(?!(?:" + "|".join(sorted((w for w in STOP_WORDS if w.isalpha()), key=lambda w: (-len(w), w))) + r")\b)"
 # US and Australian states and territories.
 _KNOWN_STATES = "|".join(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
-    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP NSW VIC QLD SA TAS NT ACT".split()
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP FM MH PW NSW VIC QLD SA TAS NT ACT".split()
 )
 # A house number after the street word and name of a number-first line, before a comma (Malaysia):
 # "49, Jalan Kuching 8/44, Taman Genting", "53, Jalan 5/12x, PJU69m".
@@ -186,7 +188,7 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     ),
     # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
     (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS}|Allé)[ \t]+{_NUM}\b\.?"),
-    (True, rf"\b{_WORD}[ \t]+(?:(?:{_WORD}|[{_LOW}]+)[ \t]+){{0,2}}(?:{_LONG_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b{_WORD}[ \t]+(?:(?:{_WORD}|{_NOT_STOP_WORD}[{_LOW}]+)[ \t]+){{0,2}}(?:{_LONG_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
     (True, rf"\b{_WORD}[ \t]+[{_LOW}]+(?:{_COMPOUND_TYPES})[ \t]+{_NUM}\b"),
     # Czech streets, named by an adjective or after a preposition: "Vizovická 12", "Durychova 3",
     # "Komenského Nám. 5", "Nad Zámečkem 12".
@@ -213,11 +215,11 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     # Any capitalised name and number, confirmed by a postcode and city on the same or next lines
     # (a postcode with letters on a line of its own: "Benring 993\n4732SC\nVierhuizen").
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+|(?:{_LETTERED_POSTCODE})[ \t]*\n[ \t]*){_WORD})"),
-    # ... or, for a name and lower-case words or initials, by a postcode (not a year) and city after a comma:
-    # "Krvavi most 1c, 54447 Trilj", "Dlhé diely I. 80, 881 35 Podkylava".
+    # ... or, for a name and lower-case words or initials, by a postcode (not a year) and city after a comma
+    # or on the next line: "Krvavi most 1c, 54447 Trilj", "Pod akacijami 1\n8139 Kostanjevica na Krki", "Dlhé diely I. 80, 881 35 Podkylava".
     (
         True,
-        rf"\b(?!{_CAPITAL_STOP_WORDS}\b){_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.)){{1,2}}[ \t]+{_NUM}(?=[ \t]*,[ \t]*(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})",
+        rf"\b(?!{_CAPITAL_STOP_WORDS}\b){_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.)){{1,2}}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})",
     ),
     # ... or by a commune and a region (Chile): "Caupolicán 697, Algarrobo, Región de Valparaíso".
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia)\b)"),
@@ -363,6 +365,9 @@ _CUES = [
         for verb in "walk walked walking drive drove driving head headed heading turn turned turning".split()
         for preposition in ("down", "along", "onto", "into", "up")
     ),
+    # ... or that give it as where something goes: "my address is Harmon Underpass", "ship it to Mary Trail".
+    *"address is|address:|ship to|ship it to|shipped to|deliver to|deliver it to|delivered to|send it to|mail it to|post it to".split("|"),
+    *"forward it to|reside at|resides at|residing at".split("|"),
 ]
 _CUE_PHRASES = ahocorasick_rs.AhoCorasick(_CUES)
 _CUED_STREET = re.compile(rf"[ \t]+(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)((?:{_WORD}[ \t]+){{1,3}}{_TYPES}\b)(?![ \t]*[{_UP}\d])")
@@ -393,10 +398,41 @@ def french_streets(text: str, lower: str | None) -> list[tuple[int, int]]:
     return [match.span() for match in _FRENCH_STREET.finditer(text)]
 
 
+# A street named by any street type right before a comma and its town: "Amy Pass, Bastremoli, MS 55125",
+# "Cynthia Street, Poysdorf", "Ware Mission, Sri Lanka". The town is one an address form found, or a known place.
+_TYPE_COMMAS = ahocorasick_rs.AhoCorasick(sorted({f"{word}{dot}," for word in _STREET_TYPES for dot in ("", ".")}))
+_NAMED_BEFORE = re.compile(rf"(?<![\w'’.-])(?!{_CAPITAL_STOP_WORDS}\b)(?:{_WORD}[ \t]+){{1,3}}{_TYPES}\.?\Z")
+_PLACE_AFTER = re.compile(rf",[ \t]*({_PLACE})")
+_LOOK_BACK = 80  # characters before a street type where its name may start
+
+
+def _known_place(name: str, is_place: Callable[[str], bool]) -> bool:
+    """Whether `name` or its first words are a known place ("Sri Lanka your" -> "Sri Lanka")."""
+    words = name.split()
+    return any(is_place(" ".join(words[:n])) for n in range(len(words), 0, -1))
+
+
+def streets_before_towns(text: str, lower: str | None, town_starts: set[int], is_place: Callable[[str], bool] | None) -> list[tuple[int, int]]:
+    """Spans of named streets (_NAMED_BEFORE) followed by a comma and a town (see above)."""
+    if lower is None:
+        return []  # odd case mappings: the offsets of lower() are not those of text
+    spans = []
+    for _, start, end in _TYPE_COMMAS.find_matches_as_indexes(lower):
+        if start and _WORD_CHAR.match(text, start - 1):
+            continue
+        street = _NAMED_BEFORE.search(text, max(0, start - _LOOK_BACK), end - 1)
+        town = _PLACE_AFTER.match(text, end - 1)
+        if street is None or town is None:
+            continue
+        if town.start(1) in town_starts or (is_place is not None and _known_place(town.group(1), is_place)):
+            spans.append((street.start(), end - 1))
+    return spans
+
+
 # A US town, state and ZIP code with no street before them: "Lake Mary, FL 32746".
 _US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
-    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP AA AE AP"
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP FM MH PW AA AE AP"
 ).split()
 _STATE_ZIP = re.compile(r"[A-Z][ \t]+\d{5}")  # what every such line holds
 _TOWN_STATE_ZIP = re.compile(rf"\b{_PLACE},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b")
@@ -540,6 +576,7 @@ class AddressRecognizer:
             spans += [match.span() for match in street_lines(text, lower)] + town_state_zips(text)
             if self._is_place is not None:
                 spans += place_postcodes(text, self._is_place)
+        spans += streets_before_towns(text, lower, {start for start, _ in spans}, self._is_place)
         results: list[RecognizerResult] = []
         last_end = -1
         for match_start, match_end in sorted(spans, key=lambda span: (span[0], -span[1])):

@@ -100,6 +100,13 @@ class AddressValues(PlaceValues):
     def street_name(self) -> str:
         return self.faker(US_LIKE).street_name()
 
+    def street_name_town(self) -> str:
+        _, city, state, zipcode = self.us_parts()
+        return f"{self.street_name()}, {self.faker(LOCALES).city()}, {state} {zipcode}"
+
+    def street_name_country(self) -> str:
+        return f"{self.street_name()}, {self.real_country()}"
+
     def po_box(self) -> str:
         _, city, state, zipcode = self.us_parts()
         box = self.rng.choice(("PO Box", "P.O. Box", "P. O. Box", "POB", "Post Office Box"))
@@ -128,6 +135,8 @@ def _makers(v: AddressValues) -> dict[str, Callable[[], Piece]]:
         "STREET": lambda: Piece(v.street(), ADDRESS),
         "US_STREET": lambda: Piece(v.abbreviated_street(), ADDRESS),
         "STREET_NAME": lambda: Piece(v.street_name(), ADDRESS),
+        "STREET_NAME_TOWN": lambda: Piece(v.street_name_town(), ADDRESS),
+        "STREET_NAME_COUNTRY": lambda: Piece(v.street_name_country(), ADDRESS),
         "PO_BOX": lambda: Piece(v.po_box(), ADDRESS),
         "RURAL": lambda: Piece(v.rural_route(), ADDRESS),
         "MILITARY": lambda: Piece(v.military(multiline=False), ADDRESS),
@@ -174,6 +183,12 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("addr/prose/lower", "pls send it to {ADDRESS_LOWER} thx"),
     ("addr/prose/upper", "DELIVER TO: {ADDRESS_UPPER}"),
     ("addr/prose/driver", "Driver could not find {US_STREET}; the customer says the entrance is at the side."),
+    # US street names without a number
+    ("addr/parts/name-town", "Deliver to {STREET_NAME_TOWN} before noon."),
+    ("addr/parts/name-country", "The villa we rented is on {STREET_NAME_COUNTRY}, right by the sea."),
+    ("addr/parts/address-is", "My address is {STREET_NAME}."),
+    ("addr/parts/ship-it", "Can you ship it to {STREET_NAME} instead?"),
+    ("addr/parts/form-line", "Street: {STREET_NAME}\nTown: {CITY}"),
     # chat and traces
     ("addr/chat/user", "User: my address is {ADDRESS}"),
     ("addr/chat/confirm", "Assistant: I have your address as {US_ADDRESS}. Is that correct?"),

@@ -201,6 +201,14 @@ FOUND = [
         id="my-jalan-house-after-name",
     ),
     pytest.param("53, Jln 5/12x, Taman Anggerik, 94497 Kuching", "53, Jln 5/12x, Taman Anggerik, 94497 Kuching", id="my-jln-number-only"),
+    # A street named without a number: before a comma and a town an address form found, or after "address is".
+    pytest.param("Please ship to Amy Pass, Bastremoli, MS 55125", "Amy Pass, Bastremoli, MS 55125", id="named-street-before-town-state-zip"),
+    pytest.param("Is Scott Pike, Zlín, MH 35195 your address?", "Scott Pike, Zlín, MH 35195", id="named-street-freely-associated-state"),
+    pytest.param("My address is Harmon Underpass.", "Harmon Underpass", id="address-is-named-street"),
+    pytest.param("can you ship it to Mary Trail today", "Mary Trail", id="ship-it-to-named-street"),
+    # Lower-case words in the street name, a postcode and city on the next line; no stop word in the name.
+    pytest.param("Deliver to:\nPod akacijami 1\n8139 Kostanjevica na Krki", "Pod akacijami 1\n8139 Kostanjevica na Krki", id="si-lower-words-next-line"),
+    pytest.param("Pickup from Jarčeva ulica 19 and drop-off", "Jarčeva ulica 19", id="stop-word-is-no-street-name"),
     # A postal city ends the address: the next line's first word is not its city.
     pytest.param("Rebekka Allé 46, 8740 Nørre Asmindrup\nBilling address: same", "Rebekka Allé 46, 8740 Nørre Asmindrup", id="postal-city-then-next-field"),
 ]
@@ -261,6 +269,8 @@ BENIGN = [
     pytest.param("Route 66 is 3,940 km long", id="route-without-a-kilometre-mark"),
     pytest.param("The House No. 5 vote passed", id="house-number-without-places"),
     pytest.param("Visit 3 Jalan-style cafes", id="jalan-without-a-name"),
+    pytest.param("My address is The Drive", id="address-is-the-drive"),
+    pytest.param("We met at Data Lake, then Stream Processing, 2 teams", id="named-street-before-no-town"),
 ]
 
 
@@ -382,6 +392,8 @@ COUNTRY_LINES = [
     pytest.param("The office is in Ghana 00233.", ["Ghana 00233"], id="place-postcode-ends-sentence"),
     pytest.param("Ghana 2026.", [], id="place-then-year"),
     pytest.param("Release 40100", [], id="not-a-country"),
+    pytest.param("The villa is Ware Mission, Kenya, by the sea", ["Ware Mission, Kenya"], id="named-street-before-known-place"),
+    pytest.param("We walked the Park, Kenya style", [], id="the-park-before-known-place"),
 ]
 
 
