@@ -50,10 +50,48 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from redactors.letters import LOWER, UPPER
 
 ENTITY = "LOCATION"
+
+
+def _trie(words: list[str]) -> str:
+    """A regex that matches exactly the given words, their common prefixes factored out: the regex
+    engine tries a plain alternation one word at a time, a factored one one letter at a time."""
+    tree: dict[str, dict] = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return f"(?:{pattern(tree)})"
+
+
+def _spellings(alternation: str) -> list[str]:
+    """Every spelling of an alternation of words whose only operators are "\\." and "\\.?" or "[ ]?"."""
+    options = {"\\.": (".",), "\\.?": ("", "."), "[ ]?": ("", " ")}
+    spellings = []
+    for word in alternation.split("|"):
+        forms = [""]
+        for token in re.findall(r"\\\.\??|\[ \]\?|.", word):
+            if len(token) == 1 and token in "\\()[]{}?*+^$.":
+                raise ValueError(f"not a word list: {word!r}")
+            forms = [form + option for form in forms for option in options.get(token, (token,))]
+        spellings += forms
+    return spellings
+
+
 _UP = UPPER
 _LOW = LOWER
 _WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:(?:--?[ ]?|[ ]-)[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"  # "Saint-Jean", "Sainte- Amélie", "Lac--Ville", "Dominique -sur-Mer"
-_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal|u|i|vorm|vor|ao|aos)"
+_PARTICLE = _trie("""
+    de del della dei di da do dos das du des la le les von van der den y e am an im sur sous al el pod nad na ve pri bij aan op bei ob auf près lès en los las degli dello delle dal u i vorm vor ao aos
+""".split())
 # Connectors inside the name of a city or a country: "Bosnia and Herzegovina", "Isle of Man".
 _CONNECTOR = rf"(?:{_PARTICLE}|and|of|the|&)"
 _NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
@@ -100,23 +138,28 @@ _STREET_WORDS = (
     r"psje\.|pje\.|diag\.|pl\.|os\.|nám\.|ruta|rota|autopista|jln\.?|avenue|boulevard|intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
 )
 _CAPITAL_STREET_WORDS = r"Trevo|Pátio|Morro|Área|Colônia|Distrito|Estação|Favela|Feira|Aeroporto|Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
-_SUFFIXED = (
-    r"stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm|ufer|steig|pfad|markt|chaussee|"
-    r"laan|straat|plein|gracht|kade|dijk|singel|baan|steeg|dreef|"
-    r"gatan|vägen|gränd|stigen|torget|backen|gata|väg|gade|vej|allé|stræde|torv|veien|gate|vegen|"
-    r"myra|løkka|stien|bakken|svingen|alléen|berget|bråten|faret|flata|gjerdet|grenda|gropa|hagen|haugen|havna|holtet|"
-    r"høgda|jordet|kollen|lunden|lyngen|marka|plassen|ringen|røa|skogen|skrenten|spranget|stranda|stubben|stykket|"
-    r"tjernet|toppen|tunet|vollen|åsen|-ring|(?<=[cdfghklmnvwxz])ring|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér|"
-    r"hof|pad|lei|boulevard|kaai|wal|veld|kroken"
-)
+# Street suffixes of one-word street names ("Friedrichstraße", "Hansenhaugen", "Paulring": "ring" only
+# after a consonant no English "-ring" word has there, so not "Spring", "During", "Monitoring").
+_SUFFIX_WORDS = """
+strasse straße str. weg gasse platz allee damm ufer steig pfad markt chaussee laan straat plein gracht kade dijk singel
+baan steeg dreef gatan vägen gränd stigen torget backen gata väg gade vej allé stræde torv veien gate vegen myra løkka
+stien bakken svingen alléen berget bråten faret flata gjerdet grenda gropa hagen haugen havna holtet høgda jordet kollen
+lunden lyngen marka plassen ringen røa skogen skrenten spranget stranda stubben stykket tjernet toppen tunet vollen åsen
+-ring katu tie kuja polku bulevardi väylä rinne ranta tori utca út tér hof pad lei boulevard kaai wal veld kroken
+""".split()
+_SUFFIXED = rf"{_trie(_SUFFIX_WORDS)}|(?<=[cdfghklmnvwxz])ring"
 _UNIT_WORDS = (
     r"apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
     r"appartamento|interno|apto|dpto|depto|étage|etage|lgh|edif|edificio|dto|torre|local|bl|sc|ap|casa|bloco|lote|"
     r"block|blk|lot|phase|h\.[ ]?no|apartamento|etapa|bodega|oficina|"
     r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept"
 )
+# The word lists above as factored regexes (same words): what the patterns use.
+_UNIT_WORDS_RE = _trie(sorted(set(_spellings(_UNIT_WORDS))))
+_STREET_WORDS_RE = _trie(sorted({word.lower() for word in _spellings(_STREET_WORDS)}))
+_CAPITAL_STREET_WORDS_RE = _trie(sorted(set(_spellings(_CAPITAL_STREET_WORDS))))
 _UNIT = (
-    rf"(?:(?:(?i:{_UNIT_WORDS})(?:\.[ \t]*|[ \t]+)|Of\.[ \t]*|#[ \t]*)(?:\d[\w-]{{0,5}}|[A-Z]\d{{0,3}})\b"
+    rf"(?:(?:(?i:{_UNIT_WORDS_RE})(?:\.[ \t]*|[ \t]+)|Of\.[ \t]*|#[ \t]*)(?:\d[\w-]{{0,5}}|[A-Z]\d{{0,3}})\b"
     r"|\bB\d{1,3}[ \t]+L\d{1,3}\b)"  # block and lot: "B06 L86"
 )
 _POSTCODE = (
@@ -125,7 +168,7 @@ _POSTCODE = (
 )
 # Postcodes with letters (Dutch, UK, Canadian), distinct enough to stand on a line of their own.
 _LETTERED_POSTCODE = r"\d{4}[ ]?[A-Z]{2}|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d"
-_TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
+_TYPES = rf"(?i:{_trie(_STREET_TYPES)})"
 # What names a street outright, where no house number says so.
 # Also the USPS street types that are seldom anything but a street ("Koch Tunnel", "Hale Knoll").
 _DESIGNATOR_NAMES = (
@@ -150,6 +193,9 @@ _TYPE_WORDS = (
 # Type words that no English sentence uses before a number, so that the name before them may hold
 # lower-case words ("Arany jános utca 184."); and Finnish compounds ("Haagan pappilanbulevardi 3").
 _LONG_TYPE_WORDS = r"utca|körút|sétány|fasor|ulica|nabrežje|naselje|námestie|náměstí|třída|nábřeží|katu|kuja|polku|bulevardi|väylä"
+# The word lists above as factored regexes (same words): what the patterns use.
+_TYPE_WORDS_RE = _trie(_TYPE_WORDS.split("|"))
+_LONG_TYPE_WORDS_RE = _trie(_LONG_TYPE_WORDS.split("|"))
 _COMPOUND_TYPES = r"katu|kuja|polku|bulevardi|väylä"
 # Plural street types that name a street without a number ("the north side of Brown Parkways").
 _PLURAL_TYPES = (
@@ -157,9 +203,9 @@ _PLURAL_TYPES = (
 )
 
 # Words that start a sentence, not a street name: "We have 12, 4031 Failed".
-_CAPITAL_STOP_WORDS = "(?:" + "|".join(sorted((w.capitalize() for w in STOP_WORDS if w.isalpha()), key=lambda w: (-len(w), w))) + ")"
+_CAPITAL_STOP_WORDS = _trie([w.capitalize() for w in STOP_WORDS if w.isalpha()])
 # A lower-case word that is no English stop word: "Arany jános utca", not "Pickup from Jarčeva ulica".
-_NOT_STOP_WORD = "(?!(?:" + "|".join(sorted((w for w in STOP_WORDS if w.isalpha()), key=lambda w: (-len(w), w))) + r")\b)"
+_NOT_STOP_WORD = rf"(?!{_trie([w for w in STOP_WORDS if w.isalpha()])}\b)"
 # US and Australian states and territories.
 _KNOWN_STATES = "|".join(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
@@ -177,24 +223,24 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     ),
     (
         False,
-        rf"(?:{_UNIT}|(?<![\w.,/-]){_NUM}),?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})"
+        rf"(?:{_UNIT}|(?<![\w.,/-]){_NUM}),?[ \t]+(?i:{_STREET_WORDS_RE}|{_CAPITAL_STREET_WORDS_RE})"
         rf"(?:(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}(?:{_TRAILING_NUM})?|{_TRAILING_NUM})",
     ),
     # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
     (
         False,
-        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,6}}?(?:[ \t]+\({_PLACE}\))?,?[ \t]+{_HOUSE}(?![\w/])"
+        rf"(?:\b(?i:{_STREET_WORDS_RE})|\b(?:{_CAPITAL_STREET_WORDS_RE}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,6}}?(?:[ \t]+\({_PLACE}\))?,?[ \t]+{_HOUSE}(?![\w/])"
         rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
     ),
     # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
-    (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS}|Allé)[ \t]+{_NUM}\b\.?"),
-    (True, rf"\b{_WORD}[ \t]+(?:(?:{_WORD}|{_NOT_STOP_WORD}[{_LOW}]+)[ \t]+){{0,2}}(?:{_LONG_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS_RE}|Allé)[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b{_WORD}[ \t]+(?:(?:{_WORD}|{_NOT_STOP_WORD}[{_LOW}]+)[ \t]+){{0,2}}(?:{_LONG_TYPE_WORDS_RE})[ \t]+{_NUM}\b\.?"),
     (True, rf"\b{_WORD}[ \t]+[{_LOW}]+(?:{_COMPOUND_TYPES})[ \t]+{_NUM}\b"),
     # Czech streets, named by an adjective or after a preposition: "Vizovická 12", "Durychova 3",
     # "Komenského Nám. 5", "Nad Zámečkem 12".
     (
         True,
-        rf"\b(?:(?:Na|Nad|Pod|Ke|Za|Ve|U|K)[ \t]+(?:{_WORD}[ \t]+){{0,2}}{_WORD}|[{_UP}][{_LOW}]+(?:ská|cká|ní|ná|cí|ová|ého|ské|ých|ů|(?<!n)ova))"
+        rf"\b(?:(?:Na|Nad|Pod|Ke|Za|Ve|U|K)[ \t]+(?:{_WORD}[ \t]+){{0,2}}{_WORD}|[{_UP}][{_LOW}]++(?:(?<=ská|cká|ová|ého|ské|ých)|(?<=[^n]ova)|(?<=ní|ná|cí)|(?<=ů)))"
         rf"(?:[ \t]+Nám\.)?[ \t]+{_NUM}\b",
     ),
     # A route and a kilometre mark: "Ruta 5 Sur, km 496", "Ruta T-26, km 14", "Rodovia BR-101, km 12".
@@ -228,7 +274,7 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
     (
         False,
-        rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
+        rf"\b(?i:{_STREET_WORDS_RE}|{_CAPITAL_STREET_WORDS_RE})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
         rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_PLACE}[ \t]*\n[ \t]*)?(?:(?:{_POSTCODE}),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
     ),
     # A number and any name, confirmed by a town, a known state and a postcode (not a year):
@@ -268,20 +314,6 @@ _NAME_CHARS = rf"{_UP}{_LOW}\u1e9e\u212a\u212b'’.&\- \t"
 _NAME_RUNS = re.compile(rf"(?<![{_NAME_CHARS}])[{_NAME_CHARS}]++(?<=[ \t])(?=\d)")
 _CAPITALS = re.compile(rf"[{_UP}](?<!\w[{_UP}])")
 _WORD_CHAR = re.compile(r"\w")
-
-
-def _spellings(alternation: str) -> list[str]:
-    """Every spelling of an alternation of words whose only operators are "\\." and "\\.?" or "[ ]?"."""
-    options = {"\\.": (".",), "\\.?": ("", "."), "[ ]?": ("", " ")}
-    spellings = []
-    for word in alternation.split("|"):
-        forms = [""]
-        for token in re.findall(r"\\\.\??|\[ \]\?|.", word):
-            if len(token) == 1 and token in "\\()[]{}?*+^$.":
-                raise ValueError(f"not a word list: {word!r}")
-            forms = [form + option for form in forms for option in options.get(token, (token,))]
-        spellings += forms
-    return spellings
 
 
 _UNIT_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted({*_spellings(_UNIT_WORDS), "of."}))  # "Of." (oficina) as in _UNIT
@@ -390,10 +422,12 @@ _FRENCH_STREET = re.compile(
     rf"(?:[ \t]+(?:(?:{_PARTICLE})[ \t]+|[dl]['’])*{_WORD}){{1,4}}"
 )
 
+_FRENCH_SPELLINGS = ahocorasick_rs.AhoCorasick([f"{word} " for word in _FRENCH_STREET_WORDS])
+
 
 def french_streets(text: str, lower: str | None) -> list[tuple[int, int]]:
     """Spans of French streets named without a number (_FRENCH_STREET)."""
-    if lower is not None and not any(f"{word} " in lower for word in _FRENCH_STREET_WORDS):
+    if lower is not None and not _FRENCH_SPELLINGS.find_matches_as_indexes(lower):
         return []
     return [match.span() for match in _FRENCH_STREET.finditer(text)]
 
