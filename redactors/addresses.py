@@ -463,6 +463,28 @@ def streets_before_towns(text: str, lower: str | None, town_starts: set[int], is
     return spans
 
 
+# A street named after a person, its street type, then the house number: "Collier Dale 2243",
+# "Gonzales Ways 436, Gloggnitz" (every word before the type a first or last name: not "Data Lake 2").
+_TYPE_SPACES = ahocorasick_rs.AhoCorasick(sorted({f"{word}{dot} " for word in _STREET_TYPES for dot in ("", ".")}))
+_HOUSE_AFTER = re.compile(rf"{_NUM}\b(?![.,:/]?\d|[ \t]*%)")
+
+
+def streets_after_people(text: str, lower: str | None, is_name: Callable[[str], bool] | None) -> list[tuple[int, int]]:
+    """Spans of a person's name, a street type and a house number (see above)."""
+    if lower is None or is_name is None:
+        return []
+    spans = []
+    for _, start, end in _TYPE_SPACES.find_matches_as_indexes(lower):
+        if (start and _WORD_CHAR.match(text, start - 1)) or not text[end : end + 1].isdigit():
+            continue
+        street = _NAMED_BEFORE.search(text, max(0, start - _LOOK_BACK), end - 1)
+        house = _HOUSE_AFTER.match(text, end)
+        # Every word of the name a name: not "Canada Post Summit 800" (a firm's product).
+        if street is not None and house is not None and all(is_name(word) for word in text[street.start() : start].split()):
+            spans.append((street.start(), house.end()))
+    return spans
+
+
 # A US town, state and ZIP code with no street before them: "Lake Mary, FL 32746".
 _US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
@@ -597,10 +619,12 @@ def place_postcodes(text: str, is_place: Callable[[str], bool]) -> list[tuple[in
 
 class AddressRecognizer:
     """Whole postal addresses as LOCATION findings; with ``is_place`` (the gazetteer's places and
-    countries), also a known place and its postcode."""
+    countries), also a known place and its postcode; with ``is_name`` (its first and last names),
+    also a street named after a person before its house number."""
 
-    def __init__(self, is_place: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, is_place: Callable[[str], bool] | None = None, is_name: Callable[[str], bool] | None = None) -> None:
         self._is_place = is_place
+        self._is_name = is_name
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         text = _line_view(text)
@@ -608,6 +632,7 @@ class AddressRecognizer:
         spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text) + french_streets(text, lower)
         if _has_digit(text) or "S/N" in text:  # every other form has a number, or "S/N" (no number)
             spans += [match.span() for match in street_lines(text, lower)] + town_state_zips(text)
+            spans += streets_after_people(text, lower, self._is_name)
             if self._is_place is not None:
                 spans += place_postcodes(text, self._is_place)
         spans += streets_before_towns(text, lower, {start for start, _ in spans}, self._is_place)

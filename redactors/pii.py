@@ -621,7 +621,10 @@ class PiiAnalyzer:
         gazetteer = gazetteer if gazetteer is not None else load_gazetteer()
         self._second = SecondOpinion(nlp, gazetteer, self.probes)
         self._places = PlaceContextRecognizer(nlp, gazetteer, self._second.unseen, self.probes)
-        self._addresses = AddressRecognizer(lambda text: gazetteer.is_country(text) or gazetteer.is_place(text))
+        self._addresses = AddressRecognizer(
+            lambda text: gazetteer.is_country(text) or gazetteer.is_place(text),
+            lambda word: gazetteer.is_name(word) and not gazetteer.is_country(word),  # "Canada Post Summit 800" is no street
+        )
         self._conversation = ConversationContext()
         self._known = lambda word: gazetteer.is_name(word) or gazetteer.is_place(word)
         self._card = CardRecognizer()

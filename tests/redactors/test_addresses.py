@@ -402,3 +402,23 @@ def test_country_postcode_lines(text: str, found: list[str]) -> None:
     recognizer = AddressRecognizer(lambda name: name in {"Kenya", "Ghana"})
     assert [text[r.start : r.end] for r in recognizer.analyze(text)] == found
     assert AddressRecognizer().analyze(text) == []  # without the gazetteer's countries, no such line
+
+
+PEOPLE_STREETS = [
+    # (text, what a recognizer given these first and last names finds)
+    pytest.param("Please ship to Collier Dale 2243", ["Collier Dale 2243"], id="name-type-number"),
+    pytest.param("My address is Gonzales Ways 436, Gloggnitz.", ["Gonzales Ways 436, Gloggnitz"], id="name-type-number-town"),
+    pytest.param("Martin Luther King Drive 12", ["Martin Luther King Drive 12"], id="every-word-a-name"),
+    pytest.param("uploaded to Data Lake 2 hours ago", [], id="not-a-name"),
+    pytest.param("delayed delivery Canada Post Summit 800 down jacket", [], id="a-word-of-the-name-is-no-name"),
+    pytest.param("Collier Park 3.5 km away", [], id="decimal-is-no-house-number"),
+    pytest.param("Collier Lake 20% full", [], id="percentage-is-no-house-number"),
+]
+
+
+@pytest.mark.parametrize(("text", "found"), PEOPLE_STREETS)
+def test_streets_named_after_people(text: str, found: list[str]) -> None:
+    names = {"Collier", "Gonzales", "Post", "Martin", "Luther", "King"}
+    recognizer = AddressRecognizer(is_name=lambda word: word in names)
+    assert [text[r.start : r.end] for r in recognizer.analyze(text)] == found
+    assert AddressRecognizer().analyze(text) == []  # without the names, no such street
