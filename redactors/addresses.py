@@ -214,6 +214,9 @@ _KNOWN_STATES = "|".join(
 # A house number after the street word and name of a number-first line, before a comma (Malaysia):
 # "49, Jalan Kuching 8/44, Taman Genting", "53, Jalan 5/12x, PJU69m".
 _TRAILING_NUM = r"[ \t]+\d{1,3}(?:/\d{1,3})?[A-Za-z]?(?=,)"
+# The end of a word that is no month's name (as a lookbehind, each name of fixed width).
+_MONTHS = "January February March April May June July August September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec"
+_NOT_AFTER_MONTH = "".join(rf"(?<!\b{month})" for month in _MONTHS.split())
 # The forms of a street line, each with whether it can only start at a capital (see _STARTS).
 _FORMS: tuple[tuple[bool, str], ...] = (
     # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
@@ -260,7 +263,8 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     (True, rf"\b(?:(?!{_CAPITAL_STOP_WORDS}\b){_WORD}[ \t]+){{0,2}}[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
     # Any capitalised name and number, confirmed by a postcode and city on the same or next lines
     # (a postcode with letters on a line of its own: "Benring 993\n4732SC\nVierhuizen").
-    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+|(?:{_LETTERED_POSTCODE})[ \t]*\n[ \t]*){_WORD})"),
+    # Not a date: "born on May 5, 1990 In Paris".
+    (True, rf"\b{_PLACE}{_NOT_AFTER_MONTH}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+|(?:{_LETTERED_POSTCODE})[ \t]*\n[ \t]*){_WORD})"),
     # ... or, for a name and lower-case words or initials, by a postcode (not a year) and city after a comma
     # or on the next line: "Krvavi most 1c, 54447 Trilj", "Pod akacijami 1\n8139 Kostanjevica na Krki", "Dlhé diely I. 80, 881 35 Podkylava".
     (
@@ -595,11 +599,11 @@ def _line_view(text: str) -> str:
 # "Antarctica (the territory South of 60 deg S) 68287", "Paris 75001.".
 _PLACE_POSTCODE = re.compile(
     rf"(?<![\w-])(?P<place>{_PLACE})(?:[ \t]*\([^()\n]{{1,60}}\))?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,6}}(?![\w-])"
-    r"(?=[ \t]*(?:[.,;:!?)\n\"]|$))"
+    r"(?=[ \t]*(?:[.,;:!?)\n\"]|$)|[ \t]+(?:please|pls|plz|thanks|thank[ ]you|thx|asap)\b)"  # "Paris 75001 please"
 )
 
 # What every such match ends with: a quick test before the scan.
-_POSTCODE_AT_END = re.compile(r"[ \t]\d{4,6}(?![\w-])(?=[ \t]*(?:[.,;:!?)\n\"]|$))")
+_POSTCODE_AT_END = re.compile(r"[ \t]\d{4,6}(?![\w-])(?=[ \t]*(?:[.,;:!?)\n\"]|$)|[ \t]+(?:please|pls|plz|thanks|thank[ ]you|thx|asap)\b)")
 
 
 def place_postcodes(text: str, is_place: Callable[[str], bool]) -> list[tuple[int, int]]:
@@ -615,6 +619,22 @@ def place_postcodes(text: str, is_place: Callable[[str], bool]) -> list[tuple[in
         if start >= 0:
             spans.append((start, match.end()))
     return spans
+
+
+# A postcode (not a year) beside a place another detector found: "Horgen 84997", "02337 Aune",
+# "Göteborg, 26740", "Paris 75001 please". Not a decimal, a percentage or part of a longer number.
+_DIGIT_POSTCODE = r"(?!(?:19|20)\d\d\b)(?:\d{5}-\d{4}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,6})(?![\w-]|[.,:/]\d|[ \t]*%)"
+_POSTCODE_AFTER = re.compile(rf"(?:,[ \t]*|[ \t]+){_DIGIT_POSTCODE}")
+_POSTCODE_BEFORE = re.compile(rf"(?<![\w.,/:-]){_DIGIT_POSTCODE}[ \t]+\Z")
+
+
+def with_postcode(text: str, start: int, end: int) -> tuple[int, int]:
+    """The place text[start:end] with a postcode right after or before it (see above)."""
+    after = _POSTCODE_AFTER.match(text, end)
+    if after is not None:
+        end = after.end()
+    before = _POSTCODE_BEFORE.search(text, max(0, start - 16), start)
+    return (before.start() if before is not None else start), end
 
 
 class AddressRecognizer:

@@ -270,6 +270,7 @@ BENIGN = [
     pytest.param("The House No. 5 vote passed", id="house-number-without-places"),
     pytest.param("Visit 3 Jalan-style cafes", id="jalan-without-a-name"),
     pytest.param("My address is The Drive", id="address-is-the-drive"),
+    pytest.param("born on May 5, 1990 In Paris", id="a-date-is-no-street"),
     pytest.param("We met at Data Lake, then Stream Processing, 2 teams", id="named-street-before-no-town"),
 ]
 
@@ -393,6 +394,8 @@ COUNTRY_LINES = [
     pytest.param("Ghana 2026.", [], id="place-then-year"),
     pytest.param("Release 40100", [], id="not-a-country"),
     pytest.param("The villa is Ware Mission, Kenya, by the sea", ["Ware Mission, Kenya"], id="named-street-before-known-place"),
+    pytest.param("Ghana 00233 please", ["Ghana 00233"], id="place-postcode-then-please"),
+    pytest.param("Ghana 00233 people came", [], id="place-number-then-prose"),
     pytest.param("We walked the Park, Kenya style", [], id="the-park-before-known-place"),
 ]
 
@@ -422,3 +425,26 @@ def test_streets_named_after_people(text: str, found: list[str]) -> None:
     recognizer = AddressRecognizer(is_name=lambda word: word in names)
     assert [text[r.start : r.end] for r in recognizer.analyze(text)] == found
     assert AddressRecognizer().analyze(text) == []  # without the names, no such street
+
+
+BESIDE_A_PLACE = [
+    # (text, the place another detector found, the span with its postcode)
+    pytest.param("Send the letter to Horgen 84997 please", "Horgen", "Horgen 84997", id="postcode-after"),
+    pytest.param("Paris 75001 please", "Paris", "Paris 75001", id="postcode-then-prose"),
+    pytest.param("Please ship to 02337 Aune", "Aune", "02337 Aune", id="postcode-before"),
+    pytest.param("Is Göteborg, 26740 your address?", "Göteborg", "Göteborg, 26740", id="postcode-after-comma"),
+    pytest.param("Warsaw 00-950 office", "Warsaw", "Warsaw 00-950", id="polish-postcode"),
+    pytest.param("Paris 2024 Olympics", "Paris", "Paris", id="year-is-no-postcode"),
+    pytest.param("Berlin 3.5 km away", "Berlin", "Berlin", id="decimal-is-no-postcode"),
+    pytest.param("London 2000% growth", "London", "London", id="percentage-is-no-postcode"),
+    pytest.param("Berlin 0301234567 is the number", "Berlin", "Berlin", id="longer-number-is-no-postcode"),
+    pytest.param("Rome 12 days", "Rome", "Rome", id="two-digits-are-no-postcode"),
+    pytest.param("build-4411 Oslo", "Oslo", "Oslo", id="part-of-an-identifier"),
+]
+
+
+@pytest.mark.parametrize(("text", "place", "grown"), BESIDE_A_PLACE)
+def test_postcode_beside_a_place(text: str, place: str, grown: str) -> None:
+    start = text.index(place)
+    new_start, new_end = addresses.with_postcode(text, start, start + len(place))
+    assert text[new_start:new_end] == grown
