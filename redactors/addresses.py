@@ -51,10 +51,48 @@ from redactors import regexcache
 from redactors.letters import LOWER, UPPER
 
 ENTITY = "LOCATION"
+
+
+def _trie(words: list[str]) -> str:
+    """A regex that matches exactly the given words, their common prefixes factored out: the regex
+    engine tries a plain alternation one word at a time, a factored one one letter at a time."""
+    tree: dict[str, dict] = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return f"(?:{pattern(tree)})"
+
+
+def _spellings(alternation: str) -> list[str]:
+    """Every spelling of an alternation of words whose only operators are "\\." and "\\.?" or "[ ]?"."""
+    options = {"\\.": (".",), "\\.?": ("", "."), "[ ]?": ("", " ")}
+    spellings = []
+    for word in alternation.split("|"):
+        forms = [""]
+        for token in re.findall(r"\\\.\??|\[ \]\?|.", word):
+            if len(token) == 1 and token in "\\()[]{}?*+^$.":
+                raise ValueError(f"not a word list: {word!r}")
+            forms = [form + option for form in forms for option in options.get(token, (token,))]
+        spellings += forms
+    return spellings
+
+
 _UP = UPPER
 _LOW = LOWER
 _WORD = rf"[{_UP}][{_UP}{_LOW}'’]*(?:(?:--?[ ]?|[ ]-)[{_UP}{_LOW}][{_UP}{_LOW}'’]*)*"  # "Saint-Jean", "Sainte- Amélie", "Lac--Ville", "Dominique -sur-Mer"
-_PARTICLE = r"(?:de|del|della|dei|di|da|do|dos|das|du|des|la|le|les|von|van|der|den|y|e|am|an|im|sur|sous|al|el|pod|nad|na|ve|pri|bij|aan|op|bei|ob|auf|près|lès|en|los|las|degli|dello|delle|dal|u|i|vorm|vor)"
+_PARTICLE = _trie("""
+    de del della dei di da do dos das du des la le les von van der den y e am an im sur sous al el pod nad na ve pri bij aan op bei ob auf près lès en los las degli dello delle dal u i vorm vor ao aos
+""".split())
 # Connectors inside the name of a city or a country: "Bosnia and Herzegovina", "Isle of Man".
 _CONNECTOR = rf"(?:{_PARTICLE}|and|of|the|&)"
 _NUM = r"\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?"
@@ -85,6 +123,8 @@ rotary serviceway strip top tor vale walkway rue basin triangle boardwalk circus
 nagar chowk marg gali colony layout enclave vihar apartments residences zila link via
 alleyway anchorage byway circlet colonnade courtyard crossway driveway firetrail footway foreshore
 highroad laneway parklands quadrangle ridgeway riverway thoroughfare tollway trunkway
+mew cutting distributor range reserve deviation plateau siding slope strand tarn villas wade lees towers
+roadside ronde subway gates
 """.split()
 # Street words that open a continental address; the ambiguous ones ("Via", "Place") must be capitalised.
 _STREET_WORDS = (
@@ -96,24 +136,31 @@ _STREET_WORDS = (
     r"vereda|plazuela|pasadizo|polígono|plac|avinguda|carrer|passeig|chaussée|blv\.|periférico|transversal|"
     r"circunvalación|privada|cerrada|retorno|andador|ladeira|viela|chácara|condomínio|conjunto|esplanada|"
     r"fazenda|jardim|passarela|recanto|sítio|trecho|viaduto|montée|rang|croissant|jalan|jl\.|gg\.|"
-    r"psje\.|pje\.|diag\.|intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
+    r"psje\.|pje\.|diag\.|pl\.|os\.|nám\.|ruta|rota|autopista|jln\.?|avenue|boulevard|intrarea|piața|drumul|tr\.|tv\.|cr\.|cra\.|kr\.|cl\.|dg\.|allé|peatonal|continuación|calzada|circuito|prolongación|corredor"
 )
 _CAPITAL_STREET_WORDS = r"Trevo|Pátio|Morro|Área|Colônia|Distrito|Estação|Favela|Feira|Aeroporto|Via|Avenue|Boulevard|Place|Plaza|Plac|Largo|Corso|Route|Vila|Piazza|R\.|Acceso|Sector|Partida|Campo|Lago|Lagoa|Parque|Setor|Vale|Gang"
-_SUFFIXED = (
-    r"stra(?:ss|ß)e|str\.|weg|gasse|platz|allee|damm|ufer|steig|pfad|markt|chaussee|"
-    r"laan|straat|plein|gracht|kade|dijk|singel|baan|steeg|dreef|"
-    r"gatan|vägen|gränd|stigen|torget|backen|gata|väg|gade|vej|allé|stræde|torv|veien|gate|vegen|"
-    r"myra|løkka|stien|bakken|svingen|katu|tie|kuja|polku|bulevardi|väylä|rinne|ranta|tori|utca|út|tér|"
-    r"hof|pad|lei|boulevard|kaai|wal|veld|kroken"
-)
+# Street suffixes of one-word street names ("Friedrichstraße", "Hansenhaugen", "Paulring": "ring" only
+# after a consonant no English "-ring" word has there, so not "Spring", "During", "Monitoring").
+_SUFFIX_WORDS = """
+strasse straße str. weg gasse platz allee damm ufer steig pfad markt chaussee laan straat plein gracht kade dijk singel
+baan steeg dreef gatan vägen gränd stigen torget backen gata väg gade vej allé stræde torv veien gate vegen myra løkka
+stien bakken svingen alléen berget bråten faret flata gjerdet grenda gropa hagen haugen havna holtet høgda jordet kollen
+lunden lyngen marka plassen ringen røa skogen skrenten spranget stranda stubben stykket tjernet toppen tunet vollen åsen
+-ring katu tie kuja polku bulevardi väylä rinne ranta tori utca út tér hof pad lei boulevard kaai wal veld kroken
+""".split()
+_SUFFIXED = rf"{_trie(_SUFFIX_WORDS)}|(?<=[cdfghklmnvwxz])ring"
 _UNIT_WORDS = (
     r"apt|apartment|suite|ste|unit|flat|studio|level|fl|floor|piso|puerta|interior|int|piano|scala|nr|no|"
     r"appartamento|interno|apto|dpto|depto|étage|etage|lgh|edif|edificio|dto|torre|local|bl|sc|ap|casa|bloco|lote|"
     r"block|blk|lot|phase|h\.[ ]?no|apartamento|etapa|bodega|oficina|"
     r"room|rm|bldg|building|box|p\.?o\.?[ ]?box|rd|dept"
 )
+# The word lists above as factored regexes (same words): what the patterns use.
+_UNIT_WORDS_RE = _trie(sorted(set(_spellings(_UNIT_WORDS))))
+_STREET_WORDS_RE = _trie(sorted({word.lower() for word in _spellings(_STREET_WORDS)}))
+_CAPITAL_STREET_WORDS_RE = _trie(sorted(set(_spellings(_CAPITAL_STREET_WORDS))))
 _UNIT = (
-    rf"(?:(?:(?i:{_UNIT_WORDS})(?:\.[ \t]*|[ \t]+)|Of\.[ \t]*|#[ \t]*)(?:\d[\w-]{{0,5}}|[A-Z]\d{{0,3}})\b"
+    rf"(?:(?:(?i:{_UNIT_WORDS_RE})(?:\.[ \t]*|[ \t]+)|Of\.[ \t]*|#[ \t]*)(?:\d[\w-]{{0,5}}|[A-Z]\d{{0,3}})\b"
     r"|\bB\d{1,3}[ \t]+L\d{1,3}\b)"  # block and lot: "B06 L86"
 )
 _POSTCODE = (
@@ -122,7 +169,7 @@ _POSTCODE = (
 )
 # Postcodes with letters (Dutch, UK, Canadian), distinct enough to stand on a line of their own.
 _LETTERED_POSTCODE = r"\d{4}[ ]?[A-Z]{2}|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d"
-_TYPES = rf"(?i:{'|'.join(_STREET_TYPES)})"
+_TYPES = rf"(?i:{_trie(_STREET_TYPES)})"
 # What names a street outright, where no house number says so.
 # Also the USPS street types that are seldom anything but a street ("Koch Tunnel", "Hale Knoll").
 _DESIGNATOR_NAMES = (
@@ -135,7 +182,7 @@ _DESIGNATORS = rf"(?:(?i:{'|'.join(_DESIGNATOR_NAMES)})\b|(?:St|Ave|Rd|Ln|Dr|Blv
 _NOT_UNIT = r"(?!(?i:apt|apartment|suite|ste|unit|flat|floor|piso|box|phase|block|lot|torre|interior)\b)"  # "montée Jacques Apt. 870": the name ends
 # A city, region or country: "St. Jaime", "Mistelbach an der Zaya", "Turks and Caicos Islands".
 _ELIDED = rf"(?:[dl]['’])?{_WORD}"  # "Côte d'Ivoire"
-_PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,3}}{_NOT_UNIT}{_ELIDED}){{0,5}}"
+_PLACE = rf"(?:(?:St|Ste|Mt|Ft|Pt)\.-?[ \t]*)?{_WORD}(?:[ \t]+(?:{_CONNECTOR}[ \t]+){{0,3}}{_NOT_UNIT}{_ELIDED}){{0,5}}"
 _HOUSE = rf"(?:(?:Nr\.|N°|Nº|No\.?|\#)[ \t]*)?(?:{_NUM}|S/N)"  # "N° 141", "# 2-67"; "S/N": sin número, sem número
 _TITLE = rf"(?:(?:Dr|Prof|Ir|Hj?|KH|Gral|Pte|Pdte|Cnel|Tte|Gob|Ing)\.|[{_UP}]\.(?:[{_UP}]\.)*)"  # in street names: "Jl. Dr. Djunjunan", "Av. J.B. Alberdi"
 # Street types written as a word of their own after the name (Finnish): "Eino Leinon polku 14".
@@ -147,6 +194,9 @@ _TYPE_WORDS = (
 # Type words that no English sentence uses before a number, so that the name before them may hold
 # lower-case words ("Arany jános utca 184."); and Finnish compounds ("Haagan pappilanbulevardi 3").
 _LONG_TYPE_WORDS = r"utca|körút|sétány|fasor|ulica|nabrežje|naselje|námestie|náměstí|třída|nábřeží|katu|kuja|polku|bulevardi|väylä"
+# The word lists above as factored regexes (same words): what the patterns use.
+_TYPE_WORDS_RE = _trie(_TYPE_WORDS.split("|"))
+_LONG_TYPE_WORDS_RE = _trie(_LONG_TYPE_WORDS.split("|"))
 _COMPOUND_TYPES = r"katu|kuja|polku|bulevardi|väylä"
 # Plural street types that name a street without a number ("the north side of Brown Parkways").
 _PLURAL_TYPES = (
@@ -154,12 +204,20 @@ _PLURAL_TYPES = (
 )
 
 # Words that start a sentence, not a street name: "We have 12, 4031 Failed".
-_CAPITAL_STOP_WORDS = "(?:" + "|".join(sorted((w.capitalize() for w in STOP_WORDS if w.isalpha()), key=lambda w: (-len(w), w))) + ")"
+_CAPITAL_STOP_WORDS = _trie([w.capitalize() for w in STOP_WORDS if w.isalpha()])
+# A lower-case word that is no English stop word: "Arany jános utca", not "Pickup from Jarčeva ulica".
+_NOT_STOP_WORD = rf"(?!{_trie([w for w in STOP_WORDS if w.isalpha()])}\b)"
 # US and Australian states and territories.
 _KNOWN_STATES = "|".join(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
-    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP NSW VIC QLD SA TAS NT ACT".split()
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP FM MH PW NSW VIC QLD SA TAS NT ACT".split()
 )
+# A house number after the street word and name of a number-first line, before a comma (Malaysia):
+# "49, Jalan Kuching 8/44, Taman Genting", "53, Jalan 5/12x, PJU69m".
+_TRAILING_NUM = r"[ \t]+\d{1,3}(?:/\d{1,3})?[A-Za-z]?(?=,)"
+# The end of a word that is no month's name (as a lookbehind, each name of fixed width).
+_MONTHS = "January February March April May June July August September October November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec"
+_NOT_AFTER_MONTH = "".join(rf"(?<!\b{month})" for month in _MONTHS.split())
 # The forms of a street line, each with whether it can only start at a capital (see _STARTS).
 _FORMS: tuple[tuple[bool, str], ...] = (
     # Number first: "1423 Wagner Mountain", "Flat 00, Davies Land", "84, chemin de Guillaume".
@@ -167,32 +225,52 @@ _FORMS: tuple[tuple[bool, str], ...] = (
         False,
         rf"(?:(?:{_UNIT}(?:,?[ \t]+|[ \t]*\n[ \t]*)){{1,2}}(?:{_NUM},?[ \t]+)?|(?<![\w.,/-]){_NUM},?[ \t]+)(?:(?:{_WORD}|{_PARTICLE}|\d{{1,3}}(?:st|nd|rd|th))[ \t]+){{1,4}}?{_TYPES}\b\.?(?:[ \t]+{_TYPES}\b\.?)?",
     ),
-    (False, rf"(?<![\w.,/-]){_NUM},?[ \t]+(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}"),
+    (
+        False,
+        rf"(?:{_UNIT}|(?<![\w.,/-]){_NUM}),?[ \t]+(?i:{_STREET_WORDS_RE}|{_CAPITAL_STREET_WORDS_RE})"
+        rf"(?:(?:[ \t]+(?:{_PARTICLE}|{_NOT_UNIT}{_WORD})){{1,4}}(?:{_TRAILING_NUM})?|{_TRAILING_NUM})",
+    ),
     # Street word first: "Via Roma 12", "ul. Mazurska 37/16", "Viale Allegra, 23".
     (
         False,
-        rf"(?:\b(?i:{_STREET_WORDS})|\b(?:{_CAPITAL_STREET_WORDS}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,5}}?,?[ \t]+{_HOUSE}(?![\w/])"
+        rf"(?:\b(?i:{_STREET_WORDS_RE})|\b(?:{_CAPITAL_STREET_WORDS_RE}))(?:[ \t]+(?:{_PARTICLE}|{_ELIDED}|{_TITLE}|\d{{1,3}}[a-zA-Zª]?(?=[ \t]+(?:N|\#)))){{1,6}}?(?:[ \t]+\({_PLACE}\))?,?[ \t]+{_HOUSE}(?![\w/])"
         rf"(?:[ \t]+\d{{1,4}}\b)?(?:[ \t]+(?:Este|Oeste|Sur|Norte|Bis)\b)?",
     ),
     # A street type as a word of its own: "Ida Ekmanin bulevardi 930".
-    (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
-    (True, rf"\b{_WORD}[ \t]+(?:(?:{_WORD}|[{_LOW}]+)[ \t]+){{0,2}}(?:{_LONG_TYPE_WORDS})[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b(?:{_WORD}[ \t]+){{1,3}}(?:{_TYPE_WORDS_RE}|Allé)[ \t]+{_NUM}\b\.?"),
+    (True, rf"\b{_WORD}[ \t]+(?:(?:{_WORD}|{_NOT_STOP_WORD}[{_LOW}]+)[ \t]+){{0,2}}(?:{_LONG_TYPE_WORDS_RE})[ \t]+{_NUM}\b\.?"),
     (True, rf"\b{_WORD}[ \t]+[{_LOW}]+(?:{_COMPOUND_TYPES})[ \t]+{_NUM}\b"),
-    # Post-office boxes: "PO Box 92", "Postfach 1234", "Apartado 45".
+    # Czech streets, named by an adjective or after a preposition: "Vizovická 12", "Durychova 3",
+    # "Komenského Nám. 5", "Nad Zámečkem 12".
     (
         True,
-        r"\b(?:P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
+        rf"\b(?:(?:Na|Nad|Pod|Ke|Za|Ve|U|K)[ \t]+(?:{_WORD}[ \t]+){{0,2}}{_WORD}|[{_UP}][{_LOW}]++(?:(?<=ská|cká|ová|ého|ské|ých)|(?<=[^n]ova)|(?<=ní|ná|cí)|(?<=ů)))"
+        rf"(?:[ \t]+Nám\.)?[ \t]+{_NUM}\b",
+    ),
+    # A route and a kilometre mark: "Ruta 5 Sur, km 496", "Ruta T-26, km 14", "Rodovia BR-101, km 12".
+    (
+        False,
+        r"\b(?:(?i:ruta|rota|carretera|autopista|rodovia)|Route)[ \t]+(?:[A-Z]{1,3}-?)?\d{1,4}(?:[ \t]+(?:Sur|Norte|Este|Oeste|Nord|Sud))?"
+        r",?[ \t]+(?i:km)\.?[ \t]*\d{1,4}(?:[.,]\d{1,3})?\b",
+    ),
+    # A house number of South Asia, before the places of the address: "House No. 80, AnwarCenter, Barisal, 9403".
+    (True, rf"\b(?:{_UNIT},?[ \t]+)?(?:House|Plot|Holding|Building|Flat|Door)[ \t]+(?:No|N[º°])\.?[ \t]*{_NUM}(?=,[ \t]*{_WORD})"),
+    # Post-office boxes and rural routes: "PO Box 92", "Postfach 1234", "Apartado 45".
+    (
+        True,
+        r"\b(?:(?:R\.[ ]?R\.|RR|Rural[ ]Route|HC|H\.[ ]?C\.|Star[ ]Route)[ \t]+\d{1,3},?[ \t]+Box|P\.?[ ]?O\.?[ ]?Box|Post[ ]?(?:Office[ ]?)?Box|Postfach|Apartado(?:[ ]de[ ]Correos)?|Caixa[ ]Postal|Case[ ]postale|Boîte[ ]postale)[ \t]+\d{1,6}\b",
     ),
     # One word ending in a street suffix: "Friedrichstraße 12", "Parkvägen 14".
-    (True, rf"\b[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
+    (True, rf"\b(?:(?!{_CAPITAL_STOP_WORDS}\b){_WORD}[ \t]+){{0,2}}[{_UP}][{_UP}{_LOW}'-]*(?i:{_SUFFIXED})\.?[ \t]+{_NUM}\b"),
     # Any capitalised name and number, confirmed by a postcode and city on the same or next lines
     # (a postcode with letters on a line of its own: "Benring 993\n4732SC\nVierhuizen").
-    (True, rf"\b{_PLACE}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+|(?:{_LETTERED_POSTCODE})[ \t]*\n[ \t]*){_WORD})"),
-    # ... or, for a name and lower-case words or initials, by a postcode (not a year) and city after a comma:
-    # "Krvavi most 1c, 54447 Trilj", "Dlhé diely I. 80, 881 35 Podkylava".
+    # Not a date: "born on May 5, 1990 In Paris".
+    (True, rf"\b{_PLACE}{_NOT_AFTER_MONTH}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:(?:{_POSTCODE}),?[ \t]+|(?:{_LETTERED_POSTCODE})[ \t]*\n[ \t]*){_WORD})"),
+    # ... or, for a name and lower-case words or initials, by a postcode (not a year) and city after a comma
+    # or on the next line: "Krvavi most 1c, 54447 Trilj", "Pod akacijami 1\n8139 Kostanjevica na Krki", "Dlhé diely I. 80, 881 35 Podkylava".
     (
         True,
-        rf"\b(?!{_CAPITAL_STOP_WORDS}\b){_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.)){{1,2}}[ \t]+{_NUM}(?=[ \t]*,[ \t]*(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})",
+        rf"\b(?!{_CAPITAL_STOP_WORDS}\b){_WORD}(?:[ \t]+(?:[{_LOW}]+|[{_UP}]\.)){{1,2}}[ \t]+{_NUM}(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?!(?:19|20)\d\d\b)(?:{_POSTCODE}),?[ \t]+{_WORD})",
     ),
     # ... or by a commune and a region (Chile): "Caupolicán 697, Algarrobo, Región de Valparaíso".
     (True, rf"\b{_PLACE}[ \t]+{_NUM}(?:[ \t]+{_UNIT})?(?=(?:,[ \t]*|\n[ \t]*){_PLACE},[ \t]*(?:Región|Provincia)\b)"),
@@ -201,7 +279,7 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     # ... or by a city and a postcode: "Strada Georgescu, Chitila, 437860".
     (
         False,
-        rf"\b(?i:{_STREET_WORDS}|{_CAPITAL_STREET_WORDS})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
+        rf"\b(?i:{_STREET_WORDS_RE}|{_CAPITAL_STREET_WORDS_RE})(?:[ \t]+(?:{_PARTICLE}|{_WORD})){{1,5}}"
         rf"(?=[ \t]*(?:,[ \t]*|\n[ \t]*)(?:{_PLACE}[ \t]*\n[ \t]*)?(?:(?:{_POSTCODE}),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}|{_PLACE},[ \t]*(?:{_POSTCODE})(?!\d)))",
     ),
     # A number and any name, confirmed by a town, a known state and a postcode (not a year):
@@ -215,7 +293,7 @@ _FORMS: tuple[tuple[bool, str], ...] = (
     (False, rf"(?:(?<=\n)|^)[ \t]*{_UNIT}(?=[ \t]*\n)"),
     # US military addresses.
     (True, r"\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+(?i:Box)[ \t]+\d{3,5}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5}\b"),
-    (True, r"\b(?:USNS|USS|USNV|USCGC)[ \t]+[A-Z][A-Za-z]+(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{5}\b"),
+    (True, rf"\b(?:USNS|USS|USNV|USCGC)[ \t]+{_WORD}(?:[ \t]+{_WORD}){{0,2}}(?:,[ \t]*|\n[ \t]*|[ \t]+)(?:FPO|APO)[ \t]+A[AEP][ \t]+\d{{5}}\b"),
 )
 _STREET_LINES = regexcache.compile("|".join(form for _, form in _FORMS))
 # The forms that start at a capital letter, in the same order: what _STREET_LINES finds at a
@@ -241,20 +319,6 @@ _NAME_CHARS = rf"{_UP}{_LOW}\u1e9e\u212a\u212b'’.&\- \t"
 _NAME_RUNS = regexcache.compile(rf"(?<![{_NAME_CHARS}])[{_NAME_CHARS}]++(?<=[ \t])(?=\d)")
 _CAPITALS = regexcache.compile(rf"[{_UP}](?<!\w[{_UP}])")
 _WORD_CHAR = regexcache.compile(r"\w")
-
-
-def _spellings(alternation: str) -> list[str]:
-    """Every spelling of an alternation of words whose only operators are "\\." and "\\.?" or "[ ]?"."""
-    options = {"\\.": (".",), "\\.?": ("", "."), "[ ]?": ("", " ")}
-    spellings = []
-    for word in alternation.split("|"):
-        forms = [""]
-        for token in re.findall(r"\\\.\??|\[ \]\?|.", word):
-            if len(token) == 1 and token in "\\()[]{}?*+^$.":
-                raise ValueError(f"not a word list: {word!r}")
-            forms = [form + option for form in forms for option in options.get(token, (token,))]
-        spellings += forms
-    return spellings
 
 
 _UNIT_SPELLINGS = ahocorasick_rs.AhoCorasick(sorted({*_spellings(_UNIT_WORDS), "of."}))  # "Of." (oficina) as in _UNIT
@@ -338,6 +402,9 @@ _CUES = [
         for verb in "walk walked walking drive drove driving head headed heading turn turned turning".split()
         for preposition in ("down", "along", "onto", "into", "up")
     ),
+    # ... or that give it as where something goes: "my address is Harmon Underpass", "ship it to Mary Trail".
+    *"address is|address:|ship to|ship it to|shipped to|deliver to|deliver it to|delivered to|send it to|mail it to|post it to".split("|"),
+    *"forward it to|reside at|resides at|residing at".split("|"),
 ]
 _CUE_PHRASES = ahocorasick_rs.AhoCorasick(_CUES)
 _CUED_STREET = regexcache.compile(rf"[ \t]+(?!(?:The|A|An|This|That|Our|My|Your|Their|His|Her)\b)((?:{_WORD}[ \t]+){{1,3}}{_TYPES}\b)(?![ \t]*[{_UP}\d])")
@@ -352,10 +419,81 @@ def cued_streets(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# A French street without a number, after its street word: "rue Reynaud", "avenue Éléonore Pottier",
+# "Rue de la Paix" (capitalised only before a particle: "Rue McClanahan" is a name).
+_FRENCH_STREET_WORDS = ("rue", "chemin", "impasse", "allée", "quai", "avenue", "boulevard")
+_FRENCH_STREET = regexcache.compile(
+    rf"(?<![\w-])(?:(?:{'|'.join(_FRENCH_STREET_WORDS)})|(?:{'|'.join(w.capitalize() for w in _FRENCH_STREET_WORDS)})(?=[ \t]+(?:de|du|des|la|le|[dl]['’])))"
+    rf"(?:[ \t]+(?:(?:{_PARTICLE})[ \t]+|[dl]['’])*{_WORD}){{1,4}}"
+)
+
+_FRENCH_SPELLINGS = ahocorasick_rs.AhoCorasick([f"{word} " for word in _FRENCH_STREET_WORDS])
+
+
+def french_streets(text: str, lower: str | None) -> list[tuple[int, int]]:
+    """Spans of French streets named without a number (_FRENCH_STREET)."""
+    if lower is not None and not _FRENCH_SPELLINGS.find_matches_as_indexes(lower):
+        return []
+    return [match.span() for match in _FRENCH_STREET.finditer(text)]
+
+
+# A street named by any street type right before a comma and its town: "Amy Pass, Bastremoli, MS 55125",
+# "Cynthia Street, Poysdorf", "Ware Mission, Sri Lanka". The town is one an address form found, or a known place.
+_TYPE_COMMAS = ahocorasick_rs.AhoCorasick(sorted({f"{word}{dot}," for word in _STREET_TYPES for dot in ("", ".")}))
+_NAMED_BEFORE = regexcache.compile(rf"(?<![\w'’.-])(?!{_CAPITAL_STOP_WORDS}\b)(?:{_WORD}[ \t]+){{1,3}}{_TYPES}\.?\Z")
+_PLACE_AFTER = regexcache.compile(rf",[ \t]*({_PLACE})")
+_LOOK_BACK = 80  # characters before a street type where its name may start
+
+
+def _known_place(name: str, is_place: Callable[[str], bool]) -> bool:
+    """Whether `name` or its first words are a known place ("Sri Lanka your" -> "Sri Lanka")."""
+    words = name.split()
+    return any(is_place(" ".join(words[:n])) for n in range(len(words), 0, -1))
+
+
+def streets_before_towns(text: str, lower: str | None, town_starts: set[int], is_place: Callable[[str], bool] | None) -> list[tuple[int, int]]:
+    """Spans of named streets (_NAMED_BEFORE) followed by a comma and a town (see above)."""
+    if lower is None:
+        return []  # odd case mappings: the offsets of lower() are not those of text
+    spans = []
+    for _, start, end in _TYPE_COMMAS.find_matches_as_indexes(lower):
+        if start and _WORD_CHAR.match(text, start - 1):
+            continue
+        street = _NAMED_BEFORE.search(text, max(0, start - _LOOK_BACK), end - 1)
+        town = _PLACE_AFTER.match(text, end - 1)
+        if street is None or town is None:
+            continue
+        if town.start(1) in town_starts or (is_place is not None and _known_place(town.group(1), is_place)):
+            spans.append((street.start(), end - 1))
+    return spans
+
+
+# A street named after a person, its street type, then the house number: "Collier Dale 2243",
+# "Gonzales Ways 436, Gloggnitz" (every word before the type a first or last name: not "Data Lake 2").
+_TYPE_SPACES = ahocorasick_rs.AhoCorasick(sorted({f"{word}{dot} " for word in _STREET_TYPES for dot in ("", ".")}))
+_HOUSE_AFTER = regexcache.compile(rf"{_NUM}\b(?![.,:/]?\d|[ \t]*%)")
+
+
+def streets_after_people(text: str, lower: str | None, is_name: Callable[[str], bool] | None) -> list[tuple[int, int]]:
+    """Spans of a person's name, a street type and a house number (see above)."""
+    if lower is None or is_name is None:
+        return []
+    spans = []
+    for _, start, end in _TYPE_SPACES.find_matches_as_indexes(lower):
+        if (start and _WORD_CHAR.match(text, start - 1)) or not text[end : end + 1].isdigit():
+            continue
+        street = _NAMED_BEFORE.search(text, max(0, start - _LOOK_BACK), end - 1)
+        house = _HOUSE_AFTER.match(text, end)
+        # Every word of the name a name: not "Canada Post Summit 800" (a firm's product).
+        if street is not None and house is not None and all(is_name(word) for word in text[street.start() : start].split()):
+            spans.append((street.start(), house.end()))
+    return spans
+
+
 # A US town, state and ZIP code with no street before them: "Lake Mary, FL 32746".
 _US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
-    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP AA AE AP"
+    "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP FM MH PW AA AE AP"
 ).split()
 _STATE_ZIP = regexcache.compile(r"[A-Z][ \t]+\d{5}")  # what every such line holds
 _TOWN_STATE_ZIP = regexcache.compile(rf"\b{_PLACE},?[ \t]+(?:{'|'.join(_US_STATES)})[ \t]+\d{{5}}(?:-\d{{4}})?\b")
@@ -381,19 +519,21 @@ def _has_digit(text: str) -> bool:
 _STATE = r"(?:[A-Z]\.[ ]?)?[A-Z]{2,4}"
 # A lower-case last word of a city that ends its line or field: "8225 Novo mesto" in a field or on its line.
 _LOWER_LAST = rf"(?:[ \t]+[{_LOW}]{{3,}}(?=[ \t]*[\n\")]))?"
+# The articles of Dutch place names: "'s-Hertogenbosch", "'t Haantje".
+_DUTCH_ARTICLE = r"['’][st][- ]"
 # What may follow a street line, one part at a time.
 _SEPARATOR = regexcache.compile(r"[ \t]*,[ \t]*|[ \t]*\n(?:[ \t]*\n)?(?:[ \t]*>)*[ \t]*|[ \t]+")  # "> " quotes a reply; one blank line
 _TAIL_PARTS = regexcache.compile(
     "|".join(
         (
             rf"(?P<unit>{_UNIT}(?:[ \t]+{_UNIT})?)",
-            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:/{_WORD})?{_LOWER_LAST}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}}|[ \t]*\((?:[{_LOW}]+[ \t]+)?{_PLACE}\))?)",
+            rf"(?P<postal_city>(?:{_POSTCODE})(?!\d),?[ \t]+(?:{_PARTICLE}[ \t]+|{_DUTCH_ARTICLE})?{_PLACE}(?:[ \t]+\d{{1,2}}(?=,))?(?:/{_WORD})?{_LOWER_LAST}(?:[ \t]*\([A-Z]{{2}}\)|[ \t]*/[ \t]*[A-Z]{{2}}|[ \t]*\((?:[{_LOW}]+[ \t]+)?{_PLACE}\))?)",
             rf"(?P<city_postal>{_PLACE}(?:[ \t]+(?:los|las|del|de)[ \t]+[{_LOW}]+)?(?:[ \t]*\({_PLACE}\))?(?:,?[ \t]+(?:{_STATE},?[ \t]+)?(?:{_POSTCODE})|-\d{{6}})(?!\d))",  # "Sikar-648343": an Indian PIN
             rf"(?P<state_zip>{_STATE},?[ \t]+(?:{_POSTCODE})(?!\d))",
             rf"(?P<street>{_NUM}(?:st|nd|rd|th)?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_TYPES}\b)",
             rf"(?P<postcode>{_POSTCODE})\b",
             r"(?P<state>[A-Z]{2,3})\b",
-            rf"(?P<place>(?:{_PARTICLE}[ \t]+)?{_PLACE}(?:[ \t]+in[ \t]+{_WORD}(?=[ \t]*\n))?(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?)",
+            rf"(?P<place>(?:{_PARTICLE}[ \t]+|{_DUTCH_ARTICLE})?{_PLACE}(?:[ \t]+in[ \t]+{_WORD}(?=[ \t]*\n))?(?:[ \t]+\d{{1,2}}[ªºao][ \t]+{_WORD})?(?!\.[{_UP}{_LOW}])(?:[ \t]*\((?:[A-Z]{{2}}|{_PLACE})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b|[ \t]+\d{{1,2}}(?=,))?)",  # "Seksyen 5, Sabah"
         )
     )
 )
@@ -409,6 +549,7 @@ def _is_common_word(text: str) -> bool:
     return text.split()[0].lower().strip(".,") in _NOT_PLACE_WORDS
 
 
+_LETTERED = regexcache.compile(_LETTERED_POSTCODE)
 _ENDS_WITH_POSTCODE = regexcache.compile(r",[ \t]*\d{4,6}$")
 
 
@@ -416,6 +557,7 @@ def _grow(text: str, start: int, end: int) -> int:
     """The end of the address whose street line is text[start:end]."""
     # "rue de Müller, 7110 Thorens": the street line took the postcode as its house number.
     after_postcode = _ENDS_WITH_POSTCODE.search(text, start, end) is not None
+    bare_postcode = after_postcode  # a postcode without its city: the city may be on the next line
     after_unit = False
     for _ in range(_MAX_PARTS):
         sep = _SEPARATOR.match(text, end)
@@ -429,12 +571,13 @@ def _grow(text: str, start: int, end: int) -> int:
         spaced = "," not in sep.group() and not across_lines
         if kind in ("place", "city_postal") and _is_common_word(value):
             break
-        if across_lines and kind not in _STRONG_PARTS and not after_postcode and not _LINE_END.match(text, part.end()):
-            break  # across a line break, a weak part only when it fills its line or follows a postcode
+        if across_lines and kind not in _STRONG_PARTS and not bare_postcode and not _LINE_END.match(text, part.end()):
+            break  # across a line break, a weak part only when it fills its line or follows a bare postcode
         if spaced and kind in ("place", "state") and not (after_postcode or after_unit):
             break  # "12 Baker Street Cafe": a place after a space only follows a postcode or a unit
         end = part.end()
         after_postcode = kind in ("postcode", "postal_city", "state_zip", "city_postal")
+        bare_postcode = kind == "postcode" or (kind == "postal_city" and _LETTERED.fullmatch(value) is not None)  # "1644 HE"
         after_unit = kind == "unit"
     return end
 
@@ -457,11 +600,11 @@ def _line_view(text: str) -> str:
 # "Antarctica (the territory South of 60 deg S) 68287", "Paris 75001.".
 _PLACE_POSTCODE = regexcache.compile(
     rf"(?<![\w-])(?P<place>{_PLACE})(?:[ \t]*\([^()\n]{{1,60}}\))?[ \t]+(?!(?:19|20)\d\d\b)\d{{4,6}}(?![\w-])"
-    r"(?=[ \t]*(?:[.,;:!?)\n\"]|$))"
+    r"(?=[ \t]*(?:[.,;:!?)\n\"]|$)|[ \t]+(?:please|pls|plz|thanks|thank[ ]you|thx|asap)\b)"  # "Paris 75001 please"
 )
 
 # What every such match ends with: a quick test before the scan.
-_POSTCODE_AT_END = regexcache.compile(r"[ \t]\d{4,6}(?![\w-])(?=[ \t]*(?:[.,;:!?)\n\"]|$))")
+_POSTCODE_AT_END = regexcache.compile(r"[ \t]\d{4,6}(?![\w-])(?=[ \t]*(?:[.,;:!?)\n\"]|$)|[ \t]+(?:please|pls|plz|thanks|thank[ ]you|thx|asap)\b)")
 
 
 def place_postcodes(text: str, is_place: Callable[[str], bool]) -> list[tuple[int, int]]:
@@ -479,21 +622,41 @@ def place_postcodes(text: str, is_place: Callable[[str], bool]) -> list[tuple[in
     return spans
 
 
+# A postcode (not a year) beside a place another detector found: "Horgen 84997", "02337 Aune",
+# "Göteborg, 26740", "Paris 75001 please". Not a decimal, a percentage or part of a longer number.
+_DIGIT_POSTCODE = r"(?!(?:19|20)\d\d\b)(?:\d{5}-\d{4}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,6})(?![\w-]|[.,:/]\d|[ \t]*%)"
+_POSTCODE_AFTER = regexcache.compile(rf"(?:,[ \t]*|[ \t]+){_DIGIT_POSTCODE}")
+_POSTCODE_BEFORE = regexcache.compile(rf"(?<![\w.,/:-]){_DIGIT_POSTCODE}[ \t]+\Z")
+
+
+def with_postcode(text: str, start: int, end: int) -> tuple[int, int]:
+    """The place text[start:end] with a postcode right after or before it (see above)."""
+    after = _POSTCODE_AFTER.match(text, end)
+    if after is not None:
+        end = after.end()
+    before = _POSTCODE_BEFORE.search(text, max(0, start - 16), start)
+    return (before.start() if before is not None else start), end
+
+
 class AddressRecognizer:
     """Whole postal addresses as LOCATION findings; with ``is_place`` (the gazetteer's places and
-    countries), also a known place and its postcode."""
+    countries), also a known place and its postcode; with ``is_name`` (its first and last names),
+    also a street named after a person before its house number."""
 
-    def __init__(self, is_place: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, is_place: Callable[[str], bool] | None = None, is_name: Callable[[str], bool] | None = None) -> None:
         self._is_place = is_place
+        self._is_name = is_name
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         text = _line_view(text)
         lower = _lower(text)
-        spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text)
-        if _has_digit(text):  # every other form has a number
+        spans = [match.span() for match in named_streets(text, lower)] + cued_streets(text) + french_streets(text, lower)
+        if _has_digit(text) or "S/N" in text:  # every other form has a number, or "S/N" (no number)
             spans += [match.span() for match in street_lines(text, lower)] + town_state_zips(text)
+            spans += streets_after_people(text, lower, self._is_name)
             if self._is_place is not None:
                 spans += place_postcodes(text, self._is_place)
+        spans += streets_before_towns(text, lower, {start for start, _ in spans}, self._is_place)
         results: list[RecognizerResult] = []
         last_end = -1
         for match_start, match_end in sorted(spans, key=lambda span: (span[0], -span[1])):

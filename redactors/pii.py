@@ -36,7 +36,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from policies.config import DEFAULT_PHONE_REGIONS as PHONE_REGIONS
-from redactors.addresses import AddressRecognizer
+from redactors.addresses import AddressRecognizer, with_postcode
 from redactors.benign import NAME_ENTITIES, is_code_like, is_label
 from redactors.cards import CardRecognizer
 from redactors.context import ConversationContext
@@ -617,6 +617,22 @@ class PiiFinding:
     rule: str = ""  # the recognizer that fired
 
 
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def _with_postcodes(text: str, findings: list[PiiFinding]) -> list[PiiFinding]:
+    """Places grown over a postcode beside them (redactors/addresses.py, ``with_postcode``)."""
+    if _ASCII_DIGIT.search(text) is None:
+        return findings
+    grown = []
+    for f in findings:
+        if f.entity == "LOCATION":
+            start, end = with_postcode(text, f.start, f.end)
+            f = PiiFinding(start, end, f.entity, f.score, f.rule)
+        grown.append(f)
+    return grown
+
+
 class PiiAnalyzer:
     """Presidio AnalyzerEngine with tracevault's recognizer set, built once per process."""
 
@@ -665,7 +681,10 @@ class PiiAnalyzer:
         self._second = SecondOpinion(nlp, gazetteer, self.probes)
         self._names = NameContextRecognizer(self.probes, gazetteer, self._second.unseen)
         self._places = PlaceContextRecognizer(nlp, gazetteer, self._second.unseen, self.probes)
-        self._addresses = AddressRecognizer(lambda text: gazetteer.is_country(text) or gazetteer.is_place(text))
+        self._addresses = AddressRecognizer(
+            lambda text: gazetteer.is_country(text) or gazetteer.is_place(text),
+            lambda word: gazetteer.is_name(word) and not gazetteer.is_country(word),  # "Canada Post Summit 800" is no street
+        )
         self._conversation = ConversationContext()
         self._known = lambda word: gazetteer.is_name(word) or gazetteer.is_place(word)
         self._card = CardRecognizer()
@@ -708,7 +727,7 @@ class PiiAnalyzer:
         for result in self._second.analyze(text, model_spans, entities):
             if result.score >= threshold and not self._benign(text, result.start, result.end, result.entity_type):
                 findings.append(PiiFinding(result.start, result.end, result.entity_type, result.score, "SecondOpinion"))
-        return findings
+        return _with_postcodes(text, findings)
 
     def _cleaner(self, text: str) -> Callable[[RecognizerResult], RecognizerResult | None]:
         """Per result of the recognizers: the model's names trimmed (`_clean_ner`), and None for
@@ -751,6 +770,7 @@ class PiiAnalyzer:
         """Names and places from the phrases around them (context rules); no NLP artefacts needed.
         None inside a firm named after people ("from Richardson, White and Edwards")."""
         findings = [f for f in self._context_findings(text, entities, threshold) if not is_code_like(text, f.start, f.end, f.entity)]
+        findings = _with_postcodes(text, findings)
         firms = self._second.people_firms(text) if findings else []
         return [f for f in findings if f.entity not in NAME_ENTITIES or not any(s <= f.start and f.end <= e for s, e in firms)]
 

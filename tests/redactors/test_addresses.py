@@ -7,6 +7,7 @@ import re
 import pytest
 
 from bench.common import Source, content_texts
+from bench.eval import addresses_dev
 from bench.eval.evaluate import SOURCES, comparison_rows
 from bench.mixed import MIXED
 from bench.workload import DEFAULT_SEED, REALISTIC, UNIQUE
@@ -165,6 +166,51 @@ FOUND = [
     pytest.param("na ul. Jana i Wojciecha 5, 30-001 Kraków", "ul. Jana i Wojciecha 5, 30-001 Kraków", id="pl-i-in-street"),
     pytest.param("to Lindenweg 4, 92431 Neustadt vorm Wald.", "Lindenweg 4, 92431 Neustadt vorm Wald", id="de-vorm-in-town"),
     pytest.param("12 Lind Park\nApt. 4\nNeumarkt in Steiermark\nAustria 8820", "12 Lind Park\nApt. 4\nNeumarkt in Steiermark\nAustria 8820", id="town-x-in-y"),
+    # Rural and highway contract routes; ship names in any script.
+    pytest.param("mail goes to RR 2 Box 152, Millbrook, AL 36054 weekly", "RR 2 Box 152, Millbrook, AL 36054", id="us-rural-route"),
+    pytest.param("HC 68 Box 23\nCody, WY 82414", "HC 68 Box 23\nCody, WY 82414", id="us-highway-contract-route"),
+    pytest.param("to R.R. 4, Box 730, Marion, OH 43302.", "R.R. 4, Box 730, Marion, OH 43302", id="us-rural-route-dotted"),
+    pytest.param("Send it to USNS Ó Briain, FPO AE 09501.", "USNS Ó Briain, FPO AE 09501", id="ship-name-with-accents"),
+    # Dutch articles, Norwegian, German and Dutch suffixes, Danish and Czech street forms.
+    pytest.param("at Kerkstraat 5, 5211 AB 's-Hertogenbosch.", "Kerkstraat 5, 5211 AB 's-Hertogenbosch", id="nl-s-article"),
+    pytest.param("Dorpsweg 3\n1234 AB\n't Zandt", "Dorpsweg 3\n1234 AB\n't Zandt", id="nl-t-article-after-postcode-line"),
+    pytest.param("til Hansenhaugen 12, 0150 Oslo i dag", "Hansenhaugen 12, 0150 Oslo", id="no-haugen"),
+    pytest.param("Anna-Müller-Ring 4, 80331 München", "Anna-Müller-Ring 4, 80331 München", id="de-hyphen-ring"),
+    pytest.param("We met at Paulring 7 yesterday.", "Paulring 7", id="nl-name-ring"),
+    pytest.param("address: Dronning Elisabethsgade 76", "Dronning Elisabethsgade 76", id="dk-word-before-suffixed-street"),
+    pytest.param("Lukretia Allé 28, 8740 Brædstrup", "Lukretia Allé 28, 8740 Brædstrup", id="dk-alle"),
+    pytest.param("Vizovická 12, 760 01 Zlín", "Vizovická 12, 760 01 Zlín", id="cz-adjective-street"),
+    pytest.param("Please send it to Nad Mostem 7 by Friday.", "Nad Mostem 7", id="cz-preposition-street"),
+    pytest.param("Komenského Nám. 5, 150 03 Praha", "Komenského Nám. 5, 150 03 Praha", id="cz-namesti"),
+    # Australian street types; Polish, Portuguese, French and Latin-American street words.
+    pytest.param("leave it at 22 Thomas Distributor please", "22 Thomas Distributor", id="au-distributor"),
+    pytest.param("pl. Armii Krajowej 295, 61-668 Poznań", "pl. Armii Krajowej 295, 61-668 Poznań", id="pl-plac"),
+    pytest.param("We met at Largo Nair Monteiro, S/N yesterday.", "Largo Nair Monteiro, S/N", id="pt-no-number-no-digit"),
+    pytest.param("We met at R. do Brasil (Porto), 220 yesterday.", "R. do Brasil (Porto), 220", id="pt-parenthesised-part"),
+    pytest.param("Alameda das Galeotas ao Parque das Nações, 76", "Alameda das Galeotas ao Parque das Nações, 76", id="pt-six-words"),
+    pytest.param("She lives rue Reynaud now", "rue Reynaud", id="fr-street-without-number"),
+    pytest.param("Dinner at Rue de la Paix tonight", "Rue de la Paix", id="fr-capital-street-word-before-particle"),
+    pytest.param("avenue de Polla 819, 1234 Lausanne", "avenue de Polla 819, 1234 Lausanne", id="ch-lower-avenue"),
+    pytest.param("Customer: Ruta T-26, km 14", "Ruta T-26, km 14", id="route-kilometre"),
+    pytest.param("Shipping: Ruta 5 Sur, km 496\nBilling: same", "Ruta 5 Sur, km 496", id="route-direction-kilometre"),
+    # South and South-East Asia: house numbers before the places, "Jln", "Seksyen 5".
+    pytest.param("Flat 1, Building No. 90, Kazi Para, Barisal, 8200 |", "Flat 1, Building No. 90, Kazi Para, Barisal, 8200", id="bd-building-no"),
+    pytest.param(
+        "No. 49, Jalan Kuching 8/44, Taman Genting, 89646 Seksyen 5, Sabah\n",
+        "No. 49, Jalan Kuching 8/44, Taman Genting, 89646 Seksyen 5, Sabah",
+        id="my-jalan-house-after-name",
+    ),
+    pytest.param("53, Jln 5/12x, Taman Anggerik, 94497 Kuching", "53, Jln 5/12x, Taman Anggerik, 94497 Kuching", id="my-jln-number-only"),
+    # A street named without a number: before a comma and a town an address form found, or after "address is".
+    pytest.param("Please ship to Amy Pass, Bastremoli, MS 55125", "Amy Pass, Bastremoli, MS 55125", id="named-street-before-town-state-zip"),
+    pytest.param("Is Scott Pike, Zlín, MH 35195 your address?", "Scott Pike, Zlín, MH 35195", id="named-street-freely-associated-state"),
+    pytest.param("My address is Harmon Underpass.", "Harmon Underpass", id="address-is-named-street"),
+    pytest.param("can you ship it to Mary Trail today", "Mary Trail", id="ship-it-to-named-street"),
+    # Lower-case words in the street name, a postcode and city on the next line; no stop word in the name.
+    pytest.param("Deliver to:\nPod akacijami 1\n8139 Kostanjevica na Krki", "Pod akacijami 1\n8139 Kostanjevica na Krki", id="si-lower-words-next-line"),
+    pytest.param("Pickup from Jarčeva ulica 19 and drop-off", "Jarčeva ulica 19", id="stop-word-is-no-street-name"),
+    # A postal city ends the address: the next line's first word is not its city.
+    pytest.param("Rebekka Allé 46, 8740 Nørre Asmindrup\nBilling address: same", "Rebekka Allé 46, 8740 Nørre Asmindrup", id="postal-city-then-next-field"),
 ]
 
 
@@ -213,6 +259,19 @@ BENIGN = [
     pytest.param("Order 3 Widgets, Acme, XYZ 12345 shipped", id="unknown-state-code"),
     pytest.param("Release 42\n2024\nNotes follow", id="number-lines-then-a-word"),
     pytest.param("Build 42\n1234AB\nthen retry", id="postcode-line-then-lower-case"),
+    # Twins of the rural route, suffix, Czech, French, route and house-number rules.
+    pytest.param("HC 5 of the pipeline ran, Box 3 ticked", id="hc-without-a-box"),
+    pytest.param("Spring 2024 release notes", id="spring-is-no-ring-street"),
+    pytest.param("Monitoring 3 hosts and Engineering 101", id="english-ing-words"),
+    pytest.param("Supernova 3 launched with Casanova 2", id="nova-is-no-czech-street"),
+    pytest.param("Rue McClanahan starred in 1985", id="capital-rue-is-a-name"),
+    pytest.param("You will rue the day, Smith", id="rue-is-a-verb"),
+    pytest.param("Route 66 is 3,940 km long", id="route-without-a-kilometre-mark"),
+    pytest.param("The House No. 5 vote passed", id="house-number-without-places"),
+    pytest.param("Visit 3 Jalan-style cafes", id="jalan-without-a-name"),
+    pytest.param("My address is The Drive", id="address-is-the-drive"),
+    pytest.param("born on May 5, 1990 In Paris", id="a-date-is-no-street"),
+    pytest.param("We met at Data Lake, then Stream Processing, 2 teams", id="named-street-before-no-town"),
 ]
 
 
@@ -244,6 +303,8 @@ def workload_texts() -> list[str]:
     for row in comparison_rows(SOURCES):
         for text in (row["text"], normalize(row["text"]).text):
             texts[addresses._line_view(text)] = None
+    for row in addresses_dev.rows():
+        texts[addresses._line_view(row["text"])] = None
     for kind in (REALISTIC, UNIQUE, MIXED):
         for text in content_texts(Source(kind, DEFAULT_SEED).take(40)):
             texts[addresses._line_view(text)] = None
@@ -332,6 +393,10 @@ COUNTRY_LINES = [
     pytest.param("The office is in Ghana 00233.", ["Ghana 00233"], id="place-postcode-ends-sentence"),
     pytest.param("Ghana 2026.", [], id="place-then-year"),
     pytest.param("Release 40100", [], id="not-a-country"),
+    pytest.param("The villa is Ware Mission, Kenya, by the sea", ["Ware Mission, Kenya"], id="named-street-before-known-place"),
+    pytest.param("Ghana 00233 please", ["Ghana 00233"], id="place-postcode-then-please"),
+    pytest.param("Ghana 00233 people came", [], id="place-number-then-prose"),
+    pytest.param("We walked the Park, Kenya style", [], id="the-park-before-known-place"),
 ]
 
 
@@ -340,3 +405,46 @@ def test_country_postcode_lines(text: str, found: list[str]) -> None:
     recognizer = AddressRecognizer(lambda name: name in {"Kenya", "Ghana"})
     assert [text[r.start : r.end] for r in recognizer.analyze(text)] == found
     assert AddressRecognizer().analyze(text) == []  # without the gazetteer's countries, no such line
+
+
+PEOPLE_STREETS = [
+    # (text, what a recognizer given these first and last names finds)
+    pytest.param("Please ship to Collier Dale 2243", ["Collier Dale 2243"], id="name-type-number"),
+    pytest.param("My address is Gonzales Ways 436, Gloggnitz.", ["Gonzales Ways 436, Gloggnitz"], id="name-type-number-town"),
+    pytest.param("Martin Luther King Drive 12", ["Martin Luther King Drive 12"], id="every-word-a-name"),
+    pytest.param("uploaded to Data Lake 2 hours ago", [], id="not-a-name"),
+    pytest.param("delayed delivery Canada Post Summit 800 down jacket", [], id="a-word-of-the-name-is-no-name"),
+    pytest.param("Collier Park 3.5 km away", [], id="decimal-is-no-house-number"),
+    pytest.param("Collier Lake 20% full", [], id="percentage-is-no-house-number"),
+]
+
+
+@pytest.mark.parametrize(("text", "found"), PEOPLE_STREETS)
+def test_streets_named_after_people(text: str, found: list[str]) -> None:
+    names = {"Collier", "Gonzales", "Post", "Martin", "Luther", "King"}
+    recognizer = AddressRecognizer(is_name=lambda word: word in names)
+    assert [text[r.start : r.end] for r in recognizer.analyze(text)] == found
+    assert AddressRecognizer().analyze(text) == []  # without the names, no such street
+
+
+BESIDE_A_PLACE = [
+    # (text, the place another detector found, the span with its postcode)
+    pytest.param("Send the letter to Horgen 84997 please", "Horgen", "Horgen 84997", id="postcode-after"),
+    pytest.param("Paris 75001 please", "Paris", "Paris 75001", id="postcode-then-prose"),
+    pytest.param("Please ship to 02337 Aune", "Aune", "02337 Aune", id="postcode-before"),
+    pytest.param("Is Göteborg, 26740 your address?", "Göteborg", "Göteborg, 26740", id="postcode-after-comma"),
+    pytest.param("Warsaw 00-950 office", "Warsaw", "Warsaw 00-950", id="polish-postcode"),
+    pytest.param("Paris 2024 Olympics", "Paris", "Paris", id="year-is-no-postcode"),
+    pytest.param("Berlin 3.5 km away", "Berlin", "Berlin", id="decimal-is-no-postcode"),
+    pytest.param("London 2000% growth", "London", "London", id="percentage-is-no-postcode"),
+    pytest.param("Berlin 0301234567 is the number", "Berlin", "Berlin", id="longer-number-is-no-postcode"),
+    pytest.param("Rome 12 days", "Rome", "Rome", id="two-digits-are-no-postcode"),
+    pytest.param("build-4411 Oslo", "Oslo", "Oslo", id="part-of-an-identifier"),
+]
+
+
+@pytest.mark.parametrize(("text", "place", "grown"), BESIDE_A_PLACE)
+def test_postcode_beside_a_place(text: str, place: str, grown: str) -> None:
+    start = text.index(place)
+    new_start, new_end = addresses.with_postcode(text, start, start + len(place))
+    assert text[new_start:new_end] == grown
