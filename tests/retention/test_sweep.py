@@ -171,7 +171,7 @@ def test_store_errors_give_exit_code_1_and_name_the_keys(vault: Vault, monkeypat
             real.delete_many([k for k in keys if "tenant=globex" not in k])
             raise StoreError(f"delete_many {keys[0]}: AccessDenied")
 
-    monkeypatch.setattr("sidecar.cli.context.open_store", lambda config: FaultyStore(real, delete_many=refuse_globex))
+    monkeypatch.setattr("vault.store.open_store", lambda config: FaultyStore(real, delete_many=refuse_globex))
     result = cli(vault, "--now", "2027-02-10", "--batch-size", "4")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
