@@ -12,8 +12,10 @@ propose, and context and the model decide:
   not), or, for two or three words with a known first and a known last name, when the model
   asked about the span alone in a neutral sentence ("I spoke with … yesterday.") says PERSON.
 - **names in lower case**: a known first name then a known last name ("kavya smith"), none a
-  common word and one unknown to the model's vocabulary, confirmed by the model asked about the
-  title-cased pair in a neutral sentence (PERSON, or ORG when the first is a common first name);
+  common word and one unknown to the model's vocabulary, or both no English dictionary word
+  (``redactors.englishwords``: "flavio ellis"; "mark grant" is English), confirmed by the model
+  asked about the title-cased pair in a neutral sentence (PERSON, or ORG when the first is a
+  common first name);
 - **enumerations of first names**: "Ana, Luis and Marta", "Riley, Selim": three or more
   capitalised words, or two joined by "and", most of them known first names, unless the list
   reads as a firm ("at Lee, Perkins and Finch", "The Smith, Francis and Bell Orchestra");
@@ -57,6 +59,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
 from redactors import regexcache
+from redactors.englishwords import EnglishWords
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
 from redactors.namecues import NameCues
@@ -268,6 +271,7 @@ class SecondOpinion:
         # which the model calls ORG or nothing, are not.
         self._seen = frozenset(word for word in nlp.vocab.strings if word.islower())
         self._cues = NameCues(gazetteer, self._seen, _not_a_name)
+        self._english_words = EnglishWords(nlp)  # "mark", "grant": read only when a seen lower-case pair needs it
         self._last_firms = threading.local()  # per thread: (text, its people_firms), asked up to five times per text
 
     def analyze(self, text: str, model_spans: Iterable[tuple[int, int, str]], wanted: frozenset[str]) -> list[RecognizerResult]:
@@ -429,17 +433,14 @@ class SecondOpinion:
     def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
         """"kavya smith", "BETHAN LAWRENCE": two words in lower case or in capitals, a known first
         name then a known last name or a word the model never saw ("harold moseti"), none a common
-        word and one of them not in the model's vocabulary ("mark bill", "pop song" and "PLEASE
-        CALL" are English); the model, asked about them title-cased, decides. Pairs overlap: in
+        word and one of them not in the model's vocabulary or both no English word ("mark bill",
+        "pop song" and "PLEASE CALL" are English; see `_lower_pair_candidate`); the model, asked
+        about them title-cased, decides. Pairs overlap: in
         "check if harold moseti" the pair "if harold" does not hide the name."""
         found = []
         pairs = [*_LOWER_PAIR.finditer(text)] + ([*_CAPS_PAIR.finditer(text)] if _UPPER_PAIR.search(text) else [])
         for match in pairs:
-            first, last = match.group(1), match.group(2)
-            if {first.lower(), last.lower()} & _NOT_FIRST or last.lower() in _COMPANY_WORDS:
-                continue
-            unseen_last = self._unseen(last) and not self._gaz.is_first(last)
-            if self._gaz.is_first(first) and (self._gaz.is_last(last) or unseen_last) and (self._unseen(first) or self._unseen(last)):
+            if self._lower_pair_candidate(match.group(1).lower(), match.group(2).lower()):
                 found.append((match.start(1), match.end(2)))
         if not found:
             return []
@@ -450,6 +451,17 @@ class SecondOpinion:
             if length:
                 names.append((start, start + length))
         return names
+
+    def _lower_pair_candidate(self, first: str, last: str) -> bool:
+        """A known first name, then a known last name or a word the model never saw, none a
+        common word; one of them unseen by the model ("harold moseti"), or both known names that
+        are no English dictionary word ("flavio ellis"; "mark grant", "will smith" are English)."""
+        if first in _NOT_FIRST or last in _NOT_FIRST or last in _COMPANY_WORDS or not self._gaz.is_first(first):
+            return False
+        known_last = self._gaz.is_last(last)
+        if self._unseen(first) or self._unseen(last):
+            return known_last or self._unseen(last) and not self._gaz.is_first(last)
+        return known_last and first not in self._english_words and last not in self._english_words
 
     def _name_length(self, pair: str, entities: Sequence[tuple[int, int, str]]) -> int:
         """How much of the pair the model, asked about it title-cased, reads as a name: its

@@ -15,6 +15,7 @@ REDACTED = [
     pytest.param("PLEASE CALL COSMAS NGUMBAO ABOUT THE DELIVERY", ["COSMAS", "NGUMBAO"], ["PLEASE CALL", "ABOUT THE DELIVERY"], id="caps-pair"),
     pytest.param("NAME: YUSUF KABIR\nACCOUNT TYPE: SAVINGS", ["YUSUF", "KABIR"], ["ACCOUNT TYPE: SAVINGS"], id="caps-name-field"),
     pytest.param("can you check if harold moseti is on the list", ["harold", "moseti"], ["can you check if", "is on the list"], id="lower-pair-unseen-surname"),
+    pytest.param("can you check if flavio ellis is on the list", ["flavio", "ellis"], ["can you check if", "is on the list"], id="lower-pair-no-english-word"),
     pytest.param("hi im aminatu tukur and i cant reset my password", ["aminatu"], ["hi im", "reset my password"], id="lower-introduction"),
     pytest.param(
         "Action items:\n- Jill to draft the RFC\n- Aadhya to book the room",
@@ -56,6 +57,12 @@ REDACTED = [
     pytest.param("Name: Build Pipeline\nStatus: Passing\nOwner: Platform Team", [], ["Build Pipeline", "Platform Team"], id="name-field-thing"),
     pytest.param("im sure this is fine, i am going home", [], ["im sure this is fine, i am going home"], id="lower-introduction-twin"),
     pytest.param("can you check if the build is green", [], ["can you check if the build is green"], id="lower-pair-twin"),
+    pytest.param(
+        "we will grant access once mark may sign; bill to: finance; ask claude about ruby on rails and apple pie",
+        [],
+        ["will grant access", "mark may sign", "bill to: finance", "ask claude about ruby on rails and apple pie"],
+        id="lower-pair-english-twins",
+    ),
     pytest.param("Attendees:\n- Tom Baker\n- Finance Team\n- Legal", ["Baker"], ["Finance Team", "Legal"], id="list-lines-teams"),
     pytest.param("ERROR: Connection refused\nWARN: Retrying in 5s\nFATAL: Giving up", [], ["ERROR:", "WARN:", "FATAL:"], id="caps-log-labels"),
     pytest.param("TODO: Fix the parser\nFIXME: Later", [], ["TODO:", "FIXME:"], id="caps-code-markers"),
