@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -122,24 +122,39 @@ def run_cli(workdir: Path, source: Path, output: Path, patterns_only: bool, time
             "stderr_tail": stderr.strip().splitlines()[-3:], "other_load_cores": other.cores - cpu / seconds if other.cores else None}  # fmt: skip
 
 
-def measure_mixed(workdir: Path, draw: Any, traces: int, timeout: float) -> Throughput:
-    """The NER policy on `traces` mixed traces; the planted values are looked for in the output."""
+class MixedInput(NamedTuple):
+    """The mixed workload written once as the batch CLI's input, for every run to read."""
+
+    path: Path
+    spans: int
+    words: int
+    workload: Workload
+
+
+def write_mixed(workdir: Path, draw: Any, traces: int) -> MixedInput:
+    source = workdir / "mixed.jsonl"
+    spans, words, workload = write_jsonl(source, draw, traces=traces)
+    assert workload is not None  # write_jsonl keeps the workload when `traces` is given
+    return MixedInput(source, spans, words, workload)
+
+
+def measure_mixed(workdir: Path, source: MixedInput, timeout: float) -> Throughput:
+    """The NER policy on the mixed input; the planted values are looked for in the output."""
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     from bench.baselines import workload_leaks
     from sidecar.otlp import decode_json_request
 
-    source, output = workdir / "mixed.jsonl", workdir / "mixed.out.jsonl"
-    spans, words, workload = write_jsonl(source, draw, traces=traces)
-    run = run_cli(workdir, source, output, patterns_only=False, timeout=timeout)
+    output = workdir / "mixed.out.jsonl"
+    run = run_cli(workdir, source.path, output, patterns_only=False, timeout=timeout)
     redacted: list[ExportTraceServiceRequest] = []
     with output.open(encoding="utf-8") as lines:
         redacted = [decode_json_request(line) for line in lines if line.startswith("{\"resourceSpans\"")]
     notes = {"exit_code": run["exit_code"], "peak_rss": run["rss"], "other_load_cores": run["other_load_cores"], "usage": run["usage"],
-             "input_bytes": source.stat().st_size, "workload_leaks": workload_leaks(workload.traces, redacted) if workload else None,
+             "input_bytes": source.path.stat().st_size, "workload_leaks": workload_leaks(source.workload.traces, redacted),
              "stderr_tail": run["stderr_tail"] if run["exit_code"] else []}  # fmt: skip
-    answered = len(redacted) == -(-spans // BATCH_SPANS)  # every line came back as a request
-    return Throughput("tracevault redact --jsonl, mixed", spans, words, run["seconds"], complete=run["exit_code"] == 0 and answered,
+    answered = len(redacted) == -(-source.spans // BATCH_SPANS)  # every line came back as a request
+    return Throughput("tracevault redact --jsonl, mixed", source.spans, source.words, run["seconds"], complete=run["exit_code"] == 0 and answered,
                       notes=notes, cpu_seconds=run["cpu_seconds"])  # fmt: skip
 
 

@@ -55,6 +55,7 @@ from bench.common import (
     Source,
     Throughput,
     log,
+    paired_ratios,
     ratio,
 )
 from bench.mixed import MIXED, repetition_shares
@@ -90,6 +91,17 @@ ROW_ORDER = ["naive_realistic", "naive_unique", "naive_mixed", "ceiling", "ceili
 
 def _head(workload: Workload, traces: int) -> Workload:
     return Workload(workload.kind, workload.traces[:traces])
+
+
+def paired_row(runs: list[Throughput], paired: dict[str, Any]) -> Throughput:
+    """The row of runs taken in turn with a baseline: the median run's figures, every run's
+    ratios, and the worst run's leaks (any leak in any run counts)."""
+    shown = runs[paired["shown"]]
+    leaks = [run.notes["workload_leaks"] for run in runs if run.notes.get("workload_leaks") is not None]
+    worst = max(leaks, key=lambda found: sum(found["leaked"].values()), default=None)
+    notes = {**shown.notes, "workload_leaks": worst, "paired": paired,
+             "runs": [{"seconds": run.seconds, "cpu_seconds": run.cpu_seconds, "complete": run.complete} for run in runs]}  # fmt: skip
+    return Throughput(shown.name, shown.spans, shown.words, shown.seconds, all(run.complete for run in runs), notes, shown.cpu_seconds)
 
 
 class BenchRun:
@@ -197,14 +209,27 @@ class BenchRun:
         log("detection quality: bench.eval.evaluate on the dev corpus, and naive Presidio on the same rows")
         return detection_quality(Redactor.build(self.config, MASTER_SECRET, analyzer=analyzer), self.naive, self.sizes.corpus_stride)
 
+    def naive_mixed(self) -> Throughput:
+        """Naive Presidio once more on its mixed sample; the run also counts as a baseline run."""
+        result = measure_naive(self.naive, self.naive_samples[MIXED], self.sizes.naive_seconds)
+        self.naive_runs[MIXED].append(result)
+        return result
+
     def batch_cli(self) -> dict[str, Any]:
-        """The batch CLI: mixed workload with the pool (NER), then patterns-only peak RSS at two input sizes."""
-        from bench.batchcli import measure_mixed, measure_rss
+        """The batch CLI: the mixed workload with the pool (NER policy), `cli_runs` times, taking
+        turns with naive Presidio on its mixed sample (`paired_ratios`); then patterns-only peak
+        RSS at two input sizes."""
+        from bench.batchcli import measure_mixed, measure_rss, write_mixed
 
         sizes = self.sizes
         with tempfile.TemporaryDirectory(prefix="tracevault-bench-cli-") as workdir:
-            log(f"batch CLI: tracevault redact --jsonl --workers auto, {sizes.cli_traces} mixed traces")
-            mixed = measure_mixed(Path(workdir), self.sources[MIXED].take, sizes.cli_traces, sizes.cli_timeout)
+            source = write_mixed(Path(workdir), self.sources[MIXED].take, sizes.cli_traces)
+            log(f"batch CLI: naive Presidio, then tracevault redact --jsonl --workers auto on {sizes.cli_traces} mixed traces, {sizes.cli_runs} times in turn")
+            baselines, runs = [self.naive_mixed()], []
+            for _ in range(sizes.cli_runs):
+                runs.append(measure_mixed(Path(workdir), source, sizes.cli_timeout))
+                baselines.append(self.naive_mixed())
+            mixed = paired_row(runs, paired_ratios(runs, baselines))
             self.add_row("cli_mixed", f"tracevault redact --jsonl, mixed ({self.cores} workers)", mixed, "naive_mixed")
             log(f"batch CLI: patterns-only, {sizes.cli_rss_mb[0]:g} MB and {sizes.cli_rss_mb[1]:g} MB inputs")
             small, large = measure_rss(Path(workdir), Source(MIXED, self.seed + 1).take, sizes.cli_rss_mb, sizes.cli_timeout)
@@ -242,8 +267,10 @@ class BenchRun:
         # The ratios to naive Presidio, in wall time and per core, now that its (best) run is known.
         naive = {kind: next(r for r in self.rows if r["key"] == f"naive_{kind}") for kind in KINDS}
         for row in self.rows:
-            kind = row.get("kind")
-            if kind and row["spans_per_s"] is not None:
+            kind, paired = row.get("kind"), row["notes"].get("paired")
+            if paired:  # measured in turn with its own baseline runs
+                row["x_naive"], row["x_naive_cpu"] = paired["x_naive"], paired["x_naive_cpu"]
+            elif kind and row["spans_per_s"] is not None:
                 row["x_naive"] = ratio(row["spans_per_s"], naive[kind]["spans_per_s"])
                 row["x_naive_cpu"] = ratio(row.get("spans_per_cpu_s"), naive[kind].get("spans_per_cpu_s"))
         self.rows.sort(key=lambda r: ROW_ORDER.index(r["key"]))

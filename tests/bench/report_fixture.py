@@ -12,9 +12,11 @@ def _row(key: str, label: str, sps: float | None, wps: float, x: float | None, c
             "x_naive_cpu": x if x_cpu is None else x_cpu, "notes": {"other_load_cores": 0.25, **notes}}  # fmt: skip
 
 
-def _cli(name: str, sps: float, rss_mib: int, input_mib: int, x: float, x_cpu: float, leaks: dict[str, Any] | None = None) -> dict[str, Any]:
+def _cli(name: str, sps: float, rss_mib: int, input_mib: int, x: float, x_cpu: float, leaks: dict[str, Any] | None = None,
+         **more: Any) -> dict[str, Any]:  # fmt: skip
     notes = {"exit_code": 0, "input_bytes": input_mib * 1024**2, "other_load_cores": 0.1, "stderr_tail": [],
-             "peak_rss": {"total_bytes": rss_mib * 1024**2, "command_bytes": 100 * 1024**2, "children_bytes": [(rss_mib - 100) * 1024**2]}}
+             "peak_rss": {"total_bytes": rss_mib * 1024**2, "command_bytes": 100 * 1024**2, "children_bytes": [(rss_mib - 100) * 1024**2]},
+             **more}
     if leaks is not None:
         notes["workload_leaks"] = leaks
     return {"key": "", "name": name, "label": name, "spans": 1800, "seconds": 1800 / sps, "spans_per_s": sps, "words_per_s": sps * 230,
@@ -39,7 +41,11 @@ def results() -> dict[str, Any]:
         _row("e2e_unique", "tracevault end to end, unique (2 workers)", 30.0, 13000.0, 3.0, cpu=5.0, x_cpu=1.5),
     ]  # fmt: skip
     mixed, small, large = (
-        _cli("tracevault redact --jsonl, mixed", 240.0, 900, 7, 20.0, 11.1, {"planted": {"PERSON": 30, "SECRET": 10}, "leaked": {}}),
+        _cli("tracevault redact --jsonl, mixed", 240.0, 900, 7, 20.0, 11.1, {"planted": {"PERSON": 30, "SECRET": 10}, "leaked": {}},
+             paired={"x_naive_runs": [19.0, 20.0, 21.5], "x_naive_cpu_runs": [11.4, 10.2, 11.1], "x_naive": 20.0, "x_naive_cpu": 11.1,
+                     "shown": 2, "baseline_words_per_s": [2800.0, 2650.0, 2700.0, 2750.0]},
+             runs=[{"seconds": 7.9, "cpu_seconds": 13.6, "complete": True}, {"seconds": 7.6, "cpu_seconds": 14.9, "complete": True},
+                   {"seconds": 7.5, "cpu_seconds": 13.5, "complete": True}]),
         _cli("tracevault redact --jsonl, patterns-only, 5 MB", 2000.0, 700, 5, 166.7, 92.6),
         _cli("tracevault redact --jsonl, patterns-only, 50 MB", 2100.0, 720, 50, 175.0, 97.2),
     )
