@@ -57,8 +57,12 @@ _ROLES = frozenset(
 _PAIR = regexcache.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
 _FIRM_BEFORE = regexcache.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|became|for|work(?:s|ed)? for|vendor|client|partner)[ ]+)$")
 _COMPANY_AFTER = regexcache.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
-# A list item is one or two capitalised words ("Thierry, Thiago Lionel and René").
-_ITEM = rf"{_CAP}(?:[ ]{_CAP})?"
+# A list item is one or two capitalised words ("Thierry, Thiago Lionel and René"), after name
+# particles in lower case too ("Kurzyna, Peukert and da Rocha").
+_LOWER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ter|zu"
+_ITEM = rf"(?:(?:{_LOWER_PARTICLES})[ ])*{_CAP}(?:[ ]{_CAP})?"
+# A name that starts with its particles: "van Dongen", "da Rocha", "van der Berg".
+LOWER_PARTICLE_NAME = regexcache.compile(rf"(?:(?:{_LOWER_PARTICLES})[ ])+{_CAP}")
 _LIST = regexcache.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
 # After a list, words that make its items people: "Llobet and Siqueira were precision engineers".
 _LIST_PEOPLE_AFTER = regexcache.compile(r"[ ](?:were|are|both|have both|have been|had been)[ ]")
@@ -83,6 +87,9 @@ _OTHER_VERBS = (
     r"arrived|resigned|applied|paid|bought|ordered|complained|mentioned|confirmed|explained|decided|admitted|runs"
 )
 _SUBJECT = regexcache.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS}|{_OTHER_VERBS})\b)")
+# A personal pronoun that takes up a sentence's subject.
+_PRONOUN_AFTER = regexcache.compile(r"\b(?:she|he|her|his|him|herself|himself)\b")
+_SENTENCE_END = regexcache.compile(r"[.!?](?:\s|$)|\n")
 _HUMAN_VERB = regexcache.compile(rf"(?:{_PERSON_VERBS})\Z")
 # Verbs only people do: any known name may be their subject ("Reginald lives on ...").
 _ONLY_PEOPLE = regexcache.compile(
@@ -158,6 +165,8 @@ _PARTICLE_HEAD = regexcache.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
 _INNER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ten|ter|zu|bin|ibn"
 _PARTICLE_HINT = regexcache.compile(rf"[ ](?i:{_INNER_PARTICLES})[ ]")
 _PARTICLE_PAIR = regexcache.compile(rf"(?<![\w'’-])(?P<first>{_CAP})(?:[ ](?i:{_INNER_PARTICLES})){{1,2}}[ ](?P<last>{_CAP})(?![\w-])")
+# Lower-case particles just before a name: "founders: van Oostendorp", "starring van Dongen".
+_PARTICLES_BEFORE = regexcache.compile(rf"(?<![\w'’-])(?:(?:{_LOWER_PARTICLES})[ ])+$")
 _NEXT_CAP = regexcache.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
 _WORD_BEFORE = regexcache.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
 # A list item's start: "- ", "* ", "• ", "1. ", "2) " at the start of a line (real or escaped).
@@ -173,6 +182,12 @@ _SIGN_OFF_TAIL = 60  # characters at the end of a text where a sign-off may stan
 _CREDIT_WORDS = (" by ", " by:", " By", "tarring", "eaturing", "feat.")
 
 
+def _sentence_rest(text: str, at: int) -> str:
+    """The text from `at` to the end of its sentence (at most 200 characters)."""
+    end = _SENTENCE_END.search(text, at, at + 200)
+    return text[at : end.start() if end else at + 200]
+
+
 def _clause_start(text: str, at: int) -> bool:
     return at == 0 or text.endswith(_CLAUSE_ENDS, 0, at) or _BULLET_BEFORE.search(text, max(0, at - 12), at) is not None
 
@@ -185,7 +200,10 @@ class NameCues:
         self._seen = seen
         self._common = common  # stop, role-less common and company words ("The", "Bank", "Thanks")
 
-    def analyze(self, text: str, model_spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
+    def analyze(
+        self, text: str, model_spans: Sequence[tuple[int, int, str]], found: Sequence[tuple[int, int]] = ()
+    ) -> list[RecognizerResult]:
+        """`found`: names the other rules found, whose lists' other items are names too."""
         speakers = self._speakers(text)
         if ":" in text:
             speakers += self._caps_speakers(text)
@@ -205,7 +223,7 @@ class NameCues:
         if ("\n" in text or "\\n" in text) and _STREET_ANYWHERE.search(text):
             spans += self._letter_heads(text)
         person = [(s, e) for s, e, label in model_spans if label in ("PERSON", "PER")]
-        spans += self._lists(text, person)
+        spans += self._lists(text, [*person, *found])
         if person and "\n" in text:
             spans += self._bullet_items(text, person)
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in spans]
@@ -213,7 +231,8 @@ class NameCues:
     def grow(self, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         """Names grown over what the span left out: particles and the words after them ("Maya
         van" -> "Maya van der Lede"), a surname the model did not read ("Antoņina" -> "Antoņina
-        Apine"), a first name before a particle ("Van Roy" -> "Milan Van Roy")."""
+        Apine"), particles in lower case before it ("Oostendorp" -> "van Oostendorp") and a first
+        name before a particle ("Van Roy" -> "Milan Van Roy")."""
         grown = []
         for start, end in spans:
             new_start, new_end = start, end
@@ -222,12 +241,25 @@ class NameCues:
                 new_end = tail.end()
             elif (after := _NEXT_CAP.match(text, end)) and self._surname_after(text, after):
                 new_end = after.end()
-            if _PARTICLE_HEAD.match(text, start) and (before := _WORD_BEFORE.search(text, max(0, start - 40), start)):
+            if head := _PARTICLES_BEFORE.search(text, max(0, start - 24), start):
+                new_start = head.start()  # "van Oostendorp": the particles are the name's
+            if _PARTICLE_HEAD.match(text, new_start) and (before := _WORD_BEFORE.search(text, max(0, new_start - 40), new_start)):
                 if self._gaz.is_first(before.group("word")) and self._name_like(before.group("word")):
                     new_start = before.start("word")
             if (new_start, new_end) != (start, end):
                 grown.append((new_start, new_end))
         return grown
+
+    def particle_surnames(self, text: str, places: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Spans the model read as places right after name particles in lower case that follow
+        no capitalised word ("starring van Dongen", "and da Rocha"; not "Rio de Janeiro"): a
+        surname with its particles."""
+        found = []
+        for start, end in places:
+            head = _PARTICLES_BEFORE.search(text, max(0, start - 24), start)
+            if head and not _WORD_BEFORE.search(text, max(0, head.start() - 40), head.start()):
+                found.append((head.start(), end))
+        return found
 
     def _surname_after(self, text: str, after: re.Match[str]) -> bool:
         word = after.group("word")
@@ -323,7 +355,7 @@ class NameCues:
         return self._gaz.is_last(word) or "-" in word and any(self._gaz.is_last(part) for part in word.split("-"))
 
     def _lists(self, text: str, person: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        """The other items of a list in which the model tagged a name; every item of a list of
+        """The other items of a list in which a name was found; every item of a list of
         known names followed by what people are ("... were precision engineers")."""
         found: list[tuple[int, int]] = []
         if not person and ":" not in text and not _LIST_PEOPLE_AFTER.search(text):
@@ -386,8 +418,12 @@ class NameCues:
             elif _HUMAN_VERB.match(verb):
                 named = self._gaz.is_common_first(name) or self._unseen(name)
             else:  # "Mikkelsen began writing": a known name, or an unseen word with letters English has
-                # none of ("Gaičiūnas began"); "Datadog started" is none
+                # none of ("Gaičiūnas began"); "Datadog started" is none. A surname or an unseen word
+                # that a personal pronoun takes up in the same sentence is a person's ("Andersen
+                # began writing as a teenager, publishing her first story").
                 named = self._gaz.is_common_first(name) or self._unseen(name) and (self._gaz.is_last(name) or not name.isascii())
+                if not named and (self._gaz.is_last(name) or self._unseen(name)):
+                    named = _PRONOUN_AFTER.search(_sentence_rest(text, match.end())) is not None
             if named:
                 found.append(match.span("name"))
         return found

@@ -44,7 +44,7 @@ from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
 from redactors.modelerror import ModelNotInstalled
-from redactors.namecues import OBJECT_VERBS, ROLE_WORDS
+from redactors.namecues import LOWER_PARTICLE_NAME, OBJECT_VERBS, ROLE_WORDS
 from redactors.nerdedup import Probes, SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
@@ -516,7 +516,8 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
 
     A name starts with a letter or a digit: leading symbols are cut ("-- Jennifer" -> "Jennifer")
     and a span of symbols only ("&&") is dropped. So every span kept starts with a letter that is
-    not lower case, or with the digits of a house number (redactors/nerdedup.py relies on it)."""
+    not lower case, with name particles before a capitalised word ("van Dongen"), or with the
+    digits of a house number (redactors/nerdedup.py relies on it: each holds a capital)."""
     first = _FIRST_LETTER_OR_DIGIT.search(text, result.start, result.end)
     if first is None:
         return None
@@ -527,9 +528,23 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     if newline > 0:
         result = RecognizerResult(result.entity_type, result.start, result.start + newline, result.score)
         span = span[:newline]
+    dashed = _SPACED_DASH.search(span)
+    if dashed and result.entity_type in ("PERSON", "LOCATION"):
+        # "Ninthe Kronenberg - Pensions consultant": a name or a place stops at a spaced dash;
+        # the first part with a word that is no common word is the one kept ("CEO - Ana Costa").
+        offset = 0
+        for part in _SPACED_DASH.split(span):
+            if any(not stop(word) for word in _WORDS_OF.findall(part)):
+                break
+            offset += len(part) + len(_SPACED_DASH.match(span, offset + len(part)).group())
+        else:
+            return None
+        part = _SPACED_DASH.split(span[offset:], maxsplit=1)[0]
+        result = RecognizerResult(result.entity_type, result.start + offset, result.start + offset + len(part), result.score)
+        span = part
     span = span.strip()
-    if not span or span[0].islower():
-        return None
+    if not span or span[0].islower() and not (result.entity_type == "PERSON" and LOWER_PARTICLE_NAME.match(span)):
+        return None  # a slip, but "starring van Dongen" is a name
     shaped = _SLASHED_NAME.fullmatch(span) or result.entity_type == "LOCATION" and _HOUSE_NUMBER.fullmatch(span)
     if not shaped and any(ch.isdigit() or ch in "_/=<>{}()[]" for ch in span):
         named = _NAME_BEFORE_DIGITS.match(span)
@@ -550,6 +565,8 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     return RecognizerResult(result.entity_type, start, end, result.score)
 
 
+_SPACED_DASH = re.compile(r"[ \t]+[-–—]+[ \t]+")
+_WORDS_OF = re.compile(r"[^\W\d_]+")
 _LEADING_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ ]+(?=[^\W\d_])")
 
 
@@ -687,6 +704,7 @@ class PiiAnalyzer:
         )
         self._conversation = ConversationContext()
         self._known = lambda word: gazetteer.is_name(word) or gazetteer.is_place(word)
+        self._is_name = gazetteer.is_name
         self._card = CardRecognizer()
         self._iban = IbanRecognizer()
 
@@ -738,6 +756,8 @@ class PiiAnalyzer:
         def clean(result: RecognizerResult) -> RecognizerResult | None:
             nonlocal firms
             if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
+                if result.entity_type == "PERSON" and self._no_name_in(text[result.start : result.end]):
+                    return None
                 cleaned = _clean_ner(text, result, self._is_common_word)
                 if firms is None:
                     firms = self._second.people_firms(text)
@@ -788,6 +808,13 @@ class PiiAnalyzer:
                 if result.score >= threshold:
                     findings.append(PiiFinding(result.start, result.end, "LOCATION", result.score, "PlaceContextRecognizer"))
         return findings
+
+    def _no_name_in(self, span: str) -> bool:
+        """A model PERSON of two words or more the model knows, none of them a name the gazetteer
+        knows: "Customer Churn" in a title-cased heading is no one ("Mark Grant", "Ouwel" and a
+        lone word signing off stay)."""
+        words = _WORDS_OF.findall(span)
+        return len(words) > 1 and not any(self._is_name(w) or self._second.unseen(w) for w in words)
 
     def _is_common_word(self, word: str) -> bool:
         lower = word.lower()

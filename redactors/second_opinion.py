@@ -286,10 +286,13 @@ class SecondOpinion:
             results += self._cued_lone_names(text)
             results += self._foreign_words(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
-            results += self._cues.analyze(text, spans)
-            # Names grown over particles and a missed surname ("Maya van der Lede").
+            results += self._cues.analyze(text, spans, [(r.start, r.end) for r in kept + results])
+            # Names grown over particles and a missed surname ("Maya van der Lede"); a surname
+            # after particles that the model read as a place ("starring van Dongen").
             names = [(s, e) for s, e, label in spans if label in ("PERSON", "PER")] + [(r.start, r.end) for r in kept + results]
-            results += [RecognizerResult("PERSON", s, e, 0.6) for s, e in self._cues.grow(text, names)]
+            places = [(s, e) for s, e, label in spans if label in ("GPE", "LOC")]
+            grown = self._cues.grow(text, names) + self._cues.particle_surnames(text, places)
+            results += [RecognizerResult("PERSON", s, e, 0.6) for s, e in grown]
             # The others: none inside any firm's name ("Vendor onboarding for Cook, McKenzie and Simpson").
             firms = self.people_firms(text) if results else []
             results = kept + [r for r in results if not self._in_span(r, firms)]
@@ -388,8 +391,8 @@ class SecondOpinion:
                 sure.append((start, end))
             elif plausible and " " in match.group() and self._both_known(_words(match.group())):
                 ask.append((start, end))
-        confirmed = self._model_confirms_person([_title(text[s:e]) for s, e in ask])
-        found = sure + [span for span, ok in zip(ask, confirmed, strict=True) if ok]
+        readings = self._model_reads([_title(text[s:e]) for s, e in ask])
+        found = sure + [(s, e) for (s, e), label in zip(ask, readings, strict=True) if self._asked_is_person(text, s, e, label, spans)]
         found += self._lower_case_names(text)
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
 
@@ -475,12 +478,26 @@ class SecondOpinion:
                 return min(len(pair), e - start)  # "xiaoming set up": the name is "xiaoming"
         return 0
 
-    def _model_confirms_person(self, names: Sequence[str]) -> list[bool]:
+    def _model_reads(self, names: Sequence[str]) -> list[str | None]:
+        """Per name, the label the model gives it in a neutral sentence ("I spoke with …
+        yesterday."); None: no entity there."""
         if not names:
             return []
         answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{name} yesterday." for name in names])
         start = len(_NEUTRAL_PREFIX)
-        return [any(label in ("PERSON", "PER") and s <= start < e for s, e, label in found) for found in answers]
+        return [next((label for s, e, label in found if s <= start < e), None) for found in answers]
+
+    def _asked_is_person(self, text: str, start: int, end: int, label: str | None, spans: Sequence[tuple[int, int, str]]) -> bool:
+        """A known first and last name the model read, in a neutral sentence, as a PERSON; or as
+        nothing, there and in the text, when the first is a common first name and the last no
+        English word ("Isabel Cruz will be talking"; "Grace Church", "Jack Daniels" are read, and
+        "Mark Grant" is English)."""
+        if label in ("PERSON", "PER"):
+            return True
+        if label is not None or any(s < end and start < e for s, e, _ in spans):
+            return False
+        words = _words(text[start:end])
+        return self._gaz.is_common_first(words[0]) and words[-1].lower() not in self._english_words
 
     def firm_names(self, text: str) -> list[tuple[int, int]]:
         """Spans of firms named after people: "Moore, Fitzgerald and Shaw" after "for", "at",

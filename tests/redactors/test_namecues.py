@@ -160,6 +160,25 @@ REDACTED = [
     ),
     pytest.param("Nolan is from Gregory, Gates and Thompson", ["Nolan"], ["Gregory, Gates and Thompson"], id="is-from-firm-partners"),
     pytest.param("The hotel is near Marina del Rey.", ["Marina del Rey"], ["hotel"], id="particle-place-still-masked"),
+    # Name particles in lower case before a surname: gone with it, also when the model read a place.
+    pytest.param("Our 3 partners: van Buuren, Koster and Lindholm.", [" van ", "Buuren", "Koster"], ["partners"], id="particle-opens-a-list"),
+    pytest.param("The panel: Brink, Aalto and da Fonseca.", [" da ", "Fonseca", "Aalto"], ["panel"], id="particle-inside-a-list"),
+    pytest.param("a 1998 comedy directed by Jan Wouters and starring van Dijkhuizen", [" van ", "Dijkhuizen"], ["comedy"], id="particle-after-credit"),
+    pytest.param("Flights from Rio de Janeiro to Lisbon are cheap.", ["Janeiro", "Lisbon"], ["Flights"], id="particle-inside-a-place-stays-a-place"),
+    pytest.param("Drop the boxes in the van Tuesday.", [], ["van Tuesday"], id="english-van-before-a-day"),
+    # A list whose tagged item the second opinion found, not the model.
+    pytest.param("Was it any good? Sjöberg and Ouwendijk were the engineers.", ["Sjöberg", "Ouwendijk"], ["engineers"], id="list-next-to-a-foreign-word"),
+    # A subject taken up by a personal pronoun; a thing's subject with none stays.
+    pytest.param("Jefferies began writing at twelve, publishing his first poem in 1990.", ["Jefferies"], ["writing"], id="subject-taken-up-by-a-pronoun"),
+    pytest.param("Jefferies began trading at twelve, and the bank grew.", [], ["Jefferies"], id="firm-subject-without-a-pronoun"),
+    # A common first name and a surname that is no English word, that the model reads as nothing.
+    pytest.param("Isabel Cruz will be talking in the conference", ["Isabel", "Cruz"], ["conference"], id="pair-the-model-reads-as-nothing"),
+    pytest.param("Hope Springs will be screened tonight.", [], ["Hope Springs"], id="pair-ending-in-an-english-word"),
+    # A spaced dash ends a name; a title-cased heading of common words is no one.
+    pytest.param("Ninthe Kronenberg - Pensions consultant", ["Ninthe", "Kronenberg"], ["Pensions consultant"], id="dash-ends-a-name"),
+    pytest.param("Jack Asante - Administrator", ["Jack", "Asante"], ["Administrator"], id="dash-before-a-role"),
+    pytest.param("Agenda: Revenue Growth, Customer Churn and Hiring Plan", [], ["Customer Churn"], id="heading-of-common-words"),
+    pytest.param("Thanks,\nFormat\n", ["Format"], [], id="lone-sign-off-word-still-masked"),
 ]
 
 
