@@ -79,14 +79,22 @@ _CLAUSE_ENDS = ("\n", "\\n", '"', ". ", "! ", "? ", ": ", "; ", ", ", " '", " �
 _PERSON_VERBS = (
     r"lives|lived|said|says|told|asked|spent|wrote|was born|married|owns|thinks|feels|wants|will send|emailed|"
     r"called|replied|answered|works|worked|studied|grew up|moved|joined|left|visited|agreed|promised|signed|is from|"
-    r"leads|manages|heads|oversees"
+    r"leads|manages|heads|oversees|scored|testified|pleaded"
 )
 # Verbs that things do too ("Deployment began"): their subject must be a known name.
 _OTHER_VERBS = (
     r"began|started|became|published|played|sang|recorded|died|met|taught|graduated|retired|speaks|spoke|"
-    r"arrived|resigned|applied|paid|bought|ordered|complained|mentioned|confirmed|explained|decided|admitted|runs"
+    r"arrived|resigned|applied|paid|bought|ordered|complained|mentioned|confirmed|explained|decided|admitted|runs|"
+    r"won|competed"
 )
 _SUBJECT = regexcache.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS}|{_OTHER_VERBS})\b)")
+# Two names as the subject of a verb only people do: "Caleb Greer lives at ...".
+_PAIR_SUBJECT = regexcache.compile(rf"(?<![\w'’-])(?P<first>{_CAP})[ ](?P<last>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS})\b)")
+# A quote's speaker, and a name given: "says Per Sandvik", "was called Macs Sproģis".
+_SPEAKER_OR_CALLED = regexcache.compile(
+    rf"\b(?:says|said|adds|added|asks|asked|writes|wrote|recalls|recalled|explains|explained|(?:is|was|were|am|be|been)[ ](?:called|named))[ ]"
+    rf"(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w'’-])"
+)
 # A personal pronoun that takes up a sentence's subject.
 _PRONOUN_AFTER = regexcache.compile(r"\b(?:she|he|her|his|him|herself|himself)\b")
 _SENTENCE_END = regexcache.compile(r"[.!?](?:\s|$)|\n")
@@ -166,7 +174,9 @@ _INNER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ten|ter|zu|bi
 _PARTICLE_HINT = regexcache.compile(rf"[ ](?i:{_INNER_PARTICLES})[ ]")
 _PARTICLE_PAIR = regexcache.compile(rf"(?<![\w'’-])(?P<first>{_CAP})(?:[ ](?i:{_INNER_PARTICLES})){{1,2}}[ ](?P<last>{_CAP})(?![\w-])")
 # Lower-case particles just before a name: "founders: van Oostendorp", "starring van Dongen".
-_PARTICLES_BEFORE = regexcache.compile(rf"(?<![\w'’-])(?:(?:{_LOWER_PARTICLES})[ ])+$")
+# Irish ones are capitalised: "Sean Mac Páidín", "Dr Ó Corlaigh".
+_PARTICLES_BEFORE = regexcache.compile(rf"(?<![\w'’-])(?:(?:{_LOWER_PARTICLES}|Mac|Ó|Ní|Nic|Mhic|Uí|Ua)[ ])+$")
+_NEXT_LOWER = regexcache.compile(rf"[ ](?P<word>[{LOWER}]{{4,}})(?![\w'’-])")
 _NEXT_CAP = regexcache.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
 _WORD_BEFORE = regexcache.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
 # A list item's start: "- ", "* ", "• ", "1. ", "2) " at the start of a line (real or escaped).
@@ -208,6 +218,7 @@ class NameCues:
         if ":" in text:
             speakers += self._caps_speakers(text)
         spans = [*speakers, *self._pairs(text), *self._possessives(text), *self._subjects(text), *self._credits(text)]
+        spans += self._pair_subjects(text) + self._speakers_and_called(text)
         if _PARTICLE_HINT.search(text):
             spans += self._particle_pairs(text)
         spans += self._addressed(text, dialogue=len(speakers) >= 2)
@@ -231,7 +242,7 @@ class NameCues:
     def grow(self, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         """Names grown over what the span left out: particles and the words after them ("Maya
         van" -> "Maya van der Lede"), a surname the model did not read ("Antoņina" -> "Antoņina
-        Apine"), particles in lower case before it ("Oostendorp" -> "van Oostendorp") and a first
+        Apine"), a surname in lower case ("Albert žagar"), particles in lower case before it ("Oostendorp" -> "van Oostendorp") and a first
         name before a particle ("Van Roy" -> "Milan Van Roy")."""
         grown = []
         for start, end in spans:
@@ -241,6 +252,8 @@ class NameCues:
                 new_end = tail.end()
             elif (after := _NEXT_CAP.match(text, end)) and self._surname_after(text, after):
                 new_end = after.end()
+            elif text[start].isupper() and (after := _NEXT_LOWER.match(text, end)) and self._lower_surname(after.group("word")):
+                new_end = after.end()  # "Albert žagar": a surname written in lower case
             if head := _PARTICLES_BEFORE.search(text, max(0, start - 24), start):
                 new_start = head.start()  # "van Oostendorp": the particles are the name's
             if _PARTICLE_HEAD.match(text, new_start) and (before := _WORD_BEFORE.search(text, max(0, new_start - 40), new_start)):
@@ -260,6 +273,11 @@ class NameCues:
             if head and not _WORD_BEFORE.search(text, max(0, head.start() - 40), head.start()):
                 found.append((head.start(), end))
         return found
+
+    def _lower_surname(self, word: str) -> bool:
+        """A word in lower case after a name that the model never saw and that is a known last name
+        or has letters English has none of ("žagar", "ribič"; "said", "und" are seen)."""
+        return self._unseen(word) and (not word.isascii() or self._gaz.is_last(word)) and not self._gaz.is_place(word)
 
     def _surname_after(self, text: str, after: re.Match[str]) -> bool:
         word = after.group("word")
@@ -425,6 +443,27 @@ class NameCues:
                 if not named and (self._gaz.is_last(name) or self._unseen(name)):
                     named = _PRONOUN_AFTER.search(_sentence_rest(text, match.end())) is not None
             if named:
+                found.append(match.span("name"))
+        return found
+
+    def _pair_subjects(self, text: str) -> list[tuple[int, int]]:
+        """A known first name and a known last name or a word the model never saw, at a clause's
+        start, before a verb only people do ("Caleb Greer lives at ...")."""
+        found = []
+        for match in _PAIR_SUBJECT.finditer(text):
+            first, last = match.group("first"), match.group("last")
+            if _clause_start(text, match.start()) and self._name_like(first) and self._name_like(last):
+                if self._gaz.is_first(first) and (self._is_last(last) or self._unseen(last)):
+                    found.append((match.start(), match.end("last")))
+        return found
+
+    def _speakers_and_called(self, text: str) -> list[tuple[int, int]]:
+        """The name after "says", "asked", "was called" ...: one to three words that read as
+        names, the first a known first name ("says Per Sandvik"; "said Friday" stays)."""
+        found = []
+        for match in _SPEAKER_OR_CALLED.finditer(text):
+            words = match.group("name").split(" ")
+            if self._gaz.is_first(words[0]) and all(map(self._name_like, words)) and not _COMPANY_AFTER.match(text, match.end()):
                 found.append(match.span("name"))
         return found
 

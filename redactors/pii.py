@@ -565,6 +565,7 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     return RecognizerResult(result.entity_type, start, end, result.score)
 
 
+_ALONE_ON_LINE = re.compile(r"[ \t>|*_-]*[^\W\d_]+[ \t.!]*\Z")
 _SPACED_DASH = re.compile(r"[ \t]+[-–—]+[ \t]+")
 _WORDS_OF = re.compile(r"[^\W\d_]+")
 _LEADING_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ ]+(?=[^\W\d_])")
@@ -756,7 +757,7 @@ class PiiAnalyzer:
         def clean(result: RecognizerResult) -> RecognizerResult | None:
             nonlocal firms
             if result.entity_type in _NER_NAME_ENTITIES and _recognizer_of(result) == "SpacyRecognizer":
-                if result.entity_type == "PERSON" and self._no_name_in(text[result.start : result.end]):
+                if result.entity_type == "PERSON" and self._no_name_in(text, result.start, result.end):
                     return None
                 cleaned = _clean_ner(text, result, self._is_common_word)
                 if firms is None:
@@ -809,12 +810,16 @@ class PiiAnalyzer:
                     findings.append(PiiFinding(result.start, result.end, "LOCATION", result.score, "PlaceContextRecognizer"))
         return findings
 
-    def _no_name_in(self, span: str) -> bool:
-        """A model PERSON of two words or more the model knows, none of them a name the gazetteer
-        knows: "Customer Churn" in a title-cased heading is no one ("Mark Grant", "Ouwel" and a
-        lone word signing off stay)."""
-        words = _WORDS_OF.findall(span)
-        return len(words) > 1 and not any(self._is_name(w) or self._second.unseen(w) for w in words)
+    def _no_name_in(self, text: str, start: int, end: int) -> bool:
+        """A model PERSON of words the model knows, none of them a name the gazetteer knows:
+        "Customer Churn" in a title-cased heading is no one ("Mark Grant" and "Ouwel" stay, and
+        so does a word alone on its line, signing off)."""
+        words = _WORDS_OF.findall(text, start, end)
+        if not words or any(self._is_name(w) or self._second.unseen(w) for w in words):
+            return False
+        line_end = text.find("\n", end)
+        line = text[text.rfind("\n", 0, start) + 1 : line_end if line_end >= 0 else len(text)]
+        return len(words) > 1 or not _ALONE_ON_LINE.match(line)
 
     def _is_common_word(self, word: str) -> bool:
         lower = word.lower()

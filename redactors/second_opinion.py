@@ -158,12 +158,21 @@ _NEUTRAL_PREFIX = "I spoke with "
 # to" ... ("I went shopping with Javier", "Send it to Křížová"), or the subject of a question
 # ("Is Schlatter coming?"); not the first of two capitalised words (pairs are read elsewhere).
 _LONE = rf"(?P<name>{_CAP})(?![\w'’-])(?![ ]{_CAP})"
+# Cues after which a common first name is a person's, whatever the model says ("I went shopping
+# with Javier", "I met Joel", "voted for Amanda"; not "to", "by", "for": "flew to Chelsea").
+_STRONG_PERSON_CUE = regexcache.compile(rf"(?i:\b(?:with|without|met|meet|voted for|thanks to|according to|tell))[ ]+{_LONE}")
+# Cues before the model's ORG after which a name with a common first name is a person's.
+_VOTED_FOR_BEFORE = regexcache.compile(r"(?i:\b(?:met|meet|voted for|thanks to|according to|tell)[ ]+)$")
+# Assistants, products and languages that are common first names too ("ask Claude", "with Julia").
+_NAMED_PRODUCTS = frozenset("claude gemini alexa siri cortana bard grok copilot llama mistral julia ruby ada hugo jasper sage mercedes".split())
 _PERSON_CUE = regexcache.compile(rf"(?i:\b(?:with|without|to|for|by|met|meet|ask|tell|voted for|thanks to|according to))[ ]+{_LONE}")
 # A capitalised word with a letter English has none of: "Křížová", "Dūmiņa-Kölbl".
 _FOREIGN_WORD = regexcache.compile(rf"(?<![\w'’-])(?=[{UPPER}][\w'’-]*[^\x00-\x7f])[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?(?![\w'’-])")
 # A lone capitalised ASCII word, with no capitalised word right before or after it ("Friday Demo",
 # "Davids GbR" are read as runs elsewhere).
 _CAP_WORD_ANYWHERE = regexcache.compile(rf"(?<![\w'’-])[{UPPER}][a-z]{{3,}}(?![\w'’-])")
+_FIRM_WORD_AFTER = regexcache.compile(r"[ ]+(?i:llc|inc|ltd|plc|group|gmbh|corp|company|& co|and sons)\b")
+_NEXT_CAP_WORD = regexcache.compile(rf"[ ]({_CAP})(?![\w'’-])")
 _CAP_BEFORE = regexcache.compile(rf"[{UPPER}][\w'’-]*[ ]$")
 _CAP_AFTER = regexcache.compile(rf"[ ][{UPPER}]")
 _ASKED_SUBJECT = regexcache.compile(rf"(?:^|(?<=[.!?][ ])|(?<=\n))(?:Is|Was|Has|Did|Does|Can|Will|Should|Could|Would)[ ]{_LONE}(?=[ ][{LOWER}])")
@@ -284,6 +293,7 @@ class SecondOpinion:
             kept = [r for r in self._names(text, spans) if not self._in_span(r, surnames)]
             results += self._enumerations(text)
             results += self._cued_lone_names(text)
+            results += self._cued_common_first(text, spans)
             results += self._foreign_words(text)
             # Speaker labels, pairs, lists, possessives (redactors.namecues); none inside a firm's name.
             results += self._cues.analyze(text, spans, [(r.start, r.end) for r in kept + results])
@@ -296,13 +306,29 @@ class SecondOpinion:
             # The others: none inside any firm's name ("Vendor onboarding for Cook, McKenzie and Simpson").
             firms = self.people_firms(text) if results else []
             results = kept + [r for r in results if not self._in_span(r, firms)]
+        floor = [r for r in self._floor(text, spans) if r.entity_type in wanted]
         if "LOCATION" in wanted:
             results += self._places(text, spans)
-        floor = [r for r in self._floor(text, spans) if r.entity_type in wanted]
+            if "PERSON" in wanted:
+                results += self._names_after_places(text, [r for r in results + floor if r.entity_type == "LOCATION"])
         if floor and "PERSON" in wanted:
             firms = self.people_firms(text)  # "at Brown, Gross and Sanchez": the model's ORG is a firm
             floor = [r for r in floor if r.entity_type != "PERSON" or not any(s <= r.start and r.end <= e for s, e in firms)]
         return results + floor
+
+    def _names_after_places(self, text: str, places: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+        """A first name read as a place, before a known last name, the two no known place: they are a
+        person's name ("A tribute to Isabel Lopez"; "Santa Cruz" is a place)."""
+        found = []
+        for place in places:
+            after = _NEXT_CAP_WORD.match(text, place.end)
+            if after is None or " " in text[place.start : place.end]:
+                continue
+            first, last = text[place.start : place.end], after.group(1)
+            if self._gaz.is_first(first) and self._gaz.is_last(last) and not self._gaz.is_place(f"{first} {last}") and not _not_a_name(last):
+                if not _FIRM_WORD_AFTER.match(text, after.end()):
+                    found.append(RecognizerResult("PERSON", place.start, after.end(), 0.6))
+        return found
 
     def _floor(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         """Spans the model labelled ORG, NORP or WORK_OF_ART that are a place or a person's name."""
@@ -348,6 +374,8 @@ class SecondOpinion:
     def _floor_person(self, text: str, at: int, words: list[str]) -> bool:
         if any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in words):
             return False
+        if _VOTED_FOR_BEFORE.search(text, max(0, at - 16), at) and self._gaz.is_common_first(words[0]):
+            return True  # "voted for Amanda Boyd", "according to Ruth Ellis"
         cue = _COMPANY_BEFORE.search(text, 0, at)
         if cue and not (cue.group().lower().startswith(_PERSON_TOO) and self._first_and_unseen(words)):
             return False  # "at Miller Group"; but "reassigned from Sophie Matile" is a person
@@ -431,6 +459,20 @@ class SecondOpinion:
                 continue
             if not word.isascii() or self._gaz.is_last(word) and not self._gaz.is_first(word):
                 found.append(RecognizerResult("PERSON", match.start("name"), match.end("name"), 0.6))
+        return found
+
+    def _cued_common_first(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
+        """A common first name the model knows after a strong person cue ("shopping with Javier",
+        "I met Joel"), which the model read as nothing, an ORG or a NORP; not a country, nor an
+        assistant or a product named like a person ("with Claude", "in Julia")."""
+        found = []
+        for match in _STRONG_PERSON_CUE.finditer(text):
+            word, start, end = match.group("name"), match.start("name"), match.end("name")
+            if word.lower() in _NAMED_PRODUCTS or not self._gaz.is_common_first(word) or self._gaz.is_country(word):
+                continue
+            if any(s < end and start < e and label not in _FLOOR_LABELS for s, e, label in spans):
+                continue  # the model's own label (a place, a date) stands
+            found.append(RecognizerResult("PERSON", start, end, 0.6))
         return found
 
     def _lower_case_names(self, text: str) -> list[tuple[int, int]]:

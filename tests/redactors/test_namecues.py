@@ -174,11 +174,33 @@ REDACTED = [
     # A common first name and a surname that is no English word, that the model reads as nothing.
     pytest.param("Isabel Cruz will be talking in the conference", ["Isabel", "Cruz"], ["conference"], id="pair-the-model-reads-as-nothing"),
     pytest.param("Hope Springs will be screened tonight.", [], ["Hope Springs"], id="pair-ending-in-an-english-word"),
+    # Irish particles are capitalised; a scorer is a person.
+    pytest.param("Photo by Niamh Mac Giolla Phádraig on Unsplash", ["Niamh", " Mac ", "Phádraig"], ["Photo by", "Unsplash"], id="irish-particle-grown"),
+    pytest.param("Wróblewski scored twice in the second half.", ["Wróblewski"], ["scored twice"], id="subject-scored"),
+    # A first name that is also a town, before a surname; a quote's speaker; a name given; two names as a subject.
+    pytest.param("A tribute to Florence Nakamura, who ran it.", ["Florence", "Nakamura"], ["tribute"], id="town-first-name-before-surname"),
+    pytest.param("We flew to Santa Cruz last year.", ["Santa Cruz"], ["flew"], id="two-word-place-stays-a-place"),
+    pytest.param('"Not again," says Crystal Okafor in the second verse.', ["Crystal", "Okafor"], ["second verse"], id="quote-speaker"),
+    pytest.param('"It works," said Microsoft Teams support.', [], ["Microsoft Teams"], id="said-a-product"),
+    pytest.param("My grandmother was called Edite Kalniņa.", ["Edite", "Kalniņa"], ["grandmother"], id="was-called"),
+    pytest.param("The new service is called Build Runner.", [], ["Build Runner"], id="called-a-thing"),
+    pytest.param("Caleb Moorhouse lives at the end of the road.", ["Caleb", "Moorhouse"], ["lives"], id="pair-subject-lives"),
+    # A surname in lower case after a name; an English word after one is no surname.
+    pytest.param("A tribute to Tomaž kovačič, who wrote it.", ["Tomaž", "kovačič"], ["tribute"], id="lower-case-surname-grown"),
+    pytest.param("Ask Jonas about the café downstairs.", ["Jonas"], ["about the café"], id="english-word-after-a-name-stays"),
+    # A common first name after a strong person cue, whatever the model read; assistants and places stay.
+    pytest.param("We went hiking with Dolores last weekend.", ["Dolores"], ["hiking"], id="common-first-after-with"),
+    pytest.param("I met Terrence at the airport.", ["Terrence"], ["airport"], id="common-first-after-met"),
+    pytest.param("Most of us voted for Rebecca Hale in the end.", ["Rebecca", "Hale"], ["voted"], id="pair-after-voted-for"),
+    pytest.param("I checked it with Alexa.", [], ["Alexa"], id="assistant-after-with-stays"),
+    pytest.param("We built the site with Hugo and Ruby.", [], ["Hugo and Ruby"], id="tools-after-with-stay"),
+    pytest.param("We flew with Lufthansa to Chelsea.", [], ["Lufthansa"], id="airline-after-with-stays"),
     # A spaced dash ends a name; a title-cased heading of common words is no one.
     pytest.param("Ninthe Kronenberg - Pensions consultant", ["Ninthe", "Kronenberg"], ["Pensions consultant"], id="dash-ends-a-name"),
     pytest.param("Jack Asante - Administrator", ["Jack", "Asante"], ["Administrator"], id="dash-before-a-role"),
     pytest.param("Agenda: Revenue Growth, Customer Churn and Hiring Plan", [], ["Customer Churn"], id="heading-of-common-words"),
     pytest.param("Thanks,\nFormat\n", ["Format"], [], id="lone-sign-off-word-still-masked"),
+    pytest.param("The Format team will call.", [], ["Format team"], id="model-person-that-is-no-name"),
 ]
 
 
