@@ -59,7 +59,7 @@ _FIRM_BEFORE = regexcache.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|bec
 _COMPANY_AFTER = regexcache.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
 # A list item is one or two capitalised words ("Thierry, Thiago Lionel and René"), after name
 # particles in lower case too ("Kurzyna, Peukert and da Rocha").
-_LOWER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ter|zu"
+_LOWER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ter|zu|le|die"
 _ITEM = rf"(?:(?:{_LOWER_PARTICLES})[ ])*{_CAP}(?:[ ]{_CAP})?"
 # A name that starts with its particles: "van Dongen", "da Rocha", "van der Berg".
 LOWER_PARTICLE_NAME = regexcache.compile(rf"(?:(?:{_LOWER_PARTICLES})[ ])+{_CAP}")
@@ -165,18 +165,18 @@ _STREET_LINE = regexcache.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
 _HEAD_LINE = regexcache.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
 # Name particles: "Maya van der Lede", "Ninthe van der Stael de Jonge", "Milan Van Roy".
 # Irish: "Brid Ó Fuaruisce", "Nóra Ní Bhriain", "Ronan Mac Conaonaigh".
-_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el|ó|ní|nic|mac|mhic|uí|ua"
+_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el|die|ó|ní|nic|mac|mhic|uí|ua"
 _PARTICLE_WORDS = frozenset(_NAME_PARTICLES.split("|"))
 _PARTICLE_TAIL = regexcache.compile(rf"(?:(?:[ -](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
 _PARTICLE_HEAD = regexcache.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
 # A first name, particles, a surname: "Marina De Backer", "Luca di Stefano" (no particle that is an English word).
-_INNER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ten|ter|zu|bin|ibn"
+_INNER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ten|ter|zu|bin|ibn|die"
 _PARTICLE_HINT = regexcache.compile(rf"[ ](?i:{_INNER_PARTICLES})[ ]")
 _PARTICLE_PAIR = regexcache.compile(rf"(?<![\w'’-])(?P<first>{_CAP})(?:[ ](?i:{_INNER_PARTICLES})){{1,2}}[ ](?P<last>{_CAP})(?![\w-])")
 # Lower-case particles just before a name: "founders: van Oostendorp", "starring van Dongen".
 # Irish ones are capitalised: "Sean Mac Páidín", "Dr Ó Corlaigh".
 _PARTICLES_BEFORE = regexcache.compile(rf"(?<![\w'’-])(?:(?:{_LOWER_PARTICLES}|Mac|Ó|Ní|Nic|Mhic|Uí|Ua)[ ])+$")
-_NEXT_LOWER = regexcache.compile(rf"[ ](?P<word>[{LOWER}]{{4,}})(?![\w'’-])")
+_NEXT_LOWER = regexcache.compile(rf"[ ](?P<word>[{LOWER}]{{4,}}|(?=[{LOWER}]*[^\x00-\x7f])[{LOWER}]{{3}})(?![\w'’-])")
 _NEXT_CAP = regexcache.compile(rf"[ ](?P<word>{_CAP})(?![\w-])")
 _WORD_BEFORE = regexcache.compile(rf"(?<![\w'’-])(?P<word>{_CAP})[ ]$")
 # A list item's start: "- ", "* ", "• ", "1. ", "2) " at the start of a line (real or escaped).
@@ -256,6 +256,10 @@ class NameCues:
                 new_end = after.end()  # "Albert žagar": a surname written in lower case
             if head := _PARTICLES_BEFORE.search(text, max(0, start - 24), start):
                 new_start = head.start()  # "van Oostendorp": the particles are the name's
+            elif " " not in text[start:end] and (before := _WORD_BEFORE.search(text, max(0, start - 40), start)):
+                word = before.group("word")  # "the assistant to Alcan Çamurcuoğlu": a first name before the surname
+                if self._gaz.is_first(word) and self._name_like(word) and word.lower() not in OBJECT_VERBS and word.lower() not in ROLE_WORDS:
+                    new_start = before.start("word")
             if _PARTICLE_HEAD.match(text, new_start) and (before := _WORD_BEFORE.search(text, max(0, new_start - 40), new_start)):
                 if self._gaz.is_first(before.group("word")) and self._name_like(before.group("word")):
                     new_start = before.start("word")
@@ -304,9 +308,14 @@ class NameCues:
         labels = [m for m in _SPEAKER.finditer(text) if self._all_name_like(m.group("label"))]
         first_names = {m.group("label") for m in labels if self._gaz.is_first(m.group("label").split(" ")[0])}
         if len({m.group("label") for m in labels}) >= 2 and any(self._gaz.is_name(m.group("label").split(" ")[0]) for m in labels):
+            # In a dialogue, a common first name that is a common word too speaks ("June:", "Will:").
+            labels += [m for m in _SPEAKER.finditer(text) if m not in labels and self._dialogue_first_name(m.group("label"))]
             return [m.span("label") for m in labels]
         lone = [m for m in labels if m.group("speech") in "\"“'" or m.group("label") in first_names and self._unseen(m.group("label"))]
         return [m.span("label") for m in lone]
+
+    def _dialogue_first_name(self, label: str) -> bool:
+        return " " not in label and label.lower() not in _ROLES and self._gaz.is_common_first(label)
 
     def _caps_speakers(self, text: str) -> list[tuple[int, int]]:
         """Speaker labels in capitals, as in a screenplay: two or more different labels, each a
@@ -552,9 +561,20 @@ class NameCues:
             above = [line for line in lines[max(0, index - 4) : index] if line[1]]
             for start, head in above[-3:]:
                 words = head.split(" ")
-                if _HEAD_LINE.fullmatch(head) and self._all_name_like(head) and (self._gaz.is_first(words[0]) or self._gaz.is_last(words[-1])):
+                if _HEAD_LINE.fullmatch(head) and self._head_is_name(words):
                     found.append((start, start + len(head)))
         return found
+
+    def _head_is_name(self, words: Sequence[str]) -> bool:
+        """A letter head's line that names a person: words that read as names, one of them known
+        ("Eckhardt Geisel"), or a known first name before capitalised words that are no common,
+        role or company words ("Tessa Courtier"; "Daniel Ltd" is a firm)."""
+        if all(map(self._name_like, words)) and any(map(self._gaz.is_name, words)):
+            return True
+        first = words[0]
+        return len(words) > 1 and self._gaz.is_first(first) and self._name_like(first) and not any(
+            self._common(w) or w.lower() in _ROLES for w in words[1:]
+        )
 
     def _families_and_inverted(self, text: str) -> list[tuple[int, int]]:
         """"The Lindfors family"; "Cīrulis, Ģirts" (a surname the model never saw, or one that is

@@ -480,8 +480,9 @@ class NameContextRecognizer(LocalRecognizer):
                     end = slashed.end()
                 if not words or words[0].lower() in _NOT_NAMES or words[0].lower() in _STOP_WORDS:
                     continue  # "call me when you're here" names no one
-                if not any(map(self._name_word, words)):
-                    continue  # "Name: Build Pipeline", "Owner: Platform Team"
+                introduced = index == 0 and match.group(0)[:2].lower() == "my" and words[0][:1].isupper()
+                if not introduced and not any(map(self._name_word, words)):
+                    continue  # "Name: Build Pipeline", "Owner: Platform Team"; but "My name is Gregorian"
                 if rule.verify_lower_case and words[0][:1].islower() and not (self._unknown_first(words) or self._model_says_person(words)):
                     continue
                 if rule.verify_lower_case and words[0][:1].isupper() and rule.score < 0.6 and not self._model_says_person(words):
@@ -565,7 +566,6 @@ def _clean_ner(text: str, result: RecognizerResult, stop: Callable[[str], bool])
     return RecognizerResult(result.entity_type, start, end, result.score)
 
 
-_ALONE_ON_LINE = re.compile(r"[ \t>|*_-]*[^\W\d_]+[ \t.!]*\Z")
 _SPACED_DASH = re.compile(r"[ \t]+[-–—]+[ \t]+")
 _WORDS_OF = re.compile(r"[^\W\d_]+")
 _LEADING_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ ]+(?=[^\W\d_])")
@@ -811,15 +811,11 @@ class PiiAnalyzer:
         return findings
 
     def _no_name_in(self, text: str, start: int, end: int) -> bool:
-        """A model PERSON of words the model knows, none of them a name the gazetteer knows:
-        "Customer Churn" in a title-cased heading is no one ("Mark Grant" and "Ouwel" stay, and
-        so does a word alone on its line, signing off)."""
+        """A model PERSON of two words or more the model knows, none of them a name the gazetteer
+        knows: "Customer Churn" in a title-cased heading is no one. One word is kept: the
+        gazetteer lacks famous surnames the model knows ("Obama", "Putin")."""
         words = _WORDS_OF.findall(text, start, end)
-        if not words or any(self._is_name(w) or self._second.unseen(w) for w in words):
-            return False
-        line_end = text.find("\n", end)
-        line = text[text.rfind("\n", 0, start) + 1 : line_end if line_end >= 0 else len(text)]
-        return len(words) > 1 or not _ALONE_ON_LINE.match(line)
+        return len(words) > 1 and not any(self._is_name(w) or self._second.unseen(w) for w in words)
 
     def _is_common_word(self, word: str) -> bool:
         lower = word.lower()

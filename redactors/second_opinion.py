@@ -172,7 +172,7 @@ _FOREIGN_WORD = regexcache.compile(rf"(?<![\w'’-])(?=[{UPPER}][\w'’-]*[^\x00
 # "Davids GbR" are read as runs elsewhere).
 _CAP_WORD_ANYWHERE = regexcache.compile(rf"(?<![\w'’-])[{UPPER}][a-z]{{3,}}(?![\w'’-])")
 _FIRM_WORD_AFTER = regexcache.compile(r"[ ]+(?i:llc|inc|ltd|plc|group|gmbh|corp|company|& co|and sons)\b")
-_NEXT_CAP_WORD = regexcache.compile(rf"[ ]({_CAP})(?![\w'’-])")
+_NEXT_CAP_WORD = regexcache.compile(rf"[ ]((?:Ma?c)?{_CAP})(?![\w'’-])")
 _CAP_BEFORE = regexcache.compile(rf"[{UPPER}][\w'’-]*[ ]$")
 _CAP_AFTER = regexcache.compile(rf"[ ][{UPPER}]")
 _ASKED_SUBJECT = regexcache.compile(rf"(?:^|(?<=[.!?][ ])|(?<=\n))(?:Is|Was|Has|Did|Does|Can|Will|Should|Could|Would)[ ]{_LONE}(?=[ ][{LOWER}])")
