@@ -331,12 +331,17 @@ class SecondOpinion:
         return found
 
     def _floor(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
-        """Spans the model labelled ORG, NORP or WORK_OF_ART that are a place or a person's name."""
+        """Spans the model labelled ORG, NORP, WORK_OF_ART (or PRODUCT, for names) that are a place or a person's name."""
         results = []
         for start, end, label in spans:
             end = _first_line_end(text, start, end)
-            match = _FLOOR_SPAN.fullmatch(text, start, end) if label in _FLOOR_LABELS else None
+            match = _FLOOR_SPAN.fullmatch(text, start, end) if label in _FLOOR_LABELS or label == "PRODUCT" else None
             if match is None:
+                continue
+            if label == "PRODUCT":  # "says Crystal Nguyen": a product to the model, a person's two names
+                words = _words(match.group("words") or "")
+                if self._two_names(text, match.start(), words):
+                    results.append(RecognizerResult("PERSON", start, end, 0.5))
                 continue
             if match.group("slashed"):  # "Palmer/Courtney": surname/given name, as on a ticket
                 if self._floor_person(text, start, match.group("slashed").split("/")):
@@ -349,9 +354,19 @@ class SecondOpinion:
             n = self._floor_place(text, at, words) if not _FIRM_SUFFIXED.match(text, at) else 0  # "Rodriguez Group" is a firm
             if n:
                 results.append(RecognizerResult("LOCATION", at, at + len(" ".join(words[:n])), 0.5))
-            elif label == "ORG" and self._floor_person(text, at, words):
+            elif self._floor_person(text, at, words) if label == "ORG" else self._two_names(text, at, words):
                 results.append(RecognizerResult("PERSON", at, match.end("words"), 0.5))
         return results
+
+    def _two_names(self, text: str, at: int, words: Sequence[str]) -> bool:
+        """Two words, a common first name and a known last name, none a common or company word
+        and not introduced as a firm: a person's, whatever the model's label ("Teresa Almeida"
+        as a WORK_OF_ART; "Tesla Model", "Morgan Stanley at" stay)."""
+        if len(words) != 2 or any(w.lower() in _COMPANY_WORDS or w.lower() in _NOT_FIRST for w in words):
+            return False
+        if _FIRM_BEFORE.search(text, max(0, at - 24), at) or _FIRM_WORD_AFTER.match(text, at + len(" ".join(words))):
+            return False
+        return self._gaz.is_common_first(words[0]) and self._gaz.is_last(words[1]) and not self._gaz.is_place(" ".join(words))
 
     @staticmethod
     def _in_span(result: RecognizerResult, spans: Sequence[tuple[int, int]]) -> bool:

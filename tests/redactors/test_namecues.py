@@ -187,6 +187,10 @@ REDACTED = [
     pytest.param("My grandmother was called Amber Stone.", ["Amber", "Stone"], ["grandmother"], id="was-called"),
     pytest.param("The new service is called Build Runner.", [], ["Build Runner"], id="called-a-thing"),
     pytest.param("Caleb Greer lives at the end of the road.", ["Caleb", "Greer"], ["lives"], id="pair-subject-lives"),
+    # Two names the model labels a work or a product.
+    pytest.param("Teresa Almeida from King, Stewart and Ford is the keynote speaker", ["Teresa", "Almeida"], ["keynote"], id="names-read-as-a-work"),
+    pytest.param("We read The Great Gatsby at school.", [], ["The Great Gatsby"], id="work-of-art-stays"),
+    pytest.param("We merged with Morgan Stanley last year.", [], ["Morgan Stanley"], id="firm-after-with-stays"),
     # An introduction names whatever capitalised word follows; a field still needs a name.
     pytest.param("My name is Gregorian", ["Gregorian"], ["My name is"], id="my-name-is-an-english-word"),
     pytest.param("Name: Build Pipeline", [], ["Build Pipeline"], id="name-field-of-common-words"),
