@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from presidio_analyzer import RecognizerResult
 
 from redactors import regexcache
+from redactors.addresses import street_lines
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
 
@@ -54,6 +55,8 @@ _ROLES = frozenset(
     author owner reviewer assignee reporter priority severity type category tags label source target
     directed written produced cast genre runtime rating release todo fixme hack xxx bug fix ps nb""".split()
 )
+# Months that are first names too: before a surname the model never saw, a person's name.
+_MONTH_FIRST_NAMES = frozenset({"april", "may", "june", "august"})
 _PAIR = regexcache.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
 _FIRM_BEFORE = regexcache.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|became|for|work(?:s|ed)? for|vendor|client|partner)[ ]+)$")
 _COMPANY_AFTER = regexcache.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
@@ -331,6 +334,9 @@ class NameCues:
         found = []
         for match in _PAIR.finditer(text):
             words = match.group().split(" ")
+            if words[0].lower() in _MONTH_FIRST_NAMES and self._unseen(words[1]) and self._is_last(words[1]):
+                found.append((match.start(), match.start() + len(words[0]) + 1 + len(words[1])))
+                continue  # "add August Andreasen as guardian": a month that is a first name, then a rare surname
             while words and (words[0].lower() in _ROLES or self._common(words[0])):
                 words.pop(0)  # "The Maksimiljan Dolenc version": the article is no part of it
             start = match.end() - len(" ".join(words))
@@ -551,13 +557,14 @@ class NameCues:
     def _letter_heads(self, text: str) -> list[tuple[int, int]]:
         """The name lines of an address block: up to three lines of one to three capitalised
         words right above a street line ("Ivo Scotto\n\n3108 Guerra Lock", "> Lissi Hübel\n>
-        7454 Berry Fall"); a firm's line ("Wade PLC") is passed over."""
+        7454 Berry Fall", "Crystal King\nBryant LLC\nMeisterstrasse 75"); a firm's line ("Wade
+        PLC") is passed over."""
         found: list[tuple[int, int]] = []
         view = text.replace("\\n", " \n")  # escaped line breaks too, offsets kept
         lines = [(m.start("body"), m.group("body")) for m in _LINE.finditer(view)]
         for index, (_, body) in enumerate(lines):
-            if not _STREET_LINE.match(body):
-                continue
+            if not (_STREET_LINE.match(body) or any(m.start() == 0 for m in street_lines(body, None))):
+                continue  # "3108 Guerra Lock", and the street forms of redactors.addresses ("Meisterstrasse 75")
             above = [line for line in lines[max(0, index - 4) : index] if line[1]]
             for start, head in above[-3:]:
                 words = head.split(" ")
