@@ -142,6 +142,8 @@ _OBJECT = regexcache.compile(
 _VOCATIVE = regexcache.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
 # A mention: "@ikenna can you review", "@maria.lopez thanks" (not "@app.route(", "@patch(", "a@b.c").
 _MENTION = regexcache.compile(rf"(?<![\w@.])@(?P<handle>[{UPPER}{LOWER}]+(?:[._-][{UPPER}{LOWER}]+)?)(?=[ \t]|[,:;!?][ \t\n]|[,:;!?]?$)", re.M)
+# A request to the one mentioned: "@wriddhish can you ...", "@fərhad, please ...".
+_REQUEST_AFTER = regexcache.compile(r"[ ,:]+(?:(?:can|could|would|will)[ ]you|please|pls|thanks|thank[ ]you)\b", re.I)
 # Mentions of a group, not of a person (Slack's and GitHub's): names in the gazetteer too.
 _GROUP_HANDLES = frozenset("here channel everyone all team dev devs ops admin admins oncall".split())
 # Addressed at a clause's start: "'Igor, the report is late again.'", "Aisha, can you check?".
@@ -494,7 +496,8 @@ class NameCues:
 
     def _mentions(self, text: str) -> list[tuple[int, int]]:
         """"@ikenna can you review", "@maria.lopez": a handle made of names, each a common first
-        name or a known name the model never saw; no group ("@here", "@channel") and no code
+        name or a known name the model never saw, or of words the model never saw when a request
+        follows ("@wriddhish can you review"); no group ("@here", "@channel") and no code
         ("@app.route(", "@property")."""
         found = []
         for match in _MENTION.finditer(text):
@@ -503,6 +506,8 @@ class NameCues:
                 continue
             if all(self._gaz.is_common_first(p) or self._gaz.is_name(p) and self._unseen(p) for p in parts):
                 found.append(match.span("handle"))
+            elif all(map(self._unseen, parts)) and _REQUEST_AFTER.match(text, match.end()):
+                found.append(match.span("handle"))  # "@wriddhish can you review": asked, so someone
         return found
 
     def _not_only_place(self, word: str) -> bool:

@@ -191,6 +191,10 @@ REDACTED = [
     pytest.param("Teresa Almeida from King, Stewart and Ford is the keynote speaker", ["Teresa", "Almeida"], ["keynote"], id="names-read-as-a-work"),
     pytest.param("We read The Great Gatsby at school.", [], ["The Great Gatsby"], id="work-of-art-stays"),
     pytest.param("We merged with Morgan Stanley last year.", [], ["Morgan Stanley"], id="firm-after-with-stays"),
+    # A handle asked to do something is someone's; code and groups stay.
+    pytest.param("@tsiory can you review this PR before lunch?", ["tsiory"], ["review this PR"], id="mention-with-a-request"),
+    pytest.param("@here can you review this PR before lunch?", [], ["@here"], id="group-mention-with-a-request-stays"),
+    pytest.param("@pytest.fixture\ndef client(): ...", [], ["@pytest.fixture"], id="decorator-stays"),
     # A month that is a first name, before a surname the model never saw; a month before a date stays.
     pytest.param("We need to add August Andreasen as guardian", ["August", "Andreasen"], ["guardian"], id="month-first-name-before-a-rare-surname"),
     pytest.param("The review moved to August Monday Standup.", [], ["August Monday"], id="month-before-common-words-stays"),
