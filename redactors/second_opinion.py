@@ -479,7 +479,7 @@ class SecondOpinion:
     def _cued_common_first(self, text: str, spans: Sequence[tuple[int, int, str]]) -> list[RecognizerResult]:
         """A common first name the model knows after a strong person cue ("shopping with Javier",
         "I met Joel"), which the model read as nothing, an ORG or a NORP; not a country, nor an
-        assistant or a product named like a person ("with Claude", "in Julia")."""
+        assistant or a product named like a person ("with Claude", "with Julia")."""
         found = []
         for match in _STRONG_PERSON_CUE.finditer(text):
             word, start, end = match.group("name"), match.start("name"), match.end("name")
