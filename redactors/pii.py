@@ -192,6 +192,39 @@ class OfflineUrlRecognizer(UrlRecognizer):
     def validate_result(self, pattern_text: str) -> bool:
         return _OFFLINE_TLD(pattern_text).fqdn != ""
 
+    @staticmethod
+    def windows(text: str) -> list[tuple[int, int]]:
+        """Where a match can be: each of Presidio's four URL patterns matches no white space (its
+        characters are the host's [a-z0-9.-], a scheme, quotes and a path of [^\\s()<>"']) and
+        has a "." before the top-level domain, whose first letter is a word character (also
+        under case folding: "K" and "ſ" are letters). So a match lies in a maximal run of
+        non-space characters with a "." and a word character after it. The patterns have no
+        look-arounds, anchors or word boundaries, and the characters just outside a run are white
+        space, which no match reads: in the runs they find what they find in the whole text
+        (tests/redactors/test_recognizers.py compares both with Presidio's own analyze). Prose
+        has few such runs ("done." ends before a space), so the 6 kB pattern no longer starts at
+        every letter of every text."""
+        spans: list[tuple[int, int]] = []
+        end = 0
+        for dot in _DOT_BEFORE_WORD.finditer(text):
+            at = dot.start()
+            if at < end:
+                continue  # in the run already taken
+            start = _RUN_BEFORE.match(text, 0, at).start()  # type: ignore[union-attr]
+            end = _RUN_AFTER.match(text, at).end()  # type: ignore[union-attr]
+            spans.append((start, end))
+        return spans
+
+
+# The street windows: a line (no line break in it) with a digit or a double quote, in the
+# engine of the street patterns (the same digits as their \d).
+_LINE_WITH_DIGIT_OR_QUOTE = regex.compile(r'(?m)^[^\n\d"]*[\d"][^\n]*')
+# The URL windows: a "." before a word character, and the run of non-space characters around it
+# (the same engine and so the same white space as the URL patterns' own [^\s...]).
+_DOT_BEFORE_WORD = regex.compile(r"\.(?=\w)")
+_RUN_BEFORE = regex.compile(r"(?r)\S*")
+_RUN_AFTER = regex.compile(r"\S*")
+
 
 class SpacedSsnRecognizer(PatternRecognizer):
     """US SSNs whose separators are padded ("123 - 45 - 6789"), with the SSA's validity rules."""
@@ -267,6 +300,17 @@ class StreetAddressRecognizer(PatternRecognizer):
 
     def __init__(self) -> None:
         super().__init__(supported_entity="LOCATION", patterns=self.PATTERNS, name="StreetAddressRecognizer", supported_language=LANGUAGE)
+
+    @staticmethod
+    def windows(text: str) -> list[tuple[int, int]]:
+        """Where a match can be: the lines with a digit or a double quote. No pattern reads a line
+        break (their white space is [ \\t]), every pattern but the address field's needs a
+        digit, and an address field's value is quoted on its line. A line's ends are breaks or
+        the text's ends, where the patterns' word boundaries read as in the whole text; the
+        address field's look-behind still sees the key before the window (the engine's
+        look-arounds read the whole text). tests/redactors/test_recognizers.py compares the
+        results with Presidio's own analyze."""
+        return [match.span() for match in _LINE_WITH_DIGIT_OR_QUOTE.finditer(text)]
 
 
 # Strong cues: a place may follow in lower case ("i'm currently in edinburgh").
