@@ -216,9 +216,6 @@ class OfflineUrlRecognizer(UrlRecognizer):
         return spans
 
 
-# The street windows: a line (no line break in it) with a digit or a double quote, in the
-# engine of the street patterns (the same digits as their \d).
-_LINE_WITH_DIGIT_OR_QUOTE = regex.compile(r'(?m)^[^\n\d"]*[\d"][^\n]*')
 # The URL windows: a "." before a word character, and the run of non-space characters around it
 # (the same engine and so the same white space as the URL patterns' own [^\s...]).
 _DOT_BEFORE_WORD = regex.compile(r"\.(?=\w)")
@@ -300,17 +297,6 @@ class StreetAddressRecognizer(PatternRecognizer):
 
     def __init__(self) -> None:
         super().__init__(supported_entity="LOCATION", patterns=self.PATTERNS, name="StreetAddressRecognizer", supported_language=LANGUAGE)
-
-    @staticmethod
-    def windows(text: str) -> list[tuple[int, int]]:
-        """Where a match can be: the lines with a digit or a double quote. No pattern reads a line
-        break (their white space is [ \\t]), every pattern but the address field's needs a
-        digit, and an address field's value is quoted on its line. A line's ends are breaks or
-        the text's ends, where the patterns' word boundaries read as in the whole text; the
-        address field's look-behind still sees the key before the window (the engine's
-        look-arounds read the whole text). tests/redactors/test_recognizers.py compares the
-        results with Presidio's own analyze."""
-        return [match.span() for match in _LINE_WITH_DIGIT_OR_QUOTE.finditer(text)]
 
 
 # Strong cues: a place may follow in lower case ("i'm currently in edinburgh").

@@ -129,14 +129,9 @@ def _squash(key: str) -> str:
     return key.replace("_", "").replace("-", "").replace(".", "").lower()
 
 
-_FIRST_NON_SPACE = re.compile(r"\S")
-
-
 def _looks_like_json(text: str) -> bool:
-    """Does the text start, after white space, with "{" or "[" and one more character? (Without
-    copying it: `lstrip` would copy a long document for every string value.)"""
-    first = _FIRST_NON_SPACE.search(text)
-    return first is not None and text[first.start()] in "{[" and first.start() + 2 <= len(text)
+    stripped = text.lstrip()
+    return stripped[:1] in ("{", "[") and len(stripped) >= 2
 
 
 class _Walk:

@@ -90,21 +90,16 @@ def test_context_words_raise_scores_as_presidio_does(reference: Reference) -> No
     assert reference.analyzer._recognizers.analyze("my ref: 219-091234 ok", ["US_SSN"], 0.4, None) == []
 
 
-# Texts at the edges of the street and URL windows (redactors/pii.py): an address field with
-# no digit, its key on the line before, CRLF lines, a street at the text's end, URLs in quotes,
-# after a scheme, at a sentence's end, and with non-ASCII white space around them.
+# Texts at the edges of the URL windows (redactors/pii.py): URLs in quotes, after a scheme, at a
+# sentence's end, with non-ASCII white space around them, and letters that fold to ASCII.
 _WINDOW_EDGES = [
-    '{"city": "Paris", "street": "Rue de Rivoli"}', '{"city":\n  "Lyon"}', '"address" : "Main Street"\r\nnext',
-    "line one\r\n12 Main Street, Boston\r\n", "see 221B Baker Street", "no digits at all here\nnor here",
     "Visit docs.python.org. Then 'https://example.com/a?b=1' or \"www.example.org\".", "done.\u00a0example.com\u2028x",
-    "ftp://files.example.net/x (mirror: example.co.uk/y)", "e.g. this.\nThat", "K.\u212a x.\u017fe",
+    "ftp://files.example.net/x (mirror: example.co.uk/y)", "e.g. this.\nThat", "K.\u212a x.\u017fe", "no dots here",
 ]  # fmt: skip
 
 
-def test_window_edges_match_presidio(reference: Reference) -> None:
+def test_url_window_edges_match_presidio(reference: Reference) -> None:
     assert reference.differences(_WINDOW_EDGES, ALL, with_ner=False) == []
-    found = reference.analyzer._recognizers.analyze('{"city":\n  "Lyon"}', ["LOCATION"], 0.4, None)
-    assert [(r.start, r.end) for r in found] == [(12, 16)]  # the address field, its key a line before
     found = reference.analyzer._recognizers.analyze("Visit docs.python.org. Then", ["URL"], 0.4, None)
     assert [(r.start, r.end) for r in found] == [(6, 21)]
 
@@ -119,9 +114,6 @@ _PIECES = st.sampled_from([
     # URLs (OfflineUrlRecognizer reads only runs of non-space characters with a "." before a letter):
     "https://", "http://", "www.", "www2.", "example.com/a?b=1", ".com", ".io", "/path", '"', "\u00a0", "\u2028",
     "docs.python.org", "done.", "A.B", ".\u212a", "x.\u017fe", "\u0130", "e.g.", "3.5", "(", "<", "-x.de-",
-    # Streets (StreetAddressRecognizer reads only the lines with a digit or a double quote):
-    "12", "Main", "St", "Street", "Ave.", "apt 4", "Via Roma", "rue", "Friedrichstrasse", "Kingsway", "Boston",
-    ", MA 02118", "SW1A 1AA", "\r", '"city"', '"street": "', '"Paris"', "\u0663", "Springfield, IL 62701",
 ])  # fmt: skip
 
 
