@@ -93,7 +93,7 @@ _OTHER_VERBS = (
 _SUBJECT = regexcache.compile(rf"(?<![\w'’-])(?P<name>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS}|{_OTHER_VERBS})\b)")
 # Two names as the subject of a verb only people do: "Caleb Greer lives at ...".
 _PAIR_SUBJECT = regexcache.compile(rf"(?<![\w'’-])(?P<first>{_CAP})[ ](?P<last>{_CAP})[ ](?=(?P<verb>{_PERSON_VERBS})\b)")
-# A quote's speaker, and a name given: "says Per Sandvik", "was called Macs Sproģis".
+# A quote's speaker, and a name given: "says Crystal Nguyen", "was called Amber Stone".
 _SPEAKER_OR_CALLED = regexcache.compile(
     rf"\b(?:says|said|adds|added|asks|asked|writes|wrote|recalls|recalled|explains|explained|(?:is|was|were|am|be|been)[ ](?:called|named))[ ]"
     rf"(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w'’-])"
@@ -476,7 +476,8 @@ class NameCues:
 
     def _speakers_and_called(self, text: str) -> list[tuple[int, int]]:
         """The name after "says", "asked", "was called" ...: one to three words that read as
-        names, the first a known first name ("says Per Sandvik"; "said Friday" stays)."""
+        names, the first a known first name ("says Crystal Nguyen"; "said Friday" stays; "says Per
+        Sandvik" is missed: "Per" is no known first name here)."""
         found = []
         for match in _SPEAKER_OR_CALLED.finditer(text):
             words = match.group("name").split(" ")
