@@ -172,18 +172,27 @@ class OfflineEmailRecognizer(EmailRecognizer):
         holds an "@"; so it lies in a maximal run of those around an "@". The characters just
         outside a run are neither, so the pattern's look-behind and its final \\b read the same
         there as in the whole text (redactors/recognizers.py runs the pattern in these windows)."""
-        spans = []
-        at = text.find("@")
-        while at != -1:
-            start = _ADDRESS_RUN_BEFORE.match(text, 0, at).start()  # type: ignore[union-attr]
-            end = _ADDRESS_RUN_AFTER.match(text, at).end()  # type: ignore[union-attr]
-            spans.append((start, end))
-            at = text.find("@", end)
-        return spans
+        return _runs_around(text, _AT, _ADDRESS_RUN_BEFORE, _ADDRESS_RUN_AFTER)
+
+
+def _runs_around(text: str, anchor: regex.Pattern[str], before: regex.Pattern[str], after: regex.Pattern[str]) -> list[tuple[int, int]]:
+    """The recognizers' windows: around each match of `anchor`, the run that `before` (matched
+    backwards from it) and `after` (forwards) take; each run once, in text order."""
+    spans: list[tuple[int, int]] = []
+    end = 0
+    for found in anchor.finditer(text):
+        at = found.start()
+        if at < end:
+            continue  # in the run already taken
+        start = before.match(text, 0, at).start()  # type: ignore[union-attr]
+        end = after.match(text, at).end()  # type: ignore[union-attr]
+        spans.append((start, end))
+    return spans
 
 
 # The characters of OfflineEmailRecognizer's pattern (local part, dots, domain) and "@", in the
 # `regex` module's reading of \w, as the recognizer's own pattern is compiled; the first runs backwards.
+_AT = regex.compile("@")
 _ADDRESS_RUN_BEFORE = regex.compile(r"(?r)[\w!#$%'*+^`{|}~.@-]*")
 _ADDRESS_RUN_AFTER = regex.compile(r"[\w!#$%'*+^`{|}~.@-]*")
 
@@ -204,16 +213,7 @@ class OfflineUrlRecognizer(UrlRecognizer):
         (tests/redactors/test_recognizers.py compares both with Presidio's own analyze). Prose
         has few such runs ("done." ends before a space), so the 6 kB pattern no longer starts at
         every letter of every text."""
-        spans: list[tuple[int, int]] = []
-        end = 0
-        for dot in _DOT_BEFORE_WORD.finditer(text):
-            at = dot.start()
-            if at < end:
-                continue  # in the run already taken
-            start = _RUN_BEFORE.match(text, 0, at).start()  # type: ignore[union-attr]
-            end = _RUN_AFTER.match(text, at).end()  # type: ignore[union-attr]
-            spans.append((start, end))
-        return spans
+        return _runs_around(text, _DOT_BEFORE_WORD, _RUN_BEFORE, _RUN_AFTER)
 
 
 # The URL windows: a "." before a word character, and the run of non-space characters around it
