@@ -477,7 +477,7 @@ class NameCues:
     def _speakers_and_called(self, text: str) -> list[tuple[int, int]]:
         """The name after "says", "asked", "was called" ...: one to three words that read as
         names, the first a known first name ("says Crystal Nguyen"; "said Friday" stays; "says Per
-        Sandvik" is missed: "Per" is no known first name here)."""
+        Sandvik" is missed: "per" is a common word, so "Per" does not read as a name)."""
         found = []
         for match in _SPEAKER_OR_CALLED.finditer(text):
             words = match.group("name").split(" ")
