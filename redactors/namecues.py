@@ -476,12 +476,14 @@ class NameCues:
 
     def _speakers_and_called(self, text: str) -> list[tuple[int, int]]:
         """The name after "says", "asked", "was called" ...: one to three words that read as
-        names, the first a known first name ("says Crystal Nguyen"; "said Friday" stays; "says Per
-        Sandvik" is missed: "per" is a common word, so "Per" does not read as a name)."""
+        names, the first a known first name ("says Crystal Nguyen"; "said Friday" stays). A first
+        name that is also a common word reads as one before a surname that is none ("says Per
+        Sandvik", "was called June Okafor"; "was called Grant Funding" stays)."""
         found = []
         for match in _SPEAKER_OR_CALLED.finditer(text):
-            words = match.group("name").split(" ")
-            if self._gaz.is_first(words[0]) and all(map(self._name_like, words)) and not _COMPANY_AFTER.match(text, match.end()):
+            first, *rest = match.group("name").split(" ")
+            first_like = self._name_like(first) or bool(rest) and first.lower() not in _ROLES
+            if self._gaz.is_first(first) and first_like and all(map(self._name_like, rest)) and not _COMPANY_AFTER.match(text, match.end()):
                 found.append(match.span("name"))
         return found
 
