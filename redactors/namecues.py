@@ -478,7 +478,7 @@ class NameCues:
         """The name after "says", "asked", "was called" ...: one to three words that read as
         names, the first a known first name ("says Crystal Nguyen"; "said Friday" stays). A first
         name that is also a common word reads as one before a surname that is none ("says Per
-        Sandvik", "was called June Okafor"; "was called Grant Funding" stays)."""
+        Sandvik"; "is called Grant Funding today" stays)."""
         found = []
         for match in _SPEAKER_OR_CALLED.finditer(text):
             first, *rest = match.group("name").split(" ")
