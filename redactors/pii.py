@@ -295,8 +295,25 @@ class StreetAddressRecognizer(PatternRecognizer):
         ),
     ]
 
+    # Per pattern, a necessary condition: a part that every match of it contains, as a regex
+    # that is cheap to search (the literal or digit it needs first, then a look-behind). A text
+    # where a gate finds nothing cannot hold a match of its pattern, and the pattern does not run
+    # there (redactors/recognizers.py). "street (suffix)" otherwise reads every word letter by
+    # letter for a suffix; the field pattern's variable look-behind is tried at every character.
+    GATES = {
+        "street (suffix)": rf"[ \t]\d(?<=(?:{_STREET_SUFFIXES})[ \t]+\d)",
+        "city, state zip": r",[ \t]*[A-Z]{2}[ \t]+\d{5}",
+        "uk postcode": r"\d[A-Z]{2}\b(?<=[ \t]\d[A-Z]{2})",
+        "address field": r'(?:city|town|line1|line2|street|address|address_line_?\d|postal_code|postcode|zip|zip_code|state|province|region)"\s*:\s*"',
+    }
+
     def __init__(self) -> None:
         super().__init__(supported_entity="LOCATION", patterns=self.PATTERNS, name="StreetAddressRecognizer", supported_language=LANGUAGE)
+        unknown = set(self.GATES) - {pattern.name for pattern in self.patterns}
+        if unknown:
+            raise ValueError(f"gates for patterns that do not exist: {sorted(unknown)}")
+        # Compiled as the patterns are (the `regex` module, the same flags): the same case folding.
+        self.gates = {name: regex.compile(gate, flags=self.global_regex_flags) for name, gate in self.GATES.items()}
 
 
 # Strong cues: a place may follow in lower case ("i'm currently in edinburgh").
@@ -390,6 +407,11 @@ _RELATIONS = (
 )
 
 
+# Form fields that hold a person's name (never a chat role such as "Customer:" or "Agent:").
+_PERSON_FIELDS = (
+    r"applicant|beneficiary|passenger|cardholder|card[ ]holder|account[ ]holder|policy[ ]?holder|claimant|"
+    r"signatory|guardian|next[ ]of[ ]kin|emergency[ ]contact|borrower|co-borrower|payee|travell?er|insured"
+)
 _PARTICLES = frozenset("van von de der den da di du del della la le bin ibn al el".split())
 _HONORIFICS = r"mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|señor|señora|sra|sr"
 
@@ -397,14 +419,17 @@ _HONORIFICS = r"mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|señor|se
 def _name_rules() -> tuple[_NameRule, ...]:
     lower_ok = rf"(?P<name>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,2}})"
     capitalised = rf"(?P<name>{_CAP_WORD}(?:[ ]{_CAP_WORD}){{0,2}})"
+    # After a title an Irish surname keeps its particle: "Dr Ó Corlaigh", "Ms Ní Bhriain".
+    honoured = rf"(?P<name>(?:(?:Ó|Ní|Nic|Mhic|Uí|Ua)[ ])?{_CAP_WORD}(?:[ ]{_CAP_WORD}){{0,2}})"
     return (
         # Explicit introductions: the name may be written in lower case or in capitals ("NAME: YUSUF KABIR").
-        _NameRule(re.compile(rf"(?i:\b(?:my name is|my name's|call me|name\s*:|signed\s*:?)\s+){lower_ok}"), 0.85),
+        # Fields of a form whose value is a person: "Name:", "Applicant:", "Beneficiary:".
+        _NameRule(re.compile(rf"(?i:\b(?:my name is|my name's|call me|name\s*:|signed\s*:?|(?:{_PERSON_FIELDS})[ \t]*:)\s+){lower_ok}"), 0.85),
         _NameRule(re.compile(rf"(?i:\b(?:i am|i'm|this is|it's)\s+){capitalised}\b"), 0.6),
         # "hi im aminatu tukur": in lower case only names the gazetteer or the model confirms.
         _NameRule(re.compile(rf"(?<![\w'’])(?:i am|i'm|im|this is)[ ]+(?P<name>{_LOWER_WORD}(?:[ ]{_LOWER_WORD})?)(?![\w'’-])"), 0.6, verify_lower_case=True),
         # Honorifics: "ms. Lucas", "Dr. Santiago Castro", "Mrs Ojala".
-        _NameRule(re.compile(rf"(?i:\b(?:{_HONORIFICS})\.?[ \t]+){capitalised}\b"), 0.7),
+        _NameRule(re.compile(rf"(?i:\b(?:{_HONORIFICS})\.?[ \t]+){honoured}\b"), 0.7),
         # Greetings at the start of a line: "Hi John," / "dear sarah".
         _NameRule(re.compile(rf"(?im:^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ ,]+){lower_ok}(?=\s*[,!.\n:]|$)"), 0.75),
         # Sign-offs: "Thanks,\nJohn" / "Best regards, Sarah Connor" at the end of a line or text.
@@ -505,8 +530,8 @@ class NameContextRecognizer(LocalRecognizer):
                 # Trim trailing words that are not names ("John thanks" -> "John").
                 while words and words[-1].lower() in _NOT_NAMES:
                     end -= len(words.pop()) + (1 if words else 0)
-                slashed = _SLASH_AFTER.match(text, end) if len(words) == 1 else None
-                if slashed:  # "name: Grosjean/Hüryaşar": surname/given name, as on a ticket
+                slashed = (_SLASH_AFTER.match(text, end) or index == 0 and _GIVEN_AFTER.match(text, end)) if len(words) == 1 else None
+                if slashed:  # "name: Grosjean/Hüryaşar", "Applicant: Kuiper, Phenphitcha": surname, then given name
                     end = slashed.end()
                 if not words or words[0].lower() in _NOT_NAMES or words[0].lower() in _STOP_WORDS:
                     continue  # "call me when you're here" names no one
@@ -528,6 +553,8 @@ _WORD_BEFORE = re.compile(rf"([{UPPER}][{LOWER}'\-]{{1,20}}) $")
 # After a name: " Lopez", " O'Brien" (an apostrophe then a capital), and "/Given" of "Surname/Given".
 _WORD_AFTER = re.compile(rf" ([{UPPER}](?:['’][{UPPER}])?[{LOWER}'\-]{{1,20}})\b")
 _SLASH_AFTER = re.compile(rf"/([{UPPER}][{LOWER}'\-]{{1,20}})\b(?!/)")
+# In a name field, ", Given" that ends the field: "Applicant: Kuiper, Phenphitcha".
+_GIVEN_AFTER = re.compile(rf",[ ]([{UPPER}][{LOWER}'\-]{{1,20}})(?=[ \t]*(?:\n|\\n|$|[;|]))")
 
 
 # Shapes with a digit or a slash that are still names: "64 Collin Sound" (a street the model calls

@@ -95,13 +95,19 @@ def _plain_patterns(recognizer: EntityRecognizer) -> bool:
 
 
 def _pattern_results(recognizer: PatternRecognizer, text: str) -> list[RecognizerResult]:
-    """`PatternRecognizer.analyze`: same matches, validation, scores and de-duplication."""
+    """`PatternRecognizer.analyze`: same matches, validation, scores and de-duplication. A
+    pattern whose gate (the recognizer's ``gates``, by pattern name: a regex every match of the
+    pattern contains) finds nothing in the text is not run."""
     flags = recognizer.global_regex_flags
     entity = recognizer.supported_entities[0]
     windows = getattr(recognizer, "windows", None)  # where matches can be; None: anywhere
     spans = windows(text) if windows is not None else ((0, len(text)),)
+    gates = getattr(recognizer, "gates", None)  # per pattern name: what every match contains
     results = []
     for pattern in recognizer.patterns:
+        gate = gates.get(pattern.name) if gates else None
+        if gate is not None and gate.search(text, timeout=REGEX_TIMEOUT_SECONDS) is None:
+            continue
         if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
             pattern.compiled_with_flags = flags
             pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)

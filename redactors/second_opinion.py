@@ -255,6 +255,25 @@ def _title(span: str) -> str:
     return " ".join(word[:1].upper() + word[1:] for word in span.split(" "))
 
 
+_LIST_JOINT = regexcache.compile(r",[ ](?:(?:and|&|or)[ ])?|[ ](?:and|&|or)[ ]")
+
+
+def _firm_of_listed(match: re.Match[str]) -> tuple[int, int]:
+    """The firm in a list whose words include a company word: the whole list ("Morris and Sons",
+    "Smith, Francis and Bell Orchestra": a firm's partners are single surnames), or only its last
+    item when that item is a firm of its own after a person's full name ("between Halima Shehu
+    and Taylor Group")."""
+    joints = list(_LIST_JOINT.finditer(match.group()))
+    items = [match.group()[a.end() if a else 0 : b.start() if b else None] for a, b in zip([None, *joints], [*joints, None])]
+    last = items[-1].split(" ")
+    before = [item.split(" ") for item in items[:-1]]
+    if len(last) == 2 and last[-1].lower() in _COMPANY_WORDS and all(w.lower() not in _COMPANY_WORDS for item in before for w in item) and any(
+        len(item) == 2 for item in before
+    ):
+        return match.start() + joints[-1].end(), match.end()
+    return match.span()
+
+
 def _in_firm(text: str, result: RecognizerResult, firms: Sequence[tuple[int, int]]) -> bool:
     """Whether a place names (part of) a firm: "at Tapia Group", "Thorpe Ltd", "at Adams,
     Holland and Wallis"."""
@@ -525,13 +544,15 @@ class SecondOpinion:
 
     def _name_length(self, pair: str, entities: Sequence[tuple[int, int, str]]) -> int:
         """How much of the pair the model, asked about it title-cased, reads as a name: its
-        PERSON (or, when the first word is a common first name, any proper noun's: "Kavya Smith"
-        reads as a firm to it, "Yusuf Kabir" as a product; "Apache Spark" is no name) entity's
+        PERSON (or, when the first word is a common first name or no word of the pair is English
+        or known to the model, any proper noun's: "Kavya Smith" reads as a firm to it, "Yusuf
+        Kabir" as a product, "Olufunke Oyaifo" as a firm; "Apache Spark" is no name) entity's
         length within the pair; 0: none."""
         start = len(_NEUTRAL_PREFIX)
+        words = pair.split(" ")
+        foreign = self._gaz.is_common_first(words[0]) or all(self._unseen(w) and w.lower() not in self._english_words for w in words)
         for s, e, label in entities:
-            common = label in _PROPER_LABELS and self._gaz.is_common_first(pair.split(" ")[0])
-            if s <= start < e and (label in ("PERSON", "PER") or common):
+            if s <= start < e and (label in ("PERSON", "PER") or label in _PROPER_LABELS and foreign):
                 return min(len(pair), e - start)  # "xiaoming set up": the name is "xiaoming"
         return 0
 
@@ -564,7 +585,7 @@ class SecondOpinion:
         for match in _ENUMERATION.finditer(text):
             words = [w.lower() for w in re.findall(_CAP, match.group())]
             if any(w in _COMPANY_WORDS for w in words[1:]):
-                spans.append(match.span())  # "Morris and Sons"
+                spans.append(_firm_of_listed(match))  # "Morris and Sons"
                 continue
             cued = _FIRM_BEFORE.search(text, 0, match.start()) or _COMPANY_AFTER.match(text, match.end())
             # Three names in a row, introduced as an employer or followed by what a firm is.

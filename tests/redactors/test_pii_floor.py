@@ -21,6 +21,8 @@ FOUND = [
     # Three surnames read as a firm's partners, unless the words around them make them people.
     pytest.param("I met Wilson, Davidson and Sharp yesterday", "Davidson", id="surnames-after-met"),
     pytest.param("Wilson, Davidson and Sharp were hired last week", "Davidson", id="surnames-before-a-plural-verb"),
+    # A person's full name listed with a firm: the firm is the last item only.
+    pytest.param("This agreement is made between Halima Shehu and Taylor Group.", "Shehu", id="person-and-a-firm"),
 ]
 
 
@@ -42,6 +44,8 @@ BENIGN = [
     pytest.param("Visual Studio 2022 crashed again", ("Visual Studio 2022",), id="ide-version"),
     pytest.param("Red Hat 9 release notes", ("Red Hat 9",), id="distribution-version"),
     pytest.param("Richardson, White and Edwards is hiring a paralegal", ("Richardson, White and Edwards",), id="partners-firm-singular-verb"),
+    pytest.param("This agreement is made between Halima Shehu and Taylor Group.", ("Taylor Group",), id="firm-after-a-person"),
+    pytest.param("The Smith, Francis and Bell Orchestra was founded in 1986", ("Smith, Francis and Bell Orchestra",), id="partners-before-a-company-word"),
 ]
 
 

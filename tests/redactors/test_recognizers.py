@@ -170,3 +170,41 @@ def test_spaced_ssn_prefilter_keeps_what_the_pattern_finds(analyzer: PiiAnalyzer
     assert bool(plain) == found
     assert bool(recognizer.possible(text)) or not plain
     assert _key(analyzer._recognizers.run(recognizer, text, ["US_SSN"])) == _key(plain)
+
+
+_STREET_PIECES = st.sampled_from([
+    " ", "  ", "\t", "\n", ",", ", ", ":", '"', "-", ".", "ß", "ẞ", "\u017f", "K",
+    "Haupt", "strasse", "STRASSE", "straße", "str.", "weg", "Gasse", "platz", "allee", "laan", "straat", "gade", "vej", "väg", "gatan",
+    "way", "Kings", "gate", "12", "5", "876", "1718", "94105", "94105-1234", "a", "Springfield", "San Jose", "CA", "ny",
+    "SW1A", "1AA", "2aa", "M1", "1AE", "EC1A 1BB", '"city"', '"zip"', '"address_line_2"', '"postcode"', ": ", '"Lyon"',
+    "Main", "St", "Street", "Suite", "4", "rue", "Via", "Roma",
+])  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(_STREET_PIECES, min_size=1, max_size=30).map("".join))
+def test_street_pattern_gates_skip_only_texts_without_a_match(reference: Reference, text: str) -> None:
+    # The direct path skips a pattern whose gate finds nothing; Presidio runs every pattern.
+    assert reference.differences([text], frozenset({"LOCATION"}), with_ner=False) == []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        ("street (suffix)", "Delivered to Friedrichstrasse 876, Berlin"),
+        ("street (suffix)", "Kungsgatan\t12"),
+        ("city, state zip", "Springfield, IL 62704-1234"),
+        ("uk postcode", "London SW1A 1AA"),
+        ("address field", '{"postcode": "75001", "city": "Paris"}'),
+    ],
+)
+def test_street_pattern_gate_is_in_every_match(pattern: str, text: str) -> None:
+    import regex
+
+    from redactors.pii import StreetAddressRecognizer
+
+    recognizer = StreetAddressRecognizer()
+    source = next(p for p in recognizer.patterns if p.name == pattern)
+    assert regex.search(source.regex, text, flags=recognizer.global_regex_flags) is not None  # the pattern matches
+    assert recognizer.gates[pattern].search(text) is not None  # and so its gate does
+    assert recognizer.gates[pattern].search(text.replace(" ", "").replace("\t", "").replace('"', "")) is None  # no gap, no quote: no gate

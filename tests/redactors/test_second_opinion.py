@@ -90,6 +90,9 @@ def test_firm_of_surnames_is_no_list_of_people(opinion, analyzer) -> None:
         ("Daniel is from Richardson, White and Edwards", "Richardson, White and Edwards"),
         ("Vendor onboarding for Cook, McKenzie and Simpson is blocked", "Cook, McKenzie and Simpson"),
         ("Martina Alfredsson from Rodriguez Group is the keynote speaker", "Rodriguez Group"),
+        # After a person's full name, a firm of two words is the last item alone.
+        ("This agreement is made between Halima Shehu and Taylor Group.", "Taylor Group"),
+        ("Anna Berg, Tom Lind and Baker Group signed.", "Baker Group"),
     ],
 )
 def test_firms_named_after_people(opinion, text: str, firm: str) -> None:
