@@ -36,6 +36,7 @@ from presidio_analyzer import RecognizerResult
 
 from redactors import regexcache
 from redactors.addresses import street_lines
+from redactors.cues import first_letters
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
 
@@ -136,8 +137,9 @@ ROLE_WORDS = frozenset(
     councillor councilor senator ambassador mr mrs ms mx miss
     dr prof sir""".split()
 )
+_NOT_AFTER_A_WORD = r"(?<![\w'’-])"
 _OBJECT = regexcache.compile(
-    rf"(?<![\w'’-])(?i:{'|'.join(sorted(OBJECT_VERBS, key=lambda verb: (-len(verb), verb)))})[ ]+(?P<name>{_CAP}(?:[ ]{_CAP}){{1,2}})(?![\w'’-])"
+    rf"(?i:{first_letters('|'.join(sorted(OBJECT_VERBS, key=lambda verb: (-len(verb), verb))), then=_NOT_AFTER_A_WORD)})[ ]+(?P<name>{_CAP}(?:[ ]{_CAP}){{1,2}})(?![\w'’-])"
 )
 _VOCATIVE = regexcache.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
 # A mention: "@ikenna can you review", "@maria.lopez thanks" (not "@app.route(", "@patch(", "a@b.c").

@@ -40,6 +40,7 @@ from redactors.addresses import AddressRecognizer, with_postcode
 from redactors.benign import NAME_ENTITIES, is_code_like, is_label
 from redactors.cards import CardRecognizer
 from redactors.context import ConversationContext
+from redactors.cues import first_letters
 from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
@@ -325,8 +326,8 @@ _STRONG_PLACE_CUES = (
 # Not a bare "to" or "in": "upgrade to Python", "in Slack" would read as places.
 _WEAK_PLACE_CUES = r"from|near|visiting|visit|ship(?:ped)? to|deliver(?:ed)? to|arriv(?:e|ed|ing) in|stay(?:ed)? in"
 _PLACE_CUES = re.compile(
-    rf"(?i:\b(?:{_STRONG_PLACE_CUES})[ \t]+)(?P<place>[{UPPER}{LOWER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’-])"
-    rf"|(?i:\b(?:{_WEAK_PLACE_CUES})[ \t]+)(?P<capital>[{UPPER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’-])"
+    rf"(?i:\b{first_letters(_STRONG_PLACE_CUES)}[ \t]+)(?P<place>[{UPPER}{LOWER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’-])"
+    rf"|(?i:\b{first_letters(_WEAK_PLACE_CUES)}[ \t]+)(?P<capital>[{UPPER}][{LOWER}'\-]+(?:[ \t][{UPPER}][{LOWER}'\-]+)?)(?![\w'’-])"
 )
 _NOT_PLACES = frozenset(
     """jan feb mar apr jun jul aug sep sept oct nov dec january february march april may june july
@@ -412,6 +413,11 @@ _PERSON_FIELDS = (
     r"applicant|beneficiary|passenger|cardholder|card[ ]holder|account[ ]holder|policy[ ]?holder|claimant|"
     r"signatory|guardian|next[ ]of[ ]kin|emergency[ ]contact|borrower|co-borrower|payee|travell?er|insured"
 )
+# Cues that introduce a name, and fields that hold one.
+_INTRODUCTIONS = first_letters(rf"my name is|my name's|call me|name\s*:|signed\s*:?|(?:{_PERSON_FIELDS})[ \t]*:")
+_SELF_INTRODUCTIONS = first_letters("i am|i'm|this is|it's")
+_SIGN_OFFS_BEFORE_LINE = first_letters("regards|best|cheers|thanks|thank you|sincerely|yours(?: truly)?|warmly")
+_SIGN_OFFS_BEFORE_COMMA = first_letters("regards|cheers|sincerely|thanks")
 _PARTICLES = frozenset("van von de der den da di du del della la le bin ibn al el".split())
 _HONORIFICS = r"mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|señor|señora|sra|sr"
 
@@ -424,20 +430,20 @@ def _name_rules() -> tuple[_NameRule, ...]:
     return (
         # Explicit introductions: the name may be written in lower case or in capitals ("NAME: YUSUF KABIR").
         # Fields of a form whose value is a person: "Name:", "Applicant:", "Beneficiary:".
-        _NameRule(re.compile(rf"(?i:\b(?:my name is|my name's|call me|name\s*:|signed\s*:?|(?:{_PERSON_FIELDS})[ \t]*:)\s+){lower_ok}"), 0.85),
-        _NameRule(re.compile(rf"(?i:\b(?:i am|i'm|this is|it's)\s+){capitalised}\b"), 0.6),
+        _NameRule(re.compile(rf"(?i:\b{_INTRODUCTIONS}\s+){lower_ok}"), 0.85),
+        _NameRule(re.compile(rf"(?i:\b{_SELF_INTRODUCTIONS}\s+){capitalised}\b"), 0.6),
         # "hi im aminatu tukur": in lower case only names the gazetteer or the model confirms.
         _NameRule(re.compile(rf"(?<![\w'’])(?:i am|i'm|im|this is)[ ]+(?P<name>{_LOWER_WORD}(?:[ ]{_LOWER_WORD})?)(?![\w'’-])"), 0.6, verify_lower_case=True),
         # Honorifics: "ms. Lucas", "Dr. Santiago Castro", "Mrs Ojala".
-        _NameRule(re.compile(rf"(?i:\b(?:{_HONORIFICS})\.?[ \t]+){honoured}\b"), 0.7),
+        _NameRule(re.compile(rf"(?i:\b{first_letters(_HONORIFICS)}\.?[ \t]+){honoured}\b"), 0.7),
         # Greetings at the start of a line: "Hi John," / "dear sarah".
         _NameRule(re.compile(rf"(?im:^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ ,]+){lower_ok}(?=\s*[,!.\n:]|$)"), 0.75),
         # Sign-offs: "Thanks,\nJohn" / "Best regards, Sarah Connor" at the end of a line or text.
-        _NameRule(re.compile(rf"(?i:\b(?:regards|best|cheers|thanks|thank you|sincerely|yours(?: truly)?|warmly)[,!.]?[ \t]*\n+[ \t]*){lower_ok}[ \t]*(?=\n|$)"), 0.8),
-        _NameRule(re.compile(rf"(?i:\b(?:regards|cheers|sincerely|thanks),[ \t]+)(?P<name>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,2}}(?:[ \t][A-Z]\.)?)[ \t]*(?=[\n.!]|$)"), 0.7),
+        _NameRule(re.compile(rf"(?i:\b{_SIGN_OFFS_BEFORE_LINE}[,!.]?[ \t]*\n+[ \t]*){lower_ok}[ \t]*(?=\n|$)"), 0.8),
+        _NameRule(re.compile(rf"(?i:\b{_SIGN_OFFS_BEFORE_COMMA},[ \t]+)(?P<name>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,2}}(?:[ \t][A-Z]\.)?)[ \t]*(?=[\n.!]|$)"), 0.7),
         _NameRule(re.compile(rf"(?m:^--[ \t]*){lower_ok}[ \t]*$"), 0.7),
         # Relations and roles: "spoke with Maria Lopez", "my colleague dave", "cc: Ana, Raj".
-        _NameRule(re.compile(rf"(?i:\b(?:{_RELATIONS})[ \t]+){lower_ok}"), 0.7, verify_lower_case=True),
+        _NameRule(re.compile(rf"(?i:\b{first_letters(_RELATIONS)}[ \t]+){lower_ok}"), 0.7, verify_lower_case=True),
         # The second of two names: "Maria Lopez and Raj Patel", "cc: Ana, Raj".
         _NameRule(re.compile(rf"(?<=[a-z])(?:,| and| &)[ \t]+{capitalised}\b"), 0.5, verify_lower_case=True),
         # Name fields in JSON-looking text: "name": "Maria Lopez".

@@ -59,6 +59,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
 from redactors import regexcache
+from redactors.cues import first_letters
 from redactors.englishwords import EnglishWords
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
@@ -108,7 +109,7 @@ _UPPER_RUN = rf"[{UPPER}]{{3,}}(?:[ -][{UPPER}]{{2,}}){{0,2}}(?![\w-])"
 # country, or shaped like a place ("left Craggmouth", "between Zdice and Kokkedal", "alert for
 # Chabařovice", "ARRIVING LARVIK"). One scan finds the cues; the place is matched after each.
 _WEAK_CUES = r"for|left|leaving|outside|around|between|across|throughout|towards?|toured|touring|arriving|departing|reached"
-_CUE_WORD = regexcache.compile(rf"(?i:\b(?:(?P<strong>{_CUES})|{_WEAK_CUES})[ ]+)")
+_CUE_WORD = regexcache.compile(rf"(?i:\b{first_letters(rf'(?P<strong>{_CUES})|{_WEAK_CUES}')}[ ]+)")
 # Capitalised, in capitals, or in lower case ("heading to ocotal", "restaurants in san marino").
 _AFTER_CUE = regexcache.compile(
     rf"(?P<place>{_PLACE_RUN})|(?P<upper>{_UPPER_RUN})|(?P<lower>[{LOWER}][{LOWER}'’-]+(?:[ ][{LOWER}][{LOWER}'’-]+){{0,2}})(?![\w'’-])"
@@ -160,12 +161,12 @@ _NEUTRAL_PREFIX = "I spoke with "
 _LONE = rf"(?P<name>{_CAP})(?![\w'’-])(?![ ]{_CAP})"
 # Cues after which a common first name is a person's, whatever the model says ("I went shopping
 # with Javier", "I met Joel", "voted for Amanda"; not "to", "by", "for": "flew to Chelsea").
-_STRONG_PERSON_CUE = regexcache.compile(rf"(?i:\b(?:with|without|met|meet|voted for|thanks to|according to|tell))[ ]+{_LONE}")
+_STRONG_PERSON_CUE = regexcache.compile(rf"(?i:\b{first_letters('with|without|met|meet|voted for|thanks to|according to|tell')})[ ]+{_LONE}")
 # Cues before the model's ORG after which a name with a common first name is a person's.
 _VOTED_FOR_BEFORE = regexcache.compile(r"(?i:\b(?:met|meet|voted for|thanks to|according to|tell)[ ]+)$")
 # Assistants, products and languages that are common first names too ("ask Claude", "with Julia").
 _NAMED_PRODUCTS = frozenset("claude gemini alexa siri cortana bard grok copilot llama mistral julia ruby ada hugo jasper sage mercedes".split())
-_PERSON_CUE = regexcache.compile(rf"(?i:\b(?:with|without|to|for|by|met|meet|ask|tell|voted for|thanks to|according to))[ ]+{_LONE}")
+_PERSON_CUE = regexcache.compile(rf"(?i:\b{first_letters('with|without|to|for|by|met|meet|ask|tell|voted for|thanks to|according to')})[ ]+{_LONE}")
 # A capitalised word with a letter English has none of: "Křížová", "Dūmiņa-Kölbl".
 _FOREIGN_WORD = regexcache.compile(rf"(?<![\w'’-])(?=[{UPPER}][\w'’-]*[^\x00-\x7f])[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?(?![\w'’-])")
 # A lone capitalised ASCII word, with no capitalised word right before or after it ("Friday Demo",
