@@ -94,16 +94,20 @@ _PRODUCT_NOUN = regexcache.compile(
 
 
 # One line of a programming language: each signal counts once; two make a statement.
+_KEYWORD_START = regexcache.compile(
+    r"^[ \t]*(?:public|private|protected|internal|static|final|abstract|override|async|export|void|def|func|fn|"
+    r"var|let|const|class|struct|interface|enum|import|package|return|using|namespace)[ \t]+[\w<>\[\].]+"
+)
+_IDENTIFIER = regexcache.compile(rf"(?<![\w.])(?:[{LOWER}]\w*_\w+|[A-Z][A-Z0-9]*_[A-Z0-9_]+|[a-z]+[A-Z]\w*|\w+\(\))")
 _CODE_SIGNALS = (
     regexcache.compile(r"[;{}][ \t]*$"),  # ends a statement or opens/closes a block
     regexcache.compile(r"(?<![\w.])(?:[a-z_]\w*|\w+(?:\.\w+)+)\((?=[\w)\"'])"),  # a call: "f(x)", "a.b()"
     regexcache.compile(r"->|=>|::|==|!=|&&|\|\||\+=|:="),
-    regexcache.compile(
-        r"^[ \t]*(?:public|private|protected|internal|static|final|abstract|override|async|export|void|def|func|fn|"
-        r"var|let|const|class|struct|interface|enum|import|package|return|using|namespace)[ \t]+[\w<>\[\].]+"
-    ),
-    regexcache.compile(rf"(?<![\w.])(?:[{LOWER}]\w*_\w+|[A-Z][A-Z0-9]*_[A-Z0-9_]+|[a-z]+[A-Z]\w*|\w+\(\))"),  # identifiers
+    _KEYWORD_START,
+    _IDENTIFIER,
 )
+# Every match of the first three signals holds one of these characters.
+_SIGNAL_CHARS = ";{}(-=:!&|+"
 # A line of prose: four words in a row, one of them a function word.
 _PROSE_RUN = regexcache.compile(r"(?i)\b(?:[a-z']+[ \t]+){3,}[a-z']+\b")
 _FUNCTION_WORD = regexcache.compile(r"(?i)\b(?:the|a|an|to|and|or|of|with|about|is|are|was|were|for|please|my|your|our|we|i|you)\b")
@@ -145,7 +149,13 @@ def _line(text: str, start: int) -> tuple[int, int]:
 
 
 def _is_code_line(line: str) -> bool:
-    if sum(1 for signal in _CODE_SIGNALS if signal.search(line)) < 2:
+    """At least two code signals and no run of prose. Without any of `_SIGNAL_CHARS` only the
+    keyword and the identifier signals can hold: the keyword's, anchored at the start, is tried
+    first, and most lines of prose end there."""
+    if not any(ch in line for ch in _SIGNAL_CHARS):
+        if _KEYWORD_START.search(line) is None or _IDENTIFIER.search(line) is None:
+            return False
+    elif sum(1 for signal in _CODE_SIGNALS if signal.search(line)) < 2:
         return False
     return not any(_FUNCTION_WORD.search(run.group()) for run in _PROSE_RUN.finditer(line))
 

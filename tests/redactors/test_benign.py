@@ -4,6 +4,8 @@ survive the whole redactor, next to twins with the same words as real PII that m
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from redactors.benign import is_code_like
 
@@ -89,3 +91,21 @@ def test_pii_twins_still_masked(redactor, text: str, value: str) -> None:
 )
 def test_is_code_like(text: str, span: tuple[int, int], entity: str, code: bool) -> None:
     assert is_code_like(text, *span, entity) is code
+
+
+_LINE_PIECES = st.sampled_from([
+    " ", "\t", "x", "_", "(", ")", ";", "{", "}", "=", "->", "::", "&&", "+=", "!", "|", ".", '"', "'",
+    "def", "public", "return", "const", "import", "foo_bar", "getValue", "API_KEY", "print", "f()", "the", "please", "and",
+    "Open the settings page", "Maria", "iPhone", "String", "\u017f", "K", "é",
+])  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_LINE_PIECES, min_size=1, max_size=30).map("".join))
+def test_code_line_shortcut_keeps_the_two_signal_rule(line: str) -> None:
+    # The rule as written: at least two code signals, and no run of prose.
+    from redactors import benign
+
+    signals = sum(1 for signal in benign._CODE_SIGNALS if signal.search(line))
+    prose = any(benign._FUNCTION_WORD.search(run.group()) for run in benign._PROSE_RUN.finditer(line))
+    assert benign._is_code_line(line) == (signals >= 2 and not prose)
