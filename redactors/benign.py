@@ -43,6 +43,7 @@ words ("Palmer/Courtney") are not paths.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from redactors import regexcache
@@ -180,7 +181,22 @@ def _in_code_statement(text: str, start: int, end: int) -> bool:
         return False
     line_start, line_end = _line(text, start)
     line = text[line_start:line_end]
-    return _is_code_line(line) and not _literal_or_comment(line, start - line_start)
+    return _code_line_of(text, line_start, line_end) and not _literal_or_comment(line, start - line_start)
+
+
+_LAST_TEXT = threading.local()  # per thread: (the text last asked about, its lines' verdicts)
+
+
+def _code_line_of(text: str, line_start: int, line_end: int) -> bool:
+    """`_is_code_line` of text[line_start:line_end], once per line of a text: a paragraph with
+    several one-word findings is one line, asked about for each of them."""
+    memo = getattr(_LAST_TEXT, "memo", None)
+    if memo is None or memo[0] is not text:
+        memo = _LAST_TEXT.memo = (text, {})
+    verdict = memo[1].get((line_start, line_end))
+    if verdict is None:
+        verdict = memo[1][(line_start, line_end)] = _is_code_line(text[line_start:line_end])
+    return verdict
 
 
 def _first_word_of_comment(text: str, start: int, end: int) -> bool:
