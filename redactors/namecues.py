@@ -63,7 +63,7 @@ _FIRM_BEFORE = regexcache.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|bec
 _COMPANY_AFTER = regexcache.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
 # A list item is one or two capitalised words ("Thierry, Thiago Lionel and René"), after name
 # particles in lower case too ("Kurzyna, Peukert and da Rocha").
-_LOWER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ter|zu|le|die"
+_LOWER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ter|zu|le|die|het"
 _ITEM = rf"(?:(?:{_LOWER_PARTICLES})[ ])*{_CAP}(?:[ ]{_CAP})?"
 # A name that starts with its particles: "van Dongen", "da Rocha", "van der Berg".
 LOWER_PARTICLE_NAME = regexcache.compile(rf"(?:(?:{_LOWER_PARTICLES})[ ])+{_CAP}")
@@ -114,7 +114,7 @@ _FAMILY = regexcache.compile(
 # "Štšerbakov, Irina": a surname, a comma, then a common first name, as on a list or a form.
 _INVERTED = regexcache.compile(rf"(?<![\w'’,-])(?P<last>{_CAP}),[ ](?P<first>{_CAP})(?![\w-])(?![ ]*,?[ ]*(?:and|&)[ ])")
 # A former member before a name: "ex-Beatle Ringo", "by ex-Zombie Akgündüz".
-_FORMER = regexcache.compile(rf"(?<![\w-])ex-{_CAP}[ ](?P<name>{_CAP}(?:[ ]{_CAP})?)(?![\w-])")
+_FORMER = regexcache.compile(rf"(?<![\w-])ex-{_CAP}[ ](?P<name>(?:(?:{_LOWER_PARTICLES})[ ]){{0,2}}{_CAP}(?:[ ]{_CAP})?)(?![\w-])")
 _CREDIT = regexcache.compile(
     rf"(?i:\b(?:starring|featuring|feat\.|co-starring|directed by|written by|produced by|composed by|performed by|founded by|"
     rf"hosted by|narrated by|illustrated by|translated by)(?:[ \t]*:)?[ \t]+)(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
@@ -172,12 +172,12 @@ _STREET_LINE = regexcache.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
 _HEAD_LINE = regexcache.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
 # Name particles: "Maya van der Lede", "Ninthe van der Stael de Jonge", "Milan Van Roy".
 # Irish: "Brid Ó Fuaruisce", "Nóra Ní Bhriain", "Ronan Mac Conaonaigh".
-_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|zu|af|av|bin|ibn|al|el|die|ó|ní|nic|mac|mhic|uí|ua"
+_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|het|zu|af|av|bin|ibn|al|el|die|ó|ní|nic|mac|mhic|uí|ua"
 _PARTICLE_WORDS = frozenset(_NAME_PARTICLES.split("|"))
 _PARTICLE_TAIL = regexcache.compile(rf"(?:(?:[ -](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
 _PARTICLE_HEAD = regexcache.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
 # A first name, particles, a surname: "Marina De Backer", "Luca di Stefano" (no particle that is an English word).
-_INNER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ten|ter|zu|bin|ibn|die"
+_INNER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ten|ter|het|zu|bin|ibn|die"
 _PARTICLE_HINT = regexcache.compile(rf"[ ](?i:{_INNER_PARTICLES})[ ]")
 _PARTICLE_PAIR = regexcache.compile(rf"(?<![\w'’-])(?P<first>{_CAP})(?:[ ](?i:{_INNER_PARTICLES})){{1,2}}[ ](?P<last>{_CAP})(?![\w-])")
 # Lower-case particles just before a name: "founders: van Oostendorp", "starring van Dongen".

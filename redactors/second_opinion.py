@@ -447,12 +447,16 @@ class SecondOpinion:
         ask: list[tuple[int, int]] = []
         for match in _CANDIDATE.finditer(text):
             start, end = match.span()
+            words = _words(match.group())
+            if len(words) > 1 and words[0].lower() in STOP_WORDS:  # "The Joel Ellis version": the run after "The"
+                start += len(words[0]) + 1
+                words = words[1:]
             if any(s <= start and end <= e for s, e in person):
                 continue  # the model already says PERSON
-            plausible, certain = self._name_evidence(_words(match.group()))
+            plausible, certain = self._name_evidence(words)
             if certain:
                 sure.append((start, end))
-            elif plausible and " " in match.group() and self._both_known(_words(match.group())):
+            elif plausible and len(words) > 1 and self._both_known(words):
                 ask.append((start, end))
         readings = self._model_reads([_title(text[s:e]) for s, e in ask])
         found = sure + [(s, e) for (s, e), label in zip(ask, readings, strict=True) if self._asked_is_person(text, s, e, label, spans)]

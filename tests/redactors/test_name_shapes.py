@@ -17,6 +17,10 @@ REDACTED = [
     pytest.param("PLEASE CALL ADEBOLA OKONJO ABOUT THE DELIVERY", ["ADEBOLA", "OKONJO"], ["PLEASE CALL", "ABOUT THE DELIVERY"], id="caps-pair-model-says-org"),
     pytest.param("can you check if chidinma nwachukwu is on the list", ["chidinma", "nwachukwu"], ["is on the list"], id="lower-pair-model-says-org"),
     pytest.param("Referred by Dr Ó Murchú for a follow-up scan.", ["Murchú"], ["Referred by Dr", "for a follow-up scan"], id="title-irish-particle"),
+    # A run of capitals after "The": the name is the rest ("The Joel Ellis version").
+    pytest.param("The Joel Ellis version sold a million copies.", ["Joel", "Ellis"], ["The", "version sold"], id="name-after-the"),
+    pytest.param("A new single by ex-Beatle van Dongen is out.", ["Dongen"], ["ex-Beatle", "is out"], id="former-member-particle"),
+    pytest.param("Please ask Anne van het Hof to sign.", ["Anne", "Hof"], ["Please ask", "to sign"], id="dutch-van-het"),
     pytest.param("NAME: YUSUF KABIR\nACCOUNT TYPE: SAVINGS", ["YUSUF", "KABIR"], ["ACCOUNT TYPE: SAVINGS"], id="caps-name-field"),
     pytest.param("can you check if harold moseti is on the list", ["harold", "moseti"], ["can you check if", "is on the list"], id="lower-pair-unseen-surname"),
     pytest.param("can you check if flavio ellis is on the list", ["flavio", "ellis"], ["can you check if", "is on the list"], id="lower-pair-no-english-word"),
@@ -63,6 +67,7 @@ REDACTED = [
     ),
     pytest.param("Name: Build Pipeline\nStatus: Passing\nOwner: Platform Team", [], ["Build Pipeline", "Platform Team"], id="name-field-thing"),
     pytest.param("Payee: Electricity Board\nBeneficiary: Savings Account", [], ["Electricity Board", "Savings Account"], id="person-field-thing"),
+    pytest.param("The Smith Group won the bid.\nThe Apple Watch band broke.", [], ["The Smith Group", "The Apple Watch"], id="the-before-firms-and-products"),
     pytest.param("Name: Smith, please call back", ["Smith"], ["please call back"], id="name-field-then-a-clause"),
     pytest.param("im sure this is fine, i am going home", [], ["im sure this is fine, i am going home"], id="lower-introduction-twin"),
     pytest.param("can you check if the build is green", [], ["can you check if the build is green"], id="lower-pair-twin"),
