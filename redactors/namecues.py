@@ -63,7 +63,7 @@ _FIRM_BEFORE = regexcache.compile(r"(?i:\b(?:at|join(?:ed|ing)?|left|founded|bec
 _COMPANY_AFTER = regexcache.compile(r"[ ]+(?i:llc|inc|ltd|plc|corp|group|gmbh|& co|and sons|company)\b")
 # A list item is one or two capitalised words ("Thierry, Thiago Lionel and René"), after name
 # particles in lower case too ("Kurzyna, Peukert and da Rocha").
-_LOWER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ter|zu|le|die|het"
+_LOWER_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|ter|zu|le|die|het|'t"
 _ITEM = rf"(?:(?:{_LOWER_PARTICLES})[ ])*{_CAP}(?:[ ]{_CAP})?"
 # A name that starts with its particles: "van Dongen", "da Rocha", "van der Berg".
 LOWER_PARTICLE_NAME = regexcache.compile(rf"(?:(?:{_LOWER_PARTICLES})[ ])+{_CAP}")
@@ -172,7 +172,7 @@ _STREET_LINE = regexcache.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
 _HEAD_LINE = regexcache.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
 # Name particles: "Maya van der Lede", "Ninthe van der Stael de Jonge", "Milan Van Roy".
 # Irish: "Brid Ó Fuaruisce", "Nóra Ní Bhriain", "Ronan Mac Conaonaigh".
-_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|het|zu|af|av|bin|ibn|al|el|die|ó|ní|nic|mac|mhic|uí|ua"
+_NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|het|'t|zu|af|av|bin|ibn|al|el|die|ó|ní|nic|mac|mhic|uí|ua"
 _PARTICLE_WORDS = frozenset(_NAME_PARTICLES.split("|"))
 _PARTICLE_TAIL = regexcache.compile(rf"(?:(?:[ -](?i:{_NAME_PARTICLES}))+[ ]{_CAP})+(?![\w-])")
 _PARTICLE_HEAD = regexcache.compile(rf"(?i:{_NAME_PARTICLES})[ ]")
@@ -203,6 +203,14 @@ def _sentence_rest(text: str, at: int) -> str:
     """The text from `at` to the end of its sentence (at most 200 characters)."""
     end = _SENTENCE_END.search(text, at, at + 200)
     return text[at : end.start() if end else at + 200]
+
+
+def after_colon(text: str, at: int) -> bool:
+    """Whether a colon (and a space) stands right before `at`, or before the name particles that
+    open the item there ("founders: da Rosa, Dobre and Roberts")."""
+    lead = _PARTICLES_BEFORE.search(text, max(0, at - 16), at)
+    opening = lead.start() if lead is not None else at
+    return text[max(0, opening - 2) : opening].strip().endswith(":")
 
 
 def _clause_start(text: str, at: int) -> bool:
@@ -408,7 +416,7 @@ class NameCues:
                 found += [(base + a, base + b) for a, b in items]  # "Llobet and Siqueira were ...": all names
                 continue
             # Introduced by a colon ("our 3 founders: Fernandes, Müür and Jaroš"), three or more are names.
-            listed = text[max(0, base - 2) : base].startswith(":") and len(items) >= 3
+            listed = after_colon(text, base) and len(items) >= 3
             if listed or any(tagged):
                 # After a colon, when most items read as names, the others are names too ("Steindl, Pirelli and Valente").
                 most = listed and sum(map(self._name_like, words)) * 2 > len(words)
@@ -446,8 +454,11 @@ class NameCues:
     def _subjects(self, text: str) -> list[tuple[int, int]]:
         found = []
         for match in _SUBJECT.finditer(text):
-            name = match.group("name")
-            if not (_clause_start(text, match.start()) and self._name_like(name)):
+            name, start = match.group("name"), match.start()
+            particles = _PARTICLES_BEFORE.search(text, max(0, start - 16), start)
+            if particles is not None and _clause_start(text, particles.start()):
+                start = particles.start()  # "da Costa began writing": the particles open the clause
+            if not (_clause_start(text, start) and self._name_like(name)):
                 continue
             verb = match.group("verb")
             if _ONLY_PEOPLE.match(verb):
@@ -462,7 +473,7 @@ class NameCues:
                 if not named and (self._gaz.is_last(name) or self._unseen(name)):
                     named = _PRONOUN_AFTER.search(_sentence_rest(text, match.end())) is not None
             if named:
-                found.append(match.span("name"))
+                found.append((start, match.end("name")))
         return found
 
     def _pair_subjects(self, text: str) -> list[tuple[int, int]]:

@@ -63,7 +63,7 @@ from redactors.cues import first_letters
 from redactors.englishwords import EnglishWords
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
-from redactors.namecues import NameCues
+from redactors.namecues import NameCues, after_colon
 from redactors.nerdedup import Probes
 
 _CAP = rf"[{UPPER}](?:['’][{UPPER}])?[{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # "O'Brien" too
@@ -78,6 +78,9 @@ _PARTNERS = regexcache.compile(rf"(?:(?<![\w-])|(?<=\\n)){_PARTNER},[ ]{_PARTNER
 # Items of one plain word before three surnames ("Melissa, Ivo, " before "Clara, Florea and
 # Nathan"); a double name is a firm's as often ("Williams-Willis, Cook, Burke and Stewart").
 _ITEMS_BEFORE = regexcache.compile(rf"(?<![\w-])(?:[{UPPER}][{LOWER}]+,[ ])+$")
+# Two items or more before them, of which double names may be ("Horst-Dieter, Brittany, Rebeka, "
+# before "Lars, Christopher and Florentin"): a list too long for a firm's name.
+_LONG_ITEMS_BEFORE = regexcache.compile(rf"(?<![\w-])(?:[{UPPER}][{LOWER}]+(?:-[{UPPER}][{LOWER}]+)?,[ ]){{2,}}$")
 # Words around three surnames that make them people, not a firm's partners.
 _PEOPLE_BEFORE = regexcache.compile(
     r"(?i)\b(?:met|meet|meeting|with|thanks?|thank you|dear|hi|hello|hey|cc|invite[ds]?|ping(?:ed)?|greet(?:ed)?|congratulate[ds]?)[ ,]+$"
@@ -627,7 +630,7 @@ class SecondOpinion:
         introduced by a colon ("our founders: ..."), no foreign list ("Kowalczyk, Nakamura and
         Okafor"), no list of known places ("London, Paris and Berlin") and
         no list of first names ("Emma, Olivia and Sophia")."""
-        if text[max(0, match.start() - 2) : match.start()].strip().endswith(":"):
+        if after_colon(text, match.start()):
             return False
         if self._ends_longer_list(text, match.start()):
             return False  # "Melissa, Ivo, Clara, Florea and Nathan": the tail of a longer list of people
@@ -644,7 +647,7 @@ class SecondOpinion:
         tail of one longer list, which no firm's name is. After another firm ("Williams, Brookes
         and Phillips, Butler, Holmes and Turner", "Perry and Sons, King, Waters and Duncan") the
         items are firms."""
-        items = _ITEMS_BEFORE.search(text, max(0, start - 80), start)
+        items = _LONG_ITEMS_BEFORE.search(text, max(0, start - 80), start) or _ITEMS_BEFORE.search(text, max(0, start - 80), start)
         return items is not None and not text.endswith((" and ", " & ", ", "), 0, items.start())
 
     def _enumerations(self, text: str) -> list[RecognizerResult]:

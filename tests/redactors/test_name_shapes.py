@@ -21,6 +21,12 @@ REDACTED = [
     pytest.param("The Joel Ellis version sold a million copies.", ["Joel", "Ellis"], ["The", "version sold"], id="name-after-the"),
     pytest.param("A new single by ex-Beatle van Dongen is out.", ["Dongen"], ["ex-Beatle", "is out"], id="former-member-particle"),
     pytest.param("Please ask Anne van het Hof to sign.", ["Anne", "Hof"], ["Please ask", "to sign"], id="dutch-van-het"),
+    pytest.param("da Costa began writing as a teenager, publishing her first story.", ["Costa"], ["began writing"], id="subject-opened-by-particles"),
+    pytest.param("Our 3 founders: da Rosa, Dobre and Roberts.", ["Rosa", "Dobre", "Roberts"], ["Our 3 founders:"], id="colon-list-opened-by-particles"),
+    pytest.param(
+        "They had 6: Horst-Dieter, Brittany, Rebeka, Lars, Christopher and Florentin.", ["Christopher", "Florentin"], ["They had 6:"], id="long-list-with-a-double-name"
+    ),
+    pytest.param("Sent by:\n> Lizz van 't Riet\n> 007 Charles Freeway", ["Lizz", "'t", "Riet"], ["Sent by:"], id="dutch-van-t-letter-head"),
     pytest.param("NAME: YUSUF KABIR\nACCOUNT TYPE: SAVINGS", ["YUSUF", "KABIR"], ["ACCOUNT TYPE: SAVINGS"], id="caps-name-field"),
     pytest.param("can you check if harold moseti is on the list", ["harold", "moseti"], ["can you check if", "is on the list"], id="lower-pair-unseen-surname"),
     pytest.param("can you check if flavio ellis is on the list", ["flavio", "ellis"], ["can you check if", "is on the list"], id="lower-pair-no-english-word"),

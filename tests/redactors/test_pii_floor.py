@@ -46,6 +46,8 @@ BENIGN = [
     pytest.param("Richardson, White and Edwards is hiring a paralegal", ("Richardson, White and Edwards",), id="partners-firm-singular-verb"),
     pytest.param("This agreement is made between Halima Shehu and Taylor Group.", ("Taylor Group",), id="firm-after-a-person"),
     pytest.param("The Smith, Francis and Bell Orchestra was founded in 1986", ("Smith, Francis and Bell Orchestra",), id="partners-before-a-company-word"),
+    pytest.param("Williams-Willis, Cook, Burke and Stewart is a law firm.", ("Cook, Burke and Stewart",), id="partners-after-a-double-name"),
+    pytest.param("Perry and Sons, King, Waters and Duncan won the case.", ("King, Waters and Duncan",), id="partners-after-a-firm"),
 ]
 
 
