@@ -30,7 +30,7 @@ vocabulary does not have ("Barışcan"), and no common, role or company word. Th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 
 from presidio_analyzer import RecognizerResult
 
@@ -55,6 +55,13 @@ _ROLES = frozenset(
     action title description details reason cause solution location address phone email name time
     author owner reviewer assignee reporter priority severity type category tags label source target
     directed written produced cast genre runtime rating release todo fixme hack xxx bug fix ps nb""".split()
+)
+# Words of job titles, which a letter head's line may hold below the name ("Senior Buyer").
+_JOB_WORDS = frozenset(
+    """senior junior chief head lead principal deputy manager director officer engineer developer analyst
+    consultant assistant specialist coordinator administrator buyer surveyor architect designer accountant
+    advisor adviser associate executive president supervisor technician scientist editor clerk representative
+    intern secretary treasurer controller planner recruiter strategist""".split()
 )
 # Months that are first names too: before a surname the model never saw, a person's name.
 _MONTH_FIRST_NAMES = frozenset({"april", "may", "june", "august"})
@@ -165,11 +172,16 @@ _RELATIVE = regexcache.compile(
 # Cheap tests first: a word a relative or a nickname needs, a street line anywhere.
 _RELATIVE_HINTS = ("my ", "his ", "her ", "our ", "their ", "your ", "calls ", "call ")
 _STREET_ANYWHERE = regexcache.compile(rf"(?:^|\n|\\n)[ \t>|]*\d{{1,6}}[A-Za-z]?[ ][{UPPER}]")
+# A European street line: words, then the house number ending the line ("Matthiaslaan 1").
+_NUMBER_LAST_ANYWHERE = regexcache.compile(rf"(?:^|\n|\\n)[ \t>|]*[{UPPER}][\w.'’ -]{{2,40}}[ ]\d{{1,5}}[A-Za-z]?[ \t]*(?:,|\n|\\n|$)")
 # Address blocks: a line (after "> " quote marks), a street line (a house number then a
 # capitalised word), a line that is one to three capitalised words.
 _LINE = regexcache.compile(r"(?m)^[ \t]*(?:[>|][ \t]*)*(?P<body>[^\n]*?)[ \t]*$")
 _STREET_LINE = regexcache.compile(rf"\d{{1,6}}[A-Za-z]?[ ]{_CAP}")
-_HEAD_LINE = regexcache.compile(rf"{_CAP}(?:[ ]{_CAP}){{0,2}}")
+# A head's words may have a lower-case part after a hyphen ("Ta-tanisha John"), and a label may
+# open the line ("Billing address: Ta-tanisha Otieno").
+_HEAD_WORD = rf"(?:Ma?c|[{UPPER}]['’])?[{UPPER}][{LOWER}'’]+(?:-[{UPPER}{LOWER}][{LOWER}'’]+)?"
+_HEAD_LINE = regexcache.compile(rf"(?:[{UPPER}][{LOWER}]+(?:[ ][{LOWER}]+)?:[ ]+)?(?P<name>{_HEAD_WORD}(?:[ ]{_HEAD_WORD}){{0,2}})")
 # Name particles: "Maya van der Lede", "Ninthe van der Stael de Jonge", "Milan Van Roy".
 # Irish: "Brid Ó Fuaruisce", "Nóra Ní Bhriain", "Ronan Mac Conaonaigh".
 _NAME_PARTICLES = r"van|von|de|der|den|del|della|di|da|du|dos|das|do|la|le|ten|ter|te|het|'t|zu|af|av|bin|ibn|al|el|die|ó|ní|nic|mac|mhic|uí|ua"
@@ -196,6 +208,9 @@ _BULLET = regexcache.compile(r"(?:^|(?<=\n)|(?<=\\n))[ \t]*(?:[-*•]|\d{1,2}[.)
 # An action item: "- Jill to draft the RFC", "* Aadhya will book the room".
 _ASSIGNEE = regexcache.compile(rf"(?P<name>{_CAP})[ ](?:to|will|should|must|can)[ ][{LOWER}]{{2,}}")
 _SIGN_OFF_TAIL = 60  # characters at the end of a text where a sign-off may stand
+_INFLECTIONS = ("s", "es", "ed", "d", "ing", "ies", "ied")
+# "by" and a full name: a common first name, then a surname that is no English word.
+_BY_PAIR = regexcache.compile(rf"\bby[ ](?P<first>{_CAP})[ ](?P<last>{_CAP})(?![\w'’-])(?![ ]{_CAP})")
 _CREDIT_WORDS = (" by ", " by:", " By", "tarring", "eaturing", "feat.")
 
 
@@ -220,10 +235,13 @@ def _clause_start(text: str, at: int) -> bool:
 class NameCues:
     """PERSON findings from speaker labels, name pairs, lists, possessives, subjects and credits."""
 
-    def __init__(self, gazetteer: Gazetteer, seen: frozenset[str], common: Callable[[str], bool]) -> None:
+    def __init__(
+        self, gazetteer: Gazetteer, seen: frozenset[str], common: Callable[[str], bool], english: Container[str]
+    ) -> None:
         self._gaz = gazetteer
         self._seen = seen
         self._common = common  # stop, role-less common and company words ("The", "Bank", "Thanks")
+        self._english = english  # English dictionary words in lower case ("senior", "buyer")
 
     def analyze(
         self, text: str, model_spans: Sequence[tuple[int, int, str]], found: Sequence[tuple[int, int]] = ()
@@ -246,7 +264,7 @@ class NameCues:
         lower = text.lower()
         if any(word in lower for word in _RELATIVE_HINTS):
             spans += self._relatives(text)
-        if ("\n" in text or "\\n" in text) and _STREET_ANYWHERE.search(text):
+        if ("\n" in text or "\\n" in text) and (_STREET_ANYWHERE.search(text) or _NUMBER_LAST_ANYWHERE.search(text)):
             spans += self._letter_heads(text)
         person = [(s, e) for s, e, label in model_spans if label in ("PERSON", "PER")]
         spans += self._lists(text, [*person, *found])
@@ -294,9 +312,14 @@ class NameCues:
         return found
 
     def _lower_surname(self, word: str) -> bool:
-        """A word in lower case after a name that the model never saw and that is a known last name
-        or has letters English has none of ("žagar", "ribič"; "said", "und" are seen)."""
-        return self._unseen(word) and (not word.isascii() or self._gaz.is_last(word)) and not self._gaz.is_place(word)
+        """A word in lower case after a name, no known place: one the model never saw that is a known
+        last name or has letters English has none of ("žagar", "ribič"), or a known last name that
+        is no English and no common word ("volk"; "said", "smith" are English)."""
+        if self._gaz.is_place(word):
+            return False
+        if self._unseen(word):
+            return not word.isascii() or self._gaz.is_last(word)
+        return self._gaz.is_last(word) and not self.english_form(word) and not self._common(word)  # "Milena volk"
 
     def _surname_after(self, text: str, after: re.Match[str]) -> bool:
         word = after.group("word")
@@ -458,9 +481,15 @@ class NameCues:
             particles = _PARTICLES_BEFORE.search(text, max(0, start - 16), start)
             if particles is not None and _clause_start(text, particles.start()):
                 start = particles.start()  # "da Costa began writing": the particles open the clause
-            if not (_clause_start(text, start) and self._name_like(name)):
+            if not _clause_start(text, start):
                 continue
             verb = match.group("verb")
+            if not self._name_like(name):
+                # "Smirnoff began writing ..., publishing her first story": a word the model knows
+                # that is no English word, taken up by a personal pronoun.
+                if self.foreign_name_word(name) and _PRONOUN_AFTER.search(_sentence_rest(text, match.end())):
+                    found.append((start, match.end("name")))
+                continue
             if _ONLY_PEOPLE.match(verb):
                 named = self._gaz.is_name(name) or self._unseen(name)
             elif _HUMAN_VERB.match(verb):
@@ -478,13 +507,16 @@ class NameCues:
 
     def _pair_subjects(self, text: str) -> list[tuple[int, int]]:
         """A known first name and a known last name or a word the model never saw, at a clause's
-        start, before a verb only people do ("Caleb Greer lives at ...")."""
+        start, before a verb people do ("Caleb Greer lives at ..."); before a verb only people do,
+        any surname that is no English word ("Mathilde Chevrolet lives at")."""
         found = []
         for match in _PAIR_SUBJECT.finditer(text):
             first, last = match.group("first"), match.group("last")
-            if _clause_start(text, match.start()) and self._name_like(first) and self._name_like(last):
-                if self._gaz.is_first(first) and (self._is_last(last) or self._unseen(last)):
-                    found.append((match.start(), match.end("last")))
+            if not (_clause_start(text, match.start()) and self._name_like(first) and self._gaz.is_first(first)):
+                continue
+            surname = self._name_like(last) and (self._is_last(last) or self._unseen(last))
+            if surname or _ONLY_PEOPLE.fullmatch(match.group("verb")) and self.foreign_name_word(last):
+                found.append((match.start(), match.end("last")))  # "Mathilde Chevrolet lives at"
         return found
 
     def _speakers_and_called(self, text: str) -> list[tuple[int, int]]:
@@ -588,21 +620,43 @@ class NameCues:
                 continue  # "3108 Guerra Lock", and the street forms of redactors.addresses ("Meisterstrasse 75")
             above = [line for line in lines[max(0, index - 4) : index] if line[1]]
             for start, head in above[-3:]:
-                words = head.split(" ")
-                if _HEAD_LINE.fullmatch(head) and self._head_is_name(words):
-                    found.append((start, start + len(head)))
+                if (match := _HEAD_LINE.fullmatch(head)) and self._head_is_name(match.group("name").split(" ")):
+                    found.append((start + match.start("name"), start + match.end("name")))
         return found
 
     def _head_is_name(self, words: Sequence[str]) -> bool:
         """A letter head's line that names a person: words that read as names, one of them known
         ("Eckhardt Geisel"), or a known first name before capitalised words that are no common,
-        role or company words ("Tessa Courtier"; "Daniel Ltd" is a firm)."""
+        role or company words ("Tessa Courtier"; "Daniel Ltd" is a firm), or two or three words
+        that are known names or no English words, one of them no word the model knows or a known
+        name ("Adia Sayyid", "Ize Bouthoorn"). No job title ("Senior Buyer": both are known names);
+        English words only after a common first name ("Crystal King")."""
+        if any(w.lower() in _JOB_WORDS for w in words):
+            return False
+        if all(w.lower() in self._english for w in words) and not self._gaz.is_common_first(words[0]):
+            return False
         if all(map(self._name_like, words)) and any(map(self._gaz.is_name, words)):
+            return True
+        if len(words) > 1 and all(self.foreign_name_word(w) for w in words) and any(map(self._name_like, words)):
             return True
         first = words[0]
         return len(words) > 1 and self._gaz.is_first(first) and self._name_like(first) and not any(
             self._common(w) or w.lower() in _ROLES for w in words[1:]
         )
+
+    def foreign_name_word(self, word: str) -> bool:
+        lower = word.lower()
+        if lower in _ROLES or self._common(word):
+            return False
+        return self._gaz.is_name(word) or not self.english_form(lower) and not all(part in self._english for part in lower.split("-"))
+
+    def english_form(self, lower: str) -> bool:
+        """An English dictionary word, or an inflection of one ("wins", "studied", "writing"): the
+        table holds lemmas only."""
+        if lower in self._english:
+            return True
+        stems = [lower[: -len(end)] for end in _INFLECTIONS if lower.endswith(end) and len(lower) > len(end) + 2]
+        return any(stem in self._english or stem + "e" in self._english or stem + "y" in self._english for stem in stems)
 
     def _families_and_inverted(self, text: str) -> list[tuple[int, int]]:
         """"The Lindfors family"; "Cīrulis, Ģirts" (a surname the model never saw, or one that is
@@ -620,4 +674,9 @@ class NameCues:
         found = [m.span("name") for m in _FORMER.finditer(text) if self._all_name_like(m.group("name"))] if "ex-" in text else []
         if not any(word in text for word in _CREDIT_WORDS):
             return found
-        return found + [m.span("name") for m in _CREDIT.finditer(text) if self._all_name_like(m.group("name"))]
+        found += [m.span("name") for m in _CREDIT.finditer(text) if self._all_name_like(m.group("name"))]
+        for match in _BY_PAIR.finditer(text) if " by " in text else ():
+            first, last = match.group("first"), match.group("last")  # "(not by Blake Curtis)"
+            if self._gaz.is_common_first(first) and self._is_last(last) and self.foreign_name_word(last) and not _COMPANY_AFTER.match(text, match.end()):
+                found.append((match.start("first"), match.end()))
+        return found

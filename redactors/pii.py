@@ -379,6 +379,8 @@ class PlaceContextRecognizer:
 _NAME_WORD = rf"(?:[{UPPER}{LOWER}][{LOWER}'\-]{{1,20}}|[{UPPER}][{UPPER}'\-]{{1,20}}(?![{LOWER}]))"
 _LOWER_WORD = rf"[{LOWER}][{LOWER}'\-]{{1,20}}"
 _CAP_WORD = rf"[{UPPER}][{LOWER}'\-]{{1,20}}"
+# Verbs in lower case that are names when capitalised ("Said", "Wrote" is none): they end a name.
+_VERBS_AFTER_NAME = frozenset("said says asked told wrote lives lived works worked replied".split())
 _NOT_NAMES = frozenset(
     """there all everyone everybody team folks world guys again so for a an the you your me
     my i we us our it this that from with to in on at of and or but if please thanks thank
@@ -438,6 +440,9 @@ def _name_rules() -> tuple[_NameRule, ...]:
         _NameRule(re.compile(rf"(?i:\b{first_letters(_HONORIFICS)}\.?[ \t]+){honoured}\b"), 0.7),
         # Greetings at the start of a line: "Hi John," / "dear sarah".
         _NameRule(re.compile(rf"(?im:^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ ,]+){lower_ok}(?=\s*[,!.\n:]|$)"), 0.75),
+        # Thanks to one addressed by name, at the start of a line: "Thanks Anna, that fixed it!"
+        # (a first name the model reads as a place); "Thanks again," "Thanks so much" are no one.
+        _NameRule(re.compile(rf"(?im:^[ \t]*(?:thanks|thank you|many thanks|thx|cheers)[ ]+){capitalised}(?=[ ]?[,!.]|[ \t]*$)"), 0.7),
         # Sign-offs: "Thanks,\nJohn" / "Best regards, Sarah Connor" at the end of a line or text.
         _NameRule(re.compile(rf"(?i:\b{_SIGN_OFFS_BEFORE_LINE}[,!.]?[ \t]*\n+[ \t]*){lower_ok}[ \t]*(?=\n|$)"), 0.8),
         _NameRule(re.compile(rf"(?i:\b{_SIGN_OFFS_BEFORE_COMMA},[ \t]+)(?P<name>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,2}}(?:[ \t][A-Z]\.)?)[ \t]*(?=[\n.!]|$)"), 0.7),
@@ -505,6 +510,16 @@ class NameContextRecognizer(LocalRecognizer):
             return True
         return self._gaz.is_name(word) or self._unseen(word)
 
+    def _lower_case_name(self, words: list[str]) -> bool:
+        """Words in lower case after a cue that read as a name: a known first name the model never
+        saw, two words or more the model never saw ("hi im patchaploy posalee"), or what the model
+        reads, title-cased, as a person."""
+        if self._unknown_first(words):
+            return True
+        if len(words) > 1 and self._unseen is not None and all(map(self._unseen, words)):
+            return True
+        return self._model_says_person(words)
+
     def _unknown_first(self, words: list[str]) -> bool:
         """A lower-case first word that is a known first name the model never saw ("aminatu")."""
         return self._gaz is not None and self._unseen is not None and self._gaz.is_first(words[0]) and self._unseen(words[0])
@@ -518,7 +533,9 @@ class NameContextRecognizer(LocalRecognizer):
             lower = word.lower()
             if lower in _PARTICLES:
                 continue
-            if lower in _STOP_WORDS or capitalised and word[:1].islower() and not self._name_word(word):
+            if lower in _STOP_WORDS or lower in _VERBS_AFTER_NAME:
+                return i  # "Customer Success said": "Said" is a name, "said" a verb
+            if capitalised and word[:1].islower() and not self._name_word(word):
                 return i
         return len(words)
 
@@ -544,7 +561,7 @@ class NameContextRecognizer(LocalRecognizer):
                 introduced = index == 0 and match.group(0)[:2].lower() == "my" and words[0][:1].isupper()
                 if not introduced and not any(map(self._name_word, words)):
                     continue  # "Name: Build Pipeline", "Owner: Platform Team"; but "My name is Gregorian"
-                if rule.verify_lower_case and words[0][:1].islower() and not (self._unknown_first(words) or self._model_says_person(words)):
+                if rule.verify_lower_case and words[0][:1].islower() and not self._lower_case_name(words):
                     continue
                 if rule.verify_lower_case and words[0][:1].isupper() and rule.score < 0.6 and not self._model_says_person(words):
                     continue

@@ -302,8 +302,8 @@ class SecondOpinion:
         # vocabulary: English words and common English names are there; most foreign names,
         # which the model calls ORG or nothing, are not.
         self._seen = frozenset(word for word in nlp.vocab.strings if word.islower())
-        self._cues = NameCues(gazetteer, self._seen, _not_a_name)
         self._english_words = EnglishWords(nlp)  # "mark", "grant": read only when a seen lower-case pair needs it
+        self._cues = NameCues(gazetteer, self._seen, _not_a_name, self._english_words)
         self._last_firms = threading.local()  # per thread: (text, its people_firms), asked up to five times per text
 
     def analyze(self, text: str, model_spans: Iterable[tuple[int, int, str]], wanted: frozenset[str]) -> list[RecognizerResult]:

@@ -31,6 +31,8 @@ REDACTED = [
     pytest.param("can you check if harold moseti is on the list", ["harold", "moseti"], ["can you check if", "is on the list"], id="lower-pair-unseen-surname"),
     pytest.param("can you check if flavio ellis is on the list", ["flavio", "ellis"], ["can you check if", "is on the list"], id="lower-pair-no-english-word"),
     pytest.param("hi im aminatu tukur and i cant reset my password", ["aminatu"], ["hi im", "reset my password"], id="lower-introduction"),
+    pytest.param("hi im patchaploy posalee and i cant log in", ["patchaploy", "posalee"], ["hi im", "log in"], id="lower-introduction-unseen-pair"),
+    pytest.param("hi im tryng to login", [], ["tryng to login"], id="lower-introduction-typo-stays"),
     pytest.param(
         "Action items:\n- Jill to draft the RFC\n- Aadhya to book the room",
         ["Jill", "Aadhya"],

@@ -233,6 +233,34 @@ REDACTED = [
     pytest.param("Agenda: Revenue Growth, Customer Churn and Hiring Plan", [], ["Customer Churn"], id="heading-of-common-words"),
     pytest.param("Thanks,\nFormat\n", ["Format"], [], id="lone-sign-off-word-still-masked"),
     pytest.param("Our 3 founders: Obama, Castellanos and Liu.", ["Obama"], [], id="famous-surname-the-gazetteer-lacks"),
+    # Letter heads: words that are no English words, a label before the name, a lower-case part
+    # after a hyphen, a European street line (house number last) below; a job title stays.
+    pytest.param("Adia Sayyid\\nClark Ltd\\n514 Santiago Circle Apt. 670", ["Adia", "Sayyid"], ["Clark Ltd"], id="letter-head-foreign-words"),
+    pytest.param(
+        "Billing address: Ta-tanisha Otieno\\n    557 Wong Rest Suite 750\\n   Barreiro", ["Ta-tanisha", "Otieno"], ["Billing address:"],
+        id="letter-head-after-a-label",
+    ),
+    pytest.param(
+        "Hayden Freeth\\nBuilding control surveyor\\nHill Ltd\\nMatthiaslaan 1\n9640\nMeise", ["Hayden", "Freeth"],
+        ["Building control surveyor", "Hill Ltd"], id="letter-head-above-a-number-last-street",
+    ),
+    pytest.param("Project Lead\\nGlobex Ltd\\nMatthiaslaan 1\n9640 Meise", [], ["Project Lead", "Globex Ltd"], id="job-title-head-stays"),
+    pytest.param("Rollout Manager\\n12 Main Street\nSpringfield", [], ["Rollout Manager"], id="english-words-head-stays"),
+    pytest.param("Senior Buyer\\nAcme Ltd\\n12 High Street\nLondon", [], ["Senior Buyer"], id="job-title-of-known-names-stays"),
+    # A verb only people do after a first name and a word the model knows that is no English word.
+    pytest.param("Mathilde Chevrolet lives at 1762 Le Union, Andenne", ["Mathilde", "Chevrolet"], ["lives at"], id="pair-subject-known-word"),
+    pytest.param("Customer Success said it would call back.", ["Success"], ["said it would"], id="verb-after-a-name-is-no-name"),
+    # A word the model knows, no English word, taken up by a pronoun; an English one stays.
+    pytest.param("Smirnoff began writing as a teenager, publishing her first story", ["Smirnoff"], ["began writing"], id="subject-pronoun-known-word"),
+    pytest.param("Deployment began at noon, before his shift ended.", [], ["Deployment began"], id="english-subject-stays"),
+    # A lower-case surname the gazetteer knows that is no English word; an inflected verb is none.
+    pytest.param("My grandfather was called Milena volk, and she", ["Milena", "volk"], ["grandfather"], id="lower-case-known-surname"),
+    pytest.param("Anna Foster wins the regional chess title.", ["Anna", "Foster"], ["wins the regional"], id="inflected-verb-is-no-surname"),
+    # "by" and a full name; thanks to one addressed by a first name that is also a place.
+    pytest.param("A great song (not by Blake Curtis).", ["Blake", "Curtis"], ["great song"], id="by-a-full-name"),
+    pytest.param("Sent by Grace Church staff", [], ["Grace Church"], id="by-an-english-word-pair-stays"),
+    pytest.param("Thanks Anna, that fixed it!", ["Anna"], ["that fixed it"], id="thanks-a-first-name-that-is-a-place"),
+    pytest.param("Thanks Again, see you", [], ["Thanks Again"], id="thanks-again-stays"),
 ]
 
 
