@@ -512,7 +512,8 @@ class NameCues:
         found = []
         for match in _PAIR_SUBJECT.finditer(text):
             first, last = match.group("first"), match.group("last")
-            if not (_clause_start(text, match.start()) and self._name_like(first) and self._gaz.is_first(first)):
+            month = first.lower() in _MONTH_FIRST_NAMES and self._is_last(last)  # "Born in 1984, June Price studied"
+            if not (_clause_start(text, match.start()) and (month or self._name_like(first) and self._gaz.is_first(first))):
                 continue
             surname = self._name_like(last) and (self._is_last(last) or self._unseen(last))
             if surname or _ONLY_PEOPLE.fullmatch(match.group("verb")) and self.foreign_name_word(last):

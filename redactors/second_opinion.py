@@ -239,6 +239,29 @@ _FLOOR_SPAN = regexcache.compile(
 )
 
 
+# Words after which a person stands, and verbs only people do after one.
+_PERSON_SLOT_BEFORE = regexcache.compile(
+    r"(?:\b(?:by|if|with|for|to|from|ask|tell|cc|im|i'm|am|is|called|named|met|meet|contact|call|thanks|my \w+)[ ]+)\Z"
+)
+_PERSON_VERB_AFTER = regexcache.compile(r"[ ]+(?:wants|said|says|asked|told|wrote|lives|is from|will|was|has|needs|called|emailed)\b")
+
+
+_VOWEL = regexcache.compile(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýāăąēĕėęěīĭįıōŏőœūŭůűų]", re.I)
+
+
+def _spoken(word: str) -> bool:
+    """A word that can be spoken as a name: three letters or more, a vowel ("GCP" is an acronym)."""
+    return len(word) >= 3 and _VOWEL.search(word) is not None
+
+
+def _person_slot(text: str, start: int, end: int) -> bool:
+    """A person's place: after "by", "if", "with", "im", "my sister" ..., or at a line's start
+    before a verb people do ("parin wimolnot wants to cancel")."""
+    if text[max(0, start - 1) : start] in ("", "\n"):
+        return _PERSON_VERB_AFTER.match(text, end) is not None
+    return _PERSON_SLOT_BEFORE.search(text, max(0, start - 24), start) is not None
+
+
 def _not_a_name(word: str) -> bool:
     lower = word.lower()
     return lower in _NOT_FIRST or lower in _COMPANY_WORDS
@@ -527,7 +550,7 @@ class SecondOpinion:
         found = []
         pairs = [*_LOWER_PAIR.finditer(text)] + ([*_CAPS_PAIR.finditer(text)] if _UPPER_PAIR.search(text) else [])
         for match in pairs:
-            if self._lower_pair_candidate(match.group(1).lower(), match.group(2).lower()):
+            if self._lower_pair_candidate(match.group(1).lower(), match.group(2).lower(), lambda m=match: _person_slot(text, m.start(1), m.end(2))):
                 found.append((match.start(1), match.end(2)))
         if not found:
             return []
@@ -539,12 +562,17 @@ class SecondOpinion:
                 names.append((start, start + length))
         return names
 
-    def _lower_pair_candidate(self, first: str, last: str) -> bool:
+    def _lower_pair_candidate(self, first: str, last: str, slot: Callable[[], bool]) -> bool:
         """A known first name, then a known last name or a word the model never saw, none a
         common word; one of them unseen by the model ("harold moseti"), or both known names that
-        are no English dictionary word ("flavio ellis"; "mark grant", "will smith" are English)."""
-        if first in _NOT_FIRST or last in _NOT_FIRST or last in _COMPANY_WORDS or not self._gaz.is_first(first):
+        are no English dictionary word ("flavio ellis"; "mark grant", "will smith" are English).
+        Or, where a person stands (`_person_slot`), a word the model never saw, then another or a
+        known name, neither English ("by tajudinn qaasim"; "we use pgbouncer pgpool" stays)."""
+        if first in _NOT_FIRST or last in _NOT_FIRST or last in _COMPANY_WORDS:
             return False
+        if not self._gaz.is_first(first):  # "by tajudinn qaasim", "if pattapon deo is": where a person stands
+            foreign = self._unseen(first) and not any(map(self._cues.english_form, (first, last))) and all(map(_spoken, (first, last)))
+            return foreign and (self._unseen(last) or self._gaz.is_name(last)) and slot()
         known_last = self._gaz.is_last(last)
         if self._unseen(first) or self._unseen(last):
             return known_last or self._unseen(last) and not self._gaz.is_first(last)

@@ -43,9 +43,17 @@ PAIRS = [
     ("will", "ellis", False),  # the first is an English word
     ("flavio", "smith", False),  # the surname is an English word
     ("the", "ellis", False),  # a stop word
+    ("tajudinn", "qaasim", True),  # no known first name: two words the model never saw, where a person stands
+    ("kubectl", "deploy", False),  # an English word after one the model never saw
+    ("gcp", "pubsub", False),  # an acronym
 ]
 
 
 @pytest.mark.parametrize(("first", "last", "candidate"), PAIRS)
 def test_lower_case_pairs_of_known_names(analyzer, first: str, last: str, candidate: bool) -> None:
-    assert analyzer._second._lower_pair_candidate(first, last) is candidate
+    assert analyzer._second._lower_pair_candidate(first, last, lambda: True) is candidate
+
+
+def test_unseen_pairs_need_a_persons_place(analyzer) -> None:
+    assert analyzer._second._lower_pair_candidate("tajudinn", "qaasim", lambda: False) is False
+    assert analyzer._second._lower_pair_candidate("flavio", "ellis", lambda: False) is True  # a known first name needs none
