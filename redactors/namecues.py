@@ -148,6 +148,18 @@ _NOT_AFTER_A_WORD = r"(?<![\w'’-])"
 _OBJECT = regexcache.compile(
     rf"(?i:{first_letters('|'.join(sorted(OBJECT_VERBS, key=lambda verb: (-len(verb), verb))), then=_NOT_AFTER_A_WORD)})[ ]+(?P<name>{_CAP}(?:[ ]{_CAP}){{1,2}})(?![\w'’-])"
 )
+# A full name before the role a person is given: "add Sifa Kiptoo as guardian".
+_AS_ROLE = regexcache.compile(
+    rf"(?<![\w'’-])(?P<name>{_CAP}[ ]{_CAP})[ ]as[ ](?:(?:a|an|the|my|our|his|her|their)[ ])?(?:legal[ ]|emergency[ ]|primary[ ]|secondary[ ])?"
+    rf"(?:guardian|beneficiary|trustee|executor|co-?signer|contact|next[ ]of[ ]kin|witness|dependa?ent|nominee|"
+    rf"spouse|parent|authori[sz]ed[ ]user|account[ ]holder|cardholder|reference|referee)\b"
+)
+# A booking or an account held under a name: "Maybe it's under Jessica Comment".
+_UNDER = regexcache.compile(
+    rf"(?i:\b(?:it's|it is|it was|booked|reserved|registered|listed|filed|booking is|account is|reservation is)[ ]under[ ])(?P<first>{_CAP})[ ](?P<last>{_CAP})(?![\w'’-])"
+)
+# A first name addressed after an object pronoun, before a comma: "leave me Adrian, four hungry children".
+_OBJECT_VOCATIVE = regexcache.compile(rf"(?<![\w'’-])(?:me|you|us)[ ](?P<name>{_CAP}),")
 _VOCATIVE = regexcache.compile(rf",[ ]+(?P<name>{_CAP})(?=[ ]?[.!?]|[ ]*$)", re.M)
 # A mention: "@ikenna can you review", "@maria.lopez thanks" (not "@app.route(", "@patch(", "a@b.c").
 _MENTION = regexcache.compile(rf"(?<![\w@.])@(?P<handle>[{UPPER}{LOWER}]+(?:[._-][{UPPER}{LOWER}]+)?)(?=[ \t]|[,:;!?][ \t\n]|[,:;!?]?$)", re.M)
@@ -256,7 +268,7 @@ class NameCues:
             spans += self._particle_pairs(text)
         spans += self._addressed(text, dialogue=len(speakers) >= 2)
         spans += self._families_and_inverted(text)
-        spans += self._objects(text)
+        spans += self._objects(text) + self._given_and_held(text)
         if "\n" in text or "\\n" in text:
             spans += self._assignees(text)
         if "@" in text:
@@ -593,6 +605,29 @@ class NameCues:
             name = " ".join(words)
             if self._gaz.is_first(words[0]) and self._is_last(words[-1]) and self._all_name_like(name):
                 found.append((match.start("name"), match.start("name") + len(name)))
+        return found
+
+    def _given_and_held(self, text: str) -> list[tuple[int, int]]:
+        """A full name given a person's role ("add Sifa Kiptoo as guardian": no English word, one
+        known or unseen), holding a booking ("it's under Jessica Comment": a common first name, not
+        both words English), and a common first name addressed after an object pronoun ("leave me Adrian, ..."; "give me Python," is none). The English table
+        has famous names ("lydia", "hugo"), so a common first name is not asked to be no word."""
+        found = []
+        if " as " in text:
+            for match in _AS_ROLE.finditer(text):
+                words = match.group("name").split(" ")
+                if all(map(self.foreign_name_word, words)) and not any(self.english_form(w.lower()) for w in words) and any(map(self._name_like, words)):
+                    found.append(match.span("name"))
+        for match in _UNDER.finditer(text) if " under " in text else ():
+            first, last = match.group("first"), match.group("last")
+            if not (self._gaz.is_common_first(first) and self._name_like(first)) or self._common(last) or last.lower() in _ROLES:
+                continue
+            if not (self.english_form(first.lower()) and self.english_form(last.lower())):  # "under Apple Music" stays
+                found.append((match.start("first"), match.end("last")))
+        for match in _OBJECT_VOCATIVE.finditer(text) if "," in text else ():
+            name = match.group("name")
+            if self._gaz.is_common_first(name) and self._name_like(name):
+                found.append(match.span("name"))
         return found
 
     def _relatives(self, text: str) -> list[tuple[int, int]]:
