@@ -181,6 +181,11 @@ _RELATIVE = regexcache.compile(
     rf"(?:['’]s[ ]name(?:[ ]is)?)?,?|(?:everyone|everybody|they|people|friends)[ ]calls?[ ](?:me|him|her))[ ])"
     rf"(?P<name>{_CAP}(?:[ ]{_CAP}){{0,2}})(?![\w-])"
 )
+# A relative's name in lower case: "what should i get my sister johan".
+_LOWER_RELATIVE = regexcache.compile(rf"(?i:\b(?:my|his|her|our|their|your)[ ](?:{_KIN})[ ])(?P<name>[{LOWER}][{LOWER}'’-]{{2,}})(?![\w'’-])")
+_UPPER_RUN = regexcache.compile(rf"[{UPPER}]{{3}}")
+# A surname in capitals, then a given name, as on a ticket or a boarding pass: "Passenger GATTO Marcelle".
+_CAPS_SURNAME_FIRST = regexcache.compile(rf"(?<![\w'’-])(?P<last>[{UPPER}]{{3,}})[ ](?P<first>{_CAP})(?![\w'’-])")
 # Cheap tests first: a word a relative or a nickname needs, a street line anywhere.
 _RELATIVE_HINTS = ("my ", "his ", "her ", "our ", "their ", "your ", "calls ", "call ")
 _STREET_ANYWHERE = regexcache.compile(rf"(?:^|\n|\\n)[ \t>|]*\d{{1,6}}[A-Za-z]?[ ][{UPPER}]")
@@ -269,6 +274,8 @@ class NameCues:
         spans += self._addressed(text, dialogue=len(speakers) >= 2)
         spans += self._families_and_inverted(text)
         spans += self._objects(text) + self._given_and_held(text)
+        if _UPPER_RUN.search(text):
+            spans += self._caps_surnames_first(text)
         if "\n" in text or "\\n" in text:
             spans += self._assignees(text)
         if "@" in text:
@@ -641,6 +648,20 @@ class NameCues:
             if words and (self._gaz.is_name(words[0]) or self._unseen(words[0])):
                 start = match.start("name")
                 found.append((start, start + len(" ".join(words))))
+        for match in _LOWER_RELATIVE.finditer(text):  # a known first name, no English or common word
+            name = match.group("name")
+            if self._gaz.is_first(name) and not self.english_form(name) and not self._common(name) and name not in _ROLES:
+                found.append(match.span("name"))
+        return found
+
+    def _caps_surnames_first(self, text: str) -> list[tuple[int, int]]:
+        """"GATTO Marcelle": a known surname in capitals that is no English word, then a common
+        first name ("HTTP Request", "URGENT Maria" are none)."""
+        found = []
+        for match in _CAPS_SURNAME_FIRST.finditer(text):
+            last, first = match.group("last"), match.group("first")
+            if self._is_last(last) and not self.english_form(last.lower()) and not self._common(last) and self._gaz.is_common_first(first):
+                found.append(match.span())
         return found
 
     def _letter_heads(self, text: str) -> list[tuple[int, int]]:

@@ -269,6 +269,11 @@ REDACTED = [
     pytest.param("Maybe it's under Windows Defender", [], ["Windows Defender"], id="under-a-product-stays"),
     pytest.param('"You picked a fine time to leave me Hugo, four hungry children"', ["Hugo"], ["leave me"], id="vocative-after-me"),
     pytest.param("Can you give me Python, please", [], ["Python"], id="object-that-is-no-name-stays"),
+    # A surname in capitals before a given name; a relative's name in lower case; their twins.
+    pytest.param("Passenger GATTO Marcelle, gate 22", ["GATTO", "Marcelle"], ["Passenger", "gate 22"], id="caps-surname-then-given-name"),
+    pytest.param("HTTP Request failed", [], ["HTTP Request"], id="acronym-then-word-stays"),
+    pytest.param("what should i get my sister johan for her birthday", ["johan"], ["my sister"], id="lower-case-relative"),
+    pytest.param("my son will call you back", [], ["my son will call"], id="lower-case-word-after-a-relative-stays"),
 ]
 
 
