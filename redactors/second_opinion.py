@@ -181,6 +181,9 @@ _CAP_BEFORE = regexcache.compile(rf"[{UPPER}][\w'’-]*[ ]$")
 _CAP_AFTER = regexcache.compile(rf"[ ][{UPPER}]")
 _ASKED_SUBJECT = regexcache.compile(rf"(?:^|(?<=[.!?][ ])|(?<=\n))(?:Is|Was|Has|Did|Does|Can|Will|Should|Could|Would)[ ]{_LONE}(?=[ ][{LOWER}])")
 # What the model calls a proper noun it does not read as a person ("Yusuf Kabir" is a PRODUCT to it).
+# A known first and last name the neutral sentence read as one of these is asked again.
+_ASK_AGAIN = frozenset({"ORG", None})
+_SECOND_PROBES = (("My name is {}.", len("My name is ")), ("She met {} yesterday.", len("She met ")))
 _PROPER_LABELS = frozenset({"ORG", "PRODUCT", "GPE", "NORP", "FAC", "LOC", "WORK_OF_ART"})
 # Two words in lower case or in capitals, overlapping ("check if harold moseti": "if harold", "harold moseti").
 _LOWER_PAIR = regexcache.compile(rf"(?<![\w'’-])(?=([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-]))")
@@ -486,6 +489,9 @@ class SecondOpinion:
                 ask.append((start, end))
         readings = self._model_reads([_title(text[s:e]) for s, e in ask])
         found = sure + [(s, e) for (s, e), label in zip(ask, readings, strict=True) if self._asked_is_person(text, s, e, label, spans)]
+        # Read as a firm or as nothing: two other sentences decide, both must read a person.
+        again = [(s, e) for (s, e), label in zip(ask, readings, strict=True) if label in _ASK_AGAIN and (s, e) not in found]
+        found += [span for span, person in zip(again, self._model_reads_twice([_title(text[s:e]) for s, e in again]), strict=True) if person]
         found += self._lower_case_names(text)
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
 
@@ -600,6 +606,22 @@ class SecondOpinion:
         answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{name} yesterday." for name in names])
         start = len(_NEUTRAL_PREFIX)
         return [next((label for s, e, label in found if s <= start < e), None) for found in answers]
+
+    def _model_reads_twice(self, names: Sequence[str]) -> list[bool]:
+        """Per name, whether the model reads a PERSON in both of two more sentences ("My name is
+        …." and "She met … yesterday."): "Lydia Short" and "Sifa Kiptoo" read as firms after "I
+        spoke with", as people in both; "Grace Period", "Will Power", "Morgan Stanley" in neither."""
+        if not names:
+            return []
+        answers = self._probes.entities_many([probe.format(name) for name in names for probe, _ in _SECOND_PROBES])
+        verdicts = []
+        for i, name in enumerate(names):
+            reads = answers[i * len(_SECOND_PROBES) : (i + 1) * len(_SECOND_PROBES)]
+            verdicts.append(all(
+                any(label in ("PERSON", "PER") and s <= at < e and e >= at + len(name.split(" ")[0]) for s, e, label in found)
+                for found, (_, at) in zip(reads, _SECOND_PROBES, strict=True)
+            ))  # fmt: skip
+        return verdicts
 
     def _asked_is_person(self, text: str, start: int, end: int, label: str | None, spans: Sequence[tuple[int, int, str]]) -> bool:
         """A known first and last name the model read, in a neutral sentence, as a PERSON; or as

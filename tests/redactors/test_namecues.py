@@ -269,6 +269,10 @@ REDACTED = [
     pytest.param("Maybe it's under Windows Defender", [], ["Windows Defender"], id="under-a-product-stays"),
     pytest.param('"You picked a fine time to leave me Hugo, four hungry children"', ["Hugo"], ["leave me"], id="vocative-after-me"),
     pytest.param("Can you give me Python, please", [], ["Python"], id="object-that-is-no-name-stays"),
+    # A known pair the neutral probe reads as a firm: two more sentences must both read a person.
+    pytest.param("The Lydia Short version recorded for Evans", ["Lydia", "Short"], ["version recorded"], id="pair-read-as-a-firm-asked-again"),
+    pytest.param("We had a Grace Period of a month", [], ["Grace Period"], id="phrase-read-as-a-firm-stays"),
+    pytest.param("We buy from Johnson Controls now", [], ["Johnson Controls"], id="firm-read-as-a-firm-stays"),
     # A surname in capitals before a given name; a relative's name in lower case; their twins.
     pytest.param("Passenger GATTO Marcelle, gate 22", ["GATTO", "Marcelle"], ["Passenger", "gate 22"], id="caps-surname-then-given-name"),
     pytest.param("HTTP Request failed", [], ["HTTP Request"], id="acronym-then-word-stays"),
