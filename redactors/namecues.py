@@ -63,6 +63,8 @@ _JOB_WORDS = frozenset(
     advisor adviser associate executive president supervisor technician scientist editor clerk representative
     intern secretary treasurer controller planner recruiter strategist""".split()
 )
+# Assistants, languages and products named like people: a cue's common first name is none of them.
+NAMED_PRODUCTS = frozenset("claude gemini alexa siri cortana bard grok copilot llama mistral julia ruby ada hugo jasper sage mercedes".split())
 # Months that are first names too: before a surname the model never saw, a person's name.
 _MONTH_FIRST_NAMES = frozenset({"april", "may", "june", "august"})
 _PAIR = regexcache.compile(rf"(?<![\w'’-]){_CAP}(?:[ ]{_CAP}){{1,2}}(?![\w-])")
@@ -617,8 +619,9 @@ class NameCues:
     def _given_and_held(self, text: str) -> list[tuple[int, int]]:
         """A full name given a person's role ("add Sifa Kiptoo as guardian": no English word, one
         known or unseen), holding a booking ("it's under Jessica Comment": a common first name, not
-        both words English), and a common first name addressed after an object pronoun ("leave me Adrian, ..."; "give me Python," is none). The English table
-        has famous names ("lydia", "hugo"), so a common first name is not asked to be no word."""
+        both words English), and a common first name addressed after an object pronoun ("leave
+        me Adrian, ..."; "give me Python," and "you Siri," are none). The English table has famous
+        names ("lydia", "hugo"), so a common first name is not asked to be no word."""
         found = []
         if " as " in text:
             for match in _AS_ROLE.finditer(text):
@@ -627,13 +630,13 @@ class NameCues:
                     found.append(match.span("name"))
         for match in _UNDER.finditer(text) if " under " in text else ():
             first, last = match.group("first"), match.group("last")
-            if not (self._gaz.is_common_first(first) and self._name_like(first)) or self._common(last) or last.lower() in _ROLES:
+            if not (self._gaz.is_common_first(first) and self._name_like(first)) or self._common(last) or last.lower() in _ROLES | NAMED_PRODUCTS:
                 continue
             if not (self.english_form(first.lower()) and self.english_form(last.lower())):  # "under Apple Music" stays
                 found.append((match.start("first"), match.end("last")))
         for match in _OBJECT_VOCATIVE.finditer(text) if "," in text else ():
             name = match.group("name")
-            if self._gaz.is_common_first(name) and self._name_like(name):
+            if self._gaz.is_common_first(name) and self._name_like(name) and name.lower() not in NAMED_PRODUCTS:
                 found.append(match.span("name"))
         return found
 

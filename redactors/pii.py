@@ -45,7 +45,7 @@ from redactors.gazetteer import Gazetteer
 from redactors.gazetteer import load as load_gazetteer
 from redactors.letters import LOWER, UPPER
 from redactors.modelerror import ModelNotInstalled
-from redactors.namecues import LOWER_PARTICLE_NAME, OBJECT_VERBS, ROLE_WORDS
+from redactors.namecues import LOWER_PARTICLE_NAME, NAMED_PRODUCTS, OBJECT_VERBS, ROLE_WORDS
 from redactors.nerdedup import Probes, SentenceNer
 from redactors.nerinput import ner_input
 from redactors.phones import MatcherPhoneRecognizer
@@ -398,6 +398,8 @@ class _NameRule:
     score: float
     # Lower-case candidates of weak rules are confirmed by the NER model, title-cased.
     verify_lower_case: bool = False
+    # An assistant or a product named like a person is no one here ("Thanks Siri,").
+    not_products: bool = False
 
 
 _RELATIONS = (
@@ -442,7 +444,7 @@ def _name_rules() -> tuple[_NameRule, ...]:
         _NameRule(re.compile(rf"(?im:^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))[ ,]+){lower_ok}(?=\s*[,!.\n:]|$)"), 0.75),
         # Thanks to one addressed by name, at the start of a line: "Thanks Anna, that fixed it!"
         # (a first name the model reads as a place); "Thanks again," "Thanks so much" are no one.
-        _NameRule(re.compile(rf"(?im:^[ \t]*(?:thanks|thank you|many thanks|thx|cheers)[ ]+){capitalised}(?=[ ]?[,!.]|[ \t]*$)"), 0.7),
+        _NameRule(re.compile(rf"(?im:^[ \t]*(?:thanks|thank you|many thanks|thx|cheers)[ ]+){capitalised}(?=[ ]?[,!.]|[ \t]*$)"), 0.7, not_products=True),
         # Sign-offs: "Thanks,\nJohn" / "Best regards, Sarah Connor" at the end of a line or text.
         _NameRule(re.compile(rf"(?i:\b{_SIGN_OFFS_BEFORE_LINE}[,!.]?[ \t]*\n+[ \t]*){lower_ok}[ \t]*(?=\n|$)"), 0.8),
         _NameRule(re.compile(rf"(?i:\b{_SIGN_OFFS_BEFORE_COMMA},[ \t]+)(?P<name>{_NAME_WORD}(?:[ ]{_NAME_WORD}){{0,2}}(?:[ \t][A-Z]\.)?)[ \t]*(?=[\n.!]|$)"), 0.7),
@@ -558,6 +560,8 @@ class NameContextRecognizer(LocalRecognizer):
                     end = slashed.end()
                 if not words or words[0].lower() in _NOT_NAMES or words[0].lower() in _STOP_WORDS:
                     continue  # "call me when you're here" names no one
+                if rule.not_products and len(words) == 1 and words[0].lower() in NAMED_PRODUCTS:
+                    continue
                 introduced = index == 0 and match.group(0)[:2].lower() == "my" and words[0][:1].isupper()
                 if not introduced and not any(map(self._name_word, words)):
                     continue  # "Name: Build Pipeline", "Owner: Platform Team"; but "My name is Gregorian"

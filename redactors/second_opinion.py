@@ -63,7 +63,7 @@ from redactors.cues import first_letters
 from redactors.englishwords import EnglishWords
 from redactors.gazetteer import Gazetteer
 from redactors.letters import LOWER, UPPER
-from redactors.namecues import NameCues, after_colon
+from redactors.namecues import NAMED_PRODUCTS, NameCues, after_colon
 from redactors.nerdedup import Probes
 
 _CAP = rf"[{UPPER}](?:['’][{UPPER}])?[{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?"  # "O'Brien" too
@@ -168,7 +168,7 @@ _STRONG_PERSON_CUE = regexcache.compile(rf"(?i:\b{first_letters('with|without|me
 # Cues before the model's ORG after which a name with a common first name is a person's.
 _VOTED_FOR_BEFORE = regexcache.compile(r"(?i:\b(?:met|meet|voted for|thanks to|according to|tell)[ ]+)$")
 # Assistants, products and languages that are common first names too ("ask Claude", "with Julia").
-_NAMED_PRODUCTS = frozenset("claude gemini alexa siri cortana bard grok copilot llama mistral julia ruby ada hugo jasper sage mercedes".split())
+_NAMED_PRODUCTS = NAMED_PRODUCTS
 _PERSON_CUE = regexcache.compile(rf"(?i:\b{first_letters('with|without|to|for|by|met|meet|ask|tell|voted for|thanks to|according to')})[ ]+{_LONE}")
 # A capitalised word with a letter English has none of: "Křížová", "Dūmiņa-Kölbl".
 _FOREIGN_WORD = regexcache.compile(rf"(?<![\w'’-])(?=[{UPPER}][\w'’-]*[^\x00-\x7f])[{UPPER}][{LOWER}'’]+(?:-[{UPPER}][{LOWER}'’]+)?(?![\w'’-])")

@@ -261,13 +261,14 @@ REDACTED = [
     pytest.param("Sent by Grace Church staff", [], ["Grace Church"], id="by-an-english-word-pair-stays"),
     pytest.param("Thanks Anna, that fixed it!", ["Anna"], ["that fixed it"], id="thanks-a-first-name-that-is-a-place"),
     pytest.param("Thanks Again, see you", [], ["Thanks Again"], id="thanks-again-stays"),
+    pytest.param("Thanks Siri, great", [], ["Siri"], id="thanks-an-assistant-stays"),
     # A full name given a person's role, a booking held under a name, a first name addressed after
     # an object pronoun; their benign twins.
     pytest.param("we need to add Sifa Kiptoo as guardian", ["Sifa", "Kiptoo"], ["as guardian"], id="name-as-a-role"),
     pytest.param("Set Billing Support as contact for refunds", [], ["Billing Support"], id="team-as-a-role-stays"),
     pytest.param("Maybe it's under Jessica Comment", ["Jessica", "Comment"], ["Maybe it's under"], id="booked-under-a-name"),
     pytest.param("Maybe it's under Windows Defender", [], ["Windows Defender"], id="under-a-product-stays"),
-    pytest.param('"You picked a fine time to leave me Hugo, four hungry children"', ["Hugo"], ["leave me"], id="vocative-after-me"),
+    pytest.param('"You picked a fine time to leave me Adrian, four hungry children"', ["Adrian"], ["leave me"], id="vocative-after-me"),
     pytest.param("Can you give me Python, please", [], ["Python"], id="object-that-is-no-name-stays"),
     # A known pair the neutral probe reads as a firm: two more sentences must both read a person.
     pytest.param("The Lydia Short version recorded for Evans", ["Lydia", "Short"], ["version recorded"], id="pair-read-as-a-firm-asked-again"),
