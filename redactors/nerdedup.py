@@ -266,6 +266,11 @@ class Probes:
             self.asked += len(missing)
         return [entities or () for entities in found]
 
+    def unanswered(self, sentence: str) -> bool:
+        """Inside the first pass of `batched`: whether `sentence` was recorded for later, its
+        entities not known yet (a question that depends on its answer waits for the second pass)."""
+        return getattr(self._local, "pending", None) is not None and self._cache.get(self._cache.digest(sentence)) is None
+
     def batched(self, run: Callable[[_Item], _Result], items: Sequence[_Item]) -> list[_Result]:
         """`run(item)` for every item, all their probe sentences read in one `nlp.pipe`."""
         self._local.pending = pending = []

@@ -265,6 +265,10 @@ def _person_slot(text: str, start: int, end: int) -> bool:
     return _PERSON_SLOT_BEFORE.search(text, max(0, start - 24), start) is not None
 
 
+def _neutral(name: str) -> str:
+    return f"{_NEUTRAL_PREFIX}{name} yesterday."
+
+
 def _not_a_name(word: str) -> bool:
     lower = word.lower()
     return lower in _NOT_FIRST or lower in _COMPANY_WORDS
@@ -489,8 +493,12 @@ class SecondOpinion:
                 ask.append((start, end))
         readings = self._model_reads([_title(text[s:e]) for s, e in ask])
         found = sure + [(s, e) for (s, e), label in zip(ask, readings, strict=True) if self._asked_is_person(text, s, e, label, spans)]
-        # Read as a firm or as nothing: two other sentences decide, both must read a person.
-        again = [(s, e) for (s, e), label in zip(ask, readings, strict=True) if label in _ASK_AGAIN and (s, e) not in found]
+        # Read as a firm or as nothing: two other sentences decide, both must read a person (asked
+        # once the first answer is known, not for every pair of a first pass).
+        again = [
+            (s, e) for (s, e), label in zip(ask, readings, strict=True)
+            if label in _ASK_AGAIN and (s, e) not in found and not self._probes.unanswered(_neutral(_title(text[s:e])))
+        ]  # fmt: skip
         found += [span for span, person in zip(again, self._model_reads_twice([_title(text[s:e]) for s, e in again]), strict=True) if person]
         found += self._lower_case_names(text)
         return [RecognizerResult("PERSON", s, e, 0.6) for s, e in found]
@@ -603,7 +611,7 @@ class SecondOpinion:
         yesterday."); None: no entity there."""
         if not names:
             return []
-        answers = self._probes.entities_many([f"{_NEUTRAL_PREFIX}{name} yesterday." for name in names])
+        answers = self._probes.entities_many([_neutral(name) for name in names])
         start = len(_NEUTRAL_PREFIX)
         return [next((label for s, e, label in found if s <= start < e), None) for found in answers]
 

@@ -150,6 +150,21 @@ def test_probes_batched_give_the_answers_of_one_call_each_from_one_pipe(analyzer
     assert probes.asked == asked and len(pipes) == 1  # the next batch: every answer from the cache
 
 
+def test_a_question_is_unanswered_only_in_a_first_pass_before_the_pipe(analyzer: PiiAnalyzer) -> None:
+    probes = Probes(analyzer._nlp, batch_size=8)
+    sentence = "I spoke with Dave Hughes yesterday."
+    assert not probes.unanswered(sentence)  # outside a batch, a question is answered when asked
+    seen: list[bool] = []
+
+    def run(item: int) -> None:
+        seen.append(probes.unanswered(sentence))
+        probes.entities(sentence)
+        seen.append(probes.unanswered(sentence))
+
+    probes.batched(run, [1])
+    assert seen == [True, True, False, False]  # first pass: recorded, not read; second pass: read
+
+
 def test_probe_answers_are_cached_without_text_and_bounded(analyzer: PiiAnalyzer) -> None:
     probes = Probes(analyzer._nlp, batch_size=8, max_entries=3)
     assert probes.entities_many(["I spoke with Dave Hughes yesterday.", "She lives in Lisbon."])
