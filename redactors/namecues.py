@@ -77,6 +77,11 @@ _ITEM = rf"(?:(?:{_LOWER_PARTICLES})[ ])*{_CAP}(?:[ ]{_CAP})?"
 # A name that starts with its particles: "van Dongen", "da Rocha", "van der Berg".
 LOWER_PARTICLE_NAME = regexcache.compile(rf"(?:(?:{_LOWER_PARTICLES})[ ])+{_CAP}")
 _LIST = regexcache.compile(rf"(?<![\w-]){_ITEM}(?:,[ ]{_ITEM})*,?[ ](?:and|&|or)[ ]{_ITEM}(?![\w-])|(?<![\w-]){_ITEM}(?:,[ ]{_ITEM}){{2,}}(?![\w-])")
+# A colon's list with items in lower case among capitalised ones: "founders: Molesini, volk and Świerszcz".
+_LOWER_ITEM = rf"[{LOWER}][{LOWER}'’-]{{2,}}"
+_ANY_ITEM = rf"(?:{_ITEM}|{_LOWER_ITEM})"
+_MIXED_LIST = regexcache.compile(rf"(?<![\w-]){_ANY_ITEM}(?:,[ ]{_ANY_ITEM})+,?[ ](?:and|&)[ ]{_ANY_ITEM}(?![\w-])")
+_LOWER_ITEM_WORD = regexcache.compile(rf"(?<![\w'’-]){_LOWER_ITEM}(?![\w'’-])")
 # After a list, words that make its items people: "Llobet and Siqueira were precision engineers".
 _LIST_PEOPLE_AFTER = regexcache.compile(r"[ ](?:were|are|both|have both|have been|had been)[ ]")
 _LIST_FIRM_BEFORE = regexcache.compile(r"(?i:\b(?:at|of|from|the|by|for|with|join(?:ed)?|left|founded|became)[ ]+)$")
@@ -177,6 +182,11 @@ _KIN = (
     r"kid|kids|child|children|son|daughter|grandson|granddaughter|grandmother|grandfather|grandma|grandpa|"
     r"cousin|uncle|aunt|nephew|niece|fiancée?|boyfriend|girlfriend|stepson|stepdaughter|baby|twin|spouse|"
     r"partner|wife|husband|mother|father|mom|mum|dad|brother|sister|friend|neighbou?r|roommate|colleague"
+)
+# People before that colon: "our 3 founders:", "The panel:", "Attendees:".
+_PEOPLE_BEFORE_COLON = regexcache.compile(
+    rf"(?i:\b(?:founders|co-founders|partners|members|attendees|participants|speakers|panel|panelists|guests|authors|"
+    rf"winners|owners|hosts|players|students|employees|staff|volunteers|{_KIN}|kids|children|siblings|friends|cousins|sons|daughters))[ ]*:[ ]*\Z"
 )
 _RELATIVE = regexcache.compile(
     rf"(?i:\b(?:(?:my|his|her|our|their|your)[ ](?:little[ ]|older[ ]|younger[ ]|eldest[ ]|youngest[ ])?(?:{_KIN})"
@@ -467,6 +477,26 @@ class NameCues:
                 for (a, b), word, t in zip(items, words, tagged, strict=True):
                     if not t and (self._name_like(word) or most and not self._common(word) and word.lower() not in _ROLES):
                         found.append((base + a, base + b))
+        return found + self._lower_items(text) if ":" in text else found
+
+    def _lower_items(self, text: str) -> list[tuple[int, int]]:
+        """The items of a list of three or more after people and a colon ("our 3 founders:")
+        whose capitalised items, two at least, mostly read as names: those capitalised items, and those in lower case that are a known
+        name or a word the model never saw, no English or common word ("founders: Molesini, volk and Świerszcz"; "Stack: Redis, kafka
+        and Postgres" names no people)."""
+        found = []
+        for match in _MIXED_LIST.finditer(text):
+            if not _PEOPLE_BEFORE_COLON.search(text, max(0, match.start() - 40), match.start()):
+                continue
+            caps = [*re.finditer(_CAP, match.group())]
+            lower = [*_LOWER_ITEM_WORD.finditer(match.group())]
+            if len(caps) < 2 or not lower or sum(self._name_like(m.group()) for m in caps) * 2 <= len(caps):
+                continue
+            found += [(match.start() + m.start(), match.start() + m.end()) for m in caps if self._name_like(m.group())]
+            for item in lower:
+                word = item.group()
+                if (self._gaz.is_name(word) or self._unseen(word)) and not self.english_form(word) and not self._common(word):
+                    found.append((match.start() + item.start(), match.start() + item.end()))
         return found
 
     def _bullet_items(self, text: str, person: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -274,6 +274,9 @@ REDACTED = [
     pytest.param("The Lydia Short version recorded for Evans", ["Lydia", "Short"], ["version recorded"], id="pair-read-as-a-firm-asked-again"),
     pytest.param("We had a Grace Period of a month", [], ["Grace Period"], id="phrase-read-as-a-firm-stays"),
     pytest.param("We buy from Johnson Controls now", [], ["Johnson Controls"], id="firm-read-as-a-firm-stays"),
+    # A list after people and a colon with an item in lower case; a list of tools stays.
+    pytest.param("Our 3 founders: Molesini, volk and Gritsch.", ["Molesini", "volk", "Gritsch"], ["founders"], id="lower-case-item-in-a-people-list"),
+    pytest.param("Stack: Redis, kafka and Postgres", [], ["kafka and Postgres"], id="lower-case-item-in-a-tool-list-stays"),
     # A surname in capitals before a given name; a relative's name in lower case; their twins.
     pytest.param("Passenger GATTO Marcelle, gate 22", ["GATTO", "Marcelle"], ["Passenger", "gate 22"], id="caps-surname-then-given-name"),
     pytest.param("HTTP Request failed", [], ["HTTP Request"], id="acronym-then-word-stays"),
