@@ -379,7 +379,7 @@ class PlaceContextRecognizer:
 _NAME_WORD = rf"(?:[{UPPER}{LOWER}][{LOWER}'\-]{{1,20}}|[{UPPER}][{UPPER}'\-]{{1,20}}(?![{LOWER}]))"
 _LOWER_WORD = rf"[{LOWER}][{LOWER}'\-]{{1,20}}"
 _CAP_WORD = rf"[{UPPER}][{LOWER}'\-]{{1,20}}"
-# Verbs in lower case that are names when capitalised ("Said", "Wrote" is none): they end a name.
+# Verbs in lower case end a name, even those that are names when capitalised ("Said").
 _VERBS_AFTER_NAME = frozenset("said says asked told wrote lives lived works worked replied".split())
 _NOT_NAMES = frozenset(
     """there all everyone everybody team folks world guys again so for a an the you your me

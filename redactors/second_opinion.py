@@ -180,10 +180,10 @@ _NEXT_CAP_WORD = regexcache.compile(rf"[ ]((?:Ma?c)?{_CAP})(?![\w'’-])")
 _CAP_BEFORE = regexcache.compile(rf"[{UPPER}][\w'’-]*[ ]$")
 _CAP_AFTER = regexcache.compile(rf"[ ][{UPPER}]")
 _ASKED_SUBJECT = regexcache.compile(rf"(?:^|(?<=[.!?][ ])|(?<=\n))(?:Is|Was|Has|Did|Does|Can|Will|Should|Could|Would)[ ]{_LONE}(?=[ ][{LOWER}])")
-# What the model calls a proper noun it does not read as a person ("Yusuf Kabir" is a PRODUCT to it).
 # A known first and last name the neutral sentence read as one of these is asked again.
 _ASK_AGAIN = frozenset({"ORG", None})
 _SECOND_PROBES = (("My name is {}.", len("My name is ")), ("She met {} yesterday.", len("She met ")))
+# What the model calls a proper noun it does not read as a person ("Yusuf Kabir" is a PRODUCT to it).
 _PROPER_LABELS = frozenset({"ORG", "PRODUCT", "GPE", "NORP", "FAC", "LOC", "WORK_OF_ART"})
 # Two words in lower case or in capitals, overlapping ("check if harold moseti": "if harold", "harold moseti").
 _LOWER_PAIR = regexcache.compile(rf"(?<![\w'’-])(?=([{LOWER}][{LOWER}'’-]+) ([{LOWER}][{LOWER}'’-]+)(?![\w-]))")
@@ -247,8 +247,6 @@ _PERSON_SLOT_BEFORE = regexcache.compile(
     r"(?:\b(?:by|if|with|for|to|from|ask|tell|cc|im|i'm|am|is|called|named|met|meet|contact|call|thanks|my \w+)[ ]+)\Z"
 )
 _PERSON_VERB_AFTER = regexcache.compile(r"[ ]+(?:wants|said|says|asked|told|wrote|lives|is from|will|was|has|needs|called|emailed)\b")
-
-
 _VOWEL = regexcache.compile(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýāăąēĕėęěīĭįıōŏőœūŭůűų]", re.I)
 
 
